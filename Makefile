@@ -1,0 +1,50 @@
+# `make demo` and `make test` set up whatever is missing (system libraries, .venv) and run.
+# Every set-up step is guarded by a stamp or a presence check, so a second run is quick.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# FFmpeg 5 runtime libraries (what torchcodec 0.13 links against) and flite (demo speech).
+APT_PKGS := libavcodec59 libavformat59 libavutil57 libswresample4 libswscale6 \
+            libavfilter8 libavdevice59 flite
+
+.PHONY: install system-deps demo test lint bench clean
+
+install: system-deps $(STAMP)
+
+system-deps:
+	@missing=""; \
+	for p in $(APT_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+demo: install
+	$(BIN)/asyncbench demo
+
+test: install
+	$(BIN)/ruff check asyncbench tests bench run_eval.py
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check asyncbench tests bench run_eval.py
+	$(BIN)/ruff format --check asyncbench tests bench run_eval.py
+
+bench: install
+	$(BIN)/python bench/engine.py
+
+clean:
+	rm -rf $(VENV) demo_data .pytest_cache .ruff_cache

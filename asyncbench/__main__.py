@@ -1,0 +1,3 @@
+from asyncbench.cli import main
+
+main()
