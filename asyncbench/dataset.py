@@ -1,0 +1,240 @@
+"""Sample source: one split of a hub id or a local folder with the hub layout, streamed.
+
+`datasets.load_dataset(path, config, split=..., streaming=True)` reads a hub id and a local
+folder (README.md YAML `configs:` + parquet) through the same code, and streaming keeps memory
+independent of the split's size. Audio stays encoded (`Audio(decode=False)`): decoding happens
+later, off the event loop, only for samples that will really be sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from asyncbench.errors import ConfigError
+
+log = logging.getLogger("asyncbench")
+
+IGNORE_REFERENCE = "ignore time segment in scoring"
+REQUIRED_COLUMNS = ("audio", "text")
+BATCH = 64
+
+
+@dataclass(slots=True)
+class Sample:
+    """One clip to transcribe. `id` is the resume key: stable across runs."""
+
+    id: str
+    index: int
+    reference: str
+    duration: float | None
+    audio: bytes | None = None
+    url: str | None = None
+    mime: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class SourceStats:
+    """What the source saw, for the end-of-run summary (nothing is dropped silently)."""
+
+    rows: int = 0
+    dropped_empty_reference: int = 0
+    skipped_done: int = 0
+    yielded: int = 0
+
+
+def _looks_local(path: str) -> bool:
+    """A hub id is `owner/name`; anything that exists, is explicitly relative or absolute, or
+    has more path parts is a folder (so a missing folder gets a folder error, not a Hub one)."""
+    return os.path.exists(path) or path.startswith((".", "/", "~")) or path.count("/") >= 2
+
+
+def is_scorable_reference(text: str, normalize: Callable[[str], str]) -> bool:
+    """The leaderboard drops references that normalise to nothing or that mark an ignored
+    segment; keeping them would count every word of a prediction as an insertion."""
+    stripped = text.strip()
+    if not stripped or stripped.lower() == IGNORE_REFERENCE:
+        return False
+    normalized = normalize(stripped).strip()
+    return bool(normalized) and normalized != IGNORE_REFERENCE
+
+
+def _check_local(path: str, config: str, split: str) -> None:
+    """Validate a local folder before `datasets` does, to name what exists instead."""
+    import datasets
+
+    folder = Path(path).expanduser()
+    if not folder.exists():
+        raise ConfigError(
+            f"dataset folder {path!r} does not exist; pass a hub id such as "
+            "hf-audio/esb-datasets-test-only-sorted or a folder with the hub layout"
+        )
+    if not folder.is_dir():
+        raise ConfigError(f"--dataset_path {path!r} is a file; it must be a folder or a hub id")
+    try:
+        configs = datasets.get_dataset_config_names(str(folder))
+    except Exception as exc:  # datasets raises many types for a malformed folder
+        raise ConfigError(f"cannot read dataset folder {path!r}: {exc}") from None
+    if config not in configs:
+        raise ConfigError(
+            f"unknown config {config!r} in {path}; available configs: {', '.join(configs)}"
+        )
+    try:
+        splits = datasets.get_dataset_split_names(str(folder), config)
+    except Exception as exc:
+        raise ConfigError(f"cannot list the splits of {path} config {config!r}: {exc}") from None
+    if split not in splits:
+        raise ConfigError(
+            f"unknown split {split!r} for config {config!r} in {path}; "
+            f"available splits: {', '.join(splits)}"
+        )
+
+
+def open_split(path: str, config: str, split: str) -> Any:
+    """Open one split as a streaming `IterableDataset` with audio left encoded."""
+    import datasets
+
+    local = _looks_local(path)
+    if local:
+        _check_local(path, config, split)
+    try:
+        ds = datasets.load_dataset(
+            str(Path(path).expanduser()) if local else path, config, split=split, streaming=True
+        )
+    except ValueError as exc:
+        msg = str(exc)
+        if "BuilderConfig" in msg or "not found" in msg:
+            raise ConfigError(f"unknown config {config!r} for {path}: {msg}") from None
+        if "split" in msg.lower():
+            raise ConfigError(
+                f"unknown split {split!r} for {path} config {config!r}: {msg}"
+            ) from None
+        raise ConfigError(f"cannot open {path} {config}/{split}: {msg}") from None
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"dataset {path!r} not found ({exc}); check the hub id or the folder path"
+        ) from None
+    except ConnectionError as exc:
+        raise ConfigError(
+            f"cannot reach the Hugging Face Hub for {path!r} ({exc}); check the network and "
+            "HF_TOKEN, or pass a local folder with the hub layout as --dataset_path"
+        ) from None
+    except Exception as exc:
+        raise ConfigError(
+            f"cannot open {path} {config}/{split}: {type(exc).__name__}: {exc}"
+        ) from None
+
+    features = ds.features
+    if features is not None:
+        missing = [c for c in REQUIRED_COLUMNS if c not in features]
+        if missing:
+            raise ConfigError(
+                f"{path} {config}/{split} has no {' or '.join(repr(m) for m in missing)} column; "
+                f"columns present: {', '.join(features)}"
+            )
+        if isinstance(features["audio"], datasets.Audio):
+            ds = ds.cast_column("audio", datasets.Audio(decode=False))
+        keep = [c for c in ("audio", "text", "id", "audio_length_s") if c in features]
+        ds = ds.select_columns(keep)
+    return ds
+
+
+def _audio_bytes(cell: Any) -> bytes | None:
+    if isinstance(cell, dict):
+        data = cell.get("bytes")
+        if data is None and cell.get("path") and os.path.exists(cell["path"]):
+            with open(cell["path"], "rb") as fh:
+                return fh.read()
+        return data
+    if isinstance(cell, (bytes, bytearray)):
+        return bytes(cell)
+    return None
+
+
+def iter_samples(
+    ds: Any,
+    config: str,
+    split: str,
+    *,
+    normalize: Callable[[str], str],
+    skip_ids: set[str] | frozenset[str] = frozenset(),
+    max_samples: int | None = None,
+    stats: SourceStats | None = None,
+    shard: tuple[int, int] | None = None,
+) -> Iterator[list[Sample]]:
+    """Yield batches of samples in dataset order.
+
+    `max_samples` counts scorable samples from the start of the split (finished ones
+    included), so a resumed run with the same flags covers the same samples. `shard=(i, n)`
+    keeps the samples whose stable id hashes to slice i of n.
+    """
+    stats = stats if stats is not None else SourceStats()
+    taken = 0
+    index = 0
+    for batch in ds.iter(batch_size=BATCH):
+        texts = batch.get("text")
+        if texts is None:
+            raise ConfigError(f"the dataset has no 'text' column; columns: {', '.join(batch)}")
+        n = len(texts)
+        ids = batch.get("id") or [None] * n
+        lengths = batch.get("audio_length_s") or [None] * n
+        audios = batch["audio"]
+        out: list[Sample] = []
+        for k in range(n):
+            i = index + k
+            stats.rows += 1
+            ref = texts[k] or ""
+            if not is_scorable_reference(ref, normalize):
+                stats.dropped_empty_reference += 1
+                continue
+            if max_samples is not None and taken >= max_samples:
+                break
+            taken += 1
+            sid = str(ids[k]) if ids[k] is not None else f"{config}/{split}/{i}"
+            if shard is not None and not in_shard(sid, *shard):
+                continue
+            if sid in skip_ids:
+                stats.skipped_done += 1
+                continue
+            length = lengths[k]
+            out.append(
+                Sample(
+                    id=sid,
+                    index=i,
+                    reference=ref,
+                    duration=float(length) if length is not None else None,
+                    audio=_audio_bytes(audios[k]),
+                )
+            )
+        index += n
+        if out:
+            stats.yielded += len(out)
+            yield out
+        if max_samples is not None and taken >= max_samples:
+            return
+
+
+def in_shard(sample_id: str, i: int, n: int) -> bool:
+    """Deterministic, machine-independent slice by id (not Python's salted `hash`)."""
+    import zlib
+
+    return zlib.crc32(sample_id.encode()) % n == i
+
+
+def take(it: Iterator[list[Sample]]) -> list[Sample]:
+    """Next batch or [] at the end: called in a thread so parquet reads never block the loop."""
+    return next(it, [])
+
+
+def known_size(ds: Any, split: str) -> int | None:
+    """Row count when the dataset card declares it (hub sets do), for progress and ETA."""
+    try:
+        info = ds.info.splits
+        return int(info[split].num_examples) if info and split in info else None
+    except Exception:
+        return None

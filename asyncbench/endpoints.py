@@ -1,0 +1,251 @@
+"""Endpoint lists and the pool that shares requests among them.
+
+Each endpoint has its own concurrency limit (a semaphore in spirit, a counter in code so the
+pool can choose), optional pacing, and health: an endpoint that keeps failing is rested and
+probed again later, so its share of the work moves to the others instead of failing samples.
+Selection is least-in-flight with round-robin among ties, which also sends less work to a slow
+endpoint because it holds more requests in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from asyncbench.errors import ConfigError
+from asyncbench.pacing import TokenBucket
+
+_SPLIT = re.compile(r"[\s,]+")
+_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.\-]*[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
+
+
+def split_list(spec: str) -> list[str]:
+    """Split a space- or comma-separated list, as the seed accepts for `ALDEA_ENDPOINTS`."""
+    return [part for part in _SPLIT.split(spec.strip()) if part]
+
+
+def normalize_endpoint(spec: str, default_path: str) -> str:
+    """Turn `host:port` or a URL into a full URL; add `default_path` when the URL has none.
+
+    Raises ConfigError naming the bad entry, so a typo in a list of 21 ports is found before
+    any request instead of as 1/21 of the samples failing.
+    """
+    raw = spec.strip()
+    url = raw if "://" in raw else f"http://{raw}"
+    parts = urlsplit(url)
+    hint = "expected host:port or a URL such as http://127.0.0.1:8800/asr/transcribe"
+    if parts.scheme not in ("http", "https", "ws", "wss"):
+        raise ConfigError(f"bad endpoint {raw!r}: scheme {parts.scheme!r} is not http(s); {hint}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError(
+            f"bad endpoint {raw!r}: the port is not a number 1-65535; {hint}"
+        ) from None
+    host = parts.hostname or ""
+    if not host or not _HOST.match(host if ":" not in host else f"[{host}]"):
+        raise ConfigError(f"bad endpoint {raw!r}: missing or invalid host; {hint}")
+    if port == 0:
+        raise ConfigError(f"bad endpoint {raw!r}: port 0 is not a valid port; {hint}")
+    path = parts.path if parts.path not in ("", "/") else default_path
+    netloc = parts.netloc
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{parts.scheme}://{netloc}{path}{query}"
+
+
+def parse_endpoints(spec: str, default_path: str) -> list[str]:
+    """Parse a whole list; duplicates are kept (listing a port twice gives it twice the share)."""
+    items = split_list(spec)
+    if not items:
+        raise ConfigError("the endpoint list is empty; give host:port entries or URLs")
+    return [normalize_endpoint(item, default_path) for item in items]
+
+
+@dataclass(slots=True)
+class Endpoint:
+    """One URL with its limit, pacing, health and counters."""
+
+    url: str
+    capacity: int
+    bucket: TokenBucket | None = None
+    in_flight: int = 0
+    # health
+    consecutive_failures: int = 0
+    rested_until: float = 0.0
+    rest_s: float = 0.0
+    probing: bool = False
+    # figures for the end-of-run table
+    requests: int = 0
+    errors: int = 0
+    latency_sum: float = 0.0
+    errors_by_kind: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def mean_latency(self) -> float:
+        ok = self.requests - self.errors
+        return self.latency_sum / ok if ok else 0.0
+
+
+class EndpointPool:
+    """Hands out endpoint slots: `async with pool.slot() as ep: ...`.
+
+    Health rules: after `fail_threshold` consecutive failures of the retryable kind
+    (connection refused, 5xx, timeouts), an endpoint rests for `rest_s` seconds (doubling on
+    each further failed probe, up to `max_rest_s`); afterwards one probe request is let through
+    and a success brings it back. When every endpoint is resting, callers wait for the first to
+    wake: work is delayed, never failed, by an endpoint's outage.
+    """
+
+    def __init__(
+        self,
+        urls: Iterable[str],
+        per_endpoint: int,
+        *,
+        rps: float | None = None,
+        max_rps: float | None = None,
+        fail_threshold: int = 3,
+        rest_s: float = 2.0,
+        max_rest_s: float = 30.0,
+    ) -> None:
+        self.endpoints = [
+            Endpoint(url, per_endpoint, TokenBucket(rps) if rps else None) for url in urls
+        ]
+        if not self.endpoints:
+            raise ConfigError("no endpoints to send requests to")
+        self.global_bucket = TokenBucket(max_rps) if max_rps else None
+        self.fail_threshold = fail_threshold
+        self.base_rest_s = rest_s
+        self.max_rest_s = max_rest_s
+        self._rr = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def in_flight(self) -> int:
+        return sum(ep.in_flight for ep in self.endpoints)
+
+    def _choose(self, now: float) -> Endpoint | None:
+        """Least in flight among usable endpoints; ties go round-robin from the last pick."""
+        best: Endpoint | None = None
+        best_i = 0
+        n = len(self.endpoints)
+        for k in range(n):
+            i = (self._rr + k) % n
+            ep = self.endpoints[i]
+            if ep.in_flight >= ep.capacity or ep.probing or ep.rested_until > now:
+                continue
+            if best is None or ep.in_flight < best.in_flight:
+                best, best_i = ep, i
+                if ep.in_flight == 0:
+                    break
+        if best is not None:
+            self._rr = (best_i + 1) % n
+        return best
+
+    def _next_wake(self, now: float) -> float | None:
+        """Seconds until a resting endpoint may be probed, if any rests."""
+        waits = [ep.rested_until - now for ep in self.endpoints if ep.rested_until > now]
+        return max(0.0, min(waits)) if waits else None
+
+    async def acquire(self) -> Endpoint:
+        while True:
+            now = time.monotonic()
+            ep = self._choose(now)
+            if ep is not None:
+                ep.in_flight += 1
+                if ep.consecutive_failures >= self.fail_threshold:
+                    ep.probing = True  # a rested endpoint gets exactly one probe at a time
+                try:
+                    if ep.bucket is not None:
+                        await ep.bucket.take()
+                    if self.global_bucket is not None:
+                        await self.global_bucket.take()
+                except BaseException:
+                    self._release_slot(ep)
+                    raise
+                return ep
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(fut)
+            wake = self._next_wake(now)
+            try:
+                if wake is None:
+                    await fut
+                else:
+                    await asyncio.wait_for(fut, timeout=wake + 0.001)
+            except TimeoutError:
+                pass
+            finally:
+                if not fut.done():
+                    fut.cancel()
+                    with contextlib.suppress(ValueError):
+                        self._waiters.remove(fut)
+
+    def _release_slot(self, ep: Endpoint) -> None:
+        ep.in_flight -= 1
+        ep.probing = False
+        while self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)
+                break
+
+    def abandon(self, ep: Endpoint) -> None:
+        """Return a slot whose request was cancelled: says nothing about the endpoint."""
+        self._release_slot(ep)
+
+    def release(
+        self,
+        ep: Endpoint,
+        *,
+        ok: bool,
+        latency: float,
+        kind: str | None = None,
+        health: bool = True,
+    ) -> None:
+        """Return a slot and record the outcome.
+
+        `health=False` for failures that say nothing about the endpoint (a permanent error on a
+        bad clip, a 429 that the endpoint answered promptly): they are counted but never rest it.
+        """
+        ep.requests += 1
+        if ok:
+            ep.latency_sum += latency
+            ep.consecutive_failures = 0
+            ep.rest_s = 0.0
+            ep.rested_until = 0.0
+        else:
+            ep.errors += 1
+            if kind:
+                ep.errors_by_kind[kind] = ep.errors_by_kind.get(kind, 0) + 1
+            if health:
+                ep.consecutive_failures += 1
+                if ep.consecutive_failures >= self.fail_threshold:
+                    ep.rest_s = min(self.max_rest_s, (ep.rest_s * 2) or self.base_rest_s)
+                    ep.rested_until = time.monotonic() + ep.rest_s
+        self._release_slot(ep)
+
+    def slot(self) -> _Slot:
+        return _Slot(self)
+
+
+class _Slot:
+    """Async context manager around acquire/release for simple callers (health untouched)."""
+
+    __slots__ = ("ep", "pool")
+
+    def __init__(self, pool: EndpointPool) -> None:
+        self.pool = pool
+        self.ep: Endpoint | None = None
+
+    async def __aenter__(self) -> Endpoint:
+        self.ep = await self.pool.acquire()
+        return self.ep
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.ep is not None
+        self.pool._release_slot(self.ep)

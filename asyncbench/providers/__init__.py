@@ -1,0 +1,42 @@
+"""Provider registry: the model name's prefix (`aldea/default`) picks the client module.
+
+Modules are imported only when chosen, so adding a provider costs nothing to the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from asyncbench.errors import ConfigError
+from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings
+
+__all__ = ["REGISTRY", "AudioPayload", "Provider", "ProviderSettings", "resolve", "split_model"]
+
+#: prefix -> "module:Class"
+REGISTRY: dict[str, str] = {
+    "aldea": "asyncbench.providers.aldea:AldeaProvider",
+}
+
+
+def split_model(model_name: str) -> tuple[str, str]:
+    """`provider/model` → (provider, model); the model part may itself contain slashes."""
+    prefix, sep, model = model_name.partition("/")
+    if not sep or not prefix or not model:
+        raise ConfigError(
+            f"--model_name {model_name!r} must be PROVIDER/MODEL, e.g. aldea/default; "
+            f"known providers: {', '.join(sorted(REGISTRY))}"
+        )
+    return prefix, model
+
+
+def resolve(model_name: str) -> tuple[type[Provider], str]:
+    prefix, model = split_model(model_name)
+    target = REGISTRY.get(prefix)
+    if target is None:
+        raise ConfigError(
+            f"unknown provider prefix {prefix!r} in --model_name {model_name!r}; "
+            f"known providers: {', '.join(sorted(REGISTRY))}"
+        )
+    module_name, _, cls_name = target.partition(":")
+    cls: type[Provider] = getattr(importlib.import_module(module_name), cls_name)
+    return cls, model

@@ -1,0 +1,40 @@
+"""Counters one run keeps while it goes: read by the progress line and the final summary."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass
+class RunStats:
+    total: int | None = None  # samples this run expects to finish (None: not known up front)
+    started: float = field(default_factory=time.monotonic)
+    ended: float | None = None
+    done: int = 0
+    ok: int = 0
+    failed: int = 0
+    skipped_short: int = 0
+    retries: int = 0
+    attempts: int = 0
+    errors_by_kind: Counter[str] = field(default_factory=Counter)  # every failed attempt
+    failed_by_kind: Counter[str] = field(default_factory=Counter)  # samples that ended failed
+    latencies: list[float] = field(default_factory=list)  # successful requests, seconds
+    busy_s: float = 0.0  # sum of every attempt's latency (Little's law: mean in flight)
+    audio_s: float = 0.0  # audio seconds of samples transcribed ok
+    interrupted: str | None = None
+
+    @property
+    def wall_s(self) -> float:
+        return (self.ended or time.monotonic()) - self.started
+
+    @property
+    def mean_in_flight(self) -> float:
+        wall = self.wall_s
+        return self.busy_s / wall if wall > 0 else 0.0
+
+    @property
+    def requests_per_s(self) -> float:
+        wall = self.wall_s
+        return self.attempts / wall if wall > 0 else 0.0

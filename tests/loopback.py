@@ -1,0 +1,109 @@
+"""A real aiohttp server on 127.0.0.1 that speaks the Aldea protocol and misbehaves on demand.
+
+Tests script it with a `plan`: a function of the request number (per port) returning what to
+do (answer, fail with a status and headers, hang, reset the connection, send a torn body).
+It records what it received, so tests can check headers and bodies as the wire saw them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+
+@dataclass
+class Action:
+    status: int = 200
+    body: bytes | None = None  # None: {"text": transcript}
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    hang: bool = False
+    reset: bool = False
+
+
+@dataclass
+class Seen:
+    port: int
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def closed_port() -> int:
+    """A port where nothing listens (bound then released)."""
+    return free_port()
+
+
+class LoopbackAldea:
+    """`async with LoopbackAldea(n_ports=3, plan=...) as srv:` then use `srv.endpoints`."""
+
+    def __init__(
+        self,
+        n_ports: int = 1,
+        *,
+        plan: Callable[[int, int, bytes], Action] | None = None,
+        transcript: Callable[[bytes], str] = lambda body: "hello world",
+        latency: float = 0.0,
+    ) -> None:
+        self.ports = [free_port() for _ in range(n_ports)]
+        self.plan = plan
+        self.transcript = transcript
+        self.latency = latency
+        self.seen: list[Seen] = []
+        self.count: dict[int, int] = {p: 0 for p in self.ports}
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def endpoints(self) -> str:
+        return " ".join(f"127.0.0.1:{p}" for p in self.ports)
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        port = request.transport.get_extra_info("sockname")[1] if request.transport else 0
+        body = await request.read()
+        self.seen.append(Seen(port, request.path, dict(request.headers), body))
+        n = self.count[port] = self.count.get(port, 0) + 1
+        action = self.plan(port, n, body) if self.plan else Action()
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if action.hang:
+                await asyncio.sleep(3600)
+            if action.delay or self.latency:
+                await asyncio.sleep(action.delay or self.latency)
+            if action.reset:
+                assert request.transport is not None
+                request.transport.abort()
+                return web.Response(status=500)
+            if action.status != 200 or action.body is not None:
+                return web.Response(
+                    status=action.status, body=action.body or b"", headers=action.headers
+                )
+            return web.json_response({"text": self.transcript(body)}, headers=action.headers)
+        finally:
+            self.in_flight -= 1
+
+    async def __aenter__(self) -> LoopbackAldea:
+        app = web.Application(client_max_size=64 * 2**20)
+        app.router.add_post("/asr/transcribe", self._handle)
+        app.router.add_post("/transcribe", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+        await self._runner.setup()
+        for port in self.ports:
+            await web.TCPSite(self._runner, "127.0.0.1", port).start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._runner is not None
+        await self._runner.cleanup()
