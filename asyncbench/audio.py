@@ -101,10 +101,11 @@ def _decode(data: bytes) -> bytes:
         raise BadAudio(f"cannot decode audio: {reason[:200]}") from None
     import numpy as np
 
-    mono = samples.data.numpy()[0]
-    pcm = np.clip(mono, -1.0, 1.0)
-    pcm *= 32767.0
-    return pcm.astype("<i2").tobytes()
+    # x32768 with clipping inverts FFmpeg's int16 -> float scaling exactly, so a lossless
+    # source (FLAC, WAV at another layout) comes back sample for sample.
+    scaled = samples.data.numpy()[0] * 32768.0
+    np.clip(scaled, -32768.0, 32767.0, out=scaled)
+    return np.rint(scaled).astype("<i2").tobytes()
 
 
 def to_wav16k(data: bytes | None) -> tuple[bytes, float]:

@@ -6,14 +6,173 @@ what it needs when it runs.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from asyncbench.errors import ConfigError
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     help="Benchmark speech-to-text endpoints on the Open ASR Leaderboard English sets.",
 )
 
+DEFAULT_DATASET_PATH = "hf-audio/esb-datasets-test-only-sorted"
 
-def main() -> None:
-    app()
+
+@app.callback()
+def _root() -> None:
+    """Benchmark speech-to-text endpoints on the Open ASR Leaderboard English sets."""
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """One line on stderr and an exit code: what every configuration problem looks like."""
+    print(f"error: {message}", file=sys.stderr)
+    return typer.Exit(code)
+
+
+@app.command("run", help="Transcribe one split through one provider and append the results file.")
+def run_command(
+    model_name: Annotated[
+        str, typer.Option("--model_name", "--model-name", help="PROVIDER/MODEL, e.g. aldea/default")
+    ],
+    dataset: Annotated[
+        str, typer.Option("--dataset", help="Dataset config, e.g. gigaspeech or librispeech")
+    ],
+    dataset_path: Annotated[
+        str,
+        typer.Option(
+            "--dataset_path", "--dataset-path", help="Hub id or local folder with the hub layout"
+        ),
+    ] = DEFAULT_DATASET_PATH,
+    split: Annotated[str, typer.Option("--split", help="Split, e.g. test or test.clean")] = "test",
+    max_workers: Annotated[
+        int, typer.Option("--max_workers", "--max-workers", help="Requests in flight")
+    ] = 300,
+    use_url: Annotated[
+        bool,
+        typer.Option(
+            "--use_url",
+            "--use-url",
+            help="Use the dataset viewer's audio URLs instead of local copies",
+        ),
+    ] = False,
+    max_samples: Annotated[
+        int | None, typer.Option("--max_samples", "--max-samples", help="Only the first N samples")
+    ] = None,
+    aldea_endpoints: Annotated[
+        str | None,
+        typer.Option(
+            "--aldea_endpoints",
+            "--aldea-endpoints",
+            help="Space/comma-separated host:port or URLs (else ALDEA_ENDPOINTS, ALDEA_API_URL)",
+        ),
+    ] = None,
+    per_endpoint_concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--per_endpoint_concurrency",
+            "--per-endpoint-concurrency",
+            help="Requests in flight per endpoint (default: max_workers spread evenly)",
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds one request may take before it is retried")
+    ] = 120.0,
+    max_retries: Annotated[
+        int,
+        typer.Option(
+            "--max_retries", "--max-retries", help="Retries per sample for transient errors"
+        ),
+    ] = 5,
+    no_retry_failed: Annotated[
+        bool,
+        typer.Option(
+            "--no_retry_failed",
+            "--no-retry-failed",
+            help="On resume, keep failed samples instead of retrying them",
+        ),
+    ] = False,
+    results_dir: Annotated[
+        Path, typer.Option("--results_dir", "--results-dir", help="Where results files go")
+    ] = Path("results"),
+    api_key: Annotated[
+        str | None,
+        typer.Option("--api_key", "--api-key", help="API key (else the provider's env var)"),
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base_url", "--base-url", help="Override the provider's base URL"),
+    ] = None,
+    rps: Annotated[
+        float | None, typer.Option("--rps", help="Requests per second per endpoint (token bucket)")
+    ] = None,
+    max_rps: Annotated[
+        float | None,
+        typer.Option("--max_rps", "--max-rps", help="Requests per second over all endpoints"),
+    ] = None,
+    grace: Annotated[
+        float, typer.Option("--grace", help="Seconds in-flight requests get to finish on Ctrl-C")
+    ] = 10.0,
+    no_progress: Annotated[
+        bool, typer.Option("--no_progress", "--no-progress", help="No progress line")
+    ] = False,
+) -> None:
+    from asyncbench.runner import RunConfig, run
+
+    cfg = RunConfig(
+        model_name=model_name,
+        dataset=dataset,
+        dataset_path=dataset_path,
+        split=split,
+        max_workers=max_workers,
+        use_url=use_url,
+        max_samples=max_samples,
+        aldea_endpoints=aldea_endpoints,
+        per_endpoint_concurrency=per_endpoint_concurrency,
+        timeout=timeout,
+        max_retries=max_retries,
+        retry_failed=not no_retry_failed,
+        results_dir=results_dir,
+        api_key=api_key,
+        base_url=base_url,
+        rps=rps,
+        max_rps=max_rps,
+        grace_s=grace,
+        progress=not no_progress,
+    )
+    code = run(cfg)
+    if code:
+        raise typer.Exit(code)
+
+
+def main(argv: list[str] | None = None, prog: str | None = None) -> None:
+    """Entry point: configuration errors become one line and exit code 2, never a traceback."""
+    try:
+        app(args=argv, prog_name=prog)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
+from asyncbench.scoring.cli import score_command  # noqa: E402
+
+app.command("score", help="Score results files like the Open ASR Leaderboard.")(score_command)
+from asyncbench.serve import serve_command  # noqa: E402
+
+app.command("serve", help="Run local pocketsphinx ASR servers that speak the Aldea protocol.")(
+    serve_command
+)
+from asyncbench.mock.cli import mock_command  # noqa: E402
+
+app.command("mock", help="Run one local server that speaks every provider's protocol.")(
+    mock_command
+)

@@ -1,0 +1,83 @@
+"""`asyncbench mock`: run the all-provider mock server until Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from typing import Annotated
+
+import typer
+
+
+def _parse_keys(specs: list[str]) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for spec in specs:
+        provider, sep, key = spec.partition("=")
+        if not sep or not provider or not key:
+            print(
+                f"error: --key {spec!r} must be PROVIDER=KEY, e.g. openai=sk-test", file=sys.stderr
+            )
+            raise typer.Exit(2)
+        keys[provider] = key
+    return keys
+
+
+def mock_command(
+    port: Annotated[int, typer.Option("--port", help="Port to listen on")] = 9000,
+    host: Annotated[str, typer.Option("--host", help="Address to bind")] = "127.0.0.1",
+    latency: Annotated[float, typer.Option("--latency", help="Seconds per transcription")] = 0.0,
+    jitter: Annotated[float, typer.Option("--jitter", help="Extra random latency, seconds")] = 0.0,
+    rate_429: Annotated[
+        float, typer.Option("--rate_429", "--rate-429", help="Fraction of requests answered 429")
+    ] = 0.0,
+    rate_5xx: Annotated[
+        float, typer.Option("--rate_5xx", "--rate-5xx", help="Fraction of requests answered 503")
+    ] = 0.0,
+    retry_after: Annotated[
+        float, typer.Option("--retry_after", "--retry-after", help="Retry-After sent with 429s")
+    ] = 1.0,
+    key: Annotated[
+        list[str] | None,
+        typer.Option("--key", help="PROVIDER=KEY: accept only this key for that provider"),
+    ] = None,
+) -> None:
+    from aiohttp import web
+
+    from asyncbench.mock import PROTOCOLS, MockConfig, build_app
+
+    for name, value in (("--rate_429", rate_429), ("--rate_5xx", rate_5xx)):
+        if not 0.0 <= value <= 1.0:
+            print(f"error: {name} must be between 0 and 1 (got {value})", file=sys.stderr)
+            raise typer.Exit(2)
+    config = MockConfig(
+        latency=latency,
+        jitter=jitter,
+        rate_429=rate_429,
+        rate_5xx=rate_5xx,
+        retry_after=retry_after,
+        keys=_parse_keys(key or []),
+    )
+
+    async def serve() -> None:
+        runner = web.AppRunner(build_app(config), access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as exc:
+            await runner.cleanup()
+            print(f"error: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+            raise typer.Exit(2) from None
+        print(f"mock serving {', '.join(PROTOCOLS)} on http://{host}:{port}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            with contextlib.suppress(Exception):
+                await runner.cleanup()
+
+    asyncio.run(serve())

@@ -1,0 +1,115 @@
+"""What every mocked protocol shares: settings, faults, auth checks and "recognition".
+
+Recognition reads the transcript a clip carries (`asyncbench.watermark`); a clip without one
+gets `DEFAULT_TEXT`, so users can dry-run their own data against the mock. Faults are drawn
+per request from the configured rates, so a test can make a provider flaky without touching
+its protocol module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from asyncbench import watermark
+from asyncbench.audio import BadAudio, parse_wav, to_wav16k
+
+DEFAULT_TEXT = "this is a mock transcript"
+
+
+@dataclass
+class MockConfig:
+    latency: float = 0.0  # seconds before a synchronous answer (or a job completes)
+    jitter: float = 0.0  # uniform extra latency in [0, jitter]
+    rate_429: float = 0.0  # fraction of transcription requests answered 429
+    rate_5xx: float = 0.0  # fraction answered 503
+    retry_after: float = 1.0  # seconds, sent with every 429
+    keys: dict[str, str] = field(default_factory=dict)  # provider -> the only accepted key
+    seed: int | None = None
+
+
+@dataclass
+class MockState:
+    config: MockConfig = field(default_factory=MockConfig)
+    counters: Counter[str] = field(default_factory=Counter)
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)  # async-job providers
+    uploads: dict[str, bytes] = field(default_factory=dict)
+    last_request: dict[str, dict[str, str]] = field(default_factory=dict)  # provider -> headers
+    _rng: random.Random = field(default_factory=random.Random)
+
+    def __post_init__(self) -> None:
+        if self.config.seed is not None:
+            self._rng.seed(self.config.seed)
+
+    # -- auth -------------------------------------------------------------------------------
+
+    def check_key(self, provider: str, presented: str | None) -> web.Response | None:
+        """401 unless a key is presented (and equals the configured one, if any)."""
+        expected = self.config.keys.get(provider)
+        if not presented or (expected is not None and presented != expected):
+            self.counters[f"{provider}.401"] += 1
+            return web.json_response({"error": "Invalid or missing API key"}, status=401)
+        return None
+
+    @staticmethod
+    def bearer(request: web.Request) -> str | None:
+        """The key of an `Authorization: Bearer <key>` header, None for any other shape."""
+        value = request.headers.get("Authorization", "")
+        scheme, _, key = value.partition(" ")
+        return key.strip() or None if scheme == "Bearer" else None
+
+    # -- faults and latency -----------------------------------------------------------------
+
+    def fault(self, provider: str) -> web.Response | None:
+        """Maybe a 429 or 503, drawn from the configured rates."""
+        r = self._rng.random()
+        cfg = self.config
+        if r < cfg.rate_429:
+            self.counters[f"{provider}.429"] += 1
+            return web.json_response(
+                {"error": {"message": "Rate limit exceeded", "code": "rate_limit_exceeded"}},
+                status=429,
+                headers={"Retry-After": f"{cfg.retry_after:g}"},
+            )
+        if r < cfg.rate_429 + cfg.rate_5xx:
+            self.counters[f"{provider}.503"] += 1
+            return web.json_response({"error": "Service temporarily unavailable"}, status=503)
+        return None
+
+    def delay(self) -> float:
+        cfg = self.config
+        return cfg.latency + (self._rng.random() * cfg.jitter if cfg.jitter else 0.0)
+
+    async def wait(self) -> None:
+        d = self.delay()
+        if d > 0:
+            await asyncio.sleep(d)
+
+    # -- recognition ------------------------------------------------------------------------
+
+    async def recognize(self, audio: bytes) -> str:
+        """The clip's transcript. Raises BadAudio for bytes that are not audio."""
+        info = parse_wav(audio)
+        if info is not None and info.rate == 16000 and info.channels == 1 and info.bits == 16:
+            if info.data_len == 0:
+                raise BadAudio("empty audio")
+            pcm = audio[info.data_offset : info.data_offset + info.data_len]
+        else:
+            loop = asyncio.get_running_loop()
+            wav, _ = await loop.run_in_executor(None, to_wav16k, audio)
+            pcm = wav[44:]
+        text = watermark.extract(pcm)
+        return DEFAULT_TEXT if text is None else text
+
+    def new_id(self, prefix: str) -> str:
+        self.counters["ids"] += 1
+        return f"{prefix}{int(time.time() * 1000):x}{self.counters['ids']:06d}"
+
+
+STATE_KEY: web.AppKey[MockState] = web.AppKey("mock_state", MockState)

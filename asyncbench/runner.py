@@ -1,0 +1,335 @@
+"""One benchmark run: configuration → provider, endpoints, results file, dataset → engine.
+
+Everything that can be wrong with the configuration is checked here, before the first request
+(unknown provider, missing key, bad endpoint, unwritable or foreign results file, missing
+dataset, unknown config or split, no endpoint reachable), and reported as one line with exit
+code 2. Then one asyncio loop (uvloop when installed) runs the engine with one aiohttp session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from asyncbench.errors import ConfigError, PermanentError, ProviderError
+from asyncbench.results import ResumeState, check_writable, prescan, results_name
+
+log = logging.getLogger("asyncbench")
+
+
+@dataclass
+class RunConfig:
+    model_name: str
+    dataset: str
+    dataset_path: str
+    split: str = "test"
+    max_workers: int = 300
+    use_url: bool = False
+    max_samples: int | None = None
+    aldea_endpoints: str | None = None
+    per_endpoint_concurrency: int | None = None
+    timeout: float = 120.0
+    connect_timeout: float = 10.0
+    max_retries: int = 5
+    retry_failed: bool = True
+    results_dir: Path = Path("results")
+    api_key: str | None = None
+    base_url: str | None = None
+    rps: float | None = None
+    max_rps: float | None = None
+    grace_s: float = 10.0
+    prep_threads: int = 0
+    preflight: bool = True
+    progress: bool = True
+    options: dict[str, str] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if self.max_workers < 1:
+            raise ConfigError(f"--max_workers must be at least 1 (got {self.max_workers})")
+        if self.max_samples is not None and self.max_samples < 1:
+            raise ConfigError(f"--max_samples must be at least 1 (got {self.max_samples})")
+        if self.per_endpoint_concurrency is not None and self.per_endpoint_concurrency < 1:
+            raise ConfigError("--per_endpoint_concurrency must be at least 1")
+        if self.timeout <= 0:
+            raise ConfigError("--timeout must be positive")
+        if self.max_retries < 0:
+            raise ConfigError("--max_retries must be 0 or more")
+        for name in ("rps", "max_rps"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ConfigError(f"--{name} must be positive")
+
+
+def per_endpoint_limit(cfg: RunConfig, n_endpoints: int) -> int:
+    """`max_workers` spread evenly (rounded up so the total is never below max_workers)."""
+    if cfg.per_endpoint_concurrency:
+        return cfg.per_endpoint_concurrency
+    return max(1, -(-cfg.max_workers // n_endpoints))
+
+
+def aldea_rps_from_env() -> float | None:
+    """`ALDEA_RPS`, the pacing knob of the seed's successor, when set."""
+    value = os.environ.get("ALDEA_RPS", "").strip()
+    if not value:
+        return None
+    try:
+        rps = float(value)
+    except ValueError:
+        raise ConfigError(
+            f"ALDEA_RPS must be a number of requests per second (got {value!r})"
+        ) from None
+    if rps <= 0:
+        raise ConfigError(f"ALDEA_RPS must be positive (got {value!r})")
+    return rps
+
+
+async def _reachable(url: str, timeout: float) -> str | None:
+    """None if a TCP connection opens, else the reason."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme in ("https", "wss") else 80)
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except (OSError, TimeoutError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        return f"{host}:{port}: {why}"
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return None
+
+
+async def preflight(urls: list[str], timeout: float) -> list[str]:
+    """Check that endpoints accept connections. All down is a configuration error (exit 2);
+    some down is a warning, and the pool rests those until they come back."""
+    unique = sorted(set(urls))
+    reasons = await asyncio.gather(*(_reachable(u, timeout) for u in unique))
+    down = [r for r in reasons if r]
+    if len(down) == len(unique):
+        shown = "; ".join(down[:3]) + (f"; and {len(down) - 3} more" if len(down) > 3 else "")
+        raise ConfigError(
+            f"no endpoint is reachable ({shown}); start the server(s) or fix the endpoint list"
+        )
+    return down
+
+
+def make_redactor(secrets: list[str]) -> Callable[[str], str]:
+    secrets = [s for s in secrets if s and len(s) >= 4]
+    if not secrets:
+        return lambda text: text
+
+    def redact(text: str) -> str:
+        for secret in secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    return redact
+
+
+def run(cfg: RunConfig) -> int:
+    """Run one split; returns the process exit code."""
+    from asyncbench.providers import ProviderSettings, resolve
+
+    cfg.validate()
+    provider_cls, model = resolve(cfg.model_name)
+    settings = ProviderSettings(
+        model=model,
+        api_key=cfg.api_key,
+        base_url=cfg.base_url,
+        endpoints=cfg.aldea_endpoints,
+        use_url=cfg.use_url,
+        options=cfg.options,
+    )
+    provider = provider_cls(settings)
+    urls = provider.endpoint_urls()
+    rps = (
+        cfg.rps
+        if cfg.rps is not None
+        else (aldea_rps_from_env() if "aldea" in provider_cls.prefixes else None)
+    )
+
+    check_writable(cfg.results_dir)
+    path = cfg.results_dir / results_name(cfg.model_name, cfg.dataset_path, cfg.dataset, cfg.split)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ConfigError(f"results file {path} is not writable")
+    resume = prescan(path, retry_failed=cfg.retry_failed)
+
+    from asyncbench.dataset import known_size, open_split
+
+    ds = open_split(cfg.dataset_path, cfg.dataset, cfg.split)
+    total = known_size(ds, cfg.split)
+    _say_start(cfg, path, resume, urls, total)
+
+    try:
+        import uvloop
+
+        runner: Callable[..., object] = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop is a dependency, but stay runnable
+        runner = asyncio.run
+    return runner(_run_async(cfg, provider, urls, rps, path, resume, ds, total))  # type: ignore[return-value]
+
+
+def _say_start(
+    cfg: RunConfig, path: Path, resume: ResumeState, urls: list[str], total: int | None
+) -> None:
+    err = sys.stderr
+    n = len(urls)
+    print(f"model {cfg.model_name} on {cfg.dataset_path} {cfg.dataset}/{cfg.split}", file=err)
+    print(
+        f"{cfg.max_workers} requests in flight over {n} endpoint{'s' * (n != 1)}"
+        f" ({per_endpoint_limit(cfg, n)} per endpoint)",
+        file=err,
+    )
+    if resume.lines or resume.repaired_tail:
+        bits = [f"{resume.finished} finished"]
+        if resume.failed_dropped:
+            bits.append(f"{resume.failed_dropped} failed to retry")
+        if resume.failed_kept:
+            bits.append(f"{resume.failed_kept} failed kept (--no_retry_failed)")
+        if resume.repaired_tail:
+            bits.append("torn last line repaired")
+        if resume.duplicates_dropped:
+            bits.append(f"{resume.duplicates_dropped} superseded lines removed")
+        if resume.bad_lines:
+            bits.append(
+                f"{len(resume.bad_lines)} unreadable lines removed (line {resume.bad_lines[0]}...)"
+            )
+        print(f"resuming {path}: " + ", ".join(bits), file=err)
+    if cfg.max_samples:
+        print(
+            f"--max_samples {cfg.max_samples}: taking the first {cfg.max_samples} samples in "
+            "dataset order (hub ESB sets are sorted longest first)",
+            file=err,
+        )
+
+
+async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int:  # type: ignore[no-untyped-def]
+    import aiohttp
+
+    from asyncbench.audio import warm_up
+    from asyncbench.dataset import SourceStats, iter_samples
+    from asyncbench.endpoints import EndpointPool
+    from asyncbench.engine import Engine, EngineOptions
+    from asyncbench.progress import Progress
+    from asyncbench.results import ResultWriter
+    from asyncbench.scoring import normalize
+    from asyncbench.stats import RunStats
+
+    if cfg.preflight:
+        down = await preflight(urls, min(cfg.connect_timeout, 5.0))
+        for reason in down:
+            print(
+                f"warning: endpoint not reachable now, it will be retried later: {reason}",
+                file=sys.stderr,
+            )
+
+    loop = asyncio.get_running_loop()
+    prep_threads = cfg.prep_threads or max(2, os.cpu_count() or 2)
+    executor = ThreadPoolExecutor(prep_threads, thread_name_prefix="prep")
+    await loop.run_in_executor(executor, warm_up)
+
+    pool = EndpointPool(urls, per_endpoint_limit(cfg, len(urls)), rps=rps, max_rps=cfg.max_rps)
+    source_stats = SourceStats()
+    batches = iter_samples(
+        ds,
+        cfg.dataset,
+        cfg.split,
+        normalize=normalize,
+        skip_ids=resume.done_ids,
+        max_samples=cfg.max_samples,
+        stats=source_stats,
+    )
+    expected = None
+    if total is not None:
+        expected = max(
+            0, (min(total, cfg.max_samples) if cfg.max_samples else total) - len(resume.done_ids)
+        )
+    stats = RunStats(total=expected)
+    redact = make_redactor(provider.secrets())
+    prepare = make_local_prepare(executor)
+    connector = aiohttp.TCPConnector(
+        limit=0,
+        limit_per_host=0,
+        ttl_dns_cache=300,
+        keepalive_timeout=30,
+        enable_cleanup_closed=True,
+    )
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=cfg.connect_timeout)
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, trust_env=True
+    ) as session:
+
+        async def transcribe(url: str, payload):  # type: ignore[no-untyped-def]
+            return await provider.transcribe(session, url, payload)
+
+        engine = Engine(
+            pool=pool,
+            transcribe=transcribe,
+            prepare=prepare,
+            writer=ResultWriter(path),
+            options=EngineOptions(
+                max_workers=cfg.max_workers,
+                timeout=cfg.timeout,
+                max_retries=cfg.max_retries,
+                prep_concurrency=prep_threads * 2,
+                grace_s=cfg.grace_s,
+            ),
+            stats=stats,
+            redact=redact,
+            transport_errors=(aiohttp.ClientError, OSError),
+        )
+        for sig, name in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")):
+            loop.add_signal_handler(sig, engine.stop, name)
+        progress = Progress(stats, pool, enabled=cfg.progress)
+        progress.start()
+        try:
+            await engine.run(batches)
+        finally:
+            await progress.stop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    from asyncbench.summary import print_summary
+
+    print_summary(path, stats, pool, source_stats, resume)
+    if engine.fatal is not None:
+        raise ConfigError(redact(str(engine.fatal)))
+    if stats.interrupted:
+        print(
+            f"interrupted by {stats.interrupted}: {stats.done} samples written; "
+            "rerun the same command to resume",
+            file=sys.stderr,
+        )
+        return 143 if stats.interrupted == "SIGTERM" else 130
+    return 0
+
+
+def make_local_prepare(executor: ThreadPoolExecutor):  # type: ignore[no-untyped-def]
+    """Decode + WAV-encode in the thread pool; decide short and broken clips up front."""
+    from asyncbench.audio import MIN_SEND_S, BadAudio, to_wav16k
+    from asyncbench.engine import Job
+    from asyncbench.providers.base import AudioPayload
+
+    loop = asyncio.get_running_loop()
+
+    async def prepare(sample):  # type: ignore[no-untyped-def]
+        try:
+            wav, duration = await loop.run_in_executor(executor, to_wav16k, sample.audio)
+        except BadAudio as exc:
+            err: ProviderError = PermanentError("bad_audio", str(exc))
+            return Job(sample, sample.duration or 0.0, error=err)
+        if duration < MIN_SEND_S:
+            return Job(sample, duration, skip=True)
+        return Job(sample, duration, payload=AudioPayload(wav, "audio/wav", "audio.wav", duration))
+
+    return prepare
