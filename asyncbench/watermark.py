@@ -23,7 +23,7 @@ def embed(text: str, seconds: float, *, seed: int = 0) -> np.ndarray:
         raise ValueError("text too long to embed")
     header = np.concatenate([_MAGIC, np.array([len(data) >> 8, len(data) & 0xFF], dtype=np.int16)])
     body = ((data.astype(np.int32) - 128) * _SCALE).astype(np.int16)
-    n = max(int(round(seconds * RATE)), len(header) + len(body))
+    n = max(round(seconds * RATE), len(header) + len(body))
     rng = np.random.default_rng(seed)
     out = (rng.standard_normal(n) * 300).astype(np.int16)
     out[: len(header)] = header
