@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import re
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,15 @@ from whisper_normalizer.english import EnglishNumberNormalizer
 
 from asyncbench.scoring import normalize
 from asyncbench.scoring.names import NAME_VARIANTS
-from asyncbench.scoring.normalizer import KEPT_SYMBOLS, NumberNormalizer, strip_symbols
+from asyncbench.scoring.normalizer import (
+    COMPOUNDS,
+    KEPT_SYMBOLS,
+    WHISPER_WORD_RULES,
+    CompoundJoiner,
+    NumberNormalizer,
+    WordReplacer,
+    strip_symbols,
+)
 
 VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "scoring"
 
@@ -64,3 +74,41 @@ def test_number_shortcut_matches_whisper_on_every_vector() -> None:
     for vector in NORMALIZER_VECTORS:
         text = strip_symbols(vector["input"].lower())
         assert ours(text) == whisper(text), vector["input"]
+
+
+def test_one_pass_word_rules_match_whispers_one_rule_at_a_time() -> None:
+    words = [w for w, _ in WHISPER_WORD_RULES]
+    rng = random.Random(7)
+    glue = [" ", "", "'", ".", "-", "s ", " x", "\t"]
+    for _ in range(3000):
+        text = "".join(rng.choice(words) + rng.choice(glue) for _ in range(rng.randint(1, 6)))
+        expected = text
+        for word, replacement in WHISPER_WORD_RULES:
+            expected = re.sub(r"\b" + re.escape(word) + r"\b", replacement, expected)
+        assert WordReplacer(dict(WHISPER_WORD_RULES))(text) == expected, text
+
+
+def test_one_pass_compounds_match_one_rule_at_a_time() -> None:
+    parts = sorted({w for words, _ in COMPOUNDS for w in words.split()})
+    rng = random.Random(11)
+    joiner = CompoundJoiner(COMPOUNDS)
+    for _ in range(3000):
+        text = " ".join(rng.choice(parts) for _ in range(rng.randint(1, 8)))
+        expected = text
+        for words, joined in COMPOUNDS:
+            first, second = words.split()
+            expected = re.sub(rf"\b{first}\s+{second}\b", joined, expected)
+        assert joiner(text) == expected, text
+
+
+def test_number_shortcut_matches_whisper_on_random_text() -> None:
+    whisper = EnglishNumberNormalizer()
+    vocabulary = [
+        *sorted(whisper.words),
+        *("7", "42", "3.5", "$20", "£3", "-4", "1960s", "o", "a", "half", "the", "cat"),
+    ]
+    rng = random.Random(3)
+    ours = NumberNormalizer()
+    for _ in range(5000):
+        text = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(1, 9)))
+        assert ours(text) == whisper(text), text
