@@ -1,0 +1,268 @@
+"""Scores of results files: one dataset per file, then one composite per model.
+
+The numbers are the leaderboard's: WER over every sample, a failed one counting as an
+empty transcript; per-dataset WER rounded to 2 decimals before the composite takes their
+plain mean. Beside them, for our own files, what the leaderboard cannot see: how many
+samples finished, which failures happened, and the WER over successful samples only.
+
+RTFx is audio seconds over request seconds, summed over the lines whose `time` is a real
+transcription: our "ok" lines and every line of a foreign file (failed requests and clips
+skipped as too short would distort it). When no such line has timing, RTFx is None.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from asyncbench.errors import ConfigError
+from asyncbench.scoring.error_rate import ErrorCounts, count_errors
+from asyncbench.scoring.legacy import legacy_count_errors, legacy_normalize
+from asyncbench.scoring.normalizer import normalize
+from asyncbench.scoring.resultfiles import (
+    ResultFile,
+    find_result_files,
+    parse_result_name,
+    read_result_file,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Scheme:
+    normalize: Callable[[str], str]
+    count: Callable[[Sequence[str], Sequence[str]], ErrorCounts]  # on normalised text
+
+
+def _leaderboard_count(refs: Sequence[str], preds: Sequence[str]) -> ErrorCounts:
+    return count_errors(refs, preds, normalized=True)
+
+
+def _legacy_count(refs: Sequence[str], preds: Sequence[str]) -> ErrorCounts:
+    return legacy_count_errors(refs, preds, normalized=True)
+
+
+SCHEMES: dict[str, Scheme] = {
+    "leaderboard": Scheme(normalize, _leaderboard_count),
+    "legacy": Scheme(legacy_normalize, _legacy_count),
+}
+
+
+def get_scheme(name: str) -> Scheme:
+    try:
+        return SCHEMES[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown scoring scheme {name!r}: use 'leaderboard' (the current board, the "
+            "default) or 'legacy' (Whisper normaliser + jiwer, as in 2025)"
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class FileScore:
+    """Everything known about one results file after scoring it."""
+
+    path: Path
+    model_id: str
+    dataset_id: str
+    scheme: str
+    counts: ErrorCounts  # every sample; a failed one as an empty prediction
+    counts_ok_only: ErrorCounts  # successful samples only (ok and skipped_short)
+    n_lines: int
+    n_ok: int
+    n_skipped: int
+    n_failed: int
+    n_superseded: int
+    failures_by_kind: dict[str, int]  # most frequent first
+    total_audio_s: float  # over timed lines that hit the API
+    total_time_s: float
+    ours: bool  # written by asyncbench, so coverage and failures are known
+    problems: tuple[str, ...]  # lines left out, as "path:line: what is wrong"
+    expected_samples: int | None = None
+
+    @property
+    def n_samples(self) -> int:
+        return self.n_ok + self.n_skipped + self.n_failed
+
+    @property
+    def n_done(self) -> int:
+        return self.n_ok + self.n_skipped
+
+    @property
+    def total_samples(self) -> int:
+        """The dataset size when the caller knows it, else the samples in the file."""
+        return max(self.expected_samples or 0, self.n_samples)
+
+    @property
+    def coverage(self) -> float:
+        """Finished samples over all samples, in percent."""
+        return 100 * self.n_done / self.total_samples if self.total_samples else 0.0
+
+    @property
+    def wer(self) -> float:
+        return self.counts.wer
+
+    @property
+    def wer_ok_only(self) -> float:
+        return self.counts_ok_only.wer
+
+    @property
+    def rtfx(self) -> float | None:
+        """Rounded to 4 places before printing, as the leaderboard does."""
+        if self.total_time_s <= 0:
+            return None
+        return round(self.total_audio_s / self.total_time_s, 4)
+
+
+def _identify(path: Path, model_id: str | None) -> tuple[str, str]:
+    parsed = parse_result_name(path)
+    if parsed is None:  # e.g. results/<model>/<name>.jsonl
+        return model_id or path.parent.name, path.stem
+    parsed_model, dataset_id = parsed
+    if model_id and f"MODEL_{model_id.replace('/', '-')}_DATASET_" in path.name:
+        # the user's spelling: the file name cannot say which "-" was the "/"
+        return model_id, dataset_id
+    return parsed_model, dataset_id
+
+
+def score_read_file(
+    result: ResultFile,
+    *,
+    scheme: str = "leaderboard",
+    model_id: str | None = None,
+    expected_samples: int | None = None,
+) -> FileScore:
+    """Score a file already read by `read_result_file`."""
+    rules = get_scheme(scheme)
+    model, dataset = _identify(result.path, model_id)
+    succeeded = [s for s in result.samples if s.status != "failed"]
+    failed = [s for s in result.samples if s.status == "failed"]
+    norm = rules.normalize
+    counts_ok = rules.count(
+        [norm(s.reference) for s in succeeded], [norm(s.prediction) for s in succeeded]
+    )
+    counts_failed = rules.count(
+        [norm(s.reference) for s in failed], [norm(s.prediction) for s in failed]
+    )
+    timed = [
+        s for s in result.samples if s.hit_the_api and s.duration is not None and s.time is not None
+    ]
+    kinds = Counter(s.error_kind or "unknown" for s in failed)
+    return FileScore(
+        path=result.path,
+        model_id=model,
+        dataset_id=dataset,
+        scheme=scheme,
+        counts=counts_ok + counts_failed,
+        counts_ok_only=counts_ok,
+        n_lines=result.n_lines,
+        n_ok=sum(s.status == "ok" for s in succeeded),
+        n_skipped=sum(s.status == "skipped_short" for s in succeeded),
+        n_failed=len(failed),
+        n_superseded=result.n_superseded,
+        failures_by_kind=dict(kinds.most_common()),
+        total_audio_s=sum(s.duration or 0.0 for s in timed),
+        total_time_s=sum(s.time or 0.0 for s in timed),
+        ours=any(s.ours for s in result.samples),
+        problems=tuple(result.problems),
+        expected_samples=expected_samples,
+    )
+
+
+def score_file(
+    path: str | Path,
+    scheme: str = "leaderboard",
+    *,
+    model_id: str | None = None,
+    expected_samples: int | None = None,
+) -> FileScore:
+    """Score one results file (what the runner calls at the end of a run).
+
+    `expected_samples` is the dataset size when known, so that coverage counts samples
+    that never reached the file. Bad lines are left out and listed in `problems`.
+    """
+    get_scheme(scheme)  # fail on a bad name before reading anything
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(
+            f"results file {str(path)!r} does not exist: pass the .jsonl file a run wrote"
+        )
+    return score_read_file(
+        read_result_file(file),
+        scheme=scheme,
+        model_id=model_id,
+        expected_samples=expected_samples,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Composite:
+    model_id: str
+    wer: float  # plain mean of the per-dataset WERs (each already rounded)
+    total_audio_s: float
+    total_time_s: float
+    n_datasets: int
+
+    @property
+    def rtfx(self) -> float | None:
+        if self.total_time_s <= 0:
+            return None
+        return self.total_audio_s / self.total_time_s
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreReport:
+    directory: Path
+    model_filter: str | None
+    scheme: str
+    files: tuple[FileScore, ...]  # the scored files, in path order
+    composites: tuple[Composite, ...]  # one per model, in order of first appearance
+    problems: tuple[str, ...]  # every line or file left out, and why
+
+
+def composites(files: Sequence[FileScore]) -> tuple[Composite, ...]:
+    by_model: dict[str, list[FileScore]] = {}
+    for f in files:
+        by_model.setdefault(f.model_id, []).append(f)
+    return tuple(
+        Composite(
+            model_id=model,
+            wer=sum(f.wer for f in scored) / len(scored),
+            total_audio_s=sum(f.total_audio_s for f in scored),
+            total_time_s=sum(f.total_time_s for f in scored),
+            n_datasets=len(scored),
+        )
+        for model, scored in by_model.items()
+    )
+
+
+def collect_scores(
+    directory: str | Path, model_id: str | None = None, *, scheme: str = "leaderboard"
+) -> ScoreReport:
+    """Score every results file under `directory` (optionally one model's) without
+    printing anything. A file with no scorable line is left out and named in `problems`."""
+    get_scheme(scheme)
+    scored: list[FileScore] = []
+    problems: list[str] = []
+    for path in find_result_files(directory, model_id):
+        result = read_result_file(path)
+        problems.extend(result.problems)
+        if not result.samples:
+            what = "is empty" if not result.n_lines else "has no line that can be scored"
+            problems.append(f"{path}: {what}; file left out of the scores")
+            continue
+        scored.append(score_read_file(result, scheme=scheme, model_id=model_id))
+    if not scored:
+        raise ConfigError(
+            f"none of the results files under {str(directory)!r} has a line that can be "
+            "scored: " + "; ".join(problems[-3:])
+        )
+    return ScoreReport(
+        directory=Path(directory),
+        model_filter=model_id or None,
+        scheme=scheme,
+        files=tuple(scored),
+        composites=composites(scored),
+        problems=tuple(problems),
+    )

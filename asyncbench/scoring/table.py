@@ -1,0 +1,146 @@
+"""Printing scores: the seed's exact table, then what only our files can tell.
+
+The first block is byte for byte the format of the seed README's "Example output" (which
+is the leaderboard's `score_results` printout), so scripts and eyes that read it keep
+working. Coverage and failures follow in a block of their own, and only for files written
+by asyncbench: foreign files carry no status to report.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+from asyncbench.scoring.score import FileScore, ScoreReport, collect_scores
+
+RULE = "*" * 80
+
+
+def _rtfx(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:0.2f}"
+
+
+def dataset_line(score: FileScore) -> str:
+    """`MODEL | DATASET: WER = x.xx %, RTFx = y.yy`, the leaderboard's per-dataset line."""
+    return (
+        f"{score.model_id} | {score.dataset_id}: "
+        f"WER = {score.wer:0.2f} %, RTFx = {_rtfx(score.rtfx)}"
+    )
+
+
+def coverage_line(score: FileScore) -> str:
+    """`2610/2620 samples done (99.62 %); 10 failed: timeout 7, rate_limited 3`."""
+    line = f"{score.n_done}/{score.total_samples} samples done ({score.coverage:0.2f} %)"
+    if score.n_skipped:
+        line += f", {score.n_skipped} of them skipped as shorter than 0.16 s"
+    missing = score.total_samples - score.n_samples
+    if missing:
+        line += f"; {missing} never attempted"
+    if score.n_failed:
+        kinds = ", ".join(f"{kind} {n}" for kind, n in score.failures_by_kind.items())
+        line += f"; {score.n_failed} failed: {kinds}"
+    if score.n_superseded:
+        line += f"; {score.n_superseded} earlier attempts superseded by later lines"
+    return line
+
+
+def failed_wer_line(score: FileScore) -> str:
+    """Both WERs, when failures make them differ."""
+    return (
+        f"WER over the {score.n_done} successful samples = {score.wer_ok_only:0.2f} % "
+        f"(the leaderboard's {score.wer:0.2f} % counts each failure as an empty transcript)"
+    )
+
+
+def format_table(report: ScoreReport) -> str:
+    lines: list[str] = []
+    if report.model_filter:
+        lines.append(f"Filtering models by id: {report.model_filter}")
+    lines += [RULE, "Results per dataset:", RULE]
+    lines += [dataset_line(f) for f in report.files]
+    lines += [RULE, "Composite Results:", RULE]
+    lines += [f"{c.model_id}: WER = {c.wer:0.2f} %" for c in report.composites]
+    lines += [f"{c.model_id}: RTFx = {_rtfx(c.rtfx)}" for c in report.composites]
+    lines.append(RULE)
+    ours = [f for f in report.files if f.ours]
+    if ours:
+        lines += ["Coverage and failures:", RULE]
+        for f in ours:
+            lines.append(f"{f.model_id} | {f.dataset_id}: {coverage_line(f)}")
+            if f.n_failed:
+                lines.append(f"    {failed_wer_line(f)}")
+        lines.append(RULE)
+    return "\n".join(lines)
+
+
+def format_run_summary(score: FileScore) -> list[str]:
+    """The short lines a run prints when it ends."""
+    lines = [dataset_line(score), f"coverage: {coverage_line(score)}"]
+    if score.n_failed:
+        lines.append(failed_wer_line(score))
+    return lines
+
+
+def _finite(value: float | None) -> float | None:
+    """JSON has no infinity: an infinite WER (empty references only) becomes null."""
+    return None if value is None or math.isinf(value) else value
+
+
+def report_as_json(report: ScoreReport) -> dict[str, object]:
+    return {
+        "scheme": report.scheme,
+        "model_filter": report.model_filter,
+        "datasets": [
+            {
+                "model": f.model_id,
+                "dataset": f.dataset_id,
+                "file": str(f.path),
+                "wer": _finite(f.wer),
+                "wer_ok_only": _finite(f.wer_ok_only),
+                "rtfx": f.rtfx,
+                **f.counts.as_dict(),
+                "samples": f.n_samples,
+                "ok": f.n_ok,
+                "skipped_short": f.n_skipped,
+                "failed": f.n_failed,
+                "failures_by_kind": f.failures_by_kind,
+                "coverage_percent": round(f.coverage, 2) if f.ours else None,
+                "superseded_lines": f.n_superseded,
+                "audio_s": f.total_audio_s,
+                "time_s": f.total_time_s,
+            }
+            for f in report.files
+        ],
+        "composite": [
+            {
+                "model": c.model_id,
+                "wer": _finite(c.wer),
+                "rtfx": c.rtfx,
+                "datasets": c.n_datasets,
+            }
+            for c in report.composites
+        ],
+        "problems": list(report.problems),
+    }
+
+
+def print_report(report: ScoreReport, *, as_json: bool = False) -> None:
+    """The table (or JSON) to stdout, then each line or file left out to stderr."""
+    if as_json:
+        print(json.dumps(report_as_json(report), indent=2))
+    else:
+        print(format_table(report))
+    for problem in report.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+
+
+def score_results(
+    directory: str | Path, model_id: str | None = None, *, scheme: str = "leaderboard"
+) -> ScoreReport:
+    """Score every results file under `directory` and print the seed's table. Drop-in for
+    the seed's `eval_utils.score_results('./results', 'elevenlabs/scribe_v1')`."""
+    report = collect_scores(directory, model_id, scheme=scheme)
+    print_report(report)
+    return report
