@@ -7,30 +7,27 @@ are strict, so a client that passes against it has its request shapes right.
 
 from __future__ import annotations
 
-import importlib
-
-from aiohttp import web
-
-from asyncbench.mock.state import STATE_KEY, MockConfig, MockState
+from importlib import import_module
+from typing import Any
 
 #: protocol modules, in routing order
 PROTOCOLS: tuple[str, ...] = ("aldea",)
 
 
-def build_app(
-    config: MockConfig | None = None, protocols: tuple[str, ...] = PROTOCOLS
-) -> web.Application:
-    state = MockState(config or MockConfig())
-    app = web.Application(client_max_size=256 * 2**20)
-    app[STATE_KEY] = state
-
-    async def health(request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", "protocols": list(protocols)})
-
-    app.router.add_get("/health", health)
-    for name in protocols:
-        importlib.import_module(f"asyncbench.mock.{name}").add_routes(app, state)
-    return app
-
+# Light on purpose: the CLI imports `asyncbench.mock.cli` for `--help`, which imports this
+# package; aiohttp and numpy load only when the mock is really built.
+_LAZY = {
+    "build_app": "asyncbench.mock.app",
+    "MockConfig": "asyncbench.mock.state",
+    "MockState": "asyncbench.mock.state",
+    "STATE_KEY": "asyncbench.mock.state",
+}
 
 __all__ = ["PROTOCOLS", "STATE_KEY", "MockConfig", "MockState", "build_app"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(module), name)
