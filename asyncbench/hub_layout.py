@@ -1,0 +1,354 @@
+"""Write local dataset folders with the Hugging Face hub's layout (README configs + parquet).
+
+The runner loads data with `datasets.load_dataset(path, config, split=..., streaming=True)`,
+which treats a hub id and a local folder with the same layout alike. So tests, the demo and
+the benchmarks build folders shaped like `hf-audio/esb-datasets-test-only-sorted` and exercise
+the very code path a real run takes, offline.
+
+Parquet is written with pyarrow directly rather than through `datasets.Dataset`: a 20,000-clip
+benchmark set then costs one columnar write instead of a per-row encode, and the only thing
+`datasets` needs to type `audio` as `Audio` is the "huggingface" schema metadata, added here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+__all__ = [
+    "COLUMNS",
+    "audio_cell",
+    "encode_audio",
+    "encode_wav",
+    "make_row",
+    "write_hub_folder",
+]
+
+# Column order and value types of the ESB test sets; callers may leave any of them out.
+COLUMNS = ("audio", "dataset", "text", "id", "audio_length_s")
+# Rows per parquet row group. Streaming reads a row group at a time, so small groups keep a
+# reader's memory to a few clips instead of a whole shard of audio.
+ROWS_PER_GROUP = 100
+
+_WAV_FORMATS = {  # sample_format -> (bytes per sample, WAVE format tag)
+    "u8": (1, 1),
+    "s16": (2, 1),
+    "s32": (4, 1),
+    "f32": (4, 3),
+}
+
+
+# --------------------------------------------------------------------------- audio bytes
+
+
+def _as_channels_first(samples: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    arr = np.asarray(samples)
+    if arr.ndim == 1:
+        arr = arr[np.newaxis, :]
+    if arr.ndim != 2:
+        raise ValueError(f"samples must be 1-D or (channels, samples); got shape {arr.shape}")
+    return arr
+
+
+def _as_float(samples: np.ndarray) -> np.ndarray:
+    """Integer PCM is scaled to [-1, 1); float input is taken as already in that range."""
+    import numpy as np
+
+    if np.issubdtype(samples.dtype, np.floating):
+        return samples.astype(np.float32, copy=False)
+    if samples.dtype == np.uint8:
+        return (samples.astype(np.float32) - 128.0) / 128.0
+    if np.issubdtype(samples.dtype, np.integer):
+        scale = float(2 ** (8 * samples.dtype.itemsize - 1))
+        return samples.astype(np.float32) / scale
+    raise ValueError(f"unsupported sample dtype {samples.dtype}")
+
+
+def encode_wav(samples: np.ndarray, sample_rate: int, *, sample_format: str = "s16") -> bytes:
+    """Samples -> WAV bytes: "u8", "s16" (the usual), "s32" PCM or "f32" IEEE float.
+
+    Written by hand (44-byte RIFF header) because the stdlib `wave` module cannot write float
+    WAVs, and tests need those odd layouts; it also handles zero-length audio.
+    `samples` is 1-D (mono) or (channels, samples), float in [-1, 1] or integer PCM.
+    """
+    import numpy as np
+
+    if sample_format not in _WAV_FORMATS:
+        raise ValueError(f"sample_format must be one of {sorted(_WAV_FORMATS)}")
+    width, tag = _WAV_FORMATS[sample_format]
+    raw = _as_channels_first(samples)
+    channels = raw.shape[0]
+    if sample_format == "s16" and raw.dtype == np.int16:
+        pcm = raw.T.astype("<i2")  # int16 in, int16 out: bit-exact, no float round trip
+    elif sample_format == "f32":
+        pcm = _as_float(raw).T.astype("<f4")
+    else:
+        # Same scaling as FFmpeg's float->integer conversion (x * 2^(bits-1), clipped), so
+        # WAV and FLAC written from one array decode to the same integers.
+        scale = float(2 ** (8 * width - 1))
+        ints = np.clip(np.round(_as_float(raw).T.astype(np.float64) * scale), -scale, scale - 1)
+        pcm = (ints + 128).astype(np.uint8) if sample_format == "u8" else ints.astype(f"<i{width}")
+    payload = pcm.tobytes()
+    fmt = struct.pack(
+        "<HHIIHH",
+        tag,
+        channels,
+        sample_rate,
+        sample_rate * channels * width,
+        channels * width,
+        8 * width,
+    )
+    if tag != 1:
+        fmt += struct.pack("<H", 0)  # cbSize: non-PCM formats carry an (empty) extension
+    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    chunks += b"data" + struct.pack("<I", len(payload)) + payload
+    if len(payload) % 2:
+        chunks += b"\x00"  # RIFF chunks are word-aligned
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
+
+
+def encode_audio(
+    samples: np.ndarray,
+    sample_rate: int,
+    fmt: str = "flac",
+    *,
+    out_rate: int | None = None,
+) -> bytes:
+    """Samples -> encoded file bytes ("flac", "wav", "mp3", "ogg", "opus"... as FFmpeg names them).
+
+    WAV without resampling is written by `encode_wav` (PCM16) so it needs no torch; every
+    other case goes through torchcodec's `AudioEncoder`, which also resamples to `out_rate`.
+    """
+    if fmt == "wav" and out_rate in (None, sample_rate):
+        return encode_wav(samples, sample_rate)
+    import torch
+    from torchcodec.encoders import AudioEncoder
+
+    data = _as_float(_as_channels_first(samples))
+    encoder = AudioEncoder(torch.from_numpy(data.copy()), sample_rate=sample_rate)
+    return encoder.to_tensor(fmt, sample_rate=out_rate).numpy().tobytes()
+
+
+def audio_cell(data: bytes, name: str) -> dict[str, Any]:
+    """The value an `Audio` column holds before decoding: encoded bytes plus a file name
+    (its extension is the only format hint some readers get)."""
+    return {"bytes": data, "path": name}
+
+
+def make_row(
+    samples: np.ndarray,
+    sample_rate: int,
+    *,
+    name: str,
+    fmt: str = "flac",
+    out_rate: int | None = None,
+    **columns: Any,
+) -> dict[str, Any]:
+    """One dataset row from raw samples: encoded audio, its true length, and any columns given
+    (`text`, `id`, `dataset`...). `audio_length_s` is measured, never typed by hand."""
+    length = _as_channels_first(samples).shape[1] / sample_rate
+    row: dict[str, Any] = {
+        "audio": audio_cell(
+            encode_audio(samples, sample_rate, fmt, out_rate=out_rate), f"{name}.{fmt}"
+        )
+    }
+    row.update(columns)
+    row.setdefault("audio_length_s", length)
+    return row
+
+
+# --------------------------------------------------------------------------- the folder
+
+
+def write_hub_folder(
+    root: Path,
+    tables: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]],
+    *,
+    sort_longest_first: bool = True,
+    sampling_rate: int | None = 16000,
+    max_rows_per_file: int | None = None,
+    title: str = "asyncbench local dataset",
+) -> Path:
+    """Write `tables[config][split] = rows` as a hub-layout folder under `root`; returns `root`.
+
+    Each config gets `<config>/<split>-0000i-of-0000n.parquet` and an entry in README.md's
+    `configs:` (plus `dataset_info` features), exactly the shape of the ESB sets. Columns are
+    whatever the rows carry, in ESB order first; a row missing a column gets null. Rows are
+    sorted by `audio_length_s` descending (stable) like the real sets, unless the caller turns
+    that off or the rows have no lengths. Old shards of the same split are removed so a
+    rewrite never leaves stale files for the `<split>-*` pattern to pick up.
+    """
+    import pyarrow.parquet as pq
+
+    root = Path(root)
+    if not tables:
+        raise ValueError("tables is empty: give at least one config with one split")
+    root.mkdir(parents=True, exist_ok=True)
+    configs_yaml: list[dict[str, Any]] = []
+    infos_yaml: list[dict[str, Any]] = []
+    for config, splits in tables.items():
+        _check_name("config", config)
+        if not splits:
+            raise ValueError(f"config {config!r} has no splits")
+        (root / config).mkdir(exist_ok=True)
+        data_files: list[dict[str, str]] = []
+        split_infos: list[dict[str, Any]] = []
+        features: dict[str, Any] | None = None
+        download_size = 0
+        for split, rows in splits.items():
+            _check_name("split", split)
+            ordered = _sorted_rows(rows, config, split) if sort_longest_first else list(rows)
+            table = _to_table(ordered, sampling_rate)
+            if features is not None and list(features) != table.column_names:
+                raise ValueError(
+                    f"config {config!r}: split {split!r} has columns {table.column_names}, "
+                    f"other splits have {list(features)}; one config, one schema"
+                )
+            features = json.loads(table.schema.metadata[b"huggingface"])["info"]["features"]
+            for stale in (root / config).glob(f"{split}-*.parquet"):
+                stale.unlink()
+            per_file = max_rows_per_file or max(len(ordered), 1)
+            n_files = max(1, math.ceil(len(ordered) / per_file))
+            for i in range(n_files):
+                path = root / config / f"{split}-{i:05d}-of-{n_files:05d}.parquet"
+                pq.write_table(
+                    table.slice(i * per_file, per_file), path, row_group_size=ROWS_PER_GROUP
+                )
+                download_size += path.stat().st_size
+            data_files.append({"split": split, "path": f"{config}/{split}-*"})
+            split_infos.append(
+                {"name": split, "num_bytes": table.nbytes, "num_examples": len(ordered)}
+            )
+        configs_yaml.append({"config_name": config, "data_files": data_files})
+        info: dict[str, Any] = {"config_name": config}
+        card_features = _features_yaml(features or {})
+        if card_features is not None:
+            info["features"] = card_features
+        info["splits"] = split_infos
+        info["download_size"] = download_size
+        info["dataset_size"] = sum(s["num_bytes"] for s in split_infos)
+        infos_yaml.append(info)
+    _write_readme(root, configs_yaml, infos_yaml, title)
+    return root
+
+
+def _check_name(kind: str, name: str) -> None:
+    import re
+
+    # The hub's own rule for split names, applied to configs too since both become paths.
+    if not re.fullmatch(r"\w+(\.\w+)*", name):
+        raise ValueError(f"{kind} name {name!r} must be word characters, optionally dotted")
+
+
+def _sorted_rows(
+    rows: Sequence[Mapping[str, Any]], config: str, split: str
+) -> list[Mapping[str, Any]]:
+    rows = list(rows)
+    with_length = [r.get("audio_length_s") is not None for r in rows]
+    if not any(with_length):
+        return rows  # nothing to sort by: keep the caller's order
+    if not all(with_length):
+        missing = with_length.index(False)
+        raise ValueError(
+            f"{config}/{split}: row {missing} has no audio_length_s but others do; give every "
+            "row a length or pass sort_longest_first=False"
+        )
+    return sorted(rows, key=lambda r: -float(r["audio_length_s"]))
+
+
+def _to_table(rows: Sequence[Mapping[str, Any]], sampling_rate: int | None) -> pa.Table:
+    import pyarrow as pa
+
+    names: list[str] = [c for c in COLUMNS if any(c in r for r in rows)]
+    for row in rows:
+        names += [k for k in row if k not in names]
+    if not names:
+        raise ValueError("rows carry no columns at all")
+    arrays: list[pa.Array] = []
+    features: dict[str, Any] = {}
+    for name in names:
+        values = [r.get(name) for r in rows]
+        if name == "audio":
+            cells = [
+                {"bytes": v, "path": None} if isinstance(v, bytes | bytearray) else v
+                for v in values
+            ]
+            arrays.append(
+                pa.array(cells, pa.struct([("bytes", pa.binary()), ("path", pa.string())]))
+            )
+            audio: dict[str, Any] = {"_type": "Audio"}
+            if sampling_rate is not None:
+                audio = {"sampling_rate": sampling_rate, "_type": "Audio"}
+            features[name] = audio
+            continue
+        known = {"text": pa.string(), "id": pa.string(), "dataset": pa.string()}
+        known["audio_length_s"] = pa.float64()
+        array = pa.array(values, known.get(name))
+        arrays.append(array)
+        features[name] = _value_feature(name, array.type)
+    meta = {b"huggingface": json.dumps({"info": {"features": features}}).encode()}
+    return pa.Table.from_arrays(arrays, names=names).replace_schema_metadata(meta)
+
+
+def _value_feature(name: str, arrow_type: pa.DataType) -> dict[str, Any]:
+    """The `datasets` feature dict for a plain column; unusual types ask `datasets` itself."""
+    import pyarrow as pa
+
+    simple = {
+        pa.string(): "string",
+        pa.large_string(): "large_string",
+        pa.float64(): "float64",
+        pa.float32(): "float32",
+        pa.int64(): "int64",
+        pa.int32(): "int32",
+        pa.bool_(): "bool",
+        pa.binary(): "binary",
+        pa.null(): "null",
+    }
+    if arrow_type in simple:
+        return {"dtype": simple[arrow_type], "_type": "Value"}
+    from datasets import Features
+
+    return Features.from_arrow_schema(pa.schema([(name, arrow_type)])).to_dict()[name]
+
+
+def _features_yaml(features: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """README `dataset_info.features` entries in the hub card's shape, or None when a column
+    is nested: the card is then left without features and the parquet metadata, which
+    `datasets` reads as well, types every column on its own."""
+    out: list[dict[str, Any]] = []
+    for name, feature in features.items():
+        if feature.get("_type") == "Audio":
+            audio = {k: v for k, v in feature.items() if k != "_type"}
+            out.append({"name": name, "dtype": {"audio": audio} if audio else "audio"})
+        elif feature.get("_type") == "Value":
+            out.append({"name": name, "dtype": feature["dtype"]})
+        else:
+            return None
+    return out
+
+
+def _write_readme(
+    root: Path, configs: list[dict[str, Any]], infos: list[dict[str, Any]], title: str
+) -> None:
+    import yaml
+
+    front = yaml.safe_dump(
+        {"configs": configs, "dataset_info": infos}, sort_keys=False, allow_unicode=True
+    )
+    body = (
+        f"# {title}\n\nWritten by `asyncbench.hub_layout` in the layout of "
+        "`hf-audio/esb-datasets-test-only-sorted`: one config per corpus, parquet shards per "
+        "split, rows sorted longest first.\n"
+    )
+    (root / "README.md").write_text(f"---\n{front}---\n\n{body}", encoding="utf-8")
