@@ -1,0 +1,647 @@
+"""Real local ASR servers that speak the Aldea protocol, backed by pocketsphinx.
+
+Benchmarks and tests need an endpoint that does genuine recognition (so WER means something)
+and costs real CPU time (so concurrency, queueing and RTFx behave as they would against a
+self-hosted model), yet runs offline on a small machine. pocketsphinx ships its English model
+inside its wheel, so that is the engine.
+
+One process serves every port: a single aiohttp app is bound to several `TCPSite`s and all of
+them share one `ProcessPoolExecutor`. Each worker process builds its pocketsphinx `Decoder`
+once and reuses it; the event loop only reads bodies and awaits futures, so hundreds of
+requests can wait in flight without stalling `/health` or new connections.
+
+Nothing heavy is imported at module level: `asyncbench --help` must stay instant, and the
+worker processes import pocketsphinx (and torchcodec only for non-trivial audio) themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import wave
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING, Annotated, Any, Self
+
+import typer
+
+from asyncbench.errors import ConfigError
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+__all__ = [
+    "AsrServer",
+    "AudioError",
+    "ServerProcess",
+    "format_ports",
+    "parse_ports",
+    "serve",
+    "serve_command",
+    "to_pcm16_mono_16k",
+    "transcribe_audio",
+]
+
+ENGINE = "pocketsphinx"
+SAMPLE_RATE = 16000
+TRANSCRIBE_PATHS = ("/asr/transcribe", "/transcribe")
+# ESB clips reach a few minutes; aiohttp's 1 MiB default would reject a 35 s WAV.
+MAX_BODY_BYTES = 512 * 1024 * 1024
+# A typo such as "1000-60000" should fail loudly instead of opening 59,001 sockets.
+MAX_PORTS = 1024
+# How long shutdown waits for handlers still in flight before closing their connections.
+SHUTDOWN_GRACE_S = 2.0
+
+
+# --------------------------------------------------------------------------- port specs
+
+
+def parse_ports(spec: str) -> list[int]:
+    """Turn "8800-8820", "8800,8801 8805" or "8800-8802, 8810" into a list of ports.
+
+    The seed's endpoint lists are comma- or whitespace-separated, so the server accepts the
+    same shapes; ranges are inclusive. Order is kept (it decides the ready line), and every
+    mistake names the offending token because a port list is typed by hand.
+    """
+    tokens = [t for t in re.split(r"[\s,]+", spec.strip()) if t]
+    if not tokens:
+        raise ValueError("no ports given: use e.g. --ports 8800 or --ports 8800-8820")
+    ports: list[int] = []
+    seen: set[int] = set()
+    for token in tokens:
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?", token)
+        if match is None:
+            raise ValueError(
+                f"bad port {token!r} in {spec!r}: use numbers, ranges like 8800-8820, "
+                "separated by commas or spaces"
+            )
+        first = int(match.group(1))
+        last = int(match.group(2)) if match.group(2) is not None else first
+        for port in (first, last):
+            if not 1 <= port <= 65535:
+                raise ValueError(f"port {port} in {spec!r} is out of range 1-65535")
+        if last < first:
+            raise ValueError(f"range {token!r} in {spec!r} runs backwards: write {last}-{first}")
+        for port in range(first, last + 1):
+            if port in seen:
+                raise ValueError(f"port {port} is listed twice in {spec!r}")
+            seen.add(port)
+            ports.append(port)
+            if len(ports) > MAX_PORTS:
+                raise ValueError(
+                    f"{spec!r} names more than {MAX_PORTS} ports; one server process "
+                    "is not meant to hold that many"
+                )
+    return ports
+
+
+def format_ports(ports: Sequence[int]) -> str:
+    """Inverse of `parse_ports` for messages: consecutive runs become ranges."""
+    parts: list[str] = []
+    i = 0
+    while i < len(ports):
+        j = i
+        while j + 1 < len(ports) and ports[j + 1] == ports[j] + 1:
+            j += 1
+        parts.append(str(ports[i]) if i == j else f"{ports[i]}-{ports[j]}")
+        i = j + 1
+    return ",".join(parts)
+
+
+# --------------------------------------------------------------------------- worker side
+
+
+class AudioError(ValueError):
+    """The request body is not audio we can decode; the handler turns it into a 400.
+
+    A plain one-argument exception so it pickles back from the worker process intact.
+    """
+
+
+_decoder: Any = None  # one pocketsphinx Decoder per worker process, built by _init_worker
+_torch_ready = False
+
+
+def _init_worker() -> None:
+    """Pool initializer: build the recogniser once per process (the model takes ~0.4 s).
+
+    Workers ignore SIGINT: Ctrl-C reaches the whole process group, and the parent alone
+    decides how to shut down; otherwise every worker would print a KeyboardInterrupt trace.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _load_decoder()
+
+
+def _load_decoder() -> Any:
+    global _decoder
+    if _decoder is None:
+        from pocketsphinx import Decoder
+
+        _decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
+    return _decoder
+
+
+def _warm_up(hold_s: float) -> int:
+    """Keep a worker busy briefly so that concurrent warm-ups land on distinct processes."""
+    time.sleep(hold_s)
+    return os.getpid()
+
+
+def _wav_fast_path(body: bytes) -> bytes | None:
+    """Return the PCM frames of a 16 kHz mono 16-bit PCM WAV, or None for anything else.
+
+    This is what benchmark clients send almost always, and the stdlib reads it in
+    microseconds; only other layouts pay for torchcodec (and its torch import).
+    """
+    if len(body) < 12 or body[:4] != b"RIFF" or body[8:12] != b"WAVE":
+        return None
+    try:
+        with wave.open(io.BytesIO(body), "rb") as w:
+            if (w.getnchannels(), w.getsampwidth(), w.getframerate()) != (1, 2, SAMPLE_RATE):
+                return None
+            frames = w.readframes(w.getnframes())
+    except (wave.Error, EOFError):
+        return None  # e.g. float or WAVE_FORMAT_EXTENSIBLE: FFmpeg knows these
+    return frames[: len(frames) - len(frames) % 2]
+
+
+def _decode_any(body: bytes) -> bytes:
+    """Decode any FFmpeg-readable container to 16 kHz mono PCM16 (resampling and downmixing)."""
+    global _torch_ready
+    import numpy as np
+    import torch
+    from torchcodec.decoders import AudioDecoder
+
+    if not _torch_ready:
+        torch.set_num_threads(1)  # one worker per core already; more threads only contend
+        _torch_ready = True
+    try:
+        decoder = AudioDecoder(body, sample_rate=SAMPLE_RATE, num_channels=1)
+    except (RuntimeError, ValueError) as exc:
+        head = body[:12]
+        raise AudioError(
+            f"cannot decode audio: {_ffmpeg_reason(exc)} (body of {len(body)} bytes starting "
+            f"{head!r}; send WAV, FLAC, MP3 or another FFmpeg-readable file)"
+        ) from None
+    try:
+        samples = decoder.get_all_samples().data
+    except RuntimeError:
+        # The container opened, so it is valid audio; FFmpeg found no frames in it.
+        return b""
+    mono = samples[0].numpy()
+    return (np.clip(mono, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+
+
+def _ffmpeg_reason(exc: BaseException) -> str:
+    """torchcodec prefixes FFmpeg's reason with a C++ file and line; users need only the reason."""
+    text = str(exc).strip()
+    return re.sub(r"^\w+, \S+:\d+, ", "", text) or type(exc).__name__
+
+
+def to_pcm16_mono_16k(body: bytes) -> bytes:
+    """What pocketsphinx eats: raw little-endian 16-bit mono samples at 16 kHz."""
+    if not body:
+        raise AudioError("empty request body: send the audio file's bytes (e.g. a 16 kHz WAV)")
+    pcm = _wav_fast_path(body)
+    return pcm if pcm is not None else _decode_any(body)
+
+
+def transcribe_audio(body: bytes) -> str:
+    """Recognise one encoded clip with this process's decoder; empty audio gives empty text.
+
+    Runs in the pool's workers, and works in any process (tests call it directly).
+    """
+    decoder = _load_decoder()
+    pcm = to_pcm16_mono_16k(body)
+    if len(pcm) < 2 * SAMPLE_RATE // 100:  # under 10 ms: pocketsphinx has no frame to decode
+        return ""
+    decoder.start_utt()
+    try:
+        decoder.process_raw(pcm, full_utt=True)
+    finally:
+        decoder.end_utt()
+    hyp = decoder.hyp()
+    return hyp.hypstr if hyp is not None else ""
+
+
+# --------------------------------------------------------------------------- the server
+
+
+class AsrServer:
+    """pocketsphinx behind the Aldea protocol on one or more ports, in this event loop.
+
+    `async with AsrServer(ports=[8800, 8801], workers=2) as srv:` binds the ports, starts the
+    worker processes and returns once every worker has loaded its model. Port 0 asks the OS
+    for a free port; `srv.ports` then holds the ports really bound.
+
+    Workers are started with "spawn", so, as with any multiprocessing code, a script that
+    runs an `AsrServer` in-process needs the `if __name__ == "__main__":` guard (the CLI and
+    `ServerProcess` need nothing).
+    """
+
+    def __init__(
+        self,
+        ports: Sequence[int],
+        *,
+        host: str = "127.0.0.1",
+        workers: int | None = None,
+        latency: float = 0.0,
+        api_key: str | None = None,
+    ) -> None:
+        if not ports:
+            raise ConfigError("no ports given: use e.g. --ports 8800-8820")
+        if workers is None:
+            workers = default_workers()
+        if workers < 1:
+            raise ConfigError(f"--workers must be at least 1 (got {workers})")
+        if latency < 0:
+            raise ConfigError(f"--latency must be 0 or more seconds (got {latency})")
+        self.host = host
+        self.requested_ports = list(ports)
+        self.ports: list[int] = []
+        self.workers = workers
+        self.latency = latency
+        self._api_key = api_key or None
+        self._pool: ProcessPoolExecutor | None = None
+        self._runner: web.AppRunner | None = None
+        self.ready = False  # /health says "starting" (503) until every worker has its model
+        self.in_flight = 0
+        self.served = 0
+        self.rejected = 0
+
+    # ---- life cycle
+
+    async def start(self) -> None:
+        from aiohttp import web
+
+        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        for path in TRANSCRIBE_PATHS:
+            app.router.add_post(path, self._handle_transcribe)
+        app.router.add_get("/health", self._handle_health)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_S)
+        await self._runner.setup()
+        # The pool starts no process until its first task, so creating it here is free.
+        self._pool = _new_pool(self.workers)
+        try:
+            # Bind before warming up: a taken port is the likeliest mistake, and it is then
+            # reported without waiting for workers to load their models.
+            for port in self.requested_ports:
+                site = web.TCPSite(self._runner, self.host, port)
+                try:
+                    await site.start()
+                except OSError as exc:
+                    raise ConfigError(_bind_error(self.host, port, exc)) from None
+                self.ports.append(_bound_port(site, port))
+            await self._warm_up()
+            self.ready = True
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        """Stop listening, let handlers in flight finish briefly, then stop the workers."""
+        self.ready = False
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def _warm_up(self) -> None:
+        """Return only when every worker has built its Decoder, so "ready" means ready.
+
+        Submitting one short-lived task per worker at once makes the pool spawn all of them,
+        and each runs the initializer before its task.
+        """
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(
+            *(loop.run_in_executor(self._pool, _warm_up, 0.05) for _ in range(self.workers))
+        )
+
+    # ---- what clients see
+
+    @property
+    def endpoints(self) -> list[str]:
+        """`host:port` per bound port, the shape `ALDEA_ENDPOINTS` takes."""
+        return [f"{self.host}:{port}" for port in self.ports]
+
+    @property
+    def urls(self) -> list[str]:
+        return [f"http://{self.host}:{port}{TRANSCRIBE_PATHS[0]}" for port in self.ports]
+
+    def ready_line(self) -> str:
+        return (
+            f"serving {ENGINE} on {self.host}:{format_ports(self.ports)} "
+            f"({self.workers} worker{'s' if self.workers != 1 else ''})"
+        )
+
+    # ---- handlers
+
+    async def _handle_health(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
+        return web.json_response(
+            {
+                "status": "ok" if self.ready else "starting",
+                "engine": ENGINE,
+                "workers": self.workers,
+                "ports": self.ports,
+                "in_flight": self.in_flight,
+                "served": self.served,
+                "rejected": self.rejected,
+            },
+            status=200 if self.ready else 503,
+        )
+
+    async def _handle_transcribe(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
+        if self._api_key is not None and not _authorized(request, self._api_key):
+            self.rejected += 1
+            return web.json_response(
+                {"error": "missing or invalid API key: send 'Authorization: Bearer <key>'"},
+                status=401,
+            )
+        self.in_flight += 1
+        try:
+            body = await request.read()
+            if not body:
+                self.rejected += 1
+                return web.json_response(
+                    {"error": "empty request body: send the audio file's bytes (e.g. a WAV)"},
+                    status=400,
+                )
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            try:
+                text = await self._recognise(body)
+            except AudioError as exc:
+                self.rejected += 1
+                return web.json_response({"error": str(exc)}, status=400)
+            except BrokenProcessPool:
+                return web.json_response(
+                    {"error": "a recogniser process died; the pool was restarted, retry"},
+                    status=503,
+                )
+            self.served += 1
+            return web.json_response({"text": text})
+        finally:
+            self.in_flight -= 1
+
+    async def _recognise(self, body: bytes) -> str:
+        pool = self._pool
+        if pool is None:
+            raise BrokenProcessPool("server is shutting down")
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, transcribe_audio, body)
+        except BrokenProcessPool:
+            # A crashed worker poisons the whole executor; replace it once for everyone.
+            if self._pool is pool:
+                self._pool = _new_pool(self.workers)
+                pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def default_workers() -> int:
+    """One recogniser per usable core: pocketsphinx is single-threaded and CPU-bound."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _new_pool(workers: int) -> ProcessPoolExecutor:
+    import multiprocessing
+
+    # "spawn", not fork: the parent may hold threads (torch, the event loop's executor) and
+    # forking a threaded process can deadlock the child.
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+    )
+
+
+def _authorized(request: web.Request, api_key: str) -> bool:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        token.strip().encode(), api_key.encode()
+    )
+
+
+def _bind_error(host: str, port: int, exc: OSError) -> str:
+    import errno
+
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use (another server is running there?); "
+            "stop it or choose other --ports"
+        )
+    if exc.errno == errno.EACCES:
+        return f"no permission to listen on {host}:{port}; use a port above 1023"
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+
+
+def _bound_port(site: web.TCPSite, requested: int) -> int:
+    server = site._server  # aiohttp keeps the asyncio Server here; needed to resolve port 0
+    if requested or server is None or not getattr(server, "sockets", None):
+        return requested
+    return int(server.sockets[0].getsockname()[1])
+
+
+# --------------------------------------------------------------------------- running it
+
+
+def serve(
+    ports: Sequence[int],
+    *,
+    host: str = "127.0.0.1",
+    workers: int | None = None,
+    latency: float = 0.0,
+    api_key: str | None = None,
+) -> None:
+    """Serve until SIGINT or SIGTERM, then shut down cleanly; raises ConfigError on bad input."""
+    server = AsrServer(ports, host=host, workers=workers, latency=latency, api_key=api_key)
+    runner_kwargs: dict[str, Any] = {}
+    try:
+        import uvloop
+
+        runner_kwargs["loop_factory"] = uvloop.new_event_loop
+    except ImportError:
+        pass
+    with asyncio.Runner(**runner_kwargs) as runner:
+        runner.run(_serve_until_signalled(server))
+
+
+async def _serve_until_signalled(server: AsrServer) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    # Installed before start-up so that a Ctrl-C during it is a clean stop, not a traceback.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with server:
+            print(server.ready_line(), flush=True)
+            await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def serve_command(
+    ports: Annotated[
+        str,
+        typer.Option(
+            "--ports",
+            help='Ports to listen on: "8800-8820", or a list such as "8800,8801 8805".',
+        ),
+    ] = "8800",
+    host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", help="Recogniser processes shared by all ports [default: one per core]."
+        ),
+    ] = None,
+    latency: Annotated[
+        float,
+        typer.Option("--latency", help="Extra fixed delay per request, in seconds (load tests)."),
+    ] = 0.0,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api_key",
+            envvar="ALDEA_API_KEY",
+            show_default=False,
+            help="Require 'Authorization: Bearer <key>' on transcription requests.",
+        ),
+    ] = None,
+) -> None:
+    """Run local pocketsphinx ASR servers that speak the Aldea protocol."""
+    try:
+        port_list = parse_ports(ports)
+        serve(port_list, host=host, workers=workers, latency=latency, api_key=api_key)
+    except (ValueError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
+
+
+# --------------------------------------------------------------------------- in a subprocess
+
+
+class ServerProcess:
+    """`asyncbench serve` in a child process, for tests and demos that want isolation.
+
+    `start()` returns once `/health` answers on every port, so callers never race the
+    workers' model loading; `stop()` sends SIGINT like a user would and returns the exit code.
+    """
+
+    def __init__(
+        self,
+        ports: Sequence[int],
+        *,
+        host: str = "127.0.0.1",
+        workers: int | None = None,
+        latency: float = 0.0,
+        api_key: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.ports = list(ports)
+        self.host = host
+        self.args = [sys.executable, "-m", "asyncbench", "serve", "--ports", format_ports(ports)]
+        self.args += ["--host", host]
+        if workers is not None:
+            self.args += ["--workers", str(workers)]
+        if latency:
+            self.args += ["--latency", str(latency)]
+        self.env = dict(os.environ if env is None else env)
+        self.env.pop("ALDEA_API_KEY", None)  # the key is exactly what the caller passes
+        if api_key:
+            self.env["ALDEA_API_KEY"] = api_key  # not on the command line, where ps shows it
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
+
+    @property
+    def urls(self) -> list[str]:
+        return [f"http://{self.host}:{port}{TRANSCRIBE_PATHS[0]}" for port in self.ports]
+
+    @property
+    def endpoints(self) -> list[str]:
+        return [f"{self.host}:{port}" for port in self.ports]
+
+    def start(self, timeout: float = 60.0) -> Self:
+        self.proc = subprocess.Popen(
+            self.args, stdout=self._log, stderr=subprocess.STDOUT, env=self.env
+        )
+        deadline = time.monotonic() + timeout
+        pending = list(self.ports)
+        while pending:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"asyncbench serve exited with code {self.proc.returncode}: {self.output()}"
+                )
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError(f"asyncbench serve not healthy after {timeout:.0f} s")
+            if _healthy(self.host, pending[0]):
+                pending.pop(0)
+            else:
+                time.sleep(0.1)
+        return self
+
+    def stop(self, timeout: float = 20.0) -> int:
+        proc = self.proc
+        if proc is None:
+            return 0
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        return proc.returncode
+
+    def output(self) -> str:
+        """Everything the server printed so far (ready line, errors)."""
+        self._log.flush()
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace").strip()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+        self._log.close()
+
+
+def _healthy(host: str, port: int) -> bool:
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"  # a wildcard bind is reachable on loopback
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/health", timeout=2) as resp:
+            return resp.status == 200 and json.load(resp).get("status") == "ok"
+    except (OSError, ValueError, urllib.error.URLError):
+        return False
