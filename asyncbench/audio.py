@@ -124,8 +124,3 @@ def to_wav16k(data: bytes | None) -> tuple[bytes, float]:
     if not pcm:
         raise BadAudio("empty audio: decoding gave no samples")
     return wav_header(len(pcm)) + pcm, len(pcm) / 2 / TARGET_RATE
-
-
-def warm_up() -> None:
-    """Import torchcodec (and torch) once up front, so the first requests are not delayed."""
-    import torchcodec.decoders  # noqa: F401

@@ -82,7 +82,7 @@ def _check_local(path: str, config: str, split: str) -> None:
         raise ConfigError(f"cannot read dataset folder {path!r}: {exc}") from None
     if config not in configs:
         raise ConfigError(
-            f"unknown config {config!r} in {path}; available configs: {', '.join(configs)}"
+            f"unknown config {config!r} in {path}; available configs: {', '.join(sorted(configs))}"
         )
     try:
         splits = datasets.get_dataset_split_names(str(folder), config)

@@ -34,6 +34,7 @@ class RunConfig:
     split: str = "test"
     max_workers: int = 300
     use_url: bool = False
+    viewer_url: str | None = None  # dataset viewer for --use_url (else HF_DATASETS_SERVER_URL)
     max_samples: int | None = None
     aldea_endpoints: str | None = None
     per_endpoint_concurrency: int | None = None
@@ -165,8 +166,14 @@ def run(cfg: RunConfig) -> int:
 
     from asyncbench.dataset import known_size, open_split
 
-    ds = open_split(cfg.dataset_path, cfg.dataset, cfg.split)
-    total = known_size(ds, cfg.split)
+    # --use_url reads the dataset viewer over the run's own session (in _run_async) instead
+    ds = None if cfg.use_url else open_split(cfg.dataset_path, cfg.dataset, cfg.split)
+    total = None if ds is None else known_size(ds, cfg.split)
+    if cfg.preflight:
+        for reason in asyncio.run(preflight(urls, min(cfg.connect_timeout, 5.0))):
+            print(
+                f"warning: endpoint not reachable now, will be retried: {reason}", file=sys.stderr
+            )
     _say_start(cfg, path, resume, urls, total)
 
     try:
@@ -215,7 +222,6 @@ def _say_start(
 async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int:  # type: ignore[no-untyped-def]
     import aiohttp
 
-    from asyncbench.audio import warm_up
     from asyncbench.dataset import SourceStats, iter_samples
     from asyncbench.endpoints import EndpointPool
     from asyncbench.engine import Engine, EngineOptions
@@ -224,38 +230,13 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
     from asyncbench.scoring import normalize
     from asyncbench.stats import RunStats
 
-    if cfg.preflight:
-        down = await preflight(urls, min(cfg.connect_timeout, 5.0))
-        for reason in down:
-            print(
-                f"warning: endpoint not reachable now, it will be retried later: {reason}",
-                file=sys.stderr,
-            )
-
     loop = asyncio.get_running_loop()
     prep_threads = cfg.prep_threads or max(2, os.cpu_count() or 2)
     executor = ThreadPoolExecutor(prep_threads, thread_name_prefix="prep")
-    await loop.run_in_executor(executor, warm_up)
 
     pool = EndpointPool(urls, per_endpoint_limit(cfg, len(urls)), rps=rps, max_rps=cfg.max_rps)
     source_stats = SourceStats()
-    batches = iter_samples(
-        ds,
-        cfg.dataset,
-        cfg.split,
-        normalize=normalize,
-        skip_ids=resume.done_ids,
-        max_samples=cfg.max_samples,
-        stats=source_stats,
-    )
-    expected = None
-    if total is not None:
-        expected = max(
-            0, (min(total, cfg.max_samples) if cfg.max_samples else total) - len(resume.done_ids)
-        )
-    stats = RunStats(total=expected)
     redact = make_redactor(provider.secrets())
-    prepare = make_local_prepare(executor)
     connector = aiohttp.TCPConnector(
         limit=0,
         limit_per_host=0,
@@ -267,6 +248,43 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
     async with aiohttp.ClientSession(
         connector=connector, timeout=timeout, trust_env=True
     ) as session:
+        if cfg.use_url:
+            from asyncbench.viewer import DOWNLOADS_IN_FLIGHT, open_viewer_source
+
+            source = await open_viewer_source(
+                session,
+                cfg.dataset_path,
+                cfg.dataset,
+                cfg.split,
+                base_url=cfg.viewer_url,
+                normalize=normalize,
+                skip_ids=resume.done_ids,
+                max_samples=cfg.max_samples,
+                stats=source_stats,
+            )
+            total = source.num_rows
+            batches = source.batches()
+            prepare = make_url_prepare(source, fetches_urls=provider.fetches_urls)
+            prep_concurrency = min(cfg.max_workers, DOWNLOADS_IN_FLIGHT)
+        else:
+            batches = iter_samples(
+                ds,
+                cfg.dataset,
+                cfg.split,
+                normalize=normalize,
+                skip_ids=resume.done_ids,
+                max_samples=cfg.max_samples,
+                stats=source_stats,
+            )
+            prepare = make_local_prepare(executor)
+            prep_concurrency = prep_threads * 2
+        expected = None
+        if total is not None:
+            expected = max(
+                0,
+                (min(total, cfg.max_samples) if cfg.max_samples else total) - len(resume.done_ids),
+            )
+        stats = RunStats(total=expected)
 
         async def transcribe(url: str, payload):  # type: ignore[no-untyped-def]
             return await provider.transcribe(session, url, payload)
@@ -280,7 +298,7 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
                 max_workers=cfg.max_workers,
                 timeout=cfg.timeout,
                 max_retries=cfg.max_retries,
-                prep_concurrency=prep_threads * 2,
+                prep_concurrency=prep_concurrency,
                 grace_s=cfg.grace_s,
             ),
             stats=stats,
@@ -331,5 +349,34 @@ def make_local_prepare(executor: ThreadPoolExecutor):  # type: ignore[no-untyped
         if duration < MIN_SEND_S:
             return Job(sample, duration, skip=True)
         return Job(sample, duration, payload=AudioPayload(wav, "audio/wav", "audio.wav", duration))
+
+    return prepare
+
+
+def make_url_prepare(source, *, fetches_urls: bool):  # type: ignore[no-untyped-def]
+    """`--use_url`: give the URL to a provider that fetches it itself; else download the audio
+    (bounded by the engine's preppers, before a request slot is taken) and send the bytes as
+    they are, named by what they really are (`audio.mp3`, `audio/mpeg`). Nothing is decoded,
+    so clips too short to send are found by the viewer's `audio_length_s`, never downloaded."""
+    from asyncbench.audio import MIN_SEND_S, sniff
+    from asyncbench.engine import Job
+    from asyncbench.providers.base import AudioPayload
+
+    async def prepare(sample):  # type: ignore[no-untyped-def]
+        duration = sample.duration if sample.duration is not None else 0.0
+        if sample.duration is not None and duration < MIN_SEND_S:
+            return Job(sample, duration, skip=True)
+        if fetches_urls and sample.url:
+            name = sample.url.split("?", 1)[0].rsplit("/", 1)[-1] or "audio"
+            mime = sample.mime or "application/octet-stream"
+            return Job(
+                sample, duration, payload=AudioPayload(None, mime, name, duration, url=sample.url)
+            )
+        try:
+            data = await source.fetch_audio(sample)
+        except ProviderError as err:
+            return Job(sample, duration, error=err)
+        mime, ext = sniff(data)
+        return Job(sample, duration, payload=AudioPayload(data, mime, f"audio.{ext}", duration))
 
     return prepare
