@@ -105,7 +105,8 @@ def test_number_shortcut_matches_whisper_on_random_text() -> None:
     whisper = EnglishNumberNormalizer()
     vocabulary = [
         *sorted(whisper.words),
-        *("7", "42", "3.5", "$20", "£3", "-4", "1960s", "o", "a", "half", "the", "cat"),
+        *("7", "42", "3.5", "$20", "£3", "-4", "+5", "¢7", "€2.50", "1960s", "1s", "--3"),
+        *("o", "a", "half", "the", "cat", "$", "5%"),
     ]
     rng = random.Random(3)
     ours = NumberNormalizer()

@@ -17,7 +17,7 @@ from asyncbench.scoring.normalizer import (
     LEGACY_FILLERS,
     Pipeline,
     apostrophe_rules,
-    filler_pattern,
+    filler_remover,
     run_pipeline,
 )
 from asyncbench.scoring.spelling import legacy_spelling_map
@@ -26,7 +26,7 @@ from asyncbench.scoring.spelling import legacy_spelling_map
 @cache
 def _legacy() -> Pipeline:
     return Pipeline(
-        fillers=filler_pattern(LEGACY_FILLERS),
+        fillers=filler_remover(LEGACY_FILLERS),
         apostrophe_rules=apostrophe_rules(s_means_is_after=None),
         join_compounds=False,
         token_map=legacy_spelling_map(),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from whisper_normalizer.basic import remove_symbols_and_diacritics
 from whisper_normalizer.english import EnglishNumberNormalizer
@@ -37,14 +37,13 @@ LEADERBOARD_FILLERS: tuple[str, ...] = (
 )
 
 
-def filler_pattern(fillers: Iterable[str]) -> re.Pattern[str]:
-    """Whole-word alternation; longest first so that no filler shadows a longer one."""
-    words = sorted(fillers, key=len, reverse=True)
-    return re.compile(r"\b(?:" + "|".join(words) + r")\b")
+def filler_remover(fillers: Iterable[str]) -> WordReplacer:
+    return WordReplacer(dict.fromkeys(fillers, ""))
 
 
 # --- step 4 ---------------------------------------------------------------------------------
 _SPACE_BEFORE_APOSTROPHE = re.compile(r"\s+'")
+_WORD_RUN = re.compile(r"\w+")
 
 # --- step 5: Whisper's contraction and title rules, applied one after another ---------------
 # Order matters ("'s been" must win over "'s"), so they stay a sequence, not one alternation.
@@ -156,6 +155,13 @@ class WordReplacer:
         self._table = table
         words = sorted(table, key=len, reverse=True)
         self._pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b")
+        self._plain = frozenset(w for w in table if _WORD_RUN.fullmatch(w))
+        self._other = tuple(w for w in table if w not in self._plain)
+
+    def may_match(self, text: str, word_runs: set[str]) -> bool:
+        """False only when no table word can match: a word made of word characters can
+        only match a whole run of them (`\\b` on both sides), others need their text."""
+        return not self._plain.isdisjoint(word_runs) or any(w in text for w in self._other)
 
     def _lookup(self, match: re.Match[str]) -> str:
         return self._table[match.group()]
@@ -219,6 +225,7 @@ class CompoundJoiner:
 
     def __init__(self, compounds: Iterable[tuple[str, str]]) -> None:
         self._joined: dict[tuple[str, ...], str] = {}
+        self.second_words = frozenset(words.split()[1] for words, _ in compounds)
         branches = []
         for words, joined in compounds:
             parts = tuple(words.split())
@@ -236,8 +243,9 @@ class CompoundJoiner:
 _COMPOUNDS = CompoundJoiner(COMPOUNDS)
 
 # --- step 9: numbers ------------------------------------------------------------------------
+_DIGIT = re.compile(r"\d")  # any script: Whisper reads "٣" as a number too
 _ASCII_DIGIT = re.compile(r"[0-9]")
-_ARABIC_NUMBER = re.compile(r"^\d+(\.\d+)?$")  # Whisper's test for "this token is a number"
+_CURRENCY = re.compile(r"[€£$]")
 
 
 class NumberNormalizer:
@@ -254,46 +262,58 @@ class NumberNormalizer:
     def __init__(self) -> None:
         whisper = self._whisper = EnglishNumberNormalizer()
         self._number_words = frozenset(whisper.words)
-        self._sign_prefixes = frozenset(whisper.prefixes)
-        # Words that only act next to a number or number word ("and" in "hundred and five",
-        # "dollars" after one): with no digit and no other number word, nothing changes.
-        self._triggers = self._number_words - {
-            "and",
-            "double",
-            "triple",
-            *whisper.following_prefixers,
-            *whisper.suffixers,
-        }
+        # Whisper's test for "a number, maybe after one sign or currency symbol"
+        signs = re.escape("".join(sorted(whisper.prefixes)))
+        self._number_token = re.compile(rf"^[{signs}]?\d+(?:\.\d+)?$")
+        # Words that only act next to a number or another number word ("and" in "hundred
+        # and five", "dollars" after one): a run made of these alone comes out unchanged.
+        self._inert = frozenset(
+            {"and", "double", "triple", *whisper.following_prefixers, *whisper.suffixers}
+        )
+        self._triggers = self._number_words - self._inert
 
-    def _is_plain(self, token: str) -> bool:
-        if token in self._number_words:
-            return False
-        body = token[1:] if token[0] in self._sign_prefixes else token
-        return _ARABIC_NUMBER.match(body) is None
+    @lru_cache(maxsize=8192)  # noqa: B019 (one instance per process, kept for its life)
+    def _process_run(self, run: tuple[str, ...]) -> tuple[str, ...]:
+        """Whisper on one run; runs repeat a lot ("one", "twenty five", "$3.50")."""
+        if self._inert.issuperset(run):
+            return run
+        return tuple(w for w in self._whisper.process_words(list(run)) if w is not None)
+
+    def _runs(self, tokens: list[str], has_digit: bool) -> list[str]:
+        """Copy plain tokens, send each maximal run of number-like ones through Whisper."""
+        words = self._number_words
+        if has_digit:
+            match = self._number_token.match
+            hits = [i for i, t in enumerate(tokens) if t in words or match(t)]
+        else:
+            hits = [i for i, t in enumerate(tokens) if t in words]
+        out: list[str] = []
+        copied = 0  # tokens[:copied] are in `out`
+        k = 0
+        while k < len(hits):
+            start = end = hits[k]
+            while k < len(hits) and hits[k] == end:
+                end += 1
+                k += 1
+            out += tokens[copied:start]
+            out += self._process_run(tuple(tokens[start:end]))
+            copied = end
+        out += tokens[copied:]
+        return out
 
     def __call__(self, text: str) -> str:
         whisper = self._whisper
-        has_digit = _ASCII_DIGIT.search(text) is not None
+        has_digit = _DIGIT.search(text) is not None
         if has_digit or "half" in text:
             text = whisper.preprocess(text)  # "and a half", digit/letter boundaries
         tokens = text.split()
         if not has_digit and self._triggers.isdisjoint(tokens):
             return " ".join(tokens)
-        words: list[str] = []
-        run: list[str] = []
-        for token in tokens:
-            if self._is_plain(token):
-                if run:
-                    words.extend(whisper.process_words(run))
-                    run = []
-                words.append(token)
-            else:
-                run.append(token)
-        if run:
-            words.extend(whisper.process_words(run))
-        text = " ".join(word for word in words if word is not None)
-        if _ASCII_DIGIT.search(text):
-            text = whisper.postprocess(text)  # cents, "1" -> "one"
+        text = " ".join(self._runs(tokens, has_digit))
+        # Whisper's clean-up needs a currency symbol before digits (cents) or a "1"
+        # (written "one"); without them it changes nothing.
+        if "1" in text or (_CURRENCY.search(text) and _ASCII_DIGIT.search(text)):
+            text = whisper.postprocess(text)
         return text
 
 
@@ -325,6 +345,9 @@ def drop_lone_numeric_symbols(text: str) -> str:
 
 
 # --- steps 12-13: acronyms, then whitespace -------------------------------------------------
+_ADJACENT_SINGLE_CHARACTERS = re.compile(r"(?<!\S)\S\s+\S(?!\S)")
+
+
 def join_acronyms(tokens: list[str]) -> list[str]:
     """Merge each maximal run of single-character tokens into one token when the run has 2
     or more tokens, or 3 or more if it holds "a" or "i" ("a b" and "a i" are likely words)."""
@@ -359,7 +382,7 @@ class Pipeline:
     """The steps that differ between the 2026 leaderboard scheme and the 2025 (Whisper) one;
     everything else in `run_pipeline` is shared."""
 
-    fillers: re.Pattern[str]
+    fillers: WordReplacer
     apostrophe_rules: tuple[Rule, ...]
     join_compounds: bool
     token_map: dict[str, str]
@@ -372,24 +395,35 @@ def run_pipeline(text: str, p: Pipeline) -> str:
         s = _BRACKETED.sub("", s)
     if "(" in s:
         s = _PARENTHESISED.sub("", s)
-    s = p.fillers.sub("", s)
+    # The whole-word steps below scan the text for nothing most of the time; one scan for
+    # its runs of word characters tells when they can be skipped. Removing words cannot
+    # create a run, and the word rules only write words that no later step looks for.
+    word_runs = set(_WORD_RUN.findall(s))
+    if p.fillers.may_match(s, word_runs):
+        s = p.fillers(s)
     if "'" in s:
         s = _SPACE_BEFORE_APOSTROPHE.sub("'", s)
-    s = _WORD_RULES(s)
+    if _WORD_RULES.may_match(s, word_runs):
+        s = _WORD_RULES(s)
     if "'" in s:
         s = apply_rules(s, p.apostrophe_rules)
     if "," in s:
         s = _COMMA_BETWEEN_DIGITS.sub(r"\1\2", s)
     if "." in s:
         s = _PERIOD_NOT_BEFORE_DIGIT.sub(r" \1", s)
+    # ASCII symbol stripping splits no run of word characters except at "_"; Unicode
+    # stripping can change letters ("ﬁ" -> "fi"), so then the runs say nothing.
+    runs_still_valid = s.isascii() and "_" not in s
     s = strip_symbols(s)
-    if p.join_compounds:
+    if p.join_compounds and (
+        not runs_still_valid or not _COMPOUNDS.second_words.isdisjoint(word_runs)
+    ):
         s = _COMPOUNDS(s)
     s = _numbers()(s)
     s = map_tokens(s, p.token_map)
     s = drop_lone_numeric_symbols(s)
     tokens = s.split()
-    if p.join_acronyms and 1 in map(len, tokens):
+    if p.join_acronyms and _ADJACENT_SINGLE_CHARACTERS.search(s):
         tokens = join_acronyms(tokens)
     return collapse_whitespace(s, tokens)
 
@@ -402,7 +436,7 @@ def _numbers() -> NumberNormalizer:
 @cache
 def _leaderboard() -> Pipeline:
     return Pipeline(
-        fillers=filler_pattern(LEADERBOARD_FILLERS),
+        fillers=filler_remover(LEADERBOARD_FILLERS),
         apostrophe_rules=apostrophe_rules(s_means_is_after=IS_CONTRACTING_WORDS),
         join_compounds=True,
         token_map=chain_maps(leaderboard_spelling_map(), NAME_VARIANTS),
