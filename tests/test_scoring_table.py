@@ -169,3 +169,13 @@ def test_json_report(tmp_path: Path) -> None:
         }
     ]
     assert data["problems"] == [f"{path}:7: not valid JSON; line skipped"]
+
+
+def test_parallel_scoring_gives_the_same_report(tmp_path: Path) -> None:
+    seed_run(tmp_path)
+    our_run(tmp_path)
+    write_jsonl(tmp_path / f"MODEL_aldea-default_DATASET_{DS}_empty_test.jsonl", [])
+    alone = collect_scores(tmp_path, workers=1)
+    parallel = collect_scores(tmp_path, workers=2)
+    assert parallel == alone
+    assert len(alone.files) == 4 and len(alone.problems) == 2

@@ -12,9 +12,12 @@ skipped as too short would distort it). When no such line has timing, RTFx is No
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 
 from asyncbench.errors import ConfigError
@@ -237,22 +240,62 @@ def composites(files: Sequence[FileScore]) -> tuple[Composite, ...]:
     )
 
 
+def _score_path(
+    path: Path, scheme: str, model_id: str | None
+) -> tuple[FileScore | None, list[str]]:
+    """Read and score one file: (its score, or None when nothing in it can be scored; the
+    problems found). Runs in a worker process when scoring in parallel."""
+    result = read_result_file(path)
+    problems = list(result.problems)
+    if not result.samples:
+        what = "is empty" if not result.n_lines else "has no line that can be scored"
+        problems.append(f"{path}: {what}; file left out of the scores")
+        return None, problems
+    return score_read_file(result, scheme=scheme, model_id=model_id), problems
+
+
+# Below this much JSON, starting worker processes costs more than it saves.
+PARALLEL_MIN_BYTES = 4_000_000
+
+
+def _worker_count(paths: Sequence[Path], workers: int | None) -> int:
+    if workers is not None:
+        return max(1, min(workers, len(paths)))
+    if sum(p.stat().st_size for p in paths) < PARALLEL_MIN_BYTES:
+        return 1
+    return max(1, min(os.cpu_count() or 1, len(paths)))
+
+
+def _score_paths(
+    paths: Sequence[Path], scheme: str, model_id: str | None, workers: int
+) -> list[tuple[FileScore | None, list[str]]]:
+    """Score files one per process (the work is pure Python, so threads would not help),
+    biggest first so that a large dataset does not start last; results in `paths` order."""
+    if workers == 1:
+        return [_score_path(p, scheme, model_id) for p in paths]
+    biggest_first = sorted(paths, key=lambda p: p.stat().st_size, reverse=True)
+    # "spawn": a fork of a process with threads (a run that scores at its end) can hang
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        futures = {p: pool.submit(_score_path, p, scheme, model_id) for p in biggest_first}
+        return [futures[p].result() for p in paths]
+
+
 def collect_scores(
-    directory: str | Path, model_id: str | None = None, *, scheme: str = "leaderboard"
+    directory: str | Path,
+    model_id: str | None = None,
+    *,
+    scheme: str = "leaderboard",
+    workers: int | None = None,
 ) -> ScoreReport:
     """Score every results file under `directory` (optionally one model's) without
-    printing anything. A file with no scorable line is left out and named in `problems`."""
+    printing anything. A file with no scorable line is left out and named in `problems`.
+    Large sets of files are scored in parallel, one process per CPU unless `workers` says
+    otherwise (1 = in this process)."""
     get_scheme(scheme)
-    scored: list[FileScore] = []
-    problems: list[str] = []
-    for path in find_result_files(directory, model_id):
-        result = read_result_file(path)
-        problems.extend(result.problems)
-        if not result.samples:
-            what = "is empty" if not result.n_lines else "has no line that can be scored"
-            problems.append(f"{path}: {what}; file left out of the scores")
-            continue
-        scored.append(score_read_file(result, scheme=scheme, model_id=model_id))
+    paths = find_result_files(directory, model_id)
+    outcomes = _score_paths(paths, scheme, model_id, _worker_count(paths, workers))
+    scored = [score for score, _ in outcomes if score is not None]
+    problems = [problem for _, found in outcomes for problem in found]
     if not scored:
         raise ConfigError(
             f"none of the results files under {str(directory)!r} has a line that can be "
