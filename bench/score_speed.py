@@ -1,11 +1,17 @@
 """How long scoring 100,000 result lines takes.
 
 Writes synthetic results files shaped like a full English run (8 datasets, references of
-5-30 words, predictions with casing, punctuation, digits and some errors, about 1 %
-failed and a few clips skipped as too short) to a temporary folder, then times
+5-30 words, predictions with casing, punctuation, fillers, digits and some errors, about
+1 % failed and a few clips skipped as too short) to a temporary folder, then times
 `collect_scores` on it: reading, normalising both sides, aligning, aggregating.
 
-    .venv/bin/python bench/score_speed.py [--lines 100000] [--scoring legacy] [--workers 1]
+`--shape typical` draws words with English-like (Zipf) frequencies, so number words are
+rare, and leaves about half the predictions exact but for casing and punctuation;
+`--shape hard` draws every word equally often (numbers everywhere), adds a dollar amount
+to a fifth of the predictions and leaves about a third exact: the slow end.
+
+    .venv/bin/python bench/score_speed.py [--lines 100000] [--shape hard] [--scoring legacy]
+        [--workers 1]
 """
 
 from __future__ import annotations
@@ -46,26 +52,32 @@ WORDS = _VOCABULARY.split()
 FILLERS = ("uh", "um", "you know", "like")
 
 
-def sentence(rng: random.Random) -> list[str]:
-    return [rng.choice(WORDS) for _ in range(rng.randint(5, 30))]
+ZIPF = [1 / rank for rank in range(1, len(WORDS) + 1)]  # WORDS is most frequent first
 
 
-def prediction(rng: random.Random, ref: list[str]) -> str:
+def sentence(rng: random.Random, hard: bool) -> list[str]:
+    length = rng.randint(5, 30)
+    if hard:
+        return [rng.choice(WORDS) for _ in range(length)]
+    return rng.choices(WORDS, weights=ZIPF, k=length)
+
+
+def prediction(rng: random.Random, ref: list[str], hard: bool) -> str:
     """The reference as an API returns it: cased, punctuated, a few errors and fillers,
-    and now and then digits where the reference spells a number."""
+    and (hard shape) a dollar amount now and then."""
     words = list(ref)
-    for _ in range(rng.choice((0, 0, 1, 2))):
+    for _ in range(rng.choice((0, 0, 1, 2) if hard else (0, 0, 0, 0, 1, 2))):
         i = rng.randrange(len(words))
         words[i] = rng.choice((rng.choice(WORDS), "", f"{words[i]}s"))
-    if rng.random() < 0.2:
+    if rng.random() < (0.2 if hard else 0.1):
         words.insert(rng.randrange(len(words)), rng.choice(FILLERS) + ",")
-    if rng.random() < 0.2:
+    if hard and rng.random() < 0.2:
         words.append(f"${rng.randint(1, 999)}.{rng.randint(10, 99)}")
     text = " ".join(w for w in words if w)
     return text[:1].upper() + text[1:] + rng.choice((".", "?", "!", "..."))
 
 
-def write_results(folder: Path, n_lines: int, seed: int = 0) -> None:
+def write_results(folder: Path, n_lines: int, *, hard: bool = False, seed: int = 0) -> None:
     rng = random.Random(seed)
     per_file = -(-n_lines // len(DATASETS))
     written = 0
@@ -73,10 +85,12 @@ def write_results(folder: Path, n_lines: int, seed: int = 0) -> None:
         name = f"MODEL_aldea-default_DATASET_hf-audio-esb-datasets-test-only-sorted_{dataset}"
         with (folder / f"{name}.jsonl").open("wb") as f:
             for i in range(min(per_file, n_lines - written)):
-                ref = sentence(rng)
+                ref = sentence(rng, hard)
                 roll = rng.random()
                 status = "failed" if roll < 0.01 else "skipped_short" if roll < 0.012 else "ok"
-                pred = {"ok": prediction(rng, ref), "failed": "", "skipped_short": "."}[status]
+                pred = {"ok": prediction(rng, ref, hard), "failed": "", "skipped_short": "."}[
+                    status
+                ]
                 line = {
                     "audio_filepath": f"{dataset}/{i}",
                     "duration": round(len(ref) * 0.4, 3),
@@ -105,6 +119,7 @@ def _cpu_seconds() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=100_000)
+    parser.add_argument("--shape", default="typical", choices=("typical", "hard"))
     parser.add_argument("--scoring", default="leaderboard", choices=("leaderboard", "legacy"))
     parser.add_argument(
         "--workers", type=int, default=None, help="processes (default: one per CPU)"
@@ -113,7 +128,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="score_speed_") as tmp:
         folder = Path(tmp)
-        write_results(folder, args.lines)
+        write_results(folder, args.lines, hard=args.shape == "hard")
 
         started = time.perf_counter()
         cpu_started = _cpu_seconds()
@@ -128,7 +143,7 @@ def main() -> None:
 
     lines = sum(f.n_lines for f in report.files)
     print(table)
-    print(f"{lines} lines in {len(report.files)} files, scheme {args.scoring}")
+    print(f"{lines} lines in {len(report.files)} files, {args.shape} shape, {args.scoring} scheme")
     print(f"import {imported - started:.2f} s, scoring {scored - imported:.2f} s")
     print(f"total {scored - started:.2f} s ({lines / (scored - started):,.0f} lines/s)")
     print(f"CPU {cpu:.2f} s over all processes ({os.cpu_count()} CPUs on this machine)")

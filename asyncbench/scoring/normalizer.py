@@ -301,20 +301,25 @@ class NumberNormalizer:
         out += tokens[copied:]
         return out
 
-    def __call__(self, text: str) -> str:
+    def tokens(self, text: str) -> list[str]:
+        """Whisper's result, split into tokens (it is single-spaced, so nothing is lost)."""
         whisper = self._whisper
         has_digit = _DIGIT.search(text) is not None
         if has_digit or "half" in text:
             text = whisper.preprocess(text)  # "and a half", digit/letter boundaries
         tokens = text.split()
         if not has_digit and self._triggers.isdisjoint(tokens):
-            return " ".join(tokens)
-        text = " ".join(self._runs(tokens, has_digit))
+            return tokens
+        tokens = self._runs(tokens, has_digit)
         # Whisper's clean-up needs a currency symbol before digits (cents) or a "1"
         # (written "one"); without them it changes nothing.
+        text = " ".join(tokens)
         if "1" in text or (_CURRENCY.search(text) and _ASCII_DIGIT.search(text)):
-            text = whisper.postprocess(text)
-        return text
+            return whisper.postprocess(text).split()
+        return tokens
+
+    def __call__(self, text: str) -> str:
+        return " ".join(self.tokens(text))
 
 
 # --- steps 10-11 and the clean-up of numeric symbols ----------------------------------------
@@ -325,23 +330,14 @@ def chain_maps(first: dict[str, str], then: dict[str, str]) -> dict[str, str]:
     return chained
 
 
-def map_tokens(text: str, mapping: dict[str, str]) -> str:
-    get = mapping.get
-    return " ".join([get(token, token) for token in text.split()])
-
-
 # Whisper: drop "$ . ¢ € £" not followed by a digit and "%" not preceded by one.
 _LONE_PREFIX_SYMBOL = re.compile(r"[.$¢€£]([^0-9])")
 _LONE_PERCENT = re.compile(r"([^0-9])%")
-_ANY_PREFIX_SYMBOL = re.compile(r"[.$¢€£]")
+_ANY_NUMERIC_SYMBOL = re.compile(r"[.$¢€£%]")
 
 
 def drop_lone_numeric_symbols(text: str) -> str:
-    if _ANY_PREFIX_SYMBOL.search(text):
-        text = _LONE_PREFIX_SYMBOL.sub(r" \1", text)
-    if "%" in text:
-        text = _LONE_PERCENT.sub(r"\1 ", text)
-    return text
+    return _LONE_PERCENT.sub(r"\1 ", _LONE_PREFIX_SYMBOL.sub(r" \1", text))
 
 
 # --- steps 12-13: acronyms, then whitespace -------------------------------------------------
@@ -419,10 +415,12 @@ def run_pipeline(text: str, p: Pipeline) -> str:
         not runs_still_valid or not _COMPOUNDS.second_words.isdisjoint(word_runs)
     ):
         s = _COMPOUNDS(s)
-    s = _numbers()(s)
-    s = map_tokens(s, p.token_map)
-    s = drop_lone_numeric_symbols(s)
-    tokens = s.split()
+    get = p.token_map.get
+    tokens = [get(token, token) for token in _numbers().tokens(s)]
+    s = " ".join(tokens)
+    if _ANY_NUMERIC_SYMBOL.search(s):
+        s = drop_lone_numeric_symbols(s)
+        tokens = s.split()
     if p.join_acronyms and _ADJACENT_SINGLE_CHARACTERS.search(s):
         tokens = join_acronyms(tokens)
     return collapse_whitespace(s, tokens)
