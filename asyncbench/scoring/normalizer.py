@@ -6,9 +6,11 @@ exactly as the board does it, so each step below mirrors one step of
 symbol/accent stripper and its spelling file come from `whisper-normalizer`, which
 reproduces them exactly; everything the leaderboard added on top is written here.
 
-Speed matters too (100,000 result lines must score in seconds), so every rule is guarded by
-a cheap substring test before its regex runs, and pure-ASCII text skips the per-character
-Unicode pass. Each shortcut returns exactly what the full step would.
+Speed matters too (100,000 result lines must score in seconds), so a step is skipped when
+a cheap test shows it cannot change the text, table-driven steps run as one regex pass,
+Whisper's number normaliser sees only the tokens it can change, and pure-ASCII text skips
+the per-character Unicode pass. Each shortcut returns exactly what the full step would:
+tests/test_scoring_fast_paths.py compares them with SCORING.md applied literally.
 """
 
 from __future__ import annotations
@@ -37,16 +39,12 @@ LEADERBOARD_FILLERS: tuple[str, ...] = (
 )
 
 
-def filler_remover(fillers: Iterable[str]) -> WordReplacer:
-    return WordReplacer(dict.fromkeys(fillers, ""))
-
-
 # --- step 4 ---------------------------------------------------------------------------------
 _SPACE_BEFORE_APOSTROPHE = re.compile(r"\s+'")
-_WORD_RUN = re.compile(r"\w+")
 
-# --- step 5: Whisper's contraction and title rules, applied one after another ---------------
-# Order matters ("'s been" must win over "'s"), so they stay a sequence, not one alternation.
+# --- step 5: Whisper's contraction and title rules ------------------------------------------
+# Whole words first (one regex pass, see WordReplacer), then the rules that start at an
+# apostrophe, one after another: there order matters ("'s been" must win over "'s").
 WHISPER_WORD_RULES: tuple[tuple[str, str], ...] = (
     # common contractions
     ("won't", "will not"),
@@ -143,6 +141,9 @@ def apply_rules(text: str, rules: Iterable[Rule]) -> str:
     return text
 
 
+_WORD_RUN = re.compile(r"\w+")
+
+
 class WordReplacer:
     """Replace whole words from a table in one regex pass.
 
@@ -171,6 +172,11 @@ class WordReplacer:
 
 
 _WORD_RULES = WordReplacer(dict(WHISPER_WORD_RULES))
+
+
+def filler_remover(fillers: Iterable[str]) -> WordReplacer:
+    """Step 3, done by the same machinery: each filler is replaced by nothing."""
+    return WordReplacer(dict.fromkeys(fillers, ""))
 
 
 # --- step 6 ---------------------------------------------------------------------------------
