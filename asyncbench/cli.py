@@ -7,12 +7,16 @@ what it needs when it runs.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from asyncbench.errors import ConfigError
+
+if TYPE_CHECKING:
+    from asyncbench.runner import RunConfig
 
 app = typer.Typer(
     add_completion=False,
@@ -122,33 +126,49 @@ def run_command(
     no_progress: Annotated[
         bool, typer.Option("--no_progress", "--no-progress", help="No progress line")
     ] = False,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            help="I/N: take only slice I (from 0) of N of the samples, by sample id, so N "
+            "machines can split one split; results go to a .shard-I-of-N.jsonl file",
+        ),
+    ] = None,
 ) -> None:
-    from asyncbench.runner import RunConfig, run
+    from asyncbench.runner import run
 
-    cfg = RunConfig(
-        model_name=model_name,
-        dataset=dataset,
-        dataset_path=dataset_path,
-        split=split,
-        max_workers=max_workers,
-        use_url=use_url,
-        max_samples=max_samples,
-        aldea_endpoints=aldea_endpoints,
-        per_endpoint_concurrency=per_endpoint_concurrency,
-        timeout=timeout,
-        max_retries=max_retries,
-        retry_failed=not no_retry_failed,
-        results_dir=results_dir,
-        api_key=api_key,
-        base_url=base_url,
-        rps=rps,
-        max_rps=max_rps,
-        grace_s=grace,
-        progress=not no_progress,
-    )
-    code = run(cfg)
+    code = run(run_config(locals()))
     if code:
         raise typer.Exit(code)
+
+
+def run_config(o: Mapping[str, Any]) -> RunConfig:
+    """`asyncbench run`'s options → RunConfig (also for `sweep`, which takes the same)."""
+    from asyncbench.runner import RunConfig
+    from asyncbench.shard import parse_shard
+
+    return RunConfig(
+        model_name=o["model_name"],
+        dataset=o["dataset"],
+        dataset_path=o["dataset_path"],
+        split=o["split"],
+        max_workers=o["max_workers"],
+        use_url=o["use_url"],
+        max_samples=o["max_samples"],
+        aldea_endpoints=o["aldea_endpoints"],
+        per_endpoint_concurrency=o["per_endpoint_concurrency"],
+        timeout=o["timeout"],
+        max_retries=o["max_retries"],
+        retry_failed=not o["no_retry_failed"],
+        results_dir=o["results_dir"],
+        api_key=o["api_key"],
+        base_url=o["base_url"],
+        rps=o["rps"],
+        max_rps=o["max_rps"],
+        grace_s=o["grace"],
+        progress=not o["no_progress"],
+        shard=parse_shard(o["shard"]) if o["shard"] is not None else None,
+    )
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:

@@ -173,7 +173,14 @@ class Engine:
 
     def _result(self, job: Job, status: str, **kw: object) -> Result:
         s = job.sample
-        return Result(id=s.id, status=status, duration=job.duration, text=s.reference, **kw)  # type: ignore[arg-type]
+        return Result(
+            id=s.id,
+            status=status,
+            duration=job.duration,
+            text=s.reference,
+            t_end=time.time(),
+            **kw,  # type: ignore[arg-type]
+        )
 
     async def _process(self, job: Job) -> Result | None:
         if job.skip:

@@ -9,7 +9,9 @@ samples not in it are simply done again. So every sample ends up exactly once.
 
 Lines carry the fields the leaderboard's tools read (`audio_filepath`, `duration`, `time`,
 `text`, `pred_text`) plus our ledger (`id`, `status`, `error`, `error_kind`, `attempts`,
-`endpoint`). `id` and `status` come first so the pre-scan can read them cheaply.
+`endpoint`, and `t_end`: when the answer came, in seconds since the epoch, so reports can
+plot throughput and errors over time; files without it still resume and score).
+`id` and `status` come first so the pre-scan can read them cheaply.
 """
 
 from __future__ import annotations
@@ -49,26 +51,25 @@ class Result:
     error_kind: str | None = None
     attempts: int = 0
     endpoint: str | None = None
+    t_end: float | None = None  # wall clock of the answer (time.time()), for plots over time
 
     def to_line(self) -> bytes:
-        return (
-            orjson.dumps(
-                {
-                    "id": self.id,
-                    "status": self.status,
-                    "audio_filepath": self.id,
-                    "duration": round(self.duration, 4),
-                    "time": round(self.time, 6),
-                    "text": self.text,
-                    "pred_text": self.pred_text,
-                    "error": self.error,
-                    "error_kind": self.error_kind,
-                    "attempts": self.attempts,
-                    "endpoint": self.endpoint,
-                }
-            )
-            + b"\n"
-        )
+        line = {
+            "id": self.id,
+            "status": self.status,
+            "audio_filepath": self.id,
+            "duration": round(self.duration, 4),
+            "time": round(self.time, 6),
+            "text": self.text,
+            "pred_text": self.pred_text,
+            "error": self.error,
+            "error_kind": self.error_kind,
+            "attempts": self.attempts,
+            "endpoint": self.endpoint,
+        }
+        if self.t_end is not None:
+            line["t_end"] = round(self.t_end, 3)
+        return orjson.dumps(line) + b"\n"
 
 
 @dataclass(slots=True)

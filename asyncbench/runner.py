@@ -52,6 +52,7 @@ class RunConfig:
     preflight: bool = True
     progress: bool = True
     options: dict[str, str] = field(default_factory=dict)
+    shard: tuple[int, int] | None = None  # (i, n): only the samples of slice i of n
 
     def validate(self) -> None:
         if self.max_workers < 1:
@@ -68,6 +69,14 @@ class RunConfig:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigError(f"--{name} must be positive")
+
+
+def results_path(cfg: RunConfig) -> Path:
+    """Where this run's results go (a shard gets a file of its own)."""
+    from asyncbench.shard import shard_file_name
+
+    name = results_name(cfg.model_name, cfg.dataset_path, cfg.dataset, cfg.split)
+    return cfg.results_dir / shard_file_name(name, cfg.shard)
 
 
 def per_endpoint_limit(cfg: RunConfig, n_endpoints: int) -> int:
@@ -159,7 +168,7 @@ def run(cfg: RunConfig) -> int:
     )
 
     check_writable(cfg.results_dir)
-    path = cfg.results_dir / results_name(cfg.model_name, cfg.dataset_path, cfg.dataset, cfg.split)
+    path = results_path(cfg)
     if path.exists() and not os.access(path, os.W_OK):
         raise ConfigError(f"results file {path} is not writable")
     resume = prescan(path, retry_failed=cfg.retry_failed)
@@ -264,6 +273,8 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
             )
             total = source.num_rows
             batches = source.batches()
+            if cfg.shard is not None:
+                batches = only_shard(batches, cfg.shard)
             prepare = make_url_prepare(source, fetches_urls=provider.fetches_urls)
             prep_concurrency = min(cfg.max_workers, DOWNLOADS_IN_FLIGHT)
         else:
@@ -275,6 +286,7 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
                 skip_ids=resume.done_ids,
                 max_samples=cfg.max_samples,
                 stats=source_stats,
+                shard=cfg.shard,
             )
             prepare = make_local_prepare(executor)
             prep_concurrency = prep_threads * 2
@@ -284,6 +296,8 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
                 0,
                 (min(total, cfg.max_samples) if cfg.max_samples else total) - len(resume.done_ids),
             )
+            if cfg.shard is not None:  # an estimate: ids split evenly only on average
+                expected = -(-expected // cfg.shard[1])
         stats = RunStats(total=expected)
 
         async def transcribe(url: str, payload):  # type: ignore[no-untyped-def]
@@ -307,7 +321,10 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
         )
         for sig, name in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")):
             loop.add_signal_handler(sig, engine.stop, name)
-        progress = Progress(stats, pool, enabled=cfg.progress)
+        title = f"{cfg.model_name} {cfg.dataset}/{cfg.split}"
+        if cfg.shard is not None:
+            title += f" shard {cfg.shard[0]}/{cfg.shard[1]}"
+        progress = Progress(stats, pool, enabled=cfg.progress, title=title, limit=cfg.max_workers)
         progress.start()
         try:
             await engine.run(batches)
@@ -319,7 +336,16 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
 
     from asyncbench.summary import print_summary
 
-    print_summary(path, stats, pool, source_stats, resume)
+    print_summary(
+        path,
+        stats,
+        pool,
+        source_stats,
+        resume,
+        info=run_info(cfg),
+        limit=cfg.max_workers,
+        finished=engine.fatal is None and not stats.interrupted,
+    )
     if engine.fatal is not None:
         raise ConfigError(redact(str(engine.fatal)))
     if stats.interrupted:
@@ -330,6 +356,34 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
         )
         return 143 if stats.interrupted == "SIGTERM" else 130
     return 0
+
+
+def run_info(cfg: RunConfig) -> dict[str, object]:
+    """What identifies a run in its summary file (never a key or other secret)."""
+    return {
+        "model": cfg.model_name,
+        "dataset_path": cfg.dataset_path,
+        "dataset": cfg.dataset,
+        "split": cfg.split,
+        "max_samples": cfg.max_samples,
+        "shard": None if cfg.shard is None else f"{cfg.shard[0]}/{cfg.shard[1]}",
+    }
+
+
+async def only_shard(batches, shard: tuple[int, int]):  # type: ignore[no-untyped-def]
+    """The `--use_url` source's batches, keeping this shard's samples (as `iter_samples` does
+    for local data: `max_samples` counts before the slice, so shards cover the same set)."""
+    from asyncbench.dataset import in_shard
+
+    try:
+        async for batch in batches:
+            kept = [s for s in batch if in_shard(s.id, *shard)]
+            if kept:
+                yield kept
+    finally:
+        aclose = getattr(batches, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def make_local_prepare(executor: ThreadPoolExecutor):  # type: ignore[no-untyped-def]

@@ -38,3 +38,30 @@ class RunStats:
     def requests_per_s(self) -> float:
         wall = self.wall_s
         return self.attempts / wall if wall > 0 else 0.0
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """The q-th percentile (0-100) of an already sorted list, interpolated linearly between
+    the two nearest ranks (numpy's default), so p50 of [1, 2] is 1.5. Exact: every sample
+    counts, nothing is binned or sketched."""
+    if not ordered:
+        return float("nan")
+    pos = (len(ordered) - 1) * q / 100
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def latency_summary(latencies: list[float]) -> dict[str, float | int | None]:
+    """n, mean, p50/p90/p99 and max of request latencies in seconds (None when empty)."""
+    if not latencies:
+        return {"n": 0, "mean": None, "p50": None, "p90": None, "p99": None, "max": None}
+    ordered = sorted(latencies)
+    return {
+        "n": len(ordered),
+        "mean": sum(ordered) / len(ordered),
+        "p50": percentile(ordered, 50),
+        "p90": percentile(ordered, 90),
+        "p99": percentile(ordered, 99),
+        "max": ordered[-1],
+    }

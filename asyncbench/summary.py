@@ -1,19 +1,219 @@
-"""End of a run: what happened to every sample, per endpoint, and the seed's score lines."""
+"""End of a run: what happened to every sample, how fast it really was, per endpoint, and
+the seed's score lines.
+
+Two speed figures are printed side by side because under concurrency they differ by orders
+of magnitude, and mixing them up is the commonest mistake in API benchmarks:
+
+- per-request RTFx, the leaderboard's: Σ audio ÷ Σ request time. It says how fast one request
+  is answered, and does not change with the number of requests in flight;
+- throughput RTFx: Σ audio ÷ wall clock of this run. It says how much audio the endpoints got
+  through per second, which is what 300 requests in flight buy.
+
+Little's law ties them: mean requests in flight = requests/s × mean latency. Comparing that
+with the `--max_workers` limit shows who held the run back: an in-flight mean near the limit
+means the endpoints were the bottleneck; far below it, the client (audio prep, the sample
+source) or the ramp-up and drain of a short run.
+
+Everything printed is also written to `<results file stem>.summary.json` beside the results,
+for reports, batch runs (a complete split is skipped on the next run) and sweeps.
+"""
 
 from __future__ import annotations
 
+import json
+import math
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 from asyncbench.dataset import SourceStats
 from asyncbench.endpoints import EndpointPool
 from asyncbench.results import ResumeState
-from asyncbench.stats import RunStats
+from asyncbench.stats import RunStats, latency_summary
+
+SUMMARY_SUFFIX = ".summary.json"
+
+
+def summary_path(results_path: Path) -> Path:
+    """`results/X.jsonl` → `results/X.summary.json` (not `*.jsonl`, so scoring ignores it)."""
+    return results_path.with_name(results_path.stem + SUMMARY_SUFFIX)
+
+
+def read_summary(results_path: Path) -> dict[str, Any] | None:
+    """The summary a previous run wrote for this results file, if any and readable."""
+    try:
+        data = json.loads(summary_path(results_path).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else value
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return num / den if den > 0 else None
+
+
+def endpoint_rows(pool: EndpointPool) -> list[dict[str, Any]]:
+    total = sum(ep.requests for ep in pool.endpoints) or 1
+    return [
+        {
+            "url": ep.url,
+            "requests": ep.requests,
+            "ok": ep.requests - ep.errors,
+            "errors": ep.errors,
+            "errors_by_kind": dict(sorted(ep.errors_by_kind.items(), key=lambda kv: -kv[1])),
+            "mean_latency_s": ep.mean_latency if ep.requests > ep.errors else None,
+            "share": ep.requests / total,
+        }
+        for ep in pool.endpoints
+    ]
+
+
+def build_summary(
+    path: Path,
+    stats: RunStats,
+    pool: EndpointPool,
+    resume: ResumeState,
+    *,
+    info: dict[str, Any],
+    limit: int | None,
+    finished: bool,
+    score: Any | None,
+) -> dict[str, Any]:
+    """Every figure of the end-of-run summary as plain JSON-able data."""
+    wall = stats.wall_s
+    request_time = sum(stats.latencies)
+    rps = _ratio(stats.attempts, wall)
+    mean_latency = _ratio(stats.busy_s, stats.attempts)
+    in_flight = _ratio(stats.busy_s, wall)
+    failed_in_file = score.n_failed if score is not None else stats.failed
+    return {
+        "results_file": str(path),
+        **info,
+        "started_at": round(time.time() - wall, 3),
+        "ended_at": round(time.time(), 3),
+        "wall_s": wall,
+        "max_workers": limit,
+        "interrupted": stats.interrupted,
+        # the run went through the whole split and nothing in the file is left to retry
+        "complete": bool(finished and not stats.interrupted and failed_in_file == 0),
+        "this_run": {
+            "written": stats.done,
+            "ok": stats.ok,
+            "skipped_short": stats.skipped_short,
+            "failed": stats.failed,
+            "attempts": stats.attempts,
+            "retries": stats.retries,
+            "failed_by_kind": dict(stats.failed_by_kind.most_common()),
+            "errors_by_kind": dict(stats.errors_by_kind.most_common()),
+            "already_done": resume.finished,
+            "audio_s": stats.audio_s,
+        },
+        "latency_s": latency_summary(stats.latencies),
+        "rtfx": {
+            "per_request": score.rtfx if score is not None else None,
+            "per_request_this_run": _ratio(stats.audio_s, request_time),
+            "throughput": _ratio(stats.audio_s, wall),
+        },
+        "little": {
+            "requests_per_s": rps,
+            "mean_latency_s": mean_latency,
+            "mean_in_flight": in_flight,
+            "limit": limit,
+            "utilisation": _ratio(in_flight or 0.0, limit or 0),
+        },
+        "wer": None
+        if score is None
+        else {
+            "scheme": score.scheme,
+            "wer": _finite(score.wer),
+            "wer_ok_only": _finite(score.wer_ok_only),
+            "samples": score.n_samples,
+            "ok": score.n_ok,
+            "skipped_short": score.n_skipped,
+            "failed": score.n_failed,
+            "coverage_percent": round(score.coverage, 2),
+        },
+        "endpoints": endpoint_rows(pool),
+    }
+
+
+def _s(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def speed_lines(summary: dict[str, Any]) -> list[str]:
+    """Latency percentiles, both RTFx figures (named), and the Little's-law line."""
+    lines = []
+    lat = summary["latency_s"]
+    if lat["n"]:
+        lines.append(
+            f"latency over {lat['n']} ok requests: p50 {_s(lat['p50'])} s, p90 {_s(lat['p90'])} s,"
+            f" p99 {_s(lat['p99'])} s, max {_s(lat['max'])} s (mean {_s(lat['mean'])} s)"
+        )
+    rtfx = summary["rtfx"]
+    this_run = summary["this_run"]
+    lines.append(
+        f"per-request RTFx {_s(rtfx['per_request'], 2)} (the leaderboard's: Σ audio ÷ Σ request "
+        f"time over the results file; this run alone {_s(rtfx['per_request_this_run'], 2)})"
+    )
+    lines.append(
+        f"throughput RTFx {_s(rtfx['throughput'], 2)} (Σ audio ÷ wall clock: "
+        f"{this_run['audio_s']:.1f} s of audio in {summary['wall_s']:.1f} s with up to "
+        f"{summary['max_workers']} requests in flight)"
+    )
+    little = summary["little"]
+    if little["requests_per_s"]:
+        line = (
+            f"Little's law: {little['requests_per_s']:.2f} requests/s × "
+            f"{little['mean_latency_s']:.3f} s mean latency = {little['mean_in_flight']:.1f} "
+            "requests in flight on average"
+        )
+        if little["utilisation"] is not None:
+            used = little["utilisation"]
+            line += f" of {little['limit']} allowed ({100 * used:.0f} %"
+            if used < 0.8:
+                line += (
+                    "; below the limit: retry back-offs, the client, audio prep or the ramp-up "
+                    "and drain of a short run held the load back, not the endpoints"
+                )
+            line += ")"
+        lines.append(line)
+    return lines
+
+
+def endpoint_table(rows: list[dict[str, Any]]) -> list[str]:
+    if not rows:
+        return []
+    width = max(24, *(len(r["url"]) for r in rows))
+    out = [f"{'endpoint':<{width}} requests   share  errors  mean latency  errors by kind"]
+    for r in rows:
+        kinds = ", ".join(f"{k} {v}" for k, v in r["errors_by_kind"].items())
+        out.append(
+            f"{r['url']:<{width}} {r['requests']:>8} {100 * r['share']:>6.1f}% {r['errors']:>7}"
+            f" {_s(r['mean_latency_s']):>12}s  {kinds}"
+        )
+    return out
 
 
 def print_summary(
-    path: Path, stats: RunStats, pool: EndpointPool, source: SourceStats, resume: ResumeState
-) -> None:
+    path: Path,
+    stats: RunStats,
+    pool: EndpointPool,
+    source: SourceStats,
+    resume: ResumeState,
+    *,
+    info: dict[str, Any] | None = None,
+    limit: int | None = None,
+    finished: bool = False,
+    expected_samples: int | None = None,
+) -> dict[str, Any]:
+    """Print the summary (details to stderr, the seed's three lines to stdout), write it as
+    JSON beside the results file, and return it."""
     err = sys.stderr
     wall = stats.wall_s
     print(
@@ -32,23 +232,42 @@ def print_summary(
         )
     if resume.finished:
         print(f"{resume.finished} samples were already done in earlier runs", file=err)
-    if stats.attempts:
-        print(
-            f"{stats.requests_per_s:.1f} requests/s, mean {stats.mean_in_flight:.1f} in flight",
-            file=err,
-        )
+
+    score = None
+    if path.exists() and path.stat().st_size > 0:
+        from asyncbench.scoring import score_file
+
+        score = score_file(path, expected_samples=expected_samples)
+    summary = build_summary(
+        path,
+        stats,
+        pool,
+        resume,
+        info=info or {},
+        limit=limit,
+        finished=finished,
+        score=score,
+    )
+    for line in speed_lines(summary):
+        print(line, file=err)
     if len(pool.endpoints) > 1 or any(ep.errors for ep in pool.endpoints):
-        print("endpoint                                   requests  errors  mean latency", file=err)
-        for ep in pool.endpoints:
-            print(
-                f"{ep.url:<42} {ep.requests:>8} {ep.errors:>7} {ep.mean_latency:>12.3f}s", file=err
-            )
+        for line in endpoint_table(summary["endpoints"]):
+            print(line, file=err)
+    if score is not None:
+        from asyncbench.scoring import format_run_summary
+
+        for line in format_run_summary(score)[1:]:  # coverage (and WER without failures)
+            print(line, file=err)
+    try:
+        out = summary_path(path)
+        out.write_text(json.dumps(summary, indent=2) + "\n")
+        print(f"summary written to {out}", file=err)
+    except OSError as exc:
+        print(f"warning: cannot write the summary file: {exc.strerror}", file=err)
 
     print("Results saved at path:", path)
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    from asyncbench.scoring import score_file
-
-    score = score_file(path)
+    if score is None:
+        return summary
     print("WER:", score.wer, "%")
     print("RTFx:", round(score.rtfx, 2) if score.rtfx is not None else "n/a (no timed requests)")
+    return summary
