@@ -124,6 +124,8 @@ def build_summary(
             "mean_latency_s": mean_latency,
             "mean_in_flight": in_flight,
             "limit": limit,
+            # a run with fewer samples than the limit can never fill it
+            "reachable": min(limit, stats.done - stats.skipped_short) if limit else None,
             "utilisation": _ratio(in_flight or 0.0, limit or 0),
         },
         "wer": None
@@ -176,7 +178,9 @@ def speed_lines(summary: dict[str, Any]) -> list[str]:
         if little["utilisation"] is not None:
             used = little["utilisation"]
             line += f" of {little['limit']} allowed ({100 * used:.0f} %"
-            if used < 0.8:
+            if little["reachable"] is not None and little["reachable"] < little["limit"]:
+                line += f"; only {little['reachable']} samples to send, so at most that many"
+            elif used < 0.8:
                 line += (
                     "; below the limit: retry back-offs, the client, audio prep or the ramp-up "
                     "and drain of a short run held the load back, not the endpoints"
