@@ -201,3 +201,8 @@ from asyncbench.batch import batch_command  # noqa: E402
 app.command("batch", help="Every model × the 8 leaderboard splits in one process, resumable.")(
     batch_command
 )
+from asyncbench.sweep import make_sweep_command  # noqa: E402
+
+app.command(
+    "sweep", help="Same samples at each concurrency (--levels) or rate (--rates); find the knee."
+)(make_sweep_command(run_command))

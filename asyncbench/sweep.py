@@ -1,0 +1,275 @@
+"""`asyncbench sweep --levels 8,16,32,64`: the same samples at each concurrency (or request
+rate), and where throughput stops growing.
+
+For a self-hosted server the question is "how many requests in flight does it take to get
+the most out of it, and what does that cost in latency and accuracy?". A sweep answers it
+with one run per level over the same sample set (same flags, same `--max_samples`), each
+level in its own folder, `<sweep_dir>/<results file stem>/c<level>/` (`r<rate>` for
+`--rates`), so each level sends every sample and a rerun resumes or skips each level on its
+own. Sweep folders stay out of `results/`, so scoring that folder keeps one line per dataset.
+
+The knee is the first level whose throughput gained less than `--knee` (10 % by default) over
+the level before: past it, more requests in flight buy latency, not throughput.
+`<sweep_dir>/<stem>/sweep.json` holds every level's figures for reports.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from asyncbench.errors import ConfigError
+
+DEFAULT_KNEE = 0.10
+
+
+def parse_levels(spec: str, *, what: str = "--levels", integer: bool = True) -> list[float]:
+    """`"8,16,32"` → [8, 16, 32]: positive numbers, sorted, each once."""
+    items = [x for x in spec.replace(" ", ",").split(",") if x]
+    if not items:
+        raise ConfigError(f"{what} is empty; give numbers such as 8,16,32,64")
+    values: set[float] = set()
+    for item in items:
+        try:
+            value = int(item) if integer else float(item)
+        except ValueError:
+            kind = "whole numbers" if integer else "numbers"
+            raise ConfigError(
+                f"{what} {spec!r}: {item!r} is not a number; give {kind} such as 8,16,32,64"
+            ) from None
+        if value <= 0:
+            raise ConfigError(f"{what} {spec!r}: every level must be positive (got {item})")
+        values.add(value)
+    return sorted(values)
+
+
+def find_knee(throughputs: Sequence[float | None], threshold: float = DEFAULT_KNEE) -> int | None:
+    """Index of the first level whose throughput grew by less than `threshold` (a fraction)
+    over the previous level's, or None when every step still paid off."""
+    for i in range(1, len(throughputs)):
+        before, now = throughputs[i - 1], throughputs[i]
+        if before is None or now is None or before <= 0:
+            continue
+        if now / before - 1 < threshold:
+            return i
+    return None
+
+
+def level_row(level: float, summary: dict[str, Any] | None, status: str) -> dict[str, Any]:
+    """The figures of one level, from the summary its run wrote."""
+    s = summary or {}
+    lat = s.get("latency_s") or {}
+    wer = s.get("wer") or {}
+    this_run = s.get("this_run") or {}
+    wall = s.get("wall_s") or 0.0
+    return {
+        "level": level,
+        "status": status,
+        "samples_per_s": (this_run.get("ok", 0) / wall) if wall else None,
+        "throughput_rtfx": (s.get("rtfx") or {}).get("throughput"),
+        "per_request_rtfx": (s.get("rtfx") or {}).get("per_request"),
+        "p50": lat.get("p50"),
+        "p90": lat.get("p90"),
+        "p99": lat.get("p99"),
+        "max": lat.get("max"),
+        "wer": wer.get("wer"),
+        "failed": wer.get("failed"),
+        "errors": sum((this_run.get("errors_by_kind") or {}).values()),
+        "mean_in_flight": (s.get("little") or {}).get("mean_in_flight"),
+        "results_file": s.get("results_file"),
+    }
+
+
+def _f(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def sweep_table(rows: Sequence[dict[str, Any]], rates: bool) -> list[str]:
+    head = "req/s cap" if rates else "in flight"
+    lines = [
+        f"{head:>9} {'samples/s':>9} {'thr RTFx':>9} {'p50 s':>7} {'p90 s':>7} {'p99 s':>7} "
+        f"{'max s':>7} {'WER %':>6} {'failed':>6} {'errors':>6} {'mean in flight':>14}"
+    ]
+    for r in rows:
+        level = _f(r["level"], "g")
+        lines.append(
+            f"{level:>9} {_f(r['samples_per_s'], '.2f'):>9} {_f(r['throughput_rtfx'], '.2f'):>9} "
+            f"{_f(r['p50'], '.3f'):>7} {_f(r['p90'], '.3f'):>7} {_f(r['p99'], '.3f'):>7} "
+            f"{_f(r['max'], '.3f'):>7} {_f(r['wer'], '.2f'):>6} {_f(r['failed'], 'd'):>6} "
+            f"{r['errors']:>6} {_f(r['mean_in_flight'], '.1f'):>14}"
+        )
+    return lines
+
+
+def knee_line(
+    rows: Sequence[dict[str, Any]], knee: int | None, threshold: float, rates: bool
+) -> str:
+    what = "request rate" if rates else "concurrency"
+    if len(rows) < 2:
+        return "knee: one level only; give several to see where throughput stops growing"
+    if knee is None:
+        best = rows[-1]["level"]
+        return (
+            f"knee: not reached; throughput still grew by {100 * threshold:.0f} % or more at "
+            f"every step up to {what} {best:g}: try higher levels"
+        )
+    before, at = rows[knee - 1], rows[knee]
+    gain = at["throughput_rtfx"] / before["throughput_rtfx"] - 1
+    return (
+        f"knee: throughput stops growing at {what} {at['level']:g} ({100 * gain:+.1f} % over "
+        f"{before['level']:g}, below {100 * threshold:.0f} %); {before['level']:g} gets "
+        f"{100 * before['throughput_rtfx'] / max(r['throughput_rtfx'] or 0 for r in rows):.0f} % "
+        f"of the best throughput at p90 latency {_f(before['p90'], '.3f')} s"
+    )
+
+
+def run_sweep(
+    base: Any,  # RunConfig
+    levels: Sequence[float],
+    *,
+    rates: bool,
+    sweep_dir: Path,
+    threshold: float = DEFAULT_KNEE,
+) -> tuple[dict[str, Any], int]:
+    """One run per level, in order; (the sweep's figures, exit code)."""
+    from asyncbench.batch import is_complete
+    from asyncbench.runner import results_path, run
+    from asyncbench.summary import read_summary
+
+    root = sweep_dir / results_path(base).stem
+    rows: list[dict[str, Any]] = []
+    err = sys.stderr
+    for level in levels:
+        folder = root / (f"r{level:g}" if rates else f"c{int(level)}")
+        cfg = replace(
+            base,
+            results_dir=folder,
+            **({"max_rps": float(level)} if rates else {"max_workers": int(level)}),
+        )
+        path = results_path(cfg)
+        previous = read_summary(path)
+        if is_complete(previous, cfg.max_samples, path):
+            print(f"== sweep level {level:g}: complete in {folder}, skipped", file=err)
+            rows.append(level_row(level, previous, "skipped"))
+            continue
+        what = f"at most {level:g} requests/s" if rates else f"{int(level)} requests in flight"
+        print(f"== sweep level {level:g}: {what}", file=err)
+        code = run(cfg)
+        rows.append(level_row(level, read_summary(path), "done"))
+        if code:
+            return _result(base, rows, rates, threshold, root), code
+    return _result(base, rows, rates, threshold, root), 0
+
+
+def _result(
+    base: Any, rows: list[dict[str, Any]], rates: bool, threshold: float, root: Path
+) -> dict[str, Any]:
+    knee = find_knee([r["throughput_rtfx"] for r in rows], threshold)
+    data = {
+        "model": base.model_name,
+        "dataset_path": base.dataset_path,
+        "dataset": base.dataset,
+        "split": base.split,
+        "max_samples": base.max_samples,
+        "kind": "rate" if rates else "concurrency",
+        "knee_threshold": threshold,
+        "knee_index": knee,
+        "knee_level": rows[knee]["level"] if knee is not None else None,
+        "levels": rows,
+    }
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "sweep.json").write_text(json.dumps(data, indent=2) + "\n")
+    return data
+
+
+def print_sweep(data: dict[str, Any], root: Path) -> None:
+    rates = data["kind"] == "rate"
+    rows = data["levels"]
+    print(
+        f"sweep: {data['model']} on {data['dataset']}/{data['split']}"
+        + (f", first {data['max_samples']} samples" if data["max_samples"] else "")
+        + " (thr RTFx = audio ÷ wall clock at that level)"
+    )
+    for line in sweep_table(rows, rates):
+        print(line)
+    print(knee_line(rows, data["knee_index"], data["knee_threshold"], rates))
+    print(f"sweep figures written to {root / 'sweep.json'}")
+
+
+def make_sweep_command(run_command: Callable[..., None]) -> Callable[..., None]:
+    """`sweep` takes every option of `run` (built from its signature, so the two never
+    drift apart) except `--results_dir`, plus `--levels`/`--rates`, `--knee`, `--sweep_dir`."""
+    from asyncbench.cli import run_config
+
+    own = [
+        ("levels", str | None, None, ("--levels",), "Concurrency levels, e.g. 8,16,32,64,128"),
+        (
+            "rates",
+            str | None,
+            None,
+            ("--rates",),
+            "Request-rate levels instead (requests/s over all endpoints, e.g. 5,10,20,40), "
+            "with --max_workers as the cap on requests in flight",
+        ),
+        (
+            "knee",
+            float,
+            DEFAULT_KNEE,
+            ("--knee",),
+            "A level whose throughput grows by less than this fraction is the knee",
+        ),
+        (
+            "sweep_dir",
+            Path,
+            Path("sweeps"),
+            ("--sweep_dir", "--sweep-dir"),
+            "Where each level's results go: SWEEP_DIR/<results name>/c<level>/",
+        ),
+    ]
+    run_params = [
+        p
+        for p in inspect.signature(run_command, eval_str=True).parameters.values()
+        if p.name not in ("results_dir", "shard")
+    ]
+    extra = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            default=default,
+            annotation=Annotated[kind, typer.Option(*flags, help=text)],
+        )
+        for name, kind, default, flags, text in own
+    ]
+
+    def sweep_command(**options: Any) -> None:
+        """Run the same samples at each concurrency (or rate) level and find the knee."""
+        levels_spec, rates_spec = options.pop("levels"), options.pop("rates")
+        if (levels_spec is None) == (rates_spec is None):
+            raise ConfigError("give exactly one of --levels (concurrency) or --rates (requests/s)")
+        rates = rates_spec is not None
+        spec = rates_spec if rates else levels_spec
+        levels = parse_levels(spec, what="--rates" if rates else "--levels", integer=not rates)
+        threshold = options.pop("knee")
+        if not 0 < threshold < 1:
+            raise ConfigError(f"--knee must be a fraction between 0 and 1 (got {threshold})")
+        sweep_dir = options.pop("sweep_dir")
+        base = run_config({**options, "results_dir": sweep_dir, "shard": None})
+        base.validate()
+        data, code = run_sweep(base, levels, rates=rates, sweep_dir=sweep_dir, threshold=threshold)
+        from asyncbench.runner import results_path
+
+        print_sweep(data, sweep_dir / results_path(base).stem)
+        if code:
+            raise typer.Exit(code)
+
+    params = [*run_params, *extra]
+    sweep_command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    sweep_command.__annotations__ = {p.name: p.annotation for p in params}
+    return sweep_command
