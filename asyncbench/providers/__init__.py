@@ -15,6 +15,11 @@ __all__ = ["REGISTRY", "AudioPayload", "Provider", "ProviderSettings", "resolve"
 #: prefix -> "module:Class"
 REGISTRY: dict[str, str] = {
     "aldea": "asyncbench.providers.aldea:AldeaProvider",
+    "openai": "asyncbench.providers.openai:OpenAIProvider",
+    "openai-compatible": "asyncbench.providers.openai:OpenAICompatibleProvider",
+    "groq": "asyncbench.providers.groq:GroqProvider",
+    "elevenlabs": "asyncbench.providers.elevenlabs:ElevenLabsProvider",
+    "deepgram": "asyncbench.providers.deepgram:DeepgramProvider",
 }
 
 

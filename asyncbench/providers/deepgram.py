@@ -1,0 +1,69 @@
+"""Deepgram pre-recorded transcription: `POST /v1/listen?model=...&language=en&smart_format=true`.
+
+Local audio is the raw bytes with their audio MIME type. Deepgram fetches URLs itself: URL
+mode sends `{"url": ...}` and MUST say `Content-Type: application/json`, or Deepgram reads
+the JSON as audio and answers 400 "corrupt or unsupported data". Auth is `Token <key>` (not
+Bearer). Error bodies come as `{"err_code", "err_msg"}` or `{"category", "message",
+"details"}`; 402 means the balance is spent, which no retry fixes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from asyncbench.errors import ProviderError
+from asyncbench.providers._http import (
+    HTTPProvider,
+    audio_bytes,
+    quota_error,
+    read_error,
+    reply_json,
+    text_at,
+)
+from asyncbench.providers.base import AudioPayload, ProviderSettings, http_error
+
+DEFAULT_BASE_URL = "https://api.deepgram.com"
+TRANSCRIPT = ("results", "channels", 0, "alternatives", 0, "transcript")
+
+
+class DeepgramProvider(HTTPProvider):
+    prefixes = ("deepgram",)
+    key_env = "DEEPGRAM_API_KEY"
+    base_url_env = "DEEPGRAM_BASE_URL"
+    default_base_url = DEFAULT_BASE_URL
+    default_concurrency = 50
+    api_prefix = "/v1"
+    resource = "/listen"
+    fetches_urls = True
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        super().__init__(settings)
+        self._auth = {"Authorization": f"Token {self.api_key}"}
+        self._params = {
+            "model": self.model,
+            "language": settings.language,
+            "smart_format": "true",
+        }
+
+    def request(self, audio: AudioPayload) -> dict[str, Any]:
+        if audio.data is None and audio.url:
+            body, content_type = orjson.dumps({"url": audio.url}), "application/json"
+        else:
+            body, content_type = audio_bytes(audio), audio.mime
+        return {
+            "data": body,
+            "headers": {**self._auth, "Content-Type": content_type},
+            "params": self._params,
+        }
+
+    def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> ProviderError:
+        info = read_error(body)
+        if status == 402:
+            return quota_error(self.key_env, info.message, status)
+        return http_error(status, info.message, headers, key_env=self.key_env)
+
+    def parse(self, body: bytes, content_type: str) -> str:
+        return text_at(reply_json(body), TRANSCRIPT, body)

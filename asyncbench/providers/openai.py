@@ -1,0 +1,108 @@
+"""OpenAI transcription (whisper-1, gpt-4o-transcribe, gpt-4o-mini-transcribe), and the same
+protocol served by anything else: `openai-compatible/<model>` for vLLM, local Whisper servers
+and other `/v1/audio/transcriptions` endpoints.
+
+The body is multipart: `file` (named with its real extension, which OpenAI uses to detect the
+container and without which it answers 400), `model`, `language`, `response_format=json`.
+A 429 means two different things here: a rate limit (retry after the `x-ratelimit-reset-*`
+duration) or `insufficient_quota` (no retry will ever succeed, so the run stops).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from asyncbench.errors import ConfigError, PermanentError, ProviderError
+from asyncbench.providers._http import (
+    HTTPProvider,
+    multipart,
+    quota_error,
+    read_error,
+    reply_json,
+    text_at,
+)
+from asyncbench.providers.base import AudioPayload, ProviderSettings, http_error
+from asyncbench.retry import parse_duration
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+# "Please try again in 1.2s" / "in 20ms" / "in 6m0s": OpenAI and Groq say when in the message
+_TRY_AGAIN = re.compile(r"try again in ((?:\d+(?:\.\d+)?(?:ms|s|m|h))+)", re.IGNORECASE)
+
+
+def wait_hint(message: str) -> float | None:
+    """Seconds to wait as stated in a rate-limit message, when headers gave none."""
+    match = _TRY_AGAIN.search(message)
+    return parse_duration(match.group(1)) if match else None
+
+
+def openai_error(
+    status: int, body: bytes, headers: Mapping[str, str], key_env: str | None
+) -> ProviderError:
+    """Meaning of an OpenAI-style error (`{"error": {"message", "type", "code"}}`)."""
+    info = read_error(body)
+    if status == 429 and "insufficient_quota" in info.codes:
+        return quota_error(key_env, info.message, status)
+    if status == 400 and "audio_too_short" in info.codes:
+        return PermanentError("audio_too_short", info.message, status=status)
+    err = http_error(status, info.message, headers, key_env=key_env)
+    if status == 429 and err.retry_after is None:
+        err.retry_after = wait_hint(info.message)
+    return err
+
+
+class OpenAIProvider(HTTPProvider):
+    prefixes = ("openai",)
+    key_env = "OPENAI_API_KEY"
+    base_url_env = "OPENAI_BASE_URL"
+    default_base_url = DEFAULT_BASE_URL
+    default_concurrency = 20
+    api_prefix = "/v1"
+    resource = "/audio/transcriptions"
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        super().__init__(settings)
+        self._headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+    def fields(self) -> list[tuple[str, str]]:
+        # json is the one format every model accepts (gpt-4o models accept only json/text)
+        return [
+            ("model", self.model),
+            ("language", self.settings.language),
+            ("response_format", "json"),
+        ]
+
+    def request(self, audio: AudioPayload) -> dict[str, Any]:
+        return {"data": multipart(self.fields(), audio), "headers": self._headers}
+
+    def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> ProviderError:
+        return openai_error(status, body, headers, self.key_env)
+
+    def parse(self, body: bytes, content_type: str) -> str:
+        # Some compatible servers ignore response_format and answer text/plain.
+        if content_type == "text/plain":
+            return body.decode("utf-8", "replace").strip()
+        return text_at(reply_json(body), ("text",), body)
+
+
+class OpenAICompatibleProvider(OpenAIProvider):
+    """The OpenAI protocol at a server the user names; the key is optional (local servers
+    usually have none)."""
+
+    prefixes = ("openai-compatible",)
+    key_env = "OPENAI_COMPATIBLE_API_KEY"
+    key_required = False
+    base_url_env = "OPENAI_COMPATIBLE_BASE_URL"
+    default_base_url = ""
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        assert self.base_url_env is not None
+        if not (settings.base_url or os.environ.get(self.base_url_env, "").strip()):
+            raise ConfigError(
+                f"openai-compatible/ needs --base_url (or {self.base_url_env}), "
+                "e.g. http://127.0.0.1:8000/v1"
+            )
+        super().__init__(settings)
