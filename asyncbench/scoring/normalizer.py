@@ -157,12 +157,14 @@ class WordReplacer:
         words = sorted(table, key=len, reverse=True)
         self._pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b")
         self._plain = frozenset(w for w in table if _WORD_RUN.fullmatch(w))
-        self._other = tuple(w for w in table if w not in self._plain)
+        self._other = tuple(w for w in table if w not in self._plain)  # "won't", "y'all"
 
     def may_match(self, text: str, word_runs: set[str]) -> bool:
         """False only when no table word can match: a word made of word characters can
         only match a whole run of them (`\\b` on both sides), others need their text."""
-        return not self._plain.isdisjoint(word_runs) or any(w in text for w in self._other)
+        if not self._plain.isdisjoint(word_runs):
+            return True
+        return bool(self._other) and any(w in text for w in self._other)
 
     def _lookup(self, match: re.Match[str]) -> str:
         return self._table[match.group()]
