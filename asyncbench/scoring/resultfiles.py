@@ -1,19 +1,22 @@
 """Finding and reading results files: ours, the leaderboard's and the seed's.
 
 All three are JSON Lines with `text`, `pred_text`, `duration` and `time`; ours add `id`,
-`status`, `error_kind` and friends. A file is read whole and never trusted: a line that
-cannot be scored is reported with its file and line number and left out, and the rest of
-the file is still scored.
+`status`, `error_kind` and friends. The files of a sharded run (`X.shard-0-of-4.jsonl`, ...)
+are one dataset: they are grouped and read as one file, merged by sample id. A file is read
+whole and never trusted: a line that cannot be scored is reported with its file and line
+number and left out, and the rest of the file is still scored.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
 
 from asyncbench.errors import ConfigError
+from asyncbench.shard import SHARD_SUFFIX, strip_shard
 
 STATUSES = ("ok", "skipped_short", "failed")
 
@@ -103,7 +106,18 @@ def parse_result_name(path: Path) -> tuple[str, str] | None:
     model = name[start + len("MODEL_") : split]
     org, dash, rest = model.partition("-")
     model_id = f"{org}/{rest}" if dash else model
-    return model_id, name[split + len("_DATASET_") :].removesuffix(".jsonl")
+    return model_id, strip_shard(name[split + len("_DATASET_") :].removesuffix(".jsonl"))
+
+
+def group_shards(paths: Sequence[Path]) -> list[tuple[Path, ...]]:
+    """One group per dataset: a file alone, or all the shard files of one split (same
+    folder, same name but for `.shard-i-of-n`), in the order of `paths`."""
+    groups: dict[tuple[Path, str], list[Path]] = {}
+    for path in paths:
+        stem = path.name.removesuffix(".jsonl")
+        key = (path.parent, strip_shard(stem) if SHARD_SUFFIX.search(stem) else path.name)
+        groups.setdefault(key, []).append(path)
+    return [tuple(group) for group in groups.values()]
 
 
 def _number(record: dict, key: str) -> float | None:
@@ -157,13 +171,27 @@ def _sample(record: object) -> Sample:
 def read_result_file(path: Path) -> ResultFile:
     """Read every line; later lines with the same `id` replace earlier ones (a resumed run
     appends the new outcome), lines without an `id` (foreign files) all count."""
-    result = ResultFile(path)
+    return read_result_files((path,))
+
+
+def read_result_files(paths: Sequence[Path]) -> ResultFile:
+    """Several files read as one, merged by `id` (the shards of one split): a sample in two
+    files (shards of two different splittings) counts once, its last line read winning."""
+    result = ResultFile(paths[0])
     by_id: dict[str, int] = {}
+    for path in paths:
+        _read_lines(path, result, by_id)
+    if result.samples and all(s.parent_id is not None for s in result.samples):
+        result.samples = _merge_chunks(result.samples, paths[0], result.problems)
+    return result
+
+
+def _read_lines(path: Path, result: ResultFile, by_id: dict[str, int]) -> None:
     try:
         raw = path.read_bytes()
     except OSError as e:
         result.problems.append(f"{path}: cannot read the file ({e.strerror or e})")
-        return result
+        return
     for number, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue
@@ -188,9 +216,6 @@ def read_result_file(path: Path) -> ResultFile:
         else:
             by_id[key] = len(result.samples)
             result.samples.append(sample)
-    if result.samples and all(s.parent_id is not None for s in result.samples):
-        result.samples = _merge_chunks(result.samples, path, result.problems)
-    return result
 
 
 def _sum_or_none(values: list[float | None]) -> float | None:

@@ -27,8 +27,10 @@ from asyncbench.scoring.normalizer import normalize
 from asyncbench.scoring.resultfiles import (
     ResultFile,
     find_result_files,
+    group_shards,
     parse_result_name,
     read_result_file,
+    read_result_files,
 )
 
 
@@ -241,11 +243,13 @@ def composites(files: Sequence[FileScore]) -> tuple[Composite, ...]:
 
 
 def _score_path(
-    path: Path, scheme: str, model_id: str | None
+    group: tuple[Path, ...], scheme: str, model_id: str | None
 ) -> tuple[FileScore | None, list[str]]:
-    """Read and score one file: (its score, or None when nothing in it can be scored; the
-    problems found). Runs in a worker process when scoring in parallel."""
-    result = read_result_file(path)
+    """Read and score one file, or the shard files of one split as one: (its score, or None
+    when nothing in it can be scored; the problems found). Runs in a worker process when
+    scoring in parallel."""
+    result = read_result_files(group)
+    path = ", ".join(map(str, group))
     problems = list(result.problems)
     if not result.samples:
         what = "is empty" if not result.n_lines else "has no line that can be scored"
@@ -258,22 +262,26 @@ def _score_path(
 PARALLEL_MIN_BYTES = 4_000_000
 
 
-def _worker_count(paths: Sequence[Path], workers: int | None) -> int:
+def _size(group: tuple[Path, ...]) -> int:
+    return sum(p.stat().st_size for p in group)
+
+
+def _worker_count(paths: Sequence[tuple[Path, ...]], workers: int | None) -> int:
     if workers is not None:
         return max(1, min(workers, len(paths)))
-    if sum(p.stat().st_size for p in paths) < PARALLEL_MIN_BYTES:
+    if sum(_size(p) for p in paths) < PARALLEL_MIN_BYTES:
         return 1
     return max(1, min(os.cpu_count() or 1, len(paths)))
 
 
 def _score_paths(
-    paths: Sequence[Path], scheme: str, model_id: str | None, workers: int
+    paths: Sequence[tuple[Path, ...]], scheme: str, model_id: str | None, workers: int
 ) -> list[tuple[FileScore | None, list[str]]]:
     """Score files one per process (the work is pure Python, so threads would not help),
     biggest first so that a large dataset does not start last; results in `paths` order."""
     if workers == 1:
         return [_score_path(p, scheme, model_id) for p in paths]
-    biggest_first = sorted(paths, key=lambda p: p.stat().st_size, reverse=True)
+    biggest_first = sorted(paths, key=_size, reverse=True)
     # "spawn": a fork of a process with threads (a run that scores at its end) can hang
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         futures = {p: pool.submit(_score_path, p, scheme, model_id) for p in biggest_first}
@@ -292,7 +300,7 @@ def collect_scores(
     Large sets of files are scored in parallel, one process per CPU unless `workers` says
     otherwise (1 = in this process)."""
     get_scheme(scheme)
-    paths = find_result_files(directory, model_id)
+    paths = group_shards(find_result_files(directory, model_id))
     outcomes = _score_paths(paths, scheme, model_id, _worker_count(paths, workers))
     scored = [score for score, _ in outcomes if score is not None]
     problems = [problem for _, found in outcomes for problem in found]
