@@ -66,6 +66,15 @@ def run_command(
             help="Use the dataset viewer's audio URLs instead of local copies",
         ),
     ] = False,
+    viewer_url: Annotated[
+        str | None,
+        typer.Option(
+            "--viewer_url",
+            "--viewer-url",
+            help="Dataset viewer for --use_url (else HF_DATASETS_SERVER_URL, else "
+            "https://datasets-server.huggingface.co)",
+        ),
+    ] = None,
     max_samples: Annotated[
         int | None, typer.Option("--max_samples", "--max-samples", help="Only the first N samples")
     ] = None,
@@ -86,8 +95,22 @@ def run_command(
         ),
     ] = None,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds one request may take before it is retried")
-    ] = 120.0,
+        float | None,
+        typer.Option(
+            "--timeout",
+            help="Seconds one request (for job APIs: submit, polls and transcript) may take "
+            "before it is retried (default 120; 600 for job APIs, 300 for speechmatics-rt)",
+        ),
+    ] = None,
+    poll_interval: Annotated[
+        float | None,
+        typer.Option(
+            "--poll_interval",
+            "--poll-interval",
+            help="First wait between job status requests, seconds; grows x1.25 to at most "
+            "max(2, this) (default 0.5)",
+        ),
+    ] = None,
     max_retries: Annotated[
         int,
         typer.Option(
@@ -154,10 +177,12 @@ def run_config(o: Mapping[str, Any]) -> RunConfig:
         split=o["split"],
         max_workers=o["max_workers"],
         use_url=o["use_url"],
+        viewer_url=o["viewer_url"],
         max_samples=o["max_samples"],
         aldea_endpoints=o["aldea_endpoints"],
         per_endpoint_concurrency=o["per_endpoint_concurrency"],
         timeout=o["timeout"],
+        poll_interval=o["poll_interval"],
         max_retries=o["max_retries"],
         retry_failed=not o["no_retry_failed"],
         results_dir=o["results_dir"],
@@ -206,3 +231,8 @@ from asyncbench.sweep import make_sweep_command  # noqa: E402
 app.command(
     "sweep", help="Same samples at each concurrency (--levels) or rate (--rates); find the knee."
 )(make_sweep_command(run_command))
+from asyncbench.demo import demo_command  # noqa: E402
+
+app.command("demo", help="The whole job on a built-in speech set: local servers, run, scores.")(
+    demo_command
+)
