@@ -31,7 +31,7 @@ import time
 import urllib.error
 import urllib.request
 import wave
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Annotated, Any, Self
@@ -62,8 +62,9 @@ TRANSCRIBE_PATHS = ("/asr/transcribe", "/transcribe")
 MAX_BODY_BYTES = 512 * 1024 * 1024
 # A typo such as "1000-60000" should fail loudly instead of opening 59,001 sockets.
 MAX_PORTS = 1024
-# How long shutdown waits for handlers still in flight before closing their connections.
-SHUTDOWN_GRACE_S = 2.0
+# How long shutdown lets handlers in flight finish before closing their connections: enough
+# for a clip being recognised, short enough that Ctrl-C still feels immediate.
+SHUTDOWN_GRACE_S = 3.0
 
 
 # --------------------------------------------------------------------------- port specs
@@ -142,6 +143,9 @@ def _init_worker() -> None:
     decides how to shut down; otherwise every worker would print a KeyboardInterrupt trace.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Spawned with SIGINT blocked (see `_sigint_blocked`); now that it is ignored, unblock
+    # it, which also discards a Ctrl-C that arrived while this process was starting.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _load_decoder()
 
 
@@ -298,6 +302,7 @@ class AsrServer:
         self.latency = latency
         self._api_key = api_key or None
         self._pool: ProcessPoolExecutor | None = None
+        self._closing = False
         self._runner: web.AppRunner | None = None
         self.ready = False  # /health says "starting" (503) until every worker has its model
         self.in_flight = 0
@@ -315,8 +320,6 @@ class AsrServer:
         app.router.add_get("/health", self._handle_health)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_S)
         await self._runner.setup()
-        # The pool starts no process until its first task, so creating it here is free.
-        self._pool = _new_pool(self.workers)
         try:
             # Bind before warming up: a taken port is the likeliest mistake, and it is then
             # reported without waiting for workers to load their models.
@@ -327,7 +330,7 @@ class AsrServer:
                 except OSError as exc:
                     raise ConfigError(_bind_error(self.host, port, exc)) from None
                 self.ports.append(_bound_port(site, port))
-            await self._warm_up()
+            await self._start_pool()
             self.ready = True
         except BaseException:
             await self.close()
@@ -336,6 +339,7 @@ class AsrServer:
     async def close(self) -> None:
         """Stop listening, let handlers in flight finish briefly, then stop the workers."""
         self.ready = False
+        self._closing = True
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
@@ -350,16 +354,25 @@ class AsrServer:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    async def _warm_up(self) -> None:
-        """Return only when every worker has built its Decoder, so "ready" means ready.
+    def _start_pool(self) -> asyncio.Future[list[int]]:
+        """Start a fresh pool and every worker in it; the future is done when all are loaded.
 
-        Submitting one short-lived task per worker at once makes the pool spawn all of them,
-        and each runs the initializer before its task.
+        Submitting one short-lived task per worker at once makes the pool spawn all of them
+        now (each runs the initializer before its task), so "ready" means ready. The spawns
+        happen with SIGINT blocked (see `_sigint_blocked`): a Ctrl-C that reaches the
+        process group while a worker is still importing cannot print a KeyboardInterrupt
+        traceback from it.
         """
-        loop = asyncio.get_running_loop()
-        await asyncio.gather(
-            *(loop.run_in_executor(self._pool, _warm_up, 0.05) for _ in range(self.workers))
-        )
+        self._pool = pool = _new_pool(self.workers)
+        with _sigint_blocked():
+            futures = [pool.submit(_warm_up, 0.05) for _ in range(self.workers)]
+        return asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """Process ids of the live recogniser workers (for operators and crash tests)."""
+        processes = getattr(self._pool, "_processes", None) or {}
+        return sorted(processes)
 
     # ---- what clients see
 
@@ -425,6 +438,7 @@ class AsrServer:
                 return web.json_response(
                     {"error": "a recogniser process died; the pool was restarted, retry"},
                     status=503,
+                    headers={"Retry-After": "1"},
                 )
             self.served += 1
             return web.json_response({"text": text})
@@ -434,15 +448,37 @@ class AsrServer:
     async def _recognise(self, body: bytes) -> str:
         pool = self._pool
         if pool is None:
-            raise BrokenProcessPool("server is shutting down")
+            raise BrokenProcessPool("the server is shutting down")
         try:
-            return await asyncio.get_running_loop().run_in_executor(pool, transcribe_audio, body)
+            return await asyncio.wrap_future(pool.submit(transcribe_audio, body))
         except BrokenProcessPool:
-            # A crashed worker poisons the whole executor; replace it once for everyone.
-            if self._pool is pool:
-                self._pool = _new_pool(self.workers)
+            # A dead worker poisons the whole executor: replace it once, for everyone, so
+            # that the server heals instead of failing every later request.
+            if self._pool is pool and not self._closing:
+                restart = self._start_pool()
+                restart.add_done_callback(_ignore_result)
                 pool.shutdown(wait=False, cancel_futures=True)
             raise
+
+
+def _ignore_result(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()  # retrieved, so asyncio does not log it; requests report failures
+
+
+@contextlib.contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """Block SIGINT in this thread for the duration; a Ctrl-C meanwhile stays pending.
+
+    Children started here inherit the blocked mask through fork and exec, so a worker can
+    never see SIGINT before its initializer ignores it, while the parent loses nothing: the
+    pending signal is delivered (to asyncio's handler) as soon as the block ends.
+    """
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def default_workers() -> int:
@@ -520,14 +556,23 @@ def serve(
 async def _serve_until_signalled(server: AsrServer) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    # Installed before start-up so that a Ctrl-C during it is a clean stop, not a traceback.
+    # Installed before start-up, and start-up races the stop signal: a Ctrl-C while the
+    # workers load their models is a quiet stop, not a traceback.
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    starting = asyncio.ensure_future(server.start())
+    stopping = asyncio.ensure_future(stop.wait())
     try:
-        async with server:
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if starting.done():
+            starting.result()  # a ConfigError (port taken...) goes to the caller
             print(server.ready_line(), flush=True)
-            await stop.wait()
+            await stopping
     finally:
+        for task in (starting, stopping):
+            task.cancel()
+        await asyncio.gather(starting, stopping, return_exceptions=True)
+        await server.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
 
@@ -614,7 +659,12 @@ class ServerProcess:
     def endpoints(self) -> list[str]:
         return [f"{self.host}:{port}" for port in self.ports]
 
-    def start(self, timeout: float = 60.0) -> Self:
+    def launch(self) -> Self:
+        """Start the child without waiting for it (`start()` also waits until it is ready)."""
+        self._spawn()
+        return self
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
         # Its own process group, so that `stop()` can deliver Ctrl-C the way a terminal does
         # (to the server and its workers) and a Ctrl-C aimed at the caller does not hit it.
         self.proc = subprocess.Popen(
@@ -624,12 +674,16 @@ class ServerProcess:
             env=self.env,
             start_new_session=True,
         )
+        return self.proc
+
+    def start(self, timeout: float = 60.0) -> Self:
+        proc = self._spawn()
         deadline = time.monotonic() + timeout
         pending = list(self.ports)
         while pending:
-            if self.proc.poll() is not None:
+            if proc.poll() is not None:
                 raise RuntimeError(
-                    f"asyncbench serve exited with code {self.proc.returncode}: {self.output()}"
+                    f"asyncbench serve exited with code {proc.returncode}: {self.output()}"
                 )
             if time.monotonic() > deadline:
                 self.stop()

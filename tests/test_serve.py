@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
 import subprocess
@@ -23,7 +24,7 @@ from asyncbench.serve import (
     to_pcm16_mono_16k,
 )
 
-from ._speech import SENTENCES, free_ports, speech_wav, wav_samples, word_errors
+from ._speech import SENTENCES, SHORT_SENTENCE, free_ports, speech_wav, wav_samples, word_errors
 
 
 @pytest.fixture(scope="module")
@@ -298,6 +299,50 @@ async def test_in_process_server_with_key_latency_and_port_zero() -> None:
         await srv.close()
 
 
+async def test_a_killed_worker_costs_one_503_and_the_pool_heals() -> None:
+    sentence = SENTENCES[2]
+    samples, _ = wav_samples(speech_wav(sentence))
+    long_wav = encode_wav(np.tile(samples, 4), 16000)  # seconds of recognition work
+    async with AsrServer([0], workers=1) as srv, aiohttp.ClientSession() as session:
+        (pid,) = srv.worker_pids
+        url = srv.urls[0]
+
+        async def doomed() -> tuple[int, str | None, dict]:
+            async with session.post(url, data=long_wav) as resp:
+                return resp.status, resp.headers.get("Retry-After"), await resp.json()
+
+        request = asyncio.create_task(doomed())
+        while srv.in_flight == 0:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)  # the worker is now deep in recognition
+        os.kill(pid, signal.SIGKILL)
+        status, retry_after, body = await request
+        assert (status, retry_after) == (503, "1")
+        assert body == {"error": "a recogniser process died; the pool was restarted, retry"}
+
+        status, body = await post(session, url, speech_wav(sentence))
+        assert status == 200
+        assert word_errors(sentence, body["text"]) <= 1
+        assert len(srv.worker_pids) == 1 and srv.worker_pids != [pid]
+
+
+async def test_ctrl_c_while_workers_load_is_a_quiet_exit_0() -> None:
+    srv = ServerProcess(free_ports(1), workers=2).launch()
+    health = f"http://127.0.0.1:{srv.ports[0]}/health"
+    async with aiohttp.ClientSession() as session:
+        for _ in range(300):
+            try:
+                async with session.get(health) as resp:
+                    status = resp.status
+                    break
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.02)
+    assert status == 503  # bound, workers still loading their models
+    code = await asyncio.to_thread(srv.stop)
+    assert code == 0
+    assert srv.output() == ""  # no ready line, and no traceback from any process
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -347,7 +392,7 @@ def test_bad_port_spec_on_the_command_line_exits_2() -> None:
 
 @pytest.mark.parametrize("how", ["ctrl-c to the process group", "SIGTERM to the server"])
 async def test_signals_stop_the_server_cleanly_after_requests_in_flight(how: str) -> None:
-    sentence = SENTENCES[2]
+    sentence = SHORT_SENTENCE
     wav = speech_wav(sentence)
     srv = ServerProcess(free_ports(1), workers=1, latency=0.4)
     srv.start()
