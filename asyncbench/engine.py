@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -60,6 +60,9 @@ class EngineOptions:
 
 Transcribe = Callable[[str, AudioPayload], Awaitable[str]]
 Prepare = Callable[[Sample], Awaitable[Job]]
+#: a sync iterator (read in a thread: parquet, datasets) or an async one (read on the loop:
+#: the dataset viewer over HTTP) of sample batches
+Batches = Iterator[list[Sample]] | AsyncIterator[list[Sample]]
 
 
 def _transport_error(exc: BaseException) -> ProviderError:
@@ -111,27 +114,33 @@ class Engine:
 
     # -- stages -----------------------------------------------------------------------------
 
-    async def _read(
-        self, batches: Iterator[list[Sample]], raw: asyncio.Queue[Sample | None]
-    ) -> None:
+    async def _read(self, batches: Batches, raw: asyncio.Queue[Sample | None]) -> None:
+        if isinstance(batches, AsyncIterator):
+            # An async source runs on the loop; it is asked for the next batch only when the
+            # raw queue has room, so an HTTP source fetches its pages as they are needed.
+            try:
+                await self._fill(lambda: anext(batches, []), raw)
+            finally:
+                aclose = getattr(batches, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            return
         loop = asyncio.get_running_loop()
         # One dedicated thread: the dataset iterator is used from one thread only, and reads
         # never queue behind file writes in the default executor.
         pool = ThreadPoolExecutor(1, thread_name_prefix="reader")
         try:
-            await self._read_with(loop, pool, batches, raw)
+            await self._fill(lambda: loop.run_in_executor(pool, take, batches), raw)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
-    async def _read_with(
+    async def _fill(
         self,
-        loop: asyncio.AbstractEventLoop,
-        pool: ThreadPoolExecutor,
-        batches: Iterator[list[Sample]],
+        next_batch: Callable[[], Awaitable[list[Sample]]],
         raw: asyncio.Queue[Sample | None],
     ) -> None:
         while self.accepting:
-            batch = await loop.run_in_executor(pool, take, batches)
+            batch = await next_batch()
             if not batch:
                 return
             for sample in batch:
@@ -270,7 +279,7 @@ class Engine:
 
     # -- the whole run ----------------------------------------------------------------------
 
-    async def run(self, batches: Iterator[list[Sample]]) -> RunStats:
+    async def run(self, batches: Batches) -> RunStats:
         opts = self.opts
         raw: asyncio.Queue[Sample | None] = asyncio.Queue(
             maxsize=max(64, opts.prep_concurrency * 4)
