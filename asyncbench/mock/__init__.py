@@ -11,7 +11,7 @@ from importlib import import_module
 from typing import Any
 
 #: protocol modules, in routing order
-PROTOCOLS: tuple[str, ...] = ("aldea",)
+PROTOCOLS: tuple[str, ...] = ("aldea", "viewer")
 
 
 # Light on purpose: the CLI imports `asyncbench.mock.cli` for `--help`, which imports this

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -42,6 +43,29 @@ def mock_command(
         list[str] | None,
         typer.Option("--key", help="PROVIDER=KEY: accept only this key for that provider"),
     ] = None,
+    viewer_root: Annotated[
+        Path | None,
+        typer.Option(
+            "--viewer_root",
+            "--viewer-root",
+            help="Folder of hub-layout datasets the dataset viewer serves, at ROOT/<dataset id> "
+            "(for HF_DATASETS_SERVER_URL=<mock> with --use_url); --key viewer=TOKEN gates them",
+        ),
+    ] = None,
+    viewer_legacy_audio: Annotated[
+        bool,
+        typer.Option(
+            "--viewer_legacy_audio",
+            "--viewer-legacy-audio",
+            help="Serve audio cells in the older [mp3, wav] shape",
+        ),
+    ] = False,
+    viewer_url_ttl: Annotated[
+        float,
+        typer.Option(
+            "--viewer_url_ttl", "--viewer-url-ttl", help="Seconds a signed audio URL stays valid"
+        ),
+    ] = 3600.0,
 ) -> None:
     from aiohttp import web
 
@@ -58,7 +82,13 @@ def mock_command(
         rate_5xx=rate_5xx,
         retry_after=retry_after,
         keys=_parse_keys(key or []),
+        viewer_root=viewer_root,
+        viewer_legacy_audio=viewer_legacy_audio,
+        viewer_url_ttl=viewer_url_ttl,
     )
+    if viewer_root is not None and not viewer_root.is_dir():
+        print(f"error: --viewer_root {viewer_root} is not a folder", file=sys.stderr)
+        raise typer.Exit(2)
 
     async def serve() -> None:
         runner = web.AppRunner(build_app(config), access_log=None, shutdown_timeout=1.0)

@@ -13,6 +13,7 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -31,6 +32,11 @@ class MockConfig:
     rate_5xx: float = 0.0  # fraction answered 503
     retry_after: float = 1.0  # seconds, sent with every 429
     keys: dict[str, str] = field(default_factory=dict)  # provider -> the only accepted key
+    # dataset viewer: hub-layout folders served at <viewer_root>/<dataset id>; audio cells in
+    # the older [mp3, wav] shape when asked; seconds a signed asset URL stays valid
+    viewer_root: Path | None = None
+    viewer_legacy_audio: bool = False
+    viewer_url_ttl: float = 3600.0
     seed: int | None = None
 
 
