@@ -34,6 +34,10 @@ class Sample:
     ours: bool  # written by asyncbench (has `status`), not by the leaderboard or the seed
     parent_id: str | None = None  # a chunk of a long recording (leaderboard's Earnings22)
     chunk_index: int | None = None
+    # our files only, for reports over time: when the answer came (epoch s), where, tries
+    t_end: float | None = None
+    endpoint: str | None = None
+    attempts: int | None = None
 
     @property
     def hit_the_api(self) -> bool:
@@ -165,6 +169,9 @@ def _sample(record: object) -> Sample:
         ours=ours,
         parent_id=None if parent_id is None else str(parent_id),
         chunk_index=chunk_index if parent_id is not None else None,
+        t_end=_number(record, "t_end"),
+        endpoint=endpoint if isinstance(endpoint := record.get("endpoint"), str) else None,
+        attempts=attempts if isinstance(attempts := record.get("attempts"), int) else None,
     )
 
 

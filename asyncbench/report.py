@@ -1,0 +1,444 @@
+"""`asyncbench report RESULTS_DIR -o report.html`: one self-contained HTML page to share.
+
+It reads the results files (ours, and the leaderboard's or the seed's, which score but have no
+timestamps), scores them with the leaderboard's rules (`asyncbench.scoring`), and draws with
+matplotlib (`asyncbench.plots`): latency distribution and latency vs audio length, throughput
+and requests in flight over time, WER per dataset per model, errors over time, load and
+latency per endpoint, and each sweep found under the folder (`sweep.json`). Images are
+embedded as base64 PNG, so the file can be mailed or attached to an issue as it is.
+
+Times come from each line's `t_end` (when the answer came) and `time` (how long the request
+took), so a request's interval is [t_end - time, t_end]; throughput RTFx per file is its
+audio over the time during which at least one of its requests was in flight, which leaves
+out pauses between a run and its resumption.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from asyncbench.errors import ConfigError
+
+NICE_BINS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 86400)
+TARGET_BINS = 80
+
+
+@dataclass
+class Series:
+    """One results file over time, binned."""
+
+    name: str
+    audio_per_bin: list[float]
+    in_flight: list[float]
+
+
+@dataclass
+class FileData:
+    score: Any  # FileScore
+    samples: list[Any]  # scoring's Sample, with t_end/endpoint/attempts for our files
+    name: str = ""
+
+    @property
+    def timed(self) -> list[Any]:
+        return [s for s in self.samples if s.t_end is not None and s.time is not None]
+
+
+@dataclass
+class ReportData:
+    directory: Path
+    files: list[FileData]
+    composites: Sequence[Any]
+    problems: list[str]
+    sweeps: list[dict[str, Any]] = field(default_factory=list)
+
+
+def gather(directory: str | Path, model_id: str | None = None) -> ReportData:
+    """Read and score every results file under `directory` (shards of a split as one)."""
+    from asyncbench.scoring.resultfiles import find_result_files, group_shards, read_result_files
+    from asyncbench.scoring.score import composites, score_read_file
+
+    root = Path(directory)
+    files: list[FileData] = []
+    problems: list[str] = []
+    for group in group_shards(find_result_files(root, model_id)):
+        result = read_result_files(group)
+        problems.extend(result.problems)
+        if not result.samples:
+            problems.append(f"{group[0]}: nothing to score; left out of the report")
+            continue
+        score = score_read_file(result, model_id=model_id)
+        files.append(FileData(score, result.samples))
+    if not files:
+        raise ConfigError(
+            f"none of the results files under {str(directory)!r} has a line that can be "
+            "scored: " + "; ".join(problems[-3:])
+        )
+    _name_files(files, root)
+    sweeps = []
+    for path in sorted(root.rglob("sweep.json")):
+        try:
+            sweeps.append(json.loads(path.read_text()))
+        except (OSError, ValueError) as exc:
+            problems.append(f"{path}: unreadable sweep file ({exc}); left out")
+    return ReportData(root, files, composites([f.score for f in files]), problems, sweeps)
+
+
+def _name_files(files: list[FileData], root: Path) -> None:
+    """Label = dataset id, shortened; with the folder when two files share a label (a sweep's
+    levels, the same split run twice)."""
+    common = _common_prefix([f.score.dataset_id for f in files])
+    for f in files:
+        f.name = f.score.dataset_id[len(common) :] or f.score.dataset_id
+    seen: dict[tuple[str, str], int] = defaultdict(int)
+    for f in files:
+        seen[(f.score.model_id, f.name)] += 1
+    clashes = [f for f in files if seen[(f.score.model_id, f.name)] > 1]
+    folders = {f.score.path.parent for f in clashes}
+    by_name = len({folder.name for folder in folders}) == len(folders)
+    for f in clashes:  # the folder's name (a sweep's c8, c16, ...), or its path when needed
+        folder = f.score.path.parent
+        short = folder.name if by_name else folder.relative_to(root).as_posix()
+        f.name = f"{f.name} [{short or '.'}]"
+
+
+def _common_prefix(names: list[str]) -> str:
+    """The dataset path shared by every id (`hf-audio-esb-..._`), cut at an underscore."""
+    if len(names) < 2:
+        cut = names[0].rfind("_", 0, names[0].rfind("_")) if names else -1
+        return names[0][: cut + 1] if cut > 0 else ""
+    first, last = min(names), max(names)
+    n = 0
+    while n < min(len(first), len(last)) and first[n] == last[n]:
+        n += 1
+    return first[: first.rfind("_", 0, n) + 1] if "_" in first[:n] else ""
+
+
+# -- figures over time ---------------------------------------------------------------------
+
+
+def bin_width(span_s: float) -> float:
+    """A round bin width that gives about TARGET_BINS bins over the span."""
+    for width in NICE_BINS_S:
+        if span_s / width <= TARGET_BINS:
+            return float(width)
+    return float(NICE_BINS_S[-1])
+
+
+def time_axis(files: Sequence[FileData]) -> tuple[float, list[float]]:
+    """(t0, bin edges in seconds from t0) covering every timed request."""
+    timed = [s for f in files for s in f.timed]
+    if not timed:
+        return 0.0, []
+    t0 = min(s.t_end - s.time for s in timed)
+    span = max(s.t_end for s in timed) - t0
+    width = bin_width(max(span, 1.0))
+    n = max(1, math.ceil(span / width))
+    return t0, [i * width for i in range(n + 1)]
+
+
+def busy_seconds(intervals: list[tuple[float, float]]) -> float:
+    """Length of the union of intervals: time with at least one request in flight."""
+    total = 0.0
+    end = -math.inf
+    for a, b in sorted(intervals):
+        if b <= end:
+            continue
+        total += b - max(a, end)
+        end = b
+    return total
+
+
+def series_over_time(f: FileData, t0: float, edges: list[float]) -> Series:
+    n = len(edges) - 1
+    width = edges[1] - edges[0]
+    audio = [0.0] * n
+    flight = [0.0] * n
+    for s in f.timed:
+        end = s.t_end - t0
+        start = end - s.time
+        if s.status == "ok":
+            audio[min(n - 1, int(end // width))] += s.duration or 0.0
+        first, last = int(start // width), min(n - 1, int(end // width))
+        for i in range(max(0, first), last + 1):
+            overlap = min(end, edges[i + 1]) - max(start, edges[i])
+            if overlap > 0:
+                flight[i] += overlap / width
+    return Series(f"{f.score.model_id} · {f.name}", audio, flight)
+
+
+def errors_over_time(
+    files: Sequence[FileData], t0: float, edges: list[float]
+) -> tuple[dict[str, list[int]], list[int]]:
+    n = len(edges) - 1
+    width = edges[1] - edges[0] if n else 1.0
+    by_kind: dict[str, list[int]] = defaultdict(lambda: [0] * n)
+    retries = [0] * n
+    for f in files:
+        for s in f.timed:
+            i = min(n - 1, int((s.t_end - t0) // width))
+            if s.status == "failed":
+                by_kind[s.error_kind or "unknown"][i] += 1
+            if s.attempts and s.attempts > 1:
+                retries[i] += s.attempts - 1
+    return dict(by_kind), retries
+
+
+def endpoint_rows(files: Sequence[FileData]) -> list[dict[str, Any]]:
+    from asyncbench.progress import short_endpoint
+    from asyncbench.stats import percentile
+
+    ok: dict[str, list[float]] = defaultdict(list)
+    failed: dict[str, int] = defaultdict(int)
+    for f in files:
+        for s in f.samples:
+            if s.endpoint is None:
+                continue
+            if s.status == "ok" and s.time is not None:
+                ok[s.endpoint].append(s.time)
+            elif s.status == "failed":
+                failed[s.endpoint] += 1
+    rows = []
+    for url in sorted(set(ok) | set(failed)):
+        lat = sorted(ok[url])
+        rows.append(
+            {
+                "name": short_endpoint(url),
+                "url": url,
+                "ok": len(lat),
+                "failed": failed[url],
+                "p50": percentile(lat, 50) if lat else None,
+                "p90": percentile(lat, 90) if lat else None,
+            }
+        )
+    return rows
+
+
+# -- the page ------------------------------------------------------------------------------
+
+
+def file_row(f: FileData) -> dict[str, Any]:
+    from asyncbench.stats import latency_summary
+
+    ok = [s for s in f.samples if s.status == "ok" and s.time is not None]
+    lat = latency_summary([s.time for s in ok])
+    timed_ok = [s for s in f.timed if s.status == "ok"]
+    busy = busy_seconds([(s.t_end - s.time, s.t_end) for s in f.timed])
+    audio = sum(s.duration or 0.0 for s in timed_ok)
+    sc = f.score
+    ends = [s.t_end for s in f.timed]
+    return {
+        "model": sc.model_id,
+        "dataset": f.name,
+        "samples": sc.n_samples,
+        "coverage": f"{sc.coverage:.2f} %" if sc.ours else "n/a",
+        "failed": sc.n_failed,
+        "wer": sc.wer,
+        "wer_ok_only": sc.wer_ok_only,
+        "per_request_rtfx": sc.rtfx,
+        "throughput_rtfx": audio / busy if busy > 0 else None,
+        "p50": lat["p50"],
+        "p90": lat["p90"],
+        "p99": lat["p99"],
+        "max": lat["max"],
+        "when": time.strftime("%Y-%m-%d %H:%M", time.localtime(min(ends))) if ends else "",
+    }
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;
+max-width:1240px;color:#222;padding:0 16px}
+h1{margin:0 0 4px;font-size:26px}h2{margin:32px 0 8px;font-size:19px;border-bottom:1px solid
+#ddd;padding-bottom:4px}.meta{color:#666;margin:0 0 16px}
+.cards{display:flex;gap:12px;flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:8px;
+padding:10px 16px;min-width:220px;background:#fafafa}.card h3{margin:0 0 6px;font-size:15px}
+.big{font-size:24px;font-weight:600}.card td{padding:1px 8px 1px 0}
+table.data{border-collapse:collapse;font-size:13px;width:100%}
+table.data th,table.data td{padding:4px 8px;border-bottom:1px solid #eee;text-align:right}
+table.data th{background:#f3f3f3;position:sticky;top:0}
+table.data td{white-space:nowrap}
+table.data td:nth-child(-n+2),table.data th:nth-child(-n+2){text-align:left}
+.note{color:#555;font-size:13px}img{max-width:100%;border:1px solid #eee;margin:6px 0}
+.wide{overflow-x:auto}.bad{color:#b00}ul.problems{font-size:12px;color:#a40}
+"""
+
+
+def _fmt(value: float | None, spec: str = ".2f") -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    return format(value, spec)
+
+
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode()
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def render(data: ReportData, title: str = "asyncbench report") -> str:
+    """The whole page as one string."""
+    from asyncbench import plots
+
+    e = html.escape
+    rows = [file_row(f) for f in data.files]
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{e(title)}</h1>",
+        f"<p class='meta'>{len(data.files)} results files under <code>{e(str(data.directory))}"
+        f"</code> · generated {time.strftime('%Y-%m-%d %H:%M')} by asyncbench</p>",
+        "<div class='cards'>",
+    ]
+    for c in data.composites:
+        mine = [r for r in rows if r["model"] == c.model_id]
+        n = sum(r["samples"] for r in mine)
+        failed = sum(r["failed"] for r in mine)
+        thr = [r["throughput_rtfx"] for r in mine if r["throughput_rtfx"]]
+        parts.append(
+            f"<div class='card'><h3>{e(c.model_id)}</h3><div class='big'>WER "
+            f"{_fmt(c.wer)} %</div><table>"
+            f"<tr><td>datasets</td><td>{c.n_datasets}</td></tr>"
+            f"<tr><td>samples</td><td>{n}"
+            + (f" <span class='bad'>({failed} failed)</span>" if failed else "")
+            + "</td></tr>"
+            f"<tr><td>per-request RTFx</td><td>{_fmt(c.rtfx)}</td></tr>"
+            f"<tr><td>throughput RTFx</td><td>{_fmt(min(thr) if thr else None)}"
+            f"{' – ' + _fmt(max(thr)) if len(thr) > 1 else ''}</td></tr></table></div>"
+        )
+    parts.append("</div>")
+
+    head = (
+        "model",
+        "dataset",
+        "samples",
+        "coverage",
+        "failed",
+        "WER %",
+        "WER ok only %",
+        "per-request RTFx",
+        "throughput RTFx",
+        "p50 s",
+        "p90 s",
+        "p99 s",
+        "max s",
+        "started",
+    )
+    parts.append("<h2>Per dataset</h2><div class='wide'><table class='data'><tr>")
+    parts += [f"<th>{h}</th>" for h in head]
+    parts.append("</tr>")
+    for r in rows:
+        cells = (
+            e(r["model"]),
+            e(r["dataset"]),
+            str(r["samples"]),
+            r["coverage"],
+            f"<span class='bad'>{r['failed']}</span>" if r["failed"] else "0",
+            _fmt(r["wer"]),
+            _fmt(r["wer_ok_only"]),
+            _fmt(r["per_request_rtfx"]),
+            _fmt(r["throughput_rtfx"]),
+            _fmt(r["p50"], ".3f"),
+            _fmt(r["p90"], ".3f"),
+            _fmt(r["p99"], ".3f"),
+            _fmt(r["max"], ".3f"),
+            e(r["when"]),
+        )
+        parts.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    parts.append(
+        "</table></div><p class='note'>WER: the Open ASR Leaderboard's normaliser and WER, a "
+        'failed sample counting as an empty transcript ("WER ok only" leaves failures out); the '
+        "composite is the mean of the per-dataset WERs. <b>Per-request RTFx</b> is the "
+        "leaderboard's: Σ audio ÷ Σ request time, how fast one request is answered. "
+        "<b>Throughput RTFx</b> is Σ audio ÷ wall clock (the time with at least one request in "
+        "flight): what the endpoints got through with many requests in flight. Latency "
+        "percentiles are exact, over every successful request.</p>"
+    )
+
+    t0, edges = time_axis(data.files)
+    timed_files = [f for f in data.files if f.timed]
+    untimed = len(data.files) - len(timed_files)
+    series = [series_over_time(f, t0, edges) for f in timed_files] if edges else []
+    groups: dict[str, list[float]] = defaultdict(list)
+    pairs: list[tuple[float, float]] = []
+    for f in data.files:
+        for s in f.samples:
+            if s.status == "ok" and s.time is not None:
+                groups[f.score.model_id].append(s.time)
+                if s.duration is not None:
+                    pairs.append((s.duration, s.time))
+    wer_table: dict[str, dict[str, float]] = defaultdict(dict)
+    for f in data.files:
+        wer_table[f.score.model_id][f.name] = f.score.wer
+    by_kind, retries = errors_over_time(timed_files, t0, edges) if edges else ({}, [])
+
+    figures = [
+        ("Latency", plots.latency_figure(dict(groups), pairs), "latency distribution"),
+        ("Throughput over time", plots.throughput_figure(series, edges), "throughput"),
+        (
+            "WER per dataset",
+            plots.wer_figure(dict(wer_table), {c.model_id: c.wer for c in data.composites}),
+            "WER per dataset per model",
+        ),
+        ("Errors over time", plots.errors_figure(by_kind, retries, edges), "errors"),
+        ("Load per endpoint", plots.endpoint_figure(endpoint_rows(data.files)), "endpoints"),
+    ]
+    figures += [
+        (f"Sweep: {s['model']} on {s['dataset']}/{s['split']}", plots.sweep_figure(s), "sweep")
+        for s in data.sweeps
+        if s.get("levels")
+    ]
+    for heading, png, alt in figures:
+        parts.append(f"<h2>{e(heading)}</h2>{_img(png, alt)}")
+        if heading.startswith("Throughput") and untimed:
+            parts.append(
+                f"<p class='note'>{untimed} file(s) have no timestamps (older runs, or the "
+                "leaderboard's or the seed's scripts): they are scored above but not plotted "
+                "over time.</p>"
+            )
+    if data.problems:
+        parts.append("<h2>Lines left out</h2><ul class='problems'>")
+        parts += [f"<li>{e(p)}</li>" for p in data.problems[:200]]
+        if len(data.problems) > 200:
+            parts.append(f"<li>... and {len(data.problems) - 200} more</li>")
+        parts.append("</ul>")
+    parts.append("</body></html>\n")
+    return "".join(parts)
+
+
+def report_command(
+    results_dir: Annotated[
+        Path, typer.Argument(help="Folder searched recursively for *.jsonl results files")
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The HTML file to write")] = Path(
+        "report.html"
+    ),
+    model: Annotated[
+        str | None, typer.Option("--model", help="Only this model's files, e.g. aldea/default")
+    ] = None,
+    title: Annotated[str, typer.Option("--title", help="Heading of the page")] = (
+        "asyncbench report"
+    ),
+) -> None:
+    """Write one self-contained HTML report (plots embedded) of the results under a folder."""
+    parent = output.expanduser().resolve().parent
+    if not parent.is_dir():
+        raise ConfigError(f"cannot write {output}: folder {parent} does not exist")
+    data = gather(results_dir, model)
+    page = render(data, title)
+    try:
+        output.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {output}: {exc.strerror}") from None
+    for problem in data.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    print(f"report written to {output} ({len(page) // 1024} KiB, {len(data.files)} results files)")
