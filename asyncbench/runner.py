@@ -38,7 +38,8 @@ class RunConfig:
     max_samples: int | None = None
     aldea_endpoints: str | None = None
     per_endpoint_concurrency: int | None = None
-    timeout: float = 120.0
+    timeout: float | None = None  # None: the provider's default_timeout
+    poll_interval: float | None = None  # job providers' first poll wait (their default if None)
     connect_timeout: float = 10.0
     max_retries: int = 5
     retry_failed: bool = True
@@ -61,11 +62,11 @@ class RunConfig:
             raise ConfigError(f"--max_samples must be at least 1 (got {self.max_samples})")
         if self.per_endpoint_concurrency is not None and self.per_endpoint_concurrency < 1:
             raise ConfigError("--per_endpoint_concurrency must be at least 1")
-        if self.timeout <= 0:
+        if self.timeout is not None and self.timeout <= 0:
             raise ConfigError("--timeout must be positive")
         if self.max_retries < 0:
             raise ConfigError("--max_retries must be 0 or more")
-        for name in ("rps", "max_rps"):
+        for name in ("rps", "max_rps", "poll_interval"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigError(f"--{name} must be positive")
@@ -151,13 +152,16 @@ def run(cfg: RunConfig) -> int:
 
     cfg.validate()
     provider_cls, model = resolve(cfg.model_name)
+    if cfg.timeout is None:
+        cfg.timeout = provider_cls.default_timeout
     settings = ProviderSettings(
         model=model,
         api_key=cfg.api_key,
         base_url=cfg.base_url,
         endpoints=cfg.aldea_endpoints,
         use_url=cfg.use_url,
-        options=cfg.options,
+        options=cfg.options
+        | ({"poll_interval": str(cfg.poll_interval)} if cfg.poll_interval else {}),
     )
     provider = provider_cls(settings)
     urls = provider.endpoint_urls()

@@ -39,6 +39,14 @@ def mock_command(
     retry_after: Annotated[
         float, typer.Option("--retry_after", "--retry-after", help="Retry-After sent with 429s")
     ] = 1.0,
+    rate_job_error: Annotated[
+        float,
+        typer.Option(
+            "--rate_job_error",
+            "--rate-job-error",
+            help="Fraction of async jobs / real-time sessions that fail after being accepted",
+        ),
+    ] = 0.0,
     key: Annotated[
         list[str] | None,
         typer.Option("--key", help="PROVIDER=KEY: accept only this key for that provider"),
@@ -71,7 +79,11 @@ def mock_command(
 
     from asyncbench.mock import PROTOCOLS, MockConfig, build_app
 
-    for name, value in (("--rate_429", rate_429), ("--rate_5xx", rate_5xx)):
+    for name, value in (
+        ("--rate_429", rate_429),
+        ("--rate_5xx", rate_5xx),
+        ("--rate_job_error", rate_job_error),
+    ):
         if not 0.0 <= value <= 1.0:
             print(f"error: {name} must be between 0 and 1 (got {value})", file=sys.stderr)
             raise typer.Exit(2)
@@ -81,6 +93,7 @@ def mock_command(
         rate_429=rate_429,
         rate_5xx=rate_5xx,
         retry_after=retry_after,
+        rate_job_error=rate_job_error,
         keys=_parse_keys(key or []),
         viewer_root=viewer_root,
         viewer_legacy_audio=viewer_legacy_audio,

@@ -31,6 +31,7 @@ class MockConfig:
     rate_429: float = 0.0  # fraction of transcription requests answered 429
     rate_5xx: float = 0.0  # fraction answered 503
     retry_after: float = 1.0  # seconds, sent with every 429
+    rate_job_error: float = 0.0  # fraction of async jobs/sessions that fail inside the service
     keys: dict[str, str] = field(default_factory=dict)  # provider -> the only accepted key
     # dataset viewer: hub-layout folders served at <viewer_root>/<dataset id>; audio cells in
     # the older [mp3, wav] shape when asked; seconds a signed asset URL stays valid
@@ -87,6 +88,10 @@ class MockState:
             self.counters[f"{provider}.503"] += 1
             return web.json_response({"error": "Service temporarily unavailable"}, status=503)
         return None
+
+    def job_fails(self) -> bool:
+        """Whether this async job (or real-time session) fails after it was accepted."""
+        return self._rng.random() < self.config.rate_job_error
 
     def delay(self) -> float:
         cfg = self.config

@@ -60,6 +60,9 @@ class Provider(ABC):
     fetches_urls: ClassVar[bool] = False
     #: default requests in flight for batch runs (the seed's per-provider numbers)
     default_concurrency: ClassVar[int] = 20
+    #: default `--timeout` (seconds for one whole `transcribe` call): async-job providers
+    #: queue, process and are polled inside one call, so they need longer than a sync POST
+    default_timeout: ClassVar[float] = 120.0
 
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings
