@@ -11,7 +11,13 @@ from importlib import import_module
 from typing import Any
 
 #: protocol modules, in routing order
-PROTOCOLS: tuple[str, ...] = ("aldea", "viewer")
+PROTOCOLS: tuple[str, ...] = (
+    "aldea",
+    "assemblyai",
+    "revai",
+    "speechmatics",
+    "viewer",
+)
 
 
 # Light on purpose: the CLI imports `asyncbench.mock.cli` for `--help`, which imports this

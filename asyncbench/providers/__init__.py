@@ -15,6 +15,11 @@ __all__ = ["REGISTRY", "AudioPayload", "Provider", "ProviderSettings", "resolve"
 #: prefix -> "module:Class"
 REGISTRY: dict[str, str] = {
     "aldea": "asyncbench.providers.aldea:AldeaProvider",
+    "assembly": "asyncbench.providers.assemblyai:AssemblyAIProvider",
+    "assemblyai": "asyncbench.providers.assemblyai:AssemblyAIProvider",
+    "revai": "asyncbench.providers.revai:RevAIProvider",
+    "speechmatics": "asyncbench.providers.speechmatics:SpeechmaticsProvider",
+    "speechmatics-batch": "asyncbench.providers.speechmatics:SpeechmaticsProvider",
     "openai": "asyncbench.providers.openai:OpenAIProvider",
     "openai-compatible": "asyncbench.providers.openai:OpenAICompatibleProvider",
     "groq": "asyncbench.providers.groq:GroqProvider",

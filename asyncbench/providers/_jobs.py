@@ -1,0 +1,261 @@
+"""What the async-job clients share: JSON requests with error meaning, and the poll loop.
+
+AssemblyAI, Rev AI and Speechmatics batch all work alike: submit a job, ask for its status
+until it is finished, fetch the transcript. The engine times the whole `transcribe` call, so
+every second between "the job is done" and "we noticed" is added to the measured latency:
+that is why polling starts at a short interval (0.5 s, `--poll_interval`) and only grows
+gently (x1.25 per poll, to at most 2 s or the chosen interval), instead of the vendor SDKs'
+3-15 s.
+
+Only the submit step may fail the attempt with a retryable error (the engine then submits
+again). Once a job exists, a 429, a 5xx or a dropped connection on a status or transcript
+request is waited out and asked again in place: retrying the whole attempt would submit, and
+pay for, a second job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+from urllib.parse import urlsplit
+
+import aiohttp
+import orjson
+
+from asyncbench.errors import ConfigError, PermanentError, ProviderError, TransientError
+from asyncbench.pacing import TokenBucket
+from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings, excerpt, http_error
+from asyncbench.retry import backoff_delay
+
+T = TypeVar("T")
+
+DEFAULT_POLL_INTERVAL = 0.5
+POLL_GROWTH = 1.25
+POLL_CAP = 2.0
+#: transient failures in a row on status/transcript requests before the attempt gives up
+MAX_POLL_ERRORS = 8
+
+
+def poll_interval(settings: ProviderSettings) -> float:
+    """The first wait between status requests, from `options["poll_interval"]` (seconds)."""
+    raw = settings.options.get("poll_interval")
+    if raw is None:
+        return DEFAULT_POLL_INTERVAL
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
+        raise ConfigError(f"--poll_interval must be a positive number of seconds (got {raw!r})")
+    return value
+
+
+def poll_delays(first: float) -> Iterator[float]:
+    """first, first*1.25, ... capped at max(2 s, first): quick for short jobs, gentle on long."""
+    cap = max(POLL_CAP, first)
+    delay = first
+    while True:
+        yield delay
+        delay = min(cap, delay * POLL_GROWTH)
+
+
+def error_text(body: bytes) -> str:
+    """The provider's own words from an error body.
+
+    Covers the shapes these APIs use: `{"error": "..."}` (AssemblyAI), RFC 7807 problem details
+    `{"title", "detail"}` (Rev AI), `{"code", "error", "detail"}` (Speechmatics), OpenAI-style
+    `{"error": {"message"}}`; anything else (an nginx HTML page, plain text) as an excerpt.
+    """
+    try:
+        obj = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        obj = None
+    if isinstance(obj, dict):
+        parts: list[str] = []
+        for key in ("error", "title", "message", "detail"):
+            value = obj.get(key)
+            if isinstance(value, dict):
+                value = value.get("message")
+            if isinstance(value, str) and value.strip() and value not in parts:
+                parts.append(value.strip())
+        if parts:
+            return excerpt(": ".join(parts))
+    return excerpt(body) or "(empty body)"
+
+
+def with_default_path(base_url: str, path: str) -> str:
+    """`http://host:port` → `http://host:port{path}`; a URL that has a path is kept as given.
+
+    So `--base_url http://127.0.0.1:9000` (a local mock) reaches the API at its real path.
+    """
+    if urlsplit(base_url).path in ("", "/"):
+        return base_url.rstrip("/") + path
+    return base_url
+
+
+def as_provider_error(exc: BaseException) -> ProviderError:
+    """A dropped connection or read timeout as a retryable error (what the engine would say)."""
+    name = type(exc).__name__
+    return TransientError("connection", f"{name}: {exc}"[:300] if str(exc) else name)
+
+
+#: (words any of which the reason contains, error class, kind), tried in order
+Rule = tuple[tuple[str, ...], type[ProviderError], str]
+
+
+def failure_from_reason(message: str, reason: str, rules: Sequence[Rule]) -> ProviderError:
+    """A failed job as an error: the first rule whose words appear in the service's reason
+    decides the kind; a reason no rule knows is a permanent "job_failed"."""
+    low = reason.lower()
+    for words, cls, kind in rules:
+        if any(word in low for word in words):
+            return cls(kind, message)
+    return PermanentError("job_failed", message)
+
+
+def job_id_of(reply: Any) -> str:
+    """The `id` of a submit reply; a reply without one is a broken answer (retryable)."""
+    job_id = reply.get("id") if isinstance(reply, dict) else None
+    if not isinstance(job_id, str) or not job_id:
+        raise TransientError("bad_response", f"submit reply has no job id: {str(reply)[:200]}")
+    return job_id
+
+
+@dataclass(frozen=True, slots=True)
+class Statuses:
+    """A provider's job status words."""
+
+    done: str
+    running: frozenset[str]
+    failed: frozenset[str]
+
+
+def _bucket(rate: float | None) -> TokenBucket | None:
+    # Capacity 1: requests are spaced evenly, so no one-second window ever holds a burst.
+    return TokenBucket(rate, 1.0) if rate else None
+
+
+class JobProvider(Provider):
+    """Base of the submit → poll → transcript clients.
+
+    Subclasses build their auth header in `self.headers` and call `request`, `patiently` and
+    `wait_for`. A provider's documented request-rate limits live here, shared by all workers
+    (requests per second, None = unpaced): `request_rate` for every request, `submit_rate`
+    and `status_rate` for the requests a subclass passes as `pace=self.submit_pace` or
+    `pace=self.status_pace`.
+    """
+
+    default_timeout: ClassVar[float] = 600.0
+    request_rate: ClassVar[float | None] = None
+    submit_rate: ClassVar[float | None] = None
+    status_rate: ClassVar[float | None] = None
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        super().__init__(settings)
+        self.poll_interval = poll_interval(settings)
+        self.headers: dict[str, str] = {}
+        self.request_pace = _bucket(self.request_rate)
+        self.submit_pace = _bucket(self.submit_rate)
+        self.status_pace = _bucket(self.status_rate)
+
+    async def request(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: str,
+        *,
+        pace: TokenBucket | None = None,
+        parse_json: bool = True,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """One HTTP request: a non-2xx status raises its meaning, the body comes back as JSON
+        (or as text with `parse_json=False`)."""
+        for bucket in (pace, self.request_pace):
+            if bucket is not None:
+                await bucket.take()
+        sent = {**self.headers, **headers} if headers else self.headers
+        async with session.request(method, url, headers=sent, **kwargs) as resp:
+            body = await resp.read()
+            if not 200 <= resp.status < 300:
+                raise http_error(resp.status, error_text(body), resp.headers, key_env=self.key_env)
+        if not parse_json:
+            return body.decode("utf-8", "replace")
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise TransientError(
+                "bad_response", f"{method} {url}: not JSON: {excerpt(body) or '(empty body)'}"
+            ) from None
+
+    async def patiently(self, call: Callable[[], Awaitable[T]]) -> T:
+        """`call()`, with transient failures waited out (Retry-After honoured) and asked again,
+        up to MAX_POLL_ERRORS in a row. Permanent errors go straight up."""
+        failures = 0
+        while True:
+            try:
+                return await call()
+            except ProviderError as exc:
+                if not exc.retryable:
+                    raise
+                err = exc
+            except (aiohttp.ClientError, OSError) as exc:
+                err = as_provider_error(exc)
+            failures += 1
+            if failures >= MAX_POLL_ERRORS:
+                raise err
+            await asyncio.sleep(backoff_delay(failures, retry_after=err.retry_after, cap=10.0))
+
+    async def wait_for(self, check: Callable[[], Awaitable[T | ProviderError | None]]) -> T:
+        """Poll `check` on the growing schedule until the job is finished.
+
+        `check` returns None while the job runs, the result when it is done, and a
+        ProviderError (returned, not raised, so `patiently` does not ask again) when the job
+        failed: that error is raised here, to the engine, which may submit a new job.
+        There is no deadline here: the engine's `--timeout` bounds the whole attempt.
+        """
+        for delay in poll_delays(self.poll_interval):
+            await asyncio.sleep(delay)
+            result = await self.patiently(check)
+            if isinstance(result, ProviderError):
+                raise result
+            if result is not None:
+                return result
+        raise AssertionError("unreachable")  # pragma: no cover - poll_delays never ends
+
+    async def poll_job(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        job_id: str,
+        statuses: Statuses,
+        failure: Callable[[str, dict[str, Any]], ProviderError],
+        *,
+        key: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """GET `url` until the job (the reply, or its `key` member) has a final status: the
+        job object when done, its `failure(job_id, job)` raised when failed."""
+
+        async def check() -> dict[str, Any] | ProviderError | None:
+            reply = await self.request(session, "GET", url, **kwargs)
+            job = reply.get(key) if key and isinstance(reply, dict) else reply
+            status = job.get("status") if isinstance(job, dict) else None
+            if status == statuses.done:
+                return job  # type: ignore[no-any-return]
+            if status in statuses.failed:
+                return failure(job_id, job)  # type: ignore[arg-type]
+            if status in statuses.running:
+                return None
+            raise TransientError("bad_response", f"job {job_id}: unknown status {status!r}")
+
+        return await self.wait_for(check)
+
+
+def require_audio(audio: AudioPayload) -> None:
+    """A payload with neither bytes nor a URL is a bug upstream, not a provider failure."""
+    if audio.data is None and not audio.url:
+        raise PermanentError("internal", "no audio bytes and no URL to send")

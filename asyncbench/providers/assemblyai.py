@@ -1,0 +1,109 @@
+"""AssemblyAI async transcription: upload the audio, create a transcript job, poll it.
+
+Wire facts (reference/PROTOCOLS.md §4): the key goes in `Authorization` as it is (no
+`Bearer`); local audio is `POST /v2/upload` as raw bytes with `application/octet-stream`
+(JSON there gives an upload that later fails to transcribe); `POST /v2/transcript` takes the
+`audio_url` (the upload, or a public URL the service downloads itself in `--use_url` mode);
+`GET /v2/transcript/{id}` until `completed` or `error`. A job `error` is a failed sample with
+the service's reason; "Audio duration is too short." (clips under 160 ms) is permanent.
+
+The account-wide HTTP limit (20,000 requests per 5 minutes) is kept by pacing every request at
+60/s; beyond their concurrency the service queues jobs instead of refusing them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from asyncbench.errors import PermanentError, ProviderError, TransientError
+from asyncbench.providers._jobs import (
+    JobProvider,
+    Rule,
+    Statuses,
+    failure_from_reason,
+    job_id_of,
+    require_audio,
+)
+from asyncbench.providers.base import AudioPayload, ProviderSettings
+
+if TYPE_CHECKING:
+    import aiohttp
+
+DEFAULT_URL = "https://api.assemblyai.com"
+TOO_SHORT = "Audio duration is too short."
+_UNIVERSAL = re.compile(r"universal-(\d+)")
+
+
+def model_fields(model: str) -> dict[str, Any]:
+    """universal-3 and newer are chosen through `speech_models` (a priority list); older ids
+    (`best`, `nano`, `slam-1`, `universal-2`) through `speech_model`, as the leaderboard does."""
+    m = _UNIVERSAL.match(model)
+    if m and int(m.group(1)) >= 3:
+        return {"speech_models": [model]}
+    return {"speech_model": model}
+
+
+_RULES: list[Rule] = [
+    (("too short",), PermanentError, "too_short"),
+    (("download", "access"), PermanentError, "fetch_failed"),
+    (("transcod", "contain audio", "unsupported"), PermanentError, "bad_audio"),
+    (("internal", "server error", "resubmit"), TransientError, "job_failed"),
+]
+STATUSES = Statuses(
+    done="completed", running=frozenset({"queued", "processing"}), failed=frozenset({"error"})
+)
+
+
+def job_error(job_id: str, job: dict[str, Any]) -> ProviderError:
+    """A transcript that ended in `error`, with the service's reason and what it means."""
+    reason = job.get("error")
+    text = reason.strip() if isinstance(reason, str) and reason.strip() else "no reason given"
+    return failure_from_reason(f"transcript {job_id} failed: {text}", text, _RULES)
+
+
+class AssemblyAIProvider(JobProvider):
+    prefixes = ("assembly", "assemblyai")
+    key_env = "ASSEMBLYAI_API_KEY"
+    base_url_env = "ASSEMBLYAI_BASE_URL"
+    default_base_url = DEFAULT_URL
+    fetches_urls = True
+    default_concurrency = 200
+    request_rate = 60.0
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        super().__init__(settings)
+        self.headers = {"Authorization": self.api_key or ""}
+
+    async def transcribe(
+        self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
+    ) -> str:
+        require_audio(audio)
+        if audio.data is not None:
+            upload = await self.request(
+                session,
+                "POST",
+                f"{url}/v2/upload",
+                data=audio.data,
+                headers={"Content-Type": "application/octet-stream"},
+            )
+            audio_url = upload.get("upload_url") if isinstance(upload, dict) else None
+            if not isinstance(audio_url, str):
+                raise TransientError("bad_response", f"upload reply has no upload_url: {upload}")
+        else:
+            audio_url = audio.url
+        reply = await self.request(
+            session,
+            "POST",
+            f"{url}/v2/transcript",
+            json={
+                "audio_url": audio_url,
+                "language_code": self.settings.language,
+                **model_fields(self.model),
+            },
+        )
+        job_id = job_id_of(reply)
+        job = await self.poll_job(
+            session, f"{url}/v2/transcript/{job_id}", job_id, STATUSES, job_error
+        )
+        return job.get("text") or ""

@@ -1,0 +1,261 @@
+"""What the async-job and real-time provider tests share: a small split, the real CLI against
+the in-process mock, the engine in-process, and the checks every run makes.
+
+A CLI run costs seconds of start-up (the dataset stack), so the CLI is used for what only it
+shows (a whole split end to end, exit codes, one-line errors) and the engine in-process, with
+the real client, mock and results writer, for each error kind. Clips carry their own
+transcript, so "every pred_text equals its text" proves each sample got its own answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from asyncbench import watermark
+from asyncbench.audio import wav_header
+from asyncbench.dataset import Sample
+from asyncbench.endpoints import EndpointPool
+from asyncbench.engine import Engine, EngineOptions, Job
+from asyncbench.mock.state import MockConfig, MockState
+from asyncbench.providers.base import AudioPayload, Provider
+from asyncbench.results import ResultWriter
+
+from .loopback import free_port
+from .support import (
+    MockServer,
+    cli_env,
+    make_dataset,
+    only_file,
+    read_results,
+    run_cli_async,
+    sentence,
+)
+
+CONFIG = "librispeech"
+SPLIT = "test.clean"
+N_SAMPLES = 10
+#: provider variables a developer may have set; tests choose them explicitly
+PROVIDER_ENV = ("ASSEMBLYAI_", "REVAI_", "SPEECHMATICS_")
+
+
+def small_split(root: Path) -> Path:
+    return make_dataset(root, {(CONFIG, SPLIT): N_SAMPLES}, fmt="wav")
+
+
+def env_with(**values: str) -> dict[str, str]:
+    env = {k: v for k, v in cli_env().items() if not k.startswith(PROVIDER_ENV)}
+    env.update(values)
+    return env
+
+
+async def run_split(
+    model_name: str,
+    dataset: Path,
+    results: Path,
+    mock_url: str,
+    env: dict[str, str],
+    *extra: str,
+) -> tuple[int, str, str]:
+    """`asyncbench run` on the small split against the mock."""
+    return await run_cli_async(
+        "run",
+        "--model_name",
+        model_name,
+        "--dataset",
+        CONFIG,
+        "--split",
+        SPLIT,
+        "--dataset_path",
+        dataset,
+        "--results_dir",
+        results,
+        "--base_url",
+        mock_url,
+        "--max_workers",
+        "8",
+        "--no_progress",
+        *extra,
+        env=env,
+    )
+
+
+@dataclass
+class CliRun:
+    code: int
+    out: str
+    err: str
+    results: Path
+
+
+@dataclass
+class CliRuns:
+    runs: dict[str, CliRun]
+    mock: MockState
+
+
+#: name -> (model name, environment, extra flags)
+RunSpec = Mapping[str, tuple[str, dict[str, str], tuple[str, ...]]]
+
+
+def cli_runs(config: MockConfig, root: Path, specs: RunSpec) -> CliRuns:
+    """Serve the mock and run every spec on the small split at once, as separate processes.
+
+    The runs are independent (own results folder; a rejected key only fails its own run),
+    and most of a CLI run is interpreter start-up, so running them together on two cores
+    takes about half the time of one after the other.
+    """
+    dataset = small_split(root / "esb")
+
+    async def main() -> CliRuns:
+        async with MockServer(config) as mock:
+            outputs = await asyncio.gather(
+                *(
+                    run_split(model, dataset, root / name, mock.url, env, *extra)
+                    for name, (model, env, extra) in specs.items()
+                )
+            )
+        runs = {name: CliRun(*o, root / name) for name, o in zip(specs, outputs, strict=True)}
+        return CliRuns(runs, mock.state)
+
+    return asyncio.run(main())
+
+
+def assert_all_correct(run: CliRun) -> list[dict]:
+    """Exit 0, every sample ok with its own transcript, and the seed's WER line."""
+    assert run.code == 0, run.err
+    rows = read_results(only_file(run.results))
+    assert len(rows) == N_SAMPLES
+    assert all(r["status"] == "ok" for r in rows), rows
+    assert [r["pred_text"] for r in rows] == [r["text"] for r in rows]
+    assert "WER: 0.0 %" in run.out, run.out
+    return rows
+
+
+def assert_key_rejected(run: CliRun, env_name: str) -> str:
+    """Exit 2, one `error:` line naming the key variable, nothing recorded; the line."""
+    assert run.code == 2, run.err
+    errors = [line for line in run.err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, run.err
+    assert "key rejected" in errors[0] and env_name in errors[0], errors
+    assert "Traceback" not in run.err
+    assert not any(read_results(p) for p in run.results.glob("*.jsonl"))
+    return errors[0]
+
+
+def assert_missing_key(run: CliRun, env_name: str) -> None:
+    assert run.code == 2, run.err
+    assert run.err.strip().splitlines() == [
+        f"error: {env_name} is not set; export {env_name}=... or pass --api_key"
+    ], run.err
+
+
+def wav_clip(text: str, seconds: float) -> AudioPayload:
+    """A 16 kHz PCM16 WAV payload that says `text` (to the mock)."""
+    pcm = watermark.embed(text, seconds).tobytes()
+    return AudioPayload(wav_header(len(pcm)) + pcm, "audio/wav", "audio.wav", len(pcm) / 32000)
+
+
+class AudioHost:
+    """`async with AudioHost({"a.wav": bytes}) as host:` serves files at `host.url(name)`, as
+    the dataset viewer serves assets to providers that fetch URLs themselves."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files = files
+        self._runner: web.AppRunner | None = None
+        self.base = ""
+
+    def url(self, name: str) -> str:
+        return f"{self.base}/{name}"
+
+    async def __aenter__(self) -> AudioHost:
+        async def serve(request: web.Request) -> web.Response:
+            body = self.files.get(request.match_info["name"])
+            if body is None:
+                return web.Response(status=404)
+            return web.Response(body=body, content_type="audio/wav")
+
+        app = web.Application()
+        app.router.add_get("/{name}", serve)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+        await self._runner.setup()
+        port = free_port()
+        await web.TCPSite(self._runner, "127.0.0.1", port).start()
+        self.base = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._runner is not None
+        await self._runner.cleanup()
+
+
+def clips(n: int = N_SAMPLES) -> dict[str, AudioPayload]:
+    """{sample id: a WAV payload saying sentence i}."""
+    return {f"s{i}": wav_clip(sentence(i), 0.5 + i / 10) for i in range(n)}
+
+
+async def run_engine(
+    provider: Provider, payloads: Mapping[str, AudioPayload], tmp: Path, **options: float
+) -> dict[str, dict]:
+    """The engine in-process over `payloads` through `provider`; {id: result line}.
+
+    Unlike the runner it sends every clip whatever its length, so a provider's own short-clip
+    answer can be seen.
+    """
+    texts = {key: watermark.extract((p.data or b"")[44:]) or "" for key, p in payloads.items()}
+
+    async def prepare(sample: Sample) -> Job:
+        payload = payloads[sample.id]
+        return Job(sample, payload.duration, payload=payload)
+
+    path = tmp / "engine.jsonl"
+    async with aiohttp.ClientSession() as session:
+
+        async def transcribe(endpoint: str, payload: AudioPayload) -> str:
+            return await provider.transcribe(session, endpoint, payload)
+
+        engine = Engine(
+            pool=EndpointPool(provider.endpoint_urls(), 8),
+            transcribe=transcribe,
+            prepare=prepare,
+            writer=ResultWriter(path),
+            options=EngineOptions(max_workers=8, backoff_base=0.01, **options),  # type: ignore[arg-type]
+            transport_errors=(aiohttp.ClientError, OSError),
+        )
+        batch = [
+            Sample(id=key, index=i, reference=texts[key], duration=None)
+            for i, key in enumerate(payloads)
+        ]
+        await engine.run(iter([batch]))
+    return {row["id"]: row for row in read_results(path)}
+
+
+async def assert_failures_recorded(
+    make: Callable[[str], Provider], tmp: Path, *, kind: str, reason: str, max_retries: int
+) -> MockState:
+    """Every job fails inside the service: each sample is recorded as failed with the
+    provider's reason and kind, after `max_retries` retries when the kind is retryable."""
+    async with MockServer(MockConfig(rate_job_error=1.0)) as mock:
+        rows = await run_engine(make(mock.url), clips(), tmp, max_retries=max_retries)
+    assert len(rows) == N_SAMPLES
+    for row in rows.values():
+        assert (row["status"], row["error_kind"]) == ("failed", kind), row
+        assert row["attempts"] == max_retries + 1 and reason in row["error"], row
+    return mock.state
+
+
+async def assert_rate_limits_retried(
+    make: Callable[[str], Provider], tmp: Path, mock_name: str
+) -> MockState:
+    """A quarter of the requests answered 429: every sample still ends with its own text."""
+    async with MockServer(MockConfig(rate_429=0.25, retry_after=0.01)) as mock:
+        rows = await run_engine(make(mock.url), clips(), tmp, max_retries=20)
+    assert len(rows) == N_SAMPLES
+    assert all(r["status"] == "ok" and r["pred_text"] == r["text"] for r in rows.values()), rows
+    assert mock.state.counters[f"{mock_name}.429"] > 0
+    return mock.state
