@@ -16,6 +16,7 @@ PROTOCOLS: tuple[str, ...] = (
     "assemblyai",
     "revai",
     "speechmatics",
+    "speechmatics_rt",
     "viewer",
 )
 

@@ -20,6 +20,7 @@ REGISTRY: dict[str, str] = {
     "revai": "asyncbench.providers.revai:RevAIProvider",
     "speechmatics": "asyncbench.providers.speechmatics:SpeechmaticsProvider",
     "speechmatics-batch": "asyncbench.providers.speechmatics:SpeechmaticsProvider",
+    "speechmatics-rt": "asyncbench.providers.speechmatics_rt:SpeechmaticsRTProvider",
     "openai": "asyncbench.providers.openai:OpenAIProvider",
     "openai-compatible": "asyncbench.providers.openai:OpenAICompatibleProvider",
     "groq": "asyncbench.providers.groq:GroqProvider",

@@ -1,0 +1,149 @@
+"""Speechmatics real-time protocol: a WebSocket at `/v2` (and `/v2/{language}`) (keys:
+`speechmatics-rt`).
+
+Strict about the documented order: a bad `Bearer` key is refused at the upgrade (HTTP 401);
+the first message must be a valid `StartRecognition`; audio that arrives before the server has
+sent `RecognitionStarted` (the mock waits 20 ms before sending it, to catch clients that do
+not wait) is an `Error` `protocol_error` and the session is closed; every binary chunk is
+acknowledged with `AudioAdded` (`seq_no` counting from 1); `EndOfStream.last_seq_no` must equal
+the number of chunks received. Then `AddTranscript` messages (the text in two halves) and
+`EndOfTranscript`. Raw audio must be `pcm_s16le` here (the service also takes `pcm_f32le` and
+`mulaw`; the mock cannot recognise those). Injected faults arrive as the service sends them,
+in-band after the upgrade: a 429 as `Error` `quota_exceeded` (close 4005), a 503 as
+`internal_error` (close 1011), a failed job as `job_error` (close 4013).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import WSMsgType, web
+
+from asyncbench.audio import BadAudio, wav_header
+from asyncbench.mock.state import MockState
+
+NAME = "speechmatics-rt"
+START_GRACE_S = 0.02
+_CLOSE_CODES = {"quota_exceeded": 4005, "job_error": 4013, "internal_error": 1011}
+
+
+class SessionError(Exception):
+    def __init__(self, etype: str, reason: str) -> None:
+        super().__init__(reason)
+        self.etype = etype
+        self.reason = reason
+
+
+def _check_start(message: Any) -> dict[str, Any]:
+    """The audio format of a valid StartRecognition, else SessionError."""
+    if not isinstance(message, dict) or message.get("message") != "StartRecognition":
+        raise SessionError("protocol_error", "the first message must be StartRecognition")
+    fmt = message.get("audio_format")
+    if not isinstance(fmt, dict) or fmt.get("type") not in ("raw", "file"):
+        raise SessionError("invalid_audio_type", "audio_format.type must be raw or file")
+    if fmt["type"] == "raw":
+        rate = fmt.get("sample_rate")
+        if fmt.get("encoding") != "pcm_s16le" or not isinstance(rate, int) or rate <= 0:
+            raise SessionError(
+                "invalid_audio_type", "raw audio needs encoding pcm_s16le and a sample_rate"
+            )
+    config = message.get("transcription_config")
+    if not isinstance(config, dict) or not isinstance(config.get("language"), str):
+        raise SessionError("invalid_config", "transcription_config.language is required")
+    return fmt
+
+
+def add_routes(app: web.Application, state: MockState) -> None:
+    async def session(request: web.Request) -> web.StreamResponse:
+        state.counters[f"{NAME}.requests"] += 1
+        state.last_request[NAME] = dict(request.headers)
+        denied = state.check_key(NAME, state.bearer(request))
+        if denied is not None:
+            return denied
+        fault = state.fault(NAME)
+        ws = web.WebSocketResponse(max_msg_size=16 * 2**20)
+        await ws.prepare(request)
+        try:
+            if fault is not None:
+                if fault.status == 429:
+                    raise SessionError("quota_exceeded", "Concurrent session limit reached")
+                raise SessionError("internal_error", "Internal server error")
+            await _serve(ws, state)
+        except SessionError as exc:
+            state.counters[f"{NAME}.errors"] += 1
+            await ws.send_str(
+                orjson.dumps({"message": "Error", "type": exc.etype, "reason": exc.reason}).decode()
+            )
+            await ws.close(code=_CLOSE_CODES.get(exc.etype, 1008), message=exc.etype.encode())
+        return ws
+
+    app.router.add_get("/v2", session)
+    app.router.add_get("/v2/", session)
+    app.router.add_get("/v2/{language}", session)
+
+
+async def _serve(ws: web.WebSocketResponse, state: MockState) -> None:
+    first = await ws.receive()
+    if first.type != WSMsgType.TEXT:
+        raise SessionError("protocol_error", "the first message must be StartRecognition")
+    try:
+        fmt = _check_start(orjson.loads(first.data))
+    except orjson.JSONDecodeError:
+        raise SessionError("invalid_message", "messages must be JSON") from None
+    try:
+        await ws.receive(timeout=START_GRACE_S)
+    except TimeoutError:
+        pass
+    else:
+        raise SessionError("protocol_error", "message received before RecognitionStarted")
+    await _send(ws, {"message": "RecognitionStarted", "id": state.new_id("rt")})
+
+    seq_no = 0
+    audio = bytearray()
+    while True:
+        msg = await ws.receive()
+        if msg.type == WSMsgType.BINARY:
+            seq_no += 1
+            audio += msg.data
+            await _send(ws, {"message": "AudioAdded", "seq_no": seq_no})
+            continue
+        if msg.type != WSMsgType.TEXT:
+            return  # the client went away
+        try:
+            message = orjson.loads(msg.data)
+        except orjson.JSONDecodeError:
+            raise SessionError("invalid_message", "messages must be JSON") from None
+        if not isinstance(message, dict) or message.get("message") != "EndOfStream":
+            raise SessionError("invalid_message", f"unexpected message {str(msg.data)[:100]}")
+        if message.get("last_seq_no") != seq_no:
+            raise SessionError(
+                "protocol_error",
+                f"EndOfStream last_seq_no {message.get('last_seq_no')!r} but {seq_no} "
+                "AddAudio messages were received",
+            )
+        break
+
+    if fmt["type"] == "raw":
+        data = wav_header(len(audio), fmt["sample_rate"]) + bytes(audio)
+    else:
+        data = bytes(audio)
+    try:
+        text = await state.recognize(data)
+    except BadAudio as exc:
+        raise SessionError("data_error", str(exc)) from None
+    await state.wait()
+    if state.job_fails():
+        raise SessionError("job_error", "injected failure")
+    words = text.split()
+    half = (len(words) + 1) // 2
+    for part in (words[:half], words[half:]):
+        if part:
+            transcript = " ".join(part) + " "
+            await _send(ws, {"message": "AddTranscript", "metadata": {"transcript": transcript}})
+    await _send(ws, {"message": "EndOfTranscript"})
+    await ws.close()
+
+
+async def _send(ws: web.WebSocketResponse, message: dict[str, Any]) -> None:
+    await ws.send_str(orjson.dumps(message).decode())
