@@ -104,7 +104,8 @@ def run_batch(
     from asyncbench.summary import read_summary
 
     splits = list(splits)
-    workers = {m: max_workers or default_workers(m) for m in models}  # bad prefix: exit 2 now
+    defaults = {m: default_workers(m) for m in models}  # a bad prefix: exit 2 before any run
+    workers = {m: max_workers or defaults[m] for m in models}
     outcomes: list[SplitOutcome] = []
     err = sys.stderr
     for model in models:

@@ -1,0 +1,177 @@
+"""Batch runs: run_api.sh (as the seed describes it) and `asyncbench batch` over all 8 splits
+of a local hub-layout set, resumable as a whole, with per-provider default concurrency."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from asyncbench.batch import ESB_SPLITS, default_workers, parse_datasets
+from asyncbench.errors import ConfigError
+
+from .inproc import Background, cli, lines_of, one_error_line, transcript_of
+from .loopback import LoopbackAldea
+from .support import REPO, cli_env, make_dataset
+
+PER_SPLIT = 3
+
+
+@pytest.fixture(scope="module")
+def esb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_dataset(
+        tmp_path_factory.mktemp("batch") / "esb", dict.fromkeys(ESB_SPLITS, PER_SPLIT), fmt="wav"
+    )
+
+
+def run_api(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`bash run_api.sh` as under nohup: no terminal, output to a log."""
+    return subprocess.run(
+        ["bash", str(REPO / "run_api.sh")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=cli_env(**env),
+        stdin=subprocess.DEVNULL,
+        cwd=cwd,
+    )
+
+
+def test_run_api_sh_runs_all_8_splits_and_prints_the_composite_table(
+    esb: Path, tmp_path: Path
+) -> None:
+    results = tmp_path / "results"
+    with Background(LoopbackAldea(3, transcript=transcript_of, latency=0.02)) as srv:
+        env = {
+            "MODEL": "aldea/default",
+            "DATASET_PATH": str(esb),
+            "ALDEA_ENDPOINTS": srv.endpoints,
+            "RESULTS_DIR": str(results),
+        }
+        done = run_api(env, tmp_path)
+        assert done.returncode == 0, done.stderr[-3000:]
+        files = sorted(results.glob("*.jsonl"))
+        assert len(files) == 8
+        assert all(len(lines_of(f)) == PER_SPLIT for f in files)
+        # aldea's own default concurrency, taken from the provider, not from the script
+        assert "== aldea/default ami/test with 160 requests in flight" in done.stderr
+        assert srv.count and all(n > 0 for n in srv.count.values())  # ALDEA_ENDPOINTS forwarded
+        out = done.stdout
+        assert "Filtering models by id: aldea/default" in out
+        ds = str(esb).replace("/", "-")
+        for config, split in ESB_SPLITS:
+            assert f"aldea/default | {ds}_{config}_{split}: WER = 0.00 %, RTFx = " in out
+        assert "Composite Results:" in out and "aldea/default: WER = 0.00 %" in out
+        assert "aldea/default: RTFx = " in out
+
+        # resumable as a whole: a rerun skips every finished split at once
+        t0 = time.monotonic()
+        again = run_api(env, tmp_path)
+        assert again.returncode == 0, again.stderr[-2000:]
+        assert again.stderr.count(", skipped") == 8
+        assert "aldea/default: WER = 0.00 %" in again.stdout
+        assert time.monotonic() - t0 < 15
+        assert all(len(lines_of(f)) == PER_SPLIT for f in files)
+
+        # an unfinished split (a sample lost) is run again and completed, the others skipped
+        part = results / f"MODEL_aldea-default_DATASET_{ds}_tedlium_test.jsonl"
+        part.write_bytes(b"".join(part.read_bytes().splitlines(keepends=True)[:-1]))
+        summary = part.with_name(part.stem + ".summary.json")
+        summary.write_text(summary.read_text().replace('"complete": true', '"complete": false'))
+        third = run_api({**env, "DATASETS": "tedlium voxpopuli"}, tmp_path)
+    assert third.returncode == 0, third.stderr[-2000:]
+    assert "== aldea/default tedlium/test with 160 requests in flight" in third.stderr
+    assert "== aldea/default voxpopuli/test: complete" in third.stderr
+    assert len(lines_of(part)) == PER_SPLIT
+
+
+def test_batch_command_with_a_subset_and_max_workers(
+    esb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Background(LoopbackAldea(1, transcript=transcript_of)) as srv:
+        code, out, err = cli(
+            capsys,
+            "batch",
+            "--model",
+            "aldea/default",
+            "--datasets",
+            "librispeech,ami:test",
+            "--dataset_path",
+            esb,
+            "--aldea_endpoints",
+            srv.endpoints,
+            "--results_dir",
+            tmp_path,
+            "--max_workers",
+            "2",
+            "--no_progress",
+        )
+    assert code == 0, err
+    assert [p.name.rsplit("_", 2)[-2:] for p in sorted(tmp_path.glob("*.jsonl"))] == [
+        ["ami", "test.jsonl"],
+        ["librispeech", "test.clean.jsonl"],
+        ["librispeech", "test.other.jsonl"],
+    ]
+    assert "with 2 requests in flight" in err
+    assert "batch: 3 splits" in err and err.count(" done ") >= 3
+    assert out.count("WER = 0.00 %") == 4  # 3 datasets + the composite
+
+
+def test_parse_datasets() -> None:
+    assert parse_datasets(None) == list(ESB_SPLITS)
+    assert parse_datasets("voxpopuli librispeech/test.other, ami") == [
+        ("ami", "test"),
+        ("librispeech", "test.other"),
+        ("voxpopuli", "test"),
+    ]
+    with pytest.raises(ConfigError, match="librispeech has split"):
+        parse_datasets("librispeech:test")
+
+
+def test_default_concurrency_comes_from_the_providers() -> None:
+    expected = {
+        "groq/whisper-large-v3": 8,
+        "elevenlabs/scribe_v1": 5,
+        "assembly/best": 200,
+        "deepgram/nova-3": 50,
+        "speechmatics-rt/enhanced": 15,
+        "speechmatics/enhanced": 30,
+        "openai/whisper-1": 20,
+        "revai/machine": 20,
+    }
+    assert {m: default_workers(m) for m in expected} == expected
+    assert default_workers("aldea/default") >= 160
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--datasets", "ami,commonvoice"], "error: unknown dataset 'commonvoice' in DATASETS"),
+        (["--datasets", "librispeech:test"], "error: unknown dataset 'librispeech:test'"),
+        (["--max_workers", "0"], "error: --max_workers must be at least 1 (got 0)"),
+    ],
+)
+def test_bad_batch_input(
+    args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = cli(
+        capsys, "batch", "--model", "aldea/default", "--results_dir", tmp_path, *args
+    )
+    assert code == 2
+    assert one_error_line(err).startswith(message)
+
+
+def test_unknown_provider_stops_the_batch_before_any_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = cli(
+        capsys,
+        "batch",
+        *("--model", "aldea/default", "--model", "nope/x", "--max_workers", "4"),
+        *("--results_dir", tmp_path),
+    )
+    assert code == 2
+    assert one_error_line(err).startswith("error: unknown provider prefix 'nope'")
+    assert not list(tmp_path.glob("*.jsonl"))
