@@ -13,6 +13,10 @@ from typing import Any
 #: protocol modules, in routing order
 PROTOCOLS: tuple[str, ...] = (
     "aldea",
+    "openai",
+    "groq",
+    "elevenlabs",
+    "deepgram",
     "assemblyai",
     "revai",
     "speechmatics",
