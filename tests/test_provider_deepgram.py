@@ -1,0 +1,164 @@
+"""Deepgram: the real CLI against the mock, each error kind through the real engine, and the
+wire (`Token` auth, raw bytes with their MIME type, JSON `{"url"}` with its Content-Type,
+both error body shapes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from asyncbench.errors import PermanentError
+from asyncbench.mock.state import MockConfig
+from asyncbench.providers.base import AudioPayload
+from asyncbench.providers.deepgram import DeepgramProvider
+
+from .provider_runs import (
+    N_SAMPLES,
+    AudioHost,
+    assert_all_correct,
+    assert_missing_key,
+    small_split,
+    wav_clip,
+)
+from .support import MockServer
+from .sync_support import client, clips, run_engine, split_run, sync_env, transcribe_one
+
+ENV = "DEEPGRAM_API_KEY"
+KEY = "dg-test-0123456789"
+MODEL = "deepgram/nova-3"
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return small_split(tmp_path_factory.mktemp("deepgram") / "esb")
+
+
+def provider(url: str | None, key: str = KEY) -> DeepgramProvider:
+    made = client(MODEL, url, key)
+    assert isinstance(made, DeepgramProvider)
+    return made
+
+
+async def test_split_end_to_end(split: Path, tmp_path: Path) -> None:
+    async with MockServer(MockConfig(keys={"deepgram": KEY})) as mock:
+        run = await split_run(MODEL, split, tmp_path, mock.url, sync_env(**{ENV: KEY}))
+    rows = assert_all_correct(run)
+    assert all(r["attempts"] == 1 for r in rows)
+    assert mock.state.counters["deepgram.requests"] == N_SAMPLES
+    assert mock.state.last_request["deepgram query"] == {
+        "model": "nova-3",
+        "language": "en",
+        "smart_format": "true",
+    }
+    headers = mock.state.last_request["deepgram"]
+    assert headers["Authorization"] == f"Token {KEY}" and headers["Content-Type"] == "audio/wav"
+
+
+async def test_missing_key_names_the_variable(split: Path, tmp_path: Path) -> None:
+    async with MockServer() as mock:
+        run = await split_run(MODEL, split, tmp_path, mock.url, sync_env())
+    assert_missing_key(run, ENV)
+    assert mock.state.counters["deepgram.requests"] == 0
+
+
+async def test_rate_limit_is_retried(tmp_path: Path) -> None:
+    async with MockServer() as mock:
+        engine, rows = await run_engine(
+            provider(mock.url, "mock-rate_limit"), clips(3), tmp_path / "r"
+        )
+    assert [(r["status"], r["attempts"]) for r in rows] == [("ok", 2)] * 3
+    assert engine.stats.errors_by_kind == {"rate_limited": 3}
+
+
+async def test_server_errors_are_retried(tmp_path: Path) -> None:
+    async with MockServer(MockConfig(rate_5xx=0.5, seed=3)) as mock:
+        engine, rows = await run_engine(
+            provider(mock.url), clips(4), tmp_path / "r", workers=1, max_retries=8
+        )
+    assert [r["status"] for r in rows] == ["ok"] * 4
+    assert engine.stats.errors_by_kind["server_error"] == mock.state.counters["deepgram.503"] > 0
+
+
+async def test_no_credit_and_rejected_key_are_fatal(tmp_path: Path) -> None:
+    async with MockServer() as mock:
+        credit, rows_c = await run_engine(
+            provider(mock.url, "mock-insufficient_credits"), clips(4), tmp_path / "c"
+        )
+    async with MockServer(MockConfig(keys={"deepgram": KEY})) as mock:
+        auth, rows_a = await run_engine(
+            provider(mock.url, "dg-wrong-0000"), clips(4), tmp_path / "a"
+        )
+    assert rows_c == rows_a == []
+    assert credit.fatal is not None and (credit.fatal.kind, credit.fatal.status) == ("quota", 402)
+    assert "DEEPGRAM_API_KEY" in str(credit.fatal)
+    assert str(auth.fatal) == "HTTP 401: key rejected; check DEEPGRAM_API_KEY: Invalid credentials."
+
+
+async def test_corrupt_audio_is_a_failed_line(tmp_path: Path) -> None:
+    broken = AudioPayload(b"\x00\x01garbage" * 50, "audio/wav", "audio.wav", 1.0)
+    items = [("Good words.", wav_clip("Good words.", 1.0)), ("x", broken)]
+    async with MockServer() as mock:
+        _, rows = await run_engine(provider(mock.url), items, tmp_path / "r")
+    bad = next(r for r in rows if r["id"] == "c1")
+    assert (bad["status"], bad["error_kind"], bad["attempts"]) == ("failed", "bad_request", 1)
+    assert bad["error"] == (
+        "HTTP 400: Bad Request: failed to process audio: corrupt or unsupported data"
+    )
+
+
+async def test_url_mode_sends_json_with_its_content_type() -> None:
+    clip = wav_clip("Fetched by Deepgram.", 0.8)
+    async with AudioHost({"a.wav": clip.data}) as host, MockServer() as mock:
+        url_only = AudioPayload(None, "audio/wav", "a.wav", clip.duration, url=host.url("a.wav"))
+        assert await transcribe_one(provider(mock.url), url_only) == "Fetched by Deepgram."
+        assert mock.state.last_request["deepgram"]["Content-Type"] == "application/json"
+        # the pitfall the client avoids: the same JSON without the header is read as audio
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"{mock.url}/v1/listen",
+                data=b'{"url": "%s"}' % host.url("a.wav").encode(),
+                headers={"Authorization": f"Token {KEY}", "Content-Type": "audio/wav"},
+            ) as resp,
+        ):
+            status, body = resp.status, await resp.read()
+    err = provider(mock.url).error(status, body, {})
+    assert (status, err.message) == (
+        400,
+        "Bad Request: failed to process audio: corrupt or unsupported data",
+    )
+    assert DeepgramProvider.fetches_urls and DeepgramProvider.default_concurrency == 50
+
+
+async def test_both_error_shapes_are_read() -> None:
+    async with MockServer() as mock, aiohttp.ClientSession() as session:
+        async with session.post(
+            f"{mock.url}/v1/listen",
+            json={"link": "http://x/a.wav"},
+            headers={"Authorization": f"Token {KEY}"},
+        ) as resp:
+            status, body = resp.status, await resp.read()
+        async with session.post(
+            f"{mock.url}/v1/listen", data=b"x", headers={"Authorization": f"Bearer {KEY}"}
+        ) as resp:
+            auth_status, auth_body = resp.status, await resp.read()
+    err = provider(mock.url).error(status, body, {})
+    assert isinstance(err, PermanentError) and status == 400
+    assert err.message == (
+        "Invalid JSON submitted. (Json deserialize error: missing field `url` at line 1 column 1)"
+    )
+    auth = provider(mock.url).error(auth_status, auth_body, {})
+    assert (auth_status, auth.kind, auth.message) == (
+        401,
+        "auth",
+        "key rejected; check DEEPGRAM_API_KEY: Invalid credentials.",
+    )
+
+
+def test_default_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DEEPGRAM_BASE_URL", raising=False)
+    assert provider(None).endpoint_urls() == ["https://api.deepgram.com/v1/listen"]
+    monkeypatch.setenv("DEEPGRAM_BASE_URL", "https://api.eu.deepgram.com")
+    assert provider(None).endpoint_urls() == ["https://api.eu.deepgram.com/v1/listen"]

@@ -1,0 +1,106 @@
+"""`openai-compatible/<model>`: the OpenAI client at a server the user names (vLLM, local
+Whisper servers): `--base_url` required, the key optional, replies in JSON or plain text."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from asyncbench.errors import ConfigError
+from asyncbench.mock.state import MockConfig
+from asyncbench.providers.openai import OpenAICompatibleProvider
+
+from .loopback import free_port
+from .provider_runs import assert_all_correct, small_split, wav_clip
+from .support import MockServer, read_results, run_cli_async
+from .sync_support import client, split_run, sync_env, transcribe_one
+
+ENV = "OPENAI_COMPATIBLE_API_KEY"
+NEEDS_URL = (
+    "error: openai-compatible/ needs --base_url (or OPENAI_COMPATIBLE_BASE_URL), "
+    "e.g. http://127.0.0.1:8000/v1"
+)
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return small_split(tmp_path_factory.mktemp("compatible") / "esb")
+
+
+async def test_split_end_to_end(split: Path, tmp_path: Path) -> None:
+    async with MockServer(MockConfig(keys={"openai": "vllm-key-1234"})) as mock:
+        env = sync_env(**{ENV: "vllm-key-1234"})
+        run = await split_run(
+            "openai-compatible/Systran/faster-whisper-small", split, tmp_path, mock.url, env
+        )
+    rows = assert_all_correct(run)
+    assert all(r["attempts"] == 1 for r in rows)
+    assert mock.state.last_request["openai form"]["model"] == "Systran/faster-whisper-small"
+    assert mock.state.last_request["openai"]["Authorization"] == "Bearer vllm-key-1234"
+
+
+async def test_missing_base_url_is_one_line_before_any_work(split: Path, tmp_path: Path) -> None:
+    code, out, err = await run_cli_async(
+        "run", "--model_name", "openai-compatible/whisper", "--dataset", "librispeech",
+        "--split", "test.clean", "--dataset_path", split, "--results_dir", tmp_path,
+        env=sync_env(),
+    )  # fmt: skip
+    assert code == 2 and err.strip().splitlines() == [NEEDS_URL], err
+    assert out == "" and not any(read_results(p) for p in tmp_path.glob("*.jsonl"))
+
+
+def test_base_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_COMPATIBLE_BASE_URL", raising=False)
+    monkeypatch.delenv(ENV, raising=False)
+    with pytest.raises(ConfigError) as info:
+        client("openai-compatible/m", None, key=None)
+    assert f"error: {info.value}" == NEEDS_URL
+    monkeypatch.setenv("OPENAI_COMPATIBLE_BASE_URL", "http://10.0.0.5:8000/v1")
+    provider = client("openai-compatible/m", None, key=None)
+    assert provider.endpoint_urls() == ["http://10.0.0.5:8000/v1/audio/transcriptions"]
+    assert provider.secrets() == []
+    assert isinstance(provider, OpenAICompatibleProvider) and provider.default_concurrency == 20
+
+
+@asynccontextmanager
+async def local_server(reply: web.Response) -> AsyncIterator[tuple[str, list[dict[str, str]]]]:
+    """A bare `/v1/audio/transcriptions` like a local Whisper server: no key, one reply."""
+    seen: list[dict[str, str]] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        seen.append(dict(request.headers))
+        await request.read()
+        return reply
+
+    app = web.Application()
+    app.router.add_post("/v1/audio/transcriptions", handle)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}/v1", seen
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        pytest.param(lambda: web.json_response({"text": " local words "}), id="json"),
+        pytest.param(lambda: web.Response(text="local words\n"), id="text-plain"),
+    ],
+)
+async def test_keyless_server_with_json_or_text_replies(monkeypatch: pytest.MonkeyPatch, reply):  # type: ignore[no-untyped-def]
+    monkeypatch.delenv(ENV, raising=False)
+    async with local_server(reply()) as (base, seen):
+        text = await transcribe_one(
+            client("openai-compatible/m", base, key=None), wav_clip("x", 0.5)
+        )
+    assert text.strip() == "local words"
+    assert "Authorization" not in seen[0]
+    assert seen[0]["Content-Type"].startswith("multipart/form-data; boundary=")
