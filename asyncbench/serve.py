@@ -32,7 +32,7 @@ import urllib.error
 import urllib.request
 import wave
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Annotated, Any, Self
 
@@ -158,7 +158,7 @@ def _load_decoder() -> Any:
     return _decoder
 
 
-def _warm_up(hold_s: float) -> int:
+def _hold_worker(hold_s: float) -> int:
     """Keep a worker busy briefly so that concurrent warm-ups land on distinct processes."""
     time.sleep(hold_s)
     return os.getpid()
@@ -320,6 +320,9 @@ class AsrServer:
         app.router.add_get("/health", self._handle_health)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_S)
         await self._runner.setup()
+        # No process starts before the first task, so the pool costs nothing until warm-up;
+        # creating it first means a request that slips in during binding finds one.
+        self._pool = _new_pool(self.workers)
         try:
             # Bind before warming up: a taken port is the likeliest mistake, and it is then
             # reported without waiting for workers to load their models.
@@ -330,7 +333,7 @@ class AsrServer:
                 except OSError as exc:
                     raise ConfigError(_bind_error(self.host, port, exc)) from None
                 self.ports.append(_bound_port(site, port))
-            await self._start_pool()
+            await self._warm_up(self._pool)
             self.ready = True
         except BaseException:
             await self.close()
@@ -354,18 +357,13 @@ class AsrServer:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    def _start_pool(self) -> asyncio.Future[list[int]]:
-        """Start a fresh pool and every worker in it; the future is done when all are loaded.
+    def _warm_up(self, pool: ProcessPoolExecutor) -> asyncio.Future[list[int]]:
+        """Start every worker of `pool`; the future is done when all have loaded the model.
 
         Submitting one short-lived task per worker at once makes the pool spawn all of them
-        now (each runs the initializer before its task), so "ready" means ready. The spawns
-        happen with SIGINT blocked (see `_sigint_blocked`): a Ctrl-C that reaches the
-        process group while a worker is still importing cannot print a KeyboardInterrupt
-        traceback from it.
+        now (each runs the initializer before its task), so "ready" means ready.
         """
-        self._pool = pool = _new_pool(self.workers)
-        with _sigint_blocked():
-            futures = [pool.submit(_warm_up, 0.05) for _ in range(self.workers)]
+        futures = [_submit(pool, _hold_worker, 0.05) for _ in range(self.workers)]
         return asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
 
     @property
@@ -435,10 +433,13 @@ class AsrServer:
                 self.rejected += 1
                 return web.json_response({"error": str(exc)}, status=400)
             except BrokenProcessPool:
+                reason = (
+                    "the server is shutting down"
+                    if self._closing
+                    else "a recogniser process died; the pool was restarted, retry"
+                )
                 return web.json_response(
-                    {"error": "a recogniser process died; the pool was restarted, retry"},
-                    status=503,
-                    headers={"Retry-After": "1"},
+                    {"error": reason}, status=503, headers={"Retry-After": "1"}
                 )
             self.served += 1
             return web.json_response({"text": text})
@@ -450,15 +451,26 @@ class AsrServer:
         if pool is None:
             raise BrokenProcessPool("the server is shutting down")
         try:
-            return await asyncio.wrap_future(pool.submit(transcribe_audio, body))
+            return await asyncio.wrap_future(_submit(pool, transcribe_audio, body))
         except BrokenProcessPool:
             # A dead worker poisons the whole executor: replace it once, for everyone, so
             # that the server heals instead of failing every later request.
             if self._pool is pool and not self._closing:
-                restart = self._start_pool()
-                restart.add_done_callback(_ignore_result)
+                self._pool = _new_pool(self.workers)
+                self._warm_up(self._pool).add_done_callback(_ignore_result)
                 pool.shutdown(wait=False, cancel_futures=True)
             raise
+
+
+def _submit(pool: ProcessPoolExecutor, fn: Any, *args: Any) -> Future[Any]:
+    """`pool.submit` with SIGINT blocked, since a submit may spawn a worker process.
+
+    The child inherits the blocked mask, so it can never see a Ctrl-C aimed at the process
+    group before its initializer ignores SIGINT (no KeyboardInterrupt traceback from a
+    worker that is still importing), and the parent loses nothing: see `_sigint_blocked`.
+    """
+    with _sigint_blocked():
+        return pool.submit(fn, *args)
 
 
 def _ignore_result(future: asyncio.Future[Any]) -> None:
@@ -468,12 +480,9 @@ def _ignore_result(future: asyncio.Future[Any]) -> None:
 
 @contextlib.contextmanager
 def _sigint_blocked() -> Iterator[None]:
-    """Block SIGINT in this thread for the duration; a Ctrl-C meanwhile stays pending.
-
-    Children started here inherit the blocked mask through fork and exec, so a worker can
-    never see SIGINT before its initializer ignores it, while the parent loses nothing: the
-    pending signal is delivered (to asyncio's handler) as soon as the block ends.
-    """
+    """Block SIGINT in this thread for the duration; a Ctrl-C meanwhile stays pending and
+    is delivered (to asyncio's handler) as soon as the block ends. Processes started inside
+    inherit the blocked mask through fork and exec."""
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
