@@ -385,13 +385,16 @@ class ViewerSource:
 
     async def _download(self, url: str) -> bytes:
         import aiohttp
+        from yarl import URL
 
         timeout = aiohttp.ClientTimeout(total=self.client.request_timeout)
+        # encoded=True: the signed URL goes out byte for byte, never re-quoted
+        target = URL(url, encoded=True)
         err: ProviderError = TransientError("download", "not tried")
         for attempt in range(1, self.download_attempts + 1):
             retry_after = None
             try:
-                async with self.client.session.get(url, timeout=timeout) as resp:
+                async with self.client.session.get(target, timeout=timeout) as resp:
                     body = await resp.read()
                     status = resp.status
                     retry_after = retry_after_from_headers(resp.headers)

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from asyncbench.mock import MockConfig
+from asyncbench.providers import REGISTRY, resolve
+from asyncbench.scoring import normalize
 
 from .loopback import Action, LoopbackAldea, closed_port
 from .support import MockHandle, MockServer, cli_env, make_dataset, read_results, run_cli_async
@@ -89,7 +91,10 @@ async def test_split_transcribed_exactly_with_pages_fetched_lazily(
             return Action(delay=0.02)
 
         async with LoopbackAldea(plan=plan, transcript=from_watermark) as aldea:
-            code, out, err = await use_url(viewer, aldea.endpoints, tmp_path, "--max_workers", "4")
+            dead = f"http://127.0.0.1:{closed_port()}"  # --viewer_url beats the environment
+            code, out, err = await use_url(
+                dead, aldea.endpoints, tmp_path, "--max_workers", "4", "--viewer_url", viewer.url
+            )
     assert code == 0, err
     rows = results_of(tmp_path, "test.clean")
     assert len(rows) == 150
@@ -191,3 +196,69 @@ async def test_bad_viewer_input_is_one_line_and_exit_2(hub: Path, tmp_path: Path
     ) in bad_split[2]
     assert "error: the dataset viewer at http://127.0.0.1:" in down[2]
     assert "failed 3 times on /splits" in down[2] and "HF_DATASETS_SERVER_URL" in down[2]
+
+
+# the seed's model names; a URL-fetching provider added later runs as <prefix>/default
+MODELS = {
+    "deepgram": "nova-3",
+    "groq": "whisper-large-v3",
+    "assembly": "best",
+    "revai": "machine",
+    "speechmatics": "enhanced",
+}
+
+
+def url_fetching_prefixes() -> list[str]:
+    """One prefix per registered client that fetches URLs itself."""
+    seen: dict[type, str] = {}
+    for prefix in REGISTRY:
+        cls, _ = resolve(f"{prefix}/x")
+        if cls.fetches_urls and cls not in seen:
+            seen[cls] = prefix
+    return sorted(seen.values())
+
+
+async def test_url_fetching_providers_are_handed_the_signed_url(hub: Path, tmp_path: Path) -> None:
+    """Every provider that fetches URLs gets the fresh signed URL and no bytes: the run
+    downloads nothing (each clip is fetched exactly once, by the service) and every clip's
+    own transcript comes back, through each protocol's real URL request shape."""
+    prefixes = url_fetching_prefixes()
+    assert "deepgram" in prefixes
+    async with MockServer(MockConfig(viewer_root=hub)) as mock:
+
+        async def run_one(prefix: str) -> tuple[int, str, list[dict]]:
+            cls, _ = resolve(f"{prefix}/x")
+            assert cls.key_env and cls.base_url_env
+            env = cli_env(HF_DATASETS_SERVER_URL=mock.url)
+            env.update({cls.key_env: "key-test-123", cls.base_url_env: mock.url})
+            results = tmp_path / prefix
+            code, _, err = await run_cli_async(
+                "run",
+                "--use_url",
+                "--model_name",
+                f"{prefix}/{MODELS.get(prefix, 'default')}",
+                "--dataset_path",
+                DATASET,
+                "--dataset",
+                "librispeech",
+                "--split",
+                "test.other",
+                "--max_samples",
+                "4",
+                "--poll_interval",
+                "0.05",
+                "--results_dir",
+                results,
+                "--no_progress",
+                env=env,
+            )
+            return code, err, [r for f in results.glob("*.jsonl") for r in read_results(f)]
+
+        outcomes = await asyncio.gather(*(run_one(p) for p in prefixes))
+    for prefix, (code, err, rows) in zip(prefixes, outcomes, strict=True):
+        assert code == 0, (prefix, err)
+        assert len(rows) == 4, prefix
+        for row in rows:
+            assert row["status"] == "ok", (prefix, row)
+            assert normalize(row["pred_text"]) == normalize(row["text"]), (prefix, row)
+    assert mock.state.counters["viewer.assets"] == 4 * len(prefixes)
