@@ -13,7 +13,7 @@ import pytest
 from asyncbench.errors import ConfigError, PermanentError, TransientError
 from asyncbench.mock.state import MockConfig
 from asyncbench.providers import resolve
-from asyncbench.providers._jobs import poll_delays, poll_interval
+from asyncbench.providers._jobs import error_text, poll_delays, poll_interval
 from asyncbench.providers.assemblyai import AssemblyAIProvider, job_error, model_fields
 from asyncbench.providers.base import ProviderSettings
 
@@ -209,6 +209,22 @@ def test_poll_schedule_starts_short_and_grows_gently() -> None:
     assert first == pytest.approx([0.5, 0.625, 0.78125, 0.9766, 1.2207, 1.5259, 1.9073, 2, 2], 1e-3)
     assert next(poll_delays(5.0)) == 5.0 and next(poll_delays(0.1)) == 0.1
     assert poll_interval(ProviderSettings(model="m")) == 0.5
+
+
+@pytest.mark.parametrize(
+    ("body", "text"),
+    [
+        (b'{"error": "API token missing/invalid"}', "API token missing/invalid"),
+        (b'{"title": "Authorization denied", "status": 401}', "Authorization denied"),
+        (b'{"code": 403, "error": "Forbidden", "detail": "Entitlement"}', "Forbidden: Entitlement"),
+        (b'{"error": {"message": "Rate limit exceeded", "code": "x"}}', "Rate limit exceeded"),
+        (b"<html><head><title>401 Auth Required</title></head>", "401 Auth Required"),
+        (b"plain\n  words", "plain words"),
+        (b"", "(empty body)"),
+    ],
+)
+def test_error_bodies_in_the_providers_words(body: bytes, text: str) -> None:
+    assert error_text(body) == text
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "soon", "nan", "inf"])

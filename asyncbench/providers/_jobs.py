@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -31,6 +32,8 @@ from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings, 
 from asyncbench.retry import backoff_delay
 
 T = TypeVar("T")
+
+_HTML_TITLE = re.compile(rb"<title>\s*(.*?)\s*</title>", re.IGNORECASE | re.DOTALL)
 
 DEFAULT_POLL_INTERVAL = 0.5
 POLL_GROWTH = 1.25
@@ -67,7 +70,8 @@ def error_text(body: bytes) -> str:
 
     Covers the shapes these APIs use: `{"error": "..."}` (AssemblyAI), RFC 7807 problem details
     `{"title", "detail"}` (Rev AI), `{"code", "error", "detail"}` (Speechmatics), OpenAI-style
-    `{"error": {"message"}}`; anything else (an nginx HTML page, plain text) as an excerpt.
+    `{"error": {"message"}}`; an HTML error page (nginx's 401) by its title; anything else as
+    an excerpt.
     """
     try:
         obj = orjson.loads(body)
@@ -83,6 +87,9 @@ def error_text(body: bytes) -> str:
                 parts.append(value.strip())
         if parts:
             return excerpt(": ".join(parts))
+    title = _HTML_TITLE.search(body)
+    if title is not None:
+        return excerpt(title.group(1))
     return excerpt(body) or "(empty body)"
 
 
