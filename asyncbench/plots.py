@@ -143,13 +143,16 @@ def throughput_figure(series: Sequence[Series], edges: Sequence[float]) -> bytes
         _empty(ax, "no timestamps in these results (files from older runs or other tools)")
         _empty(ax2, "")
         return _png(fig)
-    mids, width, div, unit = _bins(edges)
+    import numpy as np
+
+    mids, _, div, unit = _bins(edges)
     seconds = edges[1] - edges[0]
-    bottom = [0.0] * len(mids)
-    for i, s in enumerate(series):
-        rate = [v / seconds for v in s.audio_per_bin]
-        ax.bar(mids, rate, width=width, bottom=bottom, color=color(i), label=s.name)
-        bottom = [b + r for b, r in zip(bottom, rate, strict=True)]
+    x = np.asarray(edges) / div
+    bottom = np.zeros(len(mids))
+    for i, s in enumerate(series):  # stairs: one artist per series, not one per bar
+        top = bottom + np.asarray(s.audio_per_bin) / seconds
+        ax.stairs(top, x, baseline=bottom, fill=True, color=color(i), label=s.name)
+        bottom = top
     ax.set_ylabel("audio s per s (throughput RTFx)")
     ax.set_title(f"Throughput over time ({seconds:g} s bins), stacked by results file")
     fig.legend(loc="outside lower center", frameon=False, fontsize=8, ncols=min(4, len(series)))
@@ -189,7 +192,7 @@ def wer_figure(table: dict[str, dict[str, float]], composite: dict[str, float]) 
     ax.set_xlabel("WER, % (leaderboard normaliser)")
     ax.set_title("WER per dataset" + (" and model" if len(models) > 1 else f" — {models[0]}"))
     if len(models) > 1:
-        ax.legend(frameon=False, loc="lower right")
+        fig.legend(loc="outside lower center", frameon=False, ncols=min(4, len(models)))
     top = max((v for per in table.values() for v in per.values() if v == v), default=0.0)
     ax.set_xlim(0, max(1.0, top * 1.15))
     return _png(fig)
@@ -205,13 +208,17 @@ def errors_figure(
     if len(edges) < 2:
         _empty(ax, "no timestamps in these results")
         return _png(fig)
-    mids, width, div, unit = _bins(edges)
-    bottom = [0] * len(mids)
+    import numpy as np
+
+    _, _, div, unit = _bins(edges)
+    x = np.asarray(edges) / div
+    bottom = np.zeros(len(edges) - 1)
     for i, (kind, counts) in enumerate(sorted(by_kind.items(), key=lambda kv: -sum(kv[1]))):
-        ax.bar(mids, counts, width=width, bottom=bottom, color=color(i + 3), label=kind)
-        bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
-    ax.plot(mids, retries, color="#333333", linewidth=1.2, drawstyle="steps-mid", label="retries")
-    failed = sum(bottom)
+        top = bottom + np.asarray(counts)
+        ax.stairs(top, x, baseline=bottom, fill=True, color=color(i + 3), label=kind)
+        bottom = top
+    ax.stairs(retries, x, color="#333333", linewidth=1.2, label="retries")
+    failed = int(bottom.sum())
     ax.set_title(
         f"Errors over time: {failed} failed samples, {sum(retries)} retries"
         if failed or sum(retries)

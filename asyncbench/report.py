@@ -95,12 +95,23 @@ def gather(directory: str | Path, model_id: str | None = None) -> ReportData:
     return ReportData(root, files, composites([f.score for f in files]), problems, sweeps)
 
 
+def short_name(f: FileData) -> str:
+    """`config/split` (what a reader knows a split by): from the run's summary when there is
+    one, else the last two parts of the dataset id (`<dataset path>_<config>_<split>`)."""
+    from asyncbench.summary import read_summary
+
+    summary = read_summary(f.score.path)
+    if summary and summary.get("dataset") and summary.get("split"):
+        return f"{summary['dataset']}/{summary['split']}"
+    parts = f.score.dataset_id.rsplit("_", 2)
+    return "/".join(parts[-2:]) if len(parts) == 3 else f.score.dataset_id
+
+
 def _name_files(files: list[FileData], root: Path) -> None:
-    """Label = dataset id, shortened; with the folder when two files share a label (a sweep's
-    levels, the same split run twice)."""
-    common = _common_prefix([f.score.dataset_id for f in files])
+    """Label = `config/split`, with the folder when two files of a model share it (a sweep's
+    levels, the same split run twice on two dataset copies)."""
     for f in files:
-        f.name = f.score.dataset_id[len(common) :] or f.score.dataset_id
+        f.name = short_name(f)
     seen: dict[tuple[str, str], int] = defaultdict(int)
     for f in files:
         seen[(f.score.model_id, f.name)] += 1
@@ -111,18 +122,6 @@ def _name_files(files: list[FileData], root: Path) -> None:
         folder = f.score.path.parent
         short = folder.name if by_name else folder.relative_to(root).as_posix()
         f.name = f"{f.name} [{short or '.'}]"
-
-
-def _common_prefix(names: list[str]) -> str:
-    """The dataset path shared by every id (`hf-audio-esb-..._`), cut at an underscore."""
-    if len(names) < 2:
-        cut = names[0].rfind("_", 0, names[0].rfind("_")) if names else -1
-        return names[0][: cut + 1] if cut > 0 else ""
-    first, last = min(names), max(names)
-    n = 0
-    while n < min(len(first), len(last)) and first[n] == last[n]:
-        n += 1
-    return first[: first.rfind("_", 0, n) + 1] if "_" in first[:n] else ""
 
 
 # -- figures over time ---------------------------------------------------------------------
