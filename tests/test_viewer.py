@@ -7,8 +7,10 @@ expiring asset URLs; faults are injected with an aiohttp middleware on that real
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -50,18 +52,30 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def source(
-    mock: MockHandle, split: str = "test.clean", *, dataset: str = DATASET, **kw: object
-) -> tuple[aiohttp.ClientSession, ViewerSource]:
-    session = aiohttp.ClientSession()
-    client = ViewerClient(session, mock.url, kw.pop("token", None), backoff_base=0.01)  # type: ignore[arg-type]
-    config = kw.pop("config", "librispeech")
-    src = ViewerSource(client, dataset, str(config), split, normalize=normalize, **kw)  # type: ignore[arg-type]
-    return session, src
+@contextlib.asynccontextmanager
+async def viewer_source(
+    mock: MockHandle,
+    split: str = "test.clean",
+    *,
+    dataset: str = DATASET,
+    config: str = "librispeech",
+    token: str | None = None,
+    **kw: Any,
+) -> AsyncIterator[ViewerSource]:
+    """A source on its own session (not opened: `open()` is what some tests check)."""
+    async with aiohttp.ClientSession() as session:
+        client = ViewerClient(session, mock.url, token, backoff_base=0.01)
+        yield ViewerSource(client, dataset, config, split, normalize=normalize, **kw)
 
 
-async def collect(batches: AsyncIterator[list[Sample]]) -> list[list[Sample]]:
-    return [batch async for batch in batches]
+async def samples_of(src: ViewerSource) -> list[Sample]:
+    await src.open()
+    return [s async for batch in src.batches() for s in batch]
+
+
+async def first_sample(src: ViewerSource) -> Sample:
+    await src.open()
+    return (await anext(src.batches()))[0]
 
 
 def from_wav(data: bytes) -> str | None:
@@ -82,15 +96,15 @@ def test_pick_audio_prefers_wav_by_type_not_position() -> None:
 
 async def test_split_rows_are_the_splits_own_and_pages_stop_at_its_end(hub: Path) -> None:
     stats = SourceStats()
-    async with MockServer(MockConfig(viewer_root=hub), protocols=("viewer",)) as mock:
-        session, src = source(mock, stats=stats, page_rows=3)
-        async with session:
-            assert await src.open() == 7  # not the config's 10
-            batches = await collect(src.batches())
+    async with (
+        MockServer(MockConfig(viewer_root=hub), protocols=("viewer",)) as mock,
+        viewer_source(mock, stats=stats, page_rows=3) as src,
+    ):
+        samples = await samples_of(src)
+    assert src.num_rows == 7  # not the config's 10
     # offsets 0, 3, 6 and not one request past the split's end
     assert mock.state.counters["viewer.rows"] == 3
     assert mock.state.counters["viewer.rows_past_end"] == 0
-    samples = [s for b in batches for s in b]
     assert len(samples) == 5
     assert (stats.rows, stats.dropped_empty_reference, stats.yielded) == (7, 2, 5)
     assert [s.index for s in samples] == sorted(s.index for s in samples)
@@ -101,18 +115,17 @@ async def test_split_rows_are_the_splits_own_and_pages_stop_at_its_end(hub: Path
 
 
 async def test_max_samples_and_finished_ids_count_like_local_mode(hub: Path) -> None:
-    async with MockServer(MockConfig(viewer_root=hub), protocols=("viewer",)) as mock:
-        session, src = source(mock, page_rows=3, max_samples=2)
-        async with session:
-            await src.open()
-            first_two = [s for b in await collect(src.batches()) for s in b]
+    async with (
+        MockServer(MockConfig(viewer_root=hub), protocols=("viewer",)) as mock,
+        viewer_source(mock, page_rows=3, max_samples=2) as src,
+    ):
+        first_two = await samples_of(src)
         stats = SourceStats()
-        session, src = source(
-            mock, page_rows=3, max_samples=2, skip_ids={first_two[0].id}, stats=stats
-        )
-        async with session:
-            await src.open()
-            rest = [s for b in await collect(src.batches()) for s in b]
+        done = {first_two[0].id}
+        async with viewer_source(
+            mock, page_rows=3, max_samples=2, skip_ids=done, stats=stats
+        ) as src:
+            rest = await samples_of(src)
     assert len(first_two) == 2
     assert [s.id for s in rest] == [first_two[1].id]  # the finished one still counts
     assert stats.skipped_done == 1
@@ -136,11 +149,9 @@ async def test_size_unavailable_falls_back_to_num_rows_total(hub: Path) -> None:
     server = MockServer(MockConfig(viewer_root=hub), protocols=("viewer",))
     not_ready = [web.json_response({"error": "not ready"}, status=500) for _ in range(3)]
     server.app.middlewares.append(failing("/size", not_ready))
-    async with server as mock:
-        session, src = source(mock, page_rows=3)
-        async with session:
-            assert await src.open() is None
-            samples = [s for b in await collect(src.batches()) for s in b]
+    async with server as mock, viewer_source(mock, page_rows=3) as src:
+        samples = await samples_of(src)
+    assert src.num_rows is None
     assert len(samples) == 5
     assert mock.state.counters["viewer.rows"] == 3
     assert mock.state.counters["viewer.rows_past_end"] == 0
@@ -153,22 +164,19 @@ async def test_rows_retried_on_5xx_and_429(hub: Path) -> None:
         web.json_response({"error": "rate limited"}, status=429, headers={"Retry-After": "0"}),
     ]
     server.app.middlewares.append(failing("/rows", answers))
-    async with server as mock:
-        session, src = source(mock, "test.other")
-        async with session:
-            await src.open()
-            samples = [s for b in await collect(src.batches()) for s in b]
+    async with server as mock, viewer_source(mock, "test.other") as src:
+        samples = await samples_of(src)
     assert len(samples) == 3 and not answers
 
 
 async def test_unknown_config_and_split_list_what_exists(hub: Path) -> None:
-    async with MockServer(MockConfig(viewer_root=hub), protocols=("viewer",)) as mock:
-        session, src = source(mock, "test.dirty")
-        async with session:
-            with pytest.raises(ConfigError) as split_err:
-                await src.open()
-        session, src = source(mock, "test", config="tedlium")
-        async with session:
+    async with (
+        MockServer(MockConfig(viewer_root=hub), protocols=("viewer",)) as mock,
+        viewer_source(mock, "test.dirty") as src,
+    ):
+        with pytest.raises(ConfigError) as split_err:
+            await src.open()
+        async with viewer_source(mock, "test", config="tedlium") as src:
             with pytest.raises(ConfigError) as config_err:
                 await src.open()
     assert str(split_err.value) == (
@@ -184,16 +192,14 @@ async def test_gated_dataset_needs_the_token_and_only_the_viewer_sees_it(
 ) -> None:
     monkeypatch.delenv("HF_TOKEN", raising=False)
     config = MockConfig(viewer_root=hub, keys={"viewer": "hf_gatedtoken"})
-    async with MockServer(config, protocols=("viewer",)) as mock:
-        session, src = source(mock)
-        async with session:
-            with pytest.raises(ConfigError) as err:
-                await src.open()
-        session, src = source(mock, token="hf_gatedtoken")
-        async with session:
+    async with (
+        MockServer(config, protocols=("viewer",)) as mock,
+        viewer_source(mock) as src,
+    ):
+        with pytest.raises(ConfigError) as err:
             await src.open()
-            sample = (await anext(src.batches()))[0]
-            assert await src.fetch_audio(sample)
+        async with viewer_source(mock, token="hf_gatedtoken") as src:
+            assert await src.fetch_audio(await first_sample(src))
     message = str(err.value)
     assert "(HTTP 401)" in message and "not accessible without authentication" in message
     assert "export HF_TOKEN" in message
@@ -202,11 +208,12 @@ async def test_gated_dataset_needs_the_token_and_only_the_viewer_sees_it(
 
 
 async def test_missing_dataset_and_unreachable_viewer(hub: Path) -> None:
-    async with MockServer(MockConfig(viewer_root=hub), protocols=("viewer",)) as mock:
-        session, src = source(mock, dataset="test-org/nothing-here")
-        async with session:
-            with pytest.raises(ConfigError) as missing:
-                await src.open()
+    async with (
+        MockServer(MockConfig(viewer_root=hub), protocols=("viewer",)) as mock,
+        viewer_source(mock, dataset="test-org/nothing-here") as src,
+    ):
+        with pytest.raises(ConfigError) as missing:
+            await src.open()
     assert "cannot serve 'test-org/nothing-here' (HTTP 404)" in str(missing.value)
     port = closed_port()
     async with aiohttp.ClientSession() as session:
@@ -219,13 +226,13 @@ async def test_missing_dataset_and_unreachable_viewer(hub: Path) -> None:
 
 
 async def test_download_sends_bytes_as_they_are_named_by_real_type(hub: Path) -> None:
-    async with MockServer(MockConfig(viewer_root=hub), protocols=("viewer",)) as mock:
-        session, src = source(mock, "test", dataset=MP3_DATASET, config="mp3")
-        async with session:
-            await src.open()
-            samples = [s for b in await collect(src.batches()) for s in b]
-            prepare = make_url_prepare(src, fetches_urls=False)
-            jobs = await asyncio.gather(*(prepare(s) for s in samples))
+    async with (
+        MockServer(MockConfig(viewer_root=hub), protocols=("viewer",)) as mock,
+        viewer_source(mock, "test", dataset=MP3_DATASET, config="mp3") as src,
+    ):
+        samples = await samples_of(src)
+        prepare = make_url_prepare(src, fetches_urls=False)
+        jobs = await asyncio.gather(*(prepare(s) for s in samples))
     short = [j for j in jobs if j.skip]
     sent = [j for j in jobs if not j.skip]
     assert len(short) == 1 and short[0].duration < 0.16  # decided by audio_length_s
@@ -272,32 +279,32 @@ async def upload_through_openai(payload: AudioPayload) -> tuple[str | None, str 
 
 
 async def test_url_fetching_provider_gets_the_url_and_no_bytes(hub: Path) -> None:
-    async with MockServer(MockConfig(viewer_root=hub), protocols=("viewer",)) as mock:
-        session, src = source(mock, "test.other")
-        async with session:
-            await src.open()
-            samples = [s for b in await collect(src.batches()) for s in b]
-            prepare = make_url_prepare(src, fetches_urls=True)
-            jobs = [await prepare(s) for s in samples]
-            assert mock.state.counters["viewer.assets"] == 0
-            for job in jobs:
-                assert job.payload is not None and job.payload.data is None
-                assert job.payload.url == job.sample.url
-                assert (job.payload.mime, job.payload.filename) == ("audio/wav", "audio.wav")
-                # what the provider will fetch is the clip itself
-                async with session.get(job.payload.url) as resp:
-                    assert from_wav(await resp.read()) == job.sample.reference
+    async with (
+        MockServer(MockConfig(viewer_root=hub), protocols=("viewer",)) as mock,
+        viewer_source(mock, "test.other") as src,
+    ):
+        samples = await samples_of(src)
+        prepare = make_url_prepare(src, fetches_urls=True)
+        jobs = [await prepare(s) for s in samples]
+        assert mock.state.counters["viewer.assets"] == 0
+        for job in jobs:
+            assert job.payload is not None and job.payload.data is None
+            assert job.payload.url == job.sample.url
+            assert (job.payload.mime, job.payload.filename) == ("audio/wav", "audio.wav")
+            # what the provider will fetch is the clip itself
+            async with src.client.session.get(job.payload.url) as resp:
+                assert from_wav(await resp.read()) == job.sample.reference
 
 
 async def test_legacy_mp3_first_cells_give_the_wav(hub: Path) -> None:
     config = MockConfig(viewer_root=hub, viewer_legacy_audio=True)
-    async with MockServer(config, protocols=("viewer",)) as mock:
-        session, src = source(mock, "test.other")
-        async with session:
-            await src.open()
-            samples = [s for b in await collect(src.batches()) for s in b]
-            prepare = make_url_prepare(src, fetches_urls=False)
-            jobs = [await prepare(s) for s in samples]
+    async with (
+        MockServer(config, protocols=("viewer",)) as mock,
+        viewer_source(mock, "test.other") as src,
+    ):
+        samples = await samples_of(src)
+        prepare = make_url_prepare(src, fetches_urls=False)
+        jobs = [await prepare(s) for s in samples]
     assert all(s.mime == "audio/wav" and "/audio.wav?" in (s.url or "") for s in samples)
     for job in jobs:
         assert job.payload is not None and job.payload.data is not None
@@ -307,15 +314,15 @@ async def test_legacy_mp3_first_cells_give_the_wav(hub: Path) -> None:
 
 async def test_expired_url_is_refreshed_once_through_its_row(hub: Path) -> None:
     config = MockConfig(viewer_root=hub, viewer_url_ttl=0.2)
-    async with MockServer(config, protocols=("viewer",)) as mock:
-        session, src = source(mock, "test.other")
-        async with session:
-            await src.open()
-            sample = (await anext(src.batches()))[0]
-            stale = sample.url
-            await asyncio.sleep(0.3)
-            mock.state.config.viewer_url_ttl = 60.0
-            job = await make_url_prepare(src, fetches_urls=False)(sample)
+    async with (
+        MockServer(config, protocols=("viewer",)) as mock,
+        viewer_source(mock, "test.other") as src,
+    ):
+        sample = await first_sample(src)
+        stale = sample.url
+        await asyncio.sleep(0.3)
+        mock.state.config.viewer_url_ttl = 60.0
+        job = await make_url_prepare(src, fetches_urls=False)(sample)
     assert job.error is None and job.payload is not None and job.payload.data is not None
     assert from_wav(job.payload.data) == sample.reference
     assert sample.url != stale
@@ -325,12 +332,12 @@ async def test_expired_url_is_refreshed_once_through_its_row(hub: Path) -> None:
 
 async def test_url_refused_after_refresh_fails_the_sample_as_download(hub: Path) -> None:
     config = MockConfig(viewer_root=hub, viewer_url_ttl=0.0)
-    async with MockServer(config, protocols=("viewer",)) as mock:
-        session, src = source(mock, "test.other")
-        async with session:
-            await src.open()
-            sample = (await anext(src.batches()))[0]
-            job = await make_url_prepare(src, fetches_urls=False)(sample)
+    async with (
+        MockServer(config, protocols=("viewer",)) as mock,
+        viewer_source(mock, "test.other") as src,
+    ):
+        sample = await first_sample(src)
+        job = await make_url_prepare(src, fetches_urls=False)(sample)
     assert job.payload is None and job.error is not None
     assert job.error.kind == "download"
     message = str(job.error)

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import os
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,8 @@ from asyncbench.mock.state import MockState
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+DatasetHandler = Callable[[web.Request, str, "_Dataset"], Awaitable[web.Response]]
 
 NAME = "viewer"
 MAX_LENGTH = 100
@@ -213,32 +216,35 @@ def _features(table: pa.Table) -> list[dict[str, Any]]:
 def add_routes(app: web.Application, state: MockState) -> None:
     viewer = _Viewer(state)
 
-    def gate(request: web.Request, endpoint: str) -> tuple[str, _Dataset] | web.Response:
-        """Count the call, check the token and find the dataset."""
-        state.counters[f"{NAME}.{endpoint}"] += 1
-        state.last_request[NAME] = dict(request.headers)
-        name = request.query.get("dataset", "")
-        if not name:
-            return _error(422, "Parameter 'dataset' is required", "MissingRequiredParameter")
-        expected = state.config.keys.get(NAME)
-        if expected is not None and state.bearer(request) != expected:
-            state.counters[f"{NAME}.401"] += 1
-            return _error(401, GATED, "ExternalUnauthenticatedError")
-        found = viewer.dataset(name)
-        if found is None:
-            return _error(404, GATED, "DatasetNotFoundError")
-        return name, found
+    def endpoint(path: str) -> Callable[[DatasetHandler], DatasetHandler]:
+        """Route `path` to a handler of (request, dataset id, dataset), after counting the
+        call, checking the token and finding the dataset."""
 
-    def split_of(found: _Dataset, request: web.Request) -> tuple[str, str, _Split] | None:
-        config, split = request.query.get("config", ""), request.query.get("split", "")
-        entry = found.configs.get(config, {}).get(split)
-        return None if entry is None else (config, split, entry)
+        def route(handler: DatasetHandler) -> DatasetHandler:
+            async def serve(request: web.Request) -> web.Response:
+                state.counters[f"{NAME}.{path}"] += 1
+                state.last_request[NAME] = dict(request.headers)
+                name = request.query.get("dataset", "")
+                if not name:
+                    return _error(
+                        422, "Parameter 'dataset' is required", "MissingRequiredParameter"
+                    )
+                expected = state.config.keys.get(NAME)
+                if expected is not None and state.bearer(request) != expected:
+                    state.counters[f"{NAME}.401"] += 1
+                    return _error(401, GATED, "ExternalUnauthenticatedError")
+                found = viewer.dataset(name)
+                if found is None:
+                    return _error(404, GATED, "DatasetNotFoundError")
+                return await handler(request, name, found)
 
-    async def splits(request: web.Request) -> web.Response:
-        gated = gate(request, "splits")
-        if isinstance(gated, web.Response):
-            return gated
-        name, found = gated
+            app.router.add_get(f"/{path}", serve)
+            return handler
+
+        return route
+
+    @endpoint("splits")
+    async def splits(request: web.Request, name: str, found: _Dataset) -> web.Response:
         only = request.query.get("config")
         items = [
             {"dataset": name, "config": config, "split": split}
@@ -248,11 +254,8 @@ def add_routes(app: web.Application, state: MockState) -> None:
         ]
         return web.json_response({"splits": items, "pending": [], "failed": []})
 
-    async def size(request: web.Request) -> web.Response:
-        gated = gate(request, "size")
-        if isinstance(gated, web.Response):
-            return gated
-        name, found = gated
+    @endpoint("size")
+    async def size(request: web.Request, name: str, found: _Dataset) -> web.Response:
         only = request.query.get("config")
         if only is not None and only not in found.configs:
             return _error(404, "Not found.", "ResponseNotFound")
@@ -295,15 +298,12 @@ def add_routes(app: web.Application, state: MockState) -> None:
             body = {"dataset": total(splits), "configs": configs, "splits": splits}
         return web.json_response({"size": body, "partial": False})
 
-    async def rows(request: web.Request) -> web.Response:
-        gated = gate(request, "rows")
-        if isinstance(gated, web.Response):
-            return gated
-        name, found = gated
-        where = split_of(found, request)
-        if where is None:
+    @endpoint("rows")
+    async def rows(request: web.Request, name: str, found: _Dataset) -> web.Response:
+        config, split = request.query.get("config", ""), request.query.get("split", "")
+        entry = found.configs.get(config, {}).get(split)
+        if entry is None:
             return _error(404, "Not found.", "ResponseNotFound")
-        config, split, entry = where
         try:
             offset = int(request.query.get("offset", "0"))
             length = int(request.query.get("length", str(MAX_LENGTH)))
@@ -364,7 +364,4 @@ def add_routes(app: web.Application, state: MockState) -> None:
         mime = "audio/mpeg" if ext == "mp3" else "audio/wav"
         return web.Response(body=data, content_type=mime)
 
-    app.router.add_get("/splits", splits)
-    app.router.add_get("/size", size)
-    app.router.add_get("/rows", rows)
     app.router.add_get("/assets/{tail:.+}", asset)
