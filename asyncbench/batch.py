@@ -14,12 +14,13 @@ the batch goes on; Ctrl-C or SIGTERM stops the batch after the current split's g
 
 from __future__ import annotations
 
+import inspect
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
@@ -207,80 +208,52 @@ def batch(models: Sequence[str], splits: Sequence[tuple[str, str]], base: Any, *
     return code
 
 
-def batch_command(
-    model: Annotated[
-        list[str],
-        typer.Option(
-            "--model",
-            "--model_name",
-            help="PROVIDER/MODEL to benchmark; repeat for several (run_api.sh passes MODEL_IDs)",
+def make_batch_command(run_command: Callable[..., None]) -> Callable[..., None]:
+    """`batch` takes `run`'s options but the model, dataset, split and shard: `--model`
+    (repeated), `--datasets` and an optional `--max_workers` instead."""
+    from asyncbench.cli import run_config
+    from asyncbench.derive import like_run
+
+    own = [
+        (
+            "model",
+            list[str],
+            inspect.Parameter.empty,
+            ("--model", "--model_name"),
+            "PROVIDER/MODEL to benchmark; repeat for several (run_api.sh passes MODEL_IDs)",
         ),
-    ],
-    datasets: Annotated[
-        str | None,
-        typer.Option(
-            "--datasets",
-            help="Subset of the 8 splits, space/comma-separated: ami earnings22 gigaspeech "
+        (
+            "datasets",
+            str | None,
+            None,
+            ("--datasets",),
+            "Subset of the 8 splits, space/comma-separated: ami earnings22 gigaspeech "
             "librispeech (both splits) librispeech:test.clean spgispeech tedlium voxpopuli",
         ),
-    ] = None,
-    dataset_path: Annotated[
-        str,
-        typer.Option(
-            "--dataset_path", "--dataset-path", help="Hub id or local folder with the hub layout"
-        ),
-    ] = "hf-audio/esb-datasets-test-only-sorted",
-    max_workers: Annotated[
-        int | None,
-        typer.Option(
-            "--max_workers",
-            "--max-workers",
-            help="Requests in flight (default: the provider's: groq 8, elevenlabs 5, assembly "
+        (
+            "max_workers",
+            int | None,
+            None,
+            ("--max_workers", "--max-workers"),
+            "Requests in flight (default: the provider's: groq 8, elevenlabs 5, assembly "
             "200, deepgram 50, speechmatics 30, speechmatics-rt 15, aldea 160, others 20)",
         ),
-    ] = None,
-    max_samples: Annotated[
-        int | None, typer.Option("--max_samples", "--max-samples", help="Only the first N samples")
-    ] = None,
-    aldea_endpoints: Annotated[
-        str | None,
-        typer.Option(
-            "--aldea_endpoints",
-            "--aldea-endpoints",
-            help="For aldea/* models: host:port or URLs (else ALDEA_ENDPOINTS, ALDEA_API_URL)",
-        ),
-    ] = None,
-    results_dir: Annotated[
-        Path, typer.Option("--results_dir", "--results-dir", help="Where results files go")
-    ] = Path("results"),
-    timeout: Annotated[
-        float | None, typer.Option("--timeout", help="Seconds per request (provider default)")
-    ] = None,
-    max_retries: Annotated[
-        int, typer.Option("--max_retries", "--max-retries", help="Retries per sample")
-    ] = 5,
-    no_progress: Annotated[
-        bool, typer.Option("--no_progress", "--no-progress", help="No progress display")
-    ] = False,
-) -> None:
-    """Every model × the 8 leaderboard splits in one process; resumable as a whole."""
-    from asyncbench.runner import RunConfig
+    ]
 
-    splits = parse_datasets(datasets)
-    base = RunConfig(
-        model_name=model[0],
-        dataset="",
-        dataset_path=dataset_path,
-        max_samples=max_samples,
-        aldea_endpoints=aldea_endpoints,
-        results_dir=results_dir,
-        timeout=timeout,
-        max_retries=max_retries,
-        progress=not no_progress,
-    )
-    if max_workers is not None and max_workers < 1:
-        raise ConfigError(f"--max_workers must be at least 1 (got {max_workers})")
-    base.validate()
-    code = batch(model, splits, base, max_workers=max_workers)
-    if code:
-        raise typer.Exit(code)
+    @like_run(run_command, drop=("model_name", "dataset", "split", "max_workers", "shard"), own=own)
+    def batch_command(**options: Any) -> None:
+        """Every model × the 8 leaderboard splits in one process; resumable as a whole."""
+        models, max_workers = options.pop("model"), options.pop("max_workers")
+        splits = parse_datasets(options.pop("datasets"))
+        if max_workers is not None and max_workers < 1:
+            raise ConfigError(f"--max_workers must be at least 1 (got {max_workers})")
+        base = run_config(
+            {**options, "model_name": models[0], "dataset": "", "split": "test"}
+            | {"max_workers": max_workers or 1, "shard": None}
+        )
+        base.validate()
+        code = batch(models, splits, base, max_workers=max_workers)
+        if code:
+            raise typer.Exit(code)
+
+    return batch_command

@@ -221,10 +221,10 @@ from asyncbench.mock.cli import mock_command  # noqa: E402
 app.command("mock", help="Run one local server that speaks every provider's protocol.")(
     mock_command
 )
-from asyncbench.batch import batch_command  # noqa: E402
+from asyncbench.batch import make_batch_command  # noqa: E402
 
 app.command("batch", help="Every model × the 8 leaderboard splits in one process, resumable.")(
-    batch_command
+    make_batch_command(run_command)
 )
 from asyncbench.sweep import make_sweep_command  # noqa: E402
 

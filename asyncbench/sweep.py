@@ -15,13 +15,12 @@ the level before: past it, more requests in flight buy latency, not throughput.
 
 from __future__ import annotations
 
-import inspect
 import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
@@ -204,9 +203,10 @@ def print_sweep(data: dict[str, Any], root: Path) -> None:
 
 
 def make_sweep_command(run_command: Callable[..., None]) -> Callable[..., None]:
-    """`sweep` takes every option of `run` (built from its signature, so the two never
-    drift apart) except `--results_dir`, plus `--levels`/`--rates`, `--knee`, `--sweep_dir`."""
+    """`sweep` takes every option of `run` except `--results_dir` and `--shard`, plus
+    `--levels`/`--rates`, `--knee` and `--sweep_dir`."""
     from asyncbench.cli import run_config
+    from asyncbench.derive import like_run
 
     own = [
         ("levels", str | None, None, ("--levels",), "Concurrency levels, e.g. 8,16,32,64,128"),
@@ -233,21 +233,8 @@ def make_sweep_command(run_command: Callable[..., None]) -> Callable[..., None]:
             "Where each level's results go: SWEEP_DIR/<results name>/c<level>/",
         ),
     ]
-    run_params = [
-        p
-        for p in inspect.signature(run_command, eval_str=True).parameters.values()
-        if p.name not in ("results_dir", "shard")
-    ]
-    extra = [
-        inspect.Parameter(
-            name,
-            inspect.Parameter.POSITIONAL_OR_KEYWORD,
-            default=default,
-            annotation=Annotated[kind, typer.Option(*flags, help=text)],
-        )
-        for name, kind, default, flags, text in own
-    ]
 
+    @like_run(run_command, drop=("results_dir", "shard"), own=own)
     def sweep_command(**options: Any) -> None:
         """Run the same samples at each concurrency (or rate) level and find the knee."""
         levels_spec, rates_spec = options.pop("levels"), options.pop("rates")
@@ -269,7 +256,4 @@ def make_sweep_command(run_command: Callable[..., None]) -> Callable[..., None]:
         if code:
             raise typer.Exit(code)
 
-    params = [*run_params, *extra]
-    sweep_command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    sweep_command.__annotations__ = {p.name: p.annotation for p in params}
     return sweep_command
