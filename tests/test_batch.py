@@ -14,7 +14,7 @@ from asyncbench.errors import ConfigError
 
 from .inproc import Background, cli, lines_of, one_error_line, transcript_of
 from .loopback import LoopbackAldea
-from .support import REPO, cli_env, make_dataset
+from .support import PYTHON, REPO, cli_env, make_dataset
 
 PER_SPLIT = 3
 
@@ -33,7 +33,7 @@ def run_api(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=120,
-        env=cli_env(**env),
+        env=cli_env(PYTHON=PYTHON, **env),  # this interpreter, wherever the checkout is
         stdin=subprocess.DEVNULL,
         cwd=cwd,
     )
