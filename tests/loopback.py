@@ -2,16 +2,19 @@
 
 Tests script it with a `plan`: a function of the request number (per port) returning what to
 do (answer, fail with a status and headers, hang, reset the connection, send a torn body).
-It records what it received, so tests can check headers and bodies as the wire saw them.
+It records what it received and when, so tests can check headers and bodies as the wire saw
+them, and rates and retry spacing as the server saw them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import orjson
 from aiohttp import web
 
 
@@ -23,6 +26,8 @@ class Action:
     delay: float = 0.0
     hang: bool = False
     reset: bool = False
+    partial: bool = False  # 200 with the headers and half the body, then the connection drops
+    echo: bool = False  # the body repeats the request line and headers (as some servers do)
 
 
 @dataclass
@@ -31,6 +36,8 @@ class Seen:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.monotonic)  # arrival, monotonic clock
+    path_qs: str = ""
 
 
 def free_port() -> int:
@@ -72,7 +79,9 @@ class LoopbackAldea:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         port = request.transport.get_extra_info("sockname")[1] if request.transport else 0
         body = await request.read()
-        self.seen.append(Seen(port, request.path, dict(request.headers), body))
+        self.seen.append(
+            Seen(port, request.path, dict(request.headers), body, path_qs=request.path_qs)
+        )
         n = self.count[port] = self.count.get(port, 0) + 1
         action = self.plan(port, n, body) if self.plan else Action()
         self.in_flight += 1
@@ -86,6 +95,15 @@ class LoopbackAldea:
                 assert request.transport is not None
                 request.transport.abort()
                 return web.Response(status=500)
+            if action.partial:
+                return await self._partial(request, body)
+            if action.echo:
+                echoed = {"request": f"{request.method} {request.path_qs}", **request.headers}
+                return web.Response(
+                    status=action.status,
+                    body=orjson.dumps({"error": {"message": "bad request", "echo": echoed}}),
+                    content_type="application/json",
+                )
             if action.status != 200 or action.body is not None:
                 return web.Response(
                     status=action.status, body=action.body or b"", headers=action.headers
@@ -93,6 +111,16 @@ class LoopbackAldea:
             return web.json_response({"text": self.transcript(body)}, headers=action.headers)
         finally:
             self.in_flight -= 1
+
+    async def _partial(self, request: web.Request, body: bytes) -> web.StreamResponse:
+        whole = orjson.dumps({"text": self.transcript(body)})
+        resp = web.StreamResponse(headers={"Content-Length": str(len(whole))})
+        resp.content_type = "application/json"
+        await resp.prepare(request)
+        await resp.write(whole[: len(whole) // 2])
+        assert request.transport is not None
+        request.transport.abort()
+        return resp
 
     async def __aenter__(self) -> LoopbackAldea:
         app = web.Application(client_max_size=64 * 2**20)
