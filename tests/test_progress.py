@@ -69,7 +69,7 @@ def test_terminal_panel_shows_what_a_watcher_needs() -> None:
 
 def test_many_endpoints_are_summed_up() -> None:
     text = panel_text(21)
-    assert "... 9 more: 2-22 over 21 endpoints (0 idle)" in text
+    assert "... 13 more: 2-22 over 21 endpoints (0 idle)" in text
 
 
 def test_plain_line_for_logs() -> None:
@@ -104,8 +104,8 @@ def test_durations() -> None:
 
 
 def test_redraw_cost_is_flat() -> None:
-    """A redraw reads counters only: at 4 redraws/s even 21 endpoint rows cost well under
-    1 % of a core, whatever the request rate (nothing is done per request)."""
+    """A redraw reads counters only, so its cost does not depend on the request rate (nothing
+    is done per request): about 1 ms with 21 endpoints, 0.3 % of a core at 3 redraws/s."""
     from rich.console import Console
 
     stats, pool = busy_run(21)
@@ -116,7 +116,7 @@ def test_redraw_cost_is_flat() -> None:
         stats.done += 50  # as if 200 requests finished between redraws
         console.print(render_panel(stats, pool, meter.sample(), 300, "x"))
     per_draw = (time.process_time() - t0) / 200
-    assert per_draw < 0.01, f"{per_draw * 1000:.1f} ms per redraw"
+    assert per_draw < 0.005, f"{per_draw * 1000:.1f} ms per redraw"
 
 
 async def test_plain_progress_prints_periodic_lines() -> None:
