@@ -659,6 +659,7 @@ class ServerProcess:
             self.env["ALDEA_API_KEY"] = api_key  # not on the command line, where ps shows it
         self.proc: subprocess.Popen[bytes] | None = None
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
+        self._output = ""
 
     @property
     def urls(self) -> list[str]:
@@ -691,9 +692,10 @@ class ServerProcess:
         pending = list(self.ports)
         while pending:
             if proc.poll() is not None:
-                raise RuntimeError(
-                    f"asyncbench serve exited with code {proc.returncode}: {self.output()}"
-                )
+                output = self.output()
+                if proc.returncode == ConfigError.exit_code and output.startswith("error: "):
+                    raise ConfigError(output.removeprefix("error: "))  # e.g. a port in use
+                raise RuntimeError(f"asyncbench serve exited with code {proc.returncode}: {output}")
             if time.monotonic() > deadline:
                 self.stop()
                 raise TimeoutError(f"asyncbench serve not healthy after {timeout:.0f} s")
@@ -719,16 +721,19 @@ class ServerProcess:
         return proc.returncode
 
     def output(self) -> str:
-        """Everything the server printed so far (ready line, errors)."""
-        self._log.flush()
-        self._log.seek(0)
-        return self._log.read().decode(errors="replace").strip()
+        """Everything the server printed so far (ready line, errors), also after exit."""
+        if not self._log.closed:
+            self._log.flush()
+            self._log.seek(0)
+            self._output = self._log.read().decode(errors="replace").strip()
+        return self._output
 
     def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+        self.output()
         self._log.close()
 
 

@@ -383,6 +383,16 @@ def test_port_in_use_is_one_error_line_and_exit_2() -> None:
     )
 
 
+def test_server_process_reports_a_taken_port_as_a_config_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError) as info, ServerProcess([port], workers=1):
+            pass
+    assert str(info.value).startswith(f"port {port} on 127.0.0.1 is already in use")
+
+
 def test_bad_port_spec_on_the_command_line_exits_2() -> None:
     out = _run_cli("--ports", "8800-88x")
     assert out.returncode == 2
