@@ -221,9 +221,13 @@ def write_hub_folder(
             n_files = max(1, math.ceil(len(ordered) / per_file))
             for i in range(n_files):
                 path = root / config / f"{split}-{i:05d}-of-{n_files:05d}.parquet"
-                pq.write_table(
-                    table.slice(i * per_file, per_file), path, row_group_size=ROWS_PER_GROUP
-                )
+                shard = table.slice(i * per_file, per_file)
+                if shard.num_rows:
+                    pq.write_table(shard, path, row_group_size=ROWS_PER_GROUP)
+                else:
+                    # Schema only, no row group: `datasets` reads an empty row group as a
+                    # batch size of 0 and fails, while no row group at all is zero rows.
+                    pq.ParquetWriter(path, shard.schema).close()
                 download_size += path.stat().st_size
             data_files.append({"split": split, "path": f"{config}/{split}-*"})
             split_infos.append(
@@ -269,9 +273,12 @@ def _sorted_rows(
 def _to_table(rows: Sequence[Mapping[str, Any]], sampling_rate: int | None) -> pa.Table:
     import pyarrow as pa
 
-    names: list[str] = [c for c in COLUMNS if any(c in r for r in rows)]
-    for row in rows:
-        names += [k for k in row if k not in names]
+    if not rows:
+        names = list(COLUMNS)  # an empty split still gets the ESB schema, zero rows
+    else:
+        names = [c for c in COLUMNS if any(c in r for r in rows)]
+        for row in rows:
+            names += [k for k in row if k not in names]
     if not names:
         raise ValueError("rows carry no columns at all")
     arrays: list[pa.Array] = []

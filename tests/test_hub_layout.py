@@ -159,6 +159,13 @@ def test_order_is_kept_when_asked_or_when_there_are_no_lengths(tmp_path: Path) -
         write_hub_folder(tmp_path / "c", {"x": {"test": mixed}})
 
 
+def test_an_empty_split_has_the_esb_columns_and_no_rows(tmp_path: Path) -> None:
+    root = write_hub_folder(tmp_path / "empty", {"x": {"test": []}})
+    ds = stream(root, "x", "test")
+    assert list(ds.features) == ESB_COLUMNS
+    assert list(ds) == []
+
+
 def test_extra_and_nested_columns_are_typed(tmp_path: Path) -> None:
     rows = [row("a", 0.2, speaker=7, tags=["x", "y"]), row("b", 0.1, speaker=8, tags=[])]
     root = write_hub_folder(tmp_path / "extra", {"x": {"test": rows}})
