@@ -20,11 +20,15 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from asyncbench.errors import ConfigError
+
+if TYPE_CHECKING:
+    from asyncbench.runner import RunConfig
+    from asyncbench.scoring.score import ScoreReport
 
 #: the leaderboard's 8 English test splits, in the seed's order: (config, split)
 ESB_SPLITS: tuple[tuple[str, str], ...] = (
@@ -96,7 +100,7 @@ def is_complete(summary: dict[str, Any] | None, max_samples: int | None, results
 def run_batch(
     models: Sequence[str],
     splits: Iterable[tuple[str, str]],
-    base: Any,  # RunConfig: every field but model, dataset, split and max_workers
+    base: RunConfig,  # every field but model, dataset, split and max_workers
     *,
     max_workers: int | None = None,
 ) -> tuple[list[SplitOutcome], int]:
@@ -175,7 +179,9 @@ def batch_table(outcomes: Sequence[SplitOutcome], wall_s: float) -> list[str]:
     return lines
 
 
-def score_outcomes(outcomes: Sequence[SplitOutcome], results_dir: Path, models: Sequence[str]):  # type: ignore[no-untyped-def]
+def score_outcomes(
+    outcomes: Sequence[SplitOutcome], results_dir: Path, models: Sequence[str]
+) -> ScoreReport | None:
     """The seed's score table over the results files of this batch (not every file that
     happens to sit in the results folder), or None when no file has a line yet."""
     from asyncbench.scoring.score import ScoreReport, composites, score_file
@@ -194,7 +200,9 @@ def score_outcomes(outcomes: Sequence[SplitOutcome], results_dir: Path, models: 
     )
 
 
-def batch(models: Sequence[str], splits: Sequence[tuple[str, str]], base: Any, **kw: Any) -> int:
+def batch(
+    models: Sequence[str], splits: Sequence[tuple[str, str]], base: RunConfig, **kw: Any
+) -> int:
     """Run, then print the batch table (stderr) and the score table (stdout)."""
     from asyncbench.scoring.table import print_report
 

@@ -24,6 +24,7 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -50,7 +51,7 @@ class FileData:
     samples: list[Any]  # scoring's Sample, with t_end/endpoint/attempts for our files
     name: str = ""
 
-    @property
+    @cached_property
     def timed(self) -> list[Any]:
         return [s for s in self.samples if s.t_end is not None and s.time is not None]
 

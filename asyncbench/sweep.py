@@ -20,11 +20,14 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from asyncbench.errors import ConfigError
+
+if TYPE_CHECKING:
+    from asyncbench.runner import RunConfig
 
 DEFAULT_KNEE = 0.10
 
@@ -130,7 +133,7 @@ def knee_line(
 
 
 def run_sweep(
-    base: Any,  # RunConfig
+    base: RunConfig,
     levels: Sequence[float],
     *,
     rates: bool,
@@ -168,7 +171,7 @@ def run_sweep(
 
 
 def _result(
-    base: Any, rows: list[dict[str, Any]], rates: bool, threshold: float, root: Path
+    base: RunConfig, rows: list[dict[str, Any]], rates: bool, threshold: float, root: Path
 ) -> dict[str, Any]:
     knee = find_knee([r["throughput_rtfx"] for r in rows], threshold)
     data = {

@@ -63,6 +63,28 @@ def test_sweep_finds_where_throughput_stops_growing(
     assert "knee: throughput stops growing at concurrency 8" in out2
 
 
+def test_rate_sweep_paces_each_level(
+    esb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Background(CappedAldea(capacity=8, service_s=0.02)) as srv:
+        code, out, err = cli(
+            capsys,
+            "sweep",
+            *sweep_args(esb, srv.endpoints, tmp_path),
+            *("--rates", "10,40", "--max_workers", "8"),
+        )
+    assert code == 0, err
+    root = next(p for p in tmp_path.iterdir() if p.is_dir())
+    data = json.loads((root / "sweep.json").read_text())
+    assert data["kind"] == "rate" and [r["level"] for r in data["levels"]] == [10, 40]
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == ["r10", "r40"]
+    slow, fast = data["levels"]
+    # the bucket lets one second of rate through at once, then spaces requests at the cap
+    assert slow["samples_per_s"] <= N / ((N - 10) / 10)
+    assert fast["samples_per_s"] > 1.5 * slow["samples_per_s"]
+    assert "req/s cap" in out
+
+
 def test_find_knee() -> None:
     assert find_knee([10, 19, 37, 39, 40]) == 3
     assert find_knee([10, 20, 40]) is None
