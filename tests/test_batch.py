@@ -87,6 +87,51 @@ def test_run_api_sh_runs_all_8_splits_and_prints_the_composite_table(
     assert len(lines_of(part)) == PER_SPLIT
 
 
+def test_killed_batch_resumes_where_it_stopped(esb: Path, tmp_path: Path) -> None:
+    """`kill` (SIGTERM) of a nohup'd run_api.sh: the split in progress stops cleanly, the
+    batch says how to resume, and the rerun finishes every split exactly once."""
+    results = tmp_path / "results"
+    ami = results / f"MODEL_aldea-default_DATASET_{str(esb).replace('/', '-')}_ami_test.jsonl"
+    with Background(LoopbackAldea(1, transcript=transcript_of, latency=0.3)) as srv:
+        env = cli_env(
+            PYTHON=PYTHON,
+            MODEL="aldea/default",
+            DATASET_PATH=str(esb),
+            ALDEA_ENDPOINTS=srv.endpoints,
+            RESULTS_DIR=str(results),
+            MAX_WORKERS="1",
+        )
+        proc = subprocess.Popen(
+            ["nohup", "bash", str(REPO / "run_api.sh")],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        deadline = time.monotonic() + 60
+        while not (ami.exists() and ami.read_bytes().count(b"\n") >= 1):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 143, err[-2000:]
+        assert "batch interrupted: rerun the same command to resume" in err
+        assert len(list(results.glob("*.jsonl"))) == 1
+        srv.latency = 0.0
+        again = run_api(
+            {k: env[k] for k in ("MODEL", "DATASET_PATH", "ALDEA_ENDPOINTS", "RESULTS_DIR")},
+            tmp_path,
+        )
+    assert again.returncode == 0, again.stderr[-2000:]
+    files = sorted(results.glob("*.jsonl"))
+    assert len(files) == 8
+    for f in files:
+        ids = [row["id"] for row in lines_of(f)]
+        assert len(ids) == len(set(ids)) == PER_SPLIT
+
+
 def test_batch_command_with_a_subset_and_max_workers(
     esb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
