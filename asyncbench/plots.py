@@ -120,10 +120,11 @@ def latency_figure(groups: dict[str, list[float]], durations: list[tuple[float, 
     ax2.scatter(xs[::step], ys[::step], s=6, alpha=0.35, color=color(0), rasterized=True)
     if len(xs) >= 2 and np.ptp(xs) > 0:
         slope, intercept = np.polyfit(xs, ys, 1)
-        grid = np.linspace(0, xs.max(), 50)
+        grid = np.linspace(xs.min(), xs.max(), 50)  # the fit, over the data it was fitted to
         ax2.plot(grid, intercept + slope * grid, color=color(3), linewidth=1.6)
+        sign = "+" if slope >= 0 else "−"
         ax2.set_title(
-            f"Latency vs audio length: {intercept:.3f} s + {slope:.3f} s per audio second"
+            f"Latency vs audio length: {intercept:.3f} s {sign} {abs(slope):.3f} s per audio second"
         )
     else:
         ax2.set_title("Latency vs audio length")
