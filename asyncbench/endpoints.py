@@ -14,7 +14,7 @@ import contextlib
 import re
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -129,7 +129,7 @@ class EndpointPool:
     def in_flight(self) -> int:
         return sum(ep.in_flight for ep in self.endpoints)
 
-    def _choose(self, now: float) -> Endpoint | None:
+    def _choose(self, now: float, skip: frozenset[int] = frozenset()) -> Endpoint | None:
         """Least in flight among usable endpoints; ties go round-robin from the last pick."""
         best: Endpoint | None = None
         best_i = 0
@@ -138,6 +138,8 @@ class EndpointPool:
             i = (self._rr + k) % n
             ep = self.endpoints[i]
             if ep.in_flight >= ep.capacity or ep.probing or ep.rested_until > now:
+                continue
+            if skip and id(ep) in skip:
                 continue
             if best is None or ep.in_flight < best.in_flight:
                 best, best_i = ep, i
@@ -152,10 +154,24 @@ class EndpointPool:
         waits = [ep.rested_until - now for ep in self.endpoints if ep.rested_until > now]
         return max(0.0, min(waits)) if waits else None
 
-    async def acquire(self) -> Endpoint:
+    def _skip(self, avoid: Collection[Endpoint], now: float) -> frozenset[int]:
+        """Ids of the `avoid` endpoints, unless no other endpoint is up (not resting)."""
+        ids = frozenset(id(ep) for ep in avoid)
+        for ep in self.endpoints:
+            if id(ep) not in ids and not ep.probing and ep.rested_until <= now:
+                return ids
+        return frozenset()
+
+    async def acquire(self, avoid: Collection[Endpoint] = ()) -> Endpoint:
+        """A slot on the least busy endpoint, waiting for one if all are full or resting.
+
+        `avoid`: endpoints this sample already failed on. They get it again only when no other
+        endpoint is up: a dead endpoint fails fast, so it always looks least busy, and without
+        this one sample's retries could all go to it (or to a few dead ones in turn) and fail
+        the sample although healthy endpoints were there."""
         while True:
             now = time.monotonic()
-            ep = self._choose(now)
+            ep = self._choose(now, self._skip(avoid, now) if avoid else frozenset())
             if ep is not None:
                 ep.in_flight += 1
                 if ep.consecutive_failures >= self.fail_threshold:
@@ -224,9 +240,12 @@ class EndpointPool:
                 ep.errors_by_kind[kind] = ep.errors_by_kind.get(kind, 0) + 1
             if health:
                 ep.consecutive_failures += 1
-                if ep.consecutive_failures >= self.fail_threshold:
+                now = time.monotonic()
+                # a failed probe doubles the rest; requests already on their way when the rest
+                # began fail too, but must not stretch it (4 in flight would make 2 s into 16 s)
+                if ep.consecutive_failures >= self.fail_threshold and ep.rested_until <= now:
                     ep.rest_s = min(self.max_rest_s, (ep.rest_s * 2) or self.base_rest_s)
-                    ep.rested_until = time.monotonic() + ep.rest_s
+                    ep.rested_until = now + ep.rest_s
         self._release_slot(ep)
 
     def slot(self) -> _Slot:

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from asyncbench.dataset import Sample, take
-from asyncbench.endpoints import EndpointPool
+from asyncbench.endpoints import Endpoint, EndpointPool
 from asyncbench.errors import ProviderError, TransientError
 from asyncbench.providers.base import AudioPayload
 from asyncbench.results import FAILED, OK, SKIPPED_SHORT, Result, ResultWriter
@@ -206,11 +206,12 @@ class Engine:
                 attempts=0,
             )
         attempt = 0
+        failed_on: list[Endpoint] = []  # retries go to other endpoints while any is up
         task = asyncio.current_task()
         assert task is not None
         while True:
             attempt += 1
-            ep = await self.pool.acquire()
+            ep = await self.pool.acquire(avoid=failed_on)
             self._busy.add(task)
             t0 = time.perf_counter()
             err: ProviderError
@@ -243,6 +244,7 @@ class Engine:
             self.pool.release(
                 ep, ok=False, latency=latency, kind=err.kind, health=err.kind in HEALTH_KINDS
             )
+            failed_on.append(ep)
             self.stats.attempts += 1
             self.stats.busy_s += latency
             self.stats.errors_by_kind[err.kind] += 1

@@ -111,7 +111,9 @@ async def _reachable(url: str, timeout: float) -> str | None:
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     except (OSError, TimeoutError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        # the errno's own words ("Connection refused"), not asyncio's "Connect call failed (...)"
+        errno = exc.errno if isinstance(exc, OSError) else None
+        why = os.strerror(errno) if errno else type(exc).__name__
         return f"{host}:{port}: {why}"
     writer.close()
     with contextlib.suppress(OSError):

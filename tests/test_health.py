@@ -1,0 +1,214 @@
+"""Endpoint health with many endpoints, through the real CLI.
+
+Nine endpoints: three fast, one slow, one refusing connections from the start, one that
+accepts connections and never answers, one that turns to 503 on every call after its first 20
+answers, one whose server is shut down after 20 answers, and one that answers 503 to its first
+burst and recovers. The run must complete with every sample once, the broken endpoints must be
+rested after a few consecutive failures and probed again later, their share of the work must
+go to the others, the slow one must get less, and the end-of-run table must say so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Iterator
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+
+from asyncbench.endpoints import EndpointPool
+from asyncbench.results import results_name
+
+from .faultkit import (
+    endpoint_table,
+    finish,
+    ledger,
+    numbered_dataset,
+    numbered_texts,
+    run_args,
+    sample_id,
+    server,
+    start,
+    url,
+)
+from .loopback import Action, closed_port, free_port
+
+N = 600
+PER_ENDPOINT = 4
+REST_S = 2.0  # the pool's first rest
+
+
+@pytest.fixture(scope="module")
+def esb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return numbered_dataset(tmp_path_factory.mktemp("health") / "esb", N)
+
+
+@contextlib.contextmanager
+def black_hole() -> Iterator[int]:
+    """A port that accepts TCP connections (the kernel's backlog) and never answers."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", free_port()))
+        s.listen(256)
+        yield s.getsockname()[1]
+
+
+def rest_gaps(times: list[float]) -> list[float]:
+    return [b - a for a, b in pairwise(times) if b - a >= REST_S * 0.9]
+
+
+async def test_dead_and_slow_endpoints_while_the_run_completes(esb: Path, tmp_path: Path) -> None:
+    def dies(port: int, n: int, body: bytes) -> Action:
+        return Action(delay=0.08) if n <= 20 else Action(status=503, body=b"overloaded")
+
+    def recovers(port: int, n: int, body: bytes) -> Action:
+        return Action(status=503, body=b"warming up") if n <= PER_ENDPOINT else Action(delay=0.08)
+
+    doomed = server(1, latency=0.08)
+    closing: list[asyncio.Task[None]] = []
+
+    def shut_down_after_20(port: int, n: int, body: bytes) -> Action:
+        if n == 20:
+            closing.append(asyncio.create_task(close_soon()))
+        return Action()
+
+    async def close_soon() -> None:
+        await asyncio.sleep(0.05)
+        await doomed.__aexit__(None, None, None)
+
+    doomed.plan = shut_down_after_20
+    refused = closed_port()
+    path = tmp_path / results_name("aldea/default", str(esb), "ami", "test")
+    with black_hole() as hole:
+        async with (
+            server(3, latency=0.08) as fast,
+            server(1, latency=0.5) as slow,
+            server(1, plan=dies) as dying,
+            server(1, plan=recovers) as recovering,
+        ):
+            await doomed.__aenter__()
+            endpoints = {
+                "fast": fast.ports,
+                "slow": slow.ports,
+                "refused": [refused],
+                "hole": [hole],
+                "dies": dying.ports,
+                "doomed": doomed.ports,
+                "recovers": recovering.ports,
+            }
+            spec = " ".join(f"127.0.0.1:{p}" for ports in endpoints.values() for p in ports)
+            args = run_args(
+                esb,
+                spec,
+                tmp_path,
+                "--max_workers",
+                9 * PER_ENDPOINT,
+                "--per_endpoint_concurrency",
+                PER_ENDPOINT,
+                "--timeout",
+                2,
+            )
+            code, _, err = await finish(await start(args))
+            await asyncio.gather(*closing)
+    assert code == 0, err
+
+    # the run completed: every sample once, with its own transcript
+    rows = ledger(path)
+    texts = numbered_texts(N)
+    assert sorted(rows) == [sample_id(i) for i in range(N)]
+    assert all(r["status"] == "ok" and r["pred_text"] == r["text"] for r in rows.values())
+    assert all(r["pred_text"] == texts[int(k[-5:])] for k, r in rows.items())
+    assert (
+        f"warning: endpoint not reachable now, will be retried: 127.0.0.1:{refused}: "
+        "Connection refused" in err
+    )
+
+    table = endpoint_table(err)
+    row = {name: [table[url(p)] for p in ports] for name, ports in endpoints.items()}
+    assert len(table) == 9, err
+
+    # what the servers saw is what the table says
+    for name, srv in (("fast", fast), ("slow", slow), ("dies", dying), ("recovers", recovering)):
+        for r, p in zip(row[name], srv.ports, strict=True):
+            assert r.requests == srv.count[p], (name, r)
+
+    # dead from the start: rested after 3 failures (4 were already on their way), then only
+    # a probe now and then
+    for name, kind in (("refused", "connection"), ("hole", "timeout")):
+        (r,) = row[name]
+        assert r.errors == r.requests and 3 <= r.requests <= PER_ENDPOINT + 4, (name, r)
+        assert r.kinds == f"{kind} {r.requests}"
+
+    # died mid-run: 20 answers, then a few failures (answers still on their way can reset the
+    # count of consecutive failures, hence up to 3 per slot), a rest of 2 s that the failures
+    # already in flight do not stretch, and a probe that fails
+    (r,) = row["dies"]
+    failures = [s.at for s in dying.seen[20:]]
+    assert r.requests - r.errors == 20 and r.errors == len(failures)
+    assert 3 <= len(failures) <= 3 * PER_ENDPOINT + 4, failures
+    rests = rest_gaps(failures)
+    assert rests and rests[0] < 2 * REST_S * 0.9, rests
+    (r,) = row["doomed"]
+    assert r.requests - r.errors >= 16 and 1 <= r.errors <= 3 * PER_ENDPOINT + 4, r
+
+    # recovered: its first burst failed, it rested, a probe found it well, work came back
+    times = [s.at for s in recovering.seen]
+    assert times[PER_ENDPOINT] - times[PER_ENDPOINT - 1] >= REST_S * 0.9
+    (r,) = row["recovers"]
+    assert r.errors == PER_ENDPOINT and r.requests - r.errors >= 20, r
+
+    # the slow endpoint got less work; the fast ones took what the dead ones could not
+    fast_mean = sum(r.requests for r in row["fast"]) / 3
+    (r,) = row["slow"]
+    assert r.requests < 0.5 * fast_mean and r.mean_latency is not None and r.mean_latency >= 0.45
+    assert all(f.mean_latency is not None and f.mean_latency < 0.45 for f in row["fast"])
+
+
+# -- the pool rules the run above relies on, one by one ----------------------------------------
+
+
+async def test_a_samples_retry_avoids_the_endpoints_that_failed_it_while_another_is_up() -> None:
+    pool = EndpointPool(["dead", "good"], per_endpoint=2)
+    dead, good = pool.endpoints
+    assert await pool.acquire() is dead
+    pool.release(dead, ok=False, latency=0.0, kind="connection")
+    assert await pool.acquire() is good  # good now has 1 in flight, dead 0
+    # least-in-flight alone would pick the dead endpoint again; this sample's retry does not
+    assert await pool.acquire(avoid=[dead]) is good
+    # both slots of "good" busy: the retry waits for one rather than going back to "dead"
+    waiter = asyncio.create_task(pool.acquire(avoid=[dead]))
+    await asyncio.sleep(0.05)
+    assert not waiter.done()
+    pool.release(good, ok=True, latency=0.1)
+    assert await asyncio.wait_for(waiter, 1) is good
+    # a sample that failed everywhere may go anywhere
+    assert await pool.acquire(avoid=[dead, good]) is dead
+
+
+async def test_an_avoided_endpoint_is_used_when_every_other_one_rests() -> None:
+    pool = EndpointPool(["a", "b"], per_endpoint=5, fail_threshold=1, rest_s=30)
+    a, b = pool.endpoints
+    assert await pool.acquire() is a
+    assert await pool.acquire() is b
+    pool.release(b, ok=False, latency=0.0, kind="server_error")  # b rests for 30 s
+    assert await asyncio.wait_for(pool.acquire(avoid=[a]), 1) is a
+
+
+async def test_failures_in_flight_do_not_stretch_a_rest_a_failed_probe_doubles_it() -> None:
+    pool = EndpointPool(["e"], per_endpoint=5, fail_threshold=3, rest_s=0.2)
+    (ep,) = pool.endpoints
+    for _ in range(5):
+        await pool.acquire()
+    for _ in range(3):
+        pool.release(ep, ok=False, latency=0.0, kind="connection")
+    rested_until = ep.rested_until
+    assert ep.rest_s == 0.2
+    for _ in range(2):  # the other two were on their way: they fail too
+        pool.release(ep, ok=False, latency=0.0, kind="connection")
+    assert (ep.rest_s, ep.rested_until) == (0.2, rested_until)
+    probe = await asyncio.wait_for(pool.acquire(), 1)  # after the rest: one probe
+    assert probe is ep and ep.probing
+    pool.release(ep, ok=False, latency=0.0, kind="connection")
+    assert ep.rest_s == 0.4
