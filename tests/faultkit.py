@@ -214,3 +214,12 @@ def transcript_of(body: bytes) -> str:
 def server(n_ports: int = 1, **kw: object) -> LoopbackAldea:
     kw.setdefault("transcript", transcript_of)
     return LoopbackAldea(n_ports, **kw)  # type: ignore[arg-type]
+
+
+def failed_by_kind(stderr: str) -> dict[str, int]:
+    """The summary's "failed by kind: a: 1, b: 2 (...)" line as a dict ({} when absent)."""
+    m = re.search(r"^failed by kind: (.*?) \(rerun the same command", stderr, re.MULTILINE)
+    if not m:
+        return {}
+    pairs = (part.rsplit(": ", 1) for part in m.group(1).split(", "))
+    return {kind: int(n) for kind, n in pairs}
