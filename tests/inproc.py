@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -133,24 +132,3 @@ def lines_of(path: Path) -> list[dict[str, Any]]:
     import orjson
 
     return [orjson.loads(line) for line in path.read_bytes().splitlines()]
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition never came true"
-        time.sleep(0.01)
-
-
-__all__: Sequence[str] = (
-    "Background",
-    "CappedAldea",
-    "cli",
-    "lines_of",
-    "one_error_line",
-    "run_args",
-    "transcript_of",
-    "wait_for",
-)
