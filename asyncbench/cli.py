@@ -197,7 +197,13 @@ def run_config(o: Mapping[str, Any]) -> RunConfig:
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
-    """Entry point: configuration errors become one line and exit code 2, never a traceback."""
+    """Entry point: configuration errors become one line and exit code 2, never a traceback.
+
+    Everything the command prints goes through a redacting layer (`asyncbench.redact`), so
+    no message, warning or traceback can show an API key."""
+    from asyncbench.redact import guard_output
+
+    restore = guard_output(sys.argv[1:] if argv is None else argv)
     try:
         app(args=argv, prog_name=prog)
     except ConfigError as exc:
@@ -206,6 +212,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    finally:
+        # kept on an unexpected exception, so the traceback Python prints next is redacted too
+        if sys.exc_info()[0] in (None, SystemExit):
+            restore()
 
 
 from asyncbench.scoring.cli import score_command  # noqa: E402

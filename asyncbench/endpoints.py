@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from asyncbench.errors import ConfigError
 from asyncbench.pacing import TokenBucket
+from asyncbench.redact import redact_url
 
 _SPLIT = re.compile(r"[\s,]+")
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.\-]*[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
@@ -85,6 +86,11 @@ class Endpoint:
     errors: int = 0
     latency_sum: float = 0.0
     errors_by_kind: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The URL as shown in results, summaries and messages: key-shaped query values masked."""
+        return redact_url(self.url)
 
     @property
     def mean_latency(self) -> float:

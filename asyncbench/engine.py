@@ -237,7 +237,7 @@ class Engine:
                 self.stats.attempts += 1
                 self.stats.busy_s += latency
                 return self._result(
-                    job, OK, time=latency, pred_text=text, attempts=attempt, endpoint=ep.url
+                    job, OK, time=latency, pred_text=text, attempts=attempt, endpoint=ep.label
                 )
             latency = time.perf_counter() - t0
             self._busy.discard(task)
@@ -263,7 +263,7 @@ class Engine:
                     error=self.redact(str(err)),
                     error_kind=err.kind,
                     attempts=attempt,
-                    endpoint=ep.url,
+                    endpoint=ep.label,
                 )
             if not self.accepting:
                 return None  # stopping: leave it for the resumed run

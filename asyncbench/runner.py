@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from asyncbench.errors import ConfigError, PermanentError, ProviderError
+from asyncbench.redact import make_redactor, url_secrets
 from asyncbench.results import ResumeState, check_writable, prescan, results_name
 
 log = logging.getLogger("asyncbench")
@@ -135,19 +136,6 @@ async def preflight(urls: list[str], timeout: float) -> list[str]:
     return down
 
 
-def make_redactor(secrets: list[str]) -> Callable[[str], str]:
-    secrets = [s for s in secrets if s and len(s) >= 4]
-    if not secrets:
-        return lambda text: text
-
-    def redact(text: str) -> str:
-        for secret in secrets:
-            text = text.replace(secret, "***")
-        return text
-
-    return redact
-
-
 def run(cfg: RunConfig) -> int:
     """Run one split; returns the process exit code."""
     from asyncbench.providers import ProviderSettings, resolve
@@ -251,7 +239,7 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
 
     pool = EndpointPool(urls, per_endpoint_limit(cfg, len(urls)), rps=rps, max_rps=cfg.max_rps)
     source_stats = SourceStats()
-    redact = make_redactor(provider.secrets())
+    redact = make_redactor([*provider.secrets(), *url_secrets(urls)])
     connector = aiohttp.TCPConnector(
         limit=0,
         limit_per_host=0,

@@ -61,7 +61,7 @@ def endpoint_rows(pool: EndpointPool) -> list[dict[str, Any]]:
     total = sum(ep.requests for ep in pool.endpoints) or 1
     return [
         {
-            "url": ep.url,
+            "url": ep.label,  # key-shaped query values masked
             "requests": ep.requests,
             "ok": ep.requests - ep.errors,
             "errors": ep.errors,

@@ -98,7 +98,8 @@ class LoopbackAldea:
             if action.partial:
                 return await self._partial(request, body)
             if action.echo:
-                echoed = {"request": f"{request.method} {request.path_qs}", **request.headers}
+                headers = {str(k): v for k, v in request.headers.items()}  # istr keys: no JSON
+                echoed = {"request": f"{request.method} {request.path_qs}", **headers}
                 return web.Response(
                     status=action.status,
                     body=orjson.dumps({"error": {"message": "bad request", "echo": echoed}}),
