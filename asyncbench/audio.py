@@ -8,6 +8,7 @@ CLI and scoring never pay for them.
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
 
@@ -98,7 +99,12 @@ def _decode(data: bytes) -> bytes:
         samples = AudioDecoder(data, sample_rate=TARGET_RATE, num_channels=1).get_all_samples()
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BadAudio(f"cannot decode audio: {reason[:200]}") from None
+        # what the user can act on: the clip's size and type, and FFmpeg's reason without
+        # torchcodec's "SingleStreamDecoder, /path/to/SingleStreamDecoder.cpp:80, " prefix
+        reason = re.sub(r"^\w+, \S+:\d+, ", "", reason)
+        mime = sniff(data)[0]
+        what = "unrecognised content" if mime == "application/octet-stream" else mime
+        raise BadAudio(f"cannot decode audio ({len(data)} bytes, {what}): {reason[:200]}") from None
     import numpy as np
 
     # x32768 with clipping inverts FFmpeg's int16 -> float scaling exactly, so a lossless

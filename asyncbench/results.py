@@ -220,6 +220,11 @@ class ResultWriter:
 
 def check_writable(directory: Path) -> None:
     """Fail before any paid request if results cannot be stored."""
+    if directory.exists() and not directory.is_dir():
+        raise ConfigError(
+            f"results directory {directory} is a file, not a folder; "
+            "pick another with --results_dir"
+        )
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

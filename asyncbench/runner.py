@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from asyncbench import manifest
 from asyncbench.errors import ConfigError, PermanentError, ProviderError
 from asyncbench.redact import make_redactor, url_secrets
 from asyncbench.results import ResumeState, check_writable, prescan, results_name
@@ -165,6 +166,8 @@ def run(cfg: RunConfig) -> int:
     path = results_path(cfg)
     if path.exists() and not os.access(path, os.W_OK):
         raise ConfigError(f"results file {path} is not writable")
+    ident = manifest.identity(cfg.model_name, cfg.dataset_path, cfg.dataset, cfg.split)
+    unclaimed = manifest.check(path, ident)  # another run's file is refused before prescan
     resume = prescan(path, retry_failed=cfg.retry_failed)
 
     from asyncbench.dataset import known_size, open_split
@@ -177,6 +180,9 @@ def run(cfg: RunConfig) -> int:
             print(
                 f"warning: endpoint not reachable now, will be retried: {reason}", file=sys.stderr
             )
+    manifest.write(path, ident)
+    if unclaimed:
+        print(f"note: {path} had no {manifest.manifest_path(path).name}; adopted", file=sys.stderr)
     _say_start(cfg, path, resume, urls, total)
 
     try:

@@ -111,9 +111,12 @@ def run_args(
 
 
 async def start(
-    args: list[str], env: Mapping[str, str] | None = None
+    args: list[str], env: Mapping[str, str] | None = None, cwd: Path = REPO
 ) -> asyncio.subprocess.Process:
-    """`python -m asyncbench ARGS` in a subprocess, its output piped."""
+    """`python -m asyncbench ARGS` in a subprocess, its output piped (from any `cwd`: the
+    package is found through PYTHONPATH)."""
+    env = dict(env) if env is not None else cli_env()
+    env["PYTHONPATH"] = str(REPO)
     return await asyncio.create_subprocess_exec(
         PYTHON,
         "-m",
@@ -121,8 +124,8 @@ async def start(
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env=dict(env) if env is not None else cli_env(),
-        cwd=REPO,
+        env=env,
+        cwd=cwd,
     )
 
 
