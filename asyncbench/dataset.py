@@ -17,6 +17,11 @@ from typing import Any
 
 from asyncbench.errors import ConfigError
 
+# `datasets` imports torch (seconds of CPU) for every streaming dataset when torch is
+# installed, only to share an epoch counter with torch DataLoader workers, which asyncbench
+# never uses; audio is decoded by torchcodec, which does not depend on this switch.
+os.environ.setdefault("USE_TORCH", "0")
+
 log = logging.getLogger("asyncbench")
 
 IGNORE_REFERENCE = "ignore time segment in scoring"
