@@ -84,7 +84,8 @@ async def test_seed_command_equals_and_space_forms_round_robin(esb: Path, tmp_pa
     )
     rows = read_results(path)
     assert len(rows) == 12 and all(r["pred_text"] == r["text"] for r in rows)
-    assert sorted(srv.count.values()) == [4, 4, 4]
+    # least-in-flight follows completions, so the split is even only up to timing
+    assert sum(srv.count.values()) == 12 and min(srv.count.values()) >= 2
     assert all(s.headers["Content-Type"] == "wave" for s in srv.seen)
     assert f"Results saved at path: {path}" in out
     assert "WER: 0.0 %" in out and "RTFx:" in out
