@@ -51,6 +51,15 @@ def closed_port() -> int:
     return free_port()
 
 
+async def serve(app: web.Application, ports: list[int]) -> web.AppRunner:
+    """Serve `app` on 127.0.0.1 at each port; `await runner.cleanup()` stops it."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+    await runner.setup()
+    for port in ports:
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
 class LoopbackAldea:
     """`async with LoopbackAldea(n_ports=3, plan=...) as srv:` then use `srv.endpoints`."""
 
@@ -127,10 +136,7 @@ class LoopbackAldea:
         app = web.Application(client_max_size=64 * 2**20)
         app.router.add_post("/asr/transcribe", self._handle)
         app.router.add_post("/transcribe", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        for port in self.ports:
-            await web.TCPSite(self._runner, "127.0.0.1", port).start()
+        self._runner = await serve(app, self.ports)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

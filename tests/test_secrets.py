@@ -18,7 +18,7 @@ from aiohttp import web
 from asyncbench.redact import Redactor, env_secrets, redact_url, url_secrets
 
 from .faultkit import finish, numbered_dataset, run_args, server, start
-from .loopback import Action, free_port
+from .loopback import Action, free_port, serve
 from .support import cli_env
 
 ALDEA_KEY = "sk-ASYNCBENCH-FAKE-aldea-7f3a9c21d4e5b6"
@@ -58,9 +58,7 @@ class EchoServer:
     async def __aenter__(self) -> EchoServer:
         app = web.Application(client_max_size=64 * 2**20)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        self._runner = await serve(app, [self.port])
         return self
 
     async def __aexit__(self, *exc: object) -> None:
