@@ -192,3 +192,21 @@ async def test_second_signal_stops_at_once(small: Path, tmp_path: Path) -> None:
         assert time.monotonic() - t0 < 3.0
     assert path.read_bytes() == b""  # nothing answered, nothing written
     assert "interrupted by SIGINT: 0 samples written" in err
+
+
+def test_a_rewrite_killed_halfway_leaves_the_old_file_and_the_next_one_succeeds(
+    tmp_path: Path,
+) -> None:
+    """The pre-scan rewrites through a temporary file and a rename: a kill in the middle leaves
+    a stray half-written `.tmp` beside an intact file, which the next pre-scan overwrites."""
+    from asyncbench.results import Result, prescan
+
+    path = tmp_path / "r.jsonl"
+    ok = Result("a", "ok", 1.0, 0.1, "ref a", "ref a").to_line()
+    failed = Result("b", "failed", 1.0, 0.1, "ref b", "", error="HTTP 503").to_line()
+    path.write_bytes(ok + failed)
+    stray = path.with_name(path.name + ".tmp")
+    stray.write_bytes(ok[:10])  # what a kill during the last rewrite left
+    state = prescan(path)
+    assert state.done_ids == {"a"} and state.failed_dropped == 1
+    assert path.read_bytes() == ok and not stray.exists()

@@ -135,7 +135,7 @@ async def test_transient_faults_recover_permanent_ones_fail_once_and_reruns_retr
 
         # each wait as the server saw it: Retry-After is a floor, plus at most 10 % jitter
         storm_waits = [gaps(seen[i])[0] for i in STORM]
-        assert min(storm_waits) >= 2.0 and max(storm_waits) < 4.0
+        assert min(storm_waits) >= 2.0 and max(storm_waits) < 6.0  # floor, not a multiple
         assert len({round(w, 3) for w in storm_waits}) > len(STORM) // 2  # not in lockstep
         assert min(gaps(seen[i])[0] for i in DATED) >= 1.9  # the date has 1 s resolution
         assert min(gaps(seen[i])[0] for i in RESET_HEADER) >= 1.5
