@@ -86,11 +86,12 @@ class Endpoint:
     errors: int = 0
     latency_sum: float = 0.0
     errors_by_kind: dict[str, int] = field(default_factory=dict)
+    #: the URL as shown in results, summaries and messages: key-shaped query values masked
+    #: (worked out once: every result line carries it)
+    label: str = field(init=False, default="")
 
-    @property
-    def label(self) -> str:
-        """The URL as shown in results, summaries and messages: key-shaped query values masked."""
-        return redact_url(self.url)
+    def __post_init__(self) -> None:
+        self.label = redact_url(self.url)
 
     @property
     def mean_latency(self) -> float:
