@@ -2,8 +2,8 @@
 
 Nine endpoints: three fast, one slow, one refusing connections from the start, one that
 accepts connections and never answers, one that turns to 503 on every call after its first 20
-answers, one whose server is shut down after 20 answers, and one that answers 503 to its first
-burst and recovers. The run must complete with every sample once, the broken endpoints must be
+answers, one whose server is shut down after 20 answers, and one that answers 503 for its first
+0.3 s and recovers. The run must complete with every sample once, the broken endpoints must be
 rested after a few consecutive failures and probed again later, their share of the work must
 go to the others, the slow one must get less, and the end-of-run table must say so.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import time
 from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
@@ -63,8 +64,13 @@ async def test_dead_and_slow_endpoints_while_the_run_completes(esb: Path, tmp_pa
     def dies(port: int, n: int, body: bytes) -> Action:
         return Action(delay=0.08) if n <= 20 else Action(status=503, body=b"overloaded")
 
+    warming: list[float] = []  # when its first request came
+
     def recovers(port: int, n: int, body: bytes) -> Action:
-        return Action(status=503, body=b"warming up") if n <= PER_ENDPOINT else Action(delay=0.08)
+        warming.append(time.monotonic())
+        if warming[-1] - warming[0] < 0.3:
+            return Action(status=503, body=b"warming up")
+        return Action(delay=0.08)
 
     doomed = server(1, latency=0.08)
     closing: list[asyncio.Task[None]] = []
@@ -154,10 +160,10 @@ async def test_dead_and_slow_endpoints_while_the_run_completes(esb: Path, tmp_pa
     assert r.requests - r.errors >= 16 and 1 <= r.errors <= 3 * PER_ENDPOINT + 4, r
 
     # recovered: its first burst failed, it rested, a probe found it well, work came back
-    times = [s.at for s in recovering.seen]
-    assert times[PER_ENDPOINT] - times[PER_ENDPOINT - 1] >= REST_S * 0.9
     (r,) = row["recovers"]
-    assert r.errors == PER_ENDPOINT and r.requests - r.errors >= 20, r
+    assert 3 <= r.errors <= 3 * PER_ENDPOINT + 4 and r.requests - r.errors >= 20, r
+    times = [s.at for s in recovering.seen]  # failures first, then the probe
+    assert times[r.errors] - times[r.errors - 1] >= REST_S * 0.9
 
     # the slow endpoint got less work; the fast ones took what the dead ones could not
     fast_mean = sum(r.requests for r in row["fast"]) / 3
