@@ -108,9 +108,7 @@ def open_split(path: str, config: str, split: str) -> Any:
     if local:
         _check_local(path, config, split)
     try:
-        ds = datasets.load_dataset(
-            str(Path(path).expanduser()) if local else path, config, split=split, streaming=True
-        )
+        ds = _load_streaming(str(Path(path).expanduser()) if local else path, config, split)
     except ValueError as exc:
         msg = str(exc)
         if "BuilderConfig" in msg or "not found" in msg:
@@ -147,6 +145,40 @@ def open_split(path: str, config: str, split: str) -> Any:
         keep = [c for c in ("audio", "text", "id", "audio_length_s") if c in features]
         ds = ds.select_columns(keep)
     return ds
+
+
+# Rows per Arrow record batch read from parquet. pyarrow decodes a bounded number of batches
+# ahead in its own threads whatever the consumer does, so the batch size bounds that memory:
+# small batches keep it to a few MB of audio, and cost no more CPU per row than large ones.
+PARQUET_BATCH_ROWS = 4
+
+
+def _load_streaming(source: str, config: str, split: str) -> Any:
+    """`load_dataset(..., streaming=True)`, reading parquet so memory stays flat.
+
+    With pyarrow's defaults memory grew with the shard being read: pre-buffering keeps every
+    range it read until the file is done, and its scan threads decode ahead by a number of
+    record batches, each a whole row group. Measured over one 1.4 GB file of 20,000 clips:
+    1.4-1.6 GB of RSS with the defaults; 0.39 GB without pre-buffering and with 4-row batches
+    (0.35 GB over 2,000 clips). Other builders (json, audio folders) have no such options and
+    are opened as they are.
+    """
+    import datasets
+    import pyarrow.dataset as pds
+
+    try:
+        return datasets.load_dataset(
+            source,
+            config,
+            split=split,
+            streaming=True,
+            fragment_scan_options=pds.ParquetFragmentScanOptions(pre_buffer=False),
+            batch_size=PARQUET_BATCH_ROWS,
+        )
+    except ValueError as exc:
+        if "fragment_scan_options" not in str(exc) and "batch_size" not in str(exc):
+            raise
+    return datasets.load_dataset(source, config, split=split, streaming=True)
 
 
 def _audio_bytes(cell: Any) -> bytes | None:

@@ -1,0 +1,45 @@
+"""Parquet splits are streamed without pyarrow's pre-buffering; other builders still open.
+
+Pre-buffering keeps every range read from a parquet file until the file is done, so memory
+grew with the shard (measured by `make bench`, not here: no timings or sizes in unit tests).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import datasets
+import orjson
+import pytest
+
+from asyncbench.dataset import PARQUET_BATCH_ROWS, open_split
+
+from .support import make_dataset
+
+
+def test_parquet_is_read_without_pre_buffering(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_dataset(tmp_path / "esb", {("ami", "test"): 3})
+    calls: list[dict[str, Any]] = []
+    real = datasets.load_dataset
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(datasets, "load_dataset", spy)
+    ds = open_split(str(root), "ami", "test")
+    assert [len(batch["text"]) for batch in ds.iter(batch_size=8)] == [3]
+    options = calls[-1]["fragment_scan_options"]
+    assert options.pre_buffer is False and calls[-1]["batch_size"] == PARQUET_BATCH_ROWS
+
+
+def test_a_builder_without_parquet_options_still_opens(tmp_path: Path) -> None:
+    folder = tmp_path / "jsonl"
+    folder.mkdir()
+    rows = [{"text": f"line {i}", "audio": None, "id": f"j{i}"} for i in range(3)]
+    (folder / "test.jsonl").write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
+    ds = open_split(str(folder), "default", "test")
+    assert [r["id"] for r in ds] == ["j0", "j1", "j2"]
