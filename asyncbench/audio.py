@@ -11,6 +11,7 @@ runs over such clips never pay for them.
 from __future__ import annotations
 
 import io
+import os
 import re
 import struct
 from dataclasses import dataclass
@@ -108,6 +109,29 @@ def _wav_buffer(n: int) -> np.ndarray:
     return out
 
 
+def _memory_file(data: bytes) -> int | io.BytesIO:
+    """The clip as something libsndfile reads from memory without calling back into Python.
+
+    Given a file-like object, libsndfile calls back into Python some 60 times per clip (reads,
+    seeks, tells), and each call must take the GIL from the busy event loop: decode threads
+    then crawl, and the engine's preppers fall behind its workers. An anonymous memory file
+    (`memfd_create`: no path, no disk, freed on close) is read by libsndfile itself, with the
+    GIL released throughout. Elsewhere than Linux, the file-like object it is.
+    """
+    if not hasattr(os, "memfd_create"):
+        return io.BytesIO(data)
+    fd = os.memfd_create("clip", os.MFD_CLOEXEC)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.lseek(fd, 0, os.SEEK_SET)
+    except OSError:
+        os.close(fd)
+        return io.BytesIO(data)
+    return fd
+
+
 def _decode_pcm16(data: bytes) -> bytes | None:
     """16 kHz mono 16-bit FLAC (or another libsndfile container) decoded by libsndfile straight
     into the WAV body; None when the clip needs FFmpeg (another rate, layout or sample format,
@@ -115,8 +139,9 @@ def _decode_pcm16(data: bytes) -> bytes | None:
     the cost: no torch import (seconds of CPU, hundreds of MB per run), no float round trip."""
     import soundfile as sf
 
+    source = _memory_file(data)
     try:
-        with sf.SoundFile(io.BytesIO(data)) as f:
+        with sf.SoundFile(source, closefd=False) as f:
             n = f.frames
             if (f.samplerate, f.channels, f.subtype) != (TARGET_RATE, 1, "PCM_16"):
                 return None
@@ -126,6 +151,9 @@ def _decode_pcm16(data: bytes) -> bytes | None:
             got = len(f.read(n, dtype="int16", out=out[22:]))
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError):
         return None
+    finally:
+        if isinstance(source, int):
+            os.close(source)  # ours to close, whether libsndfile could open it or not
     return out.tobytes() if got == n else None
 
 

@@ -289,7 +289,9 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
                 shard=cfg.shard,
             )
             prepare = make_local_prepare(executor)
-            prep_concurrency = prep_threads * 2
+            # several clips queued per decode thread: while the event loop is busy with
+            # replies, a thread that finishes one clip starts the next without waiting for it
+            prep_concurrency = prep_threads * 8
         expected = None
         if total is not None:
             expected = max(

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 import numpy as np
 import pytest
@@ -53,3 +54,15 @@ def test_damaged_or_foreign_bytes_are_left_to_ffmpeg() -> None:
     assert audio._decode_pcm16(b"this is not audio at all" * 20) is None
     with pytest.raises(audio.BadAudio, match="cannot decode audio"):
         audio.to_wav16k(b"this is not audio at all" * 20)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_no_file_descriptor_is_left_open() -> None:
+    """Each clip goes through an anonymous memory file: every one is closed, decodable or not."""
+    before = len(os.listdir("/proc/self/fd"))
+    good = flac(watermark.embed("closed after use", 0.5))
+    for _ in range(50):
+        assert audio._decode_pcm16(good) is not None
+        assert audio._decode_pcm16(b"not audio" * 40) is None
+        assert audio._decode_pcm16(flac(np.zeros(800), 8000)) is None
+    assert len(os.listdir("/proc/self/fd")) == before
