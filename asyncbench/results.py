@@ -17,7 +17,9 @@ plot throughput and errors over time; files without it still resume and score).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,7 +90,28 @@ class ResumeState:
     foreign: bool = False
 
 
+# The start of every line our writer writes (orjson: no spaces, `id` and `status` first).
+# `{"id":"` cannot occur inside a JSON string (its quotes would be escaped), so this only
+# matches where a line of ours begins; ids with escapes fall through to the full parse.
+_OURS = rb'\{"id":"([^"\\\n]*)","status":"(ok|skipped_short|failed)"[,}]'
+_OUR_LINE = re.compile(_OURS)
+_OUR_NEXT_LINE = re.compile(rb"}\n" + _OURS)  # also proves the line before ends with `}`
+_STATUS_OF = {s.encode(): s for s in (OK, SKIPPED_SHORT, FAILED)}
+# A second `id` or `status` key later in a line would win in a JSON parse: such lines (never
+# ours) take the full parse too. (Unescaped, these can only be keys.)
+_ID_KEY, _STATUS_KEY = b',"id":', b',"status":'
+
+
 def _line_id_status(line: bytes) -> tuple[str | None, str | None]:
+    match = _OUR_LINE.match(line)
+    if (
+        match is not None
+        and line.endswith(b"}")
+        and _ID_KEY not in line
+        and line.count(_STATUS_KEY) == 1
+    ):
+        with contextlib.suppress(UnicodeDecodeError):
+            return match[1].decode(), _STATUS_OF[match[2]]
     obj: Any = orjson.loads(line)
     if not isinstance(obj, dict):
         raise ValueError("not an object")
@@ -97,6 +120,33 @@ def _line_id_status(line: bytes) -> tuple[str | None, str | None]:
         sid = obj.get("audio_filepath")
     status = obj.get("status")
     return (str(sid) if sid is not None else None), status
+
+
+def _scan_ours(data: bytes, end: int, n_lines: int) -> tuple[list[str], list[str]] | None:
+    """Ids and statuses of all lines at C speed when every line is one of ours, else None.
+
+    The regex finds each line's `id` and `status` where they start (at the file's start and
+    after each newline) without parsing the texts that make up most of the bytes, so a
+    million-line resume takes about a second instead of several. Every line must match and
+    end with `}`; a file with any other line (blank, foreign, broken) takes the per-line path.
+    (A line damaged in its middle while both ends stay intact would pass for whole here; the
+    writer only appends, so only the last line can be torn, and that one is cut first.)
+    """
+    if n_lines == 0 or data[end - 2 : end] != b"}\n":
+        return None
+    if data.find(_ID_KEY, 0, end) >= 0 or data.count(_STATUS_KEY, 0, end) != n_lines:
+        return None
+    first = _OUR_LINE.match(data, 0, end)
+    if first is None:
+        return None
+    found = [first.groups(), *_OUR_NEXT_LINE.findall(data, 0, end)]
+    if len(found) != n_lines:
+        return None
+    try:
+        ids = [raw.decode() for raw, _ in found]
+    except UnicodeDecodeError:
+        return None
+    return ids, [_STATUS_OF[status] for _, status in found]
 
 
 def prescan(path: Path, *, retry_failed: bool = True) -> ResumeState:
@@ -118,29 +168,39 @@ def prescan(path: Path, *, retry_failed: bool = True) -> ResumeState:
     if not data.endswith(b"\n"):
         cut = data.rfind(b"\n") + 1  # the torn tail of a killed append
         state.repaired_tail = True
-    lines = data[:cut].split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    state.lines = len(lines)
+    state.lines = data.count(b"\n", 0, cut)
 
-    last: dict[str, int] = {}
-    statuses: list[str | None] = [None] * len(lines)
-    ids: list[str | None] = [None] * len(lines)
-    for n, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            sid, status = _line_id_status(line)
-        except (orjson.JSONDecodeError, ValueError):
-            state.bad_lines.append(n + 1)
-            continue
-        if status is None:
-            state.foreign = True
-            status = OK
-        ids[n], statuses[n] = sid, status
-        if sid is not None:
-            last[sid] = n
+    lines: list[bytes] | None = None
+    scanned = _scan_ours(data, cut, state.lines)
+    if scanned is not None:
+        ids: list[str | None] = list(scanned[0])
+        statuses: list[str | None] = list(scanned[1])
+        distinct = set(scanned[0])
+        if len(distinct) == len(ids) and FINISHED.issuperset(statuses):
+            # the usual resume: every line a distinct finished sample, nothing to drop
+            state.done_ids = distinct
+            state.finished = len(ids)
+            if state.repaired_tail:
+                _rewrite(path, [data[:cut]])
+                state.rewritten = True
+            return state
+    else:
+        lines = _split(data, cut)
+        ids, statuses = [None] * len(lines), [None] * len(lines)
+        for n, line in enumerate(lines):
+            if not line.strip():
+                continue
+            try:
+                sid, status = _line_id_status(line)
+            except (orjson.JSONDecodeError, ValueError):
+                state.bad_lines.append(n + 1)
+                continue
+            if status is None:
+                state.foreign = True
+                status = OK
+            ids[n], statuses[n] = sid, status
 
+    last: dict[str | None, int] = dict(zip(ids, range(len(ids)), strict=True))  # last line per id
     keep: list[int] = []
     for n, sid in enumerate(ids):
         if sid is None:
@@ -164,15 +224,28 @@ def prescan(path: Path, *, retry_failed: bool = True) -> ResumeState:
             f"{path} was not written by asyncbench (its lines have no 'status'); "
             "move it away or pass another --results_dir to start a fresh run"
         )
-    if len(keep) != len(lines) or state.repaired_tail:
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as fh:
-            fh.write(b"".join(lines[n] + b"\n" for n in keep))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+    if len(keep) != state.lines or state.repaired_tail:
+        lines = lines if lines is not None else _split(data, cut)
+        _rewrite(path, [b"\n".join([lines[n] for n in keep]), b"\n" if keep else b""])
         state.rewritten = True
     return state
+
+
+def _split(data: bytes, end: int) -> list[bytes]:
+    lines = data[:end].split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return lines
+
+
+def _rewrite(path: Path, chunks: list[bytes]) -> None:
+    """Replace the file atomically: a crash leaves the old file or the new one, never half."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(b"".join(chunks))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
 
 
 class ResultWriter:
