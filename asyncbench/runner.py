@@ -240,7 +240,9 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
     from asyncbench.stats import RunStats
 
     loop = asyncio.get_running_loop()
-    prep_threads = cfg.prep_threads or max(2, os.cpu_count() or 2)
+    # Twice the cores (4 to 16): a decode thread spends part of each clip waiting for the
+    # GIL that the event loop holds, so one thread per core leaves cores idle.
+    prep_threads = cfg.prep_threads or min(16, max(4, 2 * (os.cpu_count() or 2)))
     executor = ThreadPoolExecutor(prep_threads, thread_name_prefix="prep")
 
     pool = EndpointPool(urls, per_endpoint_limit(cfg, len(urls)), rps=rps, max_rps=cfg.max_rps)
