@@ -13,6 +13,10 @@ Definitions (the same for both clients; see also bench/engine.py):
   the sending phase (sampled from /proc), the steady cost of one more request;
 - client cores = CPU seconds per second during the phase, whole process and (in brackets)
   its main thread, where asyncbench's event loop runs;
+- a run is CPU-saturated when the rate it asks (W slots ÷ latency) would need 90 % or more
+  of the machine's cores at its own measured CPU per request (client and server), or when
+  its event-loop thread was busy 90 % of the time; the in-flight target applies to the runs
+  that are not.
 - peak RSS = `ru_maxrss` of the client process.
 """
 
@@ -119,10 +123,18 @@ def table(rows: list[Row]) -> str:
     return "\n".join(out)
 
 
+def demand_cores(r: Row) -> float:
+    """Cores the asked rate would take at this run's own CPU cost per request (client in the
+    sending phase plus server): W slots at latency L ask for W/L requests/s."""
+    per_request = (r.phase_cpu_s + float(r.server.get("cpu_s", 0.0))) / max(1, r.requests)
+    return r.needed_rps * per_request
+
+
 def saturated(r: Row, cores: int) -> bool:
-    """Whether the CPU limited this run: the machine was busy, or the client's event loop
-    thread was (one thread can use one core, whatever the machine has)."""
-    return r.client_cores + r.server_cores >= 0.9 * cores or r.loop_cores >= 0.9
+    """Whether the CPU limits this run: the rate asked needs (nearly) all the machine's
+    cores at the measured cost per request, or the client's event loop thread was busy all
+    the time (one thread can use one core, whatever the machine has)."""
+    return demand_cores(r) >= 0.9 * cores or r.loop_cores >= 0.9
 
 
 def verdicts(rows: list[Row], prescan_s: float | None, help_s: float | None) -> list[str]:
@@ -155,8 +167,9 @@ def verdicts(rows: list[Row], prescan_s: float | None, help_s: float | None) -> 
         text = (
             f"steady in flight, {r.label}: {r.steady_in_flight:.0f} of {r.workers} "
             f"({100 * share:.1f} %) for {r.needed_rps:.0f} requests/s asked, "
-            f"{r.rps:.0f} done; client {r.client_cores:.2f} (loop {r.loop_cores:.2f}) "
-            f"+ server {r.server_cores:.2f} of {cores} cores"
+            f"{r.rps:.0f} done; that rate needs {demand_cores(r):.1f} of {cores} cores "
+            f"(client {r.client_cores:.2f}, loop {r.loop_cores:.2f}, server "
+            f"{r.server_cores:.2f} busy)"
         )
         out.append(
             f"        {text}: CPU saturated, the target does not apply"
