@@ -18,11 +18,14 @@ runs it (PEERS.md §1.1, PROTOCOLS.md §9), because these are what cap the seed'
   per request: `requests.post` makes a throwaway session), round-robin over the endpoints
   under a lock, the JSON parse and the fork's transcript clean-up, up to 10 retries 1 s apart
   (the WAV rewritten on each retry), the temp file deleted;
-- in the main thread, both texts normalised and one JSON line appended under a lock and
-  flushed, with `audio_filepath` = `sample_<write index>` as the seed writes it.
+- in the main thread, both texts normalised (Whisper's English normaliser, as the
+  leaderboard's `normalizer` package) and one JSON line appended under a lock and flushed,
+  with `audio_filepath` = `sample_<write index>` as the seed writes it.
 
-Left out as irrelevant to throughput: the other providers, `--use_url`, and the final WER
-(which needs `evaluate` from the network); the seed's skip-by-line-count resume is kept.
+Left out, each in the seed's favour: the other providers' SDKs it imports at start-up
+(openai, assemblyai, elevenlabs, rev_ai, speechmatics, evaluate...), `--use_url`, and the
+final WER (`evaluate` loads its metric from the network); the skip-by-line-count resume is
+kept.
 """
 
 from __future__ import annotations
@@ -43,8 +46,11 @@ import datasets
 import requests
 import soundfile as sf
 from tqdm import tqdm
+from whisper_normalizer.english import EnglishTextNormalizer
 
-from asyncbench.scoring import normalize as normalizer
+# The leaderboard's `normalizer` package is Whisper's English normaliser; whisper-normalizer
+# ships the same code and spelling table, so the baseline pays what the seed pays per call.
+normalizer = EnglishTextNormalizer()
 
 REQUEST_TIMEOUT = (10, 300)
 MAX_RETRIES = 10
