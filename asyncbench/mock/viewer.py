@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import math
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -140,7 +141,9 @@ class _Viewer:
         return hmac.new(self.secret, f"{path}|{expires}".encode(), hashlib.sha256).hexdigest()[:32]
 
     def sign(self, origin: str, path: str) -> str:
-        expires = f"{time.time() + self.state.config.viewer_url_ttl:.3f}"
+        # rounded down, so a URL with a TTL of 0 is expired at once, however fast the client
+        until = time.time() + self.state.config.viewer_url_ttl
+        expires = f"{math.floor(until * 1000) / 1000:.3f}"
         return f"{origin}{path}?expires={expires}&sig={self._sig(path, expires)}"
 
     def check(self, path: str, expires: str, sig: str) -> str | None:
@@ -148,7 +151,7 @@ class _Viewer:
         if not hmac.compare_digest(self._sig(path, expires), sig):
             return "bad signature"
         try:
-            if time.time() > float(expires):
+            if time.time() >= float(expires):
                 return "expired"
         except ValueError:
             return "bad expiry"
