@@ -443,6 +443,10 @@ def make_local_prepare(executor: ThreadPoolExecutor):  # type: ignore[no-untyped
         except BadAudio as exc:
             err: ProviderError = PermanentError("bad_audio", str(exc))
             return Job(sample, sample.duration or 0.0, error=err)
+        finally:
+            # decoded (or found broken): requests in flight then hold one copy of each clip,
+            # the WAV they send, not the encoded bytes beside it
+            sample.audio = None
         if duration < MIN_SEND_S:
             return Job(sample, duration, skip=True)
         return Job(sample, duration, payload=AudioPayload(wav, "audio/wav", "audio.wav", duration))
