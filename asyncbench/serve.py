@@ -266,7 +266,23 @@ def transcribe_audio(body: bytes) -> str:
 # --------------------------------------------------------------------------- the server
 
 
-class AsrServer:
+class _Addresses:
+    """What clients are given, for an in-process server and a child process alike."""
+
+    host: str
+    ports: list[int]
+
+    @property
+    def endpoints(self) -> list[str]:
+        """`host:port` per port, the shape `ALDEA_ENDPOINTS` takes."""
+        return [f"{self.host}:{port}" for port in self.ports]
+
+    @property
+    def urls(self) -> list[str]:
+        return [f"http://{self.host}:{port}{TRANSCRIBE_PATHS[0]}" for port in self.ports]
+
+
+class AsrServer(_Addresses):
     """pocketsphinx behind the Aldea protocol on one or more ports, in this event loop.
 
     `async with AsrServer(ports=[8800, 8801], workers=2) as srv:` binds the ports, starts the
@@ -373,15 +389,6 @@ class AsrServer:
         return sorted(processes)
 
     # ---- what clients see
-
-    @property
-    def endpoints(self) -> list[str]:
-        """`host:port` per bound port, the shape `ALDEA_ENDPOINTS` takes."""
-        return [f"{self.host}:{port}" for port in self.ports]
-
-    @property
-    def urls(self) -> list[str]:
-        return [f"http://{self.host}:{port}{TRANSCRIBE_PATHS[0]}" for port in self.ports]
 
     def ready_line(self) -> str:
         return (
@@ -627,7 +634,7 @@ def serve_command(
 # --------------------------------------------------------------------------- in a subprocess
 
 
-class ServerProcess:
+class ServerProcess(_Addresses):
     """`asyncbench serve` in a child process, for tests and demos that want isolation.
 
     `start()` returns once `/health` says "ok" on every port, so callers never race the
@@ -660,14 +667,6 @@ class ServerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
         self._output = ""
-
-    @property
-    def urls(self) -> list[str]:
-        return [f"http://{self.host}:{port}{TRANSCRIBE_PATHS[0]}" for port in self.ports]
-
-    @property
-    def endpoints(self) -> list[str]:
-        return [f"{self.host}:{port}" for port in self.ports]
 
     def launch(self) -> Self:
         """Start the child without waiting for it (`start()` also waits until it is ready)."""
