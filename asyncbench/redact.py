@@ -27,6 +27,7 @@ from typing import Any, TextIO
 from urllib.parse import parse_qsl, quote, urlsplit
 
 MASK = "***"
+# A value starting with "<" is a placeholder in help text ("Bearer <key>"), never a key.
 #: query parameter and JSON field names whose values are credentials
 _KEY_NAMES = (
     r"api[_-]?key|apikey|access[_-]?token|auth[_-]?token|id[_-]?token|refresh[_-]?token|token"
@@ -41,7 +42,7 @@ _HEADER_NAMES = (
 _QUERY = re.compile(rf"(?i)([?&;](?:{_KEY_NAMES})=)[^&#;\s\"'<>]+")
 _FIELD = re.compile(
     rf"(?i)(?<![\w-])((?:{_HEADER_NAMES}|{_KEY_NAMES})[\"']?\s*[:=]\s*[\"']?)"
-    r"((?:bearer|token|basic|key)\s+)?+(?!\*\*\*)[^\s\"',;&}\]\)]+"
+    r"((?:bearer|token|basic|key)\s+)?+(?!\*\*\*|<)[^\s\"',;&}\]\)]+"
 )
 _BEARER = re.compile(r"(?i)\b((?:bearer|token)\s+)(?!\*\*\*)[A-Za-z0-9._~+/=-]{16,}")
 _ENV_NAME = re.compile(r"(?:^|_)(?:API_?KEY|KEY|TOKEN|SECRET|PASSWORD|PASSWD)$")

@@ -9,6 +9,9 @@ masked, not merely never echoed.
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import orjson
@@ -231,6 +234,7 @@ def test_auth_headers_and_key_shaped_query_values_are_masked_by_shape(
         "keyboard: 3, monkey=4, the key point",
         "error: unknown config 'gigaspeech'; available configs: ami, librispeech",
         "HTTP 400: audio_too_short (type invalid_request_error)",
+        "Require 'Authorization: Bearer <key>' on transcription requests.",  # serve --help
     ],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
@@ -261,3 +265,17 @@ def test_a_message_cut_short_does_not_end_in_the_start_of_a_key() -> None:
     assert redact("HTTP 500: your key sk-ASYNCBEN...") == "HTTP 500: your key ***..."
     assert redact("HTTP 500: your key sk-ASYNCBEN") == "HTTP 500: your key ***"
     assert redact("ends with sk-A...") == "ends with sk-A..."  # too short to tell anything
+
+
+@pytest.mark.parametrize("command", ["serve", "mock"])
+def test_help_texts_are_not_masked(command: str) -> None:
+    """The redacting layer covers --help too; placeholders in it must read as written."""
+    done = subprocess.run(
+        [sys.executable, "-m", "asyncbench", command, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "***" not in done.stdout, done.stdout

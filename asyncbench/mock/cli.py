@@ -49,7 +49,7 @@ def mock_command(
     ] = 0.0,
     key: Annotated[
         list[str] | None,
-        typer.Option("--key", help="PROVIDER=KEY: accept only this key for that provider"),
+        typer.Option("--key", help="PROVIDER=KEY (repeatable): the only key that provider accepts"),
     ] = None,
     viewer_root: Annotated[
         Path | None,
