@@ -36,12 +36,12 @@ demo: install
 	$(BIN)/asyncbench demo
 
 test: install
-	$(BIN)/ruff check asyncbench tests bench run_eval.py
+	$(BIN)/ruff check asyncbench tests bench run_eval.py eval_utils.py
 	$(BIN)/pytest -q
 
 lint: install
-	$(BIN)/ruff check asyncbench tests bench run_eval.py
-	$(BIN)/ruff format --check asyncbench tests bench run_eval.py
+	$(BIN)/ruff check asyncbench tests bench run_eval.py eval_utils.py
+	$(BIN)/ruff format --check asyncbench tests bench run_eval.py eval_utils.py
 
 # `make bench BENCH_ARGS="--n 2000 --parts baseline,asyncbench"`; flags: bench/engine.py -h
 # (the install includes the 'bench' extra: tests run the seed baseline on 20 clips too)

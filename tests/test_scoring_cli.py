@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from .scoring_files import DS, LIBRI, foreign, our_run, write_jsonl
 from .test_scoring_table import OUR_TABLE, SEED_TABLE, seed_run
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def score(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -87,6 +90,21 @@ def test_unknown_scheme_is_one_line_and_exit_2(tmp_path: Path) -> None:
 def test_seed_python_entry_point_prints_the_table(tmp_path: Path) -> None:
     seed_run(tmp_path / "results")
     code = "import asyncbench.scoring as s; s.score_results('./results', 'elevenlabs/scribe_v1')"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, SEED_TABLE, "")
+
+
+def test_seed_readme_snippet_runs_verbatim(tmp_path: Path) -> None:
+    """The seed README's scoring snippet, word for word, from a folder holding our
+    `eval_utils.py` (as the repo root does) and no `../normalizer`."""
+    seed_run(tmp_path / "results")
+    shutil.copy(REPO / "eval_utils.py", tmp_path / "eval_utils.py")
+    code = (
+        "\nimport sys\nsys.path.append('../normalizer')\nimport eval_utils\n"
+        "eval_utils.score_results('./results', 'elevenlabs/scribe_v1')\n"
+    )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60
     )
