@@ -10,7 +10,7 @@ transcript, so "every pred_text equals its text" proves each sample got its own 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -199,6 +199,50 @@ def clips(n: int = N_SAMPLES) -> dict[str, AudioPayload]:
     return {f"s{i}": wav_clip(sentence(i), 0.5 + i / 10) for i in range(n)}
 
 
+async def engine_run(
+    provider: Provider,
+    pool: EndpointPool,
+    prepare: Callable[[Sample], Awaitable[Job]],
+    source: Iterator[list[Sample]],
+    path: Path,
+    options: EngineOptions,
+    *,
+    stop_after: float | None = None,
+) -> Engine:
+    """The real engine wired as the runner wires it (one session, `provider.transcribe`, the
+    results writer at `path`) over `source`; with `stop_after`, stopped as by a SIGINT that
+    many seconds in. The one engine runner the tests share."""
+    async with aiohttp.ClientSession() as session:
+
+        async def transcribe(endpoint: str, payload: AudioPayload) -> str:
+            return await provider.transcribe(session, endpoint, payload)
+
+        engine = Engine(
+            pool=pool,
+            transcribe=transcribe,
+            prepare=prepare,
+            writer=ResultWriter(path),
+            options=options,
+            transport_errors=(aiohttp.ClientError, OSError),
+        )
+        task = asyncio.create_task(engine.run(source))
+        if stop_after is not None:
+            await asyncio.sleep(stop_after)
+            engine.stop("SIGINT")
+        await task
+    return engine
+
+
+def prepare_payloads(payloads: Mapping[str, AudioPayload]) -> Callable[[Sample], Awaitable[Job]]:
+    """A prepare step that hands each sample the ready payload of its id."""
+
+    async def prepare(sample: Sample) -> Job:
+        payload = payloads[sample.id]
+        return Job(sample, payload.duration, payload=payload)
+
+    return prepare
+
+
 async def run_engine(
     provider: Provider, payloads: Mapping[str, AudioPayload], tmp: Path, **options: float
 ) -> dict[str, dict]:
@@ -208,30 +252,19 @@ async def run_engine(
     answer can be seen.
     """
     texts = {key: watermark.extract((p.data or b"")[44:]) or "" for key, p in payloads.items()}
-
-    async def prepare(sample: Sample) -> Job:
-        payload = payloads[sample.id]
-        return Job(sample, payload.duration, payload=payload)
-
+    batch = [
+        Sample(id=key, index=i, reference=texts[key], duration=None)
+        for i, key in enumerate(payloads)
+    ]
     path = tmp / "engine.jsonl"
-    async with aiohttp.ClientSession() as session:
-
-        async def transcribe(endpoint: str, payload: AudioPayload) -> str:
-            return await provider.transcribe(session, endpoint, payload)
-
-        engine = Engine(
-            pool=EndpointPool(provider.endpoint_urls(), 8),
-            transcribe=transcribe,
-            prepare=prepare,
-            writer=ResultWriter(path),
-            options=EngineOptions(max_workers=8, backoff_base=0.01, **options),  # type: ignore[arg-type]
-            transport_errors=(aiohttp.ClientError, OSError),
-        )
-        batch = [
-            Sample(id=key, index=i, reference=texts[key], duration=None)
-            for i, key in enumerate(payloads)
-        ]
-        await engine.run(iter([batch]))
+    await engine_run(
+        provider,
+        EndpointPool(provider.endpoint_urls(), 8),
+        prepare_payloads(payloads),
+        iter([batch]),
+        path,
+        EngineOptions(max_workers=8, backoff_base=0.01, **options),  # type: ignore[arg-type]
+    )
     return {row["id"]: row for row in read_results(path)}
 
 

@@ -13,12 +13,11 @@ import aiohttp
 
 from asyncbench.dataset import Sample
 from asyncbench.endpoints import EndpointPool
-from asyncbench.engine import Engine, EngineOptions, Job
+from asyncbench.engine import Engine, EngineOptions
 from asyncbench.providers import resolve
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings
-from asyncbench.results import ResultWriter
 
-from .provider_runs import CliRun, env_with, run_split, wav_clip
+from .provider_runs import CliRun, engine_run, env_with, prepare_payloads, run_split, wav_clip
 from .support import read_results, sentence
 
 #: variables of these providers a developer may have set (cli_env already drops OPENAI_*)
@@ -68,29 +67,14 @@ async def run_engine(
         Sample(id=f"c{i}", index=i, reference=text, duration=audio.duration)
         for i, (text, audio) in enumerate(items)
     ]
-    payloads = {f"c{i}": audio for i, (_, audio) in enumerate(items)}
-
-    async def prepare(sample: Sample) -> Job:
-        payload = payloads[sample.id]
-        return Job(sample, payload.duration, payload=payload)
-
-    pool = EndpointPool(provider.endpoint_urls(), workers)
-    async with aiohttp.ClientSession() as session:
-
-        async def transcribe(url: str, payload: AudioPayload) -> str:
-            return await provider.transcribe(session, url, payload)
-
-        engine = Engine(
-            pool=pool,
-            transcribe=transcribe,
-            prepare=prepare,
-            writer=ResultWriter(path),
-            options=EngineOptions(
-                max_workers=workers, backoff_base=0.01, max_retries=max_retries, timeout=20
-            ),
-            transport_errors=(aiohttp.ClientError, OSError),
-        )
-        await engine.run(iter([samples]))
+    engine = await engine_run(
+        provider,
+        EndpointPool(provider.endpoint_urls(), workers),
+        prepare_payloads({f"c{i}": audio for i, (_, audio) in enumerate(items)}),
+        iter([samples]),
+        path,
+        EngineOptions(max_workers=workers, backoff_base=0.01, max_retries=max_retries, timeout=20),
+    )
     return engine, read_results(path)
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import aiohttp
 import orjson
 import pytest
 
@@ -17,9 +15,9 @@ from asyncbench.engine import Engine, EngineOptions, Job
 from asyncbench.errors import PermanentError
 from asyncbench.providers.aldea import AldeaProvider
 from asyncbench.providers.base import AudioPayload, ProviderSettings
-from asyncbench.results import ResultWriter
 
 from .loopback import Action, LoopbackAldea, closed_port
+from .provider_runs import engine_run
 
 
 def samples(
@@ -61,27 +59,15 @@ async def run_engine(
     pool_kw: dict | None = None,
 ) -> Engine:
     urls = parse_endpoints(srv_endpoints, "/asr/transcribe")
-    provider = AldeaProvider(ProviderSettings(model="default"))
-    pool = EndpointPool(urls, max(1, -(-workers // len(urls))), **(pool_kw or {}))
-    async with aiohttp.ClientSession() as session:
-
-        async def transcribe(url: str, payload: AudioPayload) -> str:
-            return await provider.transcribe(session, url, payload)
-
-        engine = Engine(
-            pool=pool,
-            transcribe=transcribe,
-            prepare=prepare,
-            writer=ResultWriter(path),
-            options=EngineOptions(max_workers=workers, backoff_base=0.01, **(opts or {})),
-            transport_errors=(aiohttp.ClientError, OSError),
-        )
-        task = asyncio.create_task(engine.run(source or samples(n)))
-        if stop_after is not None:
-            await asyncio.sleep(stop_after)
-            engine.stop("SIGINT")
-        await task
-    return engine
+    return await engine_run(
+        AldeaProvider(ProviderSettings(model="default")),
+        EndpointPool(urls, max(1, -(-workers // len(urls))), **(pool_kw or {})),
+        prepare,
+        source or samples(n),
+        path,
+        EngineOptions(max_workers=workers, backoff_base=0.01, **(opts or {})),
+        stop_after=stop_after,
+    )
 
 
 def read(path: Path) -> list[dict]:
