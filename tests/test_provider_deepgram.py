@@ -14,82 +14,60 @@ from asyncbench.mock.state import MockConfig
 from asyncbench.providers.base import AudioPayload
 from asyncbench.providers.deepgram import DeepgramProvider
 
-from .provider_runs import (
-    N_SAMPLES,
-    AudioHost,
-    assert_all_correct,
-    assert_missing_key,
-    small_split,
-    wav_clip,
-)
+from .provider_runs import AudioHost, wav_clip
 from .support import MockServer
-from .sync_support import client, clips, run_engine, split_run, sync_env, transcribe_one
+from .sync_support import (
+    assert_each_retried_once,
+    assert_missing_key_sends_nothing,
+    assert_server_errors_retried,
+    assert_split_end_to_end,
+    client_of,
+    run_engine,
+    run_with_key,
+    split_fixture,
+    transcribe_one,
+)
 
 ENV = "DEEPGRAM_API_KEY"
 KEY = "dg-test-0123456789"
 MODEL = "deepgram/nova-3"
 
 
-@pytest.fixture(scope="module")
-def split(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return small_split(tmp_path_factory.mktemp("deepgram") / "esb")
+split = split_fixture("deepgram")
 
 
 def provider(url: str | None, key: str = KEY) -> DeepgramProvider:
-    made = client(MODEL, url, key)
-    assert isinstance(made, DeepgramProvider)
-    return made
+    return client_of(DeepgramProvider, MODEL, url, key)
 
 
 async def test_split_end_to_end(split: Path, tmp_path: Path) -> None:
-    async with MockServer(MockConfig(keys={"deepgram": KEY})) as mock:
-        run = await split_run(MODEL, split, tmp_path, mock.url, sync_env(**{ENV: KEY}))
-    rows = assert_all_correct(run)
-    assert all(r["attempts"] == 1 for r in rows)
-    assert mock.state.counters["deepgram.requests"] == N_SAMPLES
-    assert mock.state.last_request["deepgram query"] == {
+    state = await assert_split_end_to_end(MODEL, split, tmp_path, ENV, KEY, "deepgram")
+    assert state.last_request["deepgram query"] == {
         "model": "nova-3",
         "language": "en",
         "smart_format": "true",
     }
-    headers = mock.state.last_request["deepgram"]
+    headers = state.last_request["deepgram"]
     assert headers["Authorization"] == f"Token {KEY}" and headers["Content-Type"] == "audio/wav"
 
 
 async def test_missing_key_names_the_variable(split: Path, tmp_path: Path) -> None:
-    async with MockServer() as mock:
-        run = await split_run(MODEL, split, tmp_path, mock.url, sync_env())
-    assert_missing_key(run, ENV)
-    assert mock.state.counters["deepgram.requests"] == 0
+    await assert_missing_key_sends_nothing(MODEL, split, tmp_path, ENV, "deepgram")
 
 
 async def test_rate_limit_is_retried(tmp_path: Path) -> None:
-    async with MockServer() as mock:
-        engine, rows = await run_engine(
-            provider(mock.url, "mock-rate_limit"), clips(3), tmp_path / "r"
-        )
-    assert [(r["status"], r["attempts"]) for r in rows] == [("ok", 2)] * 3
-    assert engine.stats.errors_by_kind == {"rate_limited": 3}
+    engine, rows = await run_with_key(MODEL, "mock-rate_limit", 3, tmp_path / "r")
+    assert_each_retried_once(engine, rows, 3, "rate_limited")
 
 
 async def test_server_errors_are_retried(tmp_path: Path) -> None:
-    async with MockServer(MockConfig(rate_5xx=0.5, seed=3)) as mock:
-        engine, rows = await run_engine(
-            provider(mock.url), clips(4), tmp_path / "r", workers=1, max_retries=8
-        )
-    assert [r["status"] for r in rows] == ["ok"] * 4
-    assert engine.stats.errors_by_kind["server_error"] == mock.state.counters["deepgram.503"] > 0
+    await assert_server_errors_retried(MODEL, KEY, tmp_path / "r", "deepgram")
 
 
 async def test_no_credit_and_rejected_key_are_fatal(tmp_path: Path) -> None:
-    async with MockServer() as mock:
-        credit, rows_c = await run_engine(
-            provider(mock.url, "mock-insufficient_credits"), clips(4), tmp_path / "c"
-        )
-    async with MockServer(MockConfig(keys={"deepgram": KEY})) as mock:
-        auth, rows_a = await run_engine(
-            provider(mock.url, "dg-wrong-0000"), clips(4), tmp_path / "a"
-        )
+    credit, rows_c = await run_with_key(MODEL, "mock-insufficient_credits", 4, tmp_path / "c")
+    keys = MockConfig(keys={"deepgram": KEY})
+    auth, rows_a = await run_with_key(MODEL, "dg-wrong-0000", 4, tmp_path / "a", keys)
     assert rows_c == rows_a == []
     assert credit.fatal is not None and (credit.fatal.kind, credit.fatal.status) == ("quota", 402)
     assert "DEEPGRAM_API_KEY" in str(credit.fatal)

@@ -12,50 +12,42 @@ from asyncbench.errors import PermanentError, TransientError
 from asyncbench.mock.state import MockConfig
 from asyncbench.providers.elevenlabs import ElevenLabsProvider
 
-from .provider_runs import (
-    N_SAMPLES,
-    assert_all_correct,
-    assert_missing_key,
-    small_split,
-    wav_clip,
-)
+from .provider_runs import wav_clip
 from .support import MockServer
-from .sync_support import client, clips, run_engine, split_run, sync_env
+from .sync_support import (
+    assert_each_retried_once,
+    assert_missing_key_sends_nothing,
+    assert_server_errors_retried,
+    assert_split_end_to_end,
+    client_of,
+    run_engine,
+    run_with_key,
+    split_fixture,
+)
 
 ENV = "ELEVENLABS_API_KEY"
 KEY = "xi-test-0123456789"
 MODEL = "elevenlabs/scribe_v1"
 
 
-@pytest.fixture(scope="module")
-def split(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return small_split(tmp_path_factory.mktemp("elevenlabs") / "esb")
+split = split_fixture("elevenlabs")
 
 
 def provider(url: str, key: str = KEY) -> ElevenLabsProvider:
-    made = client(MODEL, url, key)
-    assert isinstance(made, ElevenLabsProvider)
-    return made
+    return client_of(ElevenLabsProvider, MODEL, url, key)
 
 
 async def test_split_end_to_end(split: Path, tmp_path: Path) -> None:
-    async with MockServer(MockConfig(keys={"elevenlabs": KEY})) as mock:
-        run = await split_run(MODEL, split, tmp_path, mock.url, sync_env(**{ENV: KEY}))
-    rows = assert_all_correct(run)
-    assert all(r["attempts"] == 1 for r in rows)
-    assert mock.state.counters["elevenlabs.requests"] == N_SAMPLES
-    form = mock.state.last_request["elevenlabs form"]
+    state = await assert_split_end_to_end(MODEL, split, tmp_path, ENV, KEY, "elevenlabs")
+    form = state.last_request["elevenlabs form"]
     assert (form["model_id"], form["tag_audio_events"]) == ("scribe_v1", "true")
     assert "language_code" not in form and form["file"].startswith("audio.wav;audio/wav;")
-    headers = mock.state.last_request["elevenlabs"]
+    headers = state.last_request["elevenlabs"]
     assert headers["xi-api-key"] == KEY and "Authorization" not in headers
 
 
 async def test_missing_key_names_the_variable(split: Path, tmp_path: Path) -> None:
-    async with MockServer() as mock:
-        run = await split_run(MODEL, split, tmp_path, mock.url, sync_env())
-    assert_missing_key(run, ENV)
-    assert mock.state.counters["elevenlabs.requests"] == 0
+    await assert_missing_key_sends_nothing(MODEL, split, tmp_path, ENV, "elevenlabs")
 
 
 @pytest.mark.parametrize(
@@ -65,23 +57,14 @@ async def test_missing_key_names_the_variable(split: Path, tmp_path: Path) -> No
 async def test_both_429s_are_retried_under_their_own_kind(
     tmp_path: Path, scenario: str, kind: str
 ) -> None:
-    async with MockServer() as mock:
-        engine, rows = await run_engine(
-            provider(mock.url, f"mock-{scenario}"), clips(3), tmp_path / "r"
-        )
-    assert [(r["status"], r["attempts"]) for r in rows] == [("ok", 2)] * 3
-    assert engine.stats.errors_by_kind == {kind: 3}
+    engine, rows = await run_with_key(MODEL, f"mock-{scenario}", 3, tmp_path / "r")
+    assert_each_retried_once(engine, rows, 3, kind)
 
 
 async def test_quota_and_auth_are_fatal(tmp_path: Path) -> None:
-    async with MockServer() as mock:
-        quota, rows_q = await run_engine(
-            provider(mock.url, "mock-quota_exceeded"), clips(4), tmp_path / "q"
-        )
-    async with MockServer(MockConfig(keys={"elevenlabs": KEY})) as mock:
-        auth, rows_a = await run_engine(
-            provider(mock.url, "xi-wrong-00000"), clips(4), tmp_path / "a"
-        )
+    quota, rows_q = await run_with_key(MODEL, "mock-quota_exceeded", 4, tmp_path / "q")
+    keys = MockConfig(keys={"elevenlabs": KEY})
+    auth, rows_a = await run_with_key(MODEL, "xi-wrong-00000", 4, tmp_path / "a", keys)
     assert rows_q == rows_a == []
     assert quota.fatal is not None and quota.fatal.kind == "quota"
     assert str(quota.fatal) == (
@@ -93,12 +76,7 @@ async def test_quota_and_auth_are_fatal(tmp_path: Path) -> None:
 
 
 async def test_server_errors_are_retried(tmp_path: Path) -> None:
-    async with MockServer(MockConfig(rate_5xx=0.5, seed=3)) as mock:
-        engine, rows = await run_engine(
-            provider(mock.url), clips(4), tmp_path / "r", workers=1, max_retries=8
-        )
-    assert [r["status"] for r in rows] == ["ok"] * 4
-    assert engine.stats.errors_by_kind["server_error"] == mock.state.counters["elevenlabs.503"] > 0
+    await assert_server_errors_retried(MODEL, KEY, tmp_path / "r", "elevenlabs")
 
 
 async def test_validation_errors_are_permanent_with_the_field_named() -> None:

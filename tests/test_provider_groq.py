@@ -13,41 +13,36 @@ from asyncbench.mock.state import MockConfig
 from asyncbench.providers.base import AudioPayload
 from asyncbench.providers.groq import GroqProvider
 
-from .provider_runs import (
-    N_SAMPLES,
-    AudioHost,
-    assert_all_correct,
-    assert_missing_key,
-    small_split,
-    wav_clip,
-)
+from .provider_runs import AudioHost, wav_clip
 from .support import MockServer
-from .sync_support import by_id, client, clips, run_engine, split_run, sync_env, transcribe_one
+from .sync_support import (
+    assert_each_retried_once,
+    assert_missing_key_sends_nothing,
+    assert_split_end_to_end,
+    by_id,
+    client,
+    clips,
+    run_engine,
+    run_with_key,
+    split_fixture,
+    transcribe_one,
+)
 
 ENV = "GROQ_API_KEY"
 KEY = "gsk_test_0123456789"
 MODEL = "groq/whisper-large-v3"
 
 
-@pytest.fixture(scope="module")
-def split(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return small_split(tmp_path_factory.mktemp("groq") / "esb")
+split = split_fixture("groq")
 
 
 async def test_split_end_to_end(split: Path, tmp_path: Path) -> None:
-    async with MockServer(MockConfig(keys={"groq": KEY})) as mock:
-        run = await split_run(MODEL, split, tmp_path, mock.url, sync_env(**{ENV: KEY}))
-    rows = assert_all_correct(run)
-    assert all(r["attempts"] == 1 for r in rows)
-    assert mock.state.counters["groq.requests"] == N_SAMPLES
-    assert mock.state.last_request["groq form"]["model"] == "whisper-large-v3"
+    state = await assert_split_end_to_end(MODEL, split, tmp_path, ENV, KEY, "groq")
+    assert state.last_request["groq form"]["model"] == "whisper-large-v3"
 
 
 async def test_missing_key_names_the_variable(split: Path, tmp_path: Path) -> None:
-    async with MockServer() as mock:
-        run = await split_run(MODEL, split, tmp_path, mock.url, sync_env())
-    assert_missing_key(run, ENV)
-    assert mock.state.counters["groq.requests"] == 0
+    await assert_missing_key_sends_nothing(MODEL, split, tmp_path, ENV, "groq")
 
 
 async def test_rate_limit_honours_retry_after(tmp_path: Path) -> None:
@@ -57,17 +52,12 @@ async def test_rate_limit_honours_retry_after(tmp_path: Path) -> None:
             client(MODEL, mock.url, "mock-rate_limit"), clips(3), tmp_path / "r"
         )
     assert time.monotonic() - t0 >= 0.4
-    assert [(r["status"], r["attempts"]) for r in rows] == [("ok", 2)] * 3
-    assert engine.stats.errors_by_kind == {"rate_limited": 3}
+    assert_each_retried_once(engine, rows, 3, "rate_limited")
 
 
 async def test_server_errors_are_retried(tmp_path: Path) -> None:
-    async with MockServer() as mock:
-        engine, rows = await run_engine(
-            client(MODEL, mock.url, "mock-server_error"), clips(2), tmp_path / "r"
-        )
-    assert [(r["status"], r["attempts"]) for r in rows] == [("ok", 2)] * 2
-    assert engine.stats.errors_by_kind == {"server_error": 2}
+    engine, rows = await run_with_key(MODEL, "mock-server_error", 2, tmp_path / "r")
+    assert_each_retried_once(engine, rows, 2, "server_error")
 
 
 async def test_permanent_errors_are_failed_lines(tmp_path: Path) -> None:
@@ -93,10 +83,8 @@ async def test_permanent_errors_are_failed_lines(tmp_path: Path) -> None:
 
 
 async def test_rejected_key_is_fatal_and_names_the_variable(tmp_path: Path) -> None:
-    async with MockServer(MockConfig(keys={"groq": KEY})) as mock:
-        engine, rows = await run_engine(
-            client(MODEL, mock.url, "gsk_wrong_000000"), clips(5), tmp_path / "r"
-        )
+    keys = MockConfig(keys={"groq": KEY})
+    engine, rows = await run_with_key(MODEL, "gsk_wrong_000000", 5, tmp_path / "r", keys)
     assert rows == [] and engine.fatal is not None and engine.fatal.kind == "auth"
     assert str(engine.fatal).startswith("HTTP 401: key rejected; check GROQ_API_KEY: Incorrect")
 

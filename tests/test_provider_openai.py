@@ -21,20 +21,28 @@ from .provider_runs import (
     CliRun,
     assert_all_correct,
     assert_key_rejected,
-    assert_missing_key,
-    small_split,
     wav_clip,
 )
 from .support import MockServer, only_file, read_results, run_cli_async
-from .sync_support import by_id, client, clips, run_engine, split_run, sync_env, transcribe_one
+from .sync_support import (
+    assert_each_retried_once,
+    assert_missing_key_sends_nothing,
+    by_id,
+    client,
+    clips,
+    run_engine,
+    run_with_key,
+    split_fixture,
+    split_run,
+    sync_env,
+    transcribe_one,
+)
 
 ENV = "OPENAI_API_KEY"
 KEY = "sk-test-0123456789"
 
 
-@pytest.fixture(scope="module")
-def split(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return small_split(tmp_path_factory.mktemp("openai") / "esb")
+split = split_fixture("openai")
 
 
 # -- end to end ------------------------------------------------------------------------------
@@ -88,10 +96,7 @@ async def test_insufficient_quota_stops_the_run(split: Path, tmp_path: Path) -> 
 
 
 async def test_missing_key_names_the_variable(split: Path, tmp_path: Path) -> None:
-    async with MockServer() as mock:
-        run = await split_run("openai/whisper-1", split, tmp_path, mock.url, sync_env())
-    assert_missing_key(run, ENV)
-    assert mock.state.counters["openai.requests"] == 0
+    await assert_missing_key_sends_nothing("openai/whisper-1", split, tmp_path, ENV, "openai")
 
 
 # -- each error kind through the real engine ---------------------------------------------------
@@ -105,18 +110,13 @@ async def test_rate_limit_waits_for_the_reset_header_then_succeeds(tmp_path: Pat
             client("openai/whisper-1", mock.url, "mock-rate_limit"), items, tmp_path / "r.jsonl"
         )
     assert time.monotonic() - t0 >= 0.3  # x-ratelimit-reset-requests: 300ms, no Retry-After
-    assert [(r["status"], r["attempts"]) for r in rows] == [("ok", 2)] * 4
+    assert_each_retried_once(engine, rows, 4, "rate_limited")
     assert sorted(r["pred_text"] for r in rows) == sorted(text for text, _ in items)
-    assert engine.stats.errors_by_kind == {"rate_limited": 4}
 
 
 async def test_server_errors_are_retried(tmp_path: Path) -> None:
-    async with MockServer() as mock:
-        engine, rows = await run_engine(
-            client("openai/whisper-1", mock.url, "mock-server_error"), clips(2), tmp_path / "r"
-        )
-    assert [(r["status"], r["attempts"]) for r in rows] == [("ok", 2)] * 2
-    assert engine.stats.errors_by_kind == {"server_error": 2}
+    engine, rows = await run_with_key("openai/whisper-1", "mock-server_error", 2, tmp_path / "r")
+    assert_each_retried_once(engine, rows, 2, "server_error")
 
 
 async def test_too_short_audio_is_a_permanent_failed_line(tmp_path: Path) -> None:
@@ -139,16 +139,13 @@ async def test_too_short_audio_is_a_permanent_failed_line(tmp_path: Path) -> Non
 
 
 async def test_quota_and_auth_are_fatal_in_the_engine(tmp_path: Path) -> None:
-    async with MockServer() as mock:
-        quota, rows_q = await run_engine(
-            client("openai/whisper-1", mock.url, "mock-insufficient_quota"),
-            clips(6),
-            tmp_path / "q",
-        )
-    async with MockServer(MockConfig(keys={"openai": KEY})) as mock:
-        auth, rows_a = await run_engine(
-            client("openai/whisper-1", mock.url, "sk-nope-00000000"), clips(6), tmp_path / "a"
-        )
+    quota, rows_q = await run_with_key(
+        "openai/whisper-1", "mock-insufficient_quota", 6, tmp_path / "q"
+    )
+    keys = MockConfig(keys={"openai": KEY})
+    auth, rows_a = await run_with_key(
+        "openai/whisper-1", "sk-nope-00000000", 6, tmp_path / "a", keys
+    )
     assert rows_q == rows_a == []
     assert quota.fatal is not None and quota.fatal.kind == "quota"
     assert auth.fatal is not None and auth.fatal.kind == "auth"

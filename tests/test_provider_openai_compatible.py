@@ -11,13 +11,12 @@ import pytest
 from aiohttp import web
 
 from asyncbench.errors import ConfigError
-from asyncbench.mock.state import MockConfig
 from asyncbench.providers.openai import OpenAICompatibleProvider
 
 from .loopback import free_port
-from .provider_runs import assert_all_correct, small_split, wav_clip
-from .support import MockServer, read_results, run_cli_async
-from .sync_support import client, split_run, sync_env, transcribe_one
+from .provider_runs import wav_clip
+from .support import read_results, run_cli_async
+from .sync_support import assert_split_end_to_end, client, split_fixture, sync_env, transcribe_one
 
 ENV = "OPENAI_COMPATIBLE_API_KEY"
 NEEDS_URL = (
@@ -26,21 +25,20 @@ NEEDS_URL = (
 )
 
 
-@pytest.fixture(scope="module")
-def split(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return small_split(tmp_path_factory.mktemp("compatible") / "esb")
+split = split_fixture("compatible")
 
 
 async def test_split_end_to_end(split: Path, tmp_path: Path) -> None:
-    async with MockServer(MockConfig(keys={"openai": "vllm-key-1234"})) as mock:
-        env = sync_env(**{ENV: "vllm-key-1234"})
-        run = await split_run(
-            "openai-compatible/Systran/faster-whisper-small", split, tmp_path, mock.url, env
-        )
-    rows = assert_all_correct(run)
-    assert all(r["attempts"] == 1 for r in rows)
-    assert mock.state.last_request["openai form"]["model"] == "Systran/faster-whisper-small"
-    assert mock.state.last_request["openai"]["Authorization"] == "Bearer vllm-key-1234"
+    state = await assert_split_end_to_end(
+        "openai-compatible/Systran/faster-whisper-small",
+        split,
+        tmp_path,
+        ENV,
+        "vllm-key-1234",
+        "openai",  # the mock's OpenAI endpoint stands for the user's server
+    )
+    assert state.last_request["openai form"]["model"] == "Systran/faster-whisper-small"
+    assert state.last_request["openai"]["Authorization"] == "Bearer vllm-key-1234"
 
 
 async def test_missing_base_url_is_one_line_before_any_work(split: Path, tmp_path: Path) -> None:
