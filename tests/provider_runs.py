@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -23,7 +24,7 @@ from asyncbench.dataset import Sample
 from asyncbench.endpoints import EndpointPool
 from asyncbench.engine import Engine, EngineOptions, Job
 from asyncbench.mock.state import MockConfig, MockState
-from asyncbench.providers.base import AudioPayload, Provider
+from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings
 from asyncbench.results import ResultWriter
 
 from .loopback import free_port
@@ -101,6 +102,32 @@ class CliRuns:
 
 #: name -> (model name, environment, extra flags)
 RunSpec = Mapping[str, tuple[str, dict[str, str], tuple[str, ...]]]
+
+P = TypeVar("P", bound=Provider)
+
+
+def key_runs(
+    model_name: str,
+    env_name: str,
+    wrong_key: str,
+    flags: tuple[str, ...] = (),
+    *,
+    no_key_model: str | None = None,
+) -> RunSpec:
+    """The two runs of a keyed provider's CLI fixture for `assert_key_rejected` and
+    `assert_missing_key`: `bad_key`, with a key the mock refuses, and `no_key`, with none."""
+    return {
+        "bad_key": (model_name, env_with(**{env_name: wrong_key}), flags),
+        "no_key": (no_key_model or model_name, env_with(), flags),
+    }
+
+
+def job_provider(cls: type[P], url: str, model: str, key: str) -> P:
+    """An async-job provider at the mock, polling every 20 ms."""
+    settings = ProviderSettings(
+        model=model, api_key=key, base_url=url, options={"poll_interval": "0.02"}
+    )
+    return cls(settings)
 
 
 def cli_runs(config: MockConfig, root: Path, specs: RunSpec) -> CliRuns:
@@ -269,17 +296,25 @@ async def run_engine(
 
 
 async def assert_failures_recorded(
-    make: Callable[[str], Provider], tmp: Path, *, kind: str, reason: str, max_retries: int
-) -> MockState:
+    make: Callable[[str], Provider],
+    tmp: Path,
+    *,
+    kind: str,
+    reason: str,
+    max_retries: int,
+    per_attempt: str,
+) -> None:
     """Every job fails inside the service: each sample is recorded as failed with the
-    provider's reason and kind, after `max_retries` retries when the kind is retryable."""
+    provider's reason and kind, after `max_retries` retries when the kind is retryable, and
+    the mock's `per_attempt` counter (jobs created, or session errors) went up once for each
+    attempt of each sample."""
     async with MockServer(MockConfig(rate_job_error=1.0)) as mock:
         rows = await run_engine(make(mock.url), clips(), tmp, max_retries=max_retries)
     assert len(rows) == N_SAMPLES
     for row in rows.values():
         assert (row["status"], row["error_kind"]) == ("failed", kind), row
         assert row["attempts"] == max_retries + 1 and reason in row["error"], row
-    return mock.state
+    assert mock.state.counters[per_attempt] == (max_retries + 1) * N_SAMPLES
 
 
 async def assert_rate_limits_retried(
