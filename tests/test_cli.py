@@ -149,106 +149,45 @@ async def test_max_samples_says_what_it_takes(esb: Path, tmp_path: Path) -> None
 
 def bad_input_cases(esb: Path, tmp: Path) -> list[tuple[list[str], str]]:
     live = "127.0.0.1:1"  # never used: each case fails before any request
-    common = ["--results_dir", str(tmp)]
+
+    def args(
+        *flags: str, model: str = "aldea/default", dataset: str = "ami", path: Path = esb
+    ) -> list[str]:
+        return [
+            *("--model_name", model, "--dataset", dataset, "--dataset_path", str(path)),
+            *flags,
+            *("--results_dir", str(tmp)),
+        ]
+
     return [
         (
-            [
-                "--model_name",
-                "whisperx/large",
-                "--dataset",
-                "ami",
-                "--dataset_path",
-                str(esb),
-                *common,
-            ],
+            args(model="whisperx/large"),
             "error: unknown provider prefix 'whisperx' in --model_name 'whisperx/large'; "
             "known providers: ",
         ),
         (
-            [
-                "--model_name",
-                "aldea/default",
-                "--dataset",
-                "ami",
-                "--dataset_path",
-                str(tmp / "missing"),
-                "--aldea_endpoints",
-                live,
-                *common,
-            ],
+            args("--aldea_endpoints", live, path=tmp / "missing"),
             f"error: dataset folder '{tmp / 'missing'}' does not exist",
         ),
         (
-            [
-                "--model_name",
-                "aldea/default",
-                "--dataset",
-                "gigaspeech",
-                "--dataset_path",
-                str(esb),
-                "--aldea_endpoints",
-                live,
-                *common,
-            ],
+            args("--aldea_endpoints", live, dataset="gigaspeech"),
             f"error: unknown config 'gigaspeech' in {esb}; available configs: ami, librispeech",
         ),
         (
-            [
-                "--model_name",
-                "aldea/default",
-                "--dataset",
-                "librispeech",
-                "--split",
-                "test",
-                "--dataset_path",
-                str(esb),
-                "--aldea_endpoints",
-                live,
-                *common,
-            ],
+            args("--split", "test", "--aldea_endpoints", live, dataset="librispeech"),
             f"error: unknown split 'test' for config 'librispeech' in {esb}; "
             "available splits: test.clean, test.other",
         ),
         (
-            [
-                "--model_name",
-                "aldea/default",
-                "--dataset",
-                "ami",
-                "--dataset_path",
-                str(esb),
-                "--aldea_endpoints",
-                "127.0.0.1:8800 127.0.0.1:88x1",
-                *common,
-            ],
+            args("--aldea_endpoints", "127.0.0.1:8800 127.0.0.1:88x1"),
             "error: bad endpoint '127.0.0.1:88x1': the port is not a number 1-65535",
         ),
         (
-            [
-                "--model_name",
-                "aldea/default",
-                "--dataset",
-                "ami",
-                "--dataset_path",
-                str(esb),
-                "--aldea_endpoints",
-                f"127.0.0.1:{closed_port()} 127.0.0.1:{closed_port()}",
-                *common,
-            ],
+            args("--aldea_endpoints", f"127.0.0.1:{closed_port()} 127.0.0.1:{closed_port()}"),
             "error: no endpoint is reachable (127.0.0.1:",
         ),
         (
-            [
-                "--model_name",
-                "aldea/default",
-                "--dataset",
-                "ami",
-                "--dataset_path",
-                str(esb),
-                "--max_workers",
-                "0",
-                *common,
-            ],
+            args("--max_workers", "0"),
             "error: --max_workers must be at least 1 (got 0)",
         ),
     ]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from . import faultkit
 from .loopback import free_port
 from .support import (
     PYTHON,
@@ -62,22 +63,7 @@ def run_args(esb: Path, mock_url: str, results: Path, workers: int = 40) -> list
     port = mock_url.rsplit(":", 1)[1]
     # the same port listed 4 times: 4 endpoints of the pool, one server
     endpoints = " ".join([f"127.0.0.1:{port}"] * 4)
-    return [
-        "run",
-        "--model_name",
-        "aldea/default",
-        "--dataset",
-        "ami",
-        "--dataset_path",
-        str(esb),
-        "--aldea_endpoints",
-        endpoints,
-        "--max_workers",
-        str(workers),
-        "--results_dir",
-        str(results),
-        "--no_progress",
-    ]
+    return faultkit.run_args(esb, endpoints, results, "--max_workers", workers)
 
 
 def start(args: list[str]) -> subprocess.Popen[bytes]:
@@ -88,6 +74,20 @@ def start(args: list[str]) -> subprocess.Popen[bytes]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+
+
+def stop_when_written(
+    args: list[str], results: Path, lines: int, sig: signal.Signals
+) -> tuple[Path, int, bytes]:
+    """Start the run and send it `sig` once its results file holds `lines` lines; the file,
+    the exit code and stderr."""
+    proc = start(args)
+    path = only_file_when_created(results, proc)
+    while path.read_bytes().count(b"\n") < lines:
+        time.sleep(0.01)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    return path, proc.returncode, err
 
 
 def check_exactly_once(path: Path) -> None:
@@ -132,13 +132,8 @@ def test_ctrl_c_stops_cleanly_with_exit_130_and_resumes(
     esb: Path, mock_url: str, tmp_path: Path
 ) -> None:
     args = run_args(esb, mock_url, tmp_path, workers=20)
-    proc = start(args)
-    path = only_file_when_created(tmp_path, proc)
-    while path.read_bytes().count(b"\n") < 40:
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130, err
+    path, code, err = stop_when_written(args, tmp_path, 40, signal.SIGINT)
+    assert code == 130, err
     assert b"interrupted by SIGINT" in err and b"Traceback" not in err
     raw = path.read_bytes()
     assert raw.endswith(b"\n")  # nothing half-written
@@ -150,13 +145,9 @@ def test_ctrl_c_stops_cleanly_with_exit_130_and_resumes(
 
 
 def test_sigterm_exits_143(esb: Path, mock_url: str, tmp_path: Path) -> None:
-    proc = start(run_args(esb, mock_url, tmp_path, workers=10))
-    path = only_file_when_created(tmp_path, proc)
-    while path.read_bytes().count(b"\n") < 5:
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 143, err
+    args = run_args(esb, mock_url, tmp_path, workers=10)
+    path, code, err = stop_when_written(args, tmp_path, 5, signal.SIGTERM)
+    assert code == 143, err
     assert path.read_bytes().endswith(b"\n")
 
 
