@@ -52,6 +52,11 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def viewer_mock(hub: Path, **config: Any) -> MockServer:
+    """The mock serving only the dataset viewer, over the `hub` folders."""
+    return MockServer(MockConfig(viewer_root=hub, **config), protocols=("viewer",))
+
+
 @contextlib.asynccontextmanager
 async def viewer_source(
     mock: MockHandle,
@@ -97,7 +102,7 @@ def test_pick_audio_prefers_wav_by_type_not_position() -> None:
 async def test_split_rows_are_the_splits_own_and_pages_stop_at_its_end(hub: Path) -> None:
     stats = SourceStats()
     async with (
-        MockServer(MockConfig(viewer_root=hub), protocols=("viewer",)) as mock,
+        viewer_mock(hub) as mock,
         viewer_source(mock, stats=stats, page_rows=3) as src,
     ):
         samples = await samples_of(src)
@@ -116,7 +121,7 @@ async def test_split_rows_are_the_splits_own_and_pages_stop_at_its_end(hub: Path
 
 async def test_max_samples_and_finished_ids_count_like_local_mode(hub: Path) -> None:
     async with (
-        MockServer(MockConfig(viewer_root=hub), protocols=("viewer",)) as mock,
+        viewer_mock(hub) as mock,
         viewer_source(mock, page_rows=3, max_samples=2) as src,
     ):
         first_two = await samples_of(src)
@@ -146,7 +151,7 @@ def failing(path: str, answers: list[web.Response]) -> Callable[..., Awaitable[w
 
 
 async def test_size_unavailable_falls_back_to_num_rows_total(hub: Path) -> None:
-    server = MockServer(MockConfig(viewer_root=hub), protocols=("viewer",))
+    server = viewer_mock(hub)
     not_ready = [web.json_response({"error": "not ready"}, status=500) for _ in range(3)]
     server.app.middlewares.append(failing("/size", not_ready))
     async with server as mock, viewer_source(mock, page_rows=3) as src:
@@ -158,7 +163,7 @@ async def test_size_unavailable_falls_back_to_num_rows_total(hub: Path) -> None:
 
 
 async def test_rows_retried_on_5xx_and_429(hub: Path) -> None:
-    server = MockServer(MockConfig(viewer_root=hub), protocols=("viewer",))
+    server = viewer_mock(hub)
     answers = [
         web.json_response({"error": "The server is busier than usual"}, status=503),
         web.json_response({"error": "rate limited"}, status=429, headers={"Retry-After": "0"}),
@@ -171,7 +176,7 @@ async def test_rows_retried_on_5xx_and_429(hub: Path) -> None:
 
 async def test_unknown_config_and_split_list_what_exists(hub: Path) -> None:
     async with (
-        MockServer(MockConfig(viewer_root=hub), protocols=("viewer",)) as mock,
+        viewer_mock(hub) as mock,
         viewer_source(mock, "test.dirty") as src,
     ):
         with pytest.raises(ConfigError) as split_err:
@@ -191,9 +196,8 @@ async def test_gated_dataset_needs_the_token_and_only_the_viewer_sees_it(
     hub: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("HF_TOKEN", raising=False)
-    config = MockConfig(viewer_root=hub, keys={"viewer": "hf_gatedtoken"})
     async with (
-        MockServer(config, protocols=("viewer",)) as mock,
+        viewer_mock(hub, keys={"viewer": "hf_gatedtoken"}) as mock,
         viewer_source(mock) as src,
     ):
         with pytest.raises(ConfigError) as err:
@@ -209,7 +213,7 @@ async def test_gated_dataset_needs_the_token_and_only_the_viewer_sees_it(
 
 async def test_missing_dataset_and_unreachable_viewer(hub: Path) -> None:
     async with (
-        MockServer(MockConfig(viewer_root=hub), protocols=("viewer",)) as mock,
+        viewer_mock(hub) as mock,
         viewer_source(mock, dataset="test-org/nothing-here") as src,
     ):
         with pytest.raises(ConfigError) as missing:
@@ -227,7 +231,7 @@ async def test_missing_dataset_and_unreachable_viewer(hub: Path) -> None:
 
 async def test_download_sends_bytes_as_they_are_named_by_real_type(hub: Path) -> None:
     async with (
-        MockServer(MockConfig(viewer_root=hub), protocols=("viewer",)) as mock,
+        viewer_mock(hub) as mock,
         viewer_source(mock, "test", dataset=MP3_DATASET, config="mp3") as src,
     ):
         samples = await samples_of(src)
@@ -280,7 +284,7 @@ async def upload_through_openai(payload: AudioPayload) -> tuple[str | None, str 
 
 async def test_url_fetching_provider_gets_the_url_and_no_bytes(hub: Path) -> None:
     async with (
-        MockServer(MockConfig(viewer_root=hub), protocols=("viewer",)) as mock,
+        viewer_mock(hub) as mock,
         viewer_source(mock, "test.other") as src,
     ):
         samples = await samples_of(src)
@@ -297,9 +301,8 @@ async def test_url_fetching_provider_gets_the_url_and_no_bytes(hub: Path) -> Non
 
 
 async def test_legacy_mp3_first_cells_give_the_wav(hub: Path) -> None:
-    config = MockConfig(viewer_root=hub, viewer_legacy_audio=True)
     async with (
-        MockServer(config, protocols=("viewer",)) as mock,
+        viewer_mock(hub, viewer_legacy_audio=True) as mock,
         viewer_source(mock, "test.other") as src,
     ):
         samples = await samples_of(src)
@@ -313,9 +316,8 @@ async def test_legacy_mp3_first_cells_give_the_wav(hub: Path) -> None:
 
 
 async def test_expired_url_is_refreshed_once_through_its_row(hub: Path) -> None:
-    config = MockConfig(viewer_root=hub, viewer_url_ttl=0.2)
     async with (
-        MockServer(config, protocols=("viewer",)) as mock,
+        viewer_mock(hub, viewer_url_ttl=0.2) as mock,
         viewer_source(mock, "test.other") as src,
     ):
         sample = await first_sample(src)
@@ -331,9 +333,8 @@ async def test_expired_url_is_refreshed_once_through_its_row(hub: Path) -> None:
 
 
 async def test_url_refused_after_refresh_fails_the_sample_as_download(hub: Path) -> None:
-    config = MockConfig(viewer_root=hub, viewer_url_ttl=0.0)
     async with (
-        MockServer(config, protocols=("viewer",)) as mock,
+        viewer_mock(hub, viewer_url_ttl=0.0) as mock,
         viewer_source(mock, "test.other") as src,
     ):
         sample = await first_sample(src)
