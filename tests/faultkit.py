@@ -20,9 +20,11 @@ from itertools import pairwise
 from pathlib import Path
 
 import orjson
+import pytest
 
 from asyncbench import watermark
 from asyncbench.audio import parse_wav
+from asyncbench.results import results_name
 
 from .loopback import LoopbackAldea, Seen
 from .support import PYTHON, REPO, cli_env, make_dataset, sentence
@@ -40,6 +42,22 @@ def numbered_dataset(
 ) -> Path:
     """A hub-layout WAV folder (16 kHz mono PCM16: the CLI never needs torch) of n samples."""
     return make_dataset(root, {(config, split): numbered_texts(n)}, fmt="wav", seconds=seconds)
+
+
+def dataset_fixture(folder: str, n: int) -> Callable[[pytest.TempPathFactory], Path]:
+    """A module's dataset fixture (named by the variable it is assigned to): a numbered
+    dataset of `n` samples, written once for the module under a temporary `folder`."""
+
+    @pytest.fixture(scope="module")
+    def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+        return numbered_dataset(tmp_path_factory.mktemp(folder) / "esb", n)
+
+    return dataset
+
+
+def results_file(dataset: Path, results: Path, config: str = "ami") -> Path:
+    """The results file a `run_args` run on `dataset` writes in `results`."""
+    return results / results_name("aldea/default", str(dataset), config, "test")
 
 
 def heard(body: bytes) -> str | None:

@@ -21,11 +21,13 @@ from asyncbench.manifest import manifest_path
 from asyncbench.results import results_name
 
 from .faultkit import (
+    dataset_fixture,
     failed_by_kind,
     finish,
     heard,
     ledger,
     numbered_dataset,
+    results_file,
     run_args,
     server,
     start,
@@ -103,7 +105,7 @@ async def test_bad_clips_are_recorded_and_odd_formats_just_work(
         args = run_args(mixed, srv.endpoints, tmp_path, config="mixed")
         code, _, err = await finish(await start(args))
     assert code == 0, err
-    rows = ledger(tmp_path / results_name("aldea/default", str(mixed), "mixed", "test"))
+    rows = ledger(results_file(mixed, tmp_path, config="mixed"))
     assert sorted(rows) == sorted(
         ["plain", "stereo16k", "wav44k", "mp3", "flac48k", "short", "corrupt", "empty", "nosamples"]
     )
@@ -130,9 +132,7 @@ async def test_bad_clips_are_recorded_and_odd_formats_just_work(
 # -- configuration problems: exit 2, one line, no request ---------------------------------------
 
 
-@pytest.fixture(scope="module")
-def esb(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return numbered_dataset(tmp_path_factory.mktemp("config") / "esb", 4)
+esb = dataset_fixture("config", 4)
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +159,7 @@ async def test_configuration_problems_stop_before_any_request(
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     results = tmp_path / "results"
-    as_folder = results / results_name("aldea/default", str(esb), "ami", "test")
+    as_folder = results_file(esb, results)
     as_folder.mkdir(parents=True)  # the results *file* is a folder
     async with server(1) as srv:
         ep = srv.endpoints

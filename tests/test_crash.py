@@ -16,16 +16,13 @@ import signal
 import time
 from pathlib import Path
 
-import pytest
-
-from asyncbench.results import results_name
-
 from .faultkit import (
+    dataset_fixture,
     finish,
     ledger,
     number_of,
-    numbered_dataset,
     numbered_texts,
+    results_file,
     run_args,
     sample_id,
     server,
@@ -44,18 +41,8 @@ KILL_TRIALS = 20  # kills while requests are in flight
 STARTUP_TRIALS = 2  # kills at a random moment of start-up (imports, pre-scan, dataset open)
 
 
-@pytest.fixture(scope="module")
-def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return numbered_dataset(tmp_path_factory.mktemp("crash") / "esb", N)
-
-
-@pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return numbered_dataset(tmp_path_factory.mktemp("signals") / "esb", 40)
-
-
-def results_file(dataset: Path, results: Path) -> Path:
-    return results / results_name("aldea/default", str(dataset), "ami", "test")
+big = dataset_fixture("crash", N)
+small = dataset_fixture("signals", 40)
 
 
 def check_after_kill(path: Path, before: set[str], texts: list[str]) -> tuple[set[str], bool]:

@@ -14,20 +14,17 @@ import time
 from email.utils import formatdate
 from pathlib import Path
 
-import pytest
-
-from asyncbench.results import results_name
-
 from .faultkit import (
     Attempts,
     by_sample,
+    dataset_fixture,
     failed_by_kind,
     finish,
     gaps,
     ledger,
     number_of,
-    numbered_dataset,
     numbered_texts,
+    results_file,
     run_args,
     sample_id,
     server,
@@ -90,14 +87,8 @@ def expected_attempts(i: int) -> int:
     return 2
 
 
-@pytest.fixture(scope="module")
-def esb(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return numbered_dataset(tmp_path_factory.mktemp("faults") / "esb", N)
-
-
-@pytest.fixture(scope="module")
-def twelve(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return numbered_dataset(tmp_path_factory.mktemp("bounded") / "esb", 12)
+esb = dataset_fixture("faults", N)
+twelve = dataset_fixture("bounded", 12)
 
 
 async def test_transient_faults_recover_permanent_ones_fail_once_and_reruns_retry_only_those(
@@ -110,7 +101,7 @@ async def test_transient_faults_recover_permanent_ones_fail_once_and_reruns_retr
         return fate(i, k) if i is not None else Action(status=500)
 
     texts = numbered_texts(N)
-    path = tmp_path / results_name("aldea/default", str(esb), "ami", "test")
+    path = results_file(esb, tmp_path)
     async with server(4, plan=plan) as srv:
         args = run_args(esb, srv.endpoints, tmp_path, "--max_workers", 60, "--timeout", TIMEOUT)
         code, out, err = await finish(await start(args))
@@ -187,7 +178,7 @@ async def test_retries_are_bounded_with_growing_jittered_waits(
         i, _ = attempts(body)
         return always.get(i, Action()) if i is not None else Action(status=500)
 
-    path = tmp_path / results_name("aldea/default", str(twelve), "ami", "test")
+    path = results_file(twelve, tmp_path)
     async with server(4, plan=plan) as srv:
         args = run_args(twelve, srv.endpoints, tmp_path, "--max_retries", 2, "--timeout", 1)
         code, _, err = await asyncio.wait_for(finish(await start(args)), 90)

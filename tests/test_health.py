@@ -18,17 +18,15 @@ from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 
-import pytest
-
 from asyncbench.endpoints import EndpointPool
-from asyncbench.results import results_name
 
 from .faultkit import (
+    dataset_fixture,
     endpoint_table,
     finish,
     ledger,
-    numbered_dataset,
     numbered_texts,
+    results_file,
     run_args,
     sample_id,
     server,
@@ -42,9 +40,7 @@ PER_ENDPOINT = 4
 REST_S = 2.0  # the pool's first rest
 
 
-@pytest.fixture(scope="module")
-def esb(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return numbered_dataset(tmp_path_factory.mktemp("health") / "esb", N)
+esb = dataset_fixture("health", N)
 
 
 @contextlib.contextmanager
@@ -86,7 +82,7 @@ async def test_dead_and_slow_endpoints_while_the_run_completes(esb: Path, tmp_pa
 
     doomed.plan = shut_down_after_20
     refused = closed_port()
-    path = tmp_path / results_name("aldea/default", str(esb), "ami", "test")
+    path = results_file(esb, tmp_path)
     with black_hole() as hole:
         async with (
             server(3, latency=0.08) as fast,

@@ -11,20 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from asyncbench.results import results_name
-
-from .faultkit import finish, ledger, numbered_dataset, run_args, server, start
+from .faultkit import dataset_fixture, finish, ledger, results_file, run_args, server, start
 from .loopback import Seen
 from .support import cli_env
 
 SLACK = 1
 
 
-@pytest.fixture(scope="module")
-def esb(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return numbered_dataset(tmp_path_factory.mktemp("pacing") / "esb", 40)
+esb = dataset_fixture("pacing", 40)
 
 
 def check_paced(times: list[float], rate: float) -> None:
@@ -49,7 +43,7 @@ async def run(esb: Path, tmp_path: Path, ports: int, *flags: str | int, **env: s
         args = run_args(esb, srv.endpoints, tmp_path, "--max_workers", 40, *flags)
         code, _, err = await finish(await start(args, env=cli_env(**env)))
         assert code == 0, err
-    path = tmp_path / results_name("aldea/default", str(esb), "ami", "test")
+    path = results_file(esb, tmp_path)
     assert len(ledger(path)) == 40
     return srv.seen
 
