@@ -19,7 +19,7 @@ from aiohttp import web
 from asyncbench import watermark
 from asyncbench.audio import parse_wav
 
-from .loopback import free_port
+from .loopback import free_port, serve
 
 T = TypeVar("T")
 
@@ -76,9 +76,7 @@ class CappedAldea:
 
         app = web.Application(client_max_size=64 * 2**20)
         app.router.add_post("/asr/transcribe", handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        self._runner = await serve(app, [self.port])
         return self
 
     async def __aexit__(self, *exc: object) -> None:

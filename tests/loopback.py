@@ -9,9 +9,10 @@ them, and rates and retry spacing as the server saw them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import orjson
@@ -58,6 +59,18 @@ async def serve(app: web.Application, ports: list[int]) -> web.AppRunner:
     for port in ports:
         await web.TCPSite(runner, "127.0.0.1", port).start()
     return runner
+
+
+@contextlib.asynccontextmanager
+async def served(app: web.Application) -> AsyncIterator[str]:
+    """`async with served(app) as base:` serves `app` on a free port; `base` is its
+    `http://127.0.0.1:PORT`."""
+    port = free_port()
+    runner = await serve(app, [port])
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
 
 
 class LoopbackAldea:

@@ -27,7 +27,7 @@ from asyncbench.mock.state import MockConfig, MockState
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings
 from asyncbench.results import ResultWriter
 
-from .loopback import free_port
+from .loopback import free_port, serve
 from .support import (
     MockServer,
     cli_env,
@@ -201,18 +201,16 @@ class AudioHost:
         return f"{self.base}/{name}"
 
     async def __aenter__(self) -> AudioHost:
-        async def serve(request: web.Request) -> web.Response:
+        async def answer(request: web.Request) -> web.Response:
             body = self.files.get(request.match_info["name"])
             if body is None:
                 return web.Response(status=404)
             return web.Response(body=body, content_type="audio/wav")
 
         app = web.Application()
-        app.router.add_get("/{name}", serve)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
+        app.router.add_get("/{name}", answer)
         port = free_port()
-        await web.TCPSite(self._runner, "127.0.0.1", port).start()
+        self._runner = await serve(app, [port])
         self.base = f"http://127.0.0.1:{port}"
         return self
 

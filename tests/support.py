@@ -25,7 +25,7 @@ from asyncbench.hub_layout import encode_audio, write_hub_folder
 from asyncbench.mock import PROTOCOLS, MockConfig, MockState, build_app
 from asyncbench.mock.state import STATE_KEY
 
-from .loopback import free_port
+from .loopback import free_port, serve
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -88,9 +88,7 @@ class MockServer:
         self._runner: web.AppRunner | None = None
 
     async def __aenter__(self) -> MockHandle:
-        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        self._runner = await serve(self.app, [self.port])
         return MockHandle(f"http://127.0.0.1:{self.port}", self.port, self.app[STATE_KEY])
 
     async def __aexit__(self, *exc: object) -> None:

@@ -13,7 +13,7 @@ from aiohttp import web
 from asyncbench.errors import ConfigError
 from asyncbench.providers.openai import OpenAICompatibleProvider
 
-from .loopback import free_port
+from .loopback import served
 from .provider_runs import wav_clip
 from .support import read_results, run_cli_async
 from .sync_support import assert_split_end_to_end, client, split_fixture, sync_env, transcribe_one
@@ -76,14 +76,8 @@ async def local_server(reply: web.Response) -> AsyncIterator[tuple[str, list[dic
 
     app = web.Application()
     app.router.add_post("/v1/audio/transcriptions", handle)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}/v1", seen
-    finally:
-        await runner.cleanup()
+    async with served(app) as base:
+        yield f"{base}/v1", seen
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from asyncbench.providers.speechmatics_rt import (
     session_error,
 )
 
-from .loopback import free_port
+from .loopback import served
 from .provider_runs import (
     CliRuns,
     assert_all_correct,
@@ -181,17 +181,10 @@ async def test_unacknowledged_chunks_stay_within_the_window() -> None:
 
     app = web.Application()
     app.router.add_get("/v2", slow_acks)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
     clip = wav_clip("Many chunks.", 2.0)  # 64,000 bytes of PCM: 16 chunks
-    try:
-        client = provider(f"http://127.0.0.1:{port}", max_unacked=3)
-        async with aiohttp.ClientSession() as session:
-            assert await client.transcribe(session, client.base_url, clip) == "done"
-    finally:
-        await runner.cleanup()
+    async with served(app) as base, aiohttp.ClientSession() as session:
+        client = provider(base, max_unacked=3)
+        assert await client.transcribe(session, client.base_url, clip) == "done"
     chunks = -(-(len(clip.data or b"") - 44) // CHUNK_BYTES)
     assert seen["chunks"] == seen["last_seq_no"] == chunks == 16
     assert seen["most_unacked"] == 3

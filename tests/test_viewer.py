@@ -27,7 +27,7 @@ from asyncbench.runner import make_url_prepare
 from asyncbench.scoring import normalize
 from asyncbench.viewer import ViewerClient, ViewerSource, pick_audio
 
-from .loopback import closed_port, free_port
+from .loopback import closed_port, served
 from .support import MockHandle, MockServer, make_dataset, sentence
 
 DATASET = "test-org/esb-mini"
@@ -266,19 +266,10 @@ async def upload_through_openai(payload: AudioPayload) -> tuple[str | None, str 
 
     app = web.Application()
     app.router.add_post("/v1/audio/transcriptions", transcriptions)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        settings = ProviderSettings(
-            model="whisper-1", api_key="sk-test", base_url=f"http://127.0.0.1:{port}/v1"
-        )
+    async with served(app) as base, aiohttp.ClientSession() as session:
+        settings = ProviderSettings(model="whisper-1", api_key="sk-test", base_url=f"{base}/v1")
         provider = OpenAIProvider(settings)
-        async with aiohttp.ClientSession() as session:
-            assert await provider.transcribe(session, provider.endpoint_urls()[0], payload) == "ok"
-    finally:
-        await runner.cleanup()
+        assert await provider.transcribe(session, provider.endpoint_urls()[0], payload) == "ok"
     return got[0]
 
 
