@@ -18,7 +18,7 @@ Definitions (the same for both clients; see also bench/engine.py):
   of the machine's cores at its own measured CPU per request (client and server), or when
   its event-loop thread was busy 90 % of the time; the in-flight target applies to the runs
   that are not.
-- peak RSS = `ru_maxrss` of the client process.
+- peak RSS = the client process's own `VmHWM` (see `bench/proc.py` for why not `ru_maxrss`).
 """
 
 from __future__ import annotations

@@ -1,10 +1,16 @@
 """Run a client as a child process and measure it: CPU time, peak RSS, and CPU over time.
 
-Totals come from the kernel when the child is reaped (`os.wait4` rusage: user + system CPU
-of the child and anything it waited for, and its peak resident set). A sampler thread also
-reads `/proc/<pid>/stat` every few milliseconds, so the benchmark can tell how much of the
-CPU went into the sending phase (as the server saw it) and how much into start-up, and how
-busy the main thread (asyncbench's event loop) was.
+CPU totals come from the kernel when the child is reaped (`os.wait4` rusage: user + system
+CPU of the child and anything it waited for). A sampler thread also reads `/proc/<pid>/stat`
+every few milliseconds, so the benchmark can tell how much of the CPU went into the sending
+phase (as the server saw it) and how much into start-up, and how busy the main thread
+(asyncbench's event loop) was.
+
+Peak RSS is the child's own `VmHWM` from `/proc/<pid>/status`, read by the same sampler (it
+only grows, so the last reading is the peak up to a few milliseconds before exit). The
+rusage `ru_maxrss` is no good here: Linux carries the parent's high-water mark over fork and
+exec, so after the bench process itself has built 20,000 clips every child "peaked" at the
+parent's 4 GB.
 """
 
 from __future__ import annotations
@@ -58,6 +64,17 @@ def _proc_cpu_s(path: str) -> float | None:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
+def _proc_hwm_mb(path: str) -> float | None:
+    try:
+        with open(path, "rb") as fh:
+            for line in fh:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def run_measured(
     argv: Sequence[str],
     *,
@@ -73,16 +90,22 @@ def run_measured(
         proc = subprocess.Popen(argv, cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
     samples: list[tuple[float, float]] = []
     main_samples: list[tuple[float, float]] = []
+    peak_rss_mb = 0.0
     done = threading.Event()
 
     def sample() -> None:
+        nonlocal peak_rss_mb
         whole, main = f"/proc/{proc.pid}/stat", f"/proc/{proc.pid}/task/{proc.pid}/stat"
+        status = f"/proc/{proc.pid}/status"
         while not done.is_set():
             now = time.monotonic()
             cpu, main_cpu = _proc_cpu_s(whole), _proc_cpu_s(main)
             if cpu is not None and main_cpu is not None:
                 samples.append((now, cpu))
                 main_samples.append((now, main_cpu))
+            hwm = _proc_hwm_mb(status)
+            if hwm is not None:
+                peak_rss_mb = max(peak_rss_mb, hwm)
             done.wait(interval)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -99,4 +122,4 @@ def run_measured(
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     cpu = usage.ru_utime + usage.ru_stime
     samples.append((time.monotonic(), cpu))
-    return Measured(proc.returncode, wall, cpu, usage.ru_maxrss / 1024, samples, main_samples)
+    return Measured(proc.returncode, wall, cpu, peak_rss_mb, samples, main_samples)
