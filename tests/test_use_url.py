@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from asyncbench.dataset import in_shard
 from asyncbench.mock import MockConfig
 from asyncbench.providers import REGISTRY, resolve
 from asyncbench.scoring import normalize
@@ -262,3 +263,29 @@ async def test_url_fetching_providers_are_handed_the_signed_url(hub: Path, tmp_p
             assert row["status"] == "ok", (prefix, row)
             assert normalize(row["pred_text"]) == normalize(row["text"]), (prefix, row)
     assert mock.state.counters["viewer.assets"] == 4 * len(prefixes)
+
+
+async def test_shards_over_the_viewer_split_the_samples_and_download_only_their_own(
+    hub: Path, tmp_path: Path
+) -> None:
+    """`--use_url --shard i/2` on two "machines": each shard file holds only its slice, the
+    two together hold all 40 rows once, and each clip is downloaded once in all (a shard
+    never fetches another shard's audio)."""
+    async with (
+        MockServer(MockConfig(viewer_root=hub), protocols=("viewer",)) as viewer,
+        LoopbackAldea(transcript=from_watermark) as aldea,
+    ):
+        for i in range(2):
+            code, _, err = await use_url(
+                viewer, aldea.endpoints, tmp_path, "--shard", f"{i}/2", split="test.other"
+            )
+            assert code == 0, err
+    base = "MODEL_aldea-default_DATASET_test-org-esb-mini_librispeech_test.other"
+    shards = [read_results(tmp_path / f"{base}.shard-{i}-of-2.jsonl") for i in range(2)]
+    for i, rows in enumerate(shards):
+        assert rows and all(in_shard(r["id"], i, 2) for r in rows), i
+        assert all(r["status"] == "ok" and r["pred_text"] == r["text"] for r in rows)
+    ids = [r["id"] for rows in shards for r in rows]
+    assert len(ids) == len(set(ids)) == 40
+    assert viewer.state.counters["viewer.assets.wav"] == 40
+    assert not (tmp_path / f"{base}.jsonl").exists()
