@@ -27,7 +27,6 @@ from typing import Any, TextIO
 from urllib.parse import parse_qsl, quote, urlsplit
 
 MASK = "***"
-# A value starting with "<" is a placeholder in help text ("Bearer <key>"), never a key.
 #: query parameter and JSON field names whose values are credentials
 _KEY_NAMES = (
     r"api[_-]?key|apikey|access[_-]?token|auth[_-]?token|id[_-]?token|refresh[_-]?token|token"
@@ -40,6 +39,7 @@ _HEADER_NAMES = (
     r"|ocp-apim-subscription-key|x-auth-token"
 )
 _QUERY = re.compile(rf"(?i)([?&;](?:{_KEY_NAMES})=)[^&#;\s\"'<>]+")
+# A value starting with "<" is a placeholder in help text ("Bearer <key>"), never a key.
 _FIELD = re.compile(
     rf"(?i)(?<![\w-])((?:{_HEADER_NAMES}|{_KEY_NAMES})[\"']?\s*[:=]\s*[\"']?)"
     r"((?:bearer|token|basic|key)\s+)?+(?!\*\*\*|<)[^\s\"',;&}\]\)]+"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import aiohttp
 import pytest
@@ -24,6 +23,7 @@ from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings
 from .provider_runs import (
     N_SAMPLES,
     CliRun,
+    P,
     assert_all_correct,
     assert_missing_key,
     engine_run,
@@ -37,9 +37,6 @@ from .support import MockServer, read_results, sentence
 
 #: variables of these providers a developer may have set (cli_env already drops OPENAI_*)
 SYNC_ENV = ("GROQ_", "ELEVENLABS_", "DEEPGRAM_")
-
-
-P = TypeVar("P", bound=Provider)
 
 
 def split_fixture(name: str) -> Callable[[pytest.TempPathFactory], Path]:

@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 from .scoring_files import DS, LIBRI, foreign, our_run, write_jsonl
+from .support import REPO
 from .test_scoring_table import OUR_TABLE, SEED_TABLE, seed_run
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def score(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

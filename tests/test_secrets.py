@@ -9,9 +9,6 @@ masked, not merely never echoed.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import orjson
@@ -22,7 +19,7 @@ from asyncbench.redact import Redactor, env_secrets, redact_url, url_secrets
 
 from .faultkit import finish, numbered_dataset, run_args, server, start
 from .loopback import Action, free_port, serve
-from .support import cli_env
+from .support import cli_env, run_cli
 
 ALDEA_KEY = "sk-ASYNCBENCH-FAKE-aldea-7f3a9c21d4e5b6"
 QUERY_KEY = "qp-ASYNCBENCH-FAKE-query-0a1b2c3d4e5f"
@@ -270,12 +267,6 @@ def test_a_message_cut_short_does_not_end_in_the_start_of_a_key() -> None:
 @pytest.mark.parametrize("command", ["serve", "mock"])
 def test_help_texts_are_not_masked(command: str) -> None:
     """The redacting layer covers --help too; placeholders in it must read as written."""
-    done = subprocess.run(
-        [sys.executable, "-m", "asyncbench", command, "--help"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+    done = run_cli(command, "--help", env=cli_env(COLUMNS="200"), timeout=60)
     assert done.returncode == 0, done.stderr
     assert "***" not in done.stdout, done.stdout

@@ -15,7 +15,9 @@ import pytest
 from asyncbench.dataset import in_shard
 from asyncbench.mock import MockConfig
 from asyncbench.providers import REGISTRY, resolve
+from asyncbench.results import results_name
 from asyncbench.scoring import normalize
+from asyncbench.shard import shard_file_name
 
 from .loopback import Action, LoopbackAldea, closed_port
 from .support import MockHandle, MockServer, cli_env, make_dataset, read_results, run_cli_async
@@ -280,12 +282,12 @@ async def test_shards_over_the_viewer_split_the_samples_and_download_only_their_
                 viewer, aldea.endpoints, tmp_path, "--shard", f"{i}/2", split="test.other"
             )
             assert code == 0, err
-    base = "MODEL_aldea-default_DATASET_test-org-esb-mini_librispeech_test.other"
-    shards = [read_results(tmp_path / f"{base}.shard-{i}-of-2.jsonl") for i in range(2)]
+    unsharded = results_name("aldea/default", DATASET, "librispeech", "test.other")
+    shards = [read_results(tmp_path / shard_file_name(unsharded, (i, 2))) for i in range(2)]
     for i, rows in enumerate(shards):
         assert rows and all(in_shard(r["id"], i, 2) for r in rows), i
         assert all(r["status"] == "ok" and r["pred_text"] == r["text"] for r in rows)
     ids = [r["id"] for rows in shards for r in rows]
     assert len(ids) == len(set(ids)) == 40
     assert viewer.state.counters["viewer.assets.wav"] == 40
-    assert not (tmp_path / f"{base}.jsonl").exists()
+    assert not (tmp_path / unsharded).exists()
