@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from asyncbench.errors import ConfigError
+from asyncbench.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from asyncbench.runner import RunConfig
@@ -50,7 +50,7 @@ def parse_datasets(spec: str | None) -> list[tuple[str, str]]:
     (`librispeech` is test.clean and test.other), `config:split` or `config/split` one."""
     if spec is None or not spec.strip():
         return list(ESB_SPLITS)
-    from asyncbench.endpoints import split_list
+    from asyncbench.core.endpoint_spec import split_list
 
     names = ", ".join(dict.fromkeys(c for c, _ in ESB_SPLITS))
     chosen: set[tuple[str, str]] = set()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from asyncbench.errors import ConfigError
+from asyncbench.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from asyncbench.runner import RunConfig
@@ -167,8 +167,8 @@ def run_command(
 
 def run_config(o: Mapping[str, Any]) -> RunConfig:
     """`asyncbench run`'s options → RunConfig (also for `sweep`, which takes the same)."""
+    from asyncbench.core.shard import parse_shard
     from asyncbench.runner import RunConfig
-    from asyncbench.shard import parse_shard
 
     return RunConfig(
         model_name=o["model_name"],
@@ -199,9 +199,9 @@ def run_config(o: Mapping[str, Any]) -> RunConfig:
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     """Entry point: configuration errors become one line and exit code 2, never a traceback.
 
-    Everything the command prints goes through a redacting layer (`asyncbench.redact`), so
+    Everything the command prints goes through a redacting layer (`asyncbench.core.redact`), so
     no message, warning or traceback can show an API key."""
-    from asyncbench.redact import guard_output
+    from asyncbench.core.redact import guard_output
 
     restore = guard_output(sys.argv[1:] if argv is None else argv)
     try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from asyncbench.errors import ConfigError
+from asyncbench.core.errors import ConfigError
 
 # `datasets` imports torch (seconds of CPU) for every streaming dataset when torch is
 # installed, only to share an epoch counter with torch DataLoader workers, which asyncbench

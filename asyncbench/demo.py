@@ -60,8 +60,8 @@ def demo_command(
         bool, typer.Option("--fresh", help="Forget earlier demo results and measure again")
     ] = False,
 ) -> None:
+    from asyncbench.core.errors import ConfigError
     from asyncbench.demo_data import build_demo_dataset, load_demo_sentences
-    from asyncbench.errors import ConfigError
     from asyncbench.results import results_name
     from asyncbench.runner import RunConfig, run
     from asyncbench.scoring import score_results

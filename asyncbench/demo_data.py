@@ -27,7 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from asyncbench.errors import ConfigError
+from asyncbench.core.errors import ConfigError
 
 __all__ = ["DemoClip", "build_demo_dataset", "demo_clips", "load_demo_sentences", "synthesize"]
 

@@ -21,12 +21,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from asyncbench.core.errors import ProviderError, TransientError
+from asyncbench.core.retry import backoff_delay
 from asyncbench.dataset import Sample, take
 from asyncbench.endpoints import Endpoint, EndpointPool
-from asyncbench.errors import ProviderError, TransientError
 from asyncbench.providers.base import AudioPayload
 from asyncbench.results import FAILED, OK, SKIPPED_SHORT, Result, ResultWriter
-from asyncbench.retry import backoff_delay
 from asyncbench.stats import RunStats
 
 # Failure kinds that say the endpoint itself is unwell (and count towards resting it).

@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from asyncbench.errors import ConfigError
+from asyncbench.core.errors import ConfigError
 
 SUFFIX = ".meta.json"
 FORMAT = "asyncbench-results/1"

@@ -30,7 +30,7 @@ from typing import Annotated, Any
 
 import typer
 
-from asyncbench.errors import ConfigError
+from asyncbench.core.errors import ConfigError
 
 NICE_BINS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 86400)
 TARGET_BINS = 80

@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from asyncbench.errors import ConfigError
+from asyncbench.core.errors import ConfigError
 
 OK = "ok"
 SKIPPED_SHORT = "skipped_short"

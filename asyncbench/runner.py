@@ -21,8 +21,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from asyncbench import manifest
-from asyncbench.errors import ConfigError, PermanentError, ProviderError
-from asyncbench.redact import make_redactor, url_secrets
+from asyncbench.core.errors import ConfigError, PermanentError, ProviderError
+from asyncbench.core.redact import make_redactor, url_secrets
 from asyncbench.results import ResumeState, check_writable, prescan, results_name
 
 log = logging.getLogger("asyncbench")
@@ -76,7 +76,7 @@ class RunConfig:
 
 def results_path(cfg: RunConfig) -> Path:
     """Where this run's results go (a shard gets a file of its own)."""
-    from asyncbench.shard import shard_file_name
+    from asyncbench.core.shard import shard_file_name
 
     name = results_name(cfg.model_name, cfg.dataset_path, cfg.dataset, cfg.split)
     return cfg.results_dir / shard_file_name(name, cfg.shard)

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import typer
 
-from asyncbench.errors import ConfigError
+from asyncbench.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from aiohttp import web

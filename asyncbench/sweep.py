@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from asyncbench.errors import ConfigError
+from asyncbench.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from asyncbench.runner import RunConfig

@@ -29,9 +29,9 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, TransientError
+from asyncbench.core.retry import backoff_delay, retry_after_from_headers
 from asyncbench.dataset import Sample, SourceStats, is_scorable_reference
-from asyncbench.errors import ConfigError, PermanentError, ProviderError, TransientError
-from asyncbench.retry import backoff_delay, retry_after_from_headers
 
 if TYPE_CHECKING:
     import aiohttp

@@ -3,7 +3,7 @@ import re
 import aiohttp
 import pytest
 
-from asyncbench.errors import ConfigError, PermanentError, TransientError
+from asyncbench.core.errors import ConfigError, PermanentError, TransientError
 from asyncbench.providers import resolve
 from asyncbench.providers.aldea import DEFAULT_URL, AldeaProvider, parse_reply
 from asyncbench.providers.base import AudioPayload, ProviderSettings

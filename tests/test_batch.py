@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from asyncbench.batch import ESB_SPLITS, default_workers, parse_datasets
-from asyncbench.errors import ConfigError
+from asyncbench.core.errors import ConfigError
 
 from .inproc import Background, cli, lines_of, one_error_line, transcript_of
 from .loopback import LoopbackAldea

@@ -6,6 +6,7 @@ import pytest
 
 from asyncbench import watermark
 from asyncbench.audio import to_wav16k
+from asyncbench.core.errors import ConfigError
 from asyncbench.dataset import (
     SourceStats,
     in_shard,
@@ -13,7 +14,6 @@ from asyncbench.dataset import (
     iter_samples,
     open_split,
 )
-from asyncbench.errors import ConfigError
 from asyncbench.scoring import normalize
 
 from .support import make_dataset

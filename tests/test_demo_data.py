@@ -14,6 +14,7 @@ import pytest
 import yaml
 from datasets import load_dataset
 
+from asyncbench.core.errors import ConfigError
 from asyncbench.demo_data import (
     FLITE_MISSING,
     STAMP_NAME,
@@ -21,7 +22,6 @@ from asyncbench.demo_data import (
     demo_clips,
     load_demo_sentences,
 )
-from asyncbench.errors import ConfigError
 
 from ._speech import word_errors
 

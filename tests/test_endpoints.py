@@ -4,8 +4,9 @@ import time
 
 import pytest
 
-from asyncbench.endpoints import EndpointPool, normalize_endpoint, parse_endpoints, split_list
-from asyncbench.errors import ConfigError
+from asyncbench.core.endpoint_spec import normalize_endpoint, parse_endpoints, split_list
+from asyncbench.core.errors import ConfigError
+from asyncbench.endpoints import EndpointPool
 
 PATH = "/asr/transcribe"
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import orjson
 import pytest
 
+from asyncbench.core.endpoint_spec import parse_endpoints
+from asyncbench.core.errors import PermanentError
 from asyncbench.dataset import Sample
-from asyncbench.endpoints import EndpointPool, parse_endpoints
+from asyncbench.endpoints import EndpointPool
 from asyncbench.engine import Engine, EngineOptions, Job
-from asyncbench.errors import PermanentError
 from asyncbench.providers.aldea import AldeaProvider
 from asyncbench.providers.base import AudioPayload, ProviderSettings
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from asyncbench import results
-from asyncbench.errors import ConfigError
+from asyncbench.core.errors import ConfigError
 from asyncbench.results import FAILED, OK, SKIPPED_SHORT, Result, prescan
 
 IDS = ["a", "b", "c", 'q"uote', "back\\slash", "ünïcode", "tab\tid", "new\nline", "x/y/0"]

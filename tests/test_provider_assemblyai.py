@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from asyncbench.errors import ConfigError, PermanentError, TransientError
+from asyncbench.core.errors import ConfigError, PermanentError, TransientError
 from asyncbench.mock.state import MockConfig
 from asyncbench.providers import resolve
 from asyncbench.providers._jobs import error_text, poll_delays, poll_interval

@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from asyncbench.errors import PermanentError
+from asyncbench.core.errors import PermanentError
 from asyncbench.mock.state import MockConfig
 from asyncbench.providers.base import AudioPayload
 from asyncbench.providers.deepgram import DeepgramProvider

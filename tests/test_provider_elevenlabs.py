@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from asyncbench.errors import PermanentError, TransientError
+from asyncbench.core.errors import PermanentError, TransientError
 from asyncbench.mock.state import MockConfig
 from asyncbench.providers.elevenlabs import ElevenLabsProvider
 

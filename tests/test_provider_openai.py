@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from asyncbench.errors import ConfigError, PermanentError, TransientError
+from asyncbench.core.errors import ConfigError, PermanentError, TransientError
 from asyncbench.mock.state import MockConfig
 from asyncbench.providers._http import api_url, read_error, upload_name
 from asyncbench.providers.base import AudioPayload

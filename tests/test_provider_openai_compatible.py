@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from asyncbench.errors import ConfigError
+from asyncbench.core.errors import ConfigError
 from asyncbench.providers.openai import OpenAICompatibleProvider
 
 from .loopback import served

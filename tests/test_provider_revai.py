@@ -10,7 +10,7 @@ import aiohttp
 import orjson
 import pytest
 
-from asyncbench.errors import PermanentError, TransientError
+from asyncbench.core.errors import PermanentError, TransientError
 from asyncbench.mock.state import MockConfig
 from asyncbench.providers.base import AudioPayload
 from asyncbench.providers.revai import TRANSCRIPT_JSON, RevAIProvider, job_error, transcript_text

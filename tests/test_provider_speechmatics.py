@@ -12,7 +12,7 @@ import aiohttp
 import orjson
 import pytest
 
-from asyncbench.errors import PermanentError, TransientError
+from asyncbench.core.errors import PermanentError, TransientError
 from asyncbench.mock.state import MockConfig
 from asyncbench.providers.base import AudioPayload
 from asyncbench.providers.speechmatics import SpeechmaticsProvider, job_error

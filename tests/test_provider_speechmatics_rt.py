@@ -12,7 +12,7 @@ import orjson
 import pytest
 from aiohttp import WSMsgType, web
 
-from asyncbench.errors import PermanentError, TransientError
+from asyncbench.core.errors import PermanentError, TransientError
 from asyncbench.mock.state import MockConfig
 from asyncbench.providers.base import ProviderSettings
 from asyncbench.providers.speechmatics_rt import (

@@ -3,7 +3,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from asyncbench.errors import ConfigError
+from asyncbench.core.errors import ConfigError
 from asyncbench.results import Result, ResultWriter, check_writable, prescan, results_name
 
 

@@ -3,7 +3,7 @@ from email.utils import formatdate
 
 import pytest
 
-from asyncbench.retry import (
+from asyncbench.core.retry import (
     backoff_delay,
     parse_duration,
     parse_retry_after,

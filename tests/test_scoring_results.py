@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from asyncbench.errors import ConfigError
+from asyncbench.core.errors import ConfigError
 from asyncbench.scoring import score_file
 from asyncbench.scoring.resultfiles import (
     find_result_files,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from asyncbench.errors import ConfigError
+from asyncbench.core.errors import ConfigError
 from asyncbench.scoring import collect_scores, format_run_summary, score_file, score_results
 from asyncbench.scoring.table import format_table, report_as_json
 

@@ -15,7 +15,7 @@ import orjson
 import pytest
 from aiohttp import web
 
-from asyncbench.redact import Redactor, env_secrets, redact_url, url_secrets
+from asyncbench.core.redact import Redactor, env_secrets, redact_url, url_secrets
 
 from .faultkit import finish, numbered_dataset, run_args, server, start
 from .loopback import Action, free_port, serve

@@ -14,7 +14,7 @@ import aiohttp
 import numpy as np
 import pytest
 
-from asyncbench.errors import ConfigError
+from asyncbench.core.errors import ConfigError
 from asyncbench.hub_layout import encode_audio, encode_wav
 from asyncbench.serve import (
     AsrServer,

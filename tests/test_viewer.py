@@ -18,8 +18,8 @@ from aiohttp import web
 
 from asyncbench import watermark
 from asyncbench.audio import parse_wav
+from asyncbench.core.errors import ConfigError
 from asyncbench.dataset import Sample, SourceStats
-from asyncbench.errors import ConfigError
 from asyncbench.mock import MockConfig
 from asyncbench.providers.base import AudioPayload, ProviderSettings
 from asyncbench.providers.openai import OpenAIProvider

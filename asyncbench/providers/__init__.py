@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-from asyncbench.errors import ConfigError
+from asyncbench.core.errors import ConfigError
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings
 
 __all__ = ["REGISTRY", "AudioPayload", "Provider", "ProviderSettings", "resolve", "split_model"]

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import orjson
 
 from asyncbench.audio import sniff
-from asyncbench.endpoints import normalize_endpoint
-from asyncbench.errors import ConfigError, PermanentError, ProviderError, TransientError
+from asyncbench.core.endpoint_spec import normalize_endpoint
+from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, TransientError
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings, excerpt
 
 if TYPE_CHECKING:

@@ -26,10 +26,10 @@ from urllib.parse import urlsplit
 import aiohttp
 import orjson
 
-from asyncbench.errors import ConfigError, PermanentError, ProviderError, TransientError
-from asyncbench.pacing import TokenBucket
+from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, TransientError
+from asyncbench.core.pacing import TokenBucket
+from asyncbench.core.retry import backoff_delay
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings, excerpt, http_error
-from asyncbench.retry import backoff_delay
 
 T = TypeVar("T")
 

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from asyncbench.endpoints import normalize_endpoint, parse_endpoints
-from asyncbench.errors import TransientError
+from asyncbench.core.endpoint_spec import normalize_endpoint, parse_endpoints
+from asyncbench.core.errors import TransientError
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings, excerpt, http_error
 
 if TYPE_CHECKING:

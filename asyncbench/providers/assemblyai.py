@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from asyncbench.errors import PermanentError, ProviderError, TransientError
+from asyncbench.core.errors import PermanentError, ProviderError, TransientError
 from asyncbench.providers._jobs import (
     JobProvider,
     Rule,

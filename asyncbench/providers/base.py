@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from asyncbench.errors import ConfigError, PermanentError, ProviderError, TransientError
-from asyncbench.retry import retry_after_from_headers
+from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, TransientError
+from asyncbench.core.retry import retry_after_from_headers
 
 if TYPE_CHECKING:
     import aiohttp

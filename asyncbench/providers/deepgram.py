@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from asyncbench.errors import ProviderError
+from asyncbench.core.errors import ProviderError
 from asyncbench.providers._http import (
     HTTPProvider,
     audio_bytes,

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from asyncbench.errors import ProviderError, TransientError
+from asyncbench.core.errors import ProviderError, TransientError
+from asyncbench.core.retry import retry_after_from_headers
 from asyncbench.providers._http import (
     HTTPProvider,
     multipart,
@@ -24,7 +25,6 @@ from asyncbench.providers._http import (
     text_at,
 )
 from asyncbench.providers.base import AudioPayload, ProviderSettings, http_error
-from asyncbench.retry import retry_after_from_headers
 
 DEFAULT_BASE_URL = "https://api.elevenlabs.io"
 

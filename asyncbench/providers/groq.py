@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from asyncbench.errors import ProviderError, TransientError
+from asyncbench.core.errors import ProviderError, TransientError
+from asyncbench.core.retry import retry_after_from_headers
 from asyncbench.providers._http import multipart, read_error
 from asyncbench.providers.base import AudioPayload
 from asyncbench.providers.openai import OpenAIProvider
-from asyncbench.retry import retry_after_from_headers
 
 DEFAULT_BASE_URL = "https://api.groq.com/openai/v1"
 CAPACITY_EXCEEDED = 498

@@ -15,7 +15,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from asyncbench.errors import ConfigError, PermanentError, ProviderError
+from asyncbench.core.errors import ConfigError, PermanentError, ProviderError
+from asyncbench.core.retry import parse_duration
 from asyncbench.providers._http import (
     HTTPProvider,
     multipart,
@@ -25,7 +26,6 @@ from asyncbench.providers._http import (
     text_at,
 )
 from asyncbench.providers.base import AudioPayload, ProviderSettings, http_error
-from asyncbench.retry import parse_duration
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 

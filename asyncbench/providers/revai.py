@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import orjson
 
-from asyncbench.errors import PermanentError, ProviderError, TransientError
+from asyncbench.core.errors import PermanentError, ProviderError, TransientError
 from asyncbench.providers._jobs import (
     JobProvider,
     Statuses,

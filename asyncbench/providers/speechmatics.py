@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from asyncbench.errors import PermanentError, ProviderError, TransientError
+from asyncbench.core.errors import PermanentError, ProviderError, TransientError
 from asyncbench.providers._jobs import (
     JobProvider,
     Rule,

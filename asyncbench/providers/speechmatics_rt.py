@@ -28,7 +28,7 @@ import aiohttp
 import orjson
 
 from asyncbench.audio import parse_wav
-from asyncbench.errors import PermanentError, ProviderError, TransientError
+from asyncbench.core.errors import PermanentError, ProviderError, TransientError
 from asyncbench.providers._jobs import error_text, with_default_path
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings, http_error
 from asyncbench.providers.speechmatics import transcription_config

@@ -33,7 +33,7 @@ def score_command(
     ] = False,
 ) -> None:
     """Score results files exactly like the Open ASR Leaderboard."""
-    from asyncbench.errors import ConfigError
+    from asyncbench.core.errors import ConfigError
     from asyncbench.scoring.score import collect_scores
     from asyncbench.scoring.table import print_report
 

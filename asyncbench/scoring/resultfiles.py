@@ -15,8 +15,8 @@ from pathlib import Path
 
 import orjson
 
-from asyncbench.errors import ConfigError
-from asyncbench.shard import SHARD_SUFFIX, strip_shard
+from asyncbench.core.errors import ConfigError
+from asyncbench.core.shard import SHARD_SUFFIX, strip_shard
 
 STATUSES = ("ok", "skipped_short", "failed")
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
-from asyncbench.errors import ConfigError
+from asyncbench.core.errors import ConfigError
 from asyncbench.scoring.error_rate import ErrorCounts, count_errors
 from asyncbench.scoring.legacy import legacy_count_errors, legacy_normalize
 from asyncbench.scoring.normalizer import normalize

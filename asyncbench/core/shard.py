@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from asyncbench.errors import ConfigError
+from asyncbench.core.errors import ConfigError
 
 #: the suffix a shard adds before `.jsonl`; scoring strips it to find the dataset id
 SHARD_SUFFIX = re.compile(r"\.shard-(\d+)-of-(\d+)$")
