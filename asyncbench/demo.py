@@ -61,11 +61,11 @@ def demo_command(
     ] = False,
 ) -> None:
     from asyncbench.core.errors import ConfigError
-    from asyncbench.demo_data import build_demo_dataset, load_demo_sentences
-    from asyncbench.results import results_name
+    from asyncbench.results.store import results_name
     from asyncbench.runner import RunConfig, run
     from asyncbench.scoring import score_results
     from asyncbench.serve import ServerProcess
+    from asyncbench.sources.demo_data import build_demo_dataset, load_demo_sentences
 
     if servers < 1 or max_workers < 1:
         raise ConfigError("--servers and --max_workers must be at least 1")

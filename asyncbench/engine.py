@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 from asyncbench.core.errors import ProviderError, TransientError
 from asyncbench.core.retry import backoff_delay
-from asyncbench.dataset import Sample, take
 from asyncbench.endpoints import Endpoint, EndpointPool
 from asyncbench.providers.base import AudioPayload
-from asyncbench.results import FAILED, OK, SKIPPED_SHORT, Result, ResultWriter
+from asyncbench.results.store import FAILED, OK, SKIPPED_SHORT, Result, ResultWriter
+from asyncbench.sources.dataset import Sample, take
 from asyncbench.stats import RunStats
 
 # Failure kinds that say the endpoint itself is unwell (and count towards resting it).

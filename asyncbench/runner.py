@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from asyncbench import manifest
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError
 from asyncbench.core.redact import make_redactor, url_secrets
-from asyncbench.results import ResumeState, check_writable, prescan, results_name
+from asyncbench.results import manifest
+from asyncbench.results.store import ResumeState, check_writable, prescan, results_name
 
 log = logging.getLogger("asyncbench")
 
@@ -189,7 +189,7 @@ def _run(cfg: RunConfig) -> int:
     unclaimed = manifest.check(path, ident)  # another run's file is refused before prescan
     resume = prescan(path, retry_failed=cfg.retry_failed)
 
-    from asyncbench.dataset import known_size, open_split
+    from asyncbench.sources.dataset import known_size, open_split
 
     # --use_url reads the dataset viewer over the run's own session (in _run_async) instead
     ds = None if cfg.use_url else open_split(cfg.dataset_path, cfg.dataset, cfg.split)
@@ -253,12 +253,12 @@ def _say_start(
 async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int:  # type: ignore[no-untyped-def]
     import aiohttp
 
-    from asyncbench.dataset import SourceStats, iter_samples
     from asyncbench.endpoints import EndpointPool
     from asyncbench.engine import Engine, EngineOptions
     from asyncbench.progress import Progress
-    from asyncbench.results import ResultWriter
+    from asyncbench.results.store import ResultWriter
     from asyncbench.scoring import normalize
+    from asyncbench.sources.dataset import SourceStats, iter_samples
     from asyncbench.stats import RunStats
 
     loop = asyncio.get_running_loop()
@@ -282,7 +282,7 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
         connector=connector, timeout=timeout, trust_env=env_has_proxy_or_netrc()
     ) as session:
         if cfg.use_url:
-            from asyncbench.viewer import DOWNLOADS_IN_FLIGHT, open_viewer_source
+            from asyncbench.sources.viewer import DOWNLOADS_IN_FLIGHT, open_viewer_source
 
             source = await open_viewer_source(
                 session,
@@ -399,7 +399,7 @@ def run_info(cfg: RunConfig) -> dict[str, object]:
 async def only_shard(batches, shard: tuple[int, int]):  # type: ignore[no-untyped-def]
     """The `--use_url` source's batches, keeping this shard's samples (as `iter_samples` does
     for local data: `max_samples` counts before the slice, so shards cover the same set)."""
-    from asyncbench.dataset import in_shard
+    from asyncbench.sources.dataset import in_shard
 
     try:
         async for batch in batches:
@@ -431,9 +431,9 @@ def env_has_proxy_or_netrc() -> bool:
 
 def make_local_prepare(executor: ThreadPoolExecutor):  # type: ignore[no-untyped-def]
     """Decode + WAV-encode in the thread pool; decide short and broken clips up front."""
-    from asyncbench.audio import MIN_SEND_S, BadAudio, to_wav16k
     from asyncbench.engine import Job
     from asyncbench.providers.base import AudioPayload
+    from asyncbench.sources.audio import MIN_SEND_S, BadAudio, to_wav16k
 
     loop = asyncio.get_running_loop()
 
@@ -459,9 +459,9 @@ def make_url_prepare(source, *, fetches_urls: bool):  # type: ignore[no-untyped-
     (bounded by the engine's preppers, before a request slot is taken) and send the bytes as
     they are, named by what they really are (`audio.mp3`, `audio/mpeg`). Nothing is decoded,
     so clips too short to send are found by the viewer's `audio_length_s`, never downloaded."""
-    from asyncbench.audio import MIN_SEND_S, sniff
     from asyncbench.engine import Job
     from asyncbench.providers.base import AudioPayload
+    from asyncbench.sources.audio import MIN_SEND_S, sniff
 
     async def prepare(sample):  # type: ignore[no-untyped-def]
         duration = sample.duration if sample.duration is not None else 0.0

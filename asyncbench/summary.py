@@ -27,9 +27,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from asyncbench.dataset import SourceStats
 from asyncbench.endpoints import EndpointPool
-from asyncbench.results import ResumeState
+from asyncbench.results.store import ResumeState
+from asyncbench.sources.dataset import SourceStats
 from asyncbench.stats import RunStats, latency_summary
 
 SUMMARY_SUFFIX = ".summary.json"

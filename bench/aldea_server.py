@@ -33,8 +33,8 @@ from typing import Any
 
 import orjson
 
-from asyncbench import watermark
-from asyncbench.audio import parse_wav
+from asyncbench.sources import watermark
+from asyncbench.sources.audio import parse_wav
 
 _MAX_HEADER = 64 * 1024
 

@@ -1,6 +1,6 @@
 """The benchmark's dataset: N watermarked FLAC clips (1–6 s, 16 kHz) in the hub layout, cached.
 
-Every clip carries its reference text in its first samples (`asyncbench.watermark`), so the
+Every clip carries its reference text in its first samples (`asyncbench.sources.watermark`), so the
 benchmark server answers each clip with its own text and the benchmark can check that a
 client got every transcript right. References are unique and already in the leaderboard's
 normalised form, so the seed (which writes normalised text) and asyncbench (which writes raw
@@ -21,8 +21,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from asyncbench import watermark
-from asyncbench.hub_layout import audio_cell, write_hub_folder
+from asyncbench.sources import watermark
+from asyncbench.sources.hub_layout import audio_cell, write_hub_folder
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / ".cache" / "bench"

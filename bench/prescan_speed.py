@@ -1,7 +1,7 @@
 """How long the resume pre-scan takes on a 1,000,000-line results file.
 
 A rerun of a big split starts by reading the whole results file once
-(`asyncbench.results.prescan`), so that time is paid before the first request. The file is
+(`asyncbench.results.store.prescan`), so that time is paid before the first request. The file is
 written once from `Result.to_line()` (so it always has the writer's current shape) and cached
 under `.cache/bench/`; each timing runs on a fresh copy because the pre-scan may rewrite it.
 
@@ -21,7 +21,7 @@ import shutil
 import time
 from pathlib import Path
 
-from asyncbench.results import FAILED, OK, Result, prescan
+from asyncbench.results.store import FAILED, OK, Result, prescan
 
 CACHE = Path(__file__).resolve().parents[1] / ".cache" / "bench"
 _WORDS = "the of and to a in that is was he it for you with as his on be at by this had".split()

@@ -13,7 +13,7 @@ from contextlib import ExitStack
 
 import numpy as np
 
-from asyncbench.demo_data import synthesize
+from asyncbench.sources.demo_data import synthesize
 
 # Sentences that flite's "slt" voice says clearly enough for pocketsphinx to get (almost) right.
 SENTENCES = (

@@ -22,9 +22,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from asyncbench import watermark
-from asyncbench.audio import parse_wav
-from asyncbench.results import results_name
+from asyncbench.results.store import results_name
+from asyncbench.sources import watermark
+from asyncbench.sources.audio import parse_wav
 
 from .loopback import LoopbackAldea, Seen
 from .support import PYTHON, REPO, cli_env, make_dataset, sentence

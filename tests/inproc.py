@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 import pytest
 from aiohttp import web
 
-from asyncbench import watermark
-from asyncbench.audio import parse_wav
+from asyncbench.sources import watermark
+from asyncbench.sources.audio import parse_wav
 
 from .loopback import free_port, serve
 

@@ -18,14 +18,14 @@ from typing import TypeVar
 import aiohttp
 from aiohttp import web
 
-from asyncbench import watermark
-from asyncbench.audio import wav_header
-from asyncbench.dataset import Sample
 from asyncbench.endpoints import EndpointPool
 from asyncbench.engine import Engine, EngineOptions, Job
 from asyncbench.mock.state import MockConfig, MockState
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings
-from asyncbench.results import ResultWriter
+from asyncbench.results.store import ResultWriter
+from asyncbench.sources import watermark
+from asyncbench.sources.audio import wav_header
+from asyncbench.sources.dataset import Sample
 
 from .loopback import free_port, serve
 from .support import (

@@ -1,7 +1,7 @@
 """Shared test tools: watermarked hub-layout datasets, the mock server, and the real CLI.
 
 Datasets are real parquet folders loaded through `datasets`; their clips carry their own
-transcript (`asyncbench.watermark`), so any fake server returns each clip's true text and a
+transcript (`asyncbench.sources.watermark`), so any fake server returns each clip's true text and a
 test can check that every sample got its own prediction.
 """
 
@@ -20,10 +20,10 @@ from pathlib import Path
 import orjson
 from aiohttp import web
 
-from asyncbench import watermark
-from asyncbench.hub_layout import encode_audio, write_hub_folder
 from asyncbench.mock import PROTOCOLS, MockConfig, MockState, build_app
 from asyncbench.mock.state import STATE_KEY
+from asyncbench.sources import watermark
+from asyncbench.sources.hub_layout import encode_audio, write_hub_folder
 
 from .loopback import free_port, serve
 

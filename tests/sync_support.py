@@ -13,12 +13,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from asyncbench.dataset import Sample
 from asyncbench.endpoints import EndpointPool
 from asyncbench.engine import Engine, EngineOptions
 from asyncbench.mock.state import MockConfig, MockState
 from asyncbench.providers import resolve
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings
+from asyncbench.sources.dataset import Sample
 
 from .provider_runs import (
     N_SAMPLES,

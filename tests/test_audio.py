@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from asyncbench import watermark
-from asyncbench.audio import BadAudio, parse_wav, sniff, to_wav16k, wav_header
-from asyncbench.hub_layout import encode_audio, encode_wav
+from asyncbench.sources import watermark
+from asyncbench.sources.audio import BadAudio, parse_wav, sniff, to_wav16k, wav_header
+from asyncbench.sources.hub_layout import encode_audio, encode_wav
 
 
 def tone(seconds: float, rate: int, channels: int = 1) -> np.ndarray:

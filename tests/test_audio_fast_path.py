@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from asyncbench import audio, watermark
+from asyncbench.sources import audio, watermark
 
 
 def flac(samples: np.ndarray, rate: int = 16000, subtype: str = "PCM_16") -> bytes:

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from asyncbench.audio import parse_wav, wav_header
-from asyncbench.hub_layout import encode_audio, encode_wav, write_hub_folder
-from asyncbench.manifest import manifest_path
-from asyncbench.results import results_name
+from asyncbench.results.manifest import manifest_path
+from asyncbench.results.store import results_name
+from asyncbench.sources.audio import parse_wav, wav_header
+from asyncbench.sources.hub_layout import encode_audio, encode_wav, write_hub_folder
 
 from .faultkit import (
     dataset_fixture,
@@ -64,7 +64,7 @@ def row(sid: str, text: str, audio: bytes, seconds: float, ext: str) -> dict:
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One split of every kind of clip a dataset may hold."""
-    from asyncbench import watermark
+    from asyncbench.sources import watermark
 
     plain = "A plain clip."
     rows = [

@@ -15,8 +15,8 @@ import orjson
 import pytest
 import soundfile as sf
 
-from asyncbench import watermark
-from asyncbench.audio import wav_header
+from asyncbench.sources import watermark
+from asyncbench.sources.audio import wav_header
 from bench import clips, engine
 from bench.aldea_server import ServerProcess, parse_ports, phase_figures
 

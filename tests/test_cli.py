@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from asyncbench import watermark
-from asyncbench.audio import parse_wav
+from asyncbench.sources import watermark
+from asyncbench.sources.audio import parse_wav
 
 from .loopback import LoopbackAldea, closed_port
 from .support import PYTHON, REPO, cli_env, make_dataset, only_file, read_results, run_cli_async

@@ -186,7 +186,7 @@ def test_a_rewrite_killed_halfway_leaves_the_old_file_and_the_next_one_succeeds(
 ) -> None:
     """The pre-scan rewrites through a temporary file and a rename: a kill in the middle leaves
     a stray half-written `.tmp` beside an intact file, which the next pre-scan overwrites."""
-    from asyncbench.results import Result, prescan
+    from asyncbench.results.store import Result, prescan
 
     path = tmp_path / "r.jsonl"
     ok = Result("a", "ok", 1.0, 0.1, "ref a", "ref a").to_line()

@@ -4,17 +4,17 @@ from pathlib import Path
 
 import pytest
 
-from asyncbench import watermark
-from asyncbench.audio import to_wav16k
 from asyncbench.core.errors import ConfigError
-from asyncbench.dataset import (
+from asyncbench.scoring import normalize
+from asyncbench.sources import watermark
+from asyncbench.sources.audio import to_wav16k
+from asyncbench.sources.dataset import (
     SourceStats,
     in_shard,
     is_scorable_reference,
     iter_samples,
     open_split,
 )
-from asyncbench.scoring import normalize
 
 from .support import make_dataset
 
@@ -119,7 +119,7 @@ def test_missing_folder(tmp_path: Path) -> None:
 
 
 def test_missing_text_column_names_the_columns(tmp_path: Path) -> None:
-    from asyncbench.hub_layout import make_row, write_hub_folder
+    from asyncbench.sources.hub_layout import make_row, write_hub_folder
 
     rows = [make_row(watermark.embed("x", 1.0), 16000, name="a", id="a")]
     root = write_hub_folder(tmp_path / "notext", {"ami": {"test": rows}})

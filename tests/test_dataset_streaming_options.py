@@ -13,7 +13,7 @@ import datasets
 import orjson
 import pytest
 
-from asyncbench.dataset import PARQUET_BATCH_ROWS, open_split
+from asyncbench.sources.dataset import PARQUET_BATCH_ROWS, open_split
 
 from .support import make_dataset
 

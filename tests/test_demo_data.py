@@ -15,7 +15,7 @@ import yaml
 from datasets import load_dataset
 
 from asyncbench.core.errors import ConfigError
-from asyncbench.demo_data import (
+from asyncbench.sources.demo_data import (
     FLITE_MISSING,
     STAMP_NAME,
     build_demo_dataset,
@@ -126,7 +126,7 @@ def test_missing_flite_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.Mo
     assert not (tmp_path / "out").exists()
 
     out = subprocess.run(
-        [sys.executable, "-m", "asyncbench.demo_data", str(tmp_path / "out")],
+        [sys.executable, "-m", "asyncbench.sources.demo_data", str(tmp_path / "out")],
         capture_output=True,
         text=True,
         env={**os.environ, "PATH": str(tmp_path)},

@@ -11,11 +11,11 @@ import pytest
 
 from asyncbench.core.endpoint_spec import parse_endpoints
 from asyncbench.core.errors import PermanentError
-from asyncbench.dataset import Sample
 from asyncbench.endpoints import EndpointPool
 from asyncbench.engine import Engine, EngineOptions, Job
 from asyncbench.providers.aldea import AldeaProvider
 from asyncbench.providers.base import AudioPayload, ProviderSettings
+from asyncbench.sources.dataset import Sample
 
 from .loopback import Action, LoopbackAldea, closed_port
 from .provider_runs import engine_run

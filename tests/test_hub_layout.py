@@ -11,7 +11,13 @@ import pytest
 import yaml
 from datasets import Audio, Value, load_dataset
 
-from asyncbench.hub_layout import audio_cell, encode_audio, encode_wav, make_row, write_hub_folder
+from asyncbench.sources.hub_layout import (
+    audio_cell,
+    encode_audio,
+    encode_wav,
+    make_row,
+    write_hub_folder,
+)
 
 ESB_COLUMNS = ["audio", "dataset", "text", "id", "audio_length_s"]
 

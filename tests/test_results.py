@@ -4,7 +4,7 @@ import orjson
 import pytest
 
 from asyncbench.core.errors import ConfigError
-from asyncbench.results import Result, ResultWriter, check_writable, prescan, results_name
+from asyncbench.results.store import Result, ResultWriter, check_writable, prescan, results_name
 
 
 def line(sid: str, status: str = "ok", pred: str = "x") -> bytes:

@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 from asyncbench.core.errors import ConfigError
-from asyncbench.hub_layout import encode_audio, encode_wav
 from asyncbench.serve import (
     AsrServer,
     ServerProcess,
@@ -23,6 +22,7 @@ from asyncbench.serve import (
     parse_ports,
     to_pcm16_mono_16k,
 )
+from asyncbench.sources.hub_layout import encode_audio, encode_wav
 
 from ._speech import SENTENCES, SHORT_SENTENCE, free_ports, speech_wav, wav_samples, word_errors
 
@@ -126,7 +126,7 @@ def test_16k_integer_wavs_become_mono_pcm16_without_torch() -> None:
     assert np.abs(mono(encode_wav(pcm, 16000, sample_format="u8")) - pcm).max() <= 128
     code = (
         "import sys, numpy as np; from asyncbench.serve import to_pcm16_mono_16k;"
-        "from asyncbench.hub_layout import encode_wav;"
+        "from asyncbench.sources.hub_layout import encode_wav;"
         "to_pcm16_mono_16k(encode_wav(np.zeros((2, 800), np.int16), 16000, sample_format='u8'));"
         "print('torch' in sys.modules)"
     )

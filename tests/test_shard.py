@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from asyncbench.dataset import in_shard
+from asyncbench.sources.dataset import in_shard
 
 from .inproc import Background, cli, lines_of, one_error_line, run_args, transcript_of
 from .loopback import LoopbackAldea

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from asyncbench.core.shard import shard_file_name
-from asyncbench.dataset import in_shard
 from asyncbench.mock import MockConfig
 from asyncbench.providers import REGISTRY, resolve
-from asyncbench.results import results_name
+from asyncbench.results.store import results_name
 from asyncbench.scoring import normalize
+from asyncbench.sources.dataset import in_shard
 
 from .loopback import Action, LoopbackAldea, closed_port
 from .support import MockHandle, MockServer, cli_env, make_dataset, read_results, run_cli_async

@@ -16,16 +16,16 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from asyncbench import watermark
-from asyncbench.audio import parse_wav
 from asyncbench.core.errors import ConfigError
-from asyncbench.dataset import Sample, SourceStats
 from asyncbench.mock import MockConfig
 from asyncbench.providers.base import AudioPayload, ProviderSettings
 from asyncbench.providers.openai import OpenAIProvider
 from asyncbench.runner import make_url_prepare
 from asyncbench.scoring import normalize
-from asyncbench.viewer import ViewerClient, ViewerSource, pick_audio
+from asyncbench.sources import watermark
+from asyncbench.sources.audio import parse_wav
+from asyncbench.sources.dataset import Sample, SourceStats
+from asyncbench.sources.viewer import ViewerClient, ViewerSource, pick_audio
 
 from .loopback import closed_port, served
 from .support import MockHandle, MockServer, make_dataset, sentence

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from asyncbench.audio import BadAudio
 from asyncbench.mock.state import MockState
+from asyncbench.sources.audio import BadAudio
 
 NAME = "aldea"
 

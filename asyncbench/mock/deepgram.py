@@ -20,10 +20,10 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from asyncbench.audio import BadAudio
 from asyncbench.mock import sync
 from asyncbench.mock.jobs import FetchFailed
 from asyncbench.mock.state import MockState
+from asyncbench.sources.audio import BadAudio
 
 NAME = "deepgram"
 PATH = "/v1/listen"

@@ -16,10 +16,10 @@ from typing import Any
 
 from aiohttp import web
 
-from asyncbench.audio import BadAudio
 from asyncbench.mock import sync
 from asyncbench.mock.jobs import FetchFailed
 from asyncbench.mock.state import MockState
+from asyncbench.sources.audio import BadAudio
 
 NAME = "elevenlabs"
 PATH = "/v1/speech-to-text"

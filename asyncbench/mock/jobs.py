@@ -17,8 +17,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from asyncbench.audio import BadAudio, parse_wav, sniff, to_wav16k
 from asyncbench.mock.state import MockState
+from asyncbench.sources.audio import BadAudio, parse_wav, sniff, to_wav16k
 
 RUNNING = "running"
 DONE = "done"

@@ -22,10 +22,10 @@ from typing import Any
 
 from aiohttp import web
 
-from asyncbench.audio import BadAudio
 from asyncbench.mock import sync
 from asyncbench.mock.jobs import FetchFailed
 from asyncbench.mock.state import MockConfig, MockState
+from asyncbench.sources.audio import BadAudio
 
 NAME = "openai"
 PATH = "/v1/audio/transcriptions"

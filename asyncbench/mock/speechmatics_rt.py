@@ -20,8 +20,8 @@ from typing import Any
 import orjson
 from aiohttp import WSMsgType, web
 
-from asyncbench.audio import BadAudio, wav_header
 from asyncbench.mock.state import MockState
+from asyncbench.sources.audio import BadAudio, wav_header
 
 NAME = "speechmatics-rt"
 START_GRACE_S = 0.02

@@ -1,6 +1,6 @@
 """What every mocked protocol shares: settings, faults, auth checks and "recognition".
 
-Recognition reads the transcript a clip carries (`asyncbench.watermark`); a clip without one
+Recognition reads the transcript a clip carries (`asyncbench.sources.watermark`); a clip without one
 gets `DEFAULT_TEXT`, so users can dry-run their own data against the mock. Faults are drawn
 per request from the configured rates, so a test can make a provider flaky without touching
 its protocol module.
@@ -18,8 +18,8 @@ from typing import Any
 
 from aiohttp import web
 
-from asyncbench import watermark
-from asyncbench.audio import BadAudio, parse_wav, to_wav16k
+from asyncbench.sources import watermark
+from asyncbench.sources.audio import BadAudio, parse_wav, to_wav16k
 
 DEFAULT_TEXT = "this is a mock transcript"
 

@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from asyncbench.audio import sniff
 from asyncbench.mock.state import MockState
+from asyncbench.sources.audio import sniff
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -181,7 +181,7 @@ class _Viewer:
 
 
 def _convert(data: bytes, ext: str) -> bytes:
-    from asyncbench.audio import to_wav16k
+    from asyncbench.sources.audio import to_wav16k
 
     _, stored_ext = sniff(data)
     if stored_ext == ext:
@@ -191,7 +191,7 @@ def _convert(data: bytes, ext: str) -> bytes:
         return wav
     import numpy as np
 
-    from asyncbench.hub_layout import encode_audio
+    from asyncbench.sources.hub_layout import encode_audio
 
     return encode_audio(np.frombuffer(wav[44:], dtype="<i2"), 16000, ext)
 

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 
-from asyncbench.audio import sniff
 from asyncbench.core.endpoint_spec import normalize_endpoint
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, TransientError
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings, excerpt
+from asyncbench.sources.audio import sniff
 
 if TYPE_CHECKING:
     import aiohttp

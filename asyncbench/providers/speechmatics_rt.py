@@ -27,11 +27,11 @@ from typing import Any, ClassVar
 import aiohttp
 import orjson
 
-from asyncbench.audio import parse_wav
 from asyncbench.core.errors import PermanentError, ProviderError, TransientError
 from asyncbench.providers._jobs import error_text, with_default_path
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings, http_error
 from asyncbench.providers.speechmatics import transcription_config
+from asyncbench.sources.audio import parse_wav
 
 DEFAULT_URL = "wss://eu2.rt.speechmatics.com/v2"
 CHUNK_BYTES = 4096

@@ -31,7 +31,7 @@ import orjson
 
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, TransientError
 from asyncbench.core.retry import backoff_delay, retry_after_from_headers
-from asyncbench.dataset import Sample, SourceStats, is_scorable_reference
+from asyncbench.sources.dataset import Sample, SourceStats, is_scorable_reference
 
 if TYPE_CHECKING:
     import aiohttp

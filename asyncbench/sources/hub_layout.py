@@ -354,7 +354,7 @@ def _write_readme(
         {"configs": configs, "dataset_info": infos}, sort_keys=False, allow_unicode=True
     )
     body = (
-        f"# {title}\n\nWritten by `asyncbench.hub_layout` in the layout of "
+        f"# {title}\n\nWritten by `asyncbench.sources.hub_layout` in the layout of "
         "`hf-audio/esb-datasets-test-only-sorted`: one config per corpus, parquet shards per "
         "split, rows sorted longest first.\n"
     )

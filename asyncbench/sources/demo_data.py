@@ -97,7 +97,7 @@ def _clip_row(clip: DemoClip, flite: str) -> dict[str, Any]:
     releases the GIL, so a small pool keeps both cores busy."""
     from torchcodec.decoders import AudioDecoder
 
-    from asyncbench.hub_layout import audio_cell, encode_audio
+    from asyncbench.sources.hub_layout import audio_cell, encode_audio
 
     wav = synthesize(clip.text, clip.voice, flite=flite)
     samples = AudioDecoder(wav, sample_rate=SAMPLE_RATE, num_channels=1).get_all_samples()
@@ -137,7 +137,7 @@ def build_demo_dataset(out_dir: Path, *, workers: int | None = None, force: bool
     if not force and _is_complete(out_dir, fingerprint):
         return out_dir
     flite = flite_path()
-    from asyncbench.hub_layout import write_hub_folder
+    from asyncbench.sources.hub_layout import write_hub_folder
 
     clips = demo_clips(spec)
     workers = workers or min(8, 2 * (os.cpu_count() or 1))
@@ -157,7 +157,7 @@ def build_demo_dataset(out_dir: Path, *, workers: int | None = None, force: bool
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m asyncbench.demo_data [OUT_DIR]`: build the set and say how long it took."""
+    """`python -m asyncbench.sources.demo_data [OUT_DIR]`: build the set, say how long it took."""
     args = sys.argv[1:] if argv is None else argv
     out = Path(args[0] if args else "demo_data")
     start = time.perf_counter()
