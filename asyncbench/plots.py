@@ -85,7 +85,7 @@ def latency_figure(groups: dict[str, list[float]], durations: list[tuple[float, 
     """Left: histogram of request latencies per model, with p50/p90/p99 of all of them.
     Right: latency against audio duration with a least-squares line (slope = seconds of
     processing per second of audio, intercept = fixed overhead per request)."""
-    from asyncbench.stats import percentile
+    from asyncbench.engine.stats import percentile
 
     fig, axes = _figure(1, 2)
     ax, ax2 = axes[0]

@@ -23,8 +23,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
-from asyncbench.endpoints import EndpointPool
-from asyncbench.stats import RunStats
+from asyncbench.engine.endpoints import EndpointPool
+from asyncbench.engine.stats import RunStats
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType

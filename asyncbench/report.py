@@ -196,8 +196,8 @@ def errors_over_time(
 
 
 def endpoint_rows(files: Sequence[FileData]) -> list[dict[str, Any]]:
+    from asyncbench.engine.stats import percentile
     from asyncbench.progress import short_endpoint
-    from asyncbench.stats import percentile
 
     ok: dict[str, list[float]] = defaultdict(list)
     failed: dict[str, int] = defaultdict(int)
@@ -229,7 +229,7 @@ def endpoint_rows(files: Sequence[FileData]) -> list[dict[str, Any]]:
 
 
 def file_row(f: FileData) -> dict[str, Any]:
-    from asyncbench.stats import latency_summary
+    from asyncbench.engine.stats import latency_summary
 
     ok = [s for s in f.samples if s.status == "ok" and s.time is not None]
     lat = latency_summary([s.time for s in ok])

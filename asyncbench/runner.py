@@ -253,13 +253,13 @@ def _say_start(
 async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int:  # type: ignore[no-untyped-def]
     import aiohttp
 
-    from asyncbench.endpoints import EndpointPool
-    from asyncbench.engine import Engine, EngineOptions
+    from asyncbench.engine.endpoints import EndpointPool
+    from asyncbench.engine.pipeline import Engine, EngineOptions
+    from asyncbench.engine.stats import RunStats
     from asyncbench.progress import Progress
     from asyncbench.results.store import ResultWriter
     from asyncbench.scoring import normalize
     from asyncbench.sources.dataset import SourceStats, iter_samples
-    from asyncbench.stats import RunStats
 
     loop = asyncio.get_running_loop()
     # Twice the cores (4 to 16): a decode thread spends part of each clip waiting for the
@@ -431,7 +431,7 @@ def env_has_proxy_or_netrc() -> bool:
 
 def make_local_prepare(executor: ThreadPoolExecutor):  # type: ignore[no-untyped-def]
     """Decode + WAV-encode in the thread pool; decide short and broken clips up front."""
-    from asyncbench.engine import Job
+    from asyncbench.engine.pipeline import Job
     from asyncbench.providers.base import AudioPayload
     from asyncbench.sources.audio import MIN_SEND_S, BadAudio, to_wav16k
 
@@ -459,7 +459,7 @@ def make_url_prepare(source, *, fetches_urls: bool):  # type: ignore[no-untyped-
     (bounded by the engine's preppers, before a request slot is taken) and send the bytes as
     they are, named by what they really are (`audio.mp3`, `audio/mpeg`). Nothing is decoded,
     so clips too short to send are found by the viewer's `audio_length_s`, never downloaded."""
-    from asyncbench.engine import Job
+    from asyncbench.engine.pipeline import Job
     from asyncbench.providers.base import AudioPayload
     from asyncbench.sources.audio import MIN_SEND_S, sniff
 

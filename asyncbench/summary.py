@@ -27,10 +27,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from asyncbench.endpoints import EndpointPool
+from asyncbench.engine.endpoints import EndpointPool
+from asyncbench.engine.stats import RunStats, latency_summary
 from asyncbench.results.store import ResumeState
 from asyncbench.sources.dataset import SourceStats
-from asyncbench.stats import RunStats, latency_summary
 
 SUMMARY_SUFFIX = ".summary.json"
 

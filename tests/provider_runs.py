@@ -18,8 +18,8 @@ from typing import TypeVar
 import aiohttp
 from aiohttp import web
 
-from asyncbench.endpoints import EndpointPool
-from asyncbench.engine import Engine, EngineOptions, Job
+from asyncbench.engine.endpoints import EndpointPool
+from asyncbench.engine.pipeline import Engine, EngineOptions, Job
 from asyncbench.mock.state import MockConfig, MockState
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings
 from asyncbench.results.store import ResultWriter

@@ -13,8 +13,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from asyncbench.endpoints import EndpointPool
-from asyncbench.engine import Engine, EngineOptions
+from asyncbench.engine.endpoints import EndpointPool
+from asyncbench.engine.pipeline import Engine, EngineOptions
 from asyncbench.mock.state import MockConfig, MockState
 from asyncbench.providers import resolve
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings

@@ -6,7 +6,7 @@ import pytest
 
 from asyncbench.core.endpoint_spec import normalize_endpoint, parse_endpoints, split_list
 from asyncbench.core.errors import ConfigError
-from asyncbench.endpoints import EndpointPool
+from asyncbench.engine.endpoints import EndpointPool
 
 PATH = "/asr/transcribe"
 

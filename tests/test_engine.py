@@ -11,8 +11,8 @@ import pytest
 
 from asyncbench.core.endpoint_spec import parse_endpoints
 from asyncbench.core.errors import PermanentError
-from asyncbench.endpoints import EndpointPool
-from asyncbench.engine import Engine, EngineOptions, Job
+from asyncbench.engine.endpoints import EndpointPool
+from asyncbench.engine.pipeline import Engine, EngineOptions, Job
 from asyncbench.providers.aldea import AldeaProvider
 from asyncbench.providers.base import AudioPayload, ProviderSettings
 from asyncbench.sources.dataset import Sample

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 
-from asyncbench.endpoints import EndpointPool
+from asyncbench.engine.endpoints import EndpointPool
 
 from .faultkit import (
     dataset_fixture,

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from asyncbench.endpoints import EndpointPool
+from asyncbench.engine.endpoints import EndpointPool
+from asyncbench.engine.stats import RunStats
 from asyncbench.progress import (
     Progress,
     RateMeter,
@@ -19,7 +20,6 @@ from asyncbench.progress import (
     progress_line,
     render_panel,
 )
-from asyncbench.stats import RunStats
 
 from .inproc import Background, cli, run_args, transcript_of
 from .loopback import LoopbackAldea

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from asyncbench.stats import latency_summary, percentile
+from asyncbench.engine.stats import latency_summary, percentile
 from asyncbench.summary import summary_path
 
 from .inproc import Background, cli, lines_of, run_args, transcript_of

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 
 from asyncbench.core.errors import ProviderError, TransientError
 from asyncbench.core.retry import backoff_delay
-from asyncbench.endpoints import Endpoint, EndpointPool
+from asyncbench.engine.endpoints import Endpoint, EndpointPool
+from asyncbench.engine.stats import RunStats
 from asyncbench.providers.base import AudioPayload
 from asyncbench.results.store import FAILED, OK, SKIPPED_SHORT, Result, ResultWriter
 from asyncbench.sources.dataset import Sample, take
-from asyncbench.stats import RunStats
 
 # Failure kinds that say the endpoint itself is unwell (and count towards resting it).
 HEALTH_KINDS = frozenset({"connection", "timeout", "server_error"})
