@@ -105,8 +105,8 @@ def run_batch(
     max_workers: int | None = None,
 ) -> tuple[list[SplitOutcome], int]:
     """Run every model on every split, in sequence; (outcomes, exit code)."""
+    from asyncbench.reporting.summary import read_summary
     from asyncbench.runner import results_path, run
-    from asyncbench.summary import read_summary
 
     splits = list(splits)
     defaults = {m: default_workers(m) for m in models}  # a bad prefix: exit 2 before any run

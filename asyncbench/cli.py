@@ -246,7 +246,7 @@ from asyncbench.demo import demo_command  # noqa: E402
 app.command("demo", help="The whole job on a built-in speech set: local servers, run, scores.")(
     demo_command
 )
-from asyncbench.report import report_command  # noqa: E402
+from asyncbench.reporting.report import report_command  # noqa: E402
 
 app.command("report", help="Write one self-contained HTML report with plots of a results folder.")(
     report_command

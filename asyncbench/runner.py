@@ -256,7 +256,7 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
     from asyncbench.engine.endpoints import EndpointPool
     from asyncbench.engine.pipeline import Engine, EngineOptions
     from asyncbench.engine.stats import RunStats
-    from asyncbench.progress import Progress
+    from asyncbench.reporting.progress import Progress
     from asyncbench.results.store import ResultWriter
     from asyncbench.scoring import normalize
     from asyncbench.sources.dataset import SourceStats, iter_samples
@@ -360,7 +360,7 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
                 loop.remove_signal_handler(sig)
             executor.shutdown(wait=False, cancel_futures=True)
 
-    from asyncbench.summary import print_summary
+    from asyncbench.reporting.summary import print_summary
 
     print_summary(
         path,

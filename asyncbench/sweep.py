@@ -142,8 +142,8 @@ def run_sweep(
 ) -> tuple[dict[str, Any], int]:
     """One run per level, in order; (the sweep's figures, exit code)."""
     from asyncbench.batch import is_complete
+    from asyncbench.reporting.summary import read_summary
     from asyncbench.runner import results_path, run
-    from asyncbench.summary import read_summary
 
     root = sweep_dir / results_path(base).stem
     rows: list[dict[str, Any]] = []

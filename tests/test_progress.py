@@ -13,7 +13,7 @@ import pytest
 
 from asyncbench.engine.endpoints import EndpointPool
 from asyncbench.engine.stats import RunStats
-from asyncbench.progress import (
+from asyncbench.reporting.progress import (
     Progress,
     RateMeter,
     format_duration,

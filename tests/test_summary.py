@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from asyncbench.engine.stats import latency_summary, percentile
-from asyncbench.summary import summary_path
+from asyncbench.reporting.summary import summary_path
 
 from .inproc import Background, cli, lines_of, run_args, transcript_of
 from .loopback import LoopbackAldea

@@ -2,7 +2,7 @@
 
 It reads the results files (ours, and the leaderboard's or the seed's, which score but have no
 timestamps), scores them with the leaderboard's rules (`asyncbench.scoring`), and draws with
-matplotlib (`asyncbench.plots`): latency distribution and latency vs audio length, throughput
+matplotlib (`reporting.plots`): latency distribution and latency vs audio length, throughput
 and requests in flight over time, WER per dataset per model, errors over time, load and
 latency per endpoint, and each sweep found under the folder (`sweep.json`). Images are
 embedded as base64 PNG, so the file can be mailed or attached to an issue as it is.
@@ -31,18 +31,10 @@ from typing import Annotated, Any
 import typer
 
 from asyncbench.core.errors import ConfigError
+from asyncbench.reporting.series import Series
 
 NICE_BINS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 86400)
 TARGET_BINS = 80
-
-
-@dataclass
-class Series:
-    """One results file over time, binned."""
-
-    name: str
-    audio_per_bin: list[float]
-    in_flight: list[float]
 
 
 @dataclass
@@ -99,7 +91,7 @@ def gather(directory: str | Path, model_id: str | None = None) -> ReportData:
 def short_name(f: FileData) -> str:
     """`config/split` (what a reader knows a split by): from the run's summary when there is
     one, else the last two parts of the dataset id (`<dataset path>_<config>_<split>`)."""
-    from asyncbench.summary import read_summary
+    from asyncbench.reporting.summary import read_summary
 
     summary = read_summary(f.score.path)
     if summary and summary.get("dataset") and summary.get("split"):
@@ -197,7 +189,7 @@ def errors_over_time(
 
 def endpoint_rows(files: Sequence[FileData]) -> list[dict[str, Any]]:
     from asyncbench.engine.stats import percentile
-    from asyncbench.progress import short_endpoint
+    from asyncbench.reporting.progress import short_endpoint
 
     ok: dict[str, list[float]] = defaultdict(list)
     failed: dict[str, int] = defaultdict(int)
@@ -287,7 +279,7 @@ def _img(png: bytes, alt: str) -> str:
 
 def render(data: ReportData, title: str = "asyncbench report") -> str:
     """The whole page as one string."""
-    from asyncbench import plots
+    from asyncbench.reporting import plots
 
     e = html.escape
     rows = [file_row(f) for f in data.files]

@@ -1,6 +1,6 @@
 """The report's figures, drawn with matplotlib (Agg, no display) and returned as PNG bytes.
 
-Each function takes plain data prepared by `asyncbench.report` and returns one PNG, so the
+Each function takes plain data prepared by `asyncbench.reporting.report` and returns one PNG, so the
 report stays a single self-contained HTML file. matplotlib is imported here only, and this
 module only by `asyncbench report`, so nothing else pays for it.
 """
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from asyncbench.report import Series
+    from asyncbench.reporting.series import Series
 
 DPI = 100
 WIDTH = 12.0  # inches at DPI: 1200 px, sharp on a laptop screen without being heavy
