@@ -27,7 +27,7 @@ import typer
 from asyncbench.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from asyncbench.runner import RunConfig
+    from asyncbench.runs.runner import RunConfig
     from asyncbench.scoring.score import ScoreReport
 
 #: the leaderboard's 8 English test splits, in the seed's order: (config, split)
@@ -106,7 +106,7 @@ def run_batch(
 ) -> tuple[list[SplitOutcome], int]:
     """Run every model on every split, in sequence; (outcomes, exit code)."""
     from asyncbench.reporting.summary import read_summary
-    from asyncbench.runner import results_path, run
+    from asyncbench.runs.runner import results_path, run
 
     splits = list(splits)
     defaults = {m: default_workers(m) for m in models}  # a bad prefix: exit 2 before any run

@@ -16,7 +16,7 @@ import typer
 from asyncbench.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from asyncbench.runner import RunConfig
+    from asyncbench.runs.runner import RunConfig
 
 app = typer.Typer(
     add_completion=False,
@@ -158,7 +158,7 @@ def run_command(
         ),
     ] = None,
 ) -> None:
-    from asyncbench.runner import run
+    from asyncbench.runs.runner import run
 
     code = run(run_config(locals()))
     if code:
@@ -168,7 +168,7 @@ def run_command(
 def run_config(o: Mapping[str, Any]) -> RunConfig:
     """`asyncbench run`'s options → RunConfig (also for `sweep`, which takes the same)."""
     from asyncbench.core.shard import parse_shard
-    from asyncbench.runner import RunConfig
+    from asyncbench.runs.runner import RunConfig
 
     return RunConfig(
         model_name=o["model_name"],
@@ -221,12 +221,12 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
 from asyncbench.scoring.cli import score_command  # noqa: E402
 
 app.command("score", help="Score results files like the Open ASR Leaderboard.")(score_command)
-from asyncbench.serve import serve_command  # noqa: E402
+from asyncbench.servers.serve import serve_command  # noqa: E402
 
 app.command("serve", help="Run local pocketsphinx ASR servers that speak the Aldea protocol.")(
     serve_command
 )
-from asyncbench.mock.cli import mock_command  # noqa: E402
+from asyncbench.servers.mock.cli import mock_command  # noqa: E402
 
 app.command("mock", help="Run one local server that speaks every provider's protocol.")(
     mock_command

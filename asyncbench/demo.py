@@ -62,9 +62,9 @@ def demo_command(
 ) -> None:
     from asyncbench.core.errors import ConfigError
     from asyncbench.results.store import results_name
-    from asyncbench.runner import RunConfig, run
+    from asyncbench.runs.runner import RunConfig, run
     from asyncbench.scoring import score_results
-    from asyncbench.serve import ServerProcess
+    from asyncbench.servers.serve import ServerProcess
     from asyncbench.sources.demo_data import build_demo_dataset, load_demo_sentences
 
     if servers < 1 or max_workers < 1:

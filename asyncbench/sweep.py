@@ -27,7 +27,7 @@ import typer
 from asyncbench.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from asyncbench.runner import RunConfig
+    from asyncbench.runs.runner import RunConfig
 
 DEFAULT_KNEE = 0.10
 
@@ -143,7 +143,7 @@ def run_sweep(
     """One run per level, in order; (the sweep's figures, exit code)."""
     from asyncbench.batch import is_complete
     from asyncbench.reporting.summary import read_summary
-    from asyncbench.runner import results_path, run
+    from asyncbench.runs.runner import results_path, run
 
     root = sweep_dir / results_path(base).stem
     rows: list[dict[str, Any]] = []
@@ -253,7 +253,7 @@ def make_sweep_command(run_command: Callable[..., None]) -> Callable[..., None]:
         base = run_config({**options, "results_dir": sweep_dir, "shard": None})
         base.validate()
         data, code = run_sweep(base, levels, rates=rates, sweep_dir=sweep_dir, threshold=threshold)
-        from asyncbench.runner import results_path
+        from asyncbench.runs.runner import results_path
 
         print_sweep(data, sweep_dir / results_path(base).stem)
         if code:

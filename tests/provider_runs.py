@@ -20,9 +20,9 @@ from aiohttp import web
 
 from asyncbench.engine.endpoints import EndpointPool
 from asyncbench.engine.pipeline import Engine, EngineOptions, Job
-from asyncbench.mock.state import MockConfig, MockState
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings
 from asyncbench.results.store import ResultWriter
+from asyncbench.servers.mock.state import MockConfig, MockState
 from asyncbench.sources import watermark
 from asyncbench.sources.audio import wav_header
 from asyncbench.sources.dataset import Sample

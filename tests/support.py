@@ -20,8 +20,8 @@ from pathlib import Path
 import orjson
 from aiohttp import web
 
-from asyncbench.mock import PROTOCOLS, MockConfig, MockState, build_app
-from asyncbench.mock.state import STATE_KEY
+from asyncbench.servers.mock import PROTOCOLS, MockConfig, MockState, build_app
+from asyncbench.servers.mock.state import STATE_KEY
 from asyncbench.sources import watermark
 from asyncbench.sources.hub_layout import encode_audio, write_hub_folder
 

@@ -15,9 +15,9 @@ import pytest
 
 from asyncbench.engine.endpoints import EndpointPool
 from asyncbench.engine.pipeline import Engine, EngineOptions
-from asyncbench.mock.state import MockConfig, MockState
 from asyncbench.providers import resolve
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings
+from asyncbench.servers.mock.state import MockConfig, MockState
 from asyncbench.sources.dataset import Sample
 
 from .provider_runs import (

@@ -88,7 +88,7 @@ def test_clips_are_16k_mono_and_as_long_as_they_say(demo: Path) -> None:
 
 
 def test_pocketsphinx_understands_the_demo_speech(demo: Path) -> None:
-    from asyncbench.serve import transcribe_audio
+    from asyncbench.servers.serve import transcribe_audio
 
     errors = words = 0
     for config, split in splits_of(demo):

@@ -11,7 +11,7 @@ import aiohttp
 import openai
 import pytest
 
-from asyncbench.mock.state import MockConfig
+from asyncbench.servers.mock.state import MockConfig
 
 from .provider_runs import wav_clip
 from .support import MockServer

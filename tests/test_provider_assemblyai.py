@@ -11,11 +11,11 @@ import aiohttp
 import pytest
 
 from asyncbench.core.errors import ConfigError, PermanentError, TransientError
-from asyncbench.mock.state import MockConfig
 from asyncbench.providers import resolve
 from asyncbench.providers._jobs import error_text, poll_delays, poll_interval
 from asyncbench.providers.assemblyai import AssemblyAIProvider, job_error, model_fields
 from asyncbench.providers.base import ProviderSettings
+from asyncbench.servers.mock.state import MockConfig
 
 from .provider_runs import (
     N_SAMPLES,

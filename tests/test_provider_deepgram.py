@@ -10,9 +10,9 @@ import aiohttp
 import pytest
 
 from asyncbench.core.errors import PermanentError
-from asyncbench.mock.state import MockConfig
 from asyncbench.providers.base import AudioPayload
 from asyncbench.providers.deepgram import DeepgramProvider
+from asyncbench.servers.mock.state import MockConfig
 
 from .provider_runs import AudioHost, wav_clip
 from .support import MockServer

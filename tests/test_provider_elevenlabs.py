@@ -9,8 +9,8 @@ import aiohttp
 import pytest
 
 from asyncbench.core.errors import PermanentError, TransientError
-from asyncbench.mock.state import MockConfig
 from asyncbench.providers.elevenlabs import ElevenLabsProvider
+from asyncbench.servers.mock.state import MockConfig
 
 from .provider_runs import wav_clip
 from .support import MockServer

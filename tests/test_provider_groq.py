@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from asyncbench.core.errors import PermanentError, TransientError
-from asyncbench.mock.state import MockConfig
 from asyncbench.providers.base import AudioPayload
 from asyncbench.providers.groq import GroqProvider
+from asyncbench.servers.mock.state import MockConfig
 
 from .provider_runs import AudioHost, wav_clip
 from .support import MockServer

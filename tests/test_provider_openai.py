@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from asyncbench.core.errors import ConfigError, PermanentError, TransientError
-from asyncbench.mock.state import MockConfig
 from asyncbench.providers._http import api_url, read_error, upload_name
 from asyncbench.providers.base import AudioPayload
 from asyncbench.providers.openai import OpenAIProvider, openai_error, wait_hint
+from asyncbench.servers.mock.state import MockConfig
 
 from .provider_runs import (
     CONFIG,

@@ -11,9 +11,9 @@ import orjson
 import pytest
 
 from asyncbench.core.errors import PermanentError, TransientError
-from asyncbench.mock.state import MockConfig
 from asyncbench.providers.base import AudioPayload
 from asyncbench.providers.revai import TRANSCRIPT_JSON, RevAIProvider, job_error, transcript_text
+from asyncbench.servers.mock.state import MockConfig
 
 from .provider_runs import (
     N_SAMPLES,

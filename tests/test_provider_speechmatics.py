@@ -13,9 +13,9 @@ import orjson
 import pytest
 
 from asyncbench.core.errors import PermanentError, TransientError
-from asyncbench.mock.state import MockConfig
 from asyncbench.providers.base import AudioPayload
 from asyncbench.providers.speechmatics import SpeechmaticsProvider, job_error
+from asyncbench.servers.mock.state import MockConfig
 
 from .provider_runs import (
     N_SAMPLES,

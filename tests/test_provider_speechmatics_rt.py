@@ -13,7 +13,6 @@ import pytest
 from aiohttp import WSMsgType, web
 
 from asyncbench.core.errors import PermanentError, TransientError
-from asyncbench.mock.state import MockConfig
 from asyncbench.providers.base import ProviderSettings
 from asyncbench.providers.speechmatics_rt import (
     CHUNK_BYTES,
@@ -22,6 +21,7 @@ from asyncbench.providers.speechmatics_rt import (
     audio_format,
     session_error,
 )
+from asyncbench.servers.mock.state import MockConfig
 
 from .loopback import served
 from .provider_runs import (

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from asyncbench.runner import env_has_proxy_or_netrc
+from asyncbench.runs.runner import env_has_proxy_or_netrc
 
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "ws_proxy", "wss_proxy", "no_proxy")
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from asyncbench.core.errors import ConfigError
-from asyncbench.serve import (
+from asyncbench.servers.serve import (
     AsrServer,
     ServerProcess,
     format_ports,
@@ -86,7 +86,7 @@ def test_format_ports_folds_runs_into_ranges() -> None:
 
 def test_importing_serve_loads_no_heavy_module() -> None:
     code = (
-        "import sys, asyncbench.serve;"
+        "import sys, asyncbench.servers.serve;"
         "print(sorted(m for m in ('torch', 'torchcodec', 'pocketsphinx', 'datasets', 'aiohttp')"
         " if m in sys.modules))"
     )
@@ -125,7 +125,7 @@ def test_16k_integer_wavs_become_mono_pcm16_without_torch() -> None:
     assert np.abs(mono(encode_wav(twin, 16000)) - expected).max() <= 1  # channels averaged
     assert np.abs(mono(encode_wav(pcm, 16000, sample_format="u8")) - pcm).max() <= 128
     code = (
-        "import sys, numpy as np; from asyncbench.serve import to_pcm16_mono_16k;"
+        "import sys, numpy as np; from asyncbench.servers.serve import to_pcm16_mono_16k;"
         "from asyncbench.sources.hub_layout import encode_wav;"
         "to_pcm16_mono_16k(encode_wav(np.zeros((2, 800), np.int16), 16000, sample_format='u8'));"
         "print('torch' in sys.modules)"

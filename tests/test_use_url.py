@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from asyncbench.core.shard import shard_file_name
-from asyncbench.mock import MockConfig
 from asyncbench.providers import REGISTRY, resolve
 from asyncbench.results.store import results_name
 from asyncbench.scoring import normalize
+from asyncbench.servers.mock import MockConfig
 from asyncbench.sources.dataset import in_shard
 
 from .loopback import Action, LoopbackAldea, closed_port

@@ -17,11 +17,11 @@ import pytest
 from aiohttp import web
 
 from asyncbench.core.errors import ConfigError
-from asyncbench.mock import MockConfig
 from asyncbench.providers.base import AudioPayload, ProviderSettings
 from asyncbench.providers.openai import OpenAIProvider
-from asyncbench.runner import make_url_prepare
+from asyncbench.runs.runner import make_url_prepare
 from asyncbench.scoring import normalize
+from asyncbench.servers.mock import MockConfig
 from asyncbench.sources import watermark
 from asyncbench.sources.audio import parse_wav
 from asyncbench.sources.dataset import Sample, SourceStats

@@ -5,7 +5,7 @@ no key → 401); the body must be multipart (else 400); a missing `model_id`, or
 nor `cloud_storage_url`, or a non-boolean `tag_audio_events`, is a 422 validation error with
 a FastAPI `detail` list; other errors are `{"detail": {"status", "message"}}`.
 
-Key scenarios (see `asyncbench.mock.sync`): `mock-too_many_concurrent_requests` and
+Key scenarios (see `asyncbench.servers.mock.sync`): `mock-too_many_concurrent_requests` and
 `mock-system_busy` (first attempt of each clip 429 with that `detail.status`),
 `mock-quota_exceeded` (every request 401 `quota_exceeded`).
 """
@@ -16,9 +16,9 @@ from typing import Any
 
 from aiohttp import web
 
-from asyncbench.mock import sync
-from asyncbench.mock.jobs import FetchFailed
-from asyncbench.mock.state import MockState
+from asyncbench.servers.mock import sync
+from asyncbench.servers.mock.jobs import FetchFailed
+from asyncbench.servers.mock.state import MockState
 from asyncbench.sources.audio import BadAudio
 
 NAME = "elevenlabs"

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 
-from asyncbench.mock.jobs import FetchFailed, audio_seconds
-from asyncbench.mock.state import MockState
+from asyncbench.servers.mock.jobs import FetchFailed, audio_seconds
+from asyncbench.servers.mock.state import MockState
 
 SCENARIO_PREFIX = "mock-"
 

@@ -6,8 +6,8 @@ import importlib
 
 from aiohttp import web
 
-from asyncbench.mock import PROTOCOLS
-from asyncbench.mock.state import STATE_KEY, MockConfig, MockState
+from asyncbench.servers.mock import PROTOCOLS
+from asyncbench.servers.mock.state import STATE_KEY, MockConfig, MockState
 
 
 def build_app(
@@ -22,5 +22,5 @@ def build_app(
 
     app.router.add_get("/health", health)
     for name in protocols:
-        importlib.import_module(f"asyncbench.mock.{name}").add_routes(app, state)
+        importlib.import_module(f"asyncbench.servers.mock.{name}").add_routes(app, state)
     return app

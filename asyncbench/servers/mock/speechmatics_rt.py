@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 from aiohttp import WSMsgType, web
 
-from asyncbench.mock.state import MockState
+from asyncbench.servers.mock.state import MockState
 from asyncbench.sources.audio import BadAudio, wav_header
 
 NAME = "speechmatics-rt"

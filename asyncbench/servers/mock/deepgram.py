@@ -7,7 +7,7 @@ header is read as audio and fails as it does at Deepgram: 400 "failed to process
 corrupt or unsupported data". Errors come in both documented shapes: `{"err_code",
 "err_msg", "request_id"}` and `{"category", "message", "details", "request_id"}`.
 
-Key scenarios (see `asyncbench.mock.sync`): `mock-rate_limit` (first attempt of each clip
+Key scenarios (see `asyncbench.servers.mock.sync`): `mock-rate_limit` (first attempt of each clip
 429), `mock-insufficient_credits` (every request 402).
 """
 
@@ -20,9 +20,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from asyncbench.mock import sync
-from asyncbench.mock.jobs import FetchFailed
-from asyncbench.mock.state import MockState
+from asyncbench.servers.mock import sync
+from asyncbench.servers.mock.jobs import FetchFailed
+from asyncbench.servers.mock.state import MockState
 from asyncbench.sources.audio import BadAudio
 
 NAME = "deepgram"

@@ -16,8 +16,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from asyncbench.mock import jobs
-from asyncbench.mock.state import MockState
+from asyncbench.servers.mock import jobs
+from asyncbench.servers.mock.state import MockState
 
 NAME = "revai"
 BASE = "/speechtotext/v1"

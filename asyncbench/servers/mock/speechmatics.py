@@ -18,8 +18,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from asyncbench.mock import jobs
-from asyncbench.mock.state import MockState
+from asyncbench.servers.mock import jobs
+from asyncbench.servers.mock.state import MockState
 
 NAME = "speechmatics"
 SUBMITS_PER_S = 10

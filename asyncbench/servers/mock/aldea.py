@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from asyncbench.mock.state import MockState
+from asyncbench.servers.mock.state import MockState
 from asyncbench.sources.audio import BadAudio
 
 NAME = "aldea"

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from asyncbench.mock.state import MockState
+from asyncbench.servers.mock.state import MockState
 from asyncbench.sources.audio import sniff
 
 if TYPE_CHECKING:

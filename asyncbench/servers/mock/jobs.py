@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from asyncbench.mock.state import MockState
+from asyncbench.servers.mock.state import MockState
 from asyncbench.sources.audio import BadAudio, parse_wav, sniff, to_wav16k
 
 RUNNING = "running"

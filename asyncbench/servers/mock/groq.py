@@ -13,9 +13,9 @@ from typing import Any
 
 from aiohttp import web
 
-from asyncbench.mock import sync
-from asyncbench.mock.openai import Dialect, error, handler
-from asyncbench.mock.state import MockConfig, MockState
+from asyncbench.servers.mock import sync
+from asyncbench.servers.mock.openai import Dialect, error, handler
+from asyncbench.servers.mock.state import MockConfig, MockState
 
 NAME = "groq"
 PATH = "/openai/v1/audio/transcriptions"

@@ -14,8 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
-from asyncbench.mock import jobs
-from asyncbench.mock.state import MockState
+from asyncbench.servers.mock import jobs
+from asyncbench.servers.mock.state import MockState
 
 NAME = "assemblyai"
 MIN_SECONDS = 0.16

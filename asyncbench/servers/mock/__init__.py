@@ -25,13 +25,13 @@ PROTOCOLS: tuple[str, ...] = (
 )
 
 
-# Light on purpose: the CLI imports `asyncbench.mock.cli` for `--help`, which imports this
+# Light on purpose: the CLI imports `asyncbench.servers.mock.cli` for `--help`, which imports this
 # package; aiohttp and numpy load only when the mock is really built.
 _LAZY = {
-    "build_app": "asyncbench.mock.app",
-    "MockConfig": "asyncbench.mock.state",
-    "MockState": "asyncbench.mock.state",
-    "STATE_KEY": "asyncbench.mock.state",
+    "build_app": "asyncbench.servers.mock.app",
+    "MockConfig": "asyncbench.servers.mock.state",
+    "MockState": "asyncbench.servers.mock.state",
+    "STATE_KEY": "asyncbench.servers.mock.state",
 }
 
 __all__ = ["PROTOCOLS", "STATE_KEY", "MockConfig", "MockState", "build_app"]

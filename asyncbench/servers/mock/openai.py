@@ -6,7 +6,7 @@ Content-Type header"); `model` and `file` are required; the file part needs a su
 extension (→ 400 "Invalid file format"); gpt-4o models take only json/text; clips under
 0.1 s → 400 `audio_too_short`. Errors are `{"error": {"message", "type", "param", "code"}}`.
 
-Key scenarios (see `asyncbench.mock.sync`): `mock-insufficient_quota` (every request 429
+Key scenarios (see `asyncbench.servers.mock.sync`): `mock-insufficient_quota` (every request 429
 `insufficient_quota`), `mock-rate_limit` (first attempt of each clip 429
 `rate_limit_exceeded` with `x-ratelimit-reset-requests`, no Retry-After), `mock-server_error`
 (first attempt of each clip 500).
@@ -22,9 +22,9 @@ from typing import Any
 
 from aiohttp import web
 
-from asyncbench.mock import sync
-from asyncbench.mock.jobs import FetchFailed
-from asyncbench.mock.state import MockConfig, MockState
+from asyncbench.servers.mock import sync
+from asyncbench.servers.mock.jobs import FetchFailed
+from asyncbench.servers.mock.state import MockConfig, MockState
 from asyncbench.sources.audio import BadAudio
 
 NAME = "openai"

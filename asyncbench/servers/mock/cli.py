@@ -77,7 +77,7 @@ def mock_command(
 ) -> None:
     from aiohttp import web
 
-    from asyncbench.mock import PROTOCOLS, MockConfig, build_app
+    from asyncbench.servers.mock import PROTOCOLS, MockConfig, build_app
 
     for name, value in (
         ("--rate_429", rate_429),
