@@ -6,7 +6,7 @@ Same flags as before (both `--flag=value` and `--flag value`); it is `asyncbench
 
 import sys
 
-from asyncbench.cli import main
+from asyncbench.cli.app import main
 
 if __name__ == "__main__":
     main(["run", *sys.argv[1:]], prog="run_eval.py")

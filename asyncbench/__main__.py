@@ -1,3 +1,3 @@
-from asyncbench.cli import main
+from asyncbench.cli.app import main
 
 main()

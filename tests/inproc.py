@@ -1,7 +1,7 @@
 """Running the real CLI in the test process, against real servers on a background loop.
 
 A subprocess per run costs seconds of imports; the tests of progress, summary, batch, sweep,
-shard and report run many short runs, so they call `asyncbench.cli.main` here (the same entry
+shard and report run many short runs, so they call `asyncbench.cli.app.main` here (the same entry
 point the console script uses) while the loopback servers answer from a loop in a thread.
 """
 
@@ -86,7 +86,7 @@ class CappedAldea:
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
     """`asyncbench ARGS` in this process: (exit code, stdout, stderr)."""
-    from asyncbench.cli import main
+    from asyncbench.cli.app import main
 
     capsys.readouterr()
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from asyncbench.batch import ESB_SPLITS, default_workers, parse_datasets
+from asyncbench.cli.batch import ESB_SPLITS, default_workers, parse_datasets
 from asyncbench.core.errors import ConfigError
 
 from .inproc import Background, cli, lines_of, one_error_line, transcript_of

@@ -50,7 +50,7 @@ async def run_eval(*args: str | Path, env: dict[str, str] | None = None) -> tupl
 def test_help_answers_without_heavy_imports() -> None:
     code = (
         "import sys\n"
-        "from asyncbench.cli import main\n"
+        "from asyncbench.cli.app import main\n"
         "try:\n    main(['run', '--help'])\nexcept SystemExit:\n    pass\n"
         "names = ('torch', 'torchcodec', 'datasets', 'aiohttp', 'numpy')\n"
         "heavy = [m for m in names if m in sys.modules]\n"

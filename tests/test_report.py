@@ -112,7 +112,7 @@ class _CaptureShim:
         import contextlib
         import io
 
-        from asyncbench.cli import main
+        from asyncbench.cli.app import main
 
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -218,7 +218,7 @@ def test_output_in_a_missing_folder(
 def test_help_stays_light() -> None:
     """matplotlib and rich's live display load only when a report or a run needs them."""
     probe = (
-        "import sys, asyncbench.cli; "
+        "import sys, asyncbench.cli.app; "
         "heavy = [m for m in ('matplotlib', 'numpy', 'rich.live', 'torch') if m in sys.modules]; "
         "print(heavy); sys.exit(1 if heavy else 0)"
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from asyncbench.sweep import find_knee, parse_levels
+from asyncbench.cli.sweep import find_knee, parse_levels
 
 from .inproc import Background, CappedAldea, cli, lines_of, one_error_line, run_args
 from .support import make_dataset

@@ -219,8 +219,8 @@ def batch(
 def make_batch_command(run_command: Callable[..., None]) -> Callable[..., None]:
     """`batch` takes `run`'s options but the model, dataset, split and shard: `--model`
     (repeated), `--datasets` and an optional `--max_workers` instead."""
-    from asyncbench.cli import run_config
-    from asyncbench.derive import like_run
+    from asyncbench.cli.derive import like_run
+    from asyncbench.cli.run import run_config
 
     own = [
         (

@@ -141,7 +141,7 @@ def run_sweep(
     threshold: float = DEFAULT_KNEE,
 ) -> tuple[dict[str, Any], int]:
     """One run per level, in order; (the sweep's figures, exit code)."""
-    from asyncbench.batch import is_complete
+    from asyncbench.cli.batch import is_complete
     from asyncbench.reporting.summary import read_summary
     from asyncbench.runs.runner import results_path, run
 
@@ -208,8 +208,8 @@ def print_sweep(data: dict[str, Any], root: Path) -> None:
 def make_sweep_command(run_command: Callable[..., None]) -> Callable[..., None]:
     """`sweep` takes every option of `run` except `--results_dir` and `--shard`, plus
     `--levels`/`--rates`, `--knee` and `--sweep_dir`."""
-    from asyncbench.cli import run_config
-    from asyncbench.derive import like_run
+    from asyncbench.cli.derive import like_run
+    from asyncbench.cli.run import run_config
 
     own = [
         ("levels", str | None, None, ("--levels",), "Concurrency levels, e.g. 8,16,32,64,128"),
