@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from asyncbench.core.errors import ConfigError
+from asyncbench.results import store as results
 from asyncbench.results.store import FAILED, OK, SKIPPED_SHORT, Result, prescan
-from asyncbench.results.store import store as results
 
 IDS = ["a", "b", "c", 'q"uote', "back\\slash", "ünïcode", "tab\tid", "new\nline", "x/y/0"]
 STATUSES = [OK, FAILED, SKIPPED_SHORT]
