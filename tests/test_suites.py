@@ -314,3 +314,22 @@ def test_a_dataset_missing_from_the_local_copy_is_named_before_any_run(
         "(--data_root/DATA_ROOT)"
     )
     assert not (tmp_path / "results").exists() or not list((tmp_path / "results").glob("*.jsonl"))
+
+
+def test_each_entry_brings_its_path_parent_and_language() -> None:
+    from asyncbench.cli.batch import entry_config
+    from asyncbench.runs.runner import RunConfig
+
+    base = RunConfig(model_name="aldea/default", dataset="", dataset_path="/my/copy")
+    board = SUITES["leaderboard"]
+    ami, earnings = (entry_config(base, e) for e in board.entries[:2])
+    assert (ami.dataset_path, ami.dataset, ami.parent_dataset_path) == (
+        "/my/copy",
+        "ami_cleaned",
+        None,
+    )
+    assert earnings.dataset_path == "ArtificialAnalysis/Earnings22-Cleaned-AA-chunked"
+    assert earnings.parent_dataset_path == "ArtificialAnalysis/Earnings22-Cleaned-AA"
+    de = entry_config(base, SUITES["multilingual"].entries[0])
+    assert (de.dataset, de.split, de.language) == ("fleurs_de", "test", "de")
+    assert entry_config(base, ("ami", "test")).language == "en"
