@@ -183,8 +183,8 @@ def test_parent_dataset_path_on_a_plain_split(
     )
     assert code == 2
     assert one_error_line(err).startswith(
-        f"error: --parent_dataset_path is given but {chunked[1]} default/test has no parent_id "
-        "or chunk_index column, so it is not a chunked set"
+        f"error: {chunked[1]} default/test should be a chunked set (references from "
+        f"{chunked[1]}) but has no parent_id or chunk_index column"
     )
 
 
@@ -215,3 +215,12 @@ def test_a_chunk_file_gone_after_the_checks_fails_alone(
     assert errors["call-b/0"].kind == "missing_audio"
     assert "call-b_0000.wav" in str(errors["call-b/0"])
     assert all(j.payload is not None for j in jobs if j.error is None)
+
+
+def test_a_missing_chunked_folder_is_named(
+    chunked: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gone = tmp_path / "nowhere"
+    code, _, err = run(capsys, gone, chunked[1], "127.0.0.1:9", tmp_path / "r")
+    assert code == 2
+    assert one_error_line(err).startswith(f"error: dataset folder {str(gone)!r} does not exist")

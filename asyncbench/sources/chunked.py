@@ -147,7 +147,7 @@ def _config_candidates(read_path: str, config: str, hinted: bool) -> list[str | 
     try:
         configs = datasets.get_dataset_config_names(read_path)
     except Exception:
-        return [config]
+        return [None, config] if hinted else [config]
     if config in configs:
         return [config]
     if hinted or configs == ["default"]:
@@ -163,16 +163,27 @@ def peek_chunked(read_path: str, config: str, split: str, *, hinted: bool) -> An
     local = _looks_local(read_path)
     source = str(Path(read_path).expanduser()) if local else read_path
     if local and not Path(source).is_dir():
+        if hinted:
+            raise ConfigError(
+                f"dataset folder {read_path!r} does not exist; pass a hub id or a folder with "
+                "the hub layout (for a chunked set: its table and its audio/ folder)"
+            )
         return None
+    failure: Exception | None = None
     for candidate in _config_candidates(source, config, hinted):
         try:
             ds = datasets.load_dataset(source, candidate, split=split, streaming=True)
-        except Exception:
+        except Exception as exc:
+            failure = exc
             continue
         columns = list(ds.features) if ds.features is not None else _first_row_columns(ds)
-        if is_chunked(columns):
-            return ds
-        return None
+        return ds if is_chunked(columns) else None
+    if hinted and failure is not None:  # a set expected to be chunked that cannot be read
+        raise ConfigError(
+            f"cannot open the chunk metadata of {read_path} split {split!r}: "
+            f"{type(failure).__name__}: {failure}; check the hub id or folder, the network "
+            "and HF_TOKEN"
+        )
     return None
 
 
@@ -339,8 +350,8 @@ def open_source(
         if table is None:
             if parent_given:
                 raise ConfigError(
-                    f"--parent_dataset_path is given but {dataset_path} {config}/{split} has no "
-                    f"{' or '.join(CHUNK_COLUMNS)} column, so it is not a chunked set; drop "
+                    f"{dataset_path} {config}/{split} should be a chunked set (references from "
+                    f"{parent}) but has no {' or '.join(CHUNK_COLUMNS)} column; drop "
                     "--parent_dataset_path or point --dataset_path at the chunk metadata"
                 )
             return open_split(read_path, config, split)
