@@ -71,3 +71,35 @@ def test_a_missing_chunk_is_warned_and_counted_as_deletions(tmp_path: Path) -> N
     score = score_file(path)
     assert score.counts.dels == 2
     assert any("has chunks [0, 2], not 0..1" in p for p in score.problems)
+
+
+def test_a_file_written_by_the_boards_scripts_is_merged_the_same_way(tmp_path: Path) -> None:
+    """Its lines have no id or status (`audio_filepath` = sample_<idx>), rows in completion
+    order, a failed chunk stored as the empty prediction."""
+    rows = [
+        ("b", 1, "bravo"),
+        ("a", 1, ""),
+        ("a", 0, "alpha bravo charlie"),
+        ("b", 0, "alpha"),
+        ("a", 2, "delta echo foxtrot"),
+    ]
+    body = b"".join(
+        orjson.dumps(
+            {
+                "audio_filepath": f"sample_{n}",
+                "duration": 5.0,
+                "time": 0.5,
+                "text": REF if pid == "a" else "alpha bravo",
+                "pred_text": pred,
+                "parent_id": pid,
+                "chunk_index": i,
+            }
+        )
+        + b"\n"
+        for n, (pid, i, pred) in enumerate(rows)
+    )
+    path = write(tmp_path, body)
+    score = score_file(path)
+    assert score.n_samples == 2 and not score.ours
+    assert (score.counts.errors, score.counts.ref_len) == (0, 8)
+    assert score.rtfx == 10.0  # 25 s of audio in 2.5 s, summed over every chunk

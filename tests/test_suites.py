@@ -18,7 +18,7 @@ from asyncbench.sources.suites import SUITES, get_suite, select
 from .board_layout import write_board_copy
 from .inproc import Background, cli, lines_of, one_error_line, transcript_of
 from .loopback import LoopbackAldea
-from .support import PYTHON, REPO, cli_env
+from .support import PYTHON, REPO, MockServer, cli_env
 
 BOARD_FILES = [
     "MODEL_aldea-default_DATASET_ArtificialAnalysis-Earnings22-Cleaned-AA-chunked_"
@@ -333,3 +333,25 @@ def test_each_entry_brings_its_path_parent_and_language() -> None:
     de = entry_config(base, SUITES["multilingual"].entries[0])
     assert (de.dataset, de.split, de.language) == ("fleurs_de", "test", "de")
     assert entry_config(base, ("ami", "test")).language == "en"
+
+
+def test_the_chunked_entry_through_the_openai_mock(
+    board: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same suite against `asyncbench mock`'s OpenAI protocol: multipart uploads of each
+    chunk, the board's file name for the model, the calls scored whole."""
+    with Background(MockServer()) as mock:
+        code, out, err = cli(
+            capsys,
+            *("batch", "--model", "openai/whisper-1", "--suite", "leaderboard"),
+            *("--datasets", "earnings22", "--data_root", board, "--base_url", mock.url),
+            *("--api_key", "test", "--results_dir", tmp_path, "--no_progress"),
+        )
+    assert code == 0, err
+    (path,) = tmp_path.glob("*.jsonl")
+    assert path.name == BOARD_FILES[0].replace("aldea-default", "openai-whisper-1")
+    assert len(lines_of(path)) == 5
+    assert (
+        "openai/whisper-1 | ArtificialAnalysis-Earnings22-Cleaned-AA-chunked_"
+        "earnings22_cleaned_aa_chunked_test: WER = 0.00 %" in out
+    )
