@@ -355,3 +355,16 @@ def test_the_chunked_entry_through_the_openai_mock(
         "openai/whisper-1 | ArtificialAnalysis-Earnings22-Cleaned-AA-chunked_"
         "earnings22_cleaned_aa_chunked_test: WER = 0.00 %" in out
     )
+
+
+def test_an_entry_read_from_its_own_path() -> None:
+    """The board's `name:split:path` form: one entry of the suite from another dataset."""
+    board = SUITES["leaderboard"]
+    ami, chunked = select(board, "ami:test:/data/ami-copy earnings22:test")
+    assert (ami.config, ami.dataset_path(board.path)) == ("ami_cleaned", "/data/ami-copy")
+    assert chunked.dataset_path(board.path) == "ArtificialAnalysis/Earnings22-Cleaned-AA-chunked"
+    assert chunked.parent_path == "ArtificialAnalysis/Earnings22-Cleaned-AA"
+    (mine,) = select(SUITES["esb"], "voxpopuli:test:me/voxpopuli-copy")
+    assert mine.dataset_path(SUITES["esb"].path) == "me/voxpopuli-copy"
+    with pytest.raises(ConfigError, match="ami has split"):
+        select(board, "ami:dev:/x")

@@ -171,22 +171,30 @@ def select(suite: Suite, spec: str | None) -> list[SuiteEntry]:
     Items are separated by spaces or commas. An item names an entry by its short name or its
     config (`ami` or `ami_cleaned`); a bare name takes all of its splits (`librispeech` is
     test.clean and test.other, `coraal` every CORAAL subset), `name:split` or `name/split`
-    one. Nothing given: the whole suite."""
+    one, and `name:split:path` (the board's form) that entry read from another dataset path
+    (a hub id or a folder). Nothing given: the whole suite."""
     if spec is None or not spec.strip():
         return list(suite.entries)
+    from dataclasses import replace
+
     from asyncbench.core.endpoint_spec import split_list
 
-    chosen: set[SuiteEntry] = set()
+    chosen: dict[int, SuiteEntry] = {}
     for item in split_list(spec):
-        name, sep, split = item.replace("/", ":").partition(":")
-        named = [e for e in suite.entries if name in (e.config, e.name)]
-        matches = [e for e in named if not sep or e.split == split]
-        if not matches:
-            raise ConfigError(
-                f"unknown dataset {item!r} in DATASETS/--datasets; {_hint(suite, name, named)}"
-            )
-        chosen.update(matches)
-    return [e for e in suite.entries if e in chosen]
+        path = None
+        if item.count(":") >= 2:
+            name, split, path = item.split(":", 2)
+            sep = ":"
+        else:
+            name, sep, split = item.replace("/", ":").partition(":")
+        named = [(i, e) for i, e in enumerate(suite.entries) if name in (e.config, e.name)]
+        matches = [(i, e) for i, e in named if not sep or e.split == split]
+        if not matches or (path is not None and not path.strip()):
+            hint = _hint(suite, name, [e for _, e in named])
+            raise ConfigError(f"unknown dataset {item!r} in DATASETS/--datasets; {hint}")
+        for i, e in matches:
+            chosen[i] = replace(e, path=path.strip()) if path is not None else e
+    return [chosen[i] for i in sorted(chosen)]
 
 
 def _hint(suite: Suite, name: str, named: Sequence[SuiteEntry]) -> str:
