@@ -11,6 +11,9 @@
 #   MODEL="aldea/default"                 one model instead of MODEL_IDs below
 #   DATASETS="ami librispeech:test.clean" a subset of the 8 splits (librispeech = both)
 #   DATASET_PATH=...                      hub id (default) or a local folder with the hub layout
+#   SUITE=leaderboard                     another suite (esb, the 8 splits, is the default;
+#                                         `asyncbench suites` lists them; DATASETS picks in it)
+#   DATA_ROOT=/data/hub                   local copies of the hub ids: DATA_ROOT/OWNER/NAME
 #   ALDEA_ENDPOINTS="127.0.0.1:8800 ..."  forwarded to the aldea/* models
 #   MAX_WORKERS, MAX_SAMPLES, RESULTS_DIR overrides; PYTHON: the interpreter to use
 set -uo pipefail
@@ -42,6 +45,8 @@ for model in "${MODEL_IDs[@]}"; do
     args+=(--model "$model")
 done
 [ -n "${DATASETS:-}" ] && args+=(--datasets "$DATASETS")
+[ -n "${SUITE:-}" ] && args+=(--suite "$SUITE")
+[ -n "${DATA_ROOT:-}" ] && args+=(--data_root "$DATA_ROOT")
 [ -n "${ALDEA_ENDPOINTS:-}" ] && args+=(--aldea_endpoints "$ALDEA_ENDPOINTS")
 [ -n "${MAX_WORKERS:-}" ] && args+=(--max_workers "$MAX_WORKERS")
 [ -n "${MAX_SAMPLES:-}" ] && args+=(--max_samples "$MAX_SAMPLES")

@@ -70,9 +70,12 @@ app.command("mock", help="Run one local server that speaks every provider's prot
 )
 from asyncbench.cli.batch import make_batch_command  # noqa: E402
 
-app.command("batch", help="Every model × the 8 leaderboard splits in one process, resumable.")(
+app.command("batch", help="Every model × a suite's splits in one process, resumable.")(
     make_batch_command(run_command)
 )
+from asyncbench.cli.suites import suites_command  # noqa: E402
+
+app.command("suites", help="List the suites batch --suite runs, and their entries.")(suites_command)
 from asyncbench.cli.sweep import make_sweep_command  # noqa: E402
 
 app.command(

@@ -1,4 +1,4 @@
-"""`asyncbench batch`: every model × the 8 Open ASR Leaderboard English splits, in one process.
+"""`asyncbench batch`: every model × a suite's splits (the seed's 8 by default), in one process.
 
 What the seed's `run_api.sh` does with one `run_eval.py` process per split, done in sequence
 in one process, with one summary at the end. Each model gets its provider's default
@@ -10,6 +10,11 @@ failed has `"complete": true` in its `.summary.json`, and is skipped at once on 
 (without opening the dataset); any other split is run again, which resumes its results file
 sample by sample. A split that cannot run (a missing key, a missing config) is reported and
 the batch goes on; Ctrl-C or SIGTERM stops the batch after the current split's grace period.
+
+`--suite NAME` picks the entries from the registry (`asyncbench.sources.suites`): each entry
+brings its own dataset path, language and, for chunked sets, the parent of its references.
+`--dataset_path` replaces the suite's own path (entries with a path of their own keep it),
+and `--data_root` reads every hub id from a local copy while results keep the hub's names.
 """
 
 from __future__ import annotations
@@ -25,48 +30,22 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from asyncbench.core.errors import ConfigError
+from asyncbench.sources.suites import DEFAULT_SUITE, SUITES, SuiteEntry, get_suite, select
 
 if TYPE_CHECKING:
     from asyncbench.runs.runner import RunConfig
     from asyncbench.scoring.score import ScoreReport
 
-#: the leaderboard's 8 English test splits, in the seed's order: (config, split)
-ESB_SPLITS: tuple[tuple[str, str], ...] = (
-    ("ami", "test"),
-    ("earnings22", "test"),
-    ("gigaspeech", "test"),
-    ("librispeech", "test.clean"),
-    ("librispeech", "test.other"),
-    ("spgispeech", "test"),
-    ("tedlium", "test"),
-    ("voxpopuli", "test"),
+#: the seed's 8 English test splits, in its order: (config, split) of the `esb` suite
+ESB_SPLITS: tuple[tuple[str, str], ...] = tuple(
+    (e.config, e.split) for e in SUITES[DEFAULT_SUITE].entries
 )
 
 
 def parse_datasets(spec: str | None) -> list[tuple[str, str]]:
-    """`"ami librispeech:test.clean"` → those splits, in the leaderboard's order.
-
-    Entries are separated by spaces or commas; a bare config takes all of its splits
-    (`librispeech` is test.clean and test.other), `config:split` or `config/split` one."""
-    if spec is None or not spec.strip():
-        return list(ESB_SPLITS)
-    from asyncbench.core.endpoint_spec import split_list
-
-    names = ", ".join(dict.fromkeys(c for c, _ in ESB_SPLITS))
-    chosen: set[tuple[str, str]] = set()
-    for item in split_list(spec):
-        config, sep, split = item.replace("/", ":").partition(":")
-        matches = [(c, s) for c, s in ESB_SPLITS if c == config and (not sep or s == split)]
-        if not matches:
-            known = [s for c, s in ESB_SPLITS if c == config]
-            hint = (
-                f"{config} has split(s) {', '.join(known)}"
-                if known
-                else f"the 8 splits are of {names}"
-            )
-            raise ConfigError(f"unknown dataset {item!r} in DATASETS/--datasets; {hint}")
-        chosen.update(matches)
-    return [s for s in ESB_SPLITS if s in chosen]
+    """`"ami librispeech:test.clean"` → those splits of the seed's 8, in its order
+    (`asyncbench.sources.suites.select` on the `esb` suite)."""
+    return [(e.config, e.split) for e in select(SUITES[DEFAULT_SUITE], spec)]
 
 
 @dataclass(slots=True)
@@ -97,14 +76,46 @@ def is_complete(summary: dict[str, Any] | None, max_samples: int | None, results
     return before is None or (max_samples is not None and before >= max_samples)
 
 
+def entry_config(base: RunConfig, entry: SuiteEntry | tuple[str, str]) -> RunConfig:
+    """The run of one suite entry: its config, split, own path, parent and language."""
+    if not isinstance(entry, SuiteEntry):
+        entry = SuiteEntry(*entry)
+    return replace(
+        base,
+        dataset=entry.config,
+        split=entry.split,
+        dataset_path=entry.dataset_path(base.dataset_path),
+        parent_dataset_path=(base.parent_dataset_path or entry.parent_path)
+        if entry.parent_path
+        else None,
+        language=entry.language,
+    )
+
+
+def check_local_copies(base: RunConfig, entries: Iterable[SuiteEntry]) -> None:
+    """With `--data_root`, every dataset the batch reads must be there before any run."""
+    from asyncbench.sources.suites import local_copy
+
+    if not base.data_root:
+        return
+    for entry in entries:
+        cfg = entry_config(base, entry)
+        try:
+            local_copy(cfg.dataset_path, cfg.data_root)
+            if cfg.parent_dataset_path:
+                local_copy(cfg.parent_dataset_path, cfg.data_root, what="parent dataset")
+        except ConfigError as exc:
+            raise ConfigError(f"{entry.config}/{entry.split}: {exc}") from None
+
+
 def run_batch(
     models: Sequence[str],
-    splits: Iterable[tuple[str, str]],
+    splits: Iterable[SuiteEntry | tuple[str, str]],
     base: RunConfig,  # every field but model, dataset, split and max_workers
     *,
     max_workers: int | None = None,
 ) -> tuple[list[SplitOutcome], int]:
-    """Run every model on every split, in sequence; (outcomes, exit code)."""
+    """Run every model on every split (suite entry), in sequence; (outcomes, exit code)."""
     from asyncbench.reporting.summary import read_summary
     from asyncbench.runs.runner import results_path, run
 
@@ -115,15 +126,14 @@ def run_batch(
     err = sys.stderr
     for model in models:
         aldea = model.split("/", 1)[0] == "aldea"
-        for config, split in splits:
+        for entry in splits:
             cfg = replace(
-                base,
+                entry_config(base, entry),
                 model_name=model,
-                dataset=config,
-                split=split,
                 max_workers=workers[model],
                 aldea_endpoints=base.aldea_endpoints if aldea else None,
             )
+            config, split = cfg.dataset, cfg.split
             path = results_path(cfg)
             previous = read_summary(path)
             if is_complete(previous, cfg.max_samples, path):
@@ -201,7 +211,10 @@ def score_outcomes(
 
 
 def batch(
-    models: Sequence[str], splits: Sequence[tuple[str, str]], base: RunConfig, **kw: Any
+    models: Sequence[str],
+    splits: Sequence[SuiteEntry | tuple[str, str]],
+    base: RunConfig,
+    **kw: Any,
 ) -> int:
     """Run, then print the batch table (stderr) and the score table (stdout)."""
     from asyncbench.scoring.table import print_report
@@ -218,9 +231,9 @@ def batch(
 
 def make_batch_command(run_command: Callable[..., None]) -> Callable[..., None]:
     """`batch` takes `run`'s options but the model, dataset, split and shard: `--model`
-    (repeated), `--datasets` and an optional `--max_workers` instead."""
+    (repeated), `--suite`, `--datasets` and an optional `--max_workers` instead."""
     from asyncbench.cli.derive import like_run
-    from asyncbench.cli.run import run_config
+    from asyncbench.cli.run import DEFAULT_DATASET_PATH, run_config
 
     own = [
         (
@@ -235,8 +248,16 @@ def make_batch_command(run_command: Callable[..., None]) -> Callable[..., None]:
             str | None,
             None,
             ("--datasets",),
-            "Subset of the 8 splits, space/comma-separated: ami earnings22 gigaspeech "
-            "librispeech (both splits) librispeech:test.clean spgispeech tedlium voxpopuli",
+            "Subset of the suite's splits, space/comma-separated, by name or config: for esb "
+            "ami earnings22 gigaspeech librispeech (both splits) librispeech:test.clean "
+            "spgispeech tedlium voxpopuli (asyncbench suites lists every suite's)",
+        ),
+        (
+            "suite",
+            str | None,
+            None,
+            ("--suite",),
+            f"Which suite: {', '.join(SUITES)} (default {DEFAULT_SUITE}, the seed's 8 splits)",
         ),
         (
             "max_workers",
@@ -252,14 +273,18 @@ def make_batch_command(run_command: Callable[..., None]) -> Callable[..., None]:
     def batch_command(**options: Any) -> None:
         """Every model × the 8 leaderboard splits in one process; resumable as a whole."""
         models, max_workers = options.pop("model"), options.pop("max_workers")
-        splits = parse_datasets(options.pop("datasets"))
+        suite = get_suite(options.pop("suite"))
+        splits = select(suite, options.pop("datasets"))
         if max_workers is not None and max_workers < 1:
             raise ConfigError(f"--max_workers must be at least 1 (got {max_workers})")
+        if options["dataset_path"] == DEFAULT_DATASET_PATH:  # not given: the suite's own
+            options["dataset_path"] = suite.path
         base = run_config(
             {**options, "model_name": models[0], "dataset": "", "split": "test"}
             | {"max_workers": max_workers or 1, "shard": None}
         )
         base.validate()
+        check_local_copies(base, splits)
         code = batch(models, splits, base, max_workers=max_workers)
         if code:
             raise typer.Exit(code)

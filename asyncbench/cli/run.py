@@ -141,6 +141,25 @@ def run_command(
             "machines can split one split; results go to a .shard-I-of-N.jsonl file",
         ),
     ] = None,
+    parent_dataset_path: Annotated[
+        str | None,
+        typer.Option(
+            "--parent_dataset_path",
+            "--parent-dataset-path",
+            help="Chunked sets: hub id or folder whose `transcript` (matched on `id`) is each "
+            "recording's reference (default for ArtificialAnalysis/Earnings22-Cleaned-AA-"
+            "chunked: ArtificialAnalysis/Earnings22-Cleaned-AA)",
+        ),
+    ] = None,
+    data_root: Annotated[
+        str | None,
+        typer.Option(
+            "--data_root",
+            "--data-root",
+            help="Read hub ids from local copies: OWNER/NAME is the folder DATA_ROOT/OWNER/NAME "
+            "(results files keep the hub id's name)",
+        ),
+    ] = None,
 ) -> None:
     from asyncbench.runs.runner import run
 
@@ -177,4 +196,6 @@ def run_config(o: Mapping[str, Any]) -> RunConfig:
         grace_s=o["grace"],
         progress=not o["no_progress"],
         shard=parse_shard(o["shard"]) if o["shard"] is not None else None,
+        parent_dataset_path=o.get("parent_dataset_path"),
+        data_root=o.get("data_root"),
     )

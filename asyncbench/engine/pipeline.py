@@ -188,6 +188,8 @@ class Engine:
             duration=job.duration,
             text=s.reference,
             t_end=time.time(),
+            parent_id=s.meta.get("parent_id"),
+            chunk_index=s.meta.get("chunk_index"),
             **kw,  # type: ignore[arg-type]
         )
 

@@ -54,6 +54,9 @@ class Result:
     attempts: int = 0
     endpoint: str | None = None
     t_end: float | None = None  # wall clock of the answer (time.time()), for plots over time
+    # a chunk of a chunked set (the board's Earnings22): scoring joins chunks per parent
+    parent_id: str | None = None
+    chunk_index: int | None = None
 
     def to_line(self) -> bytes:
         line = {
@@ -71,6 +74,9 @@ class Result:
         }
         if self.t_end is not None:
             line["t_end"] = round(self.t_end, 3)
+        if self.parent_id is not None:  # the board's field names for chunked manifests
+            line["parent_id"] = self.parent_id
+            line["chunk_index"] = self.chunk_index
         return orjson.dumps(line) + b"\n"
 
 

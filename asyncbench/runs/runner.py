@@ -56,6 +56,10 @@ class RunConfig:
     progress: bool = True
     options: dict[str, str] = field(default_factory=dict)
     shard: tuple[int, int] | None = None  # (i, n): only the samples of slice i of n
+    # chunked sets: the dataset holding each recording's transcript (else KNOWN_PARENTS)
+    parent_dataset_path: str | None = None
+    data_root: str | None = None  # a local copy of hub ids: <data_root>/<owner>/<name>
+    language: str | None = None
 
     def validate(self) -> None:
         if self.max_workers < 1:
@@ -185,15 +189,19 @@ def _run(cfg: RunConfig) -> int:
     path = results_path(cfg)
     if path.exists() and not os.access(path, os.W_OK):
         raise ConfigError(f"results file {path} is not writable")
+    check_use_url(cfg)
     ident = manifest.identity(cfg.model_name, cfg.dataset_path, cfg.dataset, cfg.split)
     unclaimed = manifest.check(path, ident)  # another run's file is refused before prescan
     resume = prescan(path, retry_failed=cfg.retry_failed)
 
-    from asyncbench.sources.dataset import known_size, open_split
+    from asyncbench.sources.chunked import ChunkedSplit
+    from asyncbench.sources.dataset import known_size
 
     # --use_url reads the dataset viewer over the run's own session (in _run_async) instead
-    ds = None if cfg.use_url else open_split(cfg.dataset_path, cfg.dataset, cfg.split)
-    total = None if ds is None else known_size(ds, cfg.split)
+    ds = None if cfg.use_url else open_dataset(cfg)
+    total = ds.num_rows if isinstance(ds, ChunkedSplit) else None
+    if ds is not None and total is None:
+        total = known_size(ds, cfg.split)
     if cfg.preflight:
         for reason in asyncio.run(preflight(urls, min(cfg.connect_timeout, 5.0))):
             print(
@@ -214,6 +222,46 @@ def _run(cfg: RunConfig) -> int:
         gc.freeze()
     gc.enable()
     return runner(_run_async(cfg, provider, urls, rps, path, resume, ds, total))  # type: ignore[return-value]
+
+
+def open_dataset(cfg: RunConfig):  # type: ignore[no-untyped-def]
+    """The run's split: a plain streaming split or a chunked one (`sources/chunked.py`),
+    read from the local copy under `--data_root` when one is given."""
+    from asyncbench.sources.chunked import known_parent, open_source
+    from asyncbench.sources.suites import local_copy
+
+    parent = cfg.parent_dataset_path or known_parent(cfg.dataset_path)
+    return open_source(
+        local_copy(cfg.dataset_path, cfg.data_root),
+        cfg.dataset_path,
+        cfg.dataset,
+        cfg.split,
+        parent_path=parent,
+        parent_read_path=local_copy(parent, cfg.data_root, what="parent dataset")
+        if parent
+        else None,
+        parent_given=cfg.parent_dataset_path is not None,
+    )
+
+
+def check_use_url(cfg: RunConfig) -> None:
+    """`--use_url` cannot serve a chunked set: the dataset viewer's rows are the chunk
+    metadata, which has no audio (the chunks sit in the repo's audio/ folder)."""
+    from asyncbench.sources.chunked import known_parent, peek_chunked
+    from asyncbench.sources.suites import local_copy
+
+    if not cfg.use_url:
+        return
+    chunked = cfg.parent_dataset_path is not None or known_parent(cfg.dataset_path) is not None
+    if not chunked and cfg.data_root:
+        read = local_copy(cfg.dataset_path, cfg.data_root)
+        chunked = peek_chunked(read, cfg.dataset, cfg.split, hinted=False) is not None
+    if chunked:
+        raise ConfigError(
+            f"--use_url cannot work on the chunked set {cfg.dataset_path}: the dataset viewer "
+            "serves its chunk metadata, not the chunk audio in the repo's audio/ folder; run "
+            "without --use_url"
+        )
 
 
 def _say_start(
@@ -259,6 +307,7 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
     from asyncbench.reporting.progress import Progress
     from asyncbench.results.store import ResultWriter
     from asyncbench.scoring import normalize
+    from asyncbench.sources.chunked import ChunkedSplit
     from asyncbench.sources.dataset import SourceStats, iter_samples
 
     loop = asyncio.get_running_loop()
@@ -301,6 +350,15 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
                 batches = only_shard(batches, cfg.shard)
             prepare = make_url_prepare(source, fetches_urls=provider.fetches_urls)
             prep_concurrency = min(cfg.max_workers, DOWNLOADS_IN_FLIGHT)
+        elif isinstance(ds, ChunkedSplit):
+            batches = ds.iter_samples(
+                skip_ids=resume.done_ids,
+                max_samples=cfg.max_samples,
+                stats=source_stats,
+                shard=cfg.shard,
+            )
+            prepare = make_local_prepare(executor)
+            prep_concurrency = prep_threads * 8
         else:
             batches = iter_samples(
                 ds,
@@ -438,10 +496,13 @@ def make_local_prepare(executor: ThreadPoolExecutor):  # type: ignore[no-untyped
     loop = asyncio.get_running_loop()
 
     async def prepare(sample):  # type: ignore[no-untyped-def]
+        if "audio_error" in sample.meta:  # a chunk file that went away after the checks
+            err: ProviderError = PermanentError("missing_audio", sample.meta["audio_error"])
+            return Job(sample, sample.duration or 0.0, error=err)
         try:
             wav, duration = await loop.run_in_executor(executor, to_wav16k, sample.audio)
         except BadAudio as exc:
-            err: ProviderError = PermanentError("bad_audio", str(exc))
+            err = PermanentError("bad_audio", str(exc))
             return Job(sample, sample.duration or 0.0, error=err)
         finally:
             # decoded (or found broken): requests in flight then hold one copy of each clip,

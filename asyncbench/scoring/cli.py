@@ -31,6 +31,14 @@ def score_command(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the scores as one JSON object instead.")
     ] = False,
+    csv_output: Annotated[
+        bool,
+        typer.Option(
+            "--csv",
+            help="Print only the board's CSV summary blocks (public, extra, ml_<lang>, "
+            "longform) as its score_results prints them, to paste into a submission.",
+        ),
+    ] = False,
 ) -> None:
     """Score results files exactly like the Open ASR Leaderboard."""
     from asyncbench.core.errors import ConfigError
@@ -38,8 +46,25 @@ def score_command(
     from asyncbench.scoring.table import print_report
 
     try:
+        if csv_output and json_output:
+            raise ConfigError("--csv and --json each print the scores alone: pass one of them")
         report = collect_scores(results_dir, model, scheme=scoring)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         raise typer.Exit(ConfigError.exit_code) from None
+    if csv_output:
+        from asyncbench.scoring.board_csv import csv_blocks
+
+        lines = csv_blocks(report)
+        if not lines:
+            print(
+                "error: none of the scored files belongs to a family of the board's CSV "
+                "(public, extra, ml_<lang>, longform): their dataset ids name no such split",
+                file=sys.stderr,
+            )
+            raise typer.Exit(ConfigError.exit_code)
+        print("\n".join(lines))
+        for problem in report.problems:
+            print(f"warning: {problem}", file=sys.stderr)
+        return
     print_report(report, as_json=json_output)

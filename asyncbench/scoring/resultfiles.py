@@ -246,11 +246,18 @@ def _merge_chunks(chunks: list[Sample], path: Path, problems: list[str]) -> list
                 "missing chunks count as deletions"
             )
         failed = [c for c in parts if c.status == "failed"]
+        # a recording is ok when any chunk was sent and none failed: a chunk skipped as too
+        # short (which may well be the first) must not make a whole call "skipped"
+        status = (
+            "failed"
+            if failed
+            else ("ok" if any(c.status == "ok" for c in parts) else parts[0].status)
+        )
         merged.append(
             Sample(
                 reference=parts[0].reference,
                 prediction=" ".join(p for c in parts if (p := c.prediction.strip())),
-                status="failed" if failed else parts[0].status,
+                status=status,
                 error_kind=failed[0].error_kind if failed else None,
                 duration=_sum_or_none([c.duration for c in parts]),
                 time=_sum_or_none([c.time for c in parts]),

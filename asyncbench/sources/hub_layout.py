@@ -29,6 +29,7 @@ __all__ = [
     "encode_audio",
     "encode_wav",
     "make_row",
+    "write_chunked_set",
     "write_hub_folder",
 ]
 
@@ -359,3 +360,45 @@ def _write_readme(
         "split, rows sorted longest first.\n"
     )
     (root / "README.md").write_text(f"---\n{front}---\n\n{body}", encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- chunked sets
+
+
+def write_chunked_set(
+    root: Path,
+    chunks: Sequence[Mapping[str, Any]],
+    *,
+    split: str = "test",
+    title: str = "asyncbench local chunked set",
+) -> Path:
+    """Write a chunked set in the layout of `ArtificialAnalysis/Earnings22-Cleaned-AA-chunked`.
+
+    Each chunk row has `parent_id`, `chunk_index` and `audio` (an `audio_cell` or bytes),
+    and may have `file_name` and any other column (`duration`...). The audio goes to
+    `root/audio/<file_name>` (default `<parent_id>_<chunk_index>.<ext>`, the extension from
+    the cell's path), and the metadata table, with `file_name` instead of audio and no
+    reference, to the `default` config, as the board loads it without a config name. The
+    recordings' transcripts belong in a parent set: `write_hub_folder(parent_root,
+    {"default": {split: rows with id and transcript}})`.
+    """
+    root = Path(root)
+    audio_dir = root / "audio"
+    audio_dir.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+    for chunk in chunks:
+        row = {k: v for k, v in chunk.items() if k != "audio"}
+        cell = chunk.get("audio")
+        if cell is not None:
+            data = cell["bytes"] if isinstance(cell, Mapping) else bytes(cell)
+            ext = (
+                Path(str(cell.get("path") or "x.flac")).suffix if isinstance(cell, Mapping) else ""
+            )
+            name = (
+                row.get("file_name")
+                or f"{row['parent_id']}_{row['chunk_index']:04d}{ext or '.flac'}"
+            )
+            (audio_dir / name).write_bytes(data)
+            row["file_name"] = name
+        rows.append(row)
+    return write_hub_folder(root, {"default": {split: rows}}, sort_longest_first=False, title=title)

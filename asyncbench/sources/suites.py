@@ -1,0 +1,241 @@
+"""The suite registry: which (dataset path, config, split) entries make up a named benchmark.
+
+A suite is data, not code (lm-evaluation-harness' task registry is the model): adding one is
+one `Suite(...)` in `SUITES`, and each entry carries what a run and the scorer need to know
+about it, its own dataset path (the board's `name:split:path` entries), its language and
+scoring family, and, for chunked sets, where the references come from. `batch --suite NAME`
+runs a suite's entries in order; `--datasets` picks some of them by name or config.
+
+The facts come from the leaderboard's own scripts (`reference/PROTOCOLS-2026.md` C1-C4):
+  esb          the seed's 8 splits of hf-audio/esb-datasets-test-only-sorted (the default)
+  leaderboard  today's 7 English entries: hf-audio/open-asr-leaderboard's cleaned configs
+               and the chunked Earnings22 of ArtificialAnalysis
+  longform     whole recordings: earnings21, earnings22, tedlium of
+               hf-audio/asr-leaderboard-longform, and the CORAAL subsets the board's API
+               script runs (PRV ROC VLD of bezzam/coraal)
+  multilingual the 13 `<corpus>_<lang>` configs of the multilingual set, split `test`
+
+Stdlib only: `asyncbench suites` lists this without importing datasets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from asyncbench.core.errors import ConfigError
+
+ENGLISH = "english"  # the board's English normaliser and WER
+MULTILINGUAL = "multilingual"  # its multilingual normaliser, compound pairs, per language
+
+
+@dataclass(frozen=True, slots=True)
+class SuiteEntry:
+    """One split to run. `path` None means the suite's own path (which `--dataset_path`
+    may replace); an entry with its own path keeps it."""
+
+    config: str
+    split: str = "test"
+    path: str | None = None
+    family: str = ENGLISH
+    language: str = "en"
+    #: the short name `--datasets` knows it by besides its config (`ami` for ami_cleaned)
+    name: str | None = None
+    #: chunked sets: the dataset whose `transcript` column holds each recording's reference
+    parent_path: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.config
+
+    def dataset_path(self, suite_path: str) -> str:
+        return self.path or suite_path
+
+
+@dataclass(frozen=True, slots=True)
+class Suite:
+    name: str
+    path: str  # the dataset path of entries without their own
+    description: str
+    entries: tuple[SuiteEntry, ...]
+
+    def paths(self) -> list[str]:
+        """Every dataset path the suite reads (entries' own, parents), in order, once."""
+        out = [e.dataset_path(self.path) for e in self.entries]
+        out += [e.parent_path for e in self.entries if e.parent_path]
+        return list(dict.fromkeys(out))
+
+
+ESB_PATH = "hf-audio/esb-datasets-test-only-sorted"
+LEADERBOARD_PATH = "hf-audio/open-asr-leaderboard"
+EARNINGS22_CHUNKED = "ArtificialAnalysis/Earnings22-Cleaned-AA-chunked"
+EARNINGS22_PARENT = "ArtificialAnalysis/Earnings22-Cleaned-AA"
+LONGFORM_PATH = "hf-audio/asr-leaderboard-longform"
+CORAAL_PATH = "bezzam/coraal"
+MULTILINGUAL_PATH = "hf-audio/open-asr-leaderboard-multilingual-datasets"
+
+#: the 13 configs of the multilingual set, each `<corpus>_<language>`
+MULTILINGUAL_CONFIGS = (
+    "fleurs_de",
+    "fleurs_fr",
+    "fleurs_it",
+    "fleurs_es",
+    "fleurs_pt",
+    "mcv_de",
+    "mcv_es",
+    "mcv_fr",
+    "mcv_it",
+    "mls_es",
+    "mls_fr",
+    "mls_it",
+    "mls_pt",
+)
+
+SUITES: dict[str, Suite] = {
+    s.name: s
+    for s in (
+        Suite(
+            "esb",
+            ESB_PATH,
+            "the seed's 8 English splits (run_api.sh's default)",
+            (
+                SuiteEntry("ami"),
+                SuiteEntry("earnings22"),
+                SuiteEntry("gigaspeech"),
+                SuiteEntry("librispeech", "test.clean"),
+                SuiteEntry("librispeech", "test.other"),
+                SuiteEntry("spgispeech"),
+                SuiteEntry("tedlium"),
+                SuiteEntry("voxpopuli"),
+            ),
+        ),
+        Suite(
+            "leaderboard",
+            LEADERBOARD_PATH,
+            "today's English board: cleaned configs and the chunked Earnings22",
+            (
+                SuiteEntry("ami_cleaned", name="ami"),
+                SuiteEntry(
+                    "earnings22_cleaned_aa_chunked",
+                    path=EARNINGS22_CHUNKED,
+                    name="earnings22",
+                    parent_path=EARNINGS22_PARENT,
+                ),
+                SuiteEntry("gigaspeech_cleaned", name="gigaspeech"),
+                SuiteEntry("librispeech", "test.clean"),
+                SuiteEntry("librispeech", "test.other"),
+                SuiteEntry("spgispeech"),
+                SuiteEntry("voxpopuli_cleaned_aa", name="voxpopuli"),
+            ),
+        ),
+        Suite(
+            "longform",
+            LONGFORM_PATH,
+            "whole recordings of 15-100+ minutes, one request each",
+            (
+                SuiteEntry("earnings21"),
+                SuiteEntry("earnings22"),
+                SuiteEntry("tedlium"),
+                *(SuiteEntry(c, path=CORAAL_PATH, name="coraal") for c in ("PRV", "ROC", "VLD")),
+            ),
+        ),
+        Suite(
+            "multilingual",
+            MULTILINGUAL_PATH,
+            "FLEURS, MCV and MLS in de, fr, it, es, pt",
+            tuple(
+                SuiteEntry(c, family=MULTILINGUAL, language=c.rsplit("_", 1)[1])
+                for c in MULTILINGUAL_CONFIGS
+            ),
+        ),
+    )
+}
+DEFAULT_SUITE = "esb"
+
+
+def get_suite(name: str | None) -> Suite:
+    """The suite called `name` (the default when None or empty)."""
+    key = (name or DEFAULT_SUITE).strip()
+    try:
+        return SUITES[key]
+    except KeyError:
+        raise ConfigError(
+            f"unknown suite {key!r} in SUITE/--suite; suites: {', '.join(SUITES)} "
+            "(asyncbench suites lists their entries)"
+        ) from None
+
+
+def select(suite: Suite, spec: str | None) -> list[SuiteEntry]:
+    """`"ami librispeech:test.clean"` → those entries of `suite`, in the suite's order.
+
+    Items are separated by spaces or commas. An item names an entry by its short name or its
+    config (`ami` or `ami_cleaned`); a bare name takes all of its splits (`librispeech` is
+    test.clean and test.other, `coraal` every CORAAL subset), `name:split` or `name/split`
+    one, and `name:split:path` (the board's form) that entry read from another dataset path
+    (a hub id or a folder). Nothing given: the whole suite."""
+    if spec is None or not spec.strip():
+        return list(suite.entries)
+    from dataclasses import replace
+
+    from asyncbench.core.endpoint_spec import split_list
+
+    chosen: dict[int, SuiteEntry] = {}
+    for item in split_list(spec):
+        path = None
+        if item.count(":") >= 2:
+            name, split, path = item.split(":", 2)
+            sep = ":"
+        else:
+            name, sep, split = item.replace("/", ":").partition(":")
+        named = [(i, e) for i, e in enumerate(suite.entries) if name in (e.config, e.name)]
+        matches = [(i, e) for i, e in named if not sep or e.split == split]
+        if not matches or (path is not None and not path.strip()):
+            hint = _hint(suite, name, [e for _, e in named])
+            raise ConfigError(f"unknown dataset {item!r} in DATASETS/--datasets; {hint}")
+        for i, e in matches:
+            chosen[i] = replace(e, path=path.strip()) if path is not None else e
+    return [chosen[i] for i in sorted(chosen)]
+
+
+def _hint(suite: Suite, name: str, named: Sequence[SuiteEntry]) -> str:
+    if named:
+        return f"{name} has split(s) {', '.join(e.split for e in named)}"
+    labels = ", ".join(dict.fromkeys(e.label for e in suite.entries))
+    if suite.name == DEFAULT_SUITE:
+        return f"the 8 splits are of {labels}"
+    return f"suite {suite.name} has {labels}"
+
+
+def describe(suite: Suite) -> list[str]:
+    """`asyncbench suites`: the suite's line, then one line per entry."""
+    lines = [f"{suite.name}: {len(suite.entries)} splits, {suite.description}"]
+    for e in suite.entries:
+        where = e.dataset_path(suite.path)
+        bits = [f"{e.family}/{e.language}"]
+        if e.name:
+            bits.append(f"--datasets {e.name}")
+        if e.parent_path:
+            bits.append(f"chunked, references from {e.parent_path}")
+        lines.append(f"  {where} {e.config}/{e.split}  ({'; '.join(bits)})")
+    return lines
+
+
+def local_copy(path: str, data_root: str | None, *, what: str = "dataset") -> str:
+    """Where to read `path` from: with `--data_root`, hub id `owner/name` is the folder
+    `<data_root>/owner/name` (a local copy of the hub's layout); results files and messages
+    keep the hub id. Paths that already name a folder, and every path without a data root,
+    are read as they are. A copy that is not there is an error naming the path tried."""
+    if not data_root:
+        return path
+    from pathlib import Path
+
+    from asyncbench.sources.dataset import _looks_local
+
+    if _looks_local(path):
+        return path
+    tried = Path(data_root).expanduser() / path.strip("/")
+    if not tried.is_dir():
+        raise ConfigError(
+            f"{what} {path} is missing locally: tried {tried} (--data_root/DATA_ROOT)"
+        )
+    return str(tried)
