@@ -208,15 +208,21 @@ def test_bad_batch_input(
     assert one_error_line(err).startswith(message)
 
 
-def test_unknown_provider_stops_the_batch_before_any_run(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_unknown_provider_is_listed_not_started_and_the_batch_goes_on(
+    esb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = cli(
-        capsys,
-        "batch",
-        *("--model", "aldea/default", "--model", "nope/x", "--max_workers", "4"),
-        *("--results_dir", tmp_path),
-    )
-    assert code == 2
-    assert one_error_line(err).startswith("error: unknown provider prefix 'nope'")
-    assert not list(tmp_path.glob("*.jsonl"))
+    with Background(LoopbackAldea(1, transcript=transcript_of)) as srv:
+        code, _, err = cli(
+            capsys,
+            "batch",
+            *("--model", "nope/x", "--model", "aldea/default", "--max_workers", "4"),
+            *("--datasets", "ami", "--dataset_path", esb, "--aldea_endpoints", srv.endpoints),
+            *("--results_dir", tmp_path, "--no_progress"),
+        )
+    assert code == 1
+    assert "error: nope/x ami/test: unknown provider prefix 'nope'" in err
+    assert "nope/x                   ami/test                 not started" in err
+    (done,) = tmp_path.glob("*.jsonl")
+    assert len(lines_of(done)) == PER_SPLIT
+
+

@@ -53,7 +53,8 @@ class SplitOutcome:
     model: str
     config: str
     split: str
-    status: str  # "done" | "skipped" | "error" | "interrupted"
+    # "done" | "skipped" | "error" | "not started" | "interrupted" ("pending" until it ends)
+    status: str
     results: Path
     summary: dict[str, Any] | None = None
     error: str | None = None
@@ -114,23 +115,44 @@ def run_batch(
     base: RunConfig,  # every field but model, dataset, split and max_workers
     *,
     max_workers: int | None = None,
+    sequential: bool = False,
+    max_runs: int | None = None,
 ) -> tuple[list[SplitOutcome], int]:
-    """Run every model on every split (suite entry), in sequence; (outcomes, exit code)."""
+    """Run every model on every split (suite entry); (outcomes, exit code).
+
+    By default every run goes at once in one event loop, each provider at its own budget
+    (runs/scheduler.py); `sequential` runs them one after another, as the seed's script did."""
     from asyncbench.reporting.summary import read_summary
-    from asyncbench.runs.runner import results_path, run
+    from asyncbench.runs.runner import results_path
 
     splits = list(splits)
-    defaults = {m: default_workers(m) for m in models}  # a bad prefix: exit 2 before any run
-    workers = {m: max_workers or defaults[m] for m in models}
     outcomes: list[SplitOutcome] = []
+    todo: list[tuple[SplitOutcome, RunConfig]] = []
     err = sys.stderr
     for model in models:
         aldea = model.split("/", 1)[0] == "aldea"
+        try:
+            workers = max_workers or default_workers(model)
+        except ConfigError as exc:  # an unknown prefix: this model's runs only
+            print(f"error: {model}: {exc}", file=err)
+            for entry in splits:
+                cfg = entry_config(base, entry)
+                outcomes.append(
+                    SplitOutcome(
+                        model,
+                        cfg.dataset,
+                        cfg.split,
+                        "not started",
+                        base.results_dir,
+                        error=str(exc),
+                    )
+                )
+            continue
         for entry in splits:
             cfg = replace(
                 entry_config(base, entry),
                 model_name=model,
-                max_workers=workers[model],
+                max_workers=workers,
                 aldea_endpoints=base.aldea_endpoints if aldea else None,
             )
             config, split = cfg.dataset, cfg.split
@@ -140,26 +162,67 @@ def run_batch(
                 print(f"== {model} {config}/{split}: complete in {path}, skipped", file=err)
                 outcomes.append(SplitOutcome(model, config, split, "skipped", path, previous))
                 continue
-            print(
-                f"== {model} {config}/{split} with {cfg.max_workers} requests in flight", file=err
-            )
-            try:
-                code = run(cfg)
-            except ConfigError as exc:
-                print(f"error: {exc}", file=err)
-                outcomes.append(SplitOutcome(model, config, split, "error", path, error=str(exc)))
-                continue
-            summary = read_summary(path)
-            if code in (130, 143):
-                outcomes.append(SplitOutcome(model, config, split, "interrupted", path, summary))
-                print(
-                    "batch interrupted: rerun the same command to resume; finished splits are "
-                    "skipped",
-                    file=err,
-                )
-                return outcomes, code
-            outcomes.append(SplitOutcome(model, config, split, "done", path, summary))
-    return outcomes, 1 if any(o.status == "error" for o in outcomes) else 0
+            outcome = SplitOutcome(model, config, split, "pending", path)
+            outcomes.append(outcome)
+            todo.append((outcome, cfg))
+    code = _run_in_turn(todo) if sequential else _run_at_once(todo, max_runs)
+    if code in (130, 143):
+        print(
+            "batch interrupted: rerun the same command to resume; finished splits are skipped",
+            file=err,
+        )
+        return [o for o in outcomes if o.status != "pending"], code
+    return outcomes, 1 if any(o.status in ("error", "not started") for o in outcomes) else 0
+
+
+def _settle(outcome: SplitOutcome, result: int | BaseException) -> int:
+    """Record how a run ended; its exit code (0 for an error, which the batch reports)."""
+    from asyncbench.reporting.summary import read_summary
+
+    if isinstance(result, BaseException):
+        from asyncbench.runs.scheduler import NotStarted
+
+        why = str(result)
+        if not isinstance(result, ConfigError):
+            why = f"{type(result).__name__}: {why}"
+        print(f"error: {outcome.model} {outcome.config}/{outcome.split}: {why}", file=sys.stderr)
+        outcome.status = "not started" if isinstance(result, NotStarted) else "error"
+        outcome.error = why
+        outcome.summary = read_summary(outcome.results)
+        return 0
+    outcome.summary = read_summary(outcome.results)
+    outcome.status = "interrupted" if result in (130, 143) else "done"
+    return result
+
+
+def announce(cfg: RunConfig) -> None:
+    print(
+        f"== {cfg.model_name} {cfg.dataset}/{cfg.split} with {cfg.max_workers} requests in flight",
+        file=sys.stderr,
+    )
+
+
+def _run_in_turn(todo: Sequence[tuple[SplitOutcome, RunConfig]]) -> int:
+    from asyncbench.runs.runner import run
+
+    for outcome, cfg in todo:
+        announce(cfg)
+        try:
+            result: int | BaseException = run(cfg)
+        except ConfigError as exc:
+            result = exc
+        code = _settle(outcome, result)
+        if code in (130, 143):
+            return code
+    return 0
+
+
+def _run_at_once(todo: Sequence[tuple[SplitOutcome, RunConfig]], max_runs: int | None) -> int:
+    from asyncbench.runs.scheduler import run_all
+
+    results = run_all([cfg for _, cfg in todo], max_runs=max_runs, announce=announce)
+    codes = [_settle(outcome, result) for (outcome, _), result in zip(todo, results, strict=True)]
+    return next((c for c in codes if c in (130, 143)), 0)
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -260,6 +323,21 @@ def make_batch_command(run_command: Callable[..., None]) -> Callable[..., None]:
             f"Which suite: {', '.join(SUITES)} (default {DEFAULT_SUITE}, the seed's 8 splits)",
         ),
         (
+            "sequential",
+            bool,
+            False,
+            ("--sequential",),
+            "One run at a time, in order (the seed's way); default: every model and split at "
+            "once, each provider at its own concurrency",
+        ),
+        (
+            "max_runs",
+            int | None,
+            None,
+            ("--max_runs", "--max-runs"),
+            "At most this many runs at once (default: no cap)",
+        ),
+        (
             "max_workers",
             int | None,
             None,
@@ -273,10 +351,15 @@ def make_batch_command(run_command: Callable[..., None]) -> Callable[..., None]:
     def batch_command(**options: Any) -> None:
         """Every model × the 8 leaderboard splits in one process; resumable as a whole."""
         models, max_workers = options.pop("model"), options.pop("max_workers")
+        sequential, max_runs = options.pop("sequential"), options.pop("max_runs")
         suite = get_suite(options.pop("suite"))
         splits = select(suite, options.pop("datasets"))
         if max_workers is not None and max_workers < 1:
             raise ConfigError(f"--max_workers must be at least 1 (got {max_workers})")
+        if max_runs is not None and max_runs < 1:
+            raise ConfigError(f"--max_runs must be at least 1 (got {max_runs})")
+        if sequential and max_runs is not None:
+            raise ConfigError("--sequential runs one at a time: leave out --max_runs")
         if options["dataset_path"] == DEFAULT_DATASET_PATH:  # not given: the suite's own
             options["dataset_path"] = suite.path
         base = run_config(
@@ -285,7 +368,9 @@ def make_batch_command(run_command: Callable[..., None]) -> Callable[..., None]:
         )
         base.validate()
         check_local_copies(base, splits)
-        code = batch(models, splits, base, max_workers=max_workers)
+        code = batch(
+            models, splits, base, max_workers=max_workers, sequential=sequential, max_runs=max_runs
+        )
         if code:
             raise typer.Exit(code)
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import time
-from collections import deque
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
@@ -83,7 +84,10 @@ class EndpointPool:
         self.base_rest_s = rest_s
         self.max_rest_s = max_rest_s
         self._rr = 0
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        # (priority, arrival, future): a freed slot goes to the lowest priority number, then
+        # to the longest waiter, so runs sharing a pool are served in the batch's order
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._arrivals = itertools.count()
 
     @property
     def in_flight(self) -> int:
@@ -122,13 +126,16 @@ class EndpointPool:
                 return ids
         return frozenset()
 
-    async def acquire(self, avoid: Collection[Endpoint] = ()) -> Endpoint:
+    async def acquire(self, avoid: Collection[Endpoint] = (), priority: int = 0) -> Endpoint:
         """A slot on the least busy endpoint, waiting for one if all are full or resting.
 
         `avoid`: endpoints this sample already failed on. They get it again only when no other
         endpoint is up: a dead endpoint fails fast, so it always looks least busy, and without
         this one sample's retries could all go to it (or to a few dead ones in turn) and fail
-        the sample although healthy endpoints were there."""
+        the sample although healthy endpoints were there.
+
+        `priority`: lower numbers are served first when several callers wait (a batch gives
+        each of its runs on one pool its place in the batch's order)."""
         while True:
             now = time.monotonic()
             ep = self._choose(now, self._skip(avoid, now) if avoid else frozenset())
@@ -146,7 +153,8 @@ class EndpointPool:
                     raise
                 return ep
             fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._waiters.append(fut)
+            entry = (priority, next(self._arrivals), fut)
+            heapq.heappush(self._waiters, entry)
             wake = self._next_wake(now)
             try:
                 if wake is None:
@@ -159,13 +167,14 @@ class EndpointPool:
                 if not fut.done():
                     fut.cancel()
                     with contextlib.suppress(ValueError):
-                        self._waiters.remove(fut)
+                        self._waiters.remove(entry)
+                        heapq.heapify(self._waiters)
 
     def _release_slot(self, ep: Endpoint) -> None:
         ep.in_flight -= 1
         ep.probing = False
         while self._waiters:
-            fut = self._waiters.popleft()
+            fut = heapq.heappop(self._waiters)[2]
             if not fut.done():
                 fut.set_result(None)
                 break

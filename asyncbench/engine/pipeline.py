@@ -56,6 +56,8 @@ class EngineOptions:
     # Kinds that will fail every request alike (a rejected key, an exhausted quota): the
     # first one stops the run instead of burning through the split.
     fatal_kinds: frozenset[str] = frozenset({"auth", "quota"})
+    # Place among runs sharing one endpoint pool (a batch): lower is served first.
+    priority: int = 0
 
 
 Transcribe = Callable[[str, AudioPayload], Awaitable[str]]
@@ -98,6 +100,9 @@ class Engine:
         self._busy: set[asyncio.Task[None]] = set()
         self._signals = 0
         self.fatal: ProviderError | None = None
+        # set once every sample has been handed to a worker: from then on the run only drains
+        # (its in flight falls), so a batch may start filling the next run on the same budget
+        self.source_done = asyncio.Event()
 
     # -- stopping ---------------------------------------------------------------------------
 
@@ -158,7 +163,11 @@ class Engine:
     async def _work(self, ready: asyncio.Queue[Job | None]) -> None:
         while self.accepting:
             job = await ready.get()
-            if job is None or not self.accepting:
+            if job is None:
+                # the end mark comes after every job: all are handed out, none waits for a slot
+                self.source_done.set()
+                return
+            if not self.accepting:
                 return
             result = await self._process(job)
             if result is not None:
@@ -213,7 +222,7 @@ class Engine:
         assert task is not None
         while True:
             attempt += 1
-            ep = await self.pool.acquire(avoid=failed_on)
+            ep = await self.pool.acquire(avoid=failed_on, priority=self.opts.priority)
             self._busy.add(task)
             t0 = time.perf_counter()
             err: ProviderError

@@ -18,12 +18,19 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError
 from asyncbench.core.redact import make_redactor, url_secrets
 from asyncbench.results import manifest
 from asyncbench.results.store import ResumeState, check_writable, prescan, results_name
+
+if TYPE_CHECKING:
+    from asyncbench.engine.endpoints import EndpointPool
+    from asyncbench.engine.pipeline import Engine
+    from asyncbench.engine.stats import RunStats
+    from asyncbench.providers.base import Provider
 
 log = logging.getLogger("asyncbench")
 
@@ -78,12 +85,53 @@ class RunConfig:
                 raise ConfigError(f"--{name} must be positive")
 
 
+class Prepared(NamedTuple):
+    """A run checked and opened, ready for its event loop (`_run_async(*prepared)`)."""
+
+    cfg: RunConfig
+    provider: Provider
+    urls: list[str]
+    rps: float | None
+    path: Path
+    resume: ResumeState
+    ds: Any  # the streaming dataset, or None with --use_url
+    total: int | None
+
+
+@dataclass
+class Shared:
+    """What the runs of one provider budget share inside a batch's single event loop: one
+    HTTP session, one endpoint pool (its capacity is the budget, so the provider is never over
+    its limit however many runs use it), one decode thread pool. `priority` is the run's
+    place in the batch, so a freed slot goes to the earliest run that wants one. The scheduler
+    owns signals and the live view, so the run installs neither; `on_engine` hands it the
+    run's engine and counters."""
+
+    session: Any  # aiohttp.ClientSession
+    pool: EndpointPool
+    executor: ThreadPoolExecutor
+    priority: int
+    on_engine: Callable[[Engine, RunStats], None]
+
+
 def results_path(cfg: RunConfig) -> Path:
     """Where this run's results go (a shard gets a file of its own)."""
     from asyncbench.core.shard import shard_file_name
 
     name = results_name(cfg.model_name, cfg.dataset_path, cfg.dataset, cfg.split)
     return cfg.results_dir / shard_file_name(name, cfg.shard)
+
+
+def expected_samples(cfg: RunConfig, total: int | None, resume: ResumeState) -> int | None:
+    """Samples this run still has to finish, when the split's size is known."""
+    if total is None:
+        return None
+    expected = max(
+        0, (min(total, cfg.max_samples) if cfg.max_samples else total) - len(resume.done_ids)
+    )
+    if cfg.shard is not None:  # an estimate: ids split evenly only on average
+        expected = -(-expected // cfg.shard[1])
+    return expected
 
 
 def per_endpoint_limit(cfg: RunConfig, n_endpoints: int) -> int:
@@ -162,6 +210,22 @@ def run(cfg: RunConfig) -> int:
 def _run(cfg: RunConfig) -> int:
     import gc
 
+    prepared = prepare(cfg)
+    try:
+        import uvloop
+
+        runner: Callable[..., object] = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop is a dependency, but stay runnable
+        runner = asyncio.run
+    if gc.get_freeze_count() == 0:  # once: later runs of a batch or sweep collect as usual
+        gc.freeze()
+    gc.enable()
+    return runner(_run_async(*prepared))  # type: ignore[return-value]
+
+
+def prepare(cfg: RunConfig) -> Prepared:
+    """Everything a run checks and opens before its first request, in the caller's thread:
+    a batch prepares all its runs first, then drives them in one loop (runs/scheduler.py)."""
     from asyncbench.providers import ProviderSettings, resolve
 
     cfg.validate()
@@ -211,17 +275,7 @@ def _run(cfg: RunConfig) -> int:
     if unclaimed:
         print(f"note: {path} had no {manifest.manifest_path(path).name}; adopted", file=sys.stderr)
     _say_start(cfg, path, resume, urls, total)
-
-    try:
-        import uvloop
-
-        runner: Callable[..., object] = uvloop.run
-    except ImportError:  # pragma: no cover - uvloop is a dependency, but stay runnable
-        runner = asyncio.run
-    if gc.get_freeze_count() == 0:  # once: later runs of a batch or sweep collect as usual
-        gc.freeze()
-    gc.enable()
-    return runner(_run_async(cfg, provider, urls, rps, path, resume, ds, total))  # type: ignore[return-value]
+    return Prepared(cfg, provider, urls, rps, path, resume, ds, total)
 
 
 def open_dataset(cfg: RunConfig):  # type: ignore[no-untyped-def]
@@ -298,7 +352,7 @@ def _say_start(
         )
 
 
-async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int:  # type: ignore[no-untyped-def]
+async def _run_async(cfg, provider, urls, rps, path, resume, ds, total, shared=None) -> int:  # type: ignore[no-untyped-def]
     import aiohttp
 
     from asyncbench.engine.endpoints import EndpointPool
@@ -314,22 +368,16 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
     # Twice the cores (4 to 16): a decode thread spends part of each clip waiting for the
     # GIL that the event loop holds, so one thread per core leaves cores idle.
     prep_threads = cfg.prep_threads or min(16, max(4, 2 * (os.cpu_count() or 2)))
-    executor = ThreadPoolExecutor(prep_threads, thread_name_prefix="prep")
-
-    pool = EndpointPool(urls, per_endpoint_limit(cfg, len(urls)), rps=rps, max_rps=cfg.max_rps)
+    if shared is None:
+        executor = ThreadPoolExecutor(prep_threads, thread_name_prefix="prep")
+        pool = EndpointPool(urls, per_endpoint_limit(cfg, len(urls)), rps=rps, max_rps=cfg.max_rps)
+        session_scope = open_session(cfg.connect_timeout)
+    else:
+        executor, pool = shared.executor, shared.pool
+        session_scope = contextlib.nullcontext(shared.session)
     source_stats = SourceStats()
     redact = make_redactor([*provider.secrets(), *url_secrets(urls)])
-    connector = aiohttp.TCPConnector(
-        limit=0,
-        limit_per_host=0,
-        ttl_dns_cache=300,
-        keepalive_timeout=30,
-        enable_cleanup_closed=True,
-    )
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=cfg.connect_timeout)
-    async with aiohttp.ClientSession(
-        connector=connector, timeout=timeout, trust_env=env_has_proxy_or_netrc()
-    ) as session:
+    async with session_scope as session:
         if cfg.use_url:
             from asyncbench.sources.viewer import DOWNLOADS_IN_FLIGHT, open_viewer_source
 
@@ -374,15 +422,7 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
             # several clips queued per decode thread: while the event loop is busy with
             # replies, a thread that finishes one clip starts the next without waiting for it
             prep_concurrency = prep_threads * 8
-        expected = None
-        if total is not None:
-            expected = max(
-                0,
-                (min(total, cfg.max_samples) if cfg.max_samples else total) - len(resume.done_ids),
-            )
-            if cfg.shard is not None:  # an estimate: ids split evenly only on average
-                expected = -(-expected // cfg.shard[1])
-        stats = RunStats(total=expected)
+        stats = RunStats(total=expected_samples(cfg, total, resume))
 
         async def transcribe(url: str, payload):  # type: ignore[no-untyped-def]
             return await provider.transcribe(session, url, payload)
@@ -398,25 +438,36 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
                 max_retries=cfg.max_retries,
                 prep_concurrency=prep_concurrency,
                 grace_s=cfg.grace_s,
+                priority=shared.priority if shared is not None else 0,
             ),
             stats=stats,
             redact=redact,
             transport_errors=(aiohttp.ClientError, OSError),
         )
-        for sig, name in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")):
-            loop.add_signal_handler(sig, engine.stop, name)
+        if shared is None:
+            for sig, name in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")):
+                loop.add_signal_handler(sig, engine.stop, name)
+        else:
+            shared.on_engine(engine, stats)
         title = f"{cfg.model_name} {cfg.dataset}/{cfg.split}"
         if cfg.shard is not None:
             title += f" shard {cfg.shard[0]}/{cfg.shard[1]}"
-        progress = Progress(stats, pool, enabled=cfg.progress, title=title, limit=cfg.max_workers)
+        progress = Progress(
+            stats,
+            pool,
+            enabled=cfg.progress and shared is None,
+            title=title,
+            limit=cfg.max_workers,
+        )
         progress.start()
         try:
             await engine.run(batches)
         finally:
             await progress.stop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
-            executor.shutdown(wait=False, cancel_futures=True)
+            if shared is None:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
+                executor.shutdown(wait=False, cancel_futures=True)
 
     from asyncbench.reporting.summary import print_summary
 
@@ -468,6 +519,23 @@ async def only_shard(batches, shard: tuple[int, int]):  # type: ignore[no-untype
         aclose = getattr(batches, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+def open_session(connect_timeout: float):  # type: ignore[no-untyped-def]
+    """The run's aiohttp session (a batch opens one per provider budget the same way)."""
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(
+        limit=0,
+        limit_per_host=0,
+        ttl_dns_cache=300,
+        keepalive_timeout=30,
+        enable_cleanup_closed=True,
+    )
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout)
+    return aiohttp.ClientSession(
+        connector=connector, timeout=timeout, trust_env=env_has_proxy_or_netrc()
+    )
 
 
 def env_has_proxy_or_netrc() -> bool:

@@ -1,0 +1,279 @@
+"""A whole batch in one event loop: every run at once, each provider at its own budget.
+
+Run one after another, a batch takes the *sum* of its runs' times while every provider but
+one sits idle. Here the runs of a batch are grouped by *budget* (a provider and its endpoints:
+its concurrency, rate limits and endpoint pool), and every budget works through its runs in
+the batch's order at the same time as the others, so the batch takes about as long as its
+slowest provider.
+
+Within a budget the runs share one `EndpointPool` whose capacity is the budget, so however many
+runs use it the provider never sees more than its limit. The next run starts as soon as the one
+before it has no samples left to hand out (`Engine.source_done`): while the last requests of a
+split drain, the next split already fills the slots they free, so in flight does not fall to
+zero between splits. The pool serves waiters by priority (a run's place in the batch), so the
+earlier run keeps the budget while it has work. At most two runs of a budget are active at once
+(the draining one and the next), so memory stays O(requests in flight), not O(splits).
+
+Each run keeps its own results file, resume state, ledger and summary, exactly as a run of its
+own. A run that fails (a rejected key, an unreadable dataset) is reported and the others go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from asyncbench.core.errors import ConfigError
+from asyncbench.engine.endpoints import EndpointPool
+from asyncbench.reporting.batch_progress import BatchProgress, Lane
+from asyncbench.runs.runner import (
+    Prepared,
+    RunConfig,
+    Shared,
+    _run_async,
+    expected_samples,
+    open_session,
+    per_endpoint_limit,
+    prepare,
+)
+
+if TYPE_CHECKING:
+    from asyncbench.engine.pipeline import Engine
+    from asyncbench.engine.stats import RunStats
+
+
+class NotStarted(ConfigError):
+    """A run of the batch that could not start (a missing key, a missing config): the batch
+    reports it and runs the others."""
+
+
+@dataclass
+class Active:
+    """One run while the batch goes: what the live view reads."""
+
+    label: str  # "config/split"
+    engine: Engine | None = None
+    stats: RunStats | None = None
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class Budget:
+    """The runs that share one provider's limits, in batch order."""
+
+    name: str  # the provider prefix, plus the endpoint when a prefix has several budgets
+    limit: int
+    pool: EndpointPool
+    runs: list[tuple[int, Prepared]]  # (index in the batch, run)
+    active: list[Active] = field(default_factory=list)
+    finished: int = 0
+
+    @property
+    def current(self) -> str:
+        """The split the budget is mostly on: the earliest run not yet done."""
+        for run in self.active:
+            if run.stats is None or run.stats.ended is None:
+                return run.label
+        return "-"
+
+
+def lanes(budgets: Sequence[Budget]) -> list[Lane]:
+    """What the live view shows of each budget now."""
+    rows = []
+    for b in budgets:
+        started = {id(run) for run in b.active}
+        stats = [run.stats for run in b.active if run.stats is not None]
+        left: int | None = 0
+        for run in b.active:
+            if run.stats is None or run.stats.total is None:
+                left = None
+                break
+            left += max(0, run.stats.total - run.stats.done)
+        if left is not None:
+            for _, prepared in b.runs[len(started) :]:
+                more = expected_samples(prepared.cfg, prepared.total, prepared.resume)
+                if more is None:
+                    left = None
+                    break
+                left += more
+        rows.append(
+            Lane(
+                name=b.name,
+                in_flight=b.pool.in_flight,
+                limit=b.limit,
+                attempts=sum(s.attempts for s in stats),
+                done=sum(s.done for s in stats),
+                left=left,
+                errors=sum(sum(s.errors_by_kind.values()) for s in stats),
+                split=b.current,
+                runs_done=b.finished,
+                runs=len(b.runs),
+            )
+        )
+    return rows
+
+
+def budget_key(prepared: Prepared) -> tuple[str, tuple[str, ...]]:
+    """Runs of one provider on the same endpoints share a budget (two models of one API share
+    its account's concurrency; a self-hosted server on other ports is another budget)."""
+    return type(prepared.provider).__name__, tuple(sorted(set(prepared.urls)))
+
+
+def plan_budgets(runs: Sequence[Prepared]) -> list[Budget]:
+    """Group runs by budget, keeping the batch's order inside each group."""
+    groups: dict[tuple[str, tuple[str, ...]], list[tuple[int, Prepared]]] = {}
+    for i, prepared in enumerate(runs):
+        groups.setdefault(budget_key(prepared), []).append((i, prepared))
+    names: dict[str, int] = {}
+    for items in groups.values():
+        prefix = items[0][1].cfg.model_name.split("/", 1)[0]
+        names[prefix] = names.get(prefix, 0) + 1
+    budgets = []
+    for (_, urls), items in groups.items():
+        first = items[0][1]
+        prefix = first.cfg.model_name.split("/", 1)[0]
+        name = prefix if names[prefix] == 1 else f"{prefix} {urls[0].split('://')[-1]}"
+        cfg = first.cfg
+        pool = EndpointPool(
+            first.urls,
+            per_endpoint_limit(cfg, len(first.urls)),
+            rps=first.rps,
+            max_rps=cfg.max_rps,
+        )
+        budgets.append(Budget(name, cfg.max_workers, pool, items))
+    return budgets
+
+
+async def run_budgets(
+    runs: Sequence[Prepared],
+    *,
+    max_runs: int | None = None,
+    progress: bool = True,
+) -> list[int | BaseException]:
+    """Drive every run; per run (in the given order) its exit code, or the exception that
+    ended it (a `ConfigError` for a fatal provider error, reported like a run's own)."""
+    budgets = plan_budgets(runs)
+    outcomes: list[int | BaseException] = [ConfigError("not started: the batch was stopped")] * len(
+        runs
+    )
+    gate = asyncio.Semaphore(max_runs) if max_runs else None
+    stopping: list[str] = []
+    prep_threads = min(16, max(4, 2 * (os.cpu_count() or 2)))
+    executor = ThreadPoolExecutor(prep_threads, thread_name_prefix="prep")
+    loop = asyncio.get_running_loop()
+
+    def stop(name: str) -> None:
+        stopping.append(name)
+        for budget in budgets:
+            for run in budget.active:
+                if run.engine is not None:
+                    run.engine.stop(name)
+
+    async def one(budget: Budget, shared: Shared, index: int, prepared: Prepared) -> None:
+        try:
+            outcomes[index] = await _run_async(*prepared, shared=shared)
+        except Exception as exc:  # reported per run; the batch goes on
+            outcomes[index] = exc
+        finally:
+            budget.finished += 1
+            if gate is not None:
+                gate.release()
+
+    async def chain(budget: Budget, session: object) -> None:
+        tasks: list[asyncio.Task[None]] = []
+        for rank, (index, prepared) in enumerate(budget.runs):
+            if gate is not None:
+                await gate.acquire()
+            if stopping:
+                if gate is not None:
+                    gate.release()
+                break
+            run = Active(f"{prepared.cfg.dataset}/{prepared.cfg.split}")
+            budget.active.append(run)
+
+            def on_engine(engine: Engine, stats: RunStats, run: Active = run) -> None:
+                run.engine, run.stats = engine, stats
+                if stopping:
+                    engine.stop(stopping[-1])
+                run.started.set()
+
+            shared = Shared(session, budget.pool, executor, rank, on_engine)
+            task = asyncio.create_task(one(budget, shared, index, prepared))
+            tasks.append(task)
+            # the next run starts once this one has nothing left to hand out (or has ended)
+            await _first(task, run.started.wait())
+            if run.engine is not None and not task.done():
+                await _first(task, run.engine.source_done.wait())
+        await asyncio.gather(*tasks)
+
+    for sig, name in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")):
+        loop.add_signal_handler(sig, stop, name)
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            sessions = [
+                await stack.enter_async_context(open_session(b.runs[0][1].cfg.connect_timeout))
+                for b in budgets
+            ]
+            await stack.enter_async_context(BatchProgress(lambda: lanes(budgets), enabled=progress))
+            await asyncio.gather(*(chain(b, s) for b, s in zip(budgets, sessions, strict=True)))
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        executor.shutdown(wait=False, cancel_futures=True)
+    return outcomes
+
+
+async def _first(task: asyncio.Task[None], event_wait: Coroutine[object, object, object]) -> None:
+    """Wait until `task` ends or the event is set, whichever comes first."""
+    waiter = asyncio.ensure_future(event_wait)
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+
+
+def run_all(
+    cfgs: Sequence[RunConfig],
+    *,
+    max_runs: int | None = None,
+    announce: Callable[[RunConfig], None] = lambda cfg: None,
+) -> list[int | BaseException]:
+    """Prepare every run (a run that cannot start is its `ConfigError`), then drive the rest
+    in one event loop. The garbage collector is handled as `runner.run` does (off while the
+    heavy imports and datasets are set up, then everything so far frozen out of its reach)."""
+    import gc
+
+    results: list[int | BaseException] = []
+    ready: list[tuple[int, Prepared]] = []
+    gc.disable()
+    try:
+        for cfg in cfgs:
+            announce(cfg)
+            try:
+                ready.append((len(results), prepare(cfg)))
+                results.append(0)
+            except ConfigError as exc:
+                results.append(NotStarted(str(exc)))
+        if not ready:
+            return results
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
+    finally:
+        gc.enable()
+    try:
+        import uvloop
+
+        loop_run: Callable[..., list[int | BaseException]] = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop is a dependency
+        loop_run = asyncio.run
+    progress = any(p.cfg.progress for _, p in ready)
+    ended = loop_run(run_budgets([p for _, p in ready], max_runs=max_runs, progress=progress))
+    for (index, _), result in zip(ready, ended, strict=True):
+        results[index] = result
+    return results
