@@ -105,7 +105,8 @@ def read_key_file(path: str, source: str) -> str:
             key = f.read(64 * 1024).strip()
     except (OSError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise ConfigError(f"cannot read {source} {path}: {why}") from None
+        # "(why)", not ": why": a path ending in ".key: " reads like a key to the redactor
+        raise ConfigError(f"cannot read {source} {path} ({why})") from None
     if not key:
         raise ConfigError(f"{source} {path} is empty; put the API key in it")
     return key
