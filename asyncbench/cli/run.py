@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from asyncbench.providers._wire import DEFAULT_MAX_REPLY_BYTES
+from asyncbench.core.limits import DEFAULT_MAX_REPLY_BYTES
 
 if TYPE_CHECKING:
     from asyncbench.runs.runner import RunConfig

@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from asyncbench.core.errors import PermanentError, TransientError
+from asyncbench.core.limits import DEFAULT_MAX_REPLY_BYTES
 
 if TYPE_CHECKING:
     import aiohttp
 
-DEFAULT_MAX_REPLY_BYTES = 16 * 2**20
 #: an error body is read for its message only
 ERROR_BODY_BYTES = 64 * 2**10
 #: 307/308 hops followed (with --follow_redirects) before giving up

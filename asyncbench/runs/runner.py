@@ -21,8 +21,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError
+from asyncbench.core.limits import DEFAULT_MAX_REPLY_BYTES
 from asyncbench.core.redact import make_redactor, url_secrets
-from asyncbench.providers._wire import DEFAULT_MAX_REPLY_BYTES
 from asyncbench.results import manifest
 from asyncbench.results.store import ResumeState, check_writable, prescan, results_name
 
