@@ -198,3 +198,30 @@ def test_text_checks_and_labels() -> None:
         with pytest.raises(TransientError):
             check_text(body, ctype)
     assert size_label(16 * MIB) == "16 MiB" and size_label(1500) == "1500 bytes"
+
+
+async def test_a_followed_307_sends_the_multipart_body_again() -> None:
+    """--follow_redirects with a multipart upload (OpenAI's protocol): the form is turned into
+    one payload before the first hop, so the 307's target gets the same file and fields."""
+    got: list[tuple[str, bytes]] = []
+
+    async def moved(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(status=307, headers={"Location": "/v2/audio/transcriptions"})
+
+    async def answer(request: web.Request) -> web.Response:
+        form = await request.post()
+        upload = form["file"]
+        assert isinstance(upload, web.FileField)
+        got.append((str(form["model"]), upload.file.read()))
+        return web.json_response({"text": "moved and answered"})
+
+    app = web.Application(client_max_size=64 * MIB)
+    app.router.add_post("/v1/audio/transcriptions", moved)
+    app.router.add_post("/v2/audio/transcriptions", answer)
+    clip = wav_clip("hello", 0.5)
+    async with served(app) as base, aiohttp.ClientSession() as session:
+        provider = make("openai-compatible/whisper", base + "/v1", follow_redirects=True)
+        text = await provider.transcribe(session, provider.endpoint_urls()[0], clip)
+    assert text == "moved and answered"
+    assert got == [("whisper", clip.data)]
