@@ -155,15 +155,20 @@ async def test_a_websocket_transcript_that_is_not_a_string() -> None:
     assert err.kind == "bad_response" and "is int, not a string" in str(err)
 
 
-async def test_a_websocket_upgrade_redirect_is_refused() -> None:
+@pytest.mark.parametrize("target", ["/v2", "/login"])
+async def test_a_websocket_upgrade_redirect_is_refused(target: str) -> None:
     """aiohttp follows redirects on the upgrade and cannot be told not to: a session reached
-    through a 302 is refused by the same rule (kind redirect)."""
+    through a 302 (or a login page it lands on) is refused by the same rule (kind redirect)."""
 
     async def moved(request: web.Request) -> web.Response:
-        return web.Response(status=302, headers={"Location": "/v2"})
+        return web.Response(status=302, headers={"Location": target})
+
+    async def login(request: web.Request) -> web.Response:
+        return web.Response(text="<html>sign in</html>", content_type="text/html")
 
     app = rt_app([])
     app.router.add_get("/old", moved)
+    app.router.add_get("/login", login)
     async with served(app) as base, aiohttp.ClientSession() as session:
         provider = make("speechmatics-rt/enhanced", base.replace("http", "ws") + "/old")
         err = await failure_of(
