@@ -334,9 +334,9 @@ class Engine:
             for task in (pipe, reader, *preppers, *workers):
                 task.cancel()
             await asyncio.gather(pipe, reader, *preppers, *workers, return_exceptions=True)
+            await self.stall_watch.stop()
             self.writer.close()
             await writer_task
-            await self.stall_watch.stop()
             self.stats.ended = time.monotonic()
         if error is not None:
             raise error
