@@ -29,6 +29,9 @@ class Action:
     reset: bool = False
     partial: bool = False  # 200 with the headers and half the body, then the connection drops
     echo: bool = False  # the body repeats the request line and headers (as some servers do)
+    content_type: str | None = None  # with `body`: the reply's Content-Type
+    stream_bytes: int = 0  # 200 streaming this many bytes (chunked), then hanging
+    content_length: int | None = None  # with stream_bytes: the length announced
 
 
 @dataclass
@@ -119,6 +122,8 @@ class LoopbackAldea:
                 return web.Response(status=500)
             if action.partial:
                 return await self._partial(request, body)
+            if action.stream_bytes:
+                return await self._stream(request, action)
             if action.echo:
                 headers = {str(k): v for k, v in request.headers.items()}  # istr keys: no JSON
                 echoed = {"request": f"{request.method} {request.path_qs}", **headers}
@@ -129,7 +134,10 @@ class LoopbackAldea:
                 )
             if action.status != 200 or action.body is not None:
                 return web.Response(
-                    status=action.status, body=action.body or b"", headers=action.headers
+                    status=action.status,
+                    body=action.body or b"",
+                    headers=action.headers,
+                    content_type=action.content_type,
                 )
             return web.json_response({"text": self.transcript(body)}, headers=action.headers)
         finally:
@@ -145,10 +153,35 @@ class LoopbackAldea:
         request.transport.abort()
         return resp
 
+    async def _stream(self, request: web.Request, action: Action) -> web.StreamResponse:
+        """A huge or endless body: `stream_bytes` of JSON-ish filler as fast as the client
+        reads, then no more and no end (so a client that reads it all waits forever)."""
+        headers = {"Content-Type": "application/json"}
+        if action.content_length is not None:
+            headers["Content-Length"] = str(action.content_length)
+        resp = web.StreamResponse(headers=headers)
+        if action.content_length is None:
+            resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        chunk = b'{"text": "' + b"a" * (256 * 1024)
+        sent = 0
+        while sent < action.stream_bytes:
+            await resp.write(chunk)
+            sent += len(chunk)
+        await asyncio.sleep(3600)
+        return resp
+
+    async def _page(self, request: web.Request) -> web.Response:
+        """Any GET: a login page in plain text, what a POST turned into a GET by a followed
+        302 would land on."""
+        self.seen.append(Seen(0, request.path, dict(request.headers), b"", path_qs=request.path_qs))
+        return web.Response(text="please sign in to continue", content_type="text/plain")
+
     async def __aenter__(self) -> LoopbackAldea:
         app = web.Application(client_max_size=64 * 2**20)
         app.router.add_post("/asr/transcribe", self._handle)
         app.router.add_post("/transcribe", self._handle)
+        app.router.add_get("/{tail:.*}", self._page)
         self._runner = await serve(app, self.ports)
         return self
 

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from asyncbench.core.limits import DEFAULT_MAX_REPLY_BYTES
+
 if TYPE_CHECKING:
     from asyncbench.runs.runner import RunConfig
 
@@ -160,6 +162,33 @@ def run_command(
             "(results files keep the hub id's name)",
         ),
     ] = None,
+    max_reply_bytes: Annotated[
+        int,
+        typer.Option(
+            "--max_reply_bytes",
+            "--max-reply-bytes",
+            help="A reply (or WebSocket message) bigger than this fails the attempt as "
+            "bad_response (default 16777216, 16 MiB)",
+        ),
+    ] = DEFAULT_MAX_REPLY_BYTES,
+    follow_redirects: Annotated[
+        bool,
+        typer.Option(
+            "--follow_redirects",
+            "--follow-redirects",
+            help="Follow 307/308 redirects within the same origin (default: a redirect is a "
+            "permanent error of kind redirect)",
+        ),
+    ] = False,
+    api_key_file: Annotated[
+        str | None,
+        typer.Option(
+            "--api_key_file",
+            "--api-key-file",
+            help="Read the API key from this file, so it never shows in ps (else "
+            "<PROVIDER>_API_KEY_FILE, e.g. OPENAI_API_KEY_FILE)",
+        ),
+    ] = None,
 ) -> None:
     from asyncbench.runs.runner import run
 
@@ -198,4 +227,7 @@ def run_config(o: Mapping[str, Any]) -> RunConfig:
         shard=parse_shard(o["shard"]) if o["shard"] is not None else None,
         parent_dataset_path=o.get("parent_dataset_path"),
         data_root=o.get("data_root"),
+        max_reply_bytes=o.get("max_reply_bytes", DEFAULT_MAX_REPLY_BYTES),
+        follow_redirects=o.get("follow_redirects", False),
+        api_key_file=o.get("api_key_file"),
     )

@@ -9,8 +9,11 @@ Keys leak in three ways, so they are removed in three ways:
 - auth headers echoed by a server, for keys we were never told about: the value after
   `Authorization` (with its `Bearer`/`Token`/`Basic` scheme kept), `xi-api-key`,
   `x-api-key`, `api-key`... in header (`Name: value`) or JSON (`"name": "value"`) form;
-- key-shaped query parameters (`?api_key=`, `&key=`, `?token=`, signatures): URLs are shown
-  with those values masked (`Endpoint.label`), and any such text is masked when printed.
+- credentials inside URLs: the `user:password@` part, and query parameters whose name
+  looks like a secret (`?api_key=`, `&key=`, `?token=`, `code`, `sig`, `subscription-key`,
+  any `*-key`, `*_key` or `*token*`): URLs are shown with those masked (`Endpoint.label`,
+  so the `endpoint` field of results lines and summaries), and any such text is masked
+  when printed.
 
 `guard_output` puts a redacting layer over stdout and stderr for the whole command, so a
 message nobody thought about (a library warning, a traceback) is covered too; result files
@@ -38,7 +41,16 @@ _HEADER_NAMES = (
     r"authorization|proxy-authorization|xi-api-key|x-api-key|api-key|x-goog-api-key"
     r"|ocp-apim-subscription-key|x-auth-token"
 )
-_QUERY = re.compile(rf"(?i)([?&;](?:{_KEY_NAMES})=)[^&#;\s\"'<>]+")
+#: query parameter names whose values are credentials: the field names plus URL-only ones
+#: (`code` and `*token*` would be too broad for JSON fields: "code": "invalid_api_key")
+_QUERY_NAMES = (
+    rf"{_KEY_NAMES}|code|subscription[_-]?key|[\w.~-]*[_-]key"
+    r"|[\w.~-]*token[\w.~-]*|[\w.~-]*secret[\w.~-]*|[\w.~-]*password[\w.~-]*"
+    r"|[\w.~-]*signature[\w.~-]*|[\w.~-]*credential[\w.~-]*"
+)
+_QUERY = re.compile(rf"(?i)([?&;](?:{_QUERY_NAMES})=)[^&#;\s\"'<>]+")
+#: `scheme://user:password@` (or `scheme://token@`): the whole userinfo is a credential
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)(?!\*\*\*@)[^/\s@?#\"'<>]+@")
 # A value starting with "<" is a placeholder in help text ("Bearer <key>"), never a key.
 _FIELD = re.compile(
     rf"(?i)(?<![\w-])((?:{_HEADER_NAMES}|{_KEY_NAMES})[\"']?\s*[:=]\s*[\"']?)"
@@ -51,16 +63,21 @@ MIN_SECRET_LEN = 8
 
 
 def redact_url(url: str) -> str:
-    """The URL with the values of key-shaped query parameters masked (for display)."""
-    return _QUERY.sub(rf"\1{MASK}", url)
+    """The URL with its userinfo and the values of key-shaped query parameters masked (for
+    display)."""
+    return _QUERY.sub(rf"\1{MASK}", _USERINFO.sub(rf"\1{MASK}@", url))
 
 
 def url_secrets(urls: Iterable[str]) -> list[str]:
-    """Values of key-shaped query parameters in `urls`, to be masked wherever they appear."""
+    """Credentials inside `urls` (userinfo, values of key-shaped query parameters), to be
+    masked wherever they appear, also where the URL's shape is gone (an error message that
+    quotes the password alone)."""
     found: list[str] = []
-    names = re.compile(rf"(?i)^(?:{_KEY_NAMES})$")
+    names = re.compile(rf"(?i)^(?:{_QUERY_NAMES})$")
     for url in urls:
-        for name, value in parse_qsl(urlsplit(url).query, keep_blank_values=False):
+        parts = urlsplit(url)
+        found += [v for v in (parts.username, parts.password) if v]
+        for name, value in parse_qsl(parts.query, keep_blank_values=False):
             if names.match(name) and value:
                 found.append(value)
     return found
@@ -71,6 +88,32 @@ def env_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
     `ALDEA_API_KEY`...), whichever provider this run uses: any of them may be echoed."""
     env = os.environ if environ is None else environ
     return [v for k, v in env.items() if _ENV_NAME.search(k.upper()) and v.strip()]
+
+
+def key_file_secrets(argv: Iterable[str], environ: Mapping[str, str] | None = None) -> list[str]:
+    """The keys in the files named by `--api_key_file` and `*_API_KEY_FILE` variables: what
+    they hold is as secret as `--api_key` (unreadable files are the run's to report)."""
+    env = os.environ if environ is None else environ
+    args = list(argv)
+    paths = [
+        v
+        for k, v in env.items()
+        if k.upper().endswith("_FILE") and _ENV_NAME.search(k.upper()[: -len("_FILE")])
+    ]
+    for i, arg in enumerate(args):
+        for flag in ("--api_key_file", "--api-key-file"):
+            if arg == flag and i + 1 < len(args):
+                paths.append(args[i + 1])
+            elif arg.startswith(flag + "="):
+                paths.append(arg[len(flag) + 1 :])
+    found: list[str] = []
+    for path in paths:
+        try:
+            with open(os.path.expanduser(path.strip()), encoding="utf-8") as f:
+                found.append(f.read(64 * 1024).strip())
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue
+    return found
 
 
 def argv_secrets(argv: Iterable[str]) -> list[str]:
@@ -104,6 +147,7 @@ class Redactor:
             if secret in text:
                 text = text.replace(secret, MASK)
         text = self._cut_short(text)
+        text = _USERINFO.sub(rf"\1{MASK}@", text)
         text = _QUERY.sub(rf"\1{MASK}", text)
         text = _FIELD.sub(lambda m: f"{m.group(1)}{m.group(2) or ''}{MASK}", text)
         return _BEARER.sub(rf"\1{MASK}", text)
@@ -154,10 +198,12 @@ class RedactingStream:
 def guard_output(argv: Iterable[str]) -> Callable[[], None]:
     """Mask secrets in all of this process's stdout and stderr; returns the undo function.
 
-    Secrets known at start-up are the environment's credential variables and `--api_key`;
-    auth headers and key-shaped query values are masked by shape whatever they hold.
+    Secrets known at start-up are the environment's credential variables, `--api_key` and
+    the contents of key files; auth headers, URL userinfo and key-shaped query values are
+    masked by shape whatever they hold.
     """
-    redact = Redactor([*env_secrets(), *argv_secrets(argv)])
+    args = list(argv)
+    redact = Redactor([*env_secrets(), *argv_secrets(args), *key_file_secrets(args)])
     saved = sys.stdout, sys.stderr
     sys.stdout = RedactingStream(sys.stdout, redact)  # type: ignore[assignment]
     sys.stderr = RedactingStream(sys.stderr, redact)  # type: ignore[assignment]

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from asyncbench.core.errors import ProviderError, TransientError
 from asyncbench.core.retry import backoff_delay
 from asyncbench.engine.endpoints import Endpoint, EndpointPool
+from asyncbench.engine.stall import StallWatch, stall_aware_timeout
 from asyncbench.engine.stats import RunStats
 from asyncbench.providers.base import AudioPayload
 from asyncbench.results.store import FAILED, OK, SKIPPED_SHORT, Result, ResultWriter
@@ -103,6 +104,8 @@ class Engine:
         # set once every sample has been handed to a worker: from then on the run only drains
         # (its in flight falls), so a batch may start filling the next run on the same budget
         self.source_done = asyncio.Event()
+        #: the loop's own stalls (a SIGSTOP, a blocked loop) do not count against --timeout
+        self.stall_watch = StallWatch()
 
     # -- stopping ---------------------------------------------------------------------------
 
@@ -225,9 +228,10 @@ class Engine:
             ep = await self.pool.acquire(avoid=failed_on, priority=self.opts.priority)
             self._busy.add(task)
             t0 = time.perf_counter()
+            started = asyncio.get_running_loop().time()
             err: ProviderError
             try:
-                async with asyncio.timeout(self.opts.timeout):
+                async with stall_aware_timeout(self.opts.timeout, self.stall_watch):
                     text = await self.transcribe(ep.url, job.payload)
             except ProviderError as exc:
                 err = exc
@@ -252,8 +256,16 @@ class Engine:
                 )
             latency = time.perf_counter() - t0
             self._busy.discard(task)
+            # a timeout of an attempt during which the client itself stalled is not the
+            # endpoint's fault: it must not rest the endpoint
+            loop_now = asyncio.get_running_loop().time()
+            paused = err.kind == "timeout" and self.stall_watch.stalled(started, loop_now) > 0
             self.pool.release(
-                ep, ok=False, latency=latency, kind=err.kind, health=err.kind in HEALTH_KINDS
+                ep,
+                ok=False,
+                latency=latency,
+                kind=err.kind,
+                health=err.kind in HEALTH_KINDS and not paused,
             )
             failed_on.append(ep)
             self.stats.attempts += 1
@@ -298,6 +310,7 @@ class Engine:
             maxsize=max(64, opts.prep_concurrency * 4)
         )
         ready: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=max(16, opts.max_workers // 4))
+        self.stall_watch.start()
         writer_task = asyncio.create_task(self.writer.run(), name="writer")
         reader = asyncio.create_task(self._read(batches, raw), name="reader")
         preppers = [
@@ -332,6 +345,7 @@ class Engine:
             for task in (pipe, reader, *preppers, *workers):
                 task.cancel()
             await asyncio.gather(pipe, reader, *preppers, *workers, return_exceptions=True)
+            await self.stall_watch.stop()
             self.writer.close()
             await writer_task
             self.stats.ended = time.monotonic()

@@ -19,6 +19,7 @@ import orjson
 
 from asyncbench.core.endpoint_spec import normalize_endpoint
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, TransientError
+from asyncbench.providers._wire import check_text, send, transcript_string
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings, excerpt
 from asyncbench.sources.audio import sniff
 
@@ -162,8 +163,10 @@ def quota_error(key_env: str | None, message: str, status: int) -> PermanentErro
     )
 
 
-def reply_json(body: bytes) -> Any:
-    """The reply as JSON; a torn or non-JSON 200 is retried rather than scored as words."""
+def reply_json(body: bytes, content_type: str = "application/json") -> Any:
+    """The reply as JSON; a torn or non-JSON 200 (an HTML login page, binary, invalid UTF-8)
+    is retried rather than scored as words."""
+    check_text(body, content_type)
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -174,16 +177,13 @@ def text_at(obj: Any, path: tuple[str | int, ...], body: bytes) -> str:
     """The string at `path` (keys and list indexes) in a decoded reply, or a retryable
     `bad_response` naming the path that was missing."""
     node = obj
+    where = "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in path).lstrip(".")
     for step in path:
         try:
             node = node[step]
         except (KeyError, IndexError, TypeError):
-            node = None
-            break
-    if not isinstance(node, str):
-        where = "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in path).lstrip(".")
-        raise TransientError("bad_response", f"no {where} in reply: {excerpt(body)}")
-    return node
+            raise TransientError("bad_response", f"no {where} in reply: {excerpt(body)}") from None
+    return transcript_string(node, where)
 
 
 class HTTPProvider(Provider):
@@ -220,9 +220,7 @@ class HTTPProvider(Provider):
     async def transcribe(
         self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
     ) -> str:
-        async with session.post(url, **self.request(audio)) as resp:
-            body = await resp.read()
-            if not 200 <= resp.status < 300:
-                raise self.error(resp.status, body, resp.headers)
-            content_type = resp.content_type
-        return self.parse(body, content_type)
+        reply = await send(session, "POST", url, self.wire, **self.request(audio))
+        if not reply.ok:
+            raise self.error(reply.status, reply.body, reply.headers)
+        return self.parse(reply.body, reply.content_type)

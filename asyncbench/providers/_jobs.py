@@ -29,6 +29,7 @@ import orjson
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, TransientError
 from asyncbench.core.pacing import TokenBucket
 from asyncbench.core.retry import backoff_delay
+from asyncbench.providers._wire import check_text, send
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings, excerpt, http_error
 
 T = TypeVar("T")
@@ -179,18 +180,22 @@ class JobProvider(Provider):
         headers: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> Any:
-        """One HTTP request: a non-2xx status raises its meaning, the body comes back as JSON
-        (or as text with `parse_json=False`)."""
+        """One HTTP request under the wire rules (capped, no silent redirect): a non-2xx
+        status raises its meaning, the body comes back as JSON (or as text with
+        `parse_json=False`); a body that is not text (HTML, binary) is a `bad_response`."""
         for bucket in (pace, self.request_pace):
             if bucket is not None:
                 await bucket.take()
         sent = {**self.headers, **headers} if headers else self.headers
-        async with session.request(method, url, headers=sent, **kwargs) as resp:
-            body = await resp.read()
-            if not 200 <= resp.status < 300:
-                raise http_error(resp.status, error_text(body), resp.headers, key_env=self.key_env)
+        reply = await send(session, method, url, self.wire, headers=sent, **kwargs)
+        if not reply.ok:
+            raise http_error(
+                reply.status, error_text(reply.body), reply.headers, key_env=self.key_env
+            )
+        body = reply.body
+        text = check_text(body, reply.content_type)
         if not parse_json:
-            return body.decode("utf-8", "replace")
+            return text
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError:

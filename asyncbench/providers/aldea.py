@@ -14,6 +14,7 @@ import orjson
 
 from asyncbench.core.endpoint_spec import normalize_endpoint, parse_endpoints
 from asyncbench.core.errors import TransientError
+from asyncbench.providers._wire import check_plain_text, check_text, send
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings, excerpt, http_error
 
 if TYPE_CHECKING:
@@ -36,12 +37,14 @@ def _text_of(obj: Any) -> str | None:
     return None
 
 
-def parse_reply(body: bytes) -> str:
+def parse_reply(body: bytes, content_type: str = "text/plain") -> str:
     """JSON (`text`, `transcript` or `data.text`), else JSON lines, else plain text.
 
     A body that starts like JSON but does not parse is a torn or broken reply, not a
-    transcript: it is retried instead of being scored as words.
+    transcript: it is retried instead of being scored as words. So is anything that is not
+    text (an HTML page, binary, invalid UTF-8), and plain text needs a `text/*` type.
     """
+    check_text(body, content_type)
     stripped = body.strip()
     if not stripped:
         raise TransientError("bad_response", "empty reply body")
@@ -74,7 +77,7 @@ def parse_reply(body: bytes) -> str:
         if parsed_any or whole is not None:
             raise TransientError("bad_response", f"no transcript in reply: {excerpt(stripped)}")
         raise TransientError("bad_response", f"malformed JSON reply: {excerpt(stripped)}")
-    return stripped.decode("utf-8", "replace")
+    return check_plain_text(stripped, content_type)
 
 
 class AldeaProvider(Provider):
@@ -107,8 +110,7 @@ class AldeaProvider(Provider):
     ) -> str:
         # The fork sends "wave" whatever the bytes are (also downloaded MP3/FLAC in URL mode);
         # servers decode by content, so the header stays the protocol's fixed value.
-        async with session.post(url, data=audio.data, headers=self._headers) as resp:
-            body = await resp.read()
-            if resp.status != 200:
-                raise http_error(resp.status, body, resp.headers, key_env=self.key_env)
-        return parse_reply(body)
+        reply = await send(session, "POST", url, self.wire, data=audio.data, headers=self._headers)
+        if reply.status != 200:
+            raise http_error(reply.status, reply.body, reply.headers, key_env=self.key_env)
+        return parse_reply(reply.body, reply.content_type)

@@ -25,6 +25,7 @@ from asyncbench.providers._jobs import (
     job_id_of,
     require_audio,
 )
+from asyncbench.providers._wire import transcript_string
 from asyncbench.providers.base import AudioPayload, ProviderSettings
 
 if TYPE_CHECKING:
@@ -106,4 +107,6 @@ class AssemblyAIProvider(JobProvider):
         job = await self.poll_job(
             session, f"{url}/v2/transcript/{job_id}", job_id, STATUSES, job_error
         )
-        return job.get("text") or ""
+        text = job.get("text")
+        # a silent clip completes with no text; a text of another type is a broken reply
+        return "" if text is None else transcript_string(text, f"transcript {job_id} text")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, TransientError
 from asyncbench.core.retry import retry_after_from_headers
+from asyncbench.providers._wire import DEFAULT_MAX_REPLY_BYTES, WirePolicy
 
 if TYPE_CHECKING:
     import aiohttp
@@ -43,6 +44,12 @@ class ProviderSettings:
     use_url: bool = False
     language: str = "en"
     options: dict[str, str] = field(default_factory=dict)
+    #: replies over this many bytes fail the attempt (`--max_reply_bytes`)
+    max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES
+    #: follow 307/308 within the same origin (`--follow_redirects`); never by default
+    follow_redirects: bool = False
+    #: a file holding the key (`--api_key_file`), so it never shows in `ps`
+    api_key_file: str | None = None
 
 
 class Provider(ABC):
@@ -67,11 +74,12 @@ class Provider(ABC):
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings
         self.model = settings.model
-        self.api_key = settings.api_key or (os.environ.get(self.key_env) if self.key_env else None)
+        self.api_key = resolve_key(settings, self.key_env)
         if self.key_required and not self.api_key:
             raise ConfigError(
                 f"{self.key_env} is not set; export {self.key_env}=... or pass --api_key"
             )
+        self.wire = WirePolicy(settings.max_reply_bytes, settings.follow_redirects)
         env_url = os.environ.get(self.base_url_env) if self.base_url_env else None
         self.base_url = (settings.base_url or env_url or self.default_base_url).rstrip("/")
 
@@ -88,6 +96,41 @@ class Provider(ABC):
         self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
     ) -> str:
         """Return the transcript or raise a ProviderError."""
+
+
+def read_key_file(path: str, source: str) -> str:
+    """The key in a file (surrounding whitespace and the final newline dropped)."""
+    try:
+        with open(os.path.expanduser(path), encoding="utf-8") as f:
+            key = f.read(64 * 1024).strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        # "(why)", not ": why": a path ending in ".key: " reads like a key to the redactor
+        raise ConfigError(f"cannot read {source} {path} ({why})") from None
+    if not key:
+        raise ConfigError(f"{source} {path} is empty; put the API key in it")
+    return key
+
+
+def resolve_key(settings: ProviderSettings, key_env: str | None) -> str | None:
+    """The key, flags first: `--api_key` or `--api_key_file`, then `<KEY_ENV>` or
+    `<KEY_ENV>_FILE` (each pair is exclusive: two sources of one key is a mistake)."""
+    if settings.api_key and settings.api_key_file:
+        raise ConfigError("pass --api_key or --api_key_file, not both")
+    if settings.api_key:
+        return settings.api_key
+    if settings.api_key_file:
+        return read_key_file(settings.api_key_file, "--api_key_file")
+    if not key_env:
+        return None
+    value = os.environ.get(key_env) or None
+    file_env = f"{key_env}_FILE"
+    path = os.environ.get(file_env, "").strip()
+    if value and path:
+        raise ConfigError(f"both {key_env} and {file_env} are set; unset one")
+    if path:
+        return read_key_file(path, file_env)
+    return value
 
 
 def excerpt(body: bytes | str, limit: int = 300) -> str:

@@ -66,4 +66,4 @@ class DeepgramProvider(HTTPProvider):
         return http_error(status, info.message, headers, key_env=self.key_env)
 
     def parse(self, body: bytes, content_type: str) -> str:
-        return text_at(reply_json(body), TRANSCRIPT, body)
+        return text_at(reply_json(body, content_type), TRANSCRIPT, body)

@@ -61,4 +61,4 @@ class ElevenLabsProvider(HTTPProvider):
         return http_error(status, info.message, headers, key_env=self.key_env)
 
     def parse(self, body: bytes, content_type: str) -> str:
-        return text_at(reply_json(body), ("text",), body)
+        return text_at(reply_json(body, content_type), ("text",), body)

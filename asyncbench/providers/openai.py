@@ -25,6 +25,7 @@ from asyncbench.providers._http import (
     reply_json,
     text_at,
 )
+from asyncbench.providers._wire import check_plain_text
 from asyncbench.providers.base import AudioPayload, ProviderSettings, http_error
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -84,8 +85,8 @@ class OpenAIProvider(HTTPProvider):
     def parse(self, body: bytes, content_type: str) -> str:
         # Some compatible servers ignore response_format and answer text/plain.
         if content_type == "text/plain":
-            return body.decode("utf-8", "replace").strip()
-        return text_at(reply_json(body), ("text",), body)
+            return check_plain_text(body, content_type).strip()
+        return text_at(reply_json(body, content_type), ("text",), body)
 
 
 class OpenAICompatibleProvider(OpenAIProvider):

@@ -24,6 +24,7 @@ from asyncbench.providers._jobs import (
     require_audio,
     with_default_path,
 )
+from asyncbench.providers._wire import transcript_string
 from asyncbench.providers.base import AudioPayload, ProviderSettings
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def transcript_text(doc: Any) -> str:
     if not isinstance(doc, dict) or not isinstance(doc.get("monologues"), list):
         raise TransientError("bad_response", f"transcript has no monologues: {str(doc)[:200]}")
     pieces = [
-        el.get("value") or ""
+        transcript_string(el.get("value") or "", "element value")
         for mono in doc["monologues"]
         if isinstance(mono, dict)
         for el in mono.get("elements") or ()

@@ -29,6 +29,7 @@ import orjson
 
 from asyncbench.core.errors import PermanentError, ProviderError, TransientError
 from asyncbench.providers._jobs import error_text, with_default_path
+from asyncbench.providers._wire import redirect_target, transcript_string
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings, http_error
 from asyncbench.providers.speechmatics import transcription_config
 from asyncbench.sources.audio import parse_wav
@@ -94,15 +95,31 @@ class SpeechmaticsRTProvider(Provider):
             raise PermanentError("internal", "speechmatics-rt streams audio bytes; none given")
         fmt, stream = audio_format(audio.data)
         try:
-            async with session.ws_connect(url, headers=self.headers, autoping=True) as ws:
+            # every message is capped like an HTTP reply (aiohttp: MESSAGE_TOO_BIG past it)
+            async with session.ws_connect(
+                url,
+                headers=self.headers,
+                autoping=True,
+                max_msg_size=self.wire.max_reply_bytes,
+            ) as ws:
+                self._check_redirects(url, getattr(ws, "_response", None))
                 return await self._recognise(ws, fmt, stream)
         except aiohttp.WSServerHandshakeError as exc:
+            self._check_redirects(url, exc)
             raise http_error(
                 exc.status,
                 error_text(exc.message.encode()),
                 exc.headers or {},
                 key_env=self.key_env,
             ) from None
+
+    def _check_redirects(self, url: str, resp: object) -> None:
+        """aiohttp follows redirects on the upgrade request (it cannot be told not to): a
+        session reached through one is refused by the same rule as every HTTP request
+        (`redirect` unless --follow_redirects allows a 307/308 within the origin). aiohttp
+        drops Authorization, our only credential here, on a hop to another origin."""
+        for hop in getattr(resp, "history", None) or ():
+            url = redirect_target(url, hop.status, hop.headers.get("Location"), self.wire)
 
     async def _recognise(
         self, ws: aiohttp.ClientWebSocketResponse, fmt: dict[str, Any], stream: bytes
@@ -123,6 +140,7 @@ class SpeechmaticsRTProvider(Provider):
 
         sender = asyncio.create_task(send())
         pieces: list[str] = []
+        received = 0
         try:
             while True:
                 message = await self._next(ws)
@@ -132,8 +150,10 @@ class SpeechmaticsRTProvider(Provider):
                 elif kind == "AddTranscript":
                     meta = message.get("metadata")
                     text = meta.get("transcript") if isinstance(meta, dict) else None
-                    if isinstance(text, str):
-                        pieces.append(text)
+                    pieces.append(transcript_string(text, "AddTranscript metadata.transcript"))
+                    received += len(pieces[-1])
+                    if received > self.wire.max_reply_bytes:  # an endless stream of pieces
+                        raise self.wire.too_large()
                 elif kind == "EndOfTranscript":
                     break
             if sender.done():
@@ -167,7 +187,10 @@ class SpeechmaticsRTProvider(Provider):
                 "connection", f"session closed before EndOfTranscript (code {ws.close_code})"
             )
         if msg.type == aiohttp.WSMsgType.ERROR:
-            raise TransientError("connection", f"WebSocket error: {ws.exception()}")
+            exc = ws.exception() or msg.data
+            if getattr(exc, "code", None) == aiohttp.WSCloseCode.MESSAGE_TOO_BIG:
+                raise self.wire.too_large()
+            raise TransientError("connection", f"WebSocket error: {exc}")
         raise TransientError("bad_response", f"unexpected {msg.type.name} frame from the server")
 
 

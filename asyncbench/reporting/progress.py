@@ -104,9 +104,10 @@ def eta_s(stats: RunStats, samples_per_s: float) -> float | None:
 
 
 def short_endpoint(url: str) -> str:
-    """`http://127.0.0.1:8800/asr/transcribe` → `127.0.0.1:8800`: what tells endpoints apart."""
+    """`http://127.0.0.1:8800/asr/transcribe` → `127.0.0.1:8800`: what tells endpoints apart
+    (never the `user:password@` part)."""
     rest = url.split("://", 1)[-1]
-    return rest.split("/", 1)[0] or url
+    return rest.split("/", 1)[0].rsplit("@", 1)[-1] or url
 
 
 def endpoint_spread(pool: EndpointPool) -> str:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError
+from asyncbench.core.limits import DEFAULT_MAX_REPLY_BYTES
 from asyncbench.core.redact import make_redactor, url_secrets
 from asyncbench.results import manifest
 from asyncbench.results.store import ResumeState, check_writable, prescan, results_name
@@ -67,6 +68,9 @@ class RunConfig:
     parent_dataset_path: str | None = None
     data_root: str | None = None  # a local copy of hub ids: <data_root>/<owner>/<name>
     language: str | None = None
+    max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES  # a bigger reply fails the attempt
+    follow_redirects: bool = False  # follow 307/308 within the same origin only
+    api_key_file: str | None = None  # the key read from a file (never on the command line)
 
     def validate(self) -> None:
         if self.max_workers < 1:
@@ -79,6 +83,11 @@ class RunConfig:
             raise ConfigError("--timeout must be positive")
         if self.max_retries < 0:
             raise ConfigError("--max_retries must be 0 or more")
+        if self.max_reply_bytes < 1024:
+            raise ConfigError(
+                f"--max_reply_bytes must be at least 1024 (got {self.max_reply_bytes}); "
+                "the default is 16777216 (16 MiB)"
+            )
         for name in ("rps", "max_rps", "poll_interval"):
             value = getattr(self, name)
             if value is not None and value <= 0:
@@ -240,6 +249,9 @@ def prepare(cfg: RunConfig) -> Prepared:
         use_url=cfg.use_url,
         options=cfg.options
         | ({"poll_interval": str(cfg.poll_interval)} if cfg.poll_interval else {}),
+        max_reply_bytes=cfg.max_reply_bytes,
+        follow_redirects=cfg.follow_redirects,
+        api_key_file=cfg.api_key_file,
     )
     provider = provider_cls(settings)
     urls = provider.endpoint_urls()

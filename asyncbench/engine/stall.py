@@ -1,0 +1,96 @@
+"""Timeouts that do not count the time the client itself was not running.
+
+A request's `--timeout` is the endpoint's allowance, measured on the event loop's clock. When
+the whole process is stopped (SIGSTOP then SIGCONT, a job suspended with Ctrl-Z, a VM paused)
+or the loop is held up by the client's own work, that clock keeps going while nothing could
+be read: on resume every deadline has passed, and the timer would cancel requests whose
+replies are already sitting in the socket, send them again and blame the endpoints (resting
+them). uvloop even runs due timers before it polls the sockets.
+
+`StallWatch` ticks on the loop every `period` seconds; a tick that comes late by more than
+`threshold` marks the gap as a stall. `stall_aware_timeout` is `asyncio.timeout` whose
+deadline moves back by the stalled time inside the request's window: after a pause the
+request gets the rest of its allowance, the reply that arrived meanwhile is read, and a
+timeout that still fires has really been `timeout` seconds of running time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import AsyncIterator
+
+
+class StallWatch:
+    """Records the event loop's stalls (gaps between ticks longer than `threshold`)."""
+
+    def __init__(self, period: float = 0.1, threshold: float = 0.5, keep: int = 1024) -> None:
+        self.period = period
+        self.threshold = threshold
+        self.stalls: deque[tuple[float, float]] = deque(maxlen=keep)  # (start, end), loop time
+        self.last_tick: float | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.last_tick = loop.time()
+        self._task = loop.create_task(self._tick(), name="stall-watch")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.period)
+            self._note(loop.time())
+
+    def _note(self, now: float) -> None:
+        last = self.last_tick if self.last_tick is not None else now
+        if now - last - self.period > self.threshold:
+            self.stalls.append((last + self.period, now))
+        self.last_tick = now
+
+    def stalled(self, since: float, now: float) -> float:
+        """Seconds of [since, now] the loop was stalled, including a stall still going on
+        (the watch's own tick may not have run yet in the loop's first turn after a pause)."""
+        total = 0.0
+        for start, end in self.stalls:
+            total += max(0.0, min(end, now) - max(start, since))
+        if self.last_tick is not None:
+            ongoing = now - self.last_tick - self.period
+            if ongoing > self.threshold:
+                total += max(0.0, now - max(self.last_tick + self.period, since))
+        return total
+
+
+@contextlib.asynccontextmanager
+async def stall_aware_timeout(seconds: float, watch: StallWatch | None) -> AsyncIterator[None]:
+    """`asyncio.timeout(seconds)`, with the time `watch` saw the loop stalled not counted."""
+    if watch is None:
+        async with asyncio.timeout(seconds):
+            yield
+        return
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    async with asyncio.timeout(None) as cm:
+
+        def check() -> None:
+            nonlocal handle
+            now = loop.time()
+            stalled = watch.stalled(start, now)
+            if now - start - stalled >= seconds - 1e-3:
+                cm.reschedule(now)  # expired on running time: cancel the request
+            else:
+                handle = loop.call_at(start + seconds + stalled, check)
+
+        handle = loop.call_at(start + seconds, check)
+        try:
+            yield
+        finally:
+            handle.cancel()
