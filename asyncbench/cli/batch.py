@@ -47,15 +47,22 @@ def parse_datasets(spec: str | None) -> list[tuple[str, str]]:
     """`"ami librispeech:test.clean"` → those splits, in the leaderboard's order.
 
     Entries are separated by spaces or commas; a bare config takes all of its splits
-    (`librispeech` is test.clean and test.other), `config:split` or `config/split` one."""
+    (`librispeech` is test.clean and test.other), `config:split` or `config/split` one.
+    Multilingual configs (`fleurs_de`, `mcv_fr`, `mls_it`: split `test` unless named) come
+    after the English ones, in the order given; each runs in its own language."""
     if spec is None or not spec.strip():
         return list(ESB_SPLITS)
     from asyncbench.core.endpoint_spec import split_list
+    from asyncbench.core.languages import config_language
 
     names = ", ".join(dict.fromkeys(c for c, _ in ESB_SPLITS))
     chosen: set[tuple[str, str]] = set()
+    multilingual: dict[tuple[str, str], None] = {}
     for item in split_list(spec):
         config, sep, split = item.replace("/", ":").partition(":")
+        if config_language(config) is not None:
+            multilingual[(config, split if sep and split else "test")] = None
+            continue
         matches = [(c, s) for c, s in ESB_SPLITS if c == config and (not sep or s == split)]
         if not matches:
             known = [s for c, s in ESB_SPLITS if c == config]
@@ -64,9 +71,12 @@ def parse_datasets(spec: str | None) -> list[tuple[str, str]]:
                 if known
                 else f"the 8 splits are of {names}"
             )
-            raise ConfigError(f"unknown dataset {item!r} in DATASETS/--datasets; {hint}")
+            raise ConfigError(
+                f"unknown dataset {item!r} in DATASETS/--datasets; {hint} (or a multilingual "
+                "config such as fleurs_de, mcv_fr, mls_it)"
+            )
         chosen.update(matches)
-    return [s for s in ESB_SPLITS if s in chosen]
+    return [s for s in ESB_SPLITS if s in chosen] + list(multilingual)
 
 
 @dataclass(slots=True)
@@ -78,6 +88,22 @@ class SplitOutcome:
     results: Path
     summary: dict[str, Any] | None = None
     error: str | None = None
+
+
+def check_languages(
+    models: Sequence[str], splits: Sequence[tuple[str, str]], language: str | None
+) -> None:
+    """Every model × split's language, resolved and checked before the first split runs: a
+    bad `--language`, or one a model does not list, is exit 2 at once, not an error found
+    split after split."""
+    from asyncbench.core.languages import resolve as resolve_language
+    from asyncbench.providers import resolve
+
+    for config, _ in dict.fromkeys(splits):
+        code = resolve_language(config, language)
+        for model in models:
+            provider_cls, variant = resolve(model)
+            provider_cls.check_language(variant, code)
 
 
 def default_workers(model_name: str) -> int:
@@ -110,6 +136,7 @@ def run_batch(
 
     splits = list(splits)
     defaults = {m: default_workers(m) for m in models}  # a bad prefix: exit 2 before any run
+    check_languages(models, splits, base.language)
     workers = {m: max_workers or defaults[m] for m in models}
     outcomes: list[SplitOutcome] = []
     err = sys.stderr
@@ -236,7 +263,8 @@ def make_batch_command(run_command: Callable[..., None]) -> Callable[..., None]:
             None,
             ("--datasets",),
             "Subset of the 8 splits, space/comma-separated: ami earnings22 gigaspeech "
-            "librispeech (both splits) librispeech:test.clean spgispeech tedlium voxpopuli",
+            "librispeech (both splits) librispeech:test.clean spgispeech tedlium voxpopuli; "
+            "or multilingual configs (fleurs_de mcv_fr mls_it ...), each in its language",
         ),
         (
             "max_workers",

@@ -141,6 +141,14 @@ def run_command(
             "machines can split one split; results go to a .shard-I-of-N.jsonl file",
         ),
     ] = None,
+    language: Annotated[
+        str | None,
+        typer.Option(
+            "--language",
+            help="ISO 639-1 code forced on the provider (default: the config's own, "
+            "fleurs_de → de, else en)",
+        ),
+    ] = None,
 ) -> None:
     from asyncbench.runs.runner import run
 
@@ -177,4 +185,5 @@ def run_config(o: Mapping[str, Any]) -> RunConfig:
         grace_s=o["grace"],
         progress=not o["no_progress"],
         shard=parse_shard(o["shard"]) if o["shard"] is not None else None,
+        language=o.get("language"),
     )

@@ -1,12 +1,14 @@
 """ElevenLabs speech-to-text (scribe_v1, scribe_v2, ...): `POST /v1/speech-to-text`.
 
-Multipart with `model_id`, `file` and `tag_audio_events=true`, and no `language_code`, as the
-Hugging Face harness sends it, so numbers compare with the leaderboard (the tags are
-parenthesised and the scorer drops them). The key goes in `xi-api-key`. Errors are
-`{"detail": {"status", "message"}}`: a 401 `quota_exceeded` is an empty balance, not a bad
-key; a 429 is either the plan's concurrency cap (`too_many_concurrent_requests`) or server
-load (`system_busy`), both worth retrying but told apart so a run can see which it hit; 422
-is a validation error and permanent.
+Multipart with `model_id`, `file` and `tag_audio_events=true`, as the Hugging Face harness
+sends it, so numbers compare with the leaderboard (the tags are parenthesised and the scorer
+drops them). English, the service's own default, is left to it (no `language_code`, as the
+harness does); any other language is forced with `language_code` in its ISO 639-3 form
+(`deu`, `fra`), the form ElevenLabs' language table uses and the fork sent (`eng`).
+The key goes in `xi-api-key`. Errors are `{"detail": {"status", "message"}}`: a 401
+`quota_exceeded` is an empty balance, not a bad key; a 429 is either the plan's concurrency
+cap (`too_many_concurrent_requests`) or server load (`system_busy`), both worth retrying but
+told apart so a run can see which it hit; 422 is a validation error and permanent.
 """
 
 from __future__ import annotations
@@ -28,6 +30,22 @@ from asyncbench.providers.base import AudioPayload, ProviderSettings, http_error
 
 DEFAULT_BASE_URL = "https://api.elevenlabs.io"
 
+#: Scribe's languages, ISO 639-1 → the ISO 639-3 code sent as `language_code`
+#: [elevenlabs.io/docs/capabilities/speech-to-text#supported-languages]
+ISO639_3: dict[str, str] = dict(
+    pair.split(":")
+    for pair in """
+    af:afr am:amh ar:ara hy:hye as:asm az:aze be:bel bn:ben bs:bos bg:bul my:mya ca:cat
+    zh:zho hr:hrv cs:ces da:dan nl:nld en:eng et:est fi:fin fr:fra ff:ful gl:glg lg:lug
+    ka:kat de:deu el:ell gu:guj ha:hau he:heb hi:hin hu:hun is:isl ig:ibo id:ind ga:gle
+    it:ita ja:jpn jv:jav kn:kan kk:kaz km:khm ko:kor ku:kur ky:kir lo:lao lv:lav ln:lin
+    lt:lit lb:ltz mk:mkd ms:msa ml:mal mt:mlt mi:mri mr:mar mn:mon ne:nep no:nor ny:nya
+    oc:oci or:ori ps:pus fa:fas pl:pol pt:por pa:pan ro:ron ru:rus sr:srp sn:sna sd:snd
+    sk:slk sl:slv so:som es:spa sw:swa sv:swe ta:tam tg:tgk te:tel th:tha tr:tur uk:ukr
+    ur:urd uz:uzb vi:vie cy:cym wo:wol xh:xho zu:zul
+    """.split()
+)
+
 
 class ElevenLabsProvider(HTTPProvider):
     prefixes = ("elevenlabs",)
@@ -37,13 +55,16 @@ class ElevenLabsProvider(HTTPProvider):
     default_concurrency = 5
     api_prefix = "/v1"
     resource = "/speech-to-text"
+    languages = (("", frozenset(ISO639_3)),)
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
         self._headers = {"xi-api-key": self.api_key or ""}
+        lang = settings.language
+        self._language = [] if lang == "en" else [("language_code", ISO639_3[lang])]
 
     def request(self, audio: AudioPayload) -> dict[str, Any]:
-        fields = [("model_id", self.model), ("tag_audio_events", "true")]
+        fields = [("model_id", self.model), ("tag_audio_events", "true"), *self._language]
         return {"data": multipart(fields, audio), "headers": self._headers}
 
     def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> ProviderError:

@@ -29,6 +29,26 @@ from asyncbench.providers.base import AudioPayload, ProviderSettings, http_error
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
+#: the languages Whisper knows (its tokenizer's ISO 639-1 codes; `jw`/`haw`/`yue` left out as
+#: they are not ISO 639-1): what Whisper-based APIs accept as `language` [openai/whisper:
+#: whisper/tokenizer.py LANGUAGES]
+WHISPER_LANGUAGES: frozenset[str] = frozenset(
+    """
+    en zh de es ru ko fr ja pt tr pl ca nl ar sv it id hi fi vi he uk el ms cs ro da hu ta no
+    th ur hr bg lt la mi ml cy sk te fa lv bn sr az sl kn et mk br eu is hy ne mn bs kk sq sw
+    gl mr pa si km sn yo so af oc ka be tg sd gu am yi lo uz fo ht ps tk nn mt sa lb my bo tl
+    mg as tt ln ha ba su
+    """.split()
+)
+#: the 57 languages OpenAI lists as supported by its transcription models (word error rate
+#: under 50 %) [platform.openai.com/docs/guides/speech-to-text#supported-languages]
+OPENAI_LANGUAGES: frozenset[str] = frozenset(
+    """
+    af ar hy az be bs bg ca zh hr cs da nl en et fi fr gl de el he hi hu is id it ja kn kk ko
+    lv lt mk ms mr mi ne no fa pl pt ro ru sr sk sl es sw sv tl ta th tr uk ur vi cy
+    """.split()
+)
+
 # "Please try again in 1.2s" / "in 20ms" / "in 6m0s": OpenAI and Groq say when in the message
 _TRY_AGAIN = re.compile(r"try again in ((?:\d+(?:\.\d+)?(?:ms|s|m|h))+)", re.IGNORECASE)
 
@@ -62,6 +82,7 @@ class OpenAIProvider(HTTPProvider):
     default_concurrency = 20
     api_prefix = "/v1"
     resource = "/audio/transcriptions"
+    languages = (("", OPENAI_LANGUAGES),)
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
@@ -97,6 +118,7 @@ class OpenAICompatibleProvider(OpenAIProvider):
     key_required = False
     base_url_env = "OPENAI_COMPATIBLE_BASE_URL"
     default_base_url = ""
+    languages = (("", None),)  # whatever the user's server runs: it decides
 
     def __init__(self, settings: ProviderSettings) -> None:
         assert self.base_url_env is not None

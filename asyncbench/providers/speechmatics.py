@@ -46,6 +46,17 @@ STATUSES = Statuses(
 )
 
 
+#: `transcription_config.language` codes, batch and real-time alike
+#: [docs.speechmatics.com/speech-to-text/languages]; the ISO 639-1 ones (Cantonese `yue`
+#: and Mandarin `cmn` have no two-letter code)
+SPEECHMATICS_LANGUAGES = frozenset(
+    """
+    ar ba eu be bg bn ca hr cs da nl en eo et fi fr gl de el he hi hu id ia ga it ja ko lv
+    lt ms mt mr mn no fa pl pt ro ru sk sl es sw sv ta th tr uk ur ug vi cy
+    """.split()
+)
+
+
 def job_error(job_id: str, job: dict[str, Any]) -> ProviderError:
     """A job that ended without a transcript, with the service's own reason."""
     reasons = [
@@ -77,6 +88,7 @@ class SpeechmaticsProvider(JobProvider):
     default_concurrency = 30
     submit_rate = 9.5
     status_rate = 47.5
+    languages = (("", SPEECHMATICS_LANGUAGES),)
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)

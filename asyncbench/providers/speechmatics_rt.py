@@ -30,7 +30,7 @@ import orjson
 from asyncbench.core.errors import PermanentError, ProviderError, TransientError
 from asyncbench.providers._jobs import error_text, with_default_path
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings, http_error
-from asyncbench.providers.speechmatics import transcription_config
+from asyncbench.providers.speechmatics import SPEECHMATICS_LANGUAGES, transcription_config
 from asyncbench.sources.audio import parse_wav
 
 DEFAULT_URL = "wss://eu2.rt.speechmatics.com/v2"
@@ -76,6 +76,7 @@ class SpeechmaticsRTProvider(Provider):
     default_base_url = DEFAULT_URL
     default_concurrency = 15
     default_timeout = 300.0
+    languages = (("", SPEECHMATICS_LANGUAGES),)
     #: AddAudio chunks allowed in flight without their AudioAdded
     max_unacked: ClassVar[int] = 512
     #: seconds to wait before retrying a session the service ended with a retryable Error

@@ -56,6 +56,7 @@ class RunConfig:
     progress: bool = True
     options: dict[str, str] = field(default_factory=dict)
     shard: tuple[int, int] | None = None  # (i, n): only the samples of slice i of n
+    language: str | None = None
 
     def validate(self) -> None:
         if self.max_workers < 1:
@@ -158,9 +159,12 @@ def run(cfg: RunConfig) -> int:
 def _run(cfg: RunConfig) -> int:
     import gc
 
+    from asyncbench.core.languages import resolve as resolve_language
     from asyncbench.providers import ProviderSettings, resolve
 
     cfg.validate()
+    # once, here: --language, else the config's own (fleurs_de → de), else en
+    cfg.language = resolve_language(cfg.dataset, cfg.language)
     provider_cls, model = resolve(cfg.model_name)
     if cfg.timeout is None:
         cfg.timeout = provider_cls.default_timeout
@@ -170,6 +174,7 @@ def _run(cfg: RunConfig) -> int:
         base_url=cfg.base_url,
         endpoints=cfg.aldea_endpoints,
         use_url=cfg.use_url,
+        language=cfg.language,
         options=cfg.options
         | ({"poll_interval": str(cfg.poll_interval)} if cfg.poll_interval else {}),
     )
@@ -185,7 +190,9 @@ def _run(cfg: RunConfig) -> int:
     path = results_path(cfg)
     if path.exists() and not os.access(path, os.W_OK):
         raise ConfigError(f"results file {path} is not writable")
-    ident = manifest.identity(cfg.model_name, cfg.dataset_path, cfg.dataset, cfg.split)
+    ident = manifest.identity(
+        cfg.model_name, cfg.dataset_path, cfg.dataset, cfg.split, language=cfg.language
+    )
     unclaimed = manifest.check(path, ident)  # another run's file is refused before prescan
     resume = prescan(path, retry_failed=cfg.retry_failed)
 
@@ -221,7 +228,11 @@ def _say_start(
 ) -> None:
     err = sys.stderr
     n = len(urls)
-    print(f"model {cfg.model_name} on {cfg.dataset_path} {cfg.dataset}/{cfg.split}", file=err)
+    print(
+        f"model {cfg.model_name} on {cfg.dataset_path} {cfg.dataset}/{cfg.split}"
+        f" (language {cfg.language})",
+        file=err,
+    )
     print(
         f"{cfg.max_workers} requests in flight over {n} endpoint{'s' * (n != 1)}"
         f" ({per_endpoint_limit(cfg, n)} per endpoint)",
@@ -393,6 +404,7 @@ def run_info(cfg: RunConfig) -> dict[str, object]:
         "split": cfg.split,
         "max_samples": cfg.max_samples,
         "shard": None if cfg.shard is None else f"{cfg.shard[0]}/{cfg.shard[1]}",
+        "language": cfg.language,
     }
 
 
