@@ -247,6 +247,7 @@ async def test_results_file_of_another_model_or_dataset_is_refused(tmp_path: Pat
         "dataset_source": str(tmp_path / "a" / "esb"),
         "config": "ami",
         "split": "test",
+        "language": "en",
     }
     lines_before = model_file.read_bytes()
 

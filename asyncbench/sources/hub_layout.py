@@ -25,10 +25,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COLUMNS",
+    "MULTILINGUAL_CONFIGS",
     "audio_cell",
     "encode_audio",
     "encode_wav",
-    "MULTILINGUAL_CONFIGS",
     "make_row",
     "multilingual_sentences",
     "write_hub_folder",
