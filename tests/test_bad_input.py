@@ -171,7 +171,8 @@ async def test_configuration_problems_stop_before_any_request(
             (
                 run(no_text, tmp_path / "r1"),
                 None,
-                f"error: {no_text} ami/test has no 'text' column; "
+                f"error: {no_text} ami/test has no text column (text, sentence, "
+                "normalized_text, transcript or transcription); "
                 "columns present: audio, id, audio_length_s",
             ),
             (
@@ -246,6 +247,7 @@ async def test_results_file_of_another_model_or_dataset_is_refused(tmp_path: Pat
         "dataset_source": str(tmp_path / "a" / "esb"),
         "config": "ami",
         "split": "test",
+        "language": "en",
     }
     lines_before = model_file.read_bytes()
 

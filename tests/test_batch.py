@@ -224,5 +224,3 @@ def test_unknown_provider_is_listed_not_started_and_the_batch_goes_on(
     assert "nope/x                   ami/test                 not started" in err
     (done,) = tmp_path.glob("*.jsonl")
     assert len(lines_of(done)) == PER_SPLIT
-
-

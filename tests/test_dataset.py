@@ -126,5 +126,6 @@ def test_missing_text_column_names_the_columns(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         open_split(str(root), "ami", "test")
     assert str(info.value) == (
-        f"{root} ami/test has no 'text' column; columns present: audio, id, audio_length_s"
+        f"{root} ami/test has no text column (text, sentence, normalized_text, transcript or "
+        "transcription); columns present: audio, id, audio_length_s"
     )

@@ -60,6 +60,26 @@ class SplitOutcome:
     error: str | None = None
 
 
+def check_languages(
+    models: Sequence[str], entries: Sequence[SuiteEntry | tuple[str, str]], base: RunConfig
+) -> None:
+    """Every model × entry's language, resolved and checked before the first run: a bad
+    `--language`, or one a model does not list, is exit 2 at once, not an error found run
+    after run. A model whose prefix is unknown is left to the batch (not started)."""
+    from asyncbench.core.languages import resolve as resolve_language
+    from asyncbench.providers import resolve
+
+    for entry in entries:
+        cfg = entry_config(base, entry)
+        code = resolve_language(cfg.dataset, cfg.language)
+        for model in models:
+            try:
+                provider_cls, variant = resolve(model)
+            except ConfigError:
+                continue
+            provider_cls.check_language(variant, code)
+
+
 def default_workers(model_name: str) -> int:
     """The provider's own default concurrency (groq 8, elevenlabs 5, assembly 200, ...)."""
     from asyncbench.providers import resolve
@@ -89,7 +109,7 @@ def entry_config(base: RunConfig, entry: SuiteEntry | tuple[str, str]) -> RunCon
         parent_dataset_path=(base.parent_dataset_path or entry.parent_path)
         if entry.parent_path
         else None,
-        language=entry.language,
+        language=base.language or entry.language,
     )
 
 
@@ -126,6 +146,7 @@ def run_batch(
     from asyncbench.runs.runner import results_path
 
     splits = list(splits)
+    check_languages(models, splits, base)
     outcomes: list[SplitOutcome] = []
     todo: list[tuple[SplitOutcome, RunConfig]] = []
     err = sys.stderr

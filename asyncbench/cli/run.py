@@ -189,6 +189,14 @@ def run_command(
             "<PROVIDER>_API_KEY_FILE, e.g. OPENAI_API_KEY_FILE)",
         ),
     ] = None,
+    language: Annotated[
+        str | None,
+        typer.Option(
+            "--language",
+            help="ISO 639-1 code forced on the provider (default: the config's own, "
+            "fleurs_de → de, else en)",
+        ),
+    ] = None,
 ) -> None:
     from asyncbench.runs.runner import run
 
@@ -230,4 +238,5 @@ def run_config(o: Mapping[str, Any]) -> RunConfig:
         max_reply_bytes=o.get("max_reply_bytes", DEFAULT_MAX_REPLY_BYTES),
         follow_redirects=o.get("follow_redirects", False),
         api_key_file=o.get("api_key_file"),
+        language=o.get("language"),
     )

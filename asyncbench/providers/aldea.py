@@ -3,6 +3,11 @@
 Endpoint precedence is the seed's: `--aldea_endpoints`, then `ALDEA_ENDPOINTS`, then
 `ALDEA_API_URL` (or `--base_url`), then the public URL. The body is the WAV itself with the
 non-standard `Content-Type: wave` the servers expect; the key is sent only when set.
+
+Language: the fork sends no query parameters, and English runs keep it so. Any other
+language goes in the `language` query parameter, as Aldea's public API documents it (BCP-47;
+a two-letter code is one); which languages a self-hosted server knows is its own business,
+so every ISO 639-1 code is let through and the server refuses what it cannot do.
 """
 
 from __future__ import annotations
@@ -93,6 +98,8 @@ class AldeaProvider(Provider):
         self._headers = {"Content-Type": "wave"}
         if self.api_key:
             self._headers["Authorization"] = f"Bearer {self.api_key}"
+        lang = settings.language
+        self._params = {} if lang == "en" else {"language": lang}
 
     def endpoint_urls(self) -> list[str]:
         """Flags beat the environment; a list beats a single URL (the seed's order)."""
@@ -110,7 +117,15 @@ class AldeaProvider(Provider):
     ) -> str:
         # The fork sends "wave" whatever the bytes are (also downloaded MP3/FLAC in URL mode);
         # servers decode by content, so the header stays the protocol's fixed value.
-        reply = await send(session, "POST", url, self.wire, data=audio.data, headers=self._headers)
+        reply = await send(
+            session,
+            "POST",
+            url,
+            self.wire,
+            data=audio.data,
+            headers=self._headers,
+            params=self._params,
+        )
         if reply.status != 200:
             raise http_error(reply.status, reply.body, reply.headers, key_env=self.key_env)
         return parse_reply(reply.body, reply.content_type)

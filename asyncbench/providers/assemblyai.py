@@ -35,6 +35,11 @@ DEFAULT_URL = "https://api.assemblyai.com"
 TOO_SHORT = "Audio duration is too short."
 _UNIVERSAL = re.compile(r"universal-(\d+)")
 
+#: `language_code` per model [assemblyai.com/docs/pre-recorded-audio/supported-languages]:
+#: Universal-3 Pro takes six languages, slam-1 English only; universal-2/best/nano take about
+#: a hundred (that list is left to the service)
+UNIVERSAL3_LANGUAGES = frozenset("en es de fr pt it".split())
+
 
 def model_fields(model: str) -> dict[str, Any]:
     """universal-3 and newer are chosen through `speech_models` (a priority list); older ids
@@ -71,6 +76,11 @@ class AssemblyAIProvider(JobProvider):
     fetches_urls = True
     default_concurrency = 200
     request_rate = 60.0
+    languages = (
+        ("universal-3", UNIVERSAL3_LANGUAGES),
+        ("slam-1", frozenset({"en"})),
+        ("", None),
+    )
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)

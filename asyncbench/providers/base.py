@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, TransientError
+from asyncbench.core.languages import described
 from asyncbench.core.retry import retry_after_from_headers
 from asyncbench.providers._wire import DEFAULT_MAX_REPLY_BYTES, WirePolicy
 
@@ -70,8 +71,13 @@ class Provider(ABC):
     #: default `--timeout` (seconds for one whole `transcribe` call): async-job providers
     #: queue, process and are polled inside one call, so they need longer than a sync POST
     default_timeout: ClassVar[float] = 120.0
+    #: the languages each model takes, as (model-name prefix, codes) pairs: the first prefix
+    #: the model starts with wins, "" matches any model; codes None = any ISO 639-1 code
+    #: (the service decides). Each provider's table is in its own file, with its source.
+    languages: ClassVar[tuple[tuple[str, frozenset[str] | None], ...]] = (("", None),)
 
     def __init__(self, settings: ProviderSettings) -> None:
+        self.check_language(settings.model, settings.language)
         self.settings = settings
         self.model = settings.model
         self.api_key = resolve_key(settings, self.key_env)
@@ -82,6 +88,27 @@ class Provider(ABC):
         self.wire = WirePolicy(settings.max_reply_bytes, settings.follow_redirects)
         env_url = os.environ.get(self.base_url_env) if self.base_url_env else None
         self.base_url = (settings.base_url or env_url or self.default_base_url).rstrip("/")
+
+    @classmethod
+    def supported_languages(cls, model: str) -> frozenset[str] | None:
+        """The codes `model` takes (None: any ISO 639-1 code)."""
+        for prefix, codes in cls.languages:
+            if model.startswith(prefix):
+                return codes
+        return None
+
+    @classmethod
+    def check_language(cls, model: str, language: str) -> None:
+        """ConfigError (exit 2, before any request) when `model` does not list `language`:
+        the service would refuse every request, or worse, transcribe in another language."""
+        codes = cls.supported_languages(model)
+        if codes is None or language in codes:
+            return
+        shown = ", ".join(sorted(codes)[:30]) + (" ..." if len(codes) > 30 else "")
+        raise ConfigError(
+            f"{cls.prefixes[0]}/{model} does not support language {described(language)}; "
+            f"it supports: {shown}"
+        )
 
     def endpoint_urls(self) -> list[str]:
         """The URLs the pool spreads requests over (one for most providers)."""

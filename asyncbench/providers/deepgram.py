@@ -28,6 +28,18 @@ from asyncbench.providers.base import AudioPayload, ProviderSettings, http_error
 DEFAULT_BASE_URL = "https://api.deepgram.com"
 TRANSCRIPT = ("results", "channels", 0, "alternatives", 0, "transcript")
 
+#: pre-recorded languages per model family [developers.deepgram.com/docs/models-languages-
+#: overview]; nova-3's list is its first multilingual release (later additions not listed
+#: here are refused, UNCONFIRMED which those are); other models (base, enhanced, whisper-*)
+#: are left to the service
+NOVA3_LANGUAGES = frozenset("en es fr de hi ru pt ja it nl".split())
+NOVA2_LANGUAGES = frozenset(
+    """
+    bg ca zh cs da nl en et fi fr de el hi hu id it ja ko lv lt ms no pl pt ro ru sk es sv th
+    tr uk vi
+    """.split()
+)
+
 
 class DeepgramProvider(HTTPProvider):
     prefixes = ("deepgram",)
@@ -38,6 +50,7 @@ class DeepgramProvider(HTTPProvider):
     api_prefix = "/v1"
     resource = "/listen"
     fetches_urls = True
+    languages = (("nova-3", NOVA3_LANGUAGES), ("nova-2", NOVA2_LANGUAGES), ("", None))
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)

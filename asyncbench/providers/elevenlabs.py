@@ -1,12 +1,14 @@
 """ElevenLabs speech-to-text (scribe_v1, scribe_v2, ...): `POST /v1/speech-to-text`.
 
-Multipart with `model_id`, `file` and `tag_audio_events=true`, and no `language_code`, as the
-Hugging Face harness sends it, so numbers compare with the leaderboard (the tags are
-parenthesised and the scorer drops them). The key goes in `xi-api-key`. Errors are
-`{"detail": {"status", "message"}}`: a 401 `quota_exceeded` is an empty balance, not a bad
-key; a 429 is either the plan's concurrency cap (`too_many_concurrent_requests`) or server
-load (`system_busy`), both worth retrying but told apart so a run can see which it hit; 422
-is a validation error and permanent.
+Multipart with `model_id`, `file` and `tag_audio_events=true`, as the Hugging Face harness
+sends it, so numbers compare with the leaderboard (the tags are parenthesised and the scorer
+drops them). English, the service's own default, is left to it (no `language_code`, as the
+harness does); any other language is forced with `language_code` in its ISO 639-3 form
+(`deu`, `fra`), the form ElevenLabs' language table uses and the fork sent (`eng`).
+The key goes in `xi-api-key`. Errors are `{"detail": {"status", "message"}}`: a 401
+`quota_exceeded` is an empty balance, not a bad key; a 429 is either the plan's concurrency
+cap (`too_many_concurrent_requests`) or server load (`system_busy`), both worth retrying but
+told apart so a run can see which it hit; 422 is a validation error and permanent.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from asyncbench.core.errors import ProviderError, TransientError
 from asyncbench.core.retry import retry_after_from_headers
+from asyncbench.core.service_languages import ISO639_3
 from asyncbench.providers._http import (
     HTTPProvider,
     multipart,
@@ -37,13 +40,16 @@ class ElevenLabsProvider(HTTPProvider):
     default_concurrency = 5
     api_prefix = "/v1"
     resource = "/speech-to-text"
+    languages = (("", frozenset(ISO639_3)),)
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
         self._headers = {"xi-api-key": self.api_key or ""}
+        lang = settings.language
+        self._language = [] if lang == "en" else [("language_code", ISO639_3[lang])]
 
     def request(self, audio: AudioPayload) -> dict[str, Any]:
-        fields = [("model_id", self.model), ("tag_audio_events", "true")]
+        fields = [("model_id", self.model), ("tag_audio_events", "true"), *self._language]
         return {"data": multipart(fields, audio), "headers": self._headers}
 
     def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> ProviderError:

@@ -13,6 +13,7 @@ from typing import Any
 
 from asyncbench.core.errors import ProviderError, TransientError
 from asyncbench.core.retry import retry_after_from_headers
+from asyncbench.core.service_languages import WHISPER_LANGUAGES
 from asyncbench.providers._http import multipart, read_error
 from asyncbench.providers.base import AudioPayload
 from asyncbench.providers.openai import OpenAIProvider
@@ -29,6 +30,9 @@ class GroqProvider(OpenAIProvider):
     default_concurrency = 8
     api_prefix = "/openai/v1"
     fetches_urls = True
+    #: English-only distil-whisper; the large-v3 models take every Whisper language
+    #: [console.groq.com/docs/speech-to-text]
+    languages = (("distil-whisper", frozenset({"en"})), ("", WHISPER_LANGUAGES))
 
     def request(self, audio: AudioPayload) -> dict[str, Any]:
         if audio.data is None and audio.url:

@@ -17,6 +17,7 @@ from typing import Any
 
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError
 from asyncbench.core.retry import parse_duration
+from asyncbench.core.service_languages import OPENAI_LANGUAGES
 from asyncbench.providers._http import (
     HTTPProvider,
     multipart,
@@ -29,6 +30,7 @@ from asyncbench.providers._wire import check_plain_text
 from asyncbench.providers.base import AudioPayload, ProviderSettings, http_error
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
 
 # "Please try again in 1.2s" / "in 20ms" / "in 6m0s": OpenAI and Groq say when in the message
 _TRY_AGAIN = re.compile(r"try again in ((?:\d+(?:\.\d+)?(?:ms|s|m|h))+)", re.IGNORECASE)
@@ -63,6 +65,7 @@ class OpenAIProvider(HTTPProvider):
     default_concurrency = 20
     api_prefix = "/v1"
     resource = "/audio/transcriptions"
+    languages = (("", OPENAI_LANGUAGES),)
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
@@ -98,6 +101,7 @@ class OpenAICompatibleProvider(OpenAIProvider):
     key_required = False
     base_url_env = "OPENAI_COMPATIBLE_BASE_URL"
     default_base_url = ""
+    languages = (("", None),)  # whatever the user's server runs: it decides
 
     def __init__(self, settings: ProviderSettings) -> None:
         assert self.base_url_env is not None

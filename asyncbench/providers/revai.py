@@ -31,6 +31,16 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 DEFAULT_URL = "https://api.rev.ai/speechtotext/v1"
+
+#: `language` per transcriber [docs.rev.ai/api/asynchronous/reference (language), the
+#: language list of the async API]: machine takes these ISO 639-1 codes (Mandarin is `cmn`
+#: there, so `zh` is not offered); fusion and human are English and Spanish / English only
+MACHINE_LANGUAGES = frozenset(
+    """
+    en ar bg ca hr cs da nl fi fr de el hi hu id it ja ko lv lt ms no pl pt ro ru sk sl es
+    sv tr uk vi
+    """.split()
+)
 TRANSCRIPT_JSON = "application/vnd.rev.transcript.v1.0+json"
 
 # `failure` codes and what they mean for a benchmark (Rev's job failure enum, as far as the
@@ -81,6 +91,11 @@ class RevAIProvider(JobProvider):
     default_base_url = DEFAULT_URL
     fetches_urls = True
     default_concurrency = 20
+    languages = (
+        ("fusion", frozenset({"en", "es"})),
+        ("human", frozenset({"en"})),
+        ("", MACHINE_LANGUAGES),
+    )
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)

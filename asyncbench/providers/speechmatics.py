@@ -20,6 +20,7 @@ import aiohttp
 import orjson
 
 from asyncbench.core.errors import PermanentError, ProviderError, TransientError
+from asyncbench.core.service_languages import SPEECHMATICS_LANGUAGES
 from asyncbench.providers._jobs import (
     JobProvider,
     Rule,
@@ -77,6 +78,7 @@ class SpeechmaticsProvider(JobProvider):
     default_concurrency = 30
     submit_rate = 9.5
     status_rate = 47.5
+    languages = (("", SPEECHMATICS_LANGUAGES),)
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)

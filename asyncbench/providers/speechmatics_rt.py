@@ -28,6 +28,7 @@ import aiohttp
 import orjson
 
 from asyncbench.core.errors import PermanentError, ProviderError, TransientError
+from asyncbench.core.service_languages import SPEECHMATICS_LANGUAGES
 from asyncbench.providers._jobs import error_text, with_default_path
 from asyncbench.providers._wire import redirect_target, transcript_string
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings, http_error
@@ -77,6 +78,7 @@ class SpeechmaticsRTProvider(Provider):
     default_base_url = DEFAULT_URL
     default_concurrency = 15
     default_timeout = 300.0
+    languages = (("", SPEECHMATICS_LANGUAGES),)
     #: AddAudio chunks allowed in flight without their AudioAdded
     max_unacked: ClassVar[int] = 512
     #: seconds to wait before retrying a session the service ended with a retryable Error

@@ -9,6 +9,11 @@ results file before its first request, and a later run into the same file must b
 model, dataset (folders compared by their absolute path), config and split, or it stops
 with exit code 2 before any request, naming both files and what to do.
 
+The sidecar also records the run's language (`"language": "de"`), which scoring reads to pick
+the normaliser; the file names stay the leaderboard's. A run in another language into the
+same file is refused like another model; a sidecar from before languages were recorded has
+none and is taken as agreeing.
+
 A sidecar rather than a field in every line: the check costs one small read whatever the size
 of the results file, and lines keep the leaderboard's shape. A results file without a sidecar
 (written before sidecars existed) is adopted by the first run that resumes it.
@@ -27,7 +32,13 @@ SUFFIX = ".meta.json"
 FORMAT = "asyncbench-results/1"
 #: what must match, in the order differences are reported
 FIELDS = ("model_name", "dataset_source", "config", "split")
-_LABEL = {"model_name": "model", "dataset_source": "dataset", "config": "config", "split": "split"}
+_LABEL = {
+    "model_name": "model",
+    "dataset_source": "dataset",
+    "config": "config",
+    "split": "split",
+    "language": "language",
+}
 
 
 def manifest_path(results: Path) -> Path:
@@ -41,13 +52,18 @@ def dataset_source(dataset_path: str) -> str:
     return str(folder.resolve()) if folder.is_dir() else dataset_path
 
 
-def identity(model_name: str, dataset_path: str, config: str, split: str) -> dict[str, str]:
-    return {
+def identity(
+    model_name: str, dataset_path: str, config: str, split: str, *, language: str | None = None
+) -> dict[str, str]:
+    ident = {
         "model_name": model_name,
         "dataset_source": dataset_source(dataset_path),
         "config": config,
         "split": split,
     }
+    if language is not None:
+        ident["language"] = language
+    return ident
 
 
 def check(results: Path, ours: dict[str, str]) -> bool:
@@ -74,6 +90,8 @@ def check(results: Path, ours: dict[str, str]) -> bool:
     if not isinstance(theirs, dict):
         theirs = {}
     differ = [f for f in FIELDS if theirs.get(f) != ours[f]]
+    if "language" in ours and theirs.get("language") not in (None, ours["language"]):
+        differ.append("language")
     if differ:
         was = ", ".join(f"{_LABEL[f]} {theirs.get(f)!r}" for f in differ)
         now = ", ".join(f"{_LABEL[f]} {ours[f]!r}" for f in differ)

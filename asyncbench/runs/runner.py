@@ -235,9 +235,12 @@ def _run(cfg: RunConfig) -> int:
 def prepare(cfg: RunConfig) -> Prepared:
     """Everything a run checks and opens before its first request, in the caller's thread:
     a batch prepares all its runs first, then drives them in one loop (runs/scheduler.py)."""
+    from asyncbench.core.languages import resolve as resolve_language
     from asyncbench.providers import ProviderSettings, resolve
 
     cfg.validate()
+    # once, here: --language, else the config's own (fleurs_de → de), else en
+    cfg.language = resolve_language(cfg.dataset, cfg.language)
     provider_cls, model = resolve(cfg.model_name)
     if cfg.timeout is None:
         cfg.timeout = provider_cls.default_timeout
@@ -247,6 +250,7 @@ def prepare(cfg: RunConfig) -> Prepared:
         base_url=cfg.base_url,
         endpoints=cfg.aldea_endpoints,
         use_url=cfg.use_url,
+        language=cfg.language,
         options=cfg.options
         | ({"poll_interval": str(cfg.poll_interval)} if cfg.poll_interval else {}),
         max_reply_bytes=cfg.max_reply_bytes,
@@ -266,7 +270,9 @@ def prepare(cfg: RunConfig) -> Prepared:
     if path.exists() and not os.access(path, os.W_OK):
         raise ConfigError(f"results file {path} is not writable")
     check_use_url(cfg)
-    ident = manifest.identity(cfg.model_name, cfg.dataset_path, cfg.dataset, cfg.split)
+    ident = manifest.identity(
+        cfg.model_name, cfg.dataset_path, cfg.dataset, cfg.split, language=cfg.language
+    )
     unclaimed = manifest.check(path, ident)  # another run's file is refused before prescan
     resume = prescan(path, retry_failed=cfg.retry_failed)
 
@@ -335,7 +341,11 @@ def _say_start(
 ) -> None:
     err = sys.stderr
     n = len(urls)
-    print(f"model {cfg.model_name} on {cfg.dataset_path} {cfg.dataset}/{cfg.split}", file=err)
+    print(
+        f"model {cfg.model_name} on {cfg.dataset_path} {cfg.dataset}/{cfg.split}"
+        f" (language {cfg.language})",
+        file=err,
+    )
     print(
         f"{cfg.max_workers} requests in flight over {n} endpoint{'s' * (n != 1)}"
         f" ({per_endpoint_limit(cfg, n)} per endpoint)",
@@ -514,6 +524,7 @@ def run_info(cfg: RunConfig) -> dict[str, object]:
         "split": cfg.split,
         "max_samples": cfg.max_samples,
         "shard": None if cfg.shard is None else f"{cfg.shard[0]}/{cfg.shard[1]}",
+        "language": cfg.language,
     }
 
 

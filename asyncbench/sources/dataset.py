@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,23 @@ os.environ.setdefault("USE_TORCH", "0")
 log = logging.getLogger("asyncbench")
 
 IGNORE_REFERENCE = "ignore time segment in scoring"
-REQUIRED_COLUMNS = ("audio", "text")
 BATCH = 64
+#: where the transcript may be, in the leaderboard's order (`get_text` in its data_utils.py):
+#: Common Voice says `sentence`, Earnings22 `transcript`; the first one present is used
+TEXT_COLUMNS = ("text", "sentence", "normalized_text", "transcript", "transcription")
+
+
+def text_column(columns: Iterable[str]) -> str | None:
+    """The column holding the reference text, or None when there is none."""
+    present = set(columns)
+    return next((c for c in TEXT_COLUMNS if c in present), None)
+
+
+def text_of(row: Mapping[str, Any]) -> str:
+    """A row's reference text, from the first text column it has."""
+    column = text_column(row)
+    value = row.get(column) if column else None
+    return value if isinstance(value, str) else ""
 
 
 @dataclass(slots=True)
@@ -134,16 +149,21 @@ def open_split(path: str, config: str, split: str) -> Any:
 
     features = ds.features
     if features is not None:
-        missing = [c for c in REQUIRED_COLUMNS if c not in features]
+        text = text_column(features)
+        missing = ["'audio' column"] if "audio" not in features else []
+        if text is None:
+            missing.append(f"text column ({', '.join(TEXT_COLUMNS[:-1])} or {TEXT_COLUMNS[-1]})")
         if missing:
             raise ConfigError(
-                f"{path} {config}/{split} has no {' or '.join(repr(m) for m in missing)} column; "
+                f"{path} {config}/{split} has no {' and no '.join(missing)}; "
                 f"columns present: {', '.join(features)}"
             )
         if isinstance(features["audio"], datasets.Audio):
             ds = ds.cast_column("audio", datasets.Audio(decode=False))
-        keep = [c for c in ("audio", "text", "id", "audio_length_s") if c in features]
+        keep = [c for c in ("audio", text, "id", "audio_length_s") if c in features]
         ds = ds.select_columns(keep)
+        if text != "text":
+            ds = ds.rename_column(text, "text")
     return ds
 
 
@@ -214,9 +234,13 @@ def iter_samples(
     taken = 0
     index = 0
     for batch in ds.iter(batch_size=BATCH):
-        texts = batch.get("text")
-        if texts is None:
-            raise ConfigError(f"the dataset has no 'text' column; columns: {', '.join(batch)}")
+        column = text_column(batch)
+        if column is None:
+            raise ConfigError(
+                f"the dataset has no text column ({', '.join(TEXT_COLUMNS)}); "
+                f"columns: {', '.join(batch)}"
+            )
+        texts = batch[column]
         n = len(texts)
         ids = batch.get("id") or [None] * n
         lengths = batch.get("audio_length_s") or [None] * n

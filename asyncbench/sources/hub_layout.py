@@ -25,12 +25,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COLUMNS",
+    "MULTILINGUAL_CONFIGS",
     "audio_cell",
     "encode_audio",
     "encode_wav",
     "make_row",
+    "multilingual_sentences",
     "write_chunked_set",
     "write_hub_folder",
+    "write_multilingual_folder",
 ]
 
 # Column order and value types of the ESB test sets; callers may leave any of them out.
@@ -402,3 +405,82 @@ def write_chunked_set(
             row["file_name"] = name
         rows.append(row)
     return write_hub_folder(root, {"default": {split: rows}}, sort_longest_first=False, title=title)
+
+
+# --------------------------------------------------------------------------- multilingual
+
+#: the configs of `hf-audio/open-asr-leaderboard-multilingual-datasets` (split `test`)
+MULTILINGUAL_CONFIGS: tuple[str, ...] = (
+    "fleurs_de",
+    "fleurs_fr",
+    "fleurs_it",
+    "fleurs_es",
+    "fleurs_pt",
+    "mcv_de",
+    "mcv_es",
+    "mcv_fr",
+    "mcv_it",
+    "mls_es",
+    "mls_fr",
+    "mls_it",
+    "mls_pt",
+)
+
+
+def multilingual_sentences() -> dict[str, list[str]]:
+    """`{language: sentences}`: accented text with numbers, per language of the track."""
+    from importlib.resources import files
+
+    raw = json.loads((files("asyncbench") / "data" / "multilingual_sentences.json").read_text())
+    return {lang: list(texts) for lang, texts in raw.items() if not lang.startswith("_")}
+
+
+def write_multilingual_folder(
+    root: Path,
+    configs: Sequence[str] = MULTILINGUAL_CONFIGS,
+    *,
+    per_config: int = 4,
+    seconds: float = 1.0,
+    text_columns: Mapping[str, str] | None = None,
+) -> Path:
+    """A small copy of the multilingual track: `configs` (`fleurs_de`, `mcv_fr`, `mls_it`...)
+    with split `test`, `per_config` clips each, in the real set's columns (`file_name`,
+    `audio`, `duration`, `text`: no `id`, so samples are keyed config/split/index).
+
+    flite speaks no German or French, so each clip carries its own sentence as a watermark
+    (`asyncbench.sources.watermark`): the mock answers every clip with its own accented text,
+    and a run in the wrong language or with a neighbour's answer shows. `text_columns` names
+    another transcript column per config (`{"mcv_fr": "sentence"}`, Common Voice's own name)
+    to exercise the loader's column choice. 16 kHz PCM16 WAV, written without torch.
+    """
+    from asyncbench.core.languages import config_language
+    from asyncbench.sources import watermark
+
+    sentences = multilingual_sentences()
+    tables: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for n, config in enumerate(configs):
+        lang = config_language(config)
+        if lang is None or lang not in sentences:
+            raise ValueError(
+                f"{config!r} is not a multilingual config with fixture sentences "
+                f"(<fleurs|mcv|mls>_<{'|'.join(sorted(sentences))}>)"
+            )
+        texts = sentences[lang]
+        column = (text_columns or {}).get(config, "text")
+        rows = []
+        for i in range(per_config):
+            text = texts[(i + n) % len(texts)]
+            pcm = watermark.embed(text, seconds + (i % 5) / 10, seed=1000 * n + i)
+            name = f"{config}_{i:04d}.wav"
+            rows.append(
+                {
+                    "file_name": name,
+                    "audio": audio_cell(encode_wav(pcm, watermark.RATE), name),
+                    "duration": len(pcm) / watermark.RATE,
+                    column: text,
+                }
+            )
+        tables[config] = {"test": rows}
+    return write_hub_folder(
+        root, tables, title="asyncbench multilingual fixture (open-asr-leaderboard layout)"
+    )

@@ -201,9 +201,15 @@ def _hint(suite: Suite, name: str, named: Sequence[SuiteEntry]) -> str:
     if named:
         return f"{name} has split(s) {', '.join(e.split for e in named)}"
     labels = ", ".join(dict.fromkeys(e.label for e in suite.entries))
+    elsewhere = [
+        other.name
+        for other in SUITES.values()
+        if other is not suite and any(name in (e.config, e.name, e.label) for e in other.entries)
+    ]
+    also = f" ({name} is in suite {elsewhere[0]}: add --suite {elsewhere[0]})" if elsewhere else ""
     if suite.name == DEFAULT_SUITE:
-        return f"the 8 splits are of {labels}"
-    return f"suite {suite.name} has {labels}"
+        return f"the 8 splits are of {labels}{also}"
+    return f"suite {suite.name} has {labels}{also}"
 
 
 def describe(suite: Suite) -> list[str]:

@@ -31,7 +31,7 @@ import orjson
 
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, TransientError
 from asyncbench.core.retry import backoff_delay, retry_after_from_headers
-from asyncbench.sources.dataset import Sample, SourceStats, is_scorable_reference
+from asyncbench.sources.dataset import Sample, SourceStats, is_scorable_reference, text_of
 
 if TYPE_CHECKING:
     import aiohttp
@@ -315,7 +315,7 @@ class ViewerSource:
                 row = item.get("row") if isinstance(item, dict) else None
                 row = row if isinstance(row, dict) else {}
                 self.stats.rows += 1
-                reference = row.get("text") or ""
+                reference = text_of(row)
                 if not is_scorable_reference(reference, self.normalize):
                     self.stats.dropped_empty_reference += 1
                     continue

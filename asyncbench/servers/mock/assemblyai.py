@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from asyncbench.core.languages import ISO639_1, primary_subtag
 from asyncbench.servers.mock import jobs
 from asyncbench.servers.mock.state import MockState
 
@@ -69,8 +70,15 @@ def add_routes(app: web.Application, state: MockState) -> None:
         audio_url = body.get("audio_url")
         if not isinstance(audio_url, str) or not audio_url.startswith(("http://", "https://")):
             return _error("audio_url must be a URL string")
-        if not isinstance(body.get("language_code", "en"), str):
+        language = body.get("language_code", "en")
+        if not isinstance(language, str):
             return _error("language_code must be a string")
+        if primary_subtag(language) not in ISO639_1:
+            return _error(
+                f"The language_code '{language}' is not supported. Please check the supported "
+                "languages in the docs."
+            )
+        state.counters[f"{NAME}.language.{language}"] += 1
         model = body.get("speech_model")
         models = body.get("speech_models")
         if models is not None and (

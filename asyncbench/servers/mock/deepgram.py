@@ -5,7 +5,10 @@ INVALID_AUTH); the body is raw audio unless `Content-Type: application/json`, in
 must be `{"url": ...}` and the mock downloads that URL. So a URL sent as JSON *without* that
 header is read as audio and fails as it does at Deepgram: 400 "failed to process audio:
 corrupt or unsupported data". Errors come in both documented shapes: `{"err_code",
-"err_msg", "request_id"}` and `{"category", "message", "details", "request_id"}`.
+"err_msg", "request_id"}` and `{"category", "message", "details", "request_id"}`. A
+`language` that is not a tag it knows (ISO 639-1, with or without a region, or `multi`) is
+400 "No such model/language/tier combination found"; each request's language is counted in
+`state.counters["deepgram.language.<code>"]`.
 
 Key scenarios (see `asyncbench.servers.mock.sync`): `mock-rate_limit` (first attempt of each clip
 429), `mock-insufficient_credits` (every request 402).
@@ -20,6 +23,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from asyncbench.core.languages import ISO639_1, primary_subtag
 from asyncbench.servers.mock import sync
 from asyncbench.servers.mock.jobs import FetchFailed
 from asyncbench.servers.mock.state import MockState
@@ -104,6 +108,13 @@ def add_routes(app: web.Application, state: MockState) -> None:
             value = request.query.get(flag)
             if value is not None and value not in ("true", "false"):
                 return error(400, "Bad Request", f"Invalid query string: {flag}={value}")
+        language = request.query.get("language")
+        known = language in (None, "multi") or primary_subtag(language or "") in ISO639_1
+        if not known:
+            return error(
+                400, "Bad Request", "Bad Request: No such model/language/tier combination found."
+            )
+        state.counters[f"{NAME}.language.{language or '-'}"] += 1
         body = await request.read()
         url = None
         if request.content_type == "application/json":

@@ -3,7 +3,10 @@
 Strict where the service is: the key comes in `xi-api-key` (an `Authorization` header alone is
 no key → 401); the body must be multipart (else 400); a missing `model_id`, or neither `file`
 nor `cloud_storage_url`, or a non-boolean `tag_audio_events`, is a 422 validation error with
-a FastAPI `detail` list; other errors are `{"detail": {"status", "message"}}`.
+a FastAPI `detail` list; a `language_code` that is neither ISO 639-1 nor one of Scribe's
+ISO 639-3 codes is a 400 `invalid_language_code`; other errors are `{"detail": {"status",
+"message"}}`. Each request's `language_code` is counted in
+`state.counters["elevenlabs.language.<code>"]` ("-" when none was sent: auto-detect).
 
 Key scenarios (see `asyncbench.servers.mock.sync`): `mock-too_many_concurrent_requests` and
 `mock-system_busy` (first attempt of each clip 429 with that `detail.status`),
@@ -16,6 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
+from asyncbench.core.languages import ISO639_1
+from asyncbench.core.service_languages import ISO639_3
 from asyncbench.servers.mock import sync
 from asyncbench.servers.mock.jobs import FetchFailed
 from asyncbench.servers.mock.state import MockState
@@ -29,6 +34,9 @@ _BUSY = {
     "a limited number of concurrent requests; wait for one to finish or upgrade.",
     "system_busy": "We're experiencing high traffic right now, please try again later.",
 }
+
+
+_THREE_LETTER = frozenset(ISO639_3.values())
 
 
 def error(status: int, code: str, message: str) -> web.Response:
@@ -50,6 +58,13 @@ def _check_form(parts: sync.Parts) -> web.Response | None:
             return invalid(
                 flag, "bool_parsing", "Input should be a valid boolean, unable to interpret input"
             )
+    language = sync.form_text(parts, "language_code")
+    if language is not None and language not in ISO639_1 and language not in _THREE_LETTER:
+        return error(
+            400,
+            "invalid_language_code",
+            f"language_code '{language}' is not a supported ISO 639-1 or ISO 639-3 code.",
+        )
     if ("file" in parts) == bool(sync.form_text(parts, "cloud_storage_url")):
         return error(
             400,
@@ -97,6 +112,7 @@ def add_routes(app: web.Application, state: MockState) -> None:
         refused = _check_form(parts)
         if refused is not None:
             return refused
+        state.counters[f"{NAME}.language.{sync.form_text(parts, 'language_code') or '-'}"] += 1
         url = sync.form_text(parts, "cloud_storage_url") if "file" not in parts else None
         clip = url.encode() if url else parts["file"].data
         wanted = sync.scenario(key)

@@ -4,7 +4,10 @@ Strict where the service is: `Authorization: Bearer <key>` (any other scheme cou
 key → 401); the body must be multipart/form-data (JSON or urlencoded → 400 "Invalid
 Content-Type header"); `model` and `file` are required; the file part needs a supported
 extension (→ 400 "Invalid file format"); gpt-4o models take only json/text; clips under
-0.1 s → 400 `audio_too_short`. Errors are `{"error": {"message", "type", "param", "code"}}`.
+0.1 s → 400 `audio_too_short`; a `language` Whisper does not know (not ISO 639-1, or
+not one of its languages) → 400 "Invalid language". Each request's language is counted in
+`state.counters["openai.language.<code>"]` ("-" when none was sent). Errors are
+`{"error": {"message", "type", "param", "code"}}`.
 
 Key scenarios (see `asyncbench.servers.mock.sync`): `mock-insufficient_quota` (every request 429
 `insufficient_quota`), `mock-rate_limit` (first attempt of each clip 429
@@ -15,13 +18,13 @@ Key scenarios (see `asyncbench.servers.mock.sync`): `mock-insufficient_quota` (e
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from asyncbench.core.service_languages import WHISPER_LANGUAGES
 from asyncbench.servers.mock import sync
 from asyncbench.servers.mock.jobs import FetchFailed
 from asyncbench.servers.mock.state import MockConfig, MockState
@@ -30,7 +33,6 @@ from asyncbench.sources.audio import BadAudio
 NAME = "openai"
 PATH = "/v1/audio/transcriptions"
 FILE_FORMATS = ("flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "oga", "ogg", "wav", "webm")
-_LANGUAGE = re.compile(r"^[a-z]{2}$")
 
 
 def error(
@@ -139,7 +141,7 @@ def _check_form(dialect: Dialect, parts: sync.Parts) -> web.Response | None:
             param="response_format",
         )
     language = sync.form_text(parts, "language")
-    if language and not _LANGUAGE.match(language):
+    if language and language not in WHISPER_LANGUAGES:
         return error(
             400,
             f"Invalid language '{language}'. Language parameter must be specified in "
@@ -189,6 +191,7 @@ def handler(state: MockState, dialect: Dialect) -> Callable[[web.Request], Any]:
         refused = _check_form(dialect, parts)
         if refused is not None:
             return refused
+        state.counters[f"{name}.language.{sync.form_text(parts, 'language') or '-'}"] += 1
         model = sync.form_text(parts, "model") or ""
         url = sync.form_text(parts, "url") if "file" not in parts else None
         clip = url.encode() if url else parts["file"].data

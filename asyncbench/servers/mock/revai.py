@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from asyncbench.core.languages import ISO639_1
 from asyncbench.servers.mock import jobs
 from asyncbench.servers.mock.state import MockState
 
@@ -88,6 +89,10 @@ def add_routes(app: web.Application, state: MockState) -> None:
             )
         if not isinstance(options, dict):
             return invalid("options", "options must be a JSON object")
+        language = options.get("language", "en")
+        if not isinstance(language, str) or (language not in ISO639_1 and language != "cmn"):
+            return invalid("language", f"Language '{language}' is not supported")
+        state.counters[f"{NAME}.language.{language}"] += 1
         job = runner.start(
             audio=audio,
             url=url,

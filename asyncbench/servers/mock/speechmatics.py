@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from asyncbench.core.service_languages import SPEECHMATICS_LANGUAGES
 from asyncbench.servers.mock import jobs
 from asyncbench.servers.mock.state import MockState
 
@@ -97,6 +98,9 @@ def add_routes(app: web.Application, state: MockState) -> None:
         tc = config.get("transcription_config")
         if not isinstance(tc, dict) or not isinstance(tc.get("language"), str):
             return _error(400, "No language selected")
+        if tc["language"] not in SPEECHMATICS_LANGUAGES:
+            return _error(400, "Job config invalid", f"unsupported language: {tc['language']}")
+        state.counters[f"{NAME}.language.{tc['language']}"] += 1
         fetch = config.get("fetch_data")
         url = fetch.get("url") if isinstance(fetch, dict) else None
         data = parts.get("data_file")

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from aiohttp import WSMsgType, web
 
+from asyncbench.core.service_languages import SPEECHMATICS_LANGUAGES
 from asyncbench.servers.mock.state import MockState
 from asyncbench.sources.audio import BadAudio, wav_header
 
@@ -51,6 +52,8 @@ def _check_start(message: Any) -> dict[str, Any]:
     config = message.get("transcription_config")
     if not isinstance(config, dict) or not isinstance(config.get("language"), str):
         raise SessionError("invalid_config", "transcription_config.language is required")
+    if config["language"] not in SPEECHMATICS_LANGUAGES:
+        raise SessionError("invalid_config", f"language not supported: {config['language']}")
     return fmt
 
 
@@ -88,9 +91,11 @@ async def _serve(ws: web.WebSocketResponse, state: MockState) -> None:
     if first.type != WSMsgType.TEXT:
         raise SessionError("protocol_error", "the first message must be StartRecognition")
     try:
-        fmt = _check_start(orjson.loads(first.data))
+        start = orjson.loads(first.data)
     except orjson.JSONDecodeError:
         raise SessionError("invalid_message", "messages must be JSON") from None
+    fmt = _check_start(start)
+    state.counters[f"{NAME}.language.{start['transcription_config']['language']}"] += 1
     try:
         await ws.receive(timeout=START_GRACE_S)
     except TimeoutError:
