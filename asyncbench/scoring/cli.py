@@ -25,14 +25,16 @@ def score_command(
         typer.Option(
             "--scoring",
             help="leaderboard (the current board, default) or legacy "
-            "(Whisper normaliser + jiwer, for numbers computed in 2025).",
+            "(Whisper normaliser + jiwer, for numbers computed in 2025). Files of the "
+            "multilingual track (fleurs_de, mcv_fr, mls_it, ... or a sidecar language) are "
+            "scored with the board's multilingual scheme either way.",
         ),
     ] = "leaderboard",
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the scores as one JSON object instead.")
     ] = False,
 ) -> None:
-    """Score results files exactly like the Open ASR Leaderboard."""
+    """Score results files exactly like the Open ASR Leaderboard (English and multilingual)."""
     from asyncbench.errors import ConfigError
     from asyncbench.scoring.score import collect_scores
     from asyncbench.scoring.table import print_report

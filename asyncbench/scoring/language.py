@@ -75,7 +75,9 @@ def file_language(results: Path, meta: Mapping[str, object] | None = None) -> st
     config = meta.get("config")
     if isinstance(config, str) and (found := config_language(config)):
         return found
-    return config_language(results.name) or ENGLISH
+    name = results.name
+    dataset_at = name.find("_DATASET_")  # not the model part: "mls_it-tuned" is a model
+    return config_language(name[dataset_at + 9 :] if dataset_at >= 0 else name) or ENGLISH
 
 
 @cache
