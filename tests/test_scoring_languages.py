@@ -104,6 +104,8 @@ def test_the_language_can_be_forced(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "x.jsonl", [foreign("3 Äpfel", "drei äpfel")])
     assert score_file(path).wer == 50.0  # English: "3" vs "drei"
     assert score_file(path, language="de").wer == 0.0
+    assert score_file(path, language="DE-at").language == "de"
+    assert score_file(path, language="en-GB").language == "en"
     with pytest.raises(ConfigError):
         score_file(path, language="klingon")
 

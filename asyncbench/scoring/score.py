@@ -28,7 +28,7 @@ from pathlib import Path
 
 from asyncbench.errors import ConfigError
 from asyncbench.scoring.error_rate import ErrorCounts, count_errors
-from asyncbench.scoring.language import ENGLISH, file_language
+from asyncbench.scoring.language import ENGLISH, file_language, language_code
 from asyncbench.scoring.legacy import legacy_count_errors, legacy_normalize
 from asyncbench.scoring.normalizer import normalize
 from asyncbench.scoring.resultfiles import (
@@ -84,6 +84,14 @@ def get_scheme(name: str, language: str = ENGLISH) -> Scheme:
     from asyncbench.scoring.multilingual import normalizer_for
 
     return Scheme(normalizer_for(language), _multilingual_count)
+
+
+def checked(language: str) -> str:
+    """`language.language_code`, with a language the scorer cannot score as a ConfigError."""
+    try:
+        return language_code(language)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
 
 
 def detect_language(path: Path) -> str:
@@ -171,10 +179,9 @@ def score_read_file(
     expected_samples: int | None = None,
     language: str | None = None,
 ) -> FileScore:
-    """Score a file already read by `read_result_file`, in `language` (a code checked by
-    `language.language_code`), or when None in the language its sidecar or name says."""
-    if language is None:
-        language = detect_language(result.path)
+    """Score a file already read by `read_result_file`, in `language` ("de", "fr", ...;
+    "en" for English), or when None in the language its sidecar or name says."""
+    language = detect_language(result.path) if language is None else checked(language)
     rules = get_scheme(scheme, language)
     model, dataset = _identify(result.path, model_id)
     succeeded = [s for s in result.samples if s.status != "failed"]
@@ -233,12 +240,7 @@ def score_file(
             f"results file {str(path)!r} does not exist: pass the .jsonl file a run wrote"
         )
     if language is not None:
-        from asyncbench.scoring.language import language_code
-
-        try:
-            language = language_code(language)
-        except ValueError as e:
-            raise ConfigError(str(e)) from None
+        language = checked(language)  # before reading anything, as the scheme's name
     return score_read_file(
         read_result_file(file),
         scheme=scheme,
