@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from asyncbench.errors import ConfigError
 from asyncbench.scoring import collect_scores, file_language, score_file
 from asyncbench.scoring.language import MULTILINGUAL_CONFIGS, config_language
+from asyncbench.scoring.score import ConfigError  # by its scorer's name: errors is moving
 from asyncbench.scoring.table import format_run_summary, format_table, report_as_json
 
 from .scoring_files import DS, VECTORS, foreign, our_run, ours, write_jsonl
