@@ -34,7 +34,7 @@ def score_command(
         bool, typer.Option("--json", help="Print the scores as one JSON object instead.")
     ] = False,
 ) -> None:
-    """Score results files exactly like the Open ASR Leaderboard (English and multilingual)."""
+    """Score results files exactly like the Open ASR Leaderboard."""
     from asyncbench.errors import ConfigError
     from asyncbench.scoring.score import collect_scores
     from asyncbench.scoring.table import print_report
