@@ -5,6 +5,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+
+def _shared_scoring() -> Path:
+    """`shared/scoring/` beside the checkout (CI, and a clone next to shared/), else beside
+    the nearest folder above it that has one: a git worktree under `wt/<branch>/` sits two
+    levels below the `shared/` its main checkout sits beside."""
+    checkout = Path(__file__).resolve().parents[1]
+    for folder in checkout.parents:
+        if (folder / "shared" / "scoring").is_dir():
+            return folder / "shared" / "scoring"
+    return checkout.parent / "shared" / "scoring"  # the place CI has it, named in the error
+
+
+VECTORS = _shared_scoring()
+"""The leaderboard's test vectors (`normalizer_vectors.jsonl`, `ml_wer_vectors.jsonl`, ...)."""
+
 DS = "hf-audio-esb-datasets-test-only-sorted"
 LIBRI = f"MODEL_aldea-default_DATASET_{DS}_librispeech_test.clean"
 

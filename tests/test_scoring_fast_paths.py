@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import random
 import re
-from pathlib import Path
 
 import pytest
 from whisper_normalizer.basic import remove_symbols_and_diacritics
@@ -32,7 +31,8 @@ from asyncbench.scoring.normalizer import (
 )
 from asyncbench.scoring.spelling import leaderboard_spelling_map, legacy_spelling_map
 
-VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "scoring"
+from .scoring_files import VECTORS
+
 WHISPER_NUMBERS = EnglishNumberNormalizer()
 
 

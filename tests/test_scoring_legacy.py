@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from whisper_normalizer.english import EnglishTextNormalizer
 
 from asyncbench.scoring import legacy_normalize, legacy_wer, normalize
 
-VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "scoring"
+from .scoring_files import VECTORS
+
 INPUTS = [
     json.loads(line)["input"]
     for line in (VECTORS / "normalizer_vectors.jsonl").read_text(encoding="utf-8").splitlines()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import re
-from pathlib import Path
 
 import pytest
 from whisper_normalizer.basic import remove_symbols_and_diacritics
@@ -23,7 +22,7 @@ from asyncbench.scoring.normalizer import (
     strip_symbols,
 )
 
-VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "scoring"
+from .scoring_files import VECTORS
 
 
 def _load(name: str) -> list[dict]:

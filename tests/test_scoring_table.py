@@ -143,12 +143,13 @@ def test_json_report(tmp_path: Path) -> None:
     path = our_run(tmp_path)
     data = report_as_json(collect_scores(tmp_path))
     assert data["composite"] == [
-        {"model": "aldea/default", "wer": 58.33, "rtfx": 2.0, "datasets": 1}
+        {"model": "aldea/default", "language": "en", "wer": 58.33, "rtfx": 2.0, "datasets": 1}
     ]
     assert data["datasets"] == [
         {
             "model": "aldea/default",
             "dataset": f"{DS}_librispeech_test.clean",
+            "language": "en",
             "file": str(path),
             "wer": 58.33,
             "wer_ok_only": 28.57,

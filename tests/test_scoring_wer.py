@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 
 from asyncbench.scoring import ErrorCounts, count_errors, wer
 
-VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "scoring"
+from .scoring_files import VECTORS
+
 WER_VECTORS = [
     json.loads(line)
     for line in (VECTORS / "wer_vectors.jsonl").read_text(encoding="utf-8").splitlines()

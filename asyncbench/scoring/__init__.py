@@ -1,8 +1,9 @@
 """Scoring that matches the Open ASR Leaderboard: normalisation, WER, RTFx, tables.
 
-Works on results files alone and never imports torch, torchcodec or datasets. Names are
-imported on first use, so `import asyncbench.scoring` (done by the CLI for `--help`) costs
-nothing until something is scored.
+English by default; `language="de"` (or any other non-English code) selects the board's
+multilingual scheme. Works on results files alone and never imports torch, torchcodec or
+datasets. Names are imported on first use, so `import asyncbench.scoring` (done by the CLI
+for `--help`) costs nothing until something is scored.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from asyncbench.scoring.error_rate import ErrorCounts, count_errors, wer
+    from asyncbench.scoring.compound import pair_compounds
+    from asyncbench.scoring.error_rate import ErrorCounts
+    from asyncbench.scoring.language import count_errors, file_language, normalize, wer
     from asyncbench.scoring.legacy import legacy_normalize, legacy_wer
-    from asyncbench.scoring.normalizer import normalize
     from asyncbench.scoring.score import (
         FileScore,
         ScoreReport,
@@ -23,9 +25,11 @@ if TYPE_CHECKING:
     from asyncbench.scoring.table import format_run_summary, format_table, score_results
 
 _EXPORTS = {
-    "normalize": "normalizer",
-    "wer": "error_rate",
-    "count_errors": "error_rate",
+    "normalize": "language",
+    "wer": "language",
+    "count_errors": "language",
+    "file_language": "language",
+    "pair_compounds": "compound",
     "ErrorCounts": "error_rate",
     "legacy_normalize": "legacy",
     "legacy_wer": "legacy",
@@ -44,11 +48,13 @@ __all__ = [
     "ScoreReport",
     "collect_scores",
     "count_errors",
+    "file_language",
     "format_run_summary",
     "format_table",
     "legacy_normalize",
     "legacy_wer",
     "normalize",
+    "pair_compounds",
     "score_file",
     "score_results",
     "wer",

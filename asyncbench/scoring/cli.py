@@ -25,7 +25,9 @@ def score_command(
         typer.Option(
             "--scoring",
             help="leaderboard (the current board, default) or legacy "
-            "(Whisper normaliser + jiwer, for numbers computed in 2025).",
+            "(Whisper normaliser + jiwer, for numbers computed in 2025). Files of the "
+            "multilingual track (fleurs_de, mcv_fr, mls_it, ... or a sidecar language) are "
+            "scored with the board's multilingual scheme either way.",
         ),
     ] = "leaderboard",
     json_output: Annotated[

@@ -84,13 +84,27 @@ def count_errors(
     if not normalized:
         references = [normalize(r) for r in references]
         predictions = [normalize(p) for p in predictions]
+    return count_token_errors(
+        [r.split() for r in references],
+        [p.split() for p in predictions],
+        merge_compounds=merge_compounds,
+    )
+
+
+def count_token_errors(
+    references: Sequence[list[str]],
+    predictions: Sequence[list[str]],
+    *,
+    merge_compounds: bool = True,
+) -> ErrorCounts:
+    """Align each pair of token lists with kaldialign and sum the edits (the multilingual
+    scheme comes here after its compound pairing, English straight from `count_errors`)."""
     # An exact match needs no alignment (0 errors either way), and with good models most
     # pairs are exact: skipping them halves the time spent in kaldialign.
     refs: list[list[str]] = []
     hyps: list[list[str]] = []
     matched_words = 0
-    for reference, prediction in zip(references, predictions, strict=True):
-        ref, hyp = reference.split(), prediction.split()
+    for ref, hyp in zip(references, predictions, strict=True):
         if ref == hyp:
             matched_words += len(ref)
         else:

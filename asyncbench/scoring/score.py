@@ -8,6 +8,12 @@ samples finished, which failures happened, and the WER over successful samples o
 RTFx is audio seconds over request seconds, summed over the lines whose `time` is a real
 transcription: our "ok" lines and every line of a foreign file (failed requests and clips
 skipped as too short would distort it). When no such line has timing, RTFx is None.
+
+Each file is scored in its language (`language.file_language`: its sidecar, else its
+config name): English files with the chosen scheme, the board's multilingual track (de, fr,
+it, es, pt) with the multilingual scheme, and composites are per model and language. The
+board's multilingual runner drops failed samples; we keep them as for English, and the WER
+over successful samples only (the number that runner prints) stays beside it.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from pathlib import Path
 
 from asyncbench.core.errors import ConfigError
 from asyncbench.scoring.error_rate import ErrorCounts, count_errors
+from asyncbench.scoring.language import ENGLISH, file_language, language_code
 from asyncbench.scoring.legacy import legacy_count_errors, legacy_normalize
 from asyncbench.scoring.normalizer import normalize
 from asyncbench.scoring.resultfiles import (
@@ -48,20 +55,52 @@ def _legacy_count(refs: Sequence[str], preds: Sequence[str]) -> ErrorCounts:
     return legacy_count_errors(refs, preds, normalized=True)
 
 
+def _multilingual_count(refs: Sequence[str], preds: Sequence[str]) -> ErrorCounts:
+    from asyncbench.scoring.compound import count_paired_errors
+
+    return count_paired_errors(refs, preds)
+
+
 SCHEMES: dict[str, Scheme] = {
     "leaderboard": Scheme(normalize, _leaderboard_count),
     "legacy": Scheme(legacy_normalize, _legacy_count),
 }
 
 
-def get_scheme(name: str) -> Scheme:
+def get_scheme(name: str, language: str = ENGLISH) -> Scheme:
+    """The rules for a file: `name` for English; for any other language the board's
+    multilingual scheme whatever `name` says (the board has no other for those, and the
+    legacy scheme is an English normaliser). `language` is a checked code
+    (`language.language_code`)."""
     try:
-        return SCHEMES[name]
+        scheme = SCHEMES[name]
     except KeyError:
         raise ConfigError(
             f"unknown scoring scheme {name!r}: use 'leaderboard' (the current board, the "
             "default) or 'legacy' (Whisper normaliser + jiwer, as in 2025)"
         ) from None
+    if language == ENGLISH:
+        return scheme
+    from asyncbench.scoring.multilingual import normalizer_for
+
+    return Scheme(normalizer_for(language), _multilingual_count)
+
+
+def checked(language: str) -> str:
+    """`language.language_code`, with a language the scorer cannot score as a ConfigError."""
+    try:
+        return language_code(language)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+
+
+def detect_language(path: Path) -> str:
+    """`language.file_language`, with a sidecar language the scorer cannot score as a
+    ConfigError that names the file."""
+    try:
+        return file_language(path)
+    except ValueError as e:
+        raise ConfigError(f"{path}: {e}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +124,7 @@ class FileScore:
     ours: bool  # written by asyncbench, so coverage and failures are known
     problems: tuple[str, ...]  # lines left out, as "path:line: what is wrong"
     expected_samples: int | None = None
+    language: str = ENGLISH  # "en", or the multilingual scheme's language code
 
     @property
     def n_samples(self) -> int:
@@ -137,9 +177,12 @@ def score_read_file(
     scheme: str = "leaderboard",
     model_id: str | None = None,
     expected_samples: int | None = None,
+    language: str | None = None,
 ) -> FileScore:
-    """Score a file already read by `read_result_file`."""
-    rules = get_scheme(scheme)
+    """Score a file already read by `read_result_file`, in `language` ("de", "fr", ...;
+    "en" for English), or when None in the language its sidecar or name says."""
+    language = detect_language(result.path) if language is None else checked(language)
+    rules = get_scheme(scheme, language)
     model, dataset = _identify(result.path, model_id)
     succeeded = [s for s in result.samples if s.status != "failed"]
     failed = [s for s in result.samples if s.status == "failed"]
@@ -172,6 +215,7 @@ def score_read_file(
         ours=any(s.ours for s in result.samples),
         problems=tuple(result.problems),
         expected_samples=expected_samples,
+        language=language,
     )
 
 
@@ -181,11 +225,13 @@ def score_file(
     *,
     model_id: str | None = None,
     expected_samples: int | None = None,
+    language: str | None = None,
 ) -> FileScore:
     """Score one results file (what the runner calls at the end of a run).
 
     `expected_samples` is the dataset size when known, so that coverage counts samples
-    that never reached the file. Bad lines are left out and listed in `problems`.
+    that never reached the file. Bad lines are left out and listed in `problems`. The
+    language is the file's own (sidecar, else config name, else English) unless given.
     """
     get_scheme(scheme)  # fail on a bad name before reading anything
     file = Path(path)
@@ -193,11 +239,14 @@ def score_file(
         raise ConfigError(
             f"results file {str(path)!r} does not exist: pass the .jsonl file a run wrote"
         )
+    if language is not None:
+        language = checked(language)  # before reading anything, as the scheme's name
     return score_read_file(
         read_result_file(file),
         scheme=scheme,
         model_id=model_id,
         expected_samples=expected_samples,
+        language=language,
     )
 
 
@@ -208,6 +257,7 @@ class Composite:
     total_audio_s: float
     total_time_s: float
     n_datasets: int
+    language: str = ENGLISH
 
     @property
     def rtfx(self) -> float | None:
@@ -227,9 +277,12 @@ class ScoreReport:
 
 
 def composites(files: Sequence[FileScore]) -> tuple[Composite, ...]:
-    by_model: dict[str, list[FileScore]] = {}
+    """One composite per model and language, in order of first appearance: a mean over
+    English and German datasets would compare with nothing on the board, whose multilingual
+    scripts score each language on its own (a plain mean of that language's WERs)."""
+    by_model: dict[tuple[str, str], list[FileScore]] = {}
     for f in files:
-        by_model.setdefault(f.model_id, []).append(f)
+        by_model.setdefault((f.model_id, f.language), []).append(f)
     return tuple(
         Composite(
             model_id=model,
@@ -237,8 +290,9 @@ def composites(files: Sequence[FileScore]) -> tuple[Composite, ...]:
             total_audio_s=sum(f.total_audio_s for f in scored),
             total_time_s=sum(f.total_time_s for f in scored),
             n_datasets=len(scored),
+            language=language,
         )
-        for model, scored in by_model.items()
+        for (model, language), scored in by_model.items()
     )
 
 
@@ -255,7 +309,12 @@ def _score_path(
         what = "is empty" if not result.n_lines else "has no line that can be scored"
         problems.append(f"{path}: {what}; file left out of the scores")
         return None, problems
-    return score_read_file(result, scheme=scheme, model_id=model_id), problems
+    try:
+        language = detect_language(group[0])
+    except ConfigError as e:
+        problems.append(f"{e}; file left out of the scores")
+        return None, problems
+    return score_read_file(result, scheme=scheme, model_id=model_id, language=language), problems
 
 
 # Below this much JSON, starting worker processes costs more than it saves.

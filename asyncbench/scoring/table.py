@@ -2,8 +2,11 @@
 
 The first block is byte for byte the format of the seed README's "Example output" (which
 is the leaderboard's `score_results` printout), so scripts and eyes that read it keep
-working. Coverage and failures follow in a block of their own, and only for files written
-by asyncbench: foreign files carry no status to report.
+working. Files of the board's multilingual track follow, one block per language in the
+same format (per-dataset lines, then the language composite: the plain mean of its
+datasets' WERs, as the board's multilingual CSV). Coverage and failures come last, in a
+block of their own, and only for files written by asyncbench: foreign files carry no
+status to report. With English files only, the output is exactly what it always was.
 """
 
 from __future__ import annotations
@@ -13,9 +16,25 @@ import math
 import sys
 from pathlib import Path
 
-from asyncbench.scoring.score import FileScore, ScoreReport, collect_scores
+from asyncbench.scoring.language import ENGLISH
+from asyncbench.scoring.multilingual import BOARD_LANGUAGES
+from asyncbench.scoring.score import Composite, FileScore, ScoreReport, collect_scores
 
 RULE = "*" * 80
+
+LANGUAGE_NAMES = {
+    "de": "German",
+    "fr": "French",
+    "it": "Italian",
+    "es": "Spanish",
+    "pt": "Portuguese",
+}
+
+DROPPED_FAILURES_NOTE = (
+    "Note: the board's multilingual runner drops failed samples from WER and RTFx. Here a",
+    "failed sample counts as an empty transcript, as for English; the WER over successful",
+    "samples only (the board's multilingual figure) is printed beside it where samples failed.",
+)
 
 
 def _rtfx(value: float | None) -> str:
@@ -48,22 +67,75 @@ def coverage_line(score: FileScore) -> str:
 
 def failed_wer_line(score: FileScore) -> str:
     """Both WERs, when failures make them differ."""
+    if score.language != ENGLISH:
+        return (
+            f"WER over the {score.n_done} successful samples = {score.wer_ok_only:0.2f} % "
+            f"(what the board's multilingual runner reports: it drops failed samples; "
+            f"{score.wer:0.2f} % counts each failure as an empty transcript)"
+        )
     return (
         f"WER over the {score.n_done} successful samples = {score.wer_ok_only:0.2f} % "
         f"(the leaderboard's {score.wer:0.2f} % counts each failure as an empty transcript)"
     )
 
 
+def language_label(language: str) -> str:
+    """`German, de`; a code without a name here as itself."""
+    name = LANGUAGE_NAMES.get(language)
+    return f"{name}, {language}" if name else language
+
+
+def _language_order(language: str) -> tuple[int, str]:
+    """The board's order (de, fr, it, es, pt), then any other code alphabetically."""
+    board = BOARD_LANGUAGES.index(language) if language in BOARD_LANGUAGES else len(BOARD_LANGUAGES)
+    return board, language
+
+
+def language_block(language: str, files: list[FileScore], composites: list[Composite]) -> list[str]:
+    """The English table's two sections for one other language, each headed by it, plus the
+    WER without failures where the board's multilingual runner would have dropped some."""
+    label = language_label(language)
+    lines = [f"Results per dataset ({label}; multilingual scheme):", RULE]
+    lines += [dataset_line(f) for f in files]
+    lines += [RULE, f"Composite Results ({label}):", RULE]
+    lines += [f"{c.model_id}: WER = {c.wer:0.2f} %" for c in composites]
+    lines += [f"{c.model_id}: RTFx = {_rtfx(c.rtfx)}" for c in composites]
+    for c in composites:
+        scored = [f for f in files if f.model_id == c.model_id]
+        if any(f.n_failed for f in scored):
+            ok_only = sum(f.wer_ok_only for f in scored) / len(scored)
+            lines.append(
+                f"{c.model_id}: WER over successful samples only = {ok_only:0.2f} % "
+                "(the board's multilingual figure)"
+            )
+    lines.append(RULE)
+    return lines
+
+
 def format_table(report: ScoreReport) -> str:
     lines: list[str] = []
     if report.model_filter:
         lines.append(f"Filtering models by id: {report.model_filter}")
-    lines += [RULE, "Results per dataset:", RULE]
-    lines += [dataset_line(f) for f in report.files]
-    lines += [RULE, "Composite Results:", RULE]
-    lines += [f"{c.model_id}: WER = {c.wer:0.2f} %" for c in report.composites]
-    lines += [f"{c.model_id}: RTFx = {_rtfx(c.rtfx)}" for c in report.composites]
-    lines.append(RULE)
+    english = [f for f in report.files if f.language == ENGLISH]
+    if english or not report.files:
+        composites = [c for c in report.composites if c.language == ENGLISH]
+        lines += [RULE, "Results per dataset:", RULE]
+        lines += [dataset_line(f) for f in english]
+        lines += [RULE, "Composite Results:", RULE]
+        lines += [f"{c.model_id}: WER = {c.wer:0.2f} %" for c in composites]
+        lines += [f"{c.model_id}: RTFx = {_rtfx(c.rtfx)}" for c in composites]
+        lines.append(RULE)
+    others = sorted({f.language for f in report.files} - {ENGLISH}, key=_language_order)
+    if others and (not lines or lines[-1] != RULE):
+        lines.append(RULE)
+    for language in others:
+        lines += language_block(
+            language,
+            [f for f in report.files if f.language == language],
+            [c for c in report.composites if c.language == language],
+        )
+    if others:
+        lines += [*DROPPED_FAILURES_NOTE, RULE]
     ours = [f for f in report.files if f.ours]
     if ours:
         lines += ["Coverage and failures:", RULE]
@@ -96,6 +168,7 @@ def report_as_json(report: ScoreReport) -> dict[str, object]:
             {
                 "model": f.model_id,
                 "dataset": f.dataset_id,
+                "language": f.language,
                 "file": str(f.path),
                 "wer": _finite(f.wer),
                 "wer_ok_only": _finite(f.wer_ok_only),
@@ -116,6 +189,7 @@ def report_as_json(report: ScoreReport) -> dict[str, object]:
         "composite": [
             {
                 "model": c.model_id,
+                "language": c.language,
                 "wer": _finite(c.wer),
                 "rtfx": c.rtfx,
                 "datasets": c.n_datasets,
