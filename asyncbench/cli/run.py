@@ -141,6 +141,35 @@ def run_command(
             "machines can split one split; results go to a .shard-I-of-N.jsonl file",
         ),
     ] = None,
+    chunking: Annotated[
+        str,
+        typer.Option(
+            "--chunking",
+            help="auto: a recording over the provider's size or duration limit is sent as FLAC "
+            "when that fits, else cut at silences and sent in parts; off: it fails (over_limit)",
+        ),
+    ] = "auto",
+    chunk_max_s: Annotated[
+        float | None,
+        typer.Option("--chunk_max_s", "--chunk-max-s", help="Longest part, seconds (default 600)"),
+    ] = None,
+    max_upload_mb: Annotated[
+        float | None,
+        typer.Option(
+            "--max_upload_mb",
+            "--max-upload-mb",
+            help="Upload size limit in MB (MiB) instead of the provider's own (25 for openai/)",
+        ),
+    ] = None,
+    timeout_per_audio_s: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout_per_audio_s",
+            "--timeout-per-audio-s",
+            help="Request timeout per second of audio, above the --timeout floor "
+            "(default 0.25; 0.5 for job APIs)",
+        ),
+    ] = None,
 ) -> None:
     from asyncbench.runs.runner import run
 
@@ -177,4 +206,8 @@ def run_config(o: Mapping[str, Any]) -> RunConfig:
         grace_s=o["grace"],
         progress=not o["no_progress"],
         shard=parse_shard(o["shard"]) if o["shard"] is not None else None,
+        chunking=o.get("chunking", "auto"),
+        chunk_max_s=o.get("chunk_max_s"),
+        max_upload_mb=o.get("max_upload_mb"),
+        timeout_per_audio_s=o.get("timeout_per_audio_s"),
     )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, TransientError
+from asyncbench.core.limits import Limits
 from asyncbench.core.retry import retry_after_from_headers
 
 if TYPE_CHECKING:
@@ -63,6 +64,13 @@ class Provider(ABC):
     #: default `--timeout` (seconds for one whole `transcribe` call): async-job providers
     #: queue, process and are polled inside one call, so they need longer than a sync POST
     default_timeout: ClassVar[float] = 120.0
+    #: the most one upload may carry (PROTOCOLS-2026 C5), checked before sending; a longer
+    #: recording is sent as FLAC or cut into parts (`asyncbench.runs.longform`)
+    limits: ClassVar[Limits] = Limits()
+    #: the API takes FLAC uploads, so a WAV over the byte limit can go whole as FLAC
+    accepts_flac: ClassVar[bool] = False
+    #: request timeout per second of audio sent; `--timeout` is the floor under it
+    timeout_per_audio_s: ClassVar[float] = 0.25
 
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings

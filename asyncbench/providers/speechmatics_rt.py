@@ -76,6 +76,8 @@ class SpeechmaticsRTProvider(Provider):
     default_base_url = DEFAULT_URL
     default_concurrency = 15
     default_timeout = 300.0
+    # audio is streamed at its own pace: a session lasts as long as the recording
+    timeout_per_audio_s = 1.5
     #: AddAudio chunks allowed in flight without their AudioAdded
     max_unacked: ClassVar[int] = 512
     #: seconds to wait before retrying a session the service ended with a retryable Error

@@ -54,6 +54,7 @@ class Result:
     attempts: int = 0
     endpoint: str | None = None
     t_end: float | None = None  # wall clock of the answer (time.time()), for plots over time
+    parts: int | None = None  # a long recording sent in parts: how many (see results.parts)
 
     def to_line(self) -> bytes:
         line = {
@@ -71,6 +72,8 @@ class Result:
         }
         if self.t_end is not None:
             line["t_end"] = round(self.t_end, 3)
+        if self.parts is not None:
+            line["parts"] = self.parts
         return orjson.dumps(line) + b"\n"
 
 

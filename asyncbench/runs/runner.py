@@ -56,6 +56,11 @@ class RunConfig:
     progress: bool = True
     options: dict[str, str] = field(default_factory=dict)
     shard: tuple[int, int] | None = None  # (i, n): only the samples of slice i of n
+    # long recordings (see runs/longform.py): cut at silences when over the provider's limits
+    chunking: str = "auto"  # or "off": an over-limit recording fails with kind over_limit
+    chunk_max_s: float | None = None  # longest part (None: 600 s)
+    max_upload_mb: float | None = None  # None: the provider's declared byte limit
+    timeout_per_audio_s: float | None = None  # None: the provider's; --timeout is the floor
 
     def validate(self) -> None:
         if self.max_workers < 1:
@@ -68,10 +73,25 @@ class RunConfig:
             raise ConfigError("--timeout must be positive")
         if self.max_retries < 0:
             raise ConfigError("--max_retries must be 0 or more")
-        for name in ("rps", "max_rps", "poll_interval"):
+        for name in ("rps", "max_rps", "poll_interval", "max_upload_mb"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigError(f"--{name} must be positive")
+        self.validate_longform()
+
+    def validate_longform(self) -> None:
+        from asyncbench.runs.longform import CHUNKING_MODES, MIN_PART_S
+
+        if self.chunking not in CHUNKING_MODES:
+            raise ConfigError(
+                f"--chunking must be one of {', '.join(CHUNKING_MODES)} (got {self.chunking!r})"
+            )
+        if self.chunk_max_s is not None and self.chunk_max_s < MIN_PART_S:
+            raise ConfigError(
+                f"--chunk_max_s must be at least {MIN_PART_S:g} s (got {self.chunk_max_s:g})"
+            )
+        if self.timeout_per_audio_s is not None and self.timeout_per_audio_s < 0:
+            raise ConfigError("--timeout_per_audio_s must be 0 or more")
 
 
 def results_path(cfg: RunConfig) -> Path:
@@ -216,6 +236,28 @@ def _run(cfg: RunConfig) -> int:
     return runner(_run_async(cfg, provider, urls, rps, path, resume, ds, total))  # type: ignore[return-value]
 
 
+def longform_policy(cfg: RunConfig, provider: object):  # type: ignore[no-untyped-def]
+    """The provider's declared limits with the user's overrides, for the prep step."""
+    from asyncbench.core.limits import MB
+    from asyncbench.runs.longform import DEFAULT_CHUNK_MAX_S, LongformPolicy
+
+    cls = type(provider)
+    max_bytes = None if cfg.max_upload_mb is None else int(cfg.max_upload_mb * MB)
+    return LongformPolicy(
+        provider=cfg.model_name.split("/", 1)[0],
+        limits=cls.limits.with_max_bytes(max_bytes),  # type: ignore[attr-defined]
+        accepts_flac=cls.accepts_flac,  # type: ignore[attr-defined]
+        chunking=cfg.chunking,
+        chunk_max_s=cfg.chunk_max_s or DEFAULT_CHUNK_MAX_S,
+        timeout_floor=cfg.timeout or cls.default_timeout,  # type: ignore[attr-defined]
+        timeout_per_audio_s=(
+            cfg.timeout_per_audio_s
+            if cfg.timeout_per_audio_s is not None
+            else cls.timeout_per_audio_s  # type: ignore[attr-defined]
+        ),
+    )
+
+
 def _say_start(
     cfg: RunConfig, path: Path, resume: ResumeState, urls: list[str], total: int | None
 ) -> None:
@@ -301,7 +343,13 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
                 batches = only_shard(batches, cfg.shard)
             prepare = make_url_prepare(source, fetches_urls=provider.fetches_urls)
             prep_concurrency = min(cfg.max_workers, DOWNLOADS_IN_FLIGHT)
+            part_writer, read_ahead = None, None
         else:
+            from asyncbench.results.parts import PartWriter, parts_path, scan_parts
+            from asyncbench.runs.longform import long_rows, make_prepare
+
+            # long recordings weigh megabytes each until spilled: read one at a time
+            long = long_rows(ds, cfg.split)
             batches = iter_samples(
                 ds,
                 cfg.dataset,
@@ -311,11 +359,19 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
                 max_samples=cfg.max_samples,
                 stats=source_stats,
                 shard=cfg.shard,
+                batch_rows=1 if long else 64,
             )
-            prepare = make_local_prepare(executor)
+            part_writer = PartWriter(parts_path(path))
+            prepare = make_prepare(
+                executor,
+                longform_policy(cfg, provider),
+                done_parts=scan_parts(part_writer.path, skip_ids=resume.done_ids),
+                writer=part_writer,
+            )
             # several clips queued per decode thread: while the event loop is busy with
             # replies, a thread that finishes one clip starts the next without waiting for it
-            prep_concurrency = prep_threads * 8
+            prep_concurrency = prep_threads if long else prep_threads * 8
+            read_ahead = 2 if long else None
         expected = None
         if total is not None:
             expected = max(
@@ -340,6 +396,7 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
                 max_retries=cfg.max_retries,
                 prep_concurrency=prep_concurrency,
                 grace_s=cfg.grace_s,
+                read_ahead=read_ahead,
             ),
             stats=stats,
             redact=redact,
@@ -352,9 +409,13 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
             title += f" shard {cfg.shard[0]}/{cfg.shard[1]}"
         progress = Progress(stats, pool, enabled=cfg.progress, title=title, limit=cfg.max_workers)
         progress.start()
+        parts_task = asyncio.create_task(part_writer.run()) if part_writer else None
         try:
             await engine.run(batches)
         finally:
+            if part_writer is not None and parts_task is not None:
+                part_writer.close()
+                await parts_task
             await progress.stop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
