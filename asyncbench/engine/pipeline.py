@@ -339,7 +339,7 @@ class Engine:
             pred_text=stitch(texts),
             attempts=attempts,
             endpoint=endpoint,
-            parts=parts.n,
+            parts=parts.n if parts.n > 1 else None,  # sent whole: a line like any other
         )
 
     # -- the whole run ----------------------------------------------------------------------

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 RATE = 16000
-LOUD = 24  # x the watermark's own noise (std 300): loud, so FLAC stays near WAV size
+LOUD_STD = 6000.0  # speech-level noise after each watermark: FLAC stays near WAV's size
 PAUSE_S = (0.6, 1.4)  # pause between sentences, uniform in this range
 QUIET_STD = 8.0
 
@@ -54,9 +54,9 @@ def recording(seconds: float, *, seed: int = 0) -> tuple[np.ndarray, str]:
         text = pool[k % len(pool)]
         k += 1
         speech_s = max(2.0, 0.07 * len(text) * rng.uniform(0.8, 1.2))
-        clip = watermark.embed(text, speech_s, seed=int(rng.integers(1 << 30))).astype(np.int32)
+        clip = watermark.embed(text, speech_s, seed=int(rng.integers(1 << 30)))
         head = 6 + len(text.encode())
-        clip[head:] = np.clip(clip[head:] * LOUD, -32768, 32767)
+        clip[head:] = np.clip(rng.standard_normal(len(clip) - head) * LOUD_STD, -32768, 32767)
         if pos + len(clip) > total:
             break
         out[pos : pos + len(clip)] = clip
