@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +70,7 @@ def test_cuts_fall_in_pauses_and_parts_carry_their_own_sentences(
         assert len(energy) == len(samples) // FRAME
         parts = plan_cuts(energy, rec.frames, 25 * 16000)
         assert parts[0][0] == 0 and parts[-1][1] == len(samples)
-        assert all(a[1] == b[0] for a, b in zip(parts, parts[1:], strict=False))
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(parts))
         assert all(0 < end - start <= 25 * 16000 for start, end in parts)
         assert len(parts) >= 5
         texts = []
@@ -92,10 +94,17 @@ def test_flac_is_encoded_block_by_block_and_lossless(two_minutes: tuple[np.ndarr
     samples, _ = two_minutes
     rec = open_recording(flac_bytes(samples))
     try:
-        flac = encode_flac(rec)
+        fh = encode_flac(rec)
+        assert fh is not None
+        fh.seek(0)
+        flac = fh.read()
+        fh.close()
+        # hopeless: given up on well before the end
+        assert encode_flac(rec, max_bytes=len(flac) // 2) is None
+        assert encode_flac(rec, max_bytes=len(flac)) is not None
     finally:
         rec.close()
-    decoded, rate = sf.read(__import__("io").BytesIO(flac), dtype="int16")
+    decoded, rate = sf.read(io.BytesIO(flac), dtype="int16")
     assert rate == 16000 and np.array_equal(decoded, samples)
     assert len(flac) < 2 * len(samples)
 
@@ -124,7 +133,10 @@ def test_whole_flac_or_parts_by_the_limits(two_minutes: tuple[np.ndarray, str]) 
     try:
         assert plan_recording(rec, policy()).ranges == [(0, len(samples))]
         # over the byte limit as WAV, under it as FLAC: whole, as FLAC
-        flac_size = len(encode_flac(rec))
+        fh = encode_flac(rec)
+        assert fh is not None
+        flac_size = fh.seek(0, 2)
+        fh.close()
         plan = plan_recording(rec, policy(limits=Limits(max_bytes=(flac_size + wav_size) // 2)))
         assert plan.fmt == "flac" and len(plan.ranges) == 1
         # no FLAC for this provider: parts, each under the limit as WAV

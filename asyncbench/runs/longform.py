@@ -138,7 +138,7 @@ def _over(policy: LongformPolicy, seconds: float) -> str:
 
 def plan_recording(rec: Any, policy: LongformPolicy) -> _Plan:
     """How to send a spilled recording; raises PermanentError (`over_limit`, `too_long`)."""
-    from asyncbench.sources.longform import encode_flac, energy_db, plan_cuts, spill
+    from asyncbench.sources.longform import encode_flac, energy_db, plan_cuts
 
     seconds = rec.seconds
     limits = policy.limits
@@ -146,10 +146,9 @@ def plan_recording(rec: Any, policy: LongformPolicy) -> _Plan:
         return _Plan([(0, rec.frames)], "wav")
     within_duration = limits.max_seconds is None or seconds <= limits.max_seconds
     if within_duration and policy.accepts_flac:
-        flac = encode_flac(rec)
-        if limits.allows(len(flac), seconds):
-            return _Plan([(0, rec.frames)], "flac", spill(flac))
-        del flac
+        flac = encode_flac(rec, limits.max_bytes)
+        if flac is not None:
+            return _Plan([(0, rec.frames)], "flac", flac)
     if policy.chunking == "off":
         raise PermanentError(
             "over_limit", _over(policy, seconds) + "; --chunking auto would send it in parts"
@@ -182,6 +181,26 @@ def long_rows(ds: Any, split: str) -> bool:
         return False
 
 
+def return_freed_memory() -> None:
+    """Make freed recordings leave RSS: a long-form run allocates and frees tens of MB at a
+    time (a row, a part), and with the defaults that memory stays with the process. glibc
+    raises its mmap threshold to 32 MB after the first such free, so later buffers come
+    from heaps that fragment and are not given back; pyarrow's mimalloc pool keeps freed
+    pages for reuse. Measured over 8 recordings of 20 minutes only read, not sent: 516 MB
+    peak with the defaults, 357 MB with a fixed 1 MB threshold and the system pool."""
+    import ctypes
+    import ctypes.util
+
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD: buffers over 1 MB are their own mapping
+    except (OSError, AttributeError):  # not glibc: its allocator, its rules
+        pass
+
+
 def make_prepare(
     executor: ThreadPoolExecutor,
     policy: LongformPolicy,
@@ -193,9 +212,11 @@ def make_prepare(
     from asyncbench.sources.longform import open_recording
 
     loop = asyncio.get_running_loop()
+    # One thread only spills: a recording waiting for the (busy) prep threads would hold its
+    # encoded bytes all that time; spilled first, it waits as a file handle.
+    spiller = ThreadPoolExecutor(1, thread_name_prefix="spill")
 
-    def long_job(sample: Sample, data: bytes) -> Job:
-        rec = open_recording(data)
+    def long_job(sample: Sample, rec: Any) -> Job:
         try:
             plan = plan_recording(rec, policy)
         except ProviderError as err:
@@ -209,24 +230,29 @@ def make_prepare(
         )
         return Job(sample, rec.seconds, parts=parts)
 
-    def prep(sample: Sample) -> Job:
-        data = sample.audio
-        sample.audio = None  # from here the prep step holds the only copy
-        if data and is_long(sample):
-            return long_job(sample, data)
+    def prep(sample: Sample, data: bytes | None) -> Job:
         wav, duration = to_wav16k(data)
         if duration < MIN_SEND_S:
             return Job(sample, duration, skip=True)
         if not policy.limits.allows(len(wav), duration):
-            return long_job(sample, wav)
+            return long_job(sample, open_recording(wav))
         payload = AudioPayload(wav, "audio/wav", "audio.wav", duration)
         return Job(sample, duration, payload=payload, timeout=policy.timeout(duration))
 
     async def prepare(sample: Sample) -> Job:
+        data = sample.audio
+        sample.audio = None  # from here the prep step holds the only copy
         try:
-            return await loop.run_in_executor(executor, prep, sample)
+            if data and is_long(sample):
+                rec = await loop.run_in_executor(spiller, open_recording, data)
+                del data
+                return await loop.run_in_executor(executor, long_job, sample, rec)
+            return await loop.run_in_executor(executor, prep, sample, data)
         except BadAudio as exc:
             err: ProviderError = PermanentError("bad_audio", str(exc))
+            return Job(sample, sample.duration or 0.0, error=err)
+        except OSError as exc:  # the spill file (a full disk): this sample, not the run
+            err = ProviderError("spill", f"cannot spill the recording to TMPDIR: {exc}")
             return Job(sample, sample.duration or 0.0, error=err)
 
     return prepare

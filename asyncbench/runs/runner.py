@@ -346,10 +346,12 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
             part_writer, read_ahead = None, None
         else:
             from asyncbench.results.parts import PartWriter, parts_path, scan_parts
-            from asyncbench.runs.longform import long_rows, make_prepare
+            from asyncbench.runs.longform import long_rows, make_prepare, return_freed_memory
 
             # long recordings weigh megabytes each until spilled: read one at a time
             long = long_rows(ds, cfg.split)
+            if long:
+                return_freed_memory()
             batches = iter_samples(
                 ds,
                 cfg.dataset,
@@ -371,7 +373,7 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
             # several clips queued per decode thread: while the event loop is busy with
             # replies, a thread that finishes one clip starts the next without waiting for it
             prep_concurrency = prep_threads if long else prep_threads * 8
-            read_ahead = 2 if long else None
+            read_ahead = 1 if long else None
         expected = None
         if total is not None:
             expected = max(

@@ -15,7 +15,6 @@ WAV is spilled instead: correct, but not streaming while it is decoded.
 
 from __future__ import annotations
 
-import io
 import os
 import tempfile
 from dataclasses import dataclass
@@ -47,7 +46,7 @@ class Recording:
     @property
     def path(self) -> str:
         """A path libsndfile opens itself (no Python callbacks, so no GIL while it reads)."""
-        return f"/proc/self/fd/{self.file.fileno()}" if _PROC_FD else self.file.name
+        return file_path(self.file)
 
     def close(self) -> None:
         self.file.close()
@@ -77,14 +76,22 @@ class Recording:
 _PROC_FD = os.path.isdir("/proc/self/fd")
 
 
-def spill(data: bytes | bytearray | memoryview) -> IO[bytes]:
-    """The bytes in a temporary file that is gone when closed (or when the process dies,
-    where /proc lets the file be unlinked at once)."""
-    fh: IO[bytes]
+def file_path(fh: IO[bytes]) -> str:
+    """A path to an open (maybe already unlinked) temporary file."""
+    return f"/proc/self/fd/{fh.fileno()}" if _PROC_FD else fh.name
+
+
+def empty_file() -> IO[bytes]:
+    """A temporary file that is gone when closed (or when the process dies, where /proc
+    lets the file be unlinked at once)."""
     if _PROC_FD:
-        fh = tempfile.TemporaryFile(prefix="asyncbench-long-")  # noqa: SIM115 - outlives us
-    else:  # pragma: no cover - not Linux
-        fh = tempfile.NamedTemporaryFile(prefix="asyncbench-long-")  # noqa: SIM115
+        return tempfile.TemporaryFile(prefix="asyncbench-long-")
+    return tempfile.NamedTemporaryFile(prefix="asyncbench-long-")
+
+
+def spill(data: bytes | bytearray | memoryview) -> IO[bytes]:
+    """The bytes in a temporary file (see `empty_file`)."""
+    fh = empty_file()
     fh.write(data)
     fh.flush()
     return fh
@@ -180,17 +187,30 @@ def encode_wav_part(rec: Recording, start: int, end: int) -> bytearray:
     return buf
 
 
-def encode_flac(rec: Recording) -> bytes:
-    """The whole recording as 16 kHz mono FLAC, encoded block by block."""
+def encode_flac(rec: Recording, max_bytes: int | None = None) -> IO[bytes] | None:
+    """The whole recording as 16 kHz mono FLAC in a temporary file, encoded block by block
+    (nothing of it in memory); None as soon as it is clear it will not fit in `max_bytes`:
+    over it, or, a minute in, heading for 15 % over it."""
     import numpy as np
     import soundfile as sf
 
-    out = io.BytesIO()
+    out = empty_file()
     block = int(BLOCK_S * TARGET_RATE)
     buf = np.empty(block, dtype=np.int16)
-    with sf.SoundFile(out, "w", TARGET_RATE, 1, "PCM_16", format="FLAC") as f:
+    fits = True
+    with sf.SoundFile(file_path(out), "w", TARGET_RATE, 1, "PCM_16", format="FLAC") as f:
         for start in range(0, rec.frames, block):
             part = buf[: min(block, rec.frames - start)]
             rec.read(start, part)
             f.write(part)
-    return out.getvalue()
+            if max_bytes is None:
+                continue
+            size, done = os.fstat(out.fileno()).st_size, start + len(part)
+            heading = size * rec.frames / done if done >= 2 * block else 0
+            if size > max_bytes or heading > 1.15 * max_bytes:
+                fits = False
+                break
+    if not fits or (max_bytes is not None and os.fstat(out.fileno()).st_size > max_bytes):
+        out.close()
+        return None
+    return out
