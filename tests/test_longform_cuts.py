@@ -169,3 +169,18 @@ def test_part_records_survive_a_torn_line(tmp_path: Path) -> None:
     assert list(done) == ["a"] and list(done["a"]) == [0]
     assert done["a"][0].pred_text == "one" and done["a"][0].time == 0.5
     assert stitch([" one ", "", "two"]) == "one two"
+
+
+def test_progress_counts_audio_seconds() -> None:
+    """With a few long recordings the sample count hardly moves; audio done does (the
+    engine adds each part as it comes back)."""
+    from asyncbench.engine.endpoints import EndpointPool
+    from asyncbench.engine.stats import RunStats
+    from asyncbench.reporting.progress import RateMeter, progress_line
+
+    stats = RunStats(total=8)
+    stats.audio_s = 3725.0
+    line = progress_line(
+        stats, EndpointPool(["http://127.0.0.1:9/v1"], 8), RateMeter(stats).sample(), 8
+    )
+    assert "0/8 done" in line and "1h02m audio done" in line

@@ -11,7 +11,7 @@ import numpy as np
 
 from asyncbench.core.limits import Limits
 from asyncbench.engine.endpoints import EndpointPool
-from asyncbench.engine.pipeline import EngineOptions
+from asyncbench.engine.pipeline import Engine, EngineOptions
 from asyncbench.providers.aldea import AldeaProvider
 from asyncbench.providers.base import ProviderSettings
 from asyncbench.results.parts import PartWriter, scan_parts
@@ -32,7 +32,7 @@ def heard(body: bytes) -> str:
 
 async def run_once(
     srv: LoopbackAldea, audio: bytes, reference: str, results: Path, parts: Path
-) -> None:
+) -> Engine:
     provider = AldeaProvider(ProviderSettings(model="default", endpoints=srv.endpoints))
     # a server that takes at most 40 s: the 150 s recording goes in parts
     policy = LongformPolicy(provider="aldea", limits=Limits(max_seconds=40), accepts_flac=False)
@@ -42,7 +42,7 @@ async def run_once(
     sample = Sample(id="call-1", index=0, reference=reference, duration=150.0, audio=audio)
     task = asyncio.create_task(writer.run())
     try:
-        await engine_run(
+        return await engine_run(
             provider,
             EndpointPool(provider.endpoint_urls(), 2),
             prepare,
@@ -68,8 +68,9 @@ async def test_a_failed_part_fails_the_sample_and_the_rerun_sends_only_the_rest(
         plan=lambda port, n, body: Action(400, b'{"error":"bad part"}') if n == 2 else Action(),
         transcript=heard,
     ) as srv:
-        await run_once(srv, audio, reference, results, parts)
+        engine = await run_once(srv, audio, reference, results, parts)
         first_requests = len(srv.seen)
+    assert engine.stats.audio_s == 0.0  # shown while part 1 was back, not counted as done
     [line] = read_results(results)
     assert line["status"] == "failed" and line["error_kind"] == "bad_request"
     assert line["error"].startswith("part 2/") and line["duration"] == 150.0
@@ -81,9 +82,10 @@ async def test_a_failed_part_fails_the_sample_and_the_rerun_sends_only_the_rest(
     # the rerun (the runner drops the failed line first, as prescan does) sends parts 2..n
     results.unlink()
     async with LoopbackAldea(transcript=heard) as srv:
-        await run_once(srv, audio, reference, results, parts)
+        engine = await run_once(srv, audio, reference, results, parts)
         assert len(srv.seen) == n_parts - 1
         assert all(len(s.body) <= 44 + 2 * 40 * 16000 for s in srv.seen)
+    assert engine.stats.audio_s == 150.0  # the whole recording, once
     [line] = read_results(results)
     assert line["status"] == "ok" and line["parts"] == n_parts
     assert line["pred_text"] == reference  # stitched in order, part 1 from the first run

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from asyncbench.core.errors import ConfigError, PermanentError, ProviderError
+from asyncbench.core.errors import ConfigError, ProviderError
 from asyncbench.core.redact import make_redactor, url_secrets
 from asyncbench.results import manifest
 from asyncbench.results.store import ResumeState, check_writable, prescan, results_name
@@ -490,31 +490,6 @@ def env_has_proxy_or_netrc() -> bool:
         return True
     netrc = os.environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
     return os.path.exists(netrc)
-
-
-def make_local_prepare(executor: ThreadPoolExecutor):  # type: ignore[no-untyped-def]
-    """Decode + WAV-encode in the thread pool; decide short and broken clips up front."""
-    from asyncbench.engine.pipeline import Job
-    from asyncbench.providers.base import AudioPayload
-    from asyncbench.sources.audio import MIN_SEND_S, BadAudio, to_wav16k
-
-    loop = asyncio.get_running_loop()
-
-    async def prepare(sample):  # type: ignore[no-untyped-def]
-        try:
-            wav, duration = await loop.run_in_executor(executor, to_wav16k, sample.audio)
-        except BadAudio as exc:
-            err: ProviderError = PermanentError("bad_audio", str(exc))
-            return Job(sample, sample.duration or 0.0, error=err)
-        finally:
-            # decoded (or found broken): requests in flight then hold one copy of each clip,
-            # the WAV they send, not the encoded bytes beside it
-            sample.audio = None
-        if duration < MIN_SEND_S:
-            return Job(sample, duration, skip=True)
-        return Job(sample, duration, payload=AudioPayload(wav, "audio/wav", "audio.wav", duration))
-
-    return prepare
 
 
 def make_url_prepare(source, *, fetches_urls: bool):  # type: ignore[no-untyped-def]
