@@ -306,6 +306,8 @@ class Engine:
                     texts.append(earlier.pred_text)
                     spent += earlier.time
                     continue
+                if not self.accepting:
+                    return None  # stopping: the parts back are kept, the rest is for resume
                 try:
                     payload = await parts.payload(k)
                 except ProviderError as err:
