@@ -157,3 +157,37 @@ async def test_bad_long_form_flags_are_one_line_and_exit_2(
     data, _ = split
     code, _, err, rows = await run("http://127.0.0.1:9", data, tmp_path / "r", *flags)
     assert code == 2 and err.strip() == message and rows == []
+
+
+async def test_use_url_downloads_a_long_recording_and_sends_it_in_parts(
+    split: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """`--use_url` for a provider that takes bytes: the viewer's audio is downloaded, and a
+    recording over the limits is cut as in local mode."""
+    data, refs = split
+    dataset_id = f"{data.parent.name}/{data.name}"
+    async with MockServer(MockConfig(viewer_root=data.parent.parent)) as mock:
+        code, _, err = await run_cli_async(
+            "run",
+            "--use_url",
+            "--model_name",
+            "openai/whisper-1",
+            "--dataset_path",
+            dataset_id,
+            "--dataset",
+            "earnings22",
+            "--results_dir",
+            tmp_path / "results",
+            "--no_progress",
+            env=cli_env(
+                OPENAI_API_KEY="sk-test",
+                OPENAI_BASE_URL=f"{mock.url}/v1",
+                HF_DATASETS_SERVER_URL=mock.url,
+            ),
+            timeout=300,
+        )
+        refused = mock.state.counters["openai.413"]
+    assert code == 0 and "Traceback" not in err, err
+    rows = {r["id"]: r for r in read_results(only_file(tmp_path / "results"))}
+    assert {i: r["pred_text"] for i, r in rows.items()} == refs and refused == 0
+    assert rows["earnings22-002"]["parts"] == 3 and "parts" not in rows["earnings22-001"]

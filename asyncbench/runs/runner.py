@@ -341,9 +341,22 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
             batches = source.batches()
             if cfg.shard is not None:
                 batches = only_shard(batches, cfg.shard)
-            prepare = make_url_prepare(source, fetches_urls=provider.fetches_urls)
+            from asyncbench.results.parts import PartWriter, parts_path, scan_parts
+            from asyncbench.runs.longform import make_prepare
+
+            # a long recording downloaded for a provider that takes bytes: as in local mode
+            part_writer = PartWriter(parts_path(path))
+            long_prepare = make_prepare(
+                executor,
+                longform_policy(cfg, provider),
+                done_parts=scan_parts(part_writer.path, skip_ids=resume.done_ids),
+                writer=part_writer,
+            )
+            prepare = make_url_prepare(
+                source, fetches_urls=provider.fetches_urls, long_prepare=long_prepare
+            )
             prep_concurrency = min(cfg.max_workers, DOWNLOADS_IN_FLIGHT)
-            part_writer, read_ahead = None, None
+            read_ahead = None
         else:
             from asyncbench.results.parts import PartWriter, parts_path, scan_parts
             from asyncbench.runs.longform import long_rows, make_prepare, return_freed_memory
@@ -492,11 +505,13 @@ def env_has_proxy_or_netrc() -> bool:
     return os.path.exists(netrc)
 
 
-def make_url_prepare(source, *, fetches_urls: bool):  # type: ignore[no-untyped-def]
+def make_url_prepare(source, *, fetches_urls: bool, long_prepare=None):  # type: ignore[no-untyped-def]
     """`--use_url`: give the URL to a provider that fetches it itself; else download the audio
     (bounded by the engine's preppers, before a request slot is taken) and send the bytes as
     they are, named by what they really are (`audio.mp3`, `audio/mpeg`). Nothing is decoded,
-    so clips too short to send are found by the viewer's `audio_length_s`, never downloaded."""
+    so clips too short to send are found by the viewer's `audio_length_s`, never downloaded.
+    A long recording downloaded (see `runs.longform.is_long`) goes to `long_prepare`, which
+    checks it against the provider's limits and sends it whole, as FLAC or in parts."""
     from asyncbench.engine.pipeline import Job
     from asyncbench.providers.base import AudioPayload
     from asyncbench.sources.audio import MIN_SEND_S, sniff
@@ -515,6 +530,14 @@ def make_url_prepare(source, *, fetches_urls: bool):  # type: ignore[no-untyped-
             data = await source.fetch_audio(sample)
         except ProviderError as err:
             return Job(sample, duration, error=err)
+        if long_prepare is not None:
+            from asyncbench.runs.longform import is_long
+
+            sample.audio = data
+            if is_long(sample):
+                del data
+                return await long_prepare(sample)
+            sample.audio = None
         mime, ext = sniff(data)
         return Job(sample, duration, payload=AudioPayload(data, mime, f"audio.{ext}", duration))
 
