@@ -109,15 +109,31 @@ def test_flac_is_encoded_block_by_block_and_lossless(two_minutes: tuple[np.ndarr
     assert len(flac) < 2 * len(samples)
 
 
-def test_a_recording_at_another_rate_is_read_at_16k() -> None:
-    from asyncbench.sources.hub_layout import encode_wav
+def test_a_recording_at_another_rate_is_decoded_in_blocks_at_16k(tmp_path: Path) -> None:
+    """44.1 kHz: read 30 s at a time and resampled as a stream into a 16 kHz spill: the
+    same samples as resampling the whole file at once, and no whole-file array."""
+    import soxr
 
-    tone = (np.sin(np.arange(48000 * 3) / 7) * 8000).astype(np.int16)
-    rec = open_recording(encode_wav(tone, 48000))
+    from asyncbench.sources.audio import BadAudio, to_wav16k
+
+    t = np.arange(44100 * 65) / 44100
+    tone = (np.sin(2 * np.pi * 440 * t) * 8000 * (1 + np.sin(t))).astype(np.int16)
+    buf = io.BytesIO()
+    sf.write(buf, tone, 44100, format="FLAC")
+    data = buf.getvalue()
+    rec = open_recording(data)
     try:
-        assert abs(rec.seconds - 3.0) < 0.01
+        assert rec.frames == 65 * 16000
+        got = np.empty(rec.frames, dtype=np.int16)
+        rec.read(0, got)
     finally:
         rec.close()
+    assert np.array_equal(got, soxr.resample(tone, 44100, 16000))  # as if resampled at once
+    # and close to what FFmpeg makes of the whole file (another resampler)
+    whole = np.frombuffer(to_wav16k(data)[0], "<i2", offset=44).astype(np.int32)
+    assert np.abs(got.astype(np.int32) - whole)[100:-100].max() < 400
+    with pytest.raises(BadAudio, match="cannot decode the recording"):
+        open_recording(b"\x00garbage" * 1000)
 
 
 def policy(**kw: object) -> LongformPolicy:
@@ -184,3 +200,24 @@ def test_progress_counts_audio_seconds() -> None:
         stats, EndpointPool(["http://127.0.0.1:9/v1"], 8), RateMeter(stats).sample(), 8
     )
     assert "0/8 done" in line and "1h02m audio done" in line
+
+
+def test_a_container_libsndfile_cannot_read_goes_through_ffmpeg_in_blocks() -> None:
+    """MP4 (AAC) at 48 kHz: FFmpeg decodes it range by range at its own rate, soxr makes it
+    16 kHz; the length and the level of the tone survive (AAC is lossy)."""
+    from asyncbench.sources.hub_layout import encode_audio
+
+    t = np.arange(48000 * 65) / 48000
+    tone = (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16)
+    data = encode_audio(tone, 48000, "mp4")
+    with pytest.raises(sf.LibsndfileError):
+        sf.info(io.BytesIO(data))
+    rec = open_recording(data)
+    try:
+        assert abs(rec.frames - 65 * 16000) < 2048  # AAC adds priming samples
+        got = np.empty(rec.frames, dtype=np.int16)
+        rec.read(0, got)
+    finally:
+        rec.close()
+    level = np.sqrt(np.mean(got[16000:-16000].astype(np.float64) ** 2))
+    assert abs(level - 8000 / np.sqrt(2)) < 300

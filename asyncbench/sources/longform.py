@@ -9,18 +9,20 @@ stays in memory per recording is one energy value per 10 ms (240 KB per 100 minu
 Silences are found by energy, in numpy: the frame energies are smoothed over `PAUSE_S`, and a
 part ends in the middle of the quietest stretch of the last half of its allowed length, so a
 cut falls in a pause between words whenever the recording has one. Recordings that are not
-16 kHz (or that libsndfile cannot read, such as M4A) are decoded once by `to_wav16k` and the
-WAV is spilled instead: correct, but not streaming while it is decoded.
+16 kHz are decoded 30 s at a time at their own rate (libsndfile, or FFmpeg for what it
+cannot read, such as M4A), resampled by soxr as a stream into a 16 kHz WAV spill file, and
+then read like any other.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
-from asyncbench.sources.audio import TARGET_RATE, BadAudio, to_wav16k, wav_header
+from asyncbench.sources.audio import TARGET_RATE, BadAudio, wav_header
 
 if TYPE_CHECKING:
     import numpy as np
@@ -98,8 +100,9 @@ def spill(data: bytes | bytearray | memoryview) -> IO[bytes]:
 
 
 def open_recording(data: bytes) -> Recording:
-    """Spill encoded audio and read its header; a recording libsndfile cannot stream at
-    16 kHz is decoded once to WAV and that is spilled. Raises BadAudio."""
+    """Spill encoded audio and read its header. A recording libsndfile cannot read at
+    16 kHz (another rate, M4A...) is decoded by FFmpeg block by block into a 16 kHz WAV
+    spill file, which is then read like any other. Raises BadAudio."""
     import soundfile as sf
 
     if not data:
@@ -113,10 +116,95 @@ def open_recording(data: bytes) -> Recording:
                 return rec
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError):
         pass
-    fh.close()
-    wav, _ = to_wav16k(data)  # another rate or container: FFmpeg decodes it once
-    fh = spill(wav)
-    return Recording(fh, (len(wav) - 44) // 2, 1)
+    try:
+        wav, frames = _decode_to_wav_file(file_path(fh), data)
+    finally:
+        fh.close()
+    return Recording(wav, frames, 1)
+
+
+def _native_blocks(path: str, data: bytes) -> tuple[int, Iterator[np.ndarray]]:
+    """(sample rate, mono int16 blocks of `BLOCK_S`) at the recording's own rate: libsndfile
+    where it reads the container, else FFmpeg (torchcodec) range by range. Both are exact
+    at block edges at the native rate (FFmpeg's resampler is not, so soxr resamples)."""
+    import numpy as np
+    import soundfile as sf
+
+    try:
+        f = sf.SoundFile(path)
+    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError):
+        f = None
+    if f is not None:
+
+        def read_sndfile() -> Iterator[np.ndarray]:
+            with f:
+                n = int(BLOCK_S * f.samplerate)
+                while len(block := f.read(n, dtype="int16", always_2d=True)):
+                    yield block[:, 0] if f.channels == 1 else _mix(block)
+
+        return f.samplerate, read_sndfile()
+    try:
+        from torchcodec.decoders import AudioDecoder
+
+        decoder = AudioDecoder(path, num_channels=1)
+        rate = int(decoder.metadata.sample_rate or 0)
+    except Exception as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise BadAudio(f"cannot decode the recording ({len(data)} bytes): {reason[:200]}") from None
+    if rate <= 0:
+        raise BadAudio(f"cannot decode the recording ({len(data)} bytes): no sample rate")
+
+    def read_ffmpeg() -> Iterator[np.ndarray]:
+        start = 0.0
+        while True:
+            try:
+                got = decoder.get_samples_played_in_range(start, start + BLOCK_S)
+            except RuntimeError:  # past the end ("No audio frames were decoded")
+                return
+            block = got.data.numpy()[0]
+            # the inverse of FFmpeg's int16 -> float scaling, as in sources.audio
+            np.multiply(block, 32768.0, out=block)
+            np.clip(block, -32768.0, 32767.0, out=block)
+            yield np.rint(block).astype(np.int16)
+            if len(block) < int(BLOCK_S * rate) - 1:
+                return
+            start += BLOCK_S
+
+    return rate, read_ffmpeg()
+
+
+def _mix(block: np.ndarray) -> np.ndarray:
+    """Channels mixed down to one, as their mean."""
+    import numpy as np
+
+    return np.round(block.mean(axis=1, dtype=np.float32)).astype(np.int16)
+
+
+def _decode_to_wav_file(path: str, data: bytes) -> tuple[IO[bytes], int]:
+    """The recording as a 16 kHz mono PCM16 WAV spill file, decoded and resampled (soxr,
+    streaming) one block of `BLOCK_S` at a time: never a whole-file array."""
+    import numpy as np
+    import soxr
+
+    rate, blocks = _native_blocks(path, data)
+    out = empty_file()
+    out.write(wav_header(0))
+    stream = soxr.ResampleStream(rate, TARGET_RATE, 1, dtype="int16")
+    frames = 0
+    for block in blocks:
+        got = stream.resample_chunk(np.ascontiguousarray(block))
+        out.write(got.astype("<i2", copy=False).tobytes())
+        frames += len(got)
+    tail = stream.resample_chunk(np.zeros(0, dtype=np.int16), last=True)
+    out.write(tail.astype("<i2", copy=False).tobytes())
+    frames += len(tail)
+    if frames == 0:
+        out.close()
+        raise BadAudio("empty audio: decoding gave no samples")
+    out.seek(0)
+    out.write(wav_header(2 * frames))
+    out.flush()
+    return out, frames
 
 
 def energy_db(rec: Recording) -> np.ndarray:
