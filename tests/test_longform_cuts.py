@@ -54,6 +54,7 @@ def test_every_provider_declares_its_limits() -> None:
     openai, _ = resolve("openai/whisper-1")
     assert openai.limits == Limits(max_bytes=25 * MB, max_seconds=1400.0) and openai.accepts_flac
     assert resolve("groq/whisper-large-v3")[0].limits.max_bytes == 25 * MB
+    assert resolve("openai-compatible/whisper")[0].limits == Limits()
     assert resolve("aldea/default")[0].limits.max_seconds == 600
     assert resolve("assembly/best")[0].limits.max_seconds == 36000
     assert resolve("revai/machine")[0].limits.max_bytes == 2 * 1024 * MB

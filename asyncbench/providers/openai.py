@@ -102,6 +102,8 @@ class OpenAICompatibleProvider(OpenAIProvider):
     key_required = False
     base_url_env = "OPENAI_COMPATIBLE_BASE_URL"
     default_base_url = ""
+    # a server of the user's own: its limits are the user's to say (--max_upload_mb)
+    limits = Limits()
 
     def __init__(self, settings: ProviderSettings) -> None:
         assert self.base_url_env is not None
