@@ -83,7 +83,8 @@ def run_command(
         typer.Option(
             "--timeout",
             help="Seconds one request (for job APIs: submit, polls and transcript) may take "
-            "before it is retried (default 120; 600 for job APIs, 300 for speechmatics-rt)",
+            "before it is retried (default 120; 600 for job APIs, 300 for speechmatics-rt); "
+            "a floor: long audio gets --timeout_per_audio_s per second if that is more",
         ),
     ] = None,
     poll_interval: Annotated[
