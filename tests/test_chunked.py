@@ -193,7 +193,8 @@ def test_a_chunk_file_gone_after_the_checks_fails_alone(
 ) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from asyncbench.runs.runner import make_local_prepare
+    from asyncbench.core.limits import Limits
+    from asyncbench.runs.longform import LongformPolicy, make_prepare
     from asyncbench.sources.chunked import open_source
 
     data = tmp_path / "copy"
@@ -206,7 +207,8 @@ def test_a_chunk_file_gone_after_the_checks_fails_alone(
     assert len(samples) == 5
 
     async def prepare_all() -> list:
-        prepare = make_local_prepare(ThreadPoolExecutor(1))
+        policy = LongformPolicy("aldea", Limits(), accepts_flac=False)
+        prepare = make_prepare(ThreadPoolExecutor(1), policy, done_parts={}, writer=None)
         return [await prepare(s) for s in samples]
 
     jobs = asyncio.run(prepare_all())

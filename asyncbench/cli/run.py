@@ -85,7 +85,8 @@ def run_command(
         typer.Option(
             "--timeout",
             help="Seconds one request (for job APIs: submit, polls and transcript) may take "
-            "before it is retried (default 120; 600 for job APIs, 300 for speechmatics-rt)",
+            "before it is retried (default 120; 600 for job APIs, 300 for speechmatics-rt); "
+            "a floor: long audio gets --timeout_per_audio_s per second if that is more",
         ),
     ] = None,
     poll_interval: Annotated[
@@ -197,6 +198,35 @@ def run_command(
             "fleurs_de → de, else en)",
         ),
     ] = None,
+    chunking: Annotated[
+        str,
+        typer.Option(
+            "--chunking",
+            help="auto: a recording over the provider's size or duration limit is sent as FLAC "
+            "when that fits, else cut at silences and sent in parts; off: it fails (over_limit)",
+        ),
+    ] = "auto",
+    chunk_max_s: Annotated[
+        float | None,
+        typer.Option("--chunk_max_s", "--chunk-max-s", help="Longest part, seconds (default 600)"),
+    ] = None,
+    max_upload_mb: Annotated[
+        float | None,
+        typer.Option(
+            "--max_upload_mb",
+            "--max-upload-mb",
+            help="Upload size limit in MB (MiB) instead of the provider's own (25 for openai/)",
+        ),
+    ] = None,
+    timeout_per_audio_s: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout_per_audio_s",
+            "--timeout-per-audio-s",
+            help="Request timeout per second of audio, above the --timeout floor "
+            "(default 0.25; 0.5 for job APIs)",
+        ),
+    ] = None,
 ) -> None:
     from asyncbench.runs.runner import run
 
@@ -239,4 +269,8 @@ def run_config(o: Mapping[str, Any]) -> RunConfig:
         follow_redirects=o.get("follow_redirects", False),
         api_key_file=o.get("api_key_file"),
         language=o.get("language"),
+        chunking=o.get("chunking", "auto"),
+        chunk_max_s=o.get("chunk_max_s"),
+        max_upload_mb=o.get("max_upload_mb"),
+        timeout_per_audio_s=o.get("timeout_per_audio_s"),
     )

@@ -24,9 +24,11 @@ from dataclasses import dataclass
 from asyncbench.core.errors import ProviderError, TransientError
 from asyncbench.core.retry import backoff_delay
 from asyncbench.engine.endpoints import Endpoint, EndpointPool
+from asyncbench.engine.parts import PartSource
 from asyncbench.engine.stall import StallWatch, stall_aware_timeout
 from asyncbench.engine.stats import RunStats
 from asyncbench.providers.base import AudioPayload
+from asyncbench.results.parts import stitch
 from asyncbench.results.store import FAILED, OK, SKIPPED_SHORT, Result, ResultWriter
 from asyncbench.sources.dataset import Sample, take
 
@@ -43,6 +45,8 @@ class Job:
     payload: AudioPayload | None = None
     skip: bool = False
     error: ProviderError | None = None
+    timeout: float | None = None  # this request's own limit (long audio); None: the run's
+    parts: PartSource | None = None  # a long recording, sent part by part (or whole, lazily)
 
 
 @dataclass(slots=True)
@@ -59,6 +63,9 @@ class EngineOptions:
     fatal_kinds: frozenset[str] = frozenset({"auth", "quota"})
     # Place among runs sharing one endpoint pool (a batch): lower is served first.
     priority: int = 0
+    # samples read ahead of the preppers (None: max(64, 4 x prep_concurrency)); long
+    # recordings hold megabytes each until they are spilled, so their runs read ahead less
+    read_ahead: int | None = None
 
 
 Transcribe = Callable[[str, AudioPayload], Awaitable[str]]
@@ -208,6 +215,8 @@ class Engine:
     async def _process(self, job: Job) -> Result | None:
         if job.skip:
             return self._result(job, SKIPPED_SHORT, time=0.0, pred_text=".")
+        if job.parts is not None:
+            return await self._process_parts(job, job.parts)
         if job.error is not None or job.payload is None:
             err = job.error or TransientError("internal", "no audio prepared")
             return self._result(
@@ -219,6 +228,7 @@ class Engine:
                 error_kind=err.kind,
                 attempts=0,
             )
+        limit = job.timeout or self.opts.timeout
         attempt = 0
         failed_on: list[Endpoint] = []  # retries go to other endpoints while any is up
         task = asyncio.current_task()
@@ -231,12 +241,12 @@ class Engine:
             started = asyncio.get_running_loop().time()
             err: ProviderError
             try:
-                async with stall_aware_timeout(self.opts.timeout, self.stall_watch):
+                async with stall_aware_timeout(limit, self.stall_watch):
                     text = await self.transcribe(ep.url, job.payload)
             except ProviderError as exc:
                 err = exc
             except TimeoutError:
-                err = TransientError("timeout", f"no reply within {self.opts.timeout:g} s")
+                err = TransientError("timeout", f"no reply within {limit:g} s")
             except asyncio.CancelledError:
                 self._busy.discard(task)
                 self.pool.abandon(ep)
@@ -302,12 +312,67 @@ class Engine:
             if not self.accepting:
                 return None
 
+    async def _process_parts(self, job: Job, parts: PartSource) -> Result | None:
+        """A recording in parts: each sent (with its own retries and timeout) in this worker's
+        slot, recorded as it comes back, then stitched in order into the sample's one line.
+        Parts an earlier run got back are not sent again. A part that fails fails the sample
+        (the parts back stay recorded, so the retry sends only the rest)."""
+        texts: list[str] = []
+        spent = 0.0
+        attempts = 0
+        endpoint: str | None = None
+        counted = 0.0  # audio seconds shown in progress while the parts come back
+        try:
+            for k in range(parts.n):
+                earlier = parts.earlier(k)
+                if earlier is not None:
+                    texts.append(earlier.pred_text)
+                    spent += earlier.time
+                    continue
+                if not self.accepting:
+                    return None  # stopping: the parts back are kept, the rest is for resume
+                try:
+                    payload = await parts.payload(k)
+                except ProviderError as err:
+                    sub = Job(job.sample, job.duration, error=err)
+                    return await self._process(sub)
+                sub = Job(job.sample, parts.seconds(k), payload=payload, timeout=parts.timeout(k))
+                del payload
+                got = await self._process(sub)
+                sub.payload = None  # this part's audio is not held while the next one is sent
+                if got is None:
+                    return None
+                attempts += got.attempts
+                if got.status != OK:
+                    got.duration = job.duration
+                    got.attempts = attempts
+                    got.error = f"part {k + 1}/{parts.n}: {got.error}"
+                    return got
+                parts.finished(k, got.pred_text, got.time, got.attempts, got.endpoint)
+                texts.append(got.pred_text)
+                spent += got.time
+                endpoint = got.endpoint
+                counted += sub.duration
+                self.stats.audio_s += sub.duration
+        finally:
+            self.stats.audio_s -= counted  # the sample's line counts the whole recording
+            parts.close()
+        return self._result(
+            job,
+            OK,
+            time=spent,
+            pred_text=stitch(texts),
+            attempts=attempts,
+            endpoint=endpoint,
+            parts=parts.n if parts.n > 1 else None,  # sent whole: a line like any other
+        )
+
     # -- the whole run ----------------------------------------------------------------------
 
     async def run(self, batches: Batches) -> RunStats:
         opts = self.opts
         raw: asyncio.Queue[Sample | None] = asyncio.Queue(
-            maxsize=max(64, opts.prep_concurrency * 4)
+            maxsize=opts.read_ahead or max(64, opts.prep_concurrency * 4)
         )
         ready: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=max(16, opts.max_workers // 4))
         self.stall_watch.start()

@@ -19,6 +19,7 @@ import orjson
 
 from asyncbench.core.endpoint_spec import normalize_endpoint, parse_endpoints
 from asyncbench.core.errors import TransientError
+from asyncbench.core.limits import Limits
 from asyncbench.providers._wire import check_plain_text, check_text, send
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings, excerpt, http_error
 
@@ -92,6 +93,9 @@ class AldeaProvider(Provider):
     base_url_env = "ALDEA_API_URL"
     default_base_url = DEFAULT_URL
     default_concurrency = 160
+    # the public API's default maximum duration is 600 s [PROTOCOLS-2026 B]; the fork's
+    # servers may take FLAC, but WAV stays what they get
+    limits = Limits(max_seconds=600.0)
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)

@@ -17,6 +17,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from asyncbench.core.errors import PermanentError, ProviderError, TransientError
+from asyncbench.core.limits import MB, Limits
 from asyncbench.providers._jobs import (
     JobProvider,
     Rule,
@@ -75,6 +76,10 @@ class AssemblyAIProvider(JobProvider):
     default_base_url = DEFAULT_URL
     fetches_urls = True
     default_concurrency = 200
+    # upload 2.2 GB; 10 h per file [PROTOCOLS-2026 C5]
+    limits = Limits(max_bytes=2200 * MB, max_seconds=10 * 3600.0)
+    accepts_flac = True
+    timeout_per_audio_s = 0.5  # queued, processed and polled within one call
     request_rate = 60.0
     languages = (
         ("universal-3", UNIVERSAL3_LANGUAGES),

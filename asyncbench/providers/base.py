@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, TransientError
 from asyncbench.core.languages import described
+from asyncbench.core.limits import Limits
 from asyncbench.core.retry import retry_after_from_headers
 from asyncbench.providers._wire import DEFAULT_MAX_REPLY_BYTES, WirePolicy
 
@@ -75,6 +76,13 @@ class Provider(ABC):
     #: the model starts with wins, "" matches any model; codes None = any ISO 639-1 code
     #: (the service decides). Each provider's table is in its own file, with its source.
     languages: ClassVar[tuple[tuple[str, frozenset[str] | None], ...]] = (("", None),)
+    #: the most one upload may carry (PROTOCOLS-2026 C5), checked before sending; a longer
+    #: recording is sent as FLAC or cut into parts (`asyncbench.runs.longform`)
+    limits: ClassVar[Limits] = Limits()
+    #: the API takes FLAC uploads, so a WAV over the byte limit can go whole as FLAC
+    accepts_flac: ClassVar[bool] = False
+    #: request timeout per second of audio sent; `--timeout` is the floor under it
+    timeout_per_audio_s: ClassVar[float] = 0.25
 
     def __init__(self, settings: ProviderSettings) -> None:
         self.check_language(settings.model, settings.language)

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from asyncbench.core.errors import ProviderError
+from asyncbench.core.limits import MB, Limits
 from asyncbench.providers._http import (
     HTTPProvider,
     audio_bytes,
@@ -47,6 +48,8 @@ class DeepgramProvider(HTTPProvider):
     base_url_env = "DEEPGRAM_BASE_URL"
     default_base_url = DEFAULT_BASE_URL
     default_concurrency = 50
+    limits = Limits(max_bytes=2 * 1024 * MB)  # 2 GB (secondary source) [PROTOCOLS-2026 C5]
+    accepts_flac = True
     api_prefix = "/v1"
     resource = "/listen"
     fetches_urls = True

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from asyncbench.core.errors import ProviderError, TransientError
+from asyncbench.core.limits import MB, Limits
 from asyncbench.core.retry import retry_after_from_headers
 from asyncbench.core.service_languages import ISO639_3
 from asyncbench.providers._http import (
@@ -38,6 +39,8 @@ class ElevenLabsProvider(HTTPProvider):
     base_url_env = "ELEVENLABS_BASE_URL"
     default_base_url = DEFAULT_BASE_URL
     default_concurrency = 5
+    limits = Limits(max_bytes=3 * 1024 * MB, max_seconds=10 * 3600.0)  # [PROTOCOLS-2026 C5]
+    accepts_flac = True
     api_prefix = "/v1"
     resource = "/speech-to-text"
     languages = (("", frozenset(ISO639_3)),)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from asyncbench.core.errors import ProviderError, TransientError
+from asyncbench.core.limits import MB, Limits
 from asyncbench.core.retry import retry_after_from_headers
 from asyncbench.core.service_languages import WHISPER_LANGUAGES
 from asyncbench.providers._http import multipart, read_error
@@ -28,6 +29,7 @@ class GroqProvider(OpenAIProvider):
     base_url_env = "GROQ_BASE_URL"
     default_base_url = DEFAULT_BASE_URL
     default_concurrency = 8
+    limits = Limits(max_bytes=25 * MB)  # free tier (100 MB on dev) [PROTOCOLS-2026 C5]
     api_prefix = "/openai/v1"
     fetches_urls = True
     #: English-only distil-whisper; the large-v3 models take every Whisper language

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError
+from asyncbench.core.limits import MB, Limits
 from asyncbench.core.retry import parse_duration
 from asyncbench.core.service_languages import OPENAI_LANGUAGES
 from asyncbench.providers._http import (
@@ -63,6 +64,10 @@ class OpenAIProvider(HTTPProvider):
     base_url_env = "OPENAI_BASE_URL"
     default_base_url = DEFAULT_BASE_URL
     default_concurrency = 20
+    # 25 MB per file; gpt-4o-transcribe takes at most 1500 s and -diarize 1400 s
+    # (400 invalid_value) [PROTOCOLS-2026 C5], so 1400 s holds for every model
+    limits = Limits(max_bytes=25 * MB, max_seconds=1400.0)
+    accepts_flac = True
     api_prefix = "/v1"
     resource = "/audio/transcriptions"
     languages = (("", OPENAI_LANGUAGES),)
@@ -102,6 +107,8 @@ class OpenAICompatibleProvider(OpenAIProvider):
     base_url_env = "OPENAI_COMPATIBLE_BASE_URL"
     default_base_url = ""
     languages = (("", None),)  # whatever the user's server runs: it decides
+    # a server of the user's own: its limits are the user's to say (--max_upload_mb)
+    limits = Limits()
 
     def __init__(self, settings: ProviderSettings) -> None:
         assert self.base_url_env is not None

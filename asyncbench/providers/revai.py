@@ -17,6 +17,7 @@ import aiohttp
 import orjson
 
 from asyncbench.core.errors import PermanentError, ProviderError, TransientError
+from asyncbench.core.limits import MB, Limits
 from asyncbench.providers._jobs import (
     JobProvider,
     Statuses,
@@ -96,6 +97,10 @@ class RevAIProvider(JobProvider):
         ("human", frozenset({"en"})),
         ("", MACHINE_LANGUAGES),
     )
+    # multipart at most 2 GB; at most 17 h per file [PROTOCOLS-2026 C5]
+    limits = Limits(max_bytes=2 * 1024 * MB, max_seconds=17 * 3600.0)
+    accepts_flac = True
+    timeout_per_audio_s = 0.5  # queued, processed and polled within one call
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)

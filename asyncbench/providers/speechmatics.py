@@ -20,6 +20,7 @@ import aiohttp
 import orjson
 
 from asyncbench.core.errors import PermanentError, ProviderError, TransientError
+from asyncbench.core.limits import MB, Limits
 from asyncbench.core.service_languages import SPEECHMATICS_LANGUAGES
 from asyncbench.providers._jobs import (
     JobProvider,
@@ -76,6 +77,9 @@ class SpeechmaticsProvider(JobProvider):
     default_base_url = DEFAULT_URL
     fetches_urls = True
     default_concurrency = 30
+    limits = Limits(max_bytes=1000 * MB)  # a POST body under 1 GB [PROTOCOLS-2026 C5]
+    accepts_flac = True
+    timeout_per_audio_s = 0.5  # queued, processed and polled within one call
     submit_rate = 9.5
     status_rate = 47.5
     languages = (("", SPEECHMATICS_LANGUAGES),)

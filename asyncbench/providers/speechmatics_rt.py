@@ -79,6 +79,8 @@ class SpeechmaticsRTProvider(Provider):
     default_concurrency = 15
     default_timeout = 300.0
     languages = (("", SPEECHMATICS_LANGUAGES),)
+    # audio is streamed at its own pace: a session lasts as long as the recording
+    timeout_per_audio_s = 1.5
     #: AddAudio chunks allowed in flight without their AudioAdded
     max_unacked: ClassVar[int] = 512
     #: seconds to wait before retrying a session the service ended with a retryable Error

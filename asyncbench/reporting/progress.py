@@ -130,6 +130,7 @@ def progress_line(stats: RunStats, pool: EndpointPool, rates: Rates, limit: int 
         f"{flight} in flight",
         f"{rates.requests_per_s:.1f} req/s",
         f"{rates.audio_per_s:.1f} audio s/s",
+        f"{format_duration(stats.audio_s)} audio done",  # long recordings: counted per part
     ]
     if stats.failed:
         parts.append(f"{stats.failed} failed")
@@ -179,6 +180,7 @@ def render_panel(
     line.append(f"  {rates.requests_per_s:.1f} req/s")
     line.append(f"  {rates.audio_per_s:.1f} audio s/s now", style="cyan")
     line.append(f" ({rates.avg_audio_per_s:.1f} avg)", style="dim")
+    line.append(f"  {format_duration(stats.audio_s)} audio done")
     line.append(f"  ok {stats.ok}", style="green")
     line.append(f"  failed {stats.failed}", style="red" if stats.failed else "")
     line.append(f"  retries {stats.retries}", style="yellow" if stats.retries else "")

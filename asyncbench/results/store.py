@@ -57,6 +57,7 @@ class Result:
     # a chunk of a chunked set (the board's Earnings22): scoring joins chunks per parent
     parent_id: str | None = None
     chunk_index: int | None = None
+    parts: int | None = None  # a long recording sent in parts: how many (see results.parts)
 
     def to_line(self) -> bytes:
         line = {
@@ -77,6 +78,8 @@ class Result:
         if self.parent_id is not None:  # the board's field names for chunked manifests
             line["parent_id"] = self.parent_id
             line["chunk_index"] = self.chunk_index
+        if self.parts is not None:
+            line["parts"] = self.parts
         return orjson.dumps(line) + b"\n"
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
-from asyncbench.core.errors import ConfigError, PermanentError, ProviderError
+from asyncbench.core.errors import ConfigError, ProviderError
 from asyncbench.core.limits import DEFAULT_MAX_REPLY_BYTES
 from asyncbench.core.redact import make_redactor, url_secrets
 from asyncbench.results import manifest
@@ -71,6 +71,11 @@ class RunConfig:
     max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES  # a bigger reply fails the attempt
     follow_redirects: bool = False  # follow 307/308 within the same origin only
     api_key_file: str | None = None  # the key read from a file (never on the command line)
+    # long recordings (see runs/longform.py): cut at silences when over the provider's limits
+    chunking: str = "auto"  # or "off": an over-limit recording fails with kind over_limit
+    chunk_max_s: float | None = None  # longest part (None: 600 s)
+    max_upload_mb: float | None = None  # None: the provider's declared byte limit
+    timeout_per_audio_s: float | None = None  # None: the provider's; --timeout is the floor
 
     def validate(self) -> None:
         if self.max_workers < 1:
@@ -88,10 +93,25 @@ class RunConfig:
                 f"--max_reply_bytes must be at least 1024 (got {self.max_reply_bytes}); "
                 "the default is 16777216 (16 MiB)"
             )
-        for name in ("rps", "max_rps", "poll_interval"):
+        for name in ("rps", "max_rps", "poll_interval", "max_upload_mb"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigError(f"--{name} must be positive")
+        self.validate_longform()
+
+    def validate_longform(self) -> None:
+        from asyncbench.runs.longform import CHUNKING_MODES, MIN_PART_S
+
+        if self.chunking not in CHUNKING_MODES:
+            raise ConfigError(
+                f"--chunking must be one of {', '.join(CHUNKING_MODES)} (got {self.chunking!r})"
+            )
+        if self.chunk_max_s is not None and self.chunk_max_s < MIN_PART_S:
+            raise ConfigError(
+                f"--chunk_max_s must be at least {MIN_PART_S:g} s (got {self.chunk_max_s:g})"
+            )
+        if self.timeout_per_audio_s is not None and self.timeout_per_audio_s < 0:
+            raise ConfigError("--timeout_per_audio_s must be 0 or more")
 
 
 class Prepared(NamedTuple):
@@ -336,6 +356,28 @@ def check_use_url(cfg: RunConfig) -> None:
         )
 
 
+def longform_policy(cfg: RunConfig, provider: object):  # type: ignore[no-untyped-def]
+    """The provider's declared limits with the user's overrides, for the prep step."""
+    from asyncbench.core.limits import MB
+    from asyncbench.runs.longform import DEFAULT_CHUNK_MAX_S, LongformPolicy
+
+    cls = type(provider)
+    max_bytes = None if cfg.max_upload_mb is None else int(cfg.max_upload_mb * MB)
+    return LongformPolicy(
+        provider=cfg.model_name.split("/", 1)[0],
+        limits=cls.limits.with_max_bytes(max_bytes),  # type: ignore[attr-defined]
+        accepts_flac=cls.accepts_flac,  # type: ignore[attr-defined]
+        chunking=cfg.chunking,
+        chunk_max_s=cfg.chunk_max_s or DEFAULT_CHUNK_MAX_S,
+        timeout_floor=cfg.timeout or cls.default_timeout,  # type: ignore[attr-defined]
+        timeout_per_audio_s=(
+            cfg.timeout_per_audio_s
+            if cfg.timeout_per_audio_s is not None
+            else cls.timeout_per_audio_s  # type: ignore[attr-defined]
+        ),
+    )
+
+
 def _say_start(
     cfg: RunConfig, path: Path, resume: ResumeState, urls: list[str], total: int | None
 ) -> None:
@@ -418,8 +460,22 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total, shared=N
             batches = source.batches()
             if cfg.shard is not None:
                 batches = only_shard(batches, cfg.shard)
-            prepare = make_url_prepare(source, fetches_urls=provider.fetches_urls)
+            from asyncbench.results.parts import PartWriter, parts_path, scan_parts
+            from asyncbench.runs.longform import make_prepare
+
+            # a long recording downloaded for a provider that takes bytes: as in local mode
+            part_writer = PartWriter(parts_path(path))
+            long_prepare = make_prepare(
+                executor,
+                longform_policy(cfg, provider),
+                done_parts=scan_parts(part_writer.path, skip_ids=resume.done_ids),
+                writer=part_writer,
+            )
+            prepare = make_url_prepare(
+                source, fetches_urls=provider.fetches_urls, long_prepare=long_prepare
+            )
             prep_concurrency = min(cfg.max_workers, DOWNLOADS_IN_FLIGHT)
+            read_ahead = None
         elif isinstance(ds, ChunkedSplit):
             batches = ds.iter_samples(
                 skip_ids=resume.done_ids,
@@ -427,9 +483,26 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total, shared=N
                 stats=source_stats,
                 shard=cfg.shard,
             )
-            prepare = make_local_prepare(executor)
+            from asyncbench.results.parts import PartWriter, parts_path, scan_parts
+            from asyncbench.runs.longform import make_prepare
+
+            part_writer = PartWriter(parts_path(path))
+            prepare = make_prepare(
+                executor,
+                longform_policy(cfg, provider),
+                done_parts=scan_parts(part_writer.path, skip_ids=resume.done_ids),
+                writer=part_writer,
+            )
             prep_concurrency = prep_threads * 8
+            read_ahead = None
         else:
+            from asyncbench.results.parts import PartWriter, parts_path, scan_parts
+            from asyncbench.runs.longform import long_rows, make_prepare, return_freed_memory
+
+            # long recordings weigh megabytes each until spilled: read one at a time
+            long = long_rows(ds, cfg.split)
+            if long:
+                return_freed_memory()
             batches = iter_samples(
                 ds,
                 cfg.dataset,
@@ -439,11 +512,19 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total, shared=N
                 max_samples=cfg.max_samples,
                 stats=source_stats,
                 shard=cfg.shard,
+                batch_rows=1 if long else 64,
             )
-            prepare = make_local_prepare(executor)
+            part_writer = PartWriter(parts_path(path))
+            prepare = make_prepare(
+                executor,
+                longform_policy(cfg, provider),
+                done_parts=scan_parts(part_writer.path, skip_ids=resume.done_ids),
+                writer=part_writer,
+            )
             # several clips queued per decode thread: while the event loop is busy with
             # replies, a thread that finishes one clip starts the next without waiting for it
-            prep_concurrency = prep_threads * 8
+            prep_concurrency = prep_threads if long else prep_threads * 8
+            read_ahead = 1 if long else None
         stats = RunStats(total=expected_samples(cfg, total, resume))
 
         async def transcribe(url: str, payload):  # type: ignore[no-untyped-def]
@@ -461,6 +542,7 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total, shared=N
                 prep_concurrency=prep_concurrency,
                 grace_s=cfg.grace_s,
                 priority=shared.priority if shared is not None else 0,
+                read_ahead=read_ahead,
             ),
             stats=stats,
             redact=redact,
@@ -482,9 +564,13 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total, shared=N
             limit=cfg.max_workers,
         )
         progress.start()
+        parts_task = asyncio.create_task(part_writer.run()) if part_writer else None
         try:
             await engine.run(batches)
         finally:
+            if part_writer is not None and parts_task is not None:
+                part_writer.close()
+                await parts_task
             await progress.stop()
             if shared is None:
                 for sig in (signal.SIGINT, signal.SIGTERM):
@@ -578,39 +664,13 @@ def env_has_proxy_or_netrc() -> bool:
     return os.path.exists(netrc)
 
 
-def make_local_prepare(executor: ThreadPoolExecutor):  # type: ignore[no-untyped-def]
-    """Decode + WAV-encode in the thread pool; decide short and broken clips up front."""
-    from asyncbench.engine.pipeline import Job
-    from asyncbench.providers.base import AudioPayload
-    from asyncbench.sources.audio import MIN_SEND_S, BadAudio, to_wav16k
-
-    loop = asyncio.get_running_loop()
-
-    async def prepare(sample):  # type: ignore[no-untyped-def]
-        if "audio_error" in sample.meta:  # a chunk file that went away after the checks
-            err: ProviderError = PermanentError("missing_audio", sample.meta["audio_error"])
-            return Job(sample, sample.duration or 0.0, error=err)
-        try:
-            wav, duration = await loop.run_in_executor(executor, to_wav16k, sample.audio)
-        except BadAudio as exc:
-            err = PermanentError("bad_audio", str(exc))
-            return Job(sample, sample.duration or 0.0, error=err)
-        finally:
-            # decoded (or found broken): requests in flight then hold one copy of each clip,
-            # the WAV they send, not the encoded bytes beside it
-            sample.audio = None
-        if duration < MIN_SEND_S:
-            return Job(sample, duration, skip=True)
-        return Job(sample, duration, payload=AudioPayload(wav, "audio/wav", "audio.wav", duration))
-
-    return prepare
-
-
-def make_url_prepare(source, *, fetches_urls: bool):  # type: ignore[no-untyped-def]
+def make_url_prepare(source, *, fetches_urls: bool, long_prepare=None):  # type: ignore[no-untyped-def]
     """`--use_url`: give the URL to a provider that fetches it itself; else download the audio
     (bounded by the engine's preppers, before a request slot is taken) and send the bytes as
     they are, named by what they really are (`audio.mp3`, `audio/mpeg`). Nothing is decoded,
-    so clips too short to send are found by the viewer's `audio_length_s`, never downloaded."""
+    so clips too short to send are found by the viewer's `audio_length_s`, never downloaded.
+    A long recording downloaded (see `runs.longform.is_long`) goes to `long_prepare`, which
+    checks it against the provider's limits and sends it whole, as FLAC or in parts."""
     from asyncbench.engine.pipeline import Job
     from asyncbench.providers.base import AudioPayload
     from asyncbench.sources.audio import MIN_SEND_S, sniff
@@ -629,6 +689,14 @@ def make_url_prepare(source, *, fetches_urls: bool):  # type: ignore[no-untyped-
             data = await source.fetch_audio(sample)
         except ProviderError as err:
             return Job(sample, duration, error=err)
+        if long_prepare is not None:
+            from asyncbench.runs.longform import is_long
+
+            sample.audio = data
+            if is_long(sample):
+                del data
+                return await long_prepare(sample)
+            sample.audio = None
         mime, ext = sniff(data)
         return Job(sample, duration, payload=AudioPayload(data, mime, f"audio.{ext}", duration))
 

@@ -223,17 +223,19 @@ def iter_samples(
     max_samples: int | None = None,
     stats: SourceStats | None = None,
     shard: tuple[int, int] | None = None,
+    batch_rows: int = BATCH,
 ) -> Iterator[list[Sample]]:
     """Yield batches of samples in dataset order.
 
     `max_samples` counts scorable samples from the start of the split (finished ones
     included), so a resumed run with the same flags covers the same samples. `shard=(i, n)`
-    keeps the samples whose stable id hashes to slice i of n.
+    keeps the samples whose stable id hashes to slice i of n. `batch_rows` is how many rows
+    are read at once (1 for long recordings, each of which weighs megabytes).
     """
     stats = stats if stats is not None else SourceStats()
     taken = 0
     index = 0
-    for batch in ds.iter(batch_size=BATCH):
+    for batch in ds.iter(batch_size=batch_rows):
         column = text_column(batch)
         if column is None:
             raise ConfigError(

@@ -182,6 +182,7 @@ def write_hub_folder(
     sampling_rate: int | None = 16000,
     max_rows_per_file: int | None = None,
     title: str = "asyncbench local dataset",
+    rows_per_group: int = ROWS_PER_GROUP,
 ) -> Path:
     """Write `tables[config][split] = rows` as a hub-layout folder under `root`; returns `root`.
 
@@ -190,7 +191,8 @@ def write_hub_folder(
     whatever the rows carry, in ESB order first; a row missing a column gets null. Rows are
     sorted by `audio_length_s` descending (stable) like the real sets, unless the caller turns
     that off or the rows have no lengths. Old shards of the same split are removed so a
-    rewrite never leaves stale files for the `<split>-*` pattern to pick up.
+    rewrite never leaves stale files for the `<split>-*` pattern to pick up. `rows_per_group`
+    is the parquet row group (what a streaming reader holds at once): 1 for long recordings.
     """
     import pyarrow.parquet as pq
 
@@ -227,7 +229,7 @@ def write_hub_folder(
                 path = root / config / f"{split}-{i:05d}-of-{n_files:05d}.parquet"
                 shard = table.slice(i * per_file, per_file)
                 if shard.num_rows:
-                    pq.write_table(shard, path, row_group_size=ROWS_PER_GROUP)
+                    pq.write_table(shard, path, row_group_size=rows_per_group)
                 else:
                     # Schema only, no row group: `datasets` reads an empty row group as a
                     # batch size of 0 and fails, while no row group at all is zero rows.

@@ -31,6 +31,24 @@ def embed(text: str, seconds: float, *, seed: int = 0) -> np.ndarray:
     return out
 
 
+def extract_all(pcm: bytes | np.ndarray) -> list[str]:
+    """Every text embedded anywhere in the samples, in order: a long recording made of
+    watermarked clips (or a part cut from one) carries the transcript of each clip in it."""
+    samples = (
+        np.frombuffer(pcm, dtype="<i2") if isinstance(pcm, (bytes, bytearray, memoryview)) else pcm
+    )
+    if len(samples) < 6:
+        return []
+    head = samples[: len(samples) - 5]
+    starts = np.flatnonzero(head == _MAGIC[0])
+    texts = []
+    for i in starts:
+        text = extract(samples[i:]) if np.array_equal(samples[i : i + 4], _MAGIC) else None
+        if text is not None:
+            texts.append(text)
+    return texts
+
+
 def extract(pcm: bytes | np.ndarray) -> str | None:
     """The embedded text, or None when the samples carry none."""
     samples = (

@@ -6,7 +6,8 @@ Content-Type header"); `model` and `file` are required; the file part needs a su
 extension (→ 400 "Invalid file format"); gpt-4o models take only json/text; clips under
 0.1 s → 400 `audio_too_short`; a `language` Whisper does not know (not ISO 639-1, or
 not one of its languages) → 400 "Invalid language". Each request's language is counted in
-`state.counters["openai.language.<code>"]` ("-" when none was sent). Errors are
+`state.counters["openai.language.<code>"]` ("-" when none was sent). A file over 25 MB →
+413. Errors are
 `{"error": {"message", "type", "param", "code"}}`.
 
 Key scenarios (see `asyncbench.servers.mock.sync`): `mock-insufficient_quota` (every request 429
@@ -33,6 +34,7 @@ from asyncbench.sources.audio import BadAudio
 NAME = "openai"
 PATH = "/v1/audio/transcriptions"
 FILE_FORMATS = ("flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "oga", "ogg", "wav", "webm")
+MAX_FILE_BYTES = 25 * 1024 * 1024  # OpenAI's 25 MB per file
 
 
 def error(
@@ -86,13 +88,14 @@ class Dialect:
     checks_extension: bool = True
     min_seconds: float = 0.1
     has_quota: bool = True  # a prepaid balance that can run out (`insufficient_quota`)
+    max_file_bytes: int | None = None  # a bigger file part is refused (413)
     models: frozenset[str] | None = None  # None: any model name
     formats: frozenset[str] = frozenset({"json", "text", "verbose_json", "srt", "vtt"})
     rate_limit: Callable[[MockConfig, str], web.Response] = _openai_rate_limit
     reply_extra: Callable[[MockState], dict[str, Any]] = field(default=lambda state: {})
 
 
-OPENAI = Dialect(NAME, PATH)
+OPENAI = Dialect(NAME, PATH, max_file_bytes=MAX_FILE_BYTES)
 
 
 def _unauthorized(presented: str | None) -> web.Response:
@@ -192,6 +195,15 @@ def handler(state: MockState, dialect: Dialect) -> Callable[[web.Request], Any]:
         if refused is not None:
             return refused
         state.counters[f"{name}.language.{sync.form_text(parts, 'language') or '-'}"] += 1
+        size = len(parts["file"].data) if "file" in parts else 0
+        if dialect.max_file_bytes is not None and size > dialect.max_file_bytes:
+            state.counters[f"{name}.413"] += 1
+            return error(
+                413,
+                f"Maximum content size limit ({dialect.max_file_bytes}) exceeded "
+                f"({size} bytes read)",
+                "server_error",
+            )
         model = sync.form_text(parts, "model") or ""
         url = sync.form_text(parts, "url") if "file" not in parts else None
         clip = url.encode() if url else parts["file"].data

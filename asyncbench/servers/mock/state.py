@@ -22,6 +22,7 @@ from asyncbench.sources import watermark
 from asyncbench.sources.audio import BadAudio, parse_wav, to_wav16k
 
 DEFAULT_TEXT = "this is a mock transcript"
+_ONE_CLIP_BYTES = 60 * 32000  # past a minute of audio, look for more than one text
 
 
 @dataclass
@@ -115,7 +116,12 @@ class MockState:
             loop = asyncio.get_running_loop()
             wav, _ = await loop.run_in_executor(None, to_wav16k, audio)
             pcm = wav[44:]
+        # a clip carries one text at its start; a long recording built from clips (or a part
+        # cut from one) carries one per clip, and the transcript is all of them in order
         text = watermark.extract(pcm)
+        if text is None or len(pcm) > _ONE_CLIP_BYTES:
+            texts = watermark.extract_all(pcm)
+            text = " ".join(texts) if texts else text
         return DEFAULT_TEXT if text is None else text
 
     def new_id(self, prefix: str) -> str:
