@@ -11,6 +11,13 @@ The engine knows no provider: it is given `transcribe(url, payload) -> str` and 
 Retry-After), the ledger, and a clean stop: on the first signal it takes no new work and gives
 requests in flight `grace_s` to finish; whatever has not finished is simply not written and
 is done again on resume. Nothing half-done is ever written.
+
+Arrival is separate from capacity (`engine/arrivals.py`). In a closed loop (the default)
+`max_workers` workers each take the next sample when their last one is answered. In an open
+loop one dispatcher sends each sample at its scheduled time, however many replies are
+outstanding; `max_workers` stays a safety cap, and a send that has to wait for a free slot
+(or for audio prep) goes late and is counted as such (`t_sent - t_intended`), instead of the
+schedule silently slipping. Every line records `t_intended`, `t_sent` and `t_end`.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from dataclasses import dataclass
 
 from asyncbench.core.errors import ProviderError, TransientError
 from asyncbench.core.retry import backoff_delay
+from asyncbench.engine.arrivals import ArrivalSpec, schedule
 from asyncbench.engine.endpoints import Endpoint, EndpointPool
 from asyncbench.engine.stats import RunStats
 from asyncbench.providers.base import AudioPayload
@@ -56,6 +64,8 @@ class EngineOptions:
     # Kinds that will fail every request alike (a rejected key, an exhausted quota): the
     # first one stops the run instead of burning through the split.
     fatal_kinds: frozenset[str] = frozenset({"auth", "quota"})
+    # None or closed: closed loop; else the open-loop schedule every send follows
+    arrivals: ArrivalSpec | None = None
 
 
 Transcribe = Callable[[str, AudioPayload], Awaitable[str]]
@@ -98,6 +108,9 @@ class Engine:
         self._busy: set[asyncio.Task[None]] = set()
         self._signals = 0
         self.fatal: ProviderError | None = None
+        # one anchor for every time written: line times are monotonic differences, exact
+        self._wall_offset = time.time() - time.monotonic()
+        self._open_tasks: set[asyncio.Task[None]] = set()
 
     # -- stopping ---------------------------------------------------------------------------
 
@@ -160,38 +173,103 @@ class Engine:
             job = await ready.get()
             if job is None or not self.accepting:
                 return
-            result = await self._process(job)
+            # closed loop: a sample is meant to go the moment a worker is free for it
+            result = await self._process(job, time.monotonic())
             if result is not None:
                 self._record(result)
                 self.writer.put(result)
+
+    async def _dispatch(self, ready: asyncio.Queue[Job | None], spec: ArrivalSpec) -> None:
+        """Open loop: send each sample at its intended time; at most `max_workers` at once.
+
+        Samples that are not sent (too short, undecodable) take no place in the schedule.
+        The schedule's clock starts with the first sample ready to send."""
+        slots = asyncio.Semaphore(self.opts.max_workers)
+        times = schedule(spec)
+        start: float | None = None
+        try:
+            while self.accepting:
+                job = await ready.get()
+                if job is None or not self.accepting:
+                    return
+                if job.skip or job.error is not None or job.payload is None:
+                    result = await self._process(job, time.monotonic())
+                    if result is not None:
+                        self._record(result)
+                        self.writer.put(result)
+                    continue
+                now = time.monotonic()
+                if start is None:
+                    start = now
+                intended = start + next(times)
+                # uvloop's timers tick in whole milliseconds and may wake a little early:
+                # sleep again for what is left, so nothing is ever sent before its time
+                while now < intended:
+                    await asyncio.sleep(intended - now)
+                    now = time.monotonic()
+                if slots.locked():
+                    self.stats.slot_waits += 1
+                await slots.acquire()
+                task = asyncio.create_task(self._send_one(job, intended, slots))
+                self._open_tasks.add(task)
+                task.add_done_callback(self._open_tasks.discard)
+        finally:
+            if self._open_tasks:
+                await asyncio.gather(*list(self._open_tasks), return_exceptions=True)
+
+    async def _send_one(self, job: Job, intended: float, slots: asyncio.Semaphore) -> None:
+        try:
+            result = await self._process(job, intended)
+        finally:
+            slots.release()
+        if result is not None:
+            self._record(result)
+            self.writer.put(result)
 
     # -- one sample -------------------------------------------------------------------------
 
     def _record(self, result: Result) -> None:
         st = self.stats
         st.done += 1
+        if result.t_sent is not None and result.t_intended is not None:
+            st.sent_at.append(result.t_sent)
+            st.lateness.append(result.t_sent - result.t_intended)
         if result.status == OK:
             st.ok += 1
             st.audio_s += result.duration
             st.latencies.append(result.time)
+            if result.t_intended is not None and result.t_end is not None:
+                st.from_intended.append(result.t_end - result.t_intended)
+                st.ok_audio.append(result.duration)
         elif result.status == SKIPPED_SHORT:
             st.skipped_short += 1
         else:
             st.failed += 1
             st.failed_by_kind[result.error_kind or "unknown"] += 1
 
-    def _result(self, job: Job, status: str, **kw: object) -> Result:
+    def _result(
+        self,
+        job: Job,
+        status: str,
+        intended: float | None = None,
+        sent: float | None = None,
+        **kw: object,
+    ) -> Result:
         s = job.sample
+        wall = self._wall_offset
         return Result(
             id=s.id,
             status=status,
             duration=job.duration,
             text=s.reference,
-            t_end=time.time(),
+            t_end=time.monotonic() + wall,
+            t_intended=None if sent is None or intended is None else intended + wall,
+            t_sent=None if sent is None else sent + wall,
             **kw,  # type: ignore[arg-type]
         )
 
-    async def _process(self, job: Job) -> Result | None:
+    async def _process(self, job: Job, intended: float) -> Result | None:
+        """One sample to its result; `intended` (monotonic) is when it was meant to go."""
         if job.skip:
             return self._result(job, SKIPPED_SHORT, time=0.0, pred_text=".")
         if job.error is not None or job.payload is None:
@@ -206,6 +284,7 @@ class Engine:
                 attempts=0,
             )
         attempt = 0
+        sent: float | None = None  # the first attempt's send
         failed_on: list[Endpoint] = []  # retries go to other endpoints while any is up
         task = asyncio.current_task()
         assert task is not None
@@ -214,6 +293,8 @@ class Engine:
             ep = await self.pool.acquire(avoid=failed_on)
             self._busy.add(task)
             t0 = time.perf_counter()
+            if sent is None:
+                sent = time.monotonic()
             err: ProviderError
             try:
                 async with asyncio.timeout(self.opts.timeout):
@@ -237,7 +318,14 @@ class Engine:
                 self.stats.attempts += 1
                 self.stats.busy_s += latency
                 return self._result(
-                    job, OK, time=latency, pred_text=text, attempts=attempt, endpoint=ep.label
+                    job,
+                    OK,
+                    intended,
+                    sent,
+                    time=latency,
+                    pred_text=text,
+                    attempts=attempt,
+                    endpoint=ep.label,
                 )
             latency = time.perf_counter() - t0
             self._busy.discard(task)
@@ -258,6 +346,8 @@ class Engine:
                 return self._result(
                     job,
                     FAILED,
+                    intended,
+                    sent,
                     time=latency,
                     pred_text="",
                     error=self.redact(str(err)),
@@ -293,10 +383,13 @@ class Engine:
             asyncio.create_task(self._prep(raw, ready), name=f"prep-{i}")
             for i in range(opts.prep_concurrency)
         ]
-        workers = [
-            asyncio.create_task(self._work(ready), name=f"worker-{i}")
-            for i in range(opts.max_workers)
-        ]
+        if opts.arrivals is not None and opts.arrivals.open:
+            workers = [asyncio.create_task(self._dispatch(ready, opts.arrivals), name="dispatch")]
+        else:
+            workers = [
+                asyncio.create_task(self._work(ready), name=f"worker-{i}")
+                for i in range(opts.max_workers)
+            ]
 
         async def pipeline() -> None:
             await reader
@@ -315,12 +408,15 @@ class Engine:
             if pipe.done():
                 error = pipe.exception()
             else:
-                await self._wind_down(workers)
+                await self._wind_down([*workers, *self._open_tasks])
         finally:
             stopper.cancel()
-            for task in (pipe, reader, *preppers, *workers):
+            sending = list(self._open_tasks)
+            for task in (pipe, reader, *preppers, *workers, *sending):
                 task.cancel()
-            await asyncio.gather(pipe, reader, *preppers, *workers, return_exceptions=True)
+            await asyncio.gather(
+                pipe, reader, *preppers, *workers, *sending, return_exceptions=True
+            )
             self.writer.close()
             await writer_task
             self.stats.ended = time.monotonic()

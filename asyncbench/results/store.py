@@ -54,6 +54,10 @@ class Result:
     attempts: int = 0
     endpoint: str | None = None
     t_end: float | None = None  # wall clock of the answer (time.time()), for plots over time
+    # wall clock of the schedule's send time (open loop; closed loop: when a worker took the
+    # sample) and of the first attempt's send: latency from the intended start = t_end - this
+    t_intended: float | None = None
+    t_sent: float | None = None
 
     def to_line(self) -> bytes:
         line = {
@@ -71,6 +75,10 @@ class Result:
         }
         if self.t_end is not None:
             line["t_end"] = round(self.t_end, 3)
+        if self.t_intended is not None:
+            line["t_intended"] = round(self.t_intended, 6)
+        if self.t_sent is not None:
+            line["t_sent"] = round(self.t_sent, 6)
         return orjson.dumps(line) + b"\n"
 
 
