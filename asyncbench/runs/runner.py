@@ -56,6 +56,19 @@ class RunConfig:
     progress: bool = True
     options: dict[str, str] = field(default_factory=dict)
     shard: tuple[int, int] | None = None  # (i, n): only the samples of slice i of n
+    # open-loop load (engine/arrivals.py) and per-request SLOs for goodput (core/gates.py)
+    arrival: str = "closed"
+    rate: float | None = None
+    burstiness: float | None = None
+    ramp: str | None = None
+    seed: int = 0
+    slos: tuple[str, ...] = ()
+
+    def arrival_spec(self):  # type: ignore[no-untyped-def]
+        """The arrival process these flags ask for (ConfigError when they do not fit)."""
+        from asyncbench.engine.arrivals import make_spec
+
+        return make_spec(self.arrival, self.rate, self.burstiness, self.ramp, self.seed)
 
     def validate(self) -> None:
         if self.max_workers < 1:
@@ -72,6 +85,10 @@ class RunConfig:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigError(f"--{name} must be positive")
+        from asyncbench.core.gates import parse_slos
+
+        self.arrival_spec()
+        parse_slos(self.slos)
 
 
 def results_path(cfg: RunConfig) -> Path:
@@ -242,6 +259,9 @@ def _say_start(
                 f"{len(resume.bad_lines)} unreadable lines removed (line {resume.bad_lines[0]}...)"
             )
         print(f"resuming {path}: " + ", ".join(bits), file=err)
+    arrivals = cfg.arrival_spec()
+    if arrivals.open:
+        print(f"{arrivals.describe()}; --max_workers {cfg.max_workers} is the cap", file=err)
     if cfg.max_samples:
         print(
             f"--max_samples {cfg.max_samples}: taking the first {cfg.max_samples} samples in "
@@ -340,6 +360,7 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
                 max_retries=cfg.max_retries,
                 prep_concurrency=prep_concurrency,
                 grace_s=cfg.grace_s,
+                arrivals=cfg.arrival_spec(),
             ),
             stats=stats,
             redact=redact,
@@ -360,6 +381,8 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
                 loop.remove_signal_handler(sig)
             executor.shutdown(wait=False, cancel_futures=True)
 
+    from asyncbench.core.gates import parse_slos
+    from asyncbench.reporting.load import load_section
     from asyncbench.reporting.summary import print_summary
 
     print_summary(
@@ -371,6 +394,7 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
         info=run_info(cfg),
         limit=cfg.max_workers,
         finished=engine.fatal is None and not stats.interrupted,
+        load=load_section(stats, cfg.arrival_spec(), parse_slos(cfg.slos)),
     )
     if engine.fatal is not None:
         raise ConfigError(redact(str(engine.fatal)))
