@@ -111,6 +111,7 @@ class Engine:
         # one anchor for every time written: line times are monotonic differences, exact
         self._wall_offset = time.time() - time.monotonic()
         self._open_tasks: set[asyncio.Task[None]] = set()
+        self._prepped = asyncio.Event()  # every sample prepared (the preppers are done)
 
     # -- stopping ---------------------------------------------------------------------------
 
@@ -183,7 +184,10 @@ class Engine:
         """Open loop: send each sample at its intended time; at most `max_workers` at once.
 
         Samples that are not sent (too short, undecodable) take no place in the schedule.
-        The schedule's clock starts with the first sample ready to send."""
+        The schedule's clock starts once the ready queue is full (or every sample is
+        prepared): audio prep gets a head start of a queue's worth of clips, so the first
+        seconds are not sent late behind decoding. Prep that cannot keep up with the rate
+        after that shows as late starts."""
         slots = asyncio.Semaphore(self.opts.max_workers)
         times = schedule(spec)
         start: float | None = None
@@ -198,9 +202,11 @@ class Engine:
                         self._record(result)
                         self.writer.put(result)
                     continue
-                now = time.monotonic()
                 if start is None:
-                    start = now
+                    while not ready.full() and not self._prepped.is_set():
+                        await asyncio.sleep(0.005)
+                    start = time.monotonic()
+                now = time.monotonic()
                 intended = start + next(times)
                 # uvloop's timers tick in whole milliseconds and may wake a little early:
                 # sleep again for what is left, so nothing is ever sent before its time
@@ -376,14 +382,18 @@ class Engine:
         raw: asyncio.Queue[Sample | None] = asyncio.Queue(
             maxsize=max(64, opts.prep_concurrency * 4)
         )
-        ready: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=max(16, opts.max_workers // 4))
+        open_loop = opts.arrivals is not None and opts.arrivals.open
+        # an open loop keeps more clips ready: its sends come in bursts, not as slots free up
+        ready: asyncio.Queue[Job | None] = asyncio.Queue(
+            maxsize=max(256 if open_loop else 16, opts.max_workers // 4)
+        )
         writer_task = asyncio.create_task(self.writer.run(), name="writer")
         reader = asyncio.create_task(self._read(batches, raw), name="reader")
         preppers = [
             asyncio.create_task(self._prep(raw, ready), name=f"prep-{i}")
             for i in range(opts.prep_concurrency)
         ]
-        if opts.arrivals is not None and opts.arrivals.open:
+        if opts.arrivals is not None and open_loop:
             workers = [asyncio.create_task(self._dispatch(ready, opts.arrivals), name="dispatch")]
         else:
             workers = [
@@ -396,6 +406,7 @@ class Engine:
             for _ in preppers:
                 await raw.put(None)
             await asyncio.gather(*preppers)
+            self._prepped.set()
             for _ in workers:
                 await ready.put(None)
             await asyncio.gather(*workers)
