@@ -10,7 +10,8 @@ samples not in it are simply done again. So every sample ends up exactly once.
 Lines carry the fields the leaderboard's tools read (`audio_filepath`, `duration`, `time`,
 `text`, `pred_text`) plus our ledger (`id`, `status`, `error`, `error_kind`, `attempts`,
 `endpoint`, and `t_end`: when the answer came, in seconds since the epoch, so reports can
-plot throughput and errors over time; files without it still resume and score).
+plot throughput and errors over time; files without it still resume and score; `t_sent` and
+`t_intended`: when the first attempt went and when the arrival schedule meant it to go).
 `id` and `status` come first so the pre-scan can read them cheaply.
 """
 
