@@ -187,41 +187,44 @@ class Engine:
         The schedule's clock starts once the ready queue is full (or every sample is
         prepared): audio prep gets a head start of a queue's worth of clips, so the first
         seconds are not sent late behind decoding. Prep that cannot keep up with the rate
-        after that shows as late starts."""
+        after that shows as late starts.
+
+        The requests it starts are tasks of their own (`_open_tasks`), never awaited here:
+        cancelling the dispatcher on a stop must not cancel the requests in flight, which get
+        their grace period like a closed loop's busy workers."""
         slots = asyncio.Semaphore(self.opts.max_workers)
         times = schedule(spec)
         start: float | None = None
-        try:
-            while self.accepting:
-                job = await ready.get()
-                if job is None or not self.accepting:
-                    return
-                if job.skip or job.error is not None or job.payload is None:
-                    result = await self._process(job, time.monotonic())
-                    if result is not None:
-                        self._record(result)
-                        self.writer.put(result)
-                    continue
-                if start is None:
-                    while not ready.full() and not self._prepped.is_set():
-                        await asyncio.sleep(0.005)
-                    start = time.monotonic()
+        while self.accepting:
+            job = await ready.get()
+            if job is None or not self.accepting:
+                return
+            if job.skip or job.error is not None or job.payload is None:
+                result = await self._process(job, time.monotonic())
+                if result is not None:
+                    self._record(result)
+                    self.writer.put(result)
+                continue
+            if start is None:
+                while not ready.full() and not self._prepped.is_set():
+                    await asyncio.sleep(0.005)
+                start = time.monotonic()
+            now = time.monotonic()
+            intended = start + next(times)
+            # uvloop's timers tick in whole milliseconds and may wake a little early: sleep
+            # again for what is left, so nothing is ever sent before its time
+            while now < intended:
+                await asyncio.sleep(intended - now)
                 now = time.monotonic()
-                intended = start + next(times)
-                # uvloop's timers tick in whole milliseconds and may wake a little early:
-                # sleep again for what is left, so nothing is ever sent before its time
-                while now < intended:
-                    await asyncio.sleep(intended - now)
-                    now = time.monotonic()
-                if slots.locked():
-                    self.stats.slot_waits += 1
-                await slots.acquire()
-                task = asyncio.create_task(self._send_one(job, intended, slots))
-                self._open_tasks.add(task)
-                task.add_done_callback(self._open_tasks.discard)
-        finally:
-            if self._open_tasks:
-                await asyncio.gather(*list(self._open_tasks), return_exceptions=True)
+            if slots.locked():
+                self.stats.slot_waits += 1
+            await slots.acquire()
+            if not self.accepting:  # stopped while waiting: this one is left for the resume
+                slots.release()
+                return
+            task = asyncio.create_task(self._send_one(job, intended, slots))
+            self._open_tasks.add(task)
+            task.add_done_callback(self._open_tasks.discard)
 
     async def _send_one(self, job: Job, intended: float, slots: asyncio.Semaphore) -> None:
         try:
@@ -410,6 +413,8 @@ class Engine:
             for _ in workers:
                 await ready.put(None)
             await asyncio.gather(*workers)
+            while self._open_tasks:  # an open loop's last requests
+                await asyncio.gather(*list(self._open_tasks))
 
         pipe = asyncio.create_task(pipeline(), name="pipeline")
         stopper = asyncio.create_task(self._stop.wait(), name="stop")
