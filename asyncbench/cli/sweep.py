@@ -122,6 +122,7 @@ def open_level_row(level: float, summary: dict[str, Any] | None, status: str) ->
         goodput_share=good.get("share"),
         goodput_audio=good.get("audio_s_per_s"),
         coverage=wer.get("coverage_percent"),
+        samples=wer.get("samples"),
         late_starts=(s.get("late_starts") or {}).get("count"),
     )
     return row
@@ -150,14 +151,15 @@ def find_open_knee(
 
 def open_sweep_table(rows: Sequence[dict[str, Any]], knee: int | None) -> list[str]:
     lines = [
-        f"  {'rate':>7} {'achieved':>8} {'p50 s':>7} {'p90 s':>7} {'p99 s':>7} "
+        f"  {'rate':>7} {'samples':>7} {'achieved':>8} {'p50 s':>7} {'p90 s':>7} {'p99 s':>7} "
         f"{'goodput':>8} {'good %':>6} {'WER %':>6} {'cover %':>7} {'late':>5} {'errors':>6}"
     ]
     for i, r in enumerate(rows):
         share = None if r["goodput_share"] is None else 100 * r["goodput_share"]
         mark = "* " if i == knee else "  "
         lines.append(
-            f"{mark}{_f(r['level'], 'g'):>7} {_f(r['achieved_rate'], '.2f'):>8} "
+            f"{mark}{_f(r['level'], 'g'):>7} {_f(r.get('samples'), 'd'):>7} "
+            f"{_f(r['achieved_rate'], '.2f'):>8} "
             f"{_f(r['p50'], '.3f'):>7} {_f(r['p90'], '.3f'):>7} {_f(r['p99'], '.3f'):>7} "
             f"{_f(r['goodput'], '.2f'):>8} {_f(share, '.1f'):>6} {_f(r['wer'], '.2f'):>6} "
             f"{_f(r['coverage'], '.2f'):>7} {_f(r['late_starts'], 'd'):>5} {r['errors']:>6}"

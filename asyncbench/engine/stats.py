@@ -28,7 +28,7 @@ class RunStats:
     # latency_from_intended, late_starts, achieved_rate and goodput):
     sent_at: list[float] = field(default_factory=list)  # each sent sample's first send
     lateness: list[float] = field(default_factory=list)  # t_sent - t_intended, same order
-    slot_waits: int = 0  # open loop: sends that found every --max_workers slot taken
+    slot_waits: int = 0  # open loop: times the dispatcher found every --max_workers slot taken
     from_intended: list[float] = field(default_factory=list)  # ok samples: t_end - t_intended
     ok_audio: list[float] = field(default_factory=list)  # their durations, same order
 

@@ -122,7 +122,9 @@ def load_lines(load: dict[str, Any]) -> list[str]:
         if late["count"]:
             line += f" (p99 {_s(late['late_s']['p99'])} s, max {_s(late['late_s']['max'])} s late)"
         if late["waited_for_slot"]:
-            line += f"; {late['waited_for_slot']} waited for a free --max_workers slot"
+            line += (
+                f"; the --max_workers cap bound: {late['waited_for_slot']} waits for a free slot"
+            )
         line += f"; send lateness p99 {_s(lateness['p99'], '.4f')} s"
         lines.append(line)
     good = load["goodput"]

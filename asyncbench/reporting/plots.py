@@ -279,7 +279,7 @@ def open_sweep_figure(sweep: dict[str, Any]) -> bytes:
     ax.plot(xs, [r.get("achieved_rate") for r in rows], marker="o", color=color(0), label="sent")
     ax.plot(xs, [r.get("goodput") for r in rows], marker="s", color=color(2), label="goodput")
     ax.set_ylabel("requests/s")
-    ax.set_title(f"Open loop: {sweep['model']} on {sweep['dataset']}/{sweep['split']}")
+    ax.set_title("Sent and goodput, open loop")
     ax.legend(frameon=False)
     for q, c in (("p50", 0), ("p90", 1), ("p99", 3)):
         ax2.plot(xs, [r[q] for r in rows], marker="o", color=color(c), label=q)
