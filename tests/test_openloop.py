@@ -71,6 +71,12 @@ def test_open_loop_follows_the_seeded_schedule(
     assert f"goodput under latency<=30s: {N} of {N} requests met every SLO (100.0 %)" in err
     assert "WER: 0.0 %" in out
 
+    from asyncbench.reporting.report import gather, load_table
+
+    table = "".join(load_table(gather(tmp_path)))
+    assert "Open-loop load and goodput" in table
+    assert "<td>poisson</td><td>40.00</td>" in table and "latency&lt;=30s" in table
+
 
 def test_late_starts_are_counted_when_the_cap_binds(
     esb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -111,7 +111,7 @@ def load_lines(load: dict[str, Any]) -> list[str]:
             lines.append(
                 f"latency from the intended start over {lat['n']} ok requests: p50 "
                 f"{_s(lat['p50'])} s, p90 {_s(lat['p90'])} s, p99 {_s(lat['p99'])} s, max "
-                f"{_s(lat['max'])} s (what users feel; the line above is service time)"
+                f"{_s(lat['max'])} s (what users feel; 'latency over' above is service time)"
             )
         late = load["late_starts"]
         lateness = load["send_lateness_s"]

@@ -54,7 +54,9 @@ class Result:
     error_kind: str | None = None
     attempts: int = 0
     endpoint: str | None = None
-    t_end: float | None = None  # wall clock of the answer (time.time()), for plots over time
+    # wall clock of the answer (seconds since the epoch: the engine anchors its monotonic
+    # clock to time.time() once, so t_end - t_sent is exact), for plots over time
+    t_end: float | None = None
     # wall clock of the schedule's send time (open loop; closed loop: when a worker took the
     # sample) and of the first attempt's send: latency from the intended start = t_end - this
     t_intended: float | None = None

@@ -18,12 +18,16 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError
 from asyncbench.core.redact import make_redactor, url_secrets
 from asyncbench.results import manifest
 from asyncbench.results.store import ResumeState, check_writable, prescan, results_name
+
+if TYPE_CHECKING:
+    from asyncbench.engine.arrivals import ArrivalSpec
 
 log = logging.getLogger("asyncbench")
 
@@ -64,7 +68,7 @@ class RunConfig:
     seed: int = 0
     slos: tuple[str, ...] = ()
 
-    def arrival_spec(self):  # type: ignore[no-untyped-def]
+    def arrival_spec(self) -> ArrivalSpec:
         """The arrival process these flags ask for (ConfigError when they do not fit)."""
         from asyncbench.engine.arrivals import make_spec
 
