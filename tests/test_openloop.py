@@ -107,6 +107,24 @@ def test_late_starts_are_counted_when_the_cap_binds(
     assert "the --max_workers cap bound: " in err
 
 
+def test_a_ramp_run_follows_its_schedule(
+    esb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Background(LoopbackAldea(transcript=transcript_of)) as srv:
+        code, _, err = cli(
+            capsys,
+            "run",
+            *args(esb, srv.endpoints, tmp_path, "--arrival", "constant", "--ramp", "20:200:0.1"),
+        )
+    assert code == 0, err
+    rows, summary = only(tmp_path)
+    intended = sorted(r["t_intended"] for r in rows)
+    want = list(itertools.islice(schedule(make_spec("constant", ramp="20:200:0.1")), N))
+    assert [t - intended[0] for t in intended] == pytest.approx(want, abs=2e-6)
+    assert summary["arrival"]["ramp"] == {"start": 20, "end": 200, "seconds": 0.1}
+    assert "against a target of 200 (a ramp from 20 over 0.1 s)" in err
+
+
 def test_closed_loop_lines_carry_the_same_times(
     esb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -313,6 +313,11 @@ def print_sweep(data: dict[str, Any], root: Path) -> None:
         )
         for line in open_sweep_table(rows, knee):
             print(line)
+        if len({r.get("samples") for r in rows}) > 1:
+            print(
+                "note: with --level_seconds the levels hold different numbers of samples (the "
+                "first N of the split), so their WERs are over different samples"
+            )
         if knee is None:
             print(
                 "knee: not reached; every level was served (goodput and p99 held): try higher rates"

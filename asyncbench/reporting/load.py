@@ -102,10 +102,13 @@ def load_lines(load: dict[str, Any]) -> list[str]:
     lat = load["latency_from_intended"]
     if open_loop:
         target = load["target_rate"]
+        ramp = arrival.get("ramp")
         lines.append(
             f"open loop ({arrival['kind']}, seed {arrival['seed']}): achieved "
             f"{_s(load['achieved_rate'], '.2f')} requests/s against a target of "
-            f"{_s(target, 'g')} over {load['sent']} sent"
+            f"{_s(target, 'g')}"
+            + (f" (a ramp from {ramp['start']:g} over {ramp['seconds']:g} s)" if ramp else "")
+            + f" over {load['sent']} sent"
         )
         if lat["n"]:
             lines.append(
