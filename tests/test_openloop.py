@@ -101,7 +101,6 @@ def test_late_starts_are_counted_when_the_cap_binds(
     # the last one was meant to go at 75 ms and could not go before 15 × 50 ms
     assert summary["late_starts"]["late_s"]["max"] >= 0.6
     assert summary["latency_from_intended"]["max"] >= 0.7
-    assert summary["latency_s"]["max"] < summary["latency_from_intended"]["max"] - 0.5
     assert summary["goodput"]["requests"] <= 4  # from intended, only the first few are quick
     assert f"late starts: {late['count']} of {N} sent more than 10 ms after" in err
     assert "the --max_workers cap bound: " in err
@@ -132,7 +131,8 @@ def test_closed_loop_lines_carry_the_same_times(
         code, _, err = cli(capsys, "run", *args(esb, srv.endpoints, tmp_path))
     assert code == 0, err
     rows, summary = only(tmp_path)
-    assert all(r["t_intended"] <= r["t_sent"] + 1e-6 < r["t_end"] for r in rows)
+    # (t_end is rounded to the millisecond, and a loopback reply can take less than that)
+    assert all(r["t_intended"] <= r["t_sent"] + 1e-6 < r["t_end"] + 0.0005 for r in rows)
     assert summary["arrival"]["kind"] == "closed"
     assert summary["latency_from_intended"]["n"] == N
     assert "open loop" not in err and "late starts" not in err
@@ -176,32 +176,32 @@ def test_bad_arrival_input_stops_before_any_request(
 def test_open_loop_sweep_finds_where_the_load_stops_being_served(
     esb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # 2 slots × 0.1 s = 20 requests/s at most: 4/s is served as it comes, 80/s queues up
+    # 1 slot × 0.1 s = 10 requests/s at most: 2/s is served as it comes (p99 about 0.1 s,
+    # 0.2 s if two come together), 80/s queues 16 requests for 1.6 s (p99 over 1.2 s)
     run = run_args("aldea/default", esb, "ami", "test", "ENDPOINTS", tmp_path)
     i = run.index("--results_dir")
-    with Background(CappedAldea(capacity=2, service_s=0.1)) as srv:
+    with Background(CappedAldea(capacity=1, service_s=0.1)) as srv:
         run[run.index("ENDPOINTS")] = srv.endpoints
         code, out, err = cli(
             capsys,
             "sweep",
             *run[:i],
             *("--sweep_dir", tmp_path, *run[i + 2 :]),
-            *("--arrival", "poisson", "--rates", "4,80", "--level_seconds", "1"),
+            *("--arrival", "poisson", "--rates", "2,80", "--level_seconds", "2"),
             *("--slo", "latency<=10s"),
         )
     assert code == 0, err
     root = next(p for p in tmp_path.iterdir() if p.is_dir())
     data = json.loads((root / "sweep.json").read_text())
-    assert data["arrival"]["kind"] == "poisson" and data["level_seconds"] == 1
-    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == ["poisson4", "poisson80"]
+    assert data["arrival"]["kind"] == "poisson" and data["level_seconds"] == 2
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == ["poisson2", "poisson80"]
     slow, fast = data["levels"]
-    assert len(lines_of(next((root / "poisson4").glob("*.jsonl")))) == 4  # ceil(4 × 1 s)
+    assert len(lines_of(next((root / "poisson2").glob("*.jsonl")))) == 4  # ceil(2 × 2 s)
     assert len(lines_of(next((root / "poisson80").glob("*.jsonl")))) == N  # all there are
     for r in (slow, fast):
         assert r["wer"] == 0.0 and r["coverage"] == 100.0 and r["goodput_share"] == 1.0
         assert r["p50"] <= r["p90"] <= r["p99"]
-    # 16 requests in ~0.2 s against 20/s of capacity: the last waits ~0.6 s at the server
-    assert fast["p99"] >= 0.5 and fast["p99"] > 2 * slow["p99"]
+    assert fast["p99"] >= 1.0 and fast["p99"] > 2 * slow["p99"]
     assert data["knee_level"] == 80
     assert "knee (*): rate 80: p99 from the intended start" in out
     marked = [line.split()[1] for line in out.splitlines() if line.startswith("* ")]

@@ -22,12 +22,12 @@ def open_opts(kind: str, rate: float, **kw: object) -> dict:
 
 async def test_the_cap_holds_and_binding_it_is_counted(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
-    async with LoopbackAldea(2, latency=0.1) as srv:
+    async with LoopbackAldea(2, latency=0.2) as srv:
         engine = await run_engine(
             srv.endpoints, path, 30, workers=5, opts=open_opts("constant", 1000)
         )
     assert srv.max_in_flight == 5 and len(srv.seen) == 30
-    # 30 due within 30 ms, 5 slots of 100 ms each: the dispatcher waits for slots (replies
+    # 30 due within 30 ms, 5 slots of 200 ms each: the dispatcher waits for slots (replies
     # come back in fives, so at least 5 times), and the sends after the first 5 go late
     assert engine.stats.slot_waits >= 5
     assert sum(late > 0.05 for late in engine.stats.lateness) >= 20
@@ -57,12 +57,12 @@ async def test_stop_lets_sent_requests_finish_and_sends_nothing_more(tmp_path: P
     path = tmp_path / "r.jsonl"
     async with LoopbackAldea(1, latency=0.5) as srv:
         engine = await run_engine(
-            srv.endpoints, path, 200, workers=100, stop_after=0.3, opts=open_opts("constant", 50)
+            srv.endpoints, path, 200, workers=100, stop_after=0.5, opts=open_opts("constant", 50)
         )
         sent = len(srv.seen)
     rows = read(path)
-    # at most 0.3 s of the schedule was sent; each sent request got its answer written
-    assert 1 <= sent <= 16
+    # at most 0.5 s of the schedule was sent; each sent request got its answer written
+    assert 1 <= sent <= 26
     assert len(rows) == sent and all(r["status"] == "ok" for r in rows)
     assert engine.stats.interrupted == "SIGINT"
 
