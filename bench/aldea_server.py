@@ -13,8 +13,12 @@ only what the two clients send (HTTP/1.1, `Content-Length` bodies, keep-alive or
 costs a few tens of microseconds per request. It measures itself: `GET /_stats` on any port
 returns arrivals, replies, time-weighted requests in flight and its own CPU time since the
 last `POST /_reset` (whose optional JSON body `{"latency": s}` sets the next phase's latency),
-so the benchmark can show it never was the bottleneck. `ServerProcess` starts it as a child
-process and talks to those two paths.
+so the benchmark can show it never was the bottleneck. `GET /_arrivals` returns every arrival
+time of the phase (for the open-loop benchmark's inter-arrival statistics), and a reset body
+`{"stall_after": a, "stall_s": d}` makes the server stall: no reply leaves between a and a+d
+seconds after the phase's first arrival (replies due then all go at a+d), like a model server
+stuck in a garbage collection or a reload. `ServerProcess` starts it as a child process and
+talks to those paths.
 """
 
 from __future__ import annotations
@@ -58,11 +62,19 @@ class Ledger:
     max_in_flight: int = 0
     cpu_at_reset: float = field(default_factory=_cpu_s)
     reset_at: float = field(default_factory=time.monotonic)
+    stall_after: float | None = None  # seconds after the phase's first arrival
+    stall_s: float = 0.0
 
-    def reset(self, latency: float | None = None) -> None:
+    def reset(
+        self,
+        latency: float | None = None,
+        stall_after: float | None = None,
+        stall_s: float = 0.0,
+    ) -> None:
         """Start a new phase (the benchmark resets between clients, when nothing is in flight)."""
         if latency is not None:
             self.latency = latency
+        self.stall_after, self.stall_s = stall_after, stall_s
         self.arrivals, self.replies = [], []
         self.bad = self.connections = self.max_in_flight = 0
         self.cpu_at_reset, self.reset_at = _cpu_s(), time.monotonic()
@@ -196,8 +208,13 @@ class AldeaProtocol(asyncio.Protocol):
             return
         if path == "/_reset" and method == "POST":
             settings = orjson.loads(body) if body.strip() else {}
-            ledger.reset(settings.get("latency"))
+            ledger.reset(
+                settings.get("latency"), settings.get("stall_after"), settings.get("stall_s", 0.0)
+            )
             self._send("200 OK", b"{}", keep_alive)
+            return
+        if path == "/_arrivals":
+            self._send("200 OK", orjson.dumps(ledger.arrivals), keep_alive)
             return
         if method != "POST":
             self._send("405 Method Not Allowed", b'{"error": "POST audio"}', keep_alive)
@@ -212,7 +229,13 @@ class AldeaProtocol(asyncio.Protocol):
         else:
             status = "200 OK"
         self.busy = True
-        self.loop.call_later(ledger.latency, self._reply, status, reply, keep_alive)
+        delay = ledger.latency
+        if ledger.stall_after is not None:
+            now = ledger.arrivals[-1]
+            start = ledger.arrivals[0] + ledger.stall_after
+            if start <= now + delay < start + ledger.stall_s:
+                delay = start + ledger.stall_s - now  # stuck: answered when the stall ends
+        self.loop.call_later(delay, self._reply, status, reply, keep_alive)
 
     def _reply(self, status: str, reply: bytes, keep_alive: bool) -> None:
         self.ledger.in_flight -= 1
@@ -309,10 +332,18 @@ class ServerProcess:
         finally:
             conn.close()
 
-    def reset(self, latency: float | None = None) -> None:
-        """Start a new phase (and set its latency)."""
-        body = orjson.dumps({"latency": latency}) if latency is not None else b""
-        self._call("POST", "/_reset", body)
+    def reset(
+        self, latency: float | None = None, stall_after: float | None = None, stall_s: float = 0.0
+    ) -> None:
+        """Start a new phase (and set its latency, and a stall if asked)."""
+        settings: dict[str, float] = {} if latency is None else {"latency": latency}
+        if stall_after is not None:
+            settings |= {"stall_after": stall_after, "stall_s": stall_s}
+        self._call("POST", "/_reset", orjson.dumps(settings) if settings else b"")
+
+    def arrivals(self) -> list[float]:
+        """Every arrival of the phase, monotonic seconds (system-wide, like the client's)."""
+        return self._call("GET", "/_arrivals")  # type: ignore[no-any-return]
 
     def stats(self) -> dict[str, Any]:
         return self._call("GET", "/_stats")  # type: ignore[no-any-return]

@@ -368,7 +368,11 @@ def make_batch_command(run_command: Callable[..., None]) -> Callable[..., None]:
         ),
     ]
 
-    @like_run(run_command, drop=("model_name", "dataset", "split", "max_workers", "shard"), own=own)
+    @like_run(
+        run_command,
+        drop=("model_name", "dataset", "split", "max_workers", "shard", "fail_if"),
+        own=own,
+    )
     def batch_command(**options: Any) -> None:
         """Every model × the 8 leaderboard splits in one process; resumable as a whole."""
         models, max_workers = options.pop("model"), options.pop("max_workers")

@@ -227,12 +227,71 @@ def run_command(
             "(default 0.25; 0.5 for job APIs)",
         ),
     ] = None,
+    arrival: Annotated[
+        str,
+        typer.Option(
+            "--arrival",
+            help="closed (send when a reply comes back, the default), or an open loop that "
+            "sends on a schedule whatever is outstanding: constant, poisson or gamma "
+            "(needs --rate or --ramp; --max_workers stays the cap, late sends are counted)",
+        ),
+    ] = "closed",
+    rate: Annotated[
+        float | None,
+        typer.Option("--rate", help="Open loop: requests/s over the whole run (all endpoints)"),
+    ] = None,
+    burstiness: Annotated[
+        float | None,
+        typer.Option(
+            "--burstiness",
+            help="--arrival gamma: shape of the gaps; 1 is Poisson, smaller is burstier",
+        ),
+    ] = None,
+    ramp: Annotated[
+        str | None,
+        typer.Option(
+            "--ramp",
+            help="Open loop: START:END:SECONDS, the rate going linearly from START to END "
+            "requests/s over SECONDS, then staying at END (instead of --rate)",
+        ),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the open-loop schedule (reproducible runs)")
+    ] = 0,
+    slo: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--slo",
+            help='Per-request objective for goodput, repeatable: "latency<=2s" (from the '
+            'intended start) or "rtfx>=10" (audio ÷ that latency)',
+        ),
+    ] = None,
+    fail_if: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail_if",
+            "--fail-if",
+            help='Gate, repeatable: exit 3 if it holds after the run, e.g. "wer>8", "p99>3s" '
+            '(latency from the intended start), "coverage<99.5", "goodput<30" (requests/s '
+            "meeting every --slo); also rtfx, throughput_rtfx, p50, p90, max, goodput_audio, "
+            "achieved_rate, late_starts, failed",
+        ),
+    ] = None,
 ) -> None:
+    from asyncbench.core.gates import parse_gates
     from asyncbench.runs.runner import run
 
-    code = run(run_config(locals()))
+    gates = parse_gates(fail_if)  # a malformed gate stops here, before any request
+    cfg = run_config(locals())
+    code = run(cfg)
     if code:
         raise typer.Exit(code)
+    if gates:
+        from asyncbench.cli.gating import run_gates
+
+        code = run_gates(cfg, gates)
+        if code:
+            raise typer.Exit(code)
 
 
 def run_config(o: Mapping[str, Any]) -> RunConfig:
@@ -273,4 +332,10 @@ def run_config(o: Mapping[str, Any]) -> RunConfig:
         chunk_max_s=o.get("chunk_max_s"),
         max_upload_mb=o.get("max_upload_mb"),
         timeout_per_audio_s=o.get("timeout_per_audio_s"),
+        arrival=o["arrival"],
+        rate=o["rate"],
+        burstiness=o["burstiness"],
+        ramp=o["ramp"],
+        seed=o["seed"],
+        slos=tuple(o["slo"] or ()),
     )

@@ -11,6 +11,13 @@ The engine knows no provider: it is given `transcribe(url, payload) -> str` and 
 Retry-After), the ledger, and a clean stop: on the first signal it takes no new work and gives
 requests in flight `grace_s` to finish; whatever has not finished is simply not written and
 is done again on resume. Nothing half-done is ever written.
+
+Arrival is separate from capacity (`engine/arrivals.py`). In a closed loop (the default)
+`max_workers` workers each take the next sample when their last one is answered. In an open
+loop one dispatcher sends each sample at its scheduled time, however many replies are
+outstanding; `max_workers` stays a safety cap, and a send that has to wait for a free slot
+(or for audio prep) goes late and is counted as such (`t_sent - t_intended`), instead of the
+schedule silently slipping. Every line records `t_intended`, `t_sent` and `t_end`.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from dataclasses import dataclass
 
 from asyncbench.core.errors import ProviderError, TransientError
 from asyncbench.core.retry import backoff_delay
+from asyncbench.engine.arrivals import ArrivalSpec, schedule
 from asyncbench.engine.endpoints import Endpoint, EndpointPool
 from asyncbench.engine.parts import PartSource
 from asyncbench.engine.stall import StallWatch, stall_aware_timeout
@@ -66,6 +74,8 @@ class EngineOptions:
     # samples read ahead of the preppers (None: max(64, 4 x prep_concurrency)); long
     # recordings hold megabytes each until they are spilled, so their runs read ahead less
     read_ahead: int | None = None
+    # None or closed: closed loop; else the open-loop schedule every send follows
+    arrivals: ArrivalSpec | None = None
 
 
 Transcribe = Callable[[str, AudioPayload], Awaitable[str]]
@@ -113,6 +123,10 @@ class Engine:
         self.source_done = asyncio.Event()
         #: the loop's own stalls (a SIGSTOP, a blocked loop) do not count against --timeout
         self.stall_watch = StallWatch()
+        # one anchor for every time written: line times are monotonic differences, exact
+        self._wall_offset = time.time() - time.monotonic()
+        self._open_tasks: set[asyncio.Task[None]] = set()
+        self._prepped = asyncio.Event()  # every sample prepared (the preppers are done)
 
     # -- stopping ---------------------------------------------------------------------------
 
@@ -179,44 +193,117 @@ class Engine:
                 return
             if not self.accepting:
                 return
-            result = await self._process(job)
+            # closed loop: a sample is meant to go the moment a worker is free for it
+            result = await self._process(job, time.monotonic())
             if result is not None:
                 self._record(result)
                 self.writer.put(result)
+
+    async def _dispatch(self, ready: asyncio.Queue[Job | None], spec: ArrivalSpec) -> None:
+        """Open loop: send each sample at its intended time; at most `max_workers` at once.
+
+        Samples that are not sent (too short, undecodable) take no place in the schedule.
+        The schedule's clock starts once the ready queue is full (or every sample is
+        prepared): audio prep gets a head start of a queue's worth of clips, so the first
+        seconds are not sent late behind decoding. Prep that cannot keep up with the rate
+        after that shows as late starts.
+
+        The requests it starts are tasks of their own (`_open_tasks`), never awaited here:
+        cancelling the dispatcher on a stop must not cancel the requests in flight, which get
+        their grace period like a closed loop's busy workers."""
+        slots = asyncio.Semaphore(self.opts.max_workers)
+        times = schedule(spec)
+        start: float | None = None
+        while self.accepting:
+            job = await ready.get()
+            if job is None or not self.accepting:
+                return
+            if job.skip or job.error is not None or job.payload is None:
+                result = await self._process(job, time.monotonic())
+                if result is not None:
+                    self._record(result)
+                    self.writer.put(result)
+                continue
+            if start is None:
+                while not ready.full() and not self._prepped.is_set():
+                    await asyncio.sleep(0.005)
+                start = time.monotonic()
+            now = time.monotonic()
+            intended = start + next(times)
+            # uvloop's timers tick in whole milliseconds and may wake a little early: sleep
+            # again for what is left, so nothing is ever sent before its time
+            while now < intended:
+                await asyncio.sleep(intended - now)
+                now = time.monotonic()
+            if slots.locked():
+                self.stats.slot_waits += 1
+            await slots.acquire()
+            if not self.accepting:  # stopped while waiting: this one is left for the resume
+                slots.release()
+                return
+            task = asyncio.create_task(self._send_one(job, intended, slots))
+            self._open_tasks.add(task)
+            task.add_done_callback(self._open_tasks.discard)
+
+    async def _send_one(self, job: Job, intended: float, slots: asyncio.Semaphore) -> None:
+        try:
+            result = await self._process(job, intended)
+        finally:
+            slots.release()
+        if result is not None:
+            self._record(result)
+            self.writer.put(result)
 
     # -- one sample -------------------------------------------------------------------------
 
     def _record(self, result: Result) -> None:
         st = self.stats
         st.done += 1
+        if result.t_sent is not None and result.t_intended is not None:
+            st.sent_at.append(result.t_sent)
+            st.lateness.append(result.t_sent - result.t_intended)
         if result.status == OK:
             st.ok += 1
             st.audio_s += result.duration
             st.latencies.append(result.time)
+            if result.t_intended is not None and result.t_end is not None:
+                st.from_intended.append(result.t_end - result.t_intended)
+                st.ok_audio.append(result.duration)
         elif result.status == SKIPPED_SHORT:
             st.skipped_short += 1
         else:
             st.failed += 1
             st.failed_by_kind[result.error_kind or "unknown"] += 1
 
-    def _result(self, job: Job, status: str, **kw: object) -> Result:
+    def _result(
+        self,
+        job: Job,
+        status: str,
+        intended: float | None = None,
+        sent: float | None = None,
+        **kw: object,
+    ) -> Result:
         s = job.sample
+        wall = self._wall_offset
         return Result(
             id=s.id,
             status=status,
             duration=job.duration,
             text=s.reference,
-            t_end=time.time(),
+            t_end=time.monotonic() + wall,
+            t_intended=None if sent is None or intended is None else intended + wall,
+            t_sent=None if sent is None else sent + wall,
             parent_id=s.meta.get("parent_id"),
             chunk_index=s.meta.get("chunk_index"),
             **kw,  # type: ignore[arg-type]
         )
 
-    async def _process(self, job: Job) -> Result | None:
+    async def _process(self, job: Job, intended: float) -> Result | None:
+        """One sample to its result; `intended` (monotonic) is when it was meant to go."""
         if job.skip:
             return self._result(job, SKIPPED_SHORT, time=0.0, pred_text=".")
         if job.parts is not None:
-            return await self._process_parts(job, job.parts)
+            return await self._process_parts(job, job.parts, intended)
         if job.error is not None or job.payload is None:
             err = job.error or TransientError("internal", "no audio prepared")
             return self._result(
@@ -230,6 +317,7 @@ class Engine:
             )
         limit = job.timeout or self.opts.timeout
         attempt = 0
+        sent: float | None = None  # the first attempt's send
         failed_on: list[Endpoint] = []  # retries go to other endpoints while any is up
         task = asyncio.current_task()
         assert task is not None
@@ -239,6 +327,8 @@ class Engine:
             self._busy.add(task)
             t0 = time.perf_counter()
             started = asyncio.get_running_loop().time()
+            if sent is None:
+                sent = time.monotonic()
             err: ProviderError
             try:
                 async with stall_aware_timeout(limit, self.stall_watch):
@@ -262,7 +352,14 @@ class Engine:
                 self.stats.attempts += 1
                 self.stats.busy_s += latency
                 return self._result(
-                    job, OK, time=latency, pred_text=text, attempts=attempt, endpoint=ep.label
+                    job,
+                    OK,
+                    intended,
+                    sent,
+                    time=latency,
+                    pred_text=text,
+                    attempts=attempt,
+                    endpoint=ep.label,
                 )
             latency = time.perf_counter() - t0
             self._busy.discard(task)
@@ -291,6 +388,8 @@ class Engine:
                 return self._result(
                     job,
                     FAILED,
+                    intended,
+                    sent,
                     time=latency,
                     pred_text="",
                     error=self.redact(str(err)),
@@ -312,7 +411,7 @@ class Engine:
             if not self.accepting:
                 return None
 
-    async def _process_parts(self, job: Job, parts: PartSource) -> Result | None:
+    async def _process_parts(self, job: Job, parts: PartSource, intended: float) -> Result | None:
         """A recording in parts: each sent (with its own retries and timeout) in this worker's
         slot, recorded as it comes back, then stitched in order into the sample's one line.
         Parts an earlier run got back are not sent again. A part that fails fails the sample
@@ -322,6 +421,7 @@ class Engine:
         attempts = 0
         endpoint: str | None = None
         counted = 0.0  # audio seconds shown in progress while the parts come back
+        first_sent: float | None = None  # monotonic send of the first part this run sent
         try:
             for k in range(parts.n):
                 earlier = parts.earlier(k)
@@ -335,10 +435,10 @@ class Engine:
                     payload = await parts.payload(k)
                 except ProviderError as err:
                     sub = Job(job.sample, job.duration, error=err)
-                    return await self._process(sub)
+                    return await self._process(sub, intended)
                 sub = Job(job.sample, parts.seconds(k), payload=payload, timeout=parts.timeout(k))
                 del payload
-                got = await self._process(sub)
+                got = await self._process(sub, intended)
                 sub.payload = None  # this part's audio is not held while the next one is sent
                 if got is None:
                     return None
@@ -348,6 +448,8 @@ class Engine:
                     got.attempts = attempts
                     got.error = f"part {k + 1}/{parts.n}: {got.error}"
                     return got
+                if first_sent is None and got.t_sent is not None:
+                    first_sent = got.t_sent - self._wall_offset
                 parts.finished(k, got.pred_text, got.time, got.attempts, got.endpoint)
                 texts.append(got.pred_text)
                 spent += got.time
@@ -360,6 +462,8 @@ class Engine:
         return self._result(
             job,
             OK,
+            intended,
+            first_sent,
             time=spent,
             pred_text=stitch(texts),
             attempts=attempts,
@@ -374,7 +478,11 @@ class Engine:
         raw: asyncio.Queue[Sample | None] = asyncio.Queue(
             maxsize=opts.read_ahead or max(64, opts.prep_concurrency * 4)
         )
-        ready: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=max(16, opts.max_workers // 4))
+        open_loop = opts.arrivals is not None and opts.arrivals.open
+        # an open loop keeps more clips ready: its sends come in bursts, not as slots free up
+        ready: asyncio.Queue[Job | None] = asyncio.Queue(
+            maxsize=max(256 if open_loop else 16, opts.max_workers // 4)
+        )
         self.stall_watch.start()
         writer_task = asyncio.create_task(self.writer.run(), name="writer")
         reader = asyncio.create_task(self._read(batches, raw), name="reader")
@@ -382,19 +490,25 @@ class Engine:
             asyncio.create_task(self._prep(raw, ready), name=f"prep-{i}")
             for i in range(opts.prep_concurrency)
         ]
-        workers = [
-            asyncio.create_task(self._work(ready), name=f"worker-{i}")
-            for i in range(opts.max_workers)
-        ]
+        if opts.arrivals is not None and open_loop:
+            workers = [asyncio.create_task(self._dispatch(ready, opts.arrivals), name="dispatch")]
+        else:
+            workers = [
+                asyncio.create_task(self._work(ready), name=f"worker-{i}")
+                for i in range(opts.max_workers)
+            ]
 
         async def pipeline() -> None:
             await reader
             for _ in preppers:
                 await raw.put(None)
             await asyncio.gather(*preppers)
+            self._prepped.set()
             for _ in workers:
                 await ready.put(None)
             await asyncio.gather(*workers)
+            while self._open_tasks:  # an open loop's last requests
+                await asyncio.gather(*list(self._open_tasks))
 
         pipe = asyncio.create_task(pipeline(), name="pipeline")
         stopper = asyncio.create_task(self._stop.wait(), name="stop")
@@ -404,12 +518,15 @@ class Engine:
             if pipe.done():
                 error = pipe.exception()
             else:
-                await self._wind_down(workers)
+                await self._wind_down([*workers, *self._open_tasks])
         finally:
             stopper.cancel()
-            for task in (pipe, reader, *preppers, *workers):
+            sending = list(self._open_tasks)
+            for task in (pipe, reader, *preppers, *workers, *sending):
                 task.cancel()
-            await asyncio.gather(pipe, reader, *preppers, *workers, return_exceptions=True)
+            await asyncio.gather(
+                pipe, reader, *preppers, *workers, *sending, return_exceptions=True
+            )
             await self.stall_watch.stop()
             self.writer.close()
             await writer_task

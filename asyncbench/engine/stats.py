@@ -24,6 +24,13 @@ class RunStats:
     busy_s: float = 0.0  # sum of every attempt's latency (Little's law: mean in flight)
     audio_s: float = 0.0  # audio seconds of samples transcribed ok
     interrupted: str | None = None
+    # Send timing, monotonic seconds (reporting/load.py turns them into the summary's
+    # latency_from_intended, late_starts, achieved_rate and goodput):
+    sent_at: list[float] = field(default_factory=list)  # each sent sample's first send
+    lateness: list[float] = field(default_factory=list)  # t_sent - t_intended, same order
+    slot_waits: int = 0  # open loop: times the dispatcher found every --max_workers slot taken
+    from_intended: list[float] = field(default_factory=list)  # ok samples: t_end - t_intended
+    ok_audio: list[float] = field(default_factory=list)  # their durations, same order
 
     @property
     def wall_s(self) -> float:

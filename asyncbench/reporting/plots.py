@@ -267,8 +267,50 @@ def endpoint_figure(rows: Sequence[dict[str, Any]]) -> bytes:
     return _png(fig)
 
 
+def open_sweep_figure(sweep: dict[str, Any]) -> bytes:
+    """An open-loop sweep: achieved rate and goodput against the target, latency from the
+    intended start, and WER and coverage per load level, the knee marked on each."""
+    fig, axes = _figure(1, 3, height=3.8)
+    ax, ax2, ax3 = axes[0]
+    rows = sweep["levels"]
+    xs = [r["level"] for r in rows]
+    kind = f"target rate, requests/s ({sweep['arrival']['kind']})"
+    ax.plot(xs, xs, linestyle=":", color="#999999", label="target")
+    ax.plot(xs, [r.get("achieved_rate") for r in rows], marker="o", color=color(0), label="sent")
+    ax.plot(xs, [r.get("goodput") for r in rows], marker="s", color=color(2), label="goodput")
+    ax.set_ylabel("requests/s")
+    ax.set_title("Sent and goodput, open loop")
+    ax.legend(frameon=False)
+    for q, c in (("p50", 0), ("p90", 1), ("p99", 3)):
+        ax2.plot(xs, [r[q] for r in rows], marker="o", color=color(c), label=q)
+    ax2.set_ylabel("latency from the intended start, s")
+    ax2.set_title("Latency users feel, per level")
+    ax2.legend(frameon=False)
+    ax3.plot(xs, [r["wer"] for r in rows], marker="o", color=color(3), label="WER %")
+    ax3.set_ylabel("WER %")
+    ax3.set_title("Accuracy under load")
+    cov = ax3.twinx()
+    cov.plot(xs, [r.get("coverage") for r in rows], marker="^", color=color(4), label="coverage")
+    cov.set_ylabel("coverage %")
+    cov.set_ylim(0, 101)
+    for a in (ax, ax2, ax3):
+        a.set_xscale("log", base=2)
+        a.set_xlabel(kind)
+        a.set_xticks(xs, [f"{x:g}" for x in xs])
+        a.set_ylim(bottom=0)
+        if sweep.get("knee_level") is not None:
+            a.axvline(sweep["knee_level"], color="#C44E52", linestyle="--", linewidth=1)
+    if sweep.get("knee_level") is not None:
+        ax.text(
+            sweep["knee_level"], 0.05, " knee", color="#C44E52", transform=ax.get_xaxis_transform()
+        )
+    return _png(fig)
+
+
 def sweep_figure(sweep: dict[str, Any]) -> bytes:
     """Throughput and latency percentiles against the sweep's levels, the knee marked."""
+    if sweep.get("arrival"):
+        return open_sweep_figure(sweep)
     fig, axes = _figure(1, 2, height=3.8)
     ax, ax2 = axes[0]
     rows = sweep["levels"]

@@ -272,6 +272,55 @@ def _fmt(value: float | None, spec: str = ".2f") -> str:
     return format(value, spec)
 
 
+def load_table(data: ReportData) -> list[str]:
+    """Open-loop load and goodput per results file, from the summaries its runs wrote (files
+    run closed-loop without `--slo` have nothing to add, and are left out)."""
+    from asyncbench.reporting.summary import read_summary
+
+    e = html.escape
+    rows = []
+    for f in data.files:
+        s = read_summary(f.score.path) or {}
+        arrival = s.get("arrival") or {}
+        good = s.get("goodput") or {}
+        if arrival.get("kind", "closed") == "closed" and not good.get("slos"):
+            continue
+        lat = s.get("latency_from_intended") or {}
+        share = good.get("share")
+        cells = (
+            e(f.score.model_id),
+            e(f.name),
+            e(str(arrival.get("kind"))),
+            _fmt(s.get("target_rate")),
+            _fmt(s.get("achieved_rate")),
+            _fmt(lat.get("p50"), ".3f"),
+            _fmt(lat.get("p90"), ".3f"),
+            _fmt(lat.get("p99"), ".3f"),
+            str((s.get("late_starts") or {}).get("count", "-")),
+            e(" and ".join(good.get("slos") or []) or "none"),
+            _fmt(good.get("requests_per_s")),
+            _fmt(good.get("audio_s_per_s")),
+            _fmt(None if share is None else 100 * share, ".1f"),
+        )
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    if not rows:
+        return []
+    head = (
+        "model", "dataset", "arrival", "target req/s", "sent req/s", "p50 s", "p90 s",
+        "p99 s", "late starts", "SLOs", "goodput req/s", "goodput audio s/s", "met %",
+    )  # fmt: skip
+    return [
+        "<h2>Open-loop load and goodput</h2><div class='wide'><table class='data'><tr>",
+        "".join(f"<th>{h}</th>" for h in head),
+        "</tr>",
+        *rows,
+        "</table></div><p class='note'>Latency here counts from each request's intended "
+        "start (the arrival schedule's send time), so a server stall shows in full; late "
+        "starts went more than 10 ms after their time. Goodput: requests (and audio seconds) "
+        "per second that came back ok and met every SLO; met %: of the requests sent.</p>",
+    ]
+
+
 def _img(png: bytes, alt: str) -> str:
     data = base64.b64encode(png).decode()
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
@@ -355,6 +404,7 @@ def render(data: ReportData, title: str = "asyncbench report") -> str:
         "flight): what the endpoints got through with many requests in flight. Latency "
         "percentiles are exact, over every successful request.</p>"
     )
+    parts += load_table(data)
 
     t0, edges = time_axis(data.files)
     timed_files = [f for f in data.files if f.timed]

@@ -215,9 +215,12 @@ def print_summary(
     limit: int | None = None,
     finished: bool = False,
     expected_samples: int | None = None,
+    load: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Print the summary (details to stderr, the seed's three lines to stdout), write it as
-    JSON beside the results file, and return it."""
+    JSON beside the results file, and return it. `load` (reporting/load.py: arrival,
+    latency from the intended start, late starts, achieved rate, goodput) joins the top
+    level of the summary."""
     err = sys.stderr
     wall = stats.wall_s
     print(
@@ -254,6 +257,12 @@ def print_summary(
     )
     for line in speed_lines(summary):
         print(line, file=err)
+    if load is not None:
+        from asyncbench.reporting.load import load_lines
+
+        summary.update(load)
+        for line in load_lines(load):
+            print(line, file=err)
     if len(pool.endpoints) > 1 or any(ep.errors for ep in pool.endpoints):
         for line in endpoint_table(summary["endpoints"]):
             print(line, file=err)

@@ -10,7 +10,8 @@ samples not in it are simply done again. So every sample ends up exactly once.
 Lines carry the fields the leaderboard's tools read (`audio_filepath`, `duration`, `time`,
 `text`, `pred_text`) plus our ledger (`id`, `status`, `error`, `error_kind`, `attempts`,
 `endpoint`, and `t_end`: when the answer came, in seconds since the epoch, so reports can
-plot throughput and errors over time; files without it still resume and score).
+plot throughput and errors over time; files without it still resume and score; `t_sent` and
+`t_intended`: when the first attempt went and when the arrival schedule meant it to go).
 `id` and `status` come first so the pre-scan can read them cheaply.
 """
 
@@ -53,7 +54,13 @@ class Result:
     error_kind: str | None = None
     attempts: int = 0
     endpoint: str | None = None
-    t_end: float | None = None  # wall clock of the answer (time.time()), for plots over time
+    # wall clock of the answer (seconds since the epoch: the engine anchors its monotonic
+    # clock to time.time() once, so t_end - t_sent is exact), for plots over time
+    t_end: float | None = None
+    # wall clock of the schedule's send time (open loop; closed loop: when a worker took the
+    # sample) and of the first attempt's send: latency from the intended start = t_end - this
+    t_intended: float | None = None
+    t_sent: float | None = None
     # a chunk of a chunked set (the board's Earnings22): scoring joins chunks per parent
     parent_id: str | None = None
     chunk_index: int | None = None
@@ -80,6 +87,10 @@ class Result:
             line["chunk_index"] = self.chunk_index
         if self.parts is not None:
             line["parts"] = self.parts
+        if self.t_intended is not None:
+            line["t_intended"] = round(self.t_intended, 6)
+        if self.t_sent is not None:
+            line["t_sent"] = round(self.t_sent, 6)
         return orjson.dumps(line) + b"\n"
 
 

@@ -28,6 +28,7 @@ from asyncbench.results import manifest
 from asyncbench.results.store import ResumeState, check_writable, prescan, results_name
 
 if TYPE_CHECKING:
+    from asyncbench.engine.arrivals import ArrivalSpec
     from asyncbench.engine.endpoints import EndpointPool
     from asyncbench.engine.pipeline import Engine
     from asyncbench.engine.stats import RunStats
@@ -76,6 +77,19 @@ class RunConfig:
     chunk_max_s: float | None = None  # longest part (None: 600 s)
     max_upload_mb: float | None = None  # None: the provider's declared byte limit
     timeout_per_audio_s: float | None = None  # None: the provider's; --timeout is the floor
+    # open-loop load (engine/arrivals.py) and per-request SLOs for goodput (core/gates.py)
+    arrival: str = "closed"
+    rate: float | None = None
+    burstiness: float | None = None
+    ramp: str | None = None
+    seed: int = 0
+    slos: tuple[str, ...] = ()
+
+    def arrival_spec(self) -> ArrivalSpec:
+        """The arrival process these flags ask for (ConfigError when they do not fit)."""
+        from asyncbench.engine.arrivals import make_spec
+
+        return make_spec(self.arrival, self.rate, self.burstiness, self.ramp, self.seed)
 
     def validate(self) -> None:
         if self.max_workers < 1:
@@ -97,6 +111,10 @@ class RunConfig:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigError(f"--{name} must be positive")
+        from asyncbench.core.gates import parse_slos
+
+        self.arrival_spec()
+        parse_slos(self.slos)
         self.validate_longform()
 
     def validate_longform(self) -> None:
@@ -408,6 +426,9 @@ def _say_start(
                 f"{len(resume.bad_lines)} unreadable lines removed (line {resume.bad_lines[0]}...)"
             )
         print(f"resuming {path}: " + ", ".join(bits), file=err)
+    arrivals = cfg.arrival_spec()
+    if arrivals.open:
+        print(f"{arrivals.describe()}; --max_workers {cfg.max_workers} is the cap", file=err)
     if cfg.max_samples:
         print(
             f"--max_samples {cfg.max_samples}: taking the first {cfg.max_samples} samples in "
@@ -543,6 +564,7 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total, shared=N
                 grace_s=cfg.grace_s,
                 priority=shared.priority if shared is not None else 0,
                 read_ahead=read_ahead,
+                arrivals=cfg.arrival_spec(),
             ),
             stats=stats,
             redact=redact,
@@ -577,6 +599,8 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total, shared=N
                     loop.remove_signal_handler(sig)
                 executor.shutdown(wait=False, cancel_futures=True)
 
+    from asyncbench.core.gates import parse_slos
+    from asyncbench.reporting.load import load_section
     from asyncbench.reporting.summary import print_summary
 
     print_summary(
@@ -588,6 +612,7 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total, shared=N
         info=run_info(cfg),
         limit=cfg.max_workers,
         finished=engine.fatal is None and not stats.interrupted,
+        load=load_section(stats, cfg.arrival_spec(), parse_slos(cfg.slos)),
     )
     if engine.fatal is not None:
         raise ConfigError(redact(str(engine.fatal)))

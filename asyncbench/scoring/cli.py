@@ -41,15 +41,26 @@ def score_command(
             "longform) as its score_results prints them, to paste into a submission.",
         ),
     ] = False,
+    fail_if: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail_if",
+            "--fail-if",
+            help='Gate per model, repeatable: exit 3 if it holds, e.g. "wer>8" (composite '
+            'WER %), "coverage<99.5" (% of samples finished), "rtfx<2"',
+        ),
+    ] = None,
 ) -> None:
     """Score results files exactly like the Open ASR Leaderboard."""
     from asyncbench.core.errors import ConfigError
+    from asyncbench.core.gates import SCORE_GATE_METRICS, parse_gates
     from asyncbench.scoring.score import collect_scores
     from asyncbench.scoring.table import print_report
 
     try:
         if csv_output and json_output:
             raise ConfigError("--csv and --json each print the scores alone: pass one of them")
+        gates = parse_gates(fail_if, SCORE_GATE_METRICS)
         report = collect_scores(results_dir, model, scheme=scoring)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -70,3 +81,14 @@ def score_command(
             print(f"warning: {problem}", file=sys.stderr)
         return
     print_report(report, as_json=json_output)
+    if gates:
+        from asyncbench.scoring.gating import score_gates
+
+        outcomes, code = score_gates(report, gates)
+        out = sys.stderr if json_output else sys.stdout  # --json keeps stdout one object
+        for model_id, outcome in outcomes:
+            print(outcome.line(model_id), file=out)
+        failed = sum(o.failed for _, o in outcomes)
+        print(f"gates: {len(outcomes) - failed} passed, {failed} failed", file=out)
+        if code:
+            raise typer.Exit(code)
