@@ -21,6 +21,7 @@ PROTOCOLS: tuple[str, ...] = (
     "revai",
     "speechmatics",
     "speechmatics_rt",
+    "soniox",
     "viewer",
 )
 
