@@ -27,6 +27,7 @@ REGISTRY: dict[str, str] = {
     "elevenlabs": "asyncbench.providers.elevenlabs:ElevenLabsProvider",
     "deepgram": "asyncbench.providers.deepgram:DeepgramProvider",
     "soniox": "asyncbench.providers.soniox:SonioxProvider",
+    "gladia": "asyncbench.providers.gladia:GladiaProvider",
 }
 
 
