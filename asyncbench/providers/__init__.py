@@ -28,6 +28,7 @@ REGISTRY: dict[str, str] = {
     "deepgram": "asyncbench.providers.deepgram:DeepgramProvider",
     "soniox": "asyncbench.providers.soniox:SonioxProvider",
     "gladia": "asyncbench.providers.gladia:GladiaProvider",
+    "microsoft": "asyncbench.providers.microsoft:MicrosoftProvider",
 }
 
 

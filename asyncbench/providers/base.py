@@ -43,6 +43,9 @@ class ProviderSettings:
     use_url: bool = False
     language: str = "en"
     options: dict[str, str] = field(default_factory=dict)
+    #: the dataset config being run (e.g. `librispeech`), for providers whose leaderboard
+    #: options depend on it (Azure's lexical prompt)
+    dataset: str = ""
 
 
 class Provider(ABC):

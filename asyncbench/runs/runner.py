@@ -172,6 +172,7 @@ def _run(cfg: RunConfig) -> int:
         use_url=cfg.use_url,
         options=cfg.options
         | ({"poll_interval": str(cfg.poll_interval)} if cfg.poll_interval else {}),
+        dataset=cfg.dataset,
     )
     provider = provider_cls(settings)
     urls = provider.endpoint_urls()

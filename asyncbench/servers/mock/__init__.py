@@ -23,6 +23,7 @@ PROTOCOLS: tuple[str, ...] = (
     "speechmatics_rt",
     "soniox",
     "gladia",
+    "microsoft",
     "viewer",
 )
 
