@@ -29,6 +29,7 @@ REGISTRY: dict[str, str] = {
     "soniox": "asyncbench.providers.soniox:SonioxProvider",
     "gladia": "asyncbench.providers.gladia:GladiaProvider",
     "microsoft": "asyncbench.providers.microsoft:MicrosoftProvider",
+    "zoom": "asyncbench.providers.zoom:ZoomProvider",
 }
 
 

@@ -24,6 +24,7 @@ PROTOCOLS: tuple[str, ...] = (
     "soniox",
     "gladia",
     "microsoft",
+    "zoom",
     "viewer",
 )
 
