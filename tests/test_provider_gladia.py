@@ -28,7 +28,12 @@ from .provider_runs import (
     wav_clip,
 )
 from .support import MockServer
-from .sync_support import clips, run_engine, transcribe_one
+from .sync_support import (
+    assert_missing_key_sends_nothing,
+    clips,
+    run_engine,
+    transcribe_one,
+)
 
 KEY = "gladia-test-key-7"
 ENV = "GLADIA_API_KEY"
@@ -74,8 +79,10 @@ def test_rejected_key_is_one_error_line(cli: CliRuns) -> None:
     assert_key_rejected(cli.runs["bad_key"], ENV)
 
 
-def test_missing_key_names_the_variable(cli: CliRuns) -> None:
-    assert_missing_key(cli.runs["no_key"], ENV)
+async def test_missing_key_is_one_line_before_any_request(cli: CliRuns, tmp_path: Path) -> None:
+    assert_missing_key(cli.runs["no_key"], ENV)  # through run_eval.py
+    split = cli.runs["no_key"].results.parent / "esb"
+    await assert_missing_key_sends_nothing(MODEL, split, tmp_path, ENV, "gladia")
 
 
 def test_bad_base_url_is_one_line(cli: CliRuns) -> None:

@@ -35,6 +35,7 @@ from .provider_runs import (
 from .support import MockServer
 from .sync_support import (
     assert_each_retried_once,
+    assert_missing_key_sends_nothing,
     assert_server_errors_retried,
     client_of,
     run_engine,
@@ -94,8 +95,10 @@ def test_rejected_key_is_one_error_line(cli: CliRuns) -> None:
     assert "Access denied due to invalid subscription key" in line
 
 
-def test_missing_key_names_the_variable(cli: CliRuns) -> None:
-    assert_missing_key(cli.runs["no_key"], ENV)
+async def test_missing_key_is_one_line_before_any_request(cli: CliRuns, tmp_path: Path) -> None:
+    assert_missing_key(cli.runs["no_key"], ENV)  # through run_eval.py
+    split = cli.runs["no_key"].results.parent / "esb"
+    await assert_missing_key_sends_nothing(MODEL, split, tmp_path, ENV, "microsoft")
 
 
 async def test_bad_region_is_one_line(tmp_path: Path) -> None:

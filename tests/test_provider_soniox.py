@@ -4,8 +4,10 @@ leaderboard's body, every transcription and file deleted afterwards)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from asyncbench.core.errors import ConfigError
@@ -27,7 +29,12 @@ from .provider_runs import (
     wav_clip,
 )
 from .support import MockServer
-from .sync_support import clips, run_engine, transcribe_one
+from .sync_support import (
+    assert_missing_key_sends_nothing,
+    clips,
+    run_engine,
+    transcribe_one,
+)
 
 KEY = "soniox-test-key-42"
 ENV = "SONIOX_API_KEY"
@@ -91,9 +98,10 @@ def test_rejected_key_is_one_error_line(cli: CliRuns) -> None:
     assert_key_rejected(cli.runs["bad_key"], ENV)
 
 
-def test_missing_key_names_the_variable(cli: CliRuns) -> None:
-    assert_missing_key(cli.runs["no_key"], ENV)
-    assert not list(cli.runs["no_key"].results.glob("*.jsonl"))
+async def test_missing_key_is_one_line_before_any_request(cli: CliRuns, tmp_path: Path) -> None:
+    assert_missing_key(cli.runs["no_key"], ENV)  # through run_eval.py
+    split = cli.runs["no_key"].results.parent / "esb"
+    await assert_missing_key_sends_nothing(MODEL, split, tmp_path, ENV, "soniox")
 
 
 def test_bad_option_values_are_one_line(cli: CliRuns) -> None:
@@ -188,8 +196,6 @@ async def test_url_mode_sends_audio_url_and_uploads_nothing() -> None:
 
 
 async def test_mock_refuses_what_soniox_refuses() -> None:
-    import aiohttp
-
     headers = {"Authorization": f"Bearer {KEY}"}
     async with MockServer() as mock, aiohttp.ClientSession() as session:
         url = f"{mock.url}/v1/transcriptions"
@@ -205,3 +211,35 @@ async def test_mock_refuses_what_soniox_refuses() -> None:
         "body.speaker_labels"
     )
     assert (two, no_scheme) == (400, 401)
+
+
+async def test_a_cancelled_attempt_leaves_its_job_in_place() -> None:
+    """A timeout or Ctrl-C must not wait for deletes (and keeps the job findable)."""
+    async with MockServer(MockConfig(latency=30)) as mock, aiohttp.ClientSession() as session:
+        soniox = provider(mock.url)
+        task = asyncio.create_task(
+            soniox.transcribe(session, soniox.endpoint_urls()[0], wav_clip("Slow.", 0.5))
+        )
+
+        async def job_accepted() -> None:
+            while not mock.state.counters["soniox.jobs"]:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(job_accepted(), 20)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        counters = mock.state.counters
+    assert counters["soniox.files"] == counters["soniox.jobs"] == 1
+    assert counters["soniox.deleted_transcriptions"] == counters["soniox.deleted_files"] == 0
+
+
+def test_request_budgets_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert provider("http://h:1").file_pace.rate == 1000.0  # 60000/min, set for the tests
+    for name in UNPACED:
+        monkeypatch.delenv(name)
+    soniox = provider("http://h:1")
+    assert soniox.file_pace.rate == soniox.transcription_pace.rate == 4.0  # 240/min
+    monkeypatch.setenv("SONIOX_FILE_REQUESTS_PER_MINUTE", "-5")
+    with pytest.raises(ConfigError, match="SONIOX_FILE_REQUESTS_PER_MINUTE must be a positive"):
+        provider("http://h:1")

@@ -31,6 +31,7 @@ from .provider_runs import (
 from .support import MockServer
 from .sync_support import (
     assert_each_retried_once,
+    assert_missing_key_sends_nothing,
     assert_server_errors_retried,
     client_of,
     run_engine,
@@ -93,8 +94,10 @@ def test_rejected_key_or_secret_is_one_error_line(cli: CliRuns) -> None:
     assert "Invalid access token." in assert_key_rejected(cli.runs["bad_secret"], ENV)
 
 
-def test_missing_key_names_the_variable(cli: CliRuns) -> None:
-    assert_missing_key(cli.runs["no_key"], ENV)
+async def test_missing_key_is_one_line_before_any_request(cli: CliRuns, tmp_path: Path) -> None:
+    assert_missing_key(cli.runs["no_key"], ENV)  # through run_eval.py
+    split = cli.runs["no_key"].results.parent / "esb"
+    await assert_missing_key_sends_nothing(MODEL, split, tmp_path, ENV, "zoom")
 
 
 def test_bad_base_url_is_one_line(cli: CliRuns) -> None:
