@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from asyncbench.core.errors import ConfigError
+from asyncbench.core.errors import ConfigError, PermanentError
 from asyncbench.providers.base import AudioPayload
 from asyncbench.providers.soniox import SonioxProvider, job_error
 from asyncbench.servers.mock.state import MockConfig
@@ -243,3 +243,11 @@ def test_request_budgets_come_from_the_environment(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("SONIOX_FILE_REQUESTS_PER_MINUTE", "-5")
     with pytest.raises(ConfigError, match="SONIOX_FILE_REQUESTS_PER_MINUTE must be a positive"):
         provider("http://h:1")
+
+
+async def test_over_300_minutes_is_refused_before_any_request() -> None:
+    long_clip = AudioPayload(b"RIFF" + b"\x00" * 100, "audio/wav", "a.wav", 300 * 60.0 + 1)
+    async with MockServer() as mock:
+        with pytest.raises(PermanentError, match="over Soniox's 300 min limit") as info:
+            await transcribe_one(provider(mock.url), long_clip)
+    assert info.value.kind == "too_large" and mock.state.counters["soniox.requests"] == 0

@@ -10,10 +10,12 @@ Wire facts (reference/PROTOCOLS-2026.md §A1, from the leaderboard's client and 
 and the file. The body is the leaderboard's: `model`, `language_hints: [lang]` with
 `language_hints_strict`, no diarization, no language identification, no context.
 
-Deleting is not optional here: an account keeps at most 2,000 transcriptions and 10 GB of
-files, so a full split that did not clean up would start failing part-way. A sample whose
-attempt is cancelled (timeout, Ctrl-C) is not cleaned up, so the job can still be found;
-Soniox deletes it after 30 days.
+Deleting is not optional here: an account keeps at most 2,000 transcriptions, 1,000 files and
+10 GB, and files are not deleted automatically, so a full split that did not clean up would
+start failing part-way. A sample whose attempt is cancelled (timeout, Ctrl-C) is not cleaned
+up, so its job can still be found. At most 100 transcriptions may be pending at once: keep
+`--max_workers` at or below 100 (the leaderboard runs 20). Files are capped at 300 minutes
+(checked before upload).
 
 Errors: 401/403 stop the run (key rejected), 402 stops it (no balance); other 4xx are
 permanent; 429 and 5xx are retried after `Retry-After`. The leaderboard's client paces itself
@@ -22,9 +24,10 @@ to 240 requests/min for `/files` and 240/min for transcription calls
 budgets, with the same variables, are kept here for all workers together.
 
 UNCONFIRMED: the per-project request caps (the 240/min budgets are the leaderboard's, not a
-documented number); the per-file duration cap (60 or 300 minutes depending on the page
-version, so it is left to the service, whose refusal is permanent); the exact `error_type`
-words of a failed job (matched loosely below).
+documented number); the exact `error_type` words of a failed job (matched loosely below);
+the status a failed job reports (`error` in the API reference, `failed` on the errors page;
+both are accepted); the status code of the 100-pending refusal (a 429 is retried, a 4xx is
+a failed sample).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from asyncbench.providers._jobs import (
     job_id_of,
     require_audio,
 )
+from asyncbench.providers._limits import Limits
 from asyncbench.providers.base import AudioPayload, ProviderSettings
 
 if TYPE_CHECKING:
@@ -65,8 +69,11 @@ DEFAULT_RPM = 240.0
 STATUSES = Statuses(
     done="completed",
     running=frozenset({"queued", "processing"}),
-    failed=frozenset({"error"}),
+    # the API reference says `error`, the errors page `failed`: both end the job
+    failed=frozenset({"error", "failed"}),
 )
+#: "File duration: 300 minutes, cannot be increased" (older pages: 60 minutes)
+LIMITS = Limits(None, 300 * 60.0, "soniox.com/docs/stt/async/limits-and-quotas")
 _RULES: list[Rule] = [
     (("decode", "unsupported", "invalid audio", "no audio"), PermanentError, "bad_audio"),
     (("fetch", "download", "url"), PermanentError, "fetch_failed"),
@@ -156,6 +163,7 @@ class SonioxProvider(JobProvider):
         import aiohttp
 
         require_audio(audio)
+        LIMITS.check(audio, "Soniox")
         if audio.data is None:
             return await self._transcription(session, url, audio, None)
         form = aiohttp.FormData()

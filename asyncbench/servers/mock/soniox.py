@@ -132,7 +132,7 @@ def add_routes(app: web.Application, state: MockState) -> None:
             return invalid(f"body.{unknown[0]}", "unknown field")
         if not isinstance(body.get("model"), str) or not body["model"]:
             return invalid("body.model", "field required")
-        if not body["model"].startswith("stt-async"):
+        if len(body["model"]) > 32 or not body["model"].startswith("stt-async"):
             return invalid("body.model", f"model {body['model']!r} is not an async model")
         if ("file_id" in body) == ("audio_url" in body):
             return invalid("body", "exactly one of file_id and audio_url is required")
@@ -155,6 +155,8 @@ def add_routes(app: web.Application, state: MockState) -> None:
         extra = {
             "model": body["model"],
             "language_hints": body.get("language_hints"),
+            "enable_speaker_diarization": body.get("enable_speaker_diarization", False),
+            "enable_language_identification": body.get("enable_language_identification", False),
             "file_id": body.get("file_id"),
             "audio_url": body.get("audio_url"),
             "created_at": _created(),
@@ -242,6 +244,8 @@ def _view(job: dict[str, Any]) -> dict[str, Any]:
         "file_id": job["file_id"],
         "filename": job["filename"],
         "language_hints": job["language_hints"],
+        "enable_speaker_diarization": job["enable_speaker_diarization"],
+        "enable_language_identification": job["enable_language_identification"],
         "audio_duration_ms": round(job["duration"] * 1000) if job["duration"] else None,
         "error_type": error_type,
         "error_message": error_message,
