@@ -121,6 +121,14 @@ async def test_rate_limits_are_waited_out_without_new_jobs(tmp_path: Path) -> No
     assert state.counters["gladia.jobs"] == N_SAMPLES
 
 
+async def test_server_errors_are_asked_again(tmp_path: Path) -> None:
+    # seed 4: the run's first draw (the first request's fault roll) is 0.24, so a 503 is sent
+    async with MockServer(MockConfig(rate_5xx=0.3, seed=4)) as mock:
+        _, rows = await run_engine(provider(mock.url), clips(4), tmp_path / "r", max_retries=6)
+    assert [r["status"] for r in rows] == ["ok"] * 4
+    assert mock.state.counters["gladia.503"] > 0
+
+
 async def test_no_credit_and_rejected_key_stop_the_run(tmp_path: Path) -> None:
     async with MockServer() as mock:
         broke, rows_b = await run_engine(
