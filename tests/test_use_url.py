@@ -208,6 +208,8 @@ MODELS = {
     "assembly": "best",
     "revai": "machine",
     "speechmatics": "enhanced",
+    "soniox": "stt-async-v5",
+    "gladia": "solaria-3",
 }
 
 

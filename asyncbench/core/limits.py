@@ -12,6 +12,9 @@ without importing the layer that enforces it (`asyncbench --help` stays fast).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
+
+from asyncbench.core.errors import PermanentError
 
 MB = 1024 * 1024
 #: the largest reply body (or WebSocket message) a provider reads (`--max_reply_bytes`):
@@ -23,12 +26,40 @@ WAV_BYTES_PER_S = 32000
 _HEADER_SLACK = 4096
 
 
+class Upload(Protocol):
+    """What a limit is checked on (a provider's `AudioPayload`)."""
+
+    data: bytes | None
+    duration: float
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """The most one request may carry; None = no limit the client needs to respect."""
+    """The most one request may carry; None = no limit the client needs to respect.
+    `source` says where the figure was read, for the message of a refused upload."""
 
     max_bytes: int | None = None
     max_seconds: float | None = None
+    source: str = ""
+
+    def check(self, audio: Upload, provider: str) -> None:
+        """Refuse, before sending, an upload the provider would refuse after it: one
+        permanent `too_large` failure with the limit in its words, and no request. (A URL the
+        service fetches has no bytes here: only its duration is checked.)"""
+        where = f" ({self.source})" if self.source else ""
+        size = len(audio.data) if audio.data is not None else 0
+        if self.max_bytes is not None and size > self.max_bytes:
+            raise PermanentError(
+                "too_large",
+                f"{size / 1e6:.1f} MB of audio is over {provider}'s "
+                f"{self.max_bytes / 1e6:g} MB limit{where}",
+            )
+        if self.max_seconds is not None and audio.duration > self.max_seconds:
+            raise PermanentError(
+                "too_large",
+                f"{audio.duration / 60:.1f} min of audio is over {provider}'s "
+                f"{self.max_seconds / 60:g} min limit{where}",
+            )
 
     def allows(self, n_bytes: int, seconds: float) -> bool:
         """Whether an upload of `n_bytes` holding `seconds` of audio is within the limits."""
@@ -49,7 +80,7 @@ class Limits:
         """The same limits with the byte limit the user configured (None keeps the declared)."""
         if max_bytes is None:
             return self
-        return Limits(max_bytes=max_bytes, max_seconds=self.max_seconds)
+        return Limits(max_bytes=max_bytes, max_seconds=self.max_seconds, source="--max_upload_mb")
 
 
 def max_part_seconds(limits: Limits, chunk_max_s: float) -> float:

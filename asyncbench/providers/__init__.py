@@ -26,6 +26,10 @@ REGISTRY: dict[str, str] = {
     "groq": "asyncbench.providers.groq:GroqProvider",
     "elevenlabs": "asyncbench.providers.elevenlabs:ElevenLabsProvider",
     "deepgram": "asyncbench.providers.deepgram:DeepgramProvider",
+    "soniox": "asyncbench.providers.soniox:SonioxProvider",
+    "gladia": "asyncbench.providers.gladia:GladiaProvider",
+    "microsoft": "asyncbench.providers.microsoft:MicrosoftProvider",
+    "zoom": "asyncbench.providers.zoom:ZoomProvider",
 }
 
 

@@ -52,6 +52,9 @@ class ProviderSettings:
     follow_redirects: bool = False
     #: a file holding the key (`--api_key_file`), so it never shows in `ps`
     api_key_file: str | None = None
+    #: the dataset config being run (e.g. `librispeech`), for providers whose leaderboard
+    #: options depend on it (Azure's lexical prompt)
+    dataset: str = ""
 
 
 class Provider(ABC):

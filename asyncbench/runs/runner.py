@@ -294,6 +294,7 @@ def prepare(cfg: RunConfig) -> Prepared:
         max_reply_bytes=cfg.max_reply_bytes,
         follow_redirects=cfg.follow_redirects,
         api_key_file=cfg.api_key_file,
+        dataset=cfg.dataset,
     )
     provider = provider_cls(settings)
     urls = provider.endpoint_urls()

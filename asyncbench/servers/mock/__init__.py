@@ -21,6 +21,10 @@ PROTOCOLS: tuple[str, ...] = (
     "revai",
     "speechmatics",
     "speechmatics_rt",
+    "soniox",
+    "gladia",
+    "microsoft",
+    "zoom",
     "viewer",
 )
 

@@ -1,0 +1,194 @@
+"""Zoom Scribe fast mode: `run_eval.py` end to end against the mock (with the raw key and with
+a signed JWT), each error kind through the real engine, URL mode, and the leaderboard's
+config (en-US, segmentation off up to 29.9 s, model_pro, timestamps)."""
+
+from __future__ import annotations
+
+import base64
+import time
+from pathlib import Path
+
+import aiohttp
+import orjson
+import pytest
+
+from asyncbench.core.errors import PermanentError
+from asyncbench.providers.base import AudioPayload
+from asyncbench.providers.zoom import ZoomProvider, make_jwt
+from asyncbench.servers.mock.state import MockConfig
+from asyncbench.servers.mock.zoom import token_key
+
+from .eval_runs import assert_leaderboard_run, assert_one_error_line, eval_runs, lb_env
+from .provider_runs import (
+    N_SAMPLES,
+    AudioHost,
+    CliRuns,
+    assert_key_rejected,
+    assert_missing_key,
+    key_runs,
+    wav_clip,
+)
+from .support import MockServer
+from .sync_support import (
+    assert_each_retried_once,
+    assert_missing_key_sends_nothing,
+    assert_server_errors_retried,
+    client_of,
+    run_engine,
+    run_with_key,
+    transcribe_one,
+)
+
+KEY = "zoom-test-key-99"
+SECRET = "zoom-test-secret-00"
+ENV = "ZOOM_API_KEY"
+MODEL = "zoom/scribe_v1"
+
+
+@pytest.fixture(autouse=True)
+def no_zoom_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("ZOOM_BASE_URL", "ZOOM_API_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory: pytest.TempPathFactory) -> CliRuns:
+    good = lb_env(**{ENV: KEY})
+    return eval_runs(
+        MockConfig(keys={"zoom": KEY, "zoom_secret": SECRET}),
+        tmp_path_factory.mktemp("zoom"),
+        {
+            "raw_key": (MODEL, good, ()),
+            "jwt": (MODEL, {**good, "ZOOM_API_SECRET": SECRET}, ()),
+            "bad_secret": (MODEL, {**good, "ZOOM_API_SECRET": "not-the-secret"}, ()),
+            "bad_url": (MODEL, good, ("--base_url", "zoom.us:http")),
+            **key_runs(MODEL, ENV, "not-the-key"),
+        },
+    )
+
+
+def provider(url: str | None, key: str = KEY) -> ZoomProvider:
+    return client_of(ZoomProvider, MODEL, url, key)
+
+
+# -- end to end ------------------------------------------------------------------------------
+
+
+def test_split_end_to_end_through_run_eval(cli: CliRuns) -> None:
+    for name in ("raw_key", "jwt"):
+        run = cli.runs[name]
+        rows = assert_leaderboard_run(run, MODEL, run.results.parent / "esb")
+        assert all(r["attempts"] == 1 for r in rows)
+    assert cli.mock.counters["zoom.requests"] >= 2 * N_SAMPLES
+    # the clips are 1-2 s long: no voice-activity segmentation, as the leaderboard sends it
+    assert cli.mock.last_request["zoom config"] == {
+        "language": "en-US",
+        "segmentation_mode": "none",
+        "experimental_feature": {"model_pro": True},
+        "timestamps": True,
+    }
+
+
+def test_rejected_key_or_secret_is_one_error_line(cli: CliRuns) -> None:
+    assert_key_rejected(cli.runs["bad_key"], ENV)
+    assert "Invalid access token." in assert_key_rejected(cli.runs["bad_secret"], ENV)
+
+
+async def test_missing_key_is_one_line_before_any_request(cli: CliRuns, tmp_path: Path) -> None:
+    assert_missing_key(cli.runs["no_key"], ENV)  # through run_eval.py
+    split = cli.runs["no_key"].results.parent / "esb"
+    await assert_missing_key_sends_nothing(MODEL, split, tmp_path, ENV, "zoom")
+
+
+def test_bad_base_url_is_one_line(cli: CliRuns) -> None:
+    assert_one_error_line(cli.runs["bad_url"], "--base_url", "'zoom.us:http'", "port")
+
+
+def test_config_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    zoom = provider(None)
+    assert zoom.endpoint_urls() == ["https://api.zoom.us/v2/aiservices/scribe/transcribe"]
+    long = AudioPayload(None, "audio/wav", "a.wav", 30.0, url="http://x/a.wav")
+    short = AudioPayload(None, "audio/wav", "a.wav", 29.9, url="http://x/a.wav")
+    assert zoom.config(long)["segmentation_mode"] == "auto"
+    assert zoom.config(short)["segmentation_mode"] == "none"
+    assert zoom.bearer() == KEY  # no secret: the key itself, as the leaderboard sends it
+    monkeypatch.setenv("ZOOM_API_SECRET", SECRET)
+    signed = provider(None)
+    token = signed.bearer()
+    assert token_key(token, SECRET) == KEY and token_key(token, "other") is None
+    claims = orjson.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    assert claims["iss"] == KEY and 0 < claims["exp"] - claims["iat"] <= 3600
+    assert SECRET in signed.secrets() and signed.bearer() == token  # reused until renewal
+    expired = make_jwt(KEY, SECRET, time.time() - 7200)
+    assert token_key(expired, SECRET) is None
+    assert ZoomProvider.default_concurrency == 32 and ZoomProvider.fetches_urls
+
+
+# -- each error kind, through the engine ----------------------------------------------------
+
+
+async def test_rate_limit_is_retried(tmp_path: Path) -> None:
+    engine, rows = await run_with_key(MODEL, "mock-rate_limit", 3, tmp_path / "r")
+    assert_each_retried_once(engine, rows, 3, "rate_limited")
+
+
+async def test_server_errors_are_retried(tmp_path: Path) -> None:
+    await assert_server_errors_retried(MODEL, KEY, tmp_path / "r", "zoom")
+
+
+async def test_rejected_key_is_fatal(tmp_path: Path) -> None:
+    keys = MockConfig(keys={"zoom": KEY})
+    auth, rows = await run_with_key(MODEL, "wrong-key", 4, tmp_path / "a", keys)
+    assert rows == []
+    assert str(auth.fatal) == "HTTP 401: key rejected; check ZOOM_API_KEY: Invalid access token."
+
+
+async def test_undecodable_audio_is_a_failed_line(tmp_path: Path) -> None:
+    broken = AudioPayload(b"\x00\x01garbage" * 50, "audio/wav", "audio.wav", 1.0)
+    items = [("Good words.", wav_clip("Good words.", 1.0)), ("x", broken)]
+    async with MockServer() as mock:
+        _, rows = await run_engine(provider(mock.url), items, tmp_path / "r")
+    good, bad = sorted(rows, key=lambda r: r["id"])
+    assert good["status"] == "ok" and good["pred_text"] == "Good words."
+    assert (bad["status"], bad["error_kind"], bad["attempts"]) == ("failed", "bad_request", 1)
+    assert bad["error"] == "HTTP 400: Unsupported or corrupt audio file."
+
+
+async def test_over_100_mb_is_refused_before_any_request() -> None:
+    big = AudioPayload(b"\x00" * (100 * 10**6 + 1), "audio/wav", "a.wav", 60.0)
+    async with MockServer() as mock:
+        with pytest.raises(PermanentError, match="over Zoom's 100 MB limit"):
+            await transcribe_one(provider(mock.url), big)
+    assert mock.state.counters["zoom.requests"] == 0
+
+
+# -- URL mode and the mock's strictness -------------------------------------------------------
+
+
+async def test_url_mode_sends_the_url_as_file() -> None:
+    clip = wav_clip("Fetched by Zoom.", 0.8)
+    async with AudioHost({"a.wav": clip.data}) as host, MockServer() as mock:
+        url_only = AudioPayload(None, "audio/wav", "a.wav", clip.duration, url=host.url("a.wav"))
+        assert await transcribe_one(provider(mock.url), url_only) == "Fetched by Zoom."
+    assert mock.state.counters["zoom.requests"] == 1
+
+
+async def test_mock_refuses_what_zoom_refuses() -> None:
+    clip = wav_clip("x", 0.5)
+    data_uri = "data:audio/wav;base64," + base64.b64encode(clip.data or b"").decode()
+    async with MockServer() as mock, aiohttp.ClientSession() as session:
+        url = f"{mock.url}/v2/aiservices/scribe/transcribe"
+        auth = {"Authorization": f"Bearer {KEY}"}
+        bad_mode = {"file": data_uri, "config": {"segmentation_mode": "vad"}}
+        async with session.post(url, json=bad_mode, headers=auth) as resp:
+            mode = (resp.status, await resp.json())
+        unknown = {"file": data_uri, "config": {"diarize": True}}
+        async with session.post(url, json=unknown, headers=auth) as resp:
+            field = resp.status
+        async with session.post(url, data=b"{}", headers=auth) as resp:
+            not_json = resp.status
+        not_audio = {"file": "data:text/plain;base64,aGk=", "config": {}}
+        async with session.post(url, json=not_audio, headers=auth) as resp:
+            text_uri = resp.status
+    assert mode == (400, {"code": 300, "message": "config.segmentation_mode must be auto or none"})
+    assert (field, not_json, text_uri) == (400, 400, 400)
