@@ -26,6 +26,7 @@ REGISTRY: dict[str, str] = {
     "groq": "asyncbench.providers.groq:GroqProvider",
     "elevenlabs": "asyncbench.providers.elevenlabs:ElevenLabsProvider",
     "deepgram": "asyncbench.providers.deepgram:DeepgramProvider",
+    "modulate": "asyncbench.providers.modulate:ModulateProvider",
 }
 
 

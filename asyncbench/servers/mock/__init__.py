@@ -22,6 +22,7 @@ PROTOCOLS: tuple[str, ...] = (
     "speechmatics",
     "speechmatics_rt",
     "viewer",
+    "modulate",
 )
 
 
