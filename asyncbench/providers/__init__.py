@@ -27,6 +27,7 @@ REGISTRY: dict[str, str] = {
     "elevenlabs": "asyncbench.providers.elevenlabs:ElevenLabsProvider",
     "deepgram": "asyncbench.providers.deepgram:DeepgramProvider",
     "modulate": "asyncbench.providers.modulate:ModulateProvider",
+    "reson8": "asyncbench.providers.reson8:Reson8Provider",
 }
 
 

@@ -23,6 +23,7 @@ PROTOCOLS: tuple[str, ...] = (
     "speechmatics_rt",
     "viewer",
     "modulate",
+    "reson8",
 )
 
 
