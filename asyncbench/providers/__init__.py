@@ -28,6 +28,7 @@ REGISTRY: dict[str, str] = {
     "deepgram": "asyncbench.providers.deepgram:DeepgramProvider",
     "modulate": "asyncbench.providers.modulate:ModulateProvider",
     "reson8": "asyncbench.providers.reson8:Reson8Provider",
+    "smallestai": "asyncbench.providers.smallestai:SmallestAIProvider",
 }
 
 

@@ -24,6 +24,7 @@ PROTOCOLS: tuple[str, ...] = (
     "viewer",
     "modulate",
     "reson8",
+    "smallestai",
 )
 
 
