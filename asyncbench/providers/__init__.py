@@ -29,6 +29,7 @@ REGISTRY: dict[str, str] = {
     "modulate": "asyncbench.providers.modulate:ModulateProvider",
     "reson8": "asyncbench.providers.reson8:Reson8Provider",
     "smallestai": "asyncbench.providers.smallestai:SmallestAIProvider",
+    "aquavoice": "asyncbench.providers.aquavoice:AquaVoiceProvider",
 }
 
 

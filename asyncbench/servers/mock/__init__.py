@@ -25,6 +25,7 @@ PROTOCOLS: tuple[str, ...] = (
     "modulate",
     "reson8",
     "smallestai",
+    "aquavoice",
 )
 
 
