@@ -12,7 +12,6 @@ from asyncbench.core.errors import ConfigError, PermanentError
 from asyncbench.providers import modulate
 from asyncbench.providers.base import AudioPayload, ProviderSettings
 from asyncbench.providers.modulate import ModulateProvider
-from asyncbench.servers.mock.state import MockConfig
 
 from .leaderboard_providers import (
     Outcome,

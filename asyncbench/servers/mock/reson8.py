@@ -10,8 +10,9 @@ which the leaderboard sends) and anything else is a 400, as are a bad `encoding`
 non-boolean flag. The reply is `{"text", "duration"}`.
 
 Key scenarios (see `asyncbench.servers.mock.sync`): `mock-revoke` (each token is revoked after
-its first use, so a client must buy a new one and send the next clip again), `mock-rate_limit` (first
-attempt of each clip 429 with `Retry-After`), `mock-no_credit` (every transcription 402).
+its first use, so a client must buy a new one and send the next clip again),
+`mock-rate_limit` (first attempt of each clip 429 with `Retry-After`), `mock-no_credit`
+(every transcription 402).
 """
 
 from __future__ import annotations
