@@ -141,6 +141,15 @@ def run_command(
             "machines can split one split; results go to a .shard-I-of-N.jsonl file",
         ),
     ] = None,
+    aldea_api: Annotated[
+        str | None,
+        typer.Option(
+            "--aldea_api",
+            "--aldea-api",
+            help="aldea/ protocol: auto (default: the public API's /v1/listen at api.aldea.ai, "
+            "the seed's /asr/transcribe elsewhere), listen or transcribe (on every endpoint)",
+        ),
+    ] = None,
 ) -> None:
     from asyncbench.runs.runner import run
 
@@ -177,4 +186,5 @@ def run_config(o: Mapping[str, Any]) -> RunConfig:
         grace_s=o["grace"],
         progress=not o["no_progress"],
         shard=parse_shard(o["shard"]) if o["shard"] is not None else None,
+        aldea_api=o.get("aldea_api"),
     )

@@ -56,6 +56,7 @@ class RunConfig:
     progress: bool = True
     options: dict[str, str] = field(default_factory=dict)
     shard: tuple[int, int] | None = None  # (i, n): only the samples of slice i of n
+    aldea_api: str | None = None  # aldea/ protocol: auto | listen | transcribe (None: auto)
 
     def validate(self) -> None:
         if self.max_workers < 1:
@@ -171,7 +172,8 @@ def _run(cfg: RunConfig) -> int:
         endpoints=cfg.aldea_endpoints,
         use_url=cfg.use_url,
         options=cfg.options
-        | ({"poll_interval": str(cfg.poll_interval)} if cfg.poll_interval else {}),
+        | ({"poll_interval": str(cfg.poll_interval)} if cfg.poll_interval else {})
+        | ({"aldea_api": cfg.aldea_api} if cfg.aldea_api else {}),
     )
     provider = provider_cls(settings)
     urls = provider.endpoint_urls()

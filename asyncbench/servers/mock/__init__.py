@@ -26,6 +26,7 @@ PROTOCOLS: tuple[str, ...] = (
     "reson8",
     "smallestai",
     "aquavoice",
+    "aldea_listen",
 )
 
 
