@@ -208,6 +208,7 @@ MODELS = {
     "assembly": "best",
     "revai": "machine",
     "speechmatics": "enhanced",
+    "smallestai": "pulse",
 }
 
 
