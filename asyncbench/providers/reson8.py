@@ -67,9 +67,6 @@ class Reson8Provider(Provider):
     def endpoint_urls(self) -> list[str]:
         return [self.url]
 
-    def secrets(self) -> list[str]:
-        return [*super().secrets(), *([self._token] if self._token else [])]
-
     def error(self, status: int, body: bytes, headers: Any) -> ProviderError:
         message = read_error(body).message
         if status == 402:
