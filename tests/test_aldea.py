@@ -52,7 +52,11 @@ def _provider(**kw: str | None) -> AldeaProvider:
 def test_endpoint_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("ALDEA_ENDPOINTS", "ALDEA_API_URL", "ALDEA_API_KEY"):
         monkeypatch.delenv(var, raising=False)
-    assert _provider().endpoint_urls() == [DEFAULT_URL]
+    # the public default speaks /v1/listen and needs a key (tests/test_aldea_listen.py)
+    assert _provider(api_key="k").endpoint_urls() == ["https://api.aldea.ai/v1/listen"]
+    assert _provider(api_key="k", options={"aldea_api": "transcribe"}).endpoint_urls() == [  # type: ignore[arg-type]
+        DEFAULT_URL
+    ]
     monkeypatch.setenv("ALDEA_API_URL", "http://single:9000")
     assert _provider().endpoint_urls() == ["http://single:9000/asr/transcribe"]
     monkeypatch.setenv("ALDEA_ENDPOINTS", "127.0.0.1:8800 127.0.0.1:8801")
@@ -90,9 +94,9 @@ async def test_wire_format_with_and_without_key(monkeypatch: pytest.MonkeyPatch)
     audio = AudioPayload(b"RIFF....WAVEdata", "audio/wav", "audio.wav", 1.0)
     async with LoopbackAldea(1) as srv, aiohttp.ClientSession() as session:
         url = f"http://127.0.0.1:{srv.ports[0]}/asr/transcribe"
-        assert await _provider().transcribe(session, url, audio) == "hello world"
+        assert await _provider(endpoints=url).transcribe(session, url, audio) == "hello world"
         monkeypatch.setenv("ALDEA_API_KEY", "sekrit-key")
-        assert await _provider().transcribe(session, url, audio) == "hello world"
+        assert await _provider(endpoints=url).transcribe(session, url, audio) == "hello world"
     first, second = srv.seen
     assert first.headers["Content-Type"] == "wave" and "Authorization" not in first.headers
     assert second.headers["Authorization"] == "Bearer sekrit-key"
@@ -114,10 +118,9 @@ async def test_status_meaning(action: Action, kind: str, cls: type) -> None:
         LoopbackAldea(1, plan=lambda p, n, b: action) as srv,
         aiohttp.ClientSession() as session,
     ):
+        url = f"http://127.0.0.1:{srv.ports[0]}/transcribe"
         with pytest.raises(cls) as info:
-            await _provider().transcribe(
-                session, f"http://127.0.0.1:{srv.ports[0]}/transcribe", audio
-            )
+            await _provider(endpoints=url).transcribe(session, url, audio)
     assert info.value.kind == kind and info.value.status == action.status
     if kind == "rate_limited":
         assert info.value.retry_after == 3.0

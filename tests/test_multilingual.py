@@ -142,12 +142,24 @@ def test_every_provider_takes_the_five_languages_of_the_track() -> None:
         "groq": "whisper-large-v3",
         "elevenlabs": "scribe_v2",
         "deepgram": "nova-3",
+        "soniox": "stt-async-v5",
+        "gladia": "solaria-3",
+        "microsoft": "azure-speech",
+        "modulate": "multilingual",
+        "reson8": "resonant-1",
+        "smallestai": "pulse",
     }
-    assert set(models) == set(REGISTRY)
+    english_only = {"zoom": "scribe_v1", "aquavoice": "avalon-v1-en"}
+    assert set(models) | set(english_only) == set(REGISTRY)
     for prefix, model in models.items():
         cls, _ = resolve_provider(f"{prefix}/{model}")
         for language in ("en", "de", "fr", "it", "es", "pt"):
             cls.check_language(model, language)
+    for prefix, model in english_only.items():
+        cls, _ = resolve_provider(f"{prefix}/{model}")
+        cls.check_language(model, "en")
+        with pytest.raises(ConfigError, match=f"{prefix}/{model} does not support language 'de'"):
+            cls.check_language(model, "de")
 
 
 # --------------------------------------------------------------------------- bad input, CLI

@@ -161,7 +161,7 @@ async def test_over_the_caps_is_refused_before_any_request() -> None:
     async with MockServer() as mock:
         with pytest.raises(PermanentError, match="135 min limit") as info:
             await transcribe_one(provider(mock.url), long_clip)
-    assert info.value.kind == "too_large"
+    assert info.value.kind == "too_long"
     assert mock.state.counters["gladia.requests"] == 0
 
 

@@ -251,4 +251,4 @@ async def test_over_300_minutes_is_refused_before_any_request() -> None:
     async with MockServer() as mock:
         with pytest.raises(PermanentError, match="over Soniox's 300 min limit") as info:
             await transcribe_one(provider(mock.url), long_clip)
-    assert info.value.kind == "too_large" and mock.state.counters["soniox.requests"] == 0
+    assert info.value.kind == "too_long" and mock.state.counters["soniox.requests"] == 0

@@ -210,6 +210,7 @@ MODELS = {
     "speechmatics": "enhanced",
     "soniox": "stt-async-v5",
     "gladia": "solaria-3",
+    "smallestai": "pulse",
 }
 
 

@@ -277,6 +277,15 @@ def run_command(
             "achieved_rate, late_starts, failed",
         ),
     ] = None,
+    aldea_api: Annotated[
+        str | None,
+        typer.Option(
+            "--aldea_api",
+            "--aldea-api",
+            help="aldea/ protocol: auto (default: the public API's /v1/listen at api.aldea.ai, "
+            "the seed's /asr/transcribe elsewhere), listen or transcribe (on every endpoint)",
+        ),
+    ] = None,
 ) -> None:
     from asyncbench.core.gates import parse_gates
     from asyncbench.runs.runner import run
@@ -338,4 +347,5 @@ def run_config(o: Mapping[str, Any]) -> RunConfig:
         ramp=o["ramp"],
         seed=o["seed"],
         slos=tuple(o["slo"] or ()),
+        aldea_api=o.get("aldea_api"),
     )

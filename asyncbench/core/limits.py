@@ -44,7 +44,8 @@ class Limits:
 
     def check(self, audio: Upload, provider: str) -> None:
         """Refuse, before sending, an upload the provider would refuse after it: one
-        permanent `too_large` failure with the limit in its words, and no request. (A URL the
+        permanent `too_large` (bytes) or `too_long` (duration) failure with the limit in its
+        words, and no request. (A URL the
         service fetches has no bytes here: only its duration is checked.)"""
         where = f" ({self.source})" if self.source else ""
         size = len(audio.data) if audio.data is not None else 0
@@ -56,7 +57,7 @@ class Limits:
             )
         if self.max_seconds is not None and audio.duration > self.max_seconds:
             raise PermanentError(
-                "too_large",
+                "too_long",
                 f"{audio.duration / 60:.1f} min of audio is over {provider}'s "
                 f"{self.max_seconds / 60:g} min limit{where}",
             )

@@ -30,6 +30,10 @@ REGISTRY: dict[str, str] = {
     "gladia": "asyncbench.providers.gladia:GladiaProvider",
     "microsoft": "asyncbench.providers.microsoft:MicrosoftProvider",
     "zoom": "asyncbench.providers.zoom:ZoomProvider",
+    "modulate": "asyncbench.providers.modulate:ModulateProvider",
+    "reson8": "asyncbench.providers.reson8:Reson8Provider",
+    "smallestai": "asyncbench.providers.smallestai:SmallestAIProvider",
+    "aquavoice": "asyncbench.providers.aquavoice:AquaVoiceProvider",
 }
 
 

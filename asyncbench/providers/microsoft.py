@@ -113,6 +113,7 @@ class MicrosoftProvider(HTTPProvider):
     base_url_env = "MICROSOFT_BASE_URL"
     default_base_url = region_url(DEFAULT_REGION)
     default_concurrency = 4
+    languages = (("", frozenset(LOCALES)),)  # the board's language → locale map
     limits = LIMITS
     default_timeout = 300.0
     fetches_urls = True

@@ -71,6 +71,7 @@ class ZoomProvider(HTTPProvider):
     base_url_env = "ZOOM_BASE_URL"
     default_base_url = DEFAULT_BASE_URL
     default_concurrency = 32
+    languages = (("", frozenset({"en"})),)  # the client always sends en-US, as the board's
     limits = LIMITS
     default_timeout = 300.0
     fetches_urls = True

@@ -91,6 +91,8 @@ class RunConfig:
 
         return make_spec(self.arrival, self.rate, self.burstiness, self.ramp, self.seed)
 
+    aldea_api: str | None = None  # aldea/ protocol: auto | listen | transcribe (None: auto)
+
     def validate(self) -> None:
         if self.max_workers < 1:
             raise ConfigError(f"--max_workers must be at least 1 (got {self.max_workers})")
@@ -290,7 +292,8 @@ def prepare(cfg: RunConfig) -> Prepared:
         use_url=cfg.use_url,
         language=cfg.language,
         options=cfg.options
-        | ({"poll_interval": str(cfg.poll_interval)} if cfg.poll_interval else {}),
+        | ({"poll_interval": str(cfg.poll_interval)} if cfg.poll_interval else {})
+        | ({"aldea_api": cfg.aldea_api} if cfg.aldea_api else {}),
         max_reply_bytes=cfg.max_reply_bytes,
         follow_redirects=cfg.follow_redirects,
         api_key_file=cfg.api_key_file,

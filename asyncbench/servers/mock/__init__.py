@@ -26,6 +26,11 @@ PROTOCOLS: tuple[str, ...] = (
     "microsoft",
     "zoom",
     "viewer",
+    "modulate",
+    "reson8",
+    "smallestai",
+    "aquavoice",
+    "aldea_listen",
 )
 
 
