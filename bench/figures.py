@@ -174,9 +174,10 @@ def verdicts(rows: list[Row], prescan_s: float | None, help_s: float | None) -> 
             f"state (>= 5x); {rps:.1f}x over the whole phase, where fill and drain cap even an "
             f"ideal client at N*W/(N+W)/L = {cap:.0f}/s"
         )
+        phase = ratio(base.phase_cpu_ms, ab.phase_cpu_ms)
         out.append(
             f"{mark(cpu >= 5)} CPU per request: asyncbench 1/{cpu:.1f} of the baseline's "
-            f"(<= 1/5; in the sending phase alone 1/{ratio(base.phase_cpu_ms, ab.phase_cpu_ms):.1f})"
+            f"(<= 1/5; in the sending phase alone 1/{phase:.1f})"
         )
         out.append(
             f"        peak RSS: asyncbench {ab.measured.peak_rss_mb:.0f} MB, baseline "
