@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import signal
 import sys
@@ -58,6 +59,21 @@ class RunConfig:
     shard: tuple[int, int] | None = None  # (i, n): only the samples of slice i of n
 
     def validate(self) -> None:
+        # NaN compares false with everything, so `nan <= 0` lets it through every check
+        # below; an infinite timeout or rate means none at all: both are refused up front.
+        for flag, value in (
+            ("timeout", self.timeout),
+            ("rps", self.rps),
+            ("max_rps", self.max_rps),
+            ("poll_interval", self.poll_interval),
+            ("grace", self.grace_s),
+            ("connect_timeout", self.connect_timeout),
+        ):
+            if value is not None and not math.isfinite(value):
+                raise ConfigError(
+                    f"--{flag} must be a finite number of seconds or requests "
+                    f"per second (got {value})"
+                )
         if self.max_workers < 1:
             raise ConfigError(f"--max_workers must be at least 1 (got {self.max_workers})")
         if self.max_samples is not None and self.max_samples < 1:
@@ -148,9 +164,16 @@ def run(cfg: RunConfig) -> int:
     """
     import gc
 
+    from asyncbench.results.lock import ResultsLock
+
     gc.disable()
     try:
-        return _run(cfg)
+        cfg.validate()
+        check_writable(cfg.results_dir)
+        # one writer per results file, from before the sidecar check and the pre-scan until
+        # the summary is written (batch, sweep and shards all come through here)
+        with ResultsLock(results_path(cfg)):
+            return _run(cfg)
     finally:
         gc.enable()
 
@@ -159,6 +182,7 @@ def _run(cfg: RunConfig) -> int:
     import gc
 
     from asyncbench.providers import ProviderSettings, resolve
+    from asyncbench.runs.limits import raise_open_files_limit
 
     cfg.validate()
     provider_cls, model = resolve(cfg.model_name)
@@ -175,6 +199,7 @@ def _run(cfg: RunConfig) -> int:
     )
     provider = provider_cls(settings)
     urls = provider.endpoint_urls()
+    raise_open_files_limit(cfg.max_workers, len(urls))
     rps = (
         cfg.rps
         if cfg.rps is not None
@@ -193,13 +218,23 @@ def _run(cfg: RunConfig) -> int:
 
     # --use_url reads the dataset viewer over the run's own session (in _run_async) instead
     ds = None if cfg.use_url else open_split(cfg.dataset_path, cfg.dataset, cfg.split)
+    if ds is not None:
+        from asyncbench.sources.read_failure import check_first_file
+
+        check_first_file(cfg.dataset_path, cfg.dataset, cfg.split)
     total = None if ds is None else known_size(ds, cfg.split)
     if cfg.preflight:
         for reason in asyncio.run(preflight(urls, min(cfg.connect_timeout, 5.0))):
             print(
                 f"warning: endpoint not reachable now, will be retried: {reason}", file=sys.stderr
             )
-    manifest.write(path, ident)
+    try:
+        manifest.write(path, ident)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write {manifest.manifest_path(path)}: {exc.strerror}; free some space "
+            "or pass another --results_dir"
+        ) from None
     if unclaimed:
         print(f"note: {path} had no {manifest.manifest_path(path).name}; adopted", file=sys.stderr)
     _say_start(cfg, path, resume, urls, total)
@@ -302,6 +337,9 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
             prepare = make_url_prepare(source, fetches_urls=provider.fetches_urls)
             prep_concurrency = min(cfg.max_workers, DOWNLOADS_IN_FLIGHT)
         else:
+            from asyncbench.sources.read_failure import quiet_parquet_errors
+
+            quiet_parquet_errors()
             batches = iter_samples(
                 ds,
                 cfg.dataset,
@@ -370,10 +408,19 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
         resume,
         info=run_info(cfg),
         limit=cfg.max_workers,
-        finished=engine.fatal is None and not stats.interrupted,
+        finished=engine.fatal is None
+        and not stats.interrupted
+        and engine.write_failure is None
+        and engine.source_error is None,
+        expected_samples=expected_samples(cfg, total, source_stats),
     )
     if engine.fatal is not None:
         raise ConfigError(redact(str(engine.fatal)))
+    if engine.write_failure is not None:
+        print(f"error: {engine.write_failure.message()}", file=sys.stderr)
+        return 1
+    if engine.source_error is not None:
+        return _source_failed(cfg, source_stats.rows, stats.done, engine.source_error)
     if stats.interrupted:
         print(
             f"interrupted by {stats.interrupted}: {stats.done} samples written; "
@@ -382,6 +429,33 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total) -> int: 
         )
         return 143 if stats.interrupted == "SIGTERM" else 130
     return 0
+
+
+def expected_samples(cfg: RunConfig, total: int | None, source: object) -> int | None:
+    """How many samples the results file should end with, when the split's size is known:
+    coverage then counts rows that never reached the file (a split cut short by an
+    unreadable page reads 64/130, not 64/64). Rows dropped for an empty reference are not
+    samples. Unknown for a shard (ids split evenly only on average)."""
+    if total is None or cfg.shard is not None:
+        return None
+    scorable = max(0, total - getattr(source, "dropped_empty_reference", 0))
+    return min(scorable, cfg.max_samples) if cfg.max_samples else scorable
+
+
+def _source_failed(cfg: RunConfig, row: int, written: int, exc: Exception) -> int:
+    """The split stopped being readable at `row`: exit 1 with one line naming the file and
+    rows, after everything read before it was written (exit 2 if nothing could be read)."""
+    from asyncbench.sources.read_failure import describe
+
+    what = describe(cfg.dataset_path, cfg.dataset, cfg.split, row, exc)
+    if row == 0:
+        raise ConfigError(f"{what}; nothing was sent: replace or re-download the file")
+    print(
+        f"error: {what}; the {row} rows before it were read and {written} samples written; "
+        "replace or re-download the file, then rerun the same command to resume",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def run_info(cfg: RunConfig) -> dict[str, object]:
