@@ -395,8 +395,11 @@ class ResultWriter:
                     data = b"".join(r.to_line() for r in batch)
                     try:
                         await loop.run_in_executor(None, _append, fd, self.path, data)
-                    except OSError as exc:
-                        self._fail(exc, self._drain(batch))
+                    except _Partial as partial:
+                        # the lines that got out whole before the failure are saved
+                        saved = data.count(b"\n", 0, partial.written)
+                        self.written += saved
+                        self._fail(partial.error, self._drain(batch[saved:]))
                         return
                     self.written += len(batch)
                 if done:
@@ -425,20 +428,35 @@ def _open_append(path: Path) -> int:
     return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
 
 
+class _Partial(Exception):
+    """An append failed after `written` bytes of its data reached the file."""
+
+    def __init__(self, error: OSError, written: int) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.written = written
+
+
 def _append(fd: int, path: Path, data: bytes) -> None:
-    """Write all of `data` (a short write is continued; a failed one raises), then check that
-    `fd` is still the file at `path`: lines appended to a deleted or replaced file are lost."""
+    """Write all of `data` (a short write is continued; a failed one raises `_Partial` with
+    how much got out), then check that `fd` is still the file at `path`: lines appended to a
+    deleted or replaced file are lost, all of them."""
     view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        if n == 0:  # pragma: no cover - a regular file never returns 0 for a non-empty write
-            raise OSError(errno.EIO, os.strerror(errno.EIO))
-        view = view[n:]
+    written = 0
+    try:
+        while written < len(data):
+            n = os.write(fd, view[written:])
+            if n == 0:  # pragma: no cover - a regular file never takes 0 bytes of a write
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+            written += n
+    except OSError as exc:
+        raise _Partial(exc, written) from None
     here, there = os.fstat(fd), None
     with contextlib.suppress(FileNotFoundError):
         there = os.stat(path)
     if there is None or (there.st_ino, there.st_dev) != (here.st_ino, here.st_dev):
-        raise OSError(errno.ENOENT, "the file was deleted or replaced while the run wrote it")
+        gone = OSError(errno.ENOENT, "the file was deleted or replaced while the run wrote it")
+        raise _Partial(gone, 0)
 
 
 def check_writable(directory: Path) -> None:
