@@ -337,6 +337,15 @@ async def test_nan_and_infinite_flags_are_refused(
         assert srv.seen == []
 
 
+async def test_a_nan_aldea_rps_is_refused(dataset: Path, tmp_path: Path) -> None:
+    async with server() as srv:
+        env = cli_env(ALDEA_RPS="nan", PYTHONPATH=str(REPO))
+        code, _, err = await finish(await start(run_args(dataset, srv.endpoints, tmp_path), env))
+        assert code == 2
+        assert one_error_line(err) == "error: ALDEA_RPS must be a finite number (got 'nan')"
+        assert srv.seen == []
+
+
 async def test_a_folder_that_forbids_the_resume_rename_is_one_line(
     dataset: Path, tmp_path: Path
 ) -> None:

@@ -98,8 +98,10 @@ class ResumeState:
 # usual resume reads a million lines with one C-speed regex pass (about what the looser
 # start-of-line regex it replaced cost) instead of a parse per line at 2-3 times that; a
 # line damaged anywhere, even in the middle of its text, fails to match and takes the full
-# parse. (Only UTF-8 validity is left to check, at once for the whole file.)
-_STR = rb'"(?:[^"\\\x00-\x1f]++|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*+"'
+# parse. (Only UTF-8 validity is left to check, at once for the whole file.) Strings are
+# written "unrolled" (plain run, then escape + plain run, ...): twice as fast in `re` as an
+# alternation per character.
+_STR = rb'"[^"\\\x00-\x1f]*+(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*+)*+"'
 _NUM = rb"-?(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?(?:[eE][-+]?[0-9]++)?"
 _NUM_OR_NULL = rb"(?:" + _NUM + rb"|null)"
 _STR_OR_NULL = rb"(?:" + _STR + rb"|null)"

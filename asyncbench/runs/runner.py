@@ -116,6 +116,8 @@ def aldea_rps_from_env() -> float | None:
         raise ConfigError(
             f"ALDEA_RPS must be a number of requests per second (got {value!r})"
         ) from None
+    if not math.isfinite(rps):
+        raise ConfigError(f"ALDEA_RPS must be a finite number (got {value!r})")
     if rps <= 0:
         raise ConfigError(f"ALDEA_RPS must be positive (got {value!r})")
     return rps
