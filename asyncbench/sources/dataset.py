@@ -8,6 +8,7 @@ later, off the event loop, only for samples that will really be sent.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -216,7 +217,7 @@ def iter_samples(
     taken = 0
     index = 0
     seen: dict[str, int] = {}
-    for batch in ds.iter(batch_size=BATCH):
+    for batch in readable_batches(ds):
         texts = batch.get("text")
         if texts is None:
             raise ConfigError(f"the dataset has no 'text' column; columns: {', '.join(batch)}")
@@ -258,6 +259,24 @@ def iter_samples(
             yield out
         if max_samples is not None and taken >= max_samples:
             return
+
+
+def readable_batches(ds: Any, batch_size: int = BATCH) -> Iterator[dict[str, list[Any]]]:
+    """`ds.iter(batch_size)`, except that a read error (a corrupt parquet page) costs only the
+    rows that cannot be read: the batch it broke is read again row by row from its first row
+    (a fresh pass over the split, skipping the rows already given), so the readable rows
+    before the bad page still come out; then the error is raised as it was."""
+    given = 0
+    try:
+        for batch in ds.iter(batch_size=batch_size):
+            yield batch
+            given += len(next(iter(batch.values()), []))
+    except Exception as first:
+        if not hasattr(ds, "skip"):
+            raise
+        with contextlib.suppress(Exception):  # it fails again at the first bad row
+            yield from ds.skip(given).iter(batch_size=1)
+        raise first from None
 
 
 def unique_id(sid: str, seen: dict[str, int], stats: SourceStats, row: int) -> str:
