@@ -54,7 +54,7 @@ class Row:
 
     @property
     def rps(self) -> float:
-        return self.requests / self.phase_s
+        return ratio(self.requests, self.phase_s)
 
     @property
     def steady_rps(self) -> float:
@@ -64,7 +64,7 @@ class Row:
 
     @property
     def mean_in_flight(self) -> float:
-        return self.sum_latency / self.phase_s
+        return ratio(self.sum_latency, self.phase_s)
 
     @property
     def steady_in_flight(self) -> float:
@@ -72,7 +72,7 @@ class Row:
 
     @property
     def cpu_ms(self) -> float:
-        return 1000 * self.measured.cpu_s / max(1, self.requests)
+        return ratio(1000 * self.measured.cpu_s, max(1, self.requests))
 
     @property
     def phase_cpu_s(self) -> float:
@@ -82,11 +82,11 @@ class Row:
 
     @property
     def phase_cpu_ms(self) -> float:
-        return 1000 * self.phase_cpu_s / max(1, self.requests)
+        return ratio(1000 * self.phase_cpu_s, max(1, self.requests))
 
     @property
     def client_cores(self) -> float:
-        return self.phase_cpu_s / self.phase_s
+        return ratio(self.phase_cpu_s, self.phase_s)
 
     @property
     def loop_cores(self) -> float:
@@ -94,16 +94,25 @@ class Row:
         if "first_arrival" not in self.server:
             return float("nan")
         first, last = self.server["first_arrival"], self.server["last_reply"]
-        return self.measured.cpu_between(first, last, main_thread=True) / self.phase_s
+        return ratio(self.measured.cpu_between(first, last, main_thread=True), self.phase_s)
 
     @property
     def needed_rps(self) -> float:
         """What W slots at this latency ask for (Little's law)."""
-        return self.workers / self.latency
+        return ratio(self.workers, self.latency)
 
     @property
     def server_cores(self) -> float:
-        return float(self.server.get("cpu_s", 0.0)) / self.phase_s
+        return ratio(float(self.server.get("cpu_s", 0.0)), self.phase_s)
+
+
+def ratio(num: float, den: float) -> float:
+    """num / den, or NaN (shown as n/a, judged NOT MET) when den is zero or not a number.
+
+    Every figure here divides by something measured, and on a loaded machine a measurement
+    can come out as exactly 0 (a CPU figure of 0.00 ms read from /proc ticks, a phase of one
+    tick): that must give an n/a figure, never a ZeroDivisionError in the test suite."""
+    return num / den if den and den == den else float("nan")
 
 
 def _f(value: float, fmt: str) -> str:
@@ -134,7 +143,7 @@ def table(rows: list[Row]) -> str:
 def demand_cores(r: Row) -> float:
     """Cores the asked rate would take at this run's own CPU cost per request (client in the
     sending phase plus server): W slots at latency L ask for W/L requests/s."""
-    per_request = (r.phase_cpu_s + float(r.server.get("cpu_s", 0.0))) / max(1, r.requests)
+    per_request = ratio(r.phase_cpu_s + float(r.server.get("cpu_s", 0.0)), max(1, r.requests))
     return r.needed_rps * per_request
 
 
@@ -157,17 +166,18 @@ def verdicts(rows: list[Row], prescan_s: float | None, help_s: float | None) -> 
 
     base, ab, scale = first("baseline"), first("asyncbench"), first("scale")
     if base and ab:
-        steady, rps = ab.steady_rps / base.steady_rps, ab.rps / base.rps
-        cpu = base.cpu_ms / ab.cpu_ms
-        cap = ab.n * ab.needed_rps / (ab.n + ab.workers)
+        steady, rps = ratio(ab.steady_rps, base.steady_rps), ratio(ab.rps, base.rps)
+        cpu = ratio(base.cpu_ms, ab.cpu_ms)
+        cap = ratio(ab.n * ab.needed_rps, ab.n + ab.workers)
         out.append(
             f"{mark(steady >= 5)} requests/s: asyncbench {steady:.1f}x the baseline in steady "
             f"state (>= 5x); {rps:.1f}x over the whole phase, where fill and drain cap even an "
             f"ideal client at N*W/(N+W)/L = {cap:.0f}/s"
         )
+        phase = ratio(base.phase_cpu_ms, ab.phase_cpu_ms)
         out.append(
             f"{mark(cpu >= 5)} CPU per request: asyncbench 1/{cpu:.1f} of the baseline's "
-            f"(<= 1/5; in the sending phase alone 1/{base.phase_cpu_ms / ab.phase_cpu_ms:.1f})"
+            f"(<= 1/5; in the sending phase alone 1/{phase:.1f})"
         )
         out.append(
             f"        peak RSS: asyncbench {ab.measured.peak_rss_mb:.0f} MB, baseline "
@@ -177,7 +187,7 @@ def verdicts(rows: list[Row], prescan_s: float | None, help_s: float | None) -> 
     for r in rows:
         if r.tool != "asyncbench":
             continue
-        share = r.steady_in_flight / r.workers
+        share = ratio(r.steady_in_flight, r.workers)
         text = (
             f"steady in flight, {r.label}: {r.steady_in_flight:.0f} of {r.workers} "
             f"({100 * share:.1f} %) for {r.needed_rps:.0f} requests/s asked, "

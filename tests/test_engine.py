@@ -61,7 +61,7 @@ async def run_engine(
 ) -> Engine:
     urls = parse_endpoints(srv_endpoints, "/asr/transcribe")
     return await engine_run(
-        AldeaProvider(ProviderSettings(model="default")),
+        AldeaProvider(ProviderSettings(model="default", endpoints=srv_endpoints)),
         EndpointPool(urls, max(1, -(-workers // len(urls))), **(pool_kw or {})),
         prepare,
         source or samples(n),

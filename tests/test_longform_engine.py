@@ -142,7 +142,6 @@ async def test_a_long_part_gets_a_longer_timeout_than_the_floor(tmp_path: Path) 
     is what its request gets, above or below the run's."""
     samples, reference = recording(150, seed=3)
     audio = flac_bytes(samples)
-    provider = AldeaProvider(ProviderSettings(model="default"))
 
     async def run_with(floor: float, per_s: float, plan) -> dict:  # type: ignore[no-untyped-def]
         async with LoopbackAldea(plan=plan, transcript=heard) as srv:
@@ -173,7 +172,7 @@ async def test_a_long_part_gets_a_longer_timeout_than_the_floor(tmp_path: Path) 
     assert slow["status"] == "ok" and slow["pred_text"] == reference
     hung = await run_with(0.3, 0.0, lambda port, n, body: Action(hang=True))
     assert hung["error_kind"] == "timeout" and "no reply within 0.3 s" in hung["error"]
-    assert provider.timeout_per_audio_s == 0.25
+    assert AldeaProvider.timeout_per_audio_s == 0.25
 
 
 def test_the_run_policy_takes_the_providers_figures_and_the_users_overrides() -> None:

@@ -23,12 +23,13 @@ schedule silently slipping. Every line records `t_intended`, `t_sent` and `t_end
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from asyncbench.core.errors import ProviderError, TransientError
+from asyncbench.core.errors import ConfigError, ProviderError, TransientError
 from asyncbench.core.retry import backoff_delay
 from asyncbench.engine.arrivals import ArrivalSpec, schedule
 from asyncbench.engine.endpoints import Endpoint, EndpointPool
@@ -37,7 +38,14 @@ from asyncbench.engine.stall import StallWatch, stall_aware_timeout
 from asyncbench.engine.stats import RunStats
 from asyncbench.providers.base import AudioPayload
 from asyncbench.results.parts import stitch
-from asyncbench.results.store import FAILED, OK, SKIPPED_SHORT, Result, ResultWriter
+from asyncbench.results.store import (
+    FAILED,
+    OK,
+    SKIPPED_SHORT,
+    Result,
+    ResultWriter,
+    WriteFailed,
+)
 from asyncbench.sources.dataset import Sample, take
 
 # Failure kinds that say the endpoint itself is unwell (and count towards resting it).
@@ -127,6 +135,11 @@ class Engine:
         self._wall_offset = time.time() - time.monotonic()
         self._open_tasks: set[asyncio.Task[None]] = set()
         self._prepped = asyncio.Event()  # every sample prepared (the preppers are done)
+        self.write_failure: WriteFailed | None = None
+        writer.on_fail = self._write_failed
+        #: what the sample source raised mid-split (a corrupt parquet page): reading stopped
+        #: there, and everything read before it was still sent and written
+        self.source_error: Exception | None = None
 
     # -- stopping ---------------------------------------------------------------------------
 
@@ -139,6 +152,17 @@ class Engine:
             self.opts.grace_s = 0.0
             for task in list(self._busy):
                 task.cancel()
+        self._stop.set()
+
+    def _write_failed(self, failure: WriteFailed) -> None:
+        """The results file takes no more lines (a full disk, a deleted file): nothing more
+        is sent, and requests in flight are abandoned at once, since their answers could not
+        be saved either; the samples are redone on resume."""
+        self.write_failure = failure
+        self.accepting = False
+        self.opts.grace_s = 0.0
+        for task in list(self._busy):
+            task.cancel()
         self._stop.set()
 
     # -- stages -----------------------------------------------------------------------------
@@ -160,6 +184,13 @@ class Engine:
         pool = ThreadPoolExecutor(1, thread_name_prefix="reader")
         try:
             await self._fill(lambda: loop.run_in_executor(pool, take, batches), raw)
+        except ConfigError:
+            raise
+        except Exception as exc:  # a corrupt or truncated file: it costs its rows, not the run
+            # The samples read so far are still prepared, sent and written (the pipeline
+            # drains as at the end of the split), so a rerun skips them and gets this far at
+            # once instead of losing the requests in flight to the error again and again.
+            self.source_error = exc
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
@@ -275,6 +306,24 @@ class Engine:
             st.failed += 1
             st.failed_by_kind[result.error_kind or "unknown"] += 1
 
+    def _unrecord(self, result: Result) -> None:
+        """Take back `_record` for a result that never reached the file, so the summary's
+        "samples written" counts only lines really written."""
+        st = self.stats
+        st.done -= 1
+        if result.status == OK:
+            st.ok -= 1
+            st.audio_s -= result.duration
+            with contextlib.suppress(ValueError):
+                st.latencies.remove(result.time)
+        elif result.status == SKIPPED_SHORT:
+            st.skipped_short -= 1
+        else:
+            st.failed -= 1
+            st.failed_by_kind[result.error_kind or "unknown"] -= 1
+            if st.failed_by_kind[result.error_kind or "unknown"] <= 0:
+                del st.failed_by_kind[result.error_kind or "unknown"]
+
     def _result(
         self,
         job: Job,
@@ -324,6 +373,9 @@ class Engine:
         while True:
             attempt += 1
             ep = await self.pool.acquire(avoid=failed_on, priority=self.opts.priority)
+            if not self.accepting:  # stopped while this sample waited for a slot: send nothing
+                self.pool.abandon(ep)
+                return None
             self._busy.add(task)
             t0 = time.perf_counter()
             started = asyncio.get_running_loop().time()
@@ -531,6 +583,9 @@ class Engine:
             self.writer.close()
             await writer_task
             self.stats.ended = time.monotonic()
+            if self.write_failure is not None:
+                for result in self.write_failure.unsaved:
+                    self._unrecord(result)
         if error is not None:
             raise error
         return self.stats

@@ -239,6 +239,12 @@ def print_summary(
         )
     if resume.finished:
         print(f"{resume.finished} samples were already done in earlier runs", file=err)
+    if getattr(source, "duplicate_ids", 0):
+        print(
+            f"{source.duplicate_ids} rows shared an id with an earlier row; "
+            "keyed id#2, id#3, ... so every row is scored once",
+            file=err,
+        )
 
     score = None
     if path.exists() and path.stat().st_size > 0:

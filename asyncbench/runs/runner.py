@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import signal
 import sys
@@ -25,6 +26,7 @@ from asyncbench.core.errors import ConfigError, ProviderError
 from asyncbench.core.limits import DEFAULT_MAX_REPLY_BYTES
 from asyncbench.core.redact import make_redactor, url_secrets
 from asyncbench.results import manifest
+from asyncbench.results.lock import ResultsLock
 from asyncbench.results.store import ResumeState, check_writable, prescan, results_name
 
 if TYPE_CHECKING:
@@ -94,6 +96,21 @@ class RunConfig:
     aldea_api: str | None = None  # aldea/ protocol: auto | listen | transcribe (None: auto)
 
     def validate(self) -> None:
+        # NaN compares false with everything, so `nan <= 0` lets it through every check
+        # below; an infinite timeout or rate means none at all: both are refused up front.
+        for flag, value in (
+            ("timeout", self.timeout),
+            ("rps", self.rps),
+            ("max_rps", self.max_rps),
+            ("poll_interval", self.poll_interval),
+            ("grace", self.grace_s),
+            ("connect_timeout", self.connect_timeout),
+        ):
+            if value is not None and not math.isfinite(value):
+                raise ConfigError(
+                    f"--{flag} must be a finite number of seconds or requests "
+                    f"per second (got {value})"
+                )
         if self.max_workers < 1:
             raise ConfigError(f"--max_workers must be at least 1 (got {self.max_workers})")
         if self.max_samples is not None and self.max_samples < 1:
@@ -145,6 +162,7 @@ class Prepared(NamedTuple):
     resume: ResumeState
     ds: Any  # the streaming dataset, or None with --use_url
     total: int | None
+    lock: ResultsLock  # held from before the pre-scan until the summary is written
 
 
 @dataclass
@@ -171,7 +189,7 @@ def results_path(cfg: RunConfig) -> Path:
     return cfg.results_dir / shard_file_name(name, cfg.shard)
 
 
-def expected_samples(cfg: RunConfig, total: int | None, resume: ResumeState) -> int | None:
+def samples_left(cfg: RunConfig, total: int | None, resume: ResumeState) -> int | None:
     """Samples this run still has to finish, when the split's size is known."""
     if total is None:
         return None
@@ -201,6 +219,8 @@ def aldea_rps_from_env() -> float | None:
         raise ConfigError(
             f"ALDEA_RPS must be a number of requests per second (got {value!r})"
         ) from None
+    if not math.isfinite(rps):
+        raise ConfigError(f"ALDEA_RPS must be a finite number (got {value!r})")
     if rps <= 0:
         raise ConfigError(f"ALDEA_RPS must be positive (got {value!r})")
     return rps
@@ -275,10 +295,26 @@ def _run(cfg: RunConfig) -> int:
 def prepare(cfg: RunConfig) -> Prepared:
     """Everything a run checks and opens before its first request, in the caller's thread:
     a batch prepares all its runs first, then drives them in one loop (runs/scheduler.py)."""
-    from asyncbench.core.languages import resolve as resolve_language
-    from asyncbench.providers import ProviderSettings, resolve
 
     cfg.validate()
+    check_writable(cfg.results_dir)
+    # one writer per results file, from before the sidecar check and the pre-scan until the
+    # summary is written (run, batch, sweep and shards all come through here); a run that
+    # cannot start lets it go at once
+    lock = ResultsLock(results_path(cfg))
+    lock.acquire()
+    try:
+        return _prepare_locked(cfg, lock)
+    except BaseException:
+        lock.release()
+        raise
+
+
+def _prepare_locked(cfg: RunConfig, lock: ResultsLock) -> Prepared:
+    from asyncbench.core.languages import resolve as resolve_language
+    from asyncbench.providers import ProviderSettings, resolve
+    from asyncbench.runs.limits import raise_open_files_limit
+
     # once, here: --language, else the config's own (fleurs_de → de), else en
     cfg.language = resolve_language(cfg.dataset, cfg.language)
     provider_cls, model = resolve(cfg.model_name)
@@ -301,6 +337,7 @@ def prepare(cfg: RunConfig) -> Prepared:
     )
     provider = provider_cls(settings)
     urls = provider.endpoint_urls()
+    raise_open_files_limit(cfg.max_workers, len(urls))
     rps = (
         cfg.rps
         if cfg.rps is not None
@@ -323,6 +360,11 @@ def prepare(cfg: RunConfig) -> Prepared:
 
     # --use_url reads the dataset viewer over the run's own session (in _run_async) instead
     ds = None if cfg.use_url else open_dataset(cfg)
+    if ds is not None and not isinstance(ds, ChunkedSplit):
+        from asyncbench.sources.read_failure import check_first_file
+        from asyncbench.sources.suites import local_copy
+
+        check_first_file(local_copy(cfg.dataset_path, cfg.data_root), cfg.dataset, cfg.split)
     total = ds.num_rows if isinstance(ds, ChunkedSplit) else None
     if ds is not None and total is None:
         total = known_size(ds, cfg.split)
@@ -331,11 +373,17 @@ def prepare(cfg: RunConfig) -> Prepared:
             print(
                 f"warning: endpoint not reachable now, will be retried: {reason}", file=sys.stderr
             )
-    manifest.write(path, ident)
+    try:
+        manifest.write(path, ident)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write {manifest.manifest_path(path)}: {exc.strerror}; free some space "
+            "or pass another --results_dir"
+        ) from None
     if unclaimed:
         print(f"note: {path} had no {manifest.manifest_path(path).name}; adopted", file=sys.stderr)
     _say_start(cfg, path, resume, urls, total)
-    return Prepared(cfg, provider, urls, rps, path, resume, ds, total)
+    return Prepared(cfg, provider, urls, rps, path, resume, ds, total, lock)
 
 
 def open_dataset(cfg: RunConfig):  # type: ignore[no-untyped-def]
@@ -441,7 +489,16 @@ def _say_start(
         )
 
 
-async def _run_async(cfg, provider, urls, rps, path, resume, ds, total, shared=None) -> int:  # type: ignore[no-untyped-def]
+async def _run_async(cfg, provider, urls, rps, path, resume, ds, total, lock, shared=None) -> int:  # type: ignore[no-untyped-def]
+    """The run in its event loop (its own, or a batch's with `shared`); the results lock that
+    `prepare` took is let go however it ends."""
+    try:
+        return await _drive(cfg, provider, urls, rps, path, resume, ds, total, shared)
+    finally:
+        lock.release()
+
+
+async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> int:  # type: ignore[no-untyped-def]
     import aiohttp
 
     from asyncbench.engine.endpoints import EndpointPool
@@ -528,6 +585,9 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total, shared=N
             long = long_rows(ds, cfg.split)
             if long:
                 return_freed_memory()
+            from asyncbench.sources.read_failure import quiet_parquet_errors
+
+            quiet_parquet_errors()
             batches = iter_samples(
                 ds,
                 cfg.dataset,
@@ -550,7 +610,7 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total, shared=N
             # replies, a thread that finishes one clip starts the next without waiting for it
             prep_concurrency = prep_threads if long else prep_threads * 8
             read_ahead = 1 if long else None
-        stats = RunStats(total=expected_samples(cfg, total, resume))
+        stats = RunStats(total=samples_left(cfg, total, resume))
 
         async def transcribe(url: str, payload):  # type: ignore[no-untyped-def]
             return await provider.transcribe(session, url, payload)
@@ -615,11 +675,20 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total, shared=N
         resume,
         info=run_info(cfg),
         limit=cfg.max_workers,
-        finished=engine.fatal is None and not stats.interrupted,
+        finished=engine.fatal is None
+        and not stats.interrupted
+        and engine.write_failure is None
+        and engine.source_error is None,
         load=load_section(stats, cfg.arrival_spec(), parse_slos(cfg.slos)),
+        expected_samples=expected_samples(cfg, total, source_stats),
     )
     if engine.fatal is not None:
         raise ConfigError(redact(str(engine.fatal)))
+    if engine.write_failure is not None:
+        print(f"error: {engine.write_failure.message()}", file=sys.stderr)
+        return 1
+    if engine.source_error is not None:
+        return _source_failed(cfg, source_stats.rows, stats.done, engine.source_error)
     if stats.interrupted:
         print(
             f"interrupted by {stats.interrupted}: {stats.done} samples written; "
@@ -628,6 +697,33 @@ async def _run_async(cfg, provider, urls, rps, path, resume, ds, total, shared=N
         )
         return 143 if stats.interrupted == "SIGTERM" else 130
     return 0
+
+
+def expected_samples(cfg: RunConfig, total: int | None, source: object) -> int | None:
+    """How many samples the results file should end with, when the split's size is known:
+    coverage then counts rows that never reached the file (a split cut short by an
+    unreadable page reads 64/130, not 64/64). Rows dropped for an empty reference are not
+    samples. Unknown for a shard (ids split evenly only on average)."""
+    if total is None or cfg.shard is not None:
+        return None
+    scorable = max(0, total - getattr(source, "dropped_empty_reference", 0))
+    return min(scorable, cfg.max_samples) if cfg.max_samples else scorable
+
+
+def _source_failed(cfg: RunConfig, row: int, written: int, exc: Exception) -> int:
+    """The split stopped being readable at `row`: exit 1 with one line naming the file and
+    rows, after everything read before it was written (exit 2 if nothing could be read)."""
+    from asyncbench.sources.read_failure import describe
+
+    what = describe(cfg.dataset_path, cfg.dataset, cfg.split, row, exc)
+    if row == 0:
+        raise ConfigError(f"{what}; nothing was sent: replace or re-download the file")
+    print(
+        f"error: {what}; the {row} rows before it were read and {written} samples written; "
+        "replace or re-download the file, then rerun the same command to resume",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def run_info(cfg: RunConfig) -> dict[str, object]:

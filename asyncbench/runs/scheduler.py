@@ -37,10 +37,10 @@ from asyncbench.runs.runner import (
     RunConfig,
     Shared,
     _run_async,
-    expected_samples,
     open_session,
     per_endpoint_limit,
     prepare,
+    samples_left,
 )
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ def lanes(budgets: Sequence[Budget]) -> list[Lane]:
             left += max(0, run.stats.total - run.stats.done)
         if left is not None:
             for _, prepared in b.runs[len(started) :]:
-                more = expected_samples(prepared.cfg, prepared.total, prepared.resume)
+                more = samples_left(prepared.cfg, prepared.total, prepared.resume)
                 if more is None:
                     left = None
                     break

@@ -8,8 +8,10 @@ later, off the event loop, only for samples that will really be sent.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +68,7 @@ class SourceStats:
     dropped_empty_reference: int = 0
     skipped_done: int = 0
     yielded: int = 0
+    duplicate_ids: int = 0  # rows whose id an earlier row already had (keyed `id#2`, ...)
 
 
 def _looks_local(path: str) -> bool:
@@ -235,7 +238,8 @@ def iter_samples(
     stats = stats if stats is not None else SourceStats()
     taken = 0
     index = 0
-    for batch in ds.iter(batch_size=batch_rows):
+    seen: dict[str, int] = {}
+    for batch in readable_batches(ds, batch_rows):
         column = text_column(batch)
         if column is None:
             raise ConfigError(
@@ -259,6 +263,7 @@ def iter_samples(
                 break
             taken += 1
             sid = str(ids[k]) if ids[k] is not None else f"{config}/{split}/{i}"
+            sid = unique_id(sid, seen, stats, i)
             if shard is not None and not in_shard(sid, *shard):
                 continue
             if sid in skip_ids:
@@ -280,6 +285,51 @@ def iter_samples(
             yield out
         if max_samples is not None and taken >= max_samples:
             return
+
+
+def readable_batches(ds: Any, batch_size: int = BATCH) -> Iterator[dict[str, list[Any]]]:
+    """`ds.iter(batch_size)`, except that a read error (a corrupt parquet page) costs only the
+    rows that cannot be read: the batch it broke is read again row by row from its first row
+    (a fresh pass over the split, skipping the rows already given), so the readable rows
+    before the bad page still come out; then the error is raised as it was."""
+    given = 0
+    try:
+        for batch in ds.iter(batch_size=batch_size):
+            yield batch
+            given += len(next(iter(batch.values()), []))
+    except Exception as first:
+        if not hasattr(ds, "skip"):
+            raise
+        with contextlib.suppress(Exception):  # it fails again at the first bad row
+            yield from ds.skip(given).iter(batch_size=1)
+        raise first from None
+
+
+def unique_id(sid: str, seen: dict[str, int], stats: SourceStats, row: int) -> str:
+    """`sid`, or `sid#2`, `sid#3`... for the second, third row with the same id.
+
+    The id is the resume key and the scorer keeps one line per id, so two rows sharing an id
+    would be sent twice and scored once (and on resume the second would count as done).
+    Renaming by order of appearance is deterministic (the split is read in the same order
+    every run), so resume and shards see the same keys. Said once, when first seen."""
+    n = seen.get(sid, 0) + 1
+    seen[sid] = n
+    if n == 1:
+        return sid
+    new = f"{sid}#{n}"
+    while new in seen:  # a row whose own id is already `x#2`
+        n += 1
+        new = f"{sid}#{n}"
+    seen[sid] = n
+    seen[new] = 1
+    stats.duplicate_ids += 1
+    if stats.duplicate_ids == 1:
+        print(
+            f"warning: row {row} has the id {sid!r} of an earlier row; rows sharing an id are "
+            f"kept apart as {sid!r}, {new!r}, ... so each is sent and scored once",
+            file=sys.stderr,
+        )
+    return new
 
 
 def in_shard(sample_id: str, i: int, n: int) -> bool:

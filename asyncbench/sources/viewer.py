@@ -31,7 +31,13 @@ import orjson
 
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, TransientError
 from asyncbench.core.retry import backoff_delay, retry_after_from_headers
-from asyncbench.sources.dataset import Sample, SourceStats, is_scorable_reference, text_of
+from asyncbench.sources.dataset import (
+    Sample,
+    SourceStats,
+    is_scorable_reference,
+    text_of,
+    unique_id,
+)
 
 if TYPE_CHECKING:
     import aiohttp
@@ -189,6 +195,7 @@ class ViewerSource:
         self.skip_ids = skip_ids
         self.max_samples = max_samples
         self.stats = stats if stats is not None else SourceStats()
+        self._seen_ids: dict[str, int] = {}  # rows sharing an id become id#2, ... (see dataset)
         self.page_rows = max(1, min(page_rows, PAGE_ROWS))
         # Few retries before the run starts (a wrong URL should fail fast), many once it runs
         # (a page lost mid-run ends the run).
@@ -323,6 +330,7 @@ class ViewerSource:
                     break
                 taken += 1
                 sample = self._sample(int(row_idx), row, reference)
+                sample.id = unique_id(sample.id, self._seen_ids, self.stats, int(row_idx))
                 if sample.id in self.skip_ids:
                     self.stats.skipped_done += 1
                     continue
