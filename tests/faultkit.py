@@ -23,11 +23,9 @@ import orjson
 import pytest
 
 from asyncbench.results.store import results_name
-from asyncbench.sources import watermark
-from asyncbench.sources.audio import parse_wav
 
 from .loopback import LoopbackAldea, Seen
-from .support import PYTHON, REPO, cli_env, make_dataset, sentence
+from .support import PYTHON, REPO, cli_env, heard, make_dataset, sentence, transcript_of
 
 _NUMBER = re.compile(r" number (\d+)\.$")
 
@@ -58,14 +56,6 @@ def dataset_fixture(folder: str, n: int) -> Callable[[pytest.TempPathFactory], P
 def results_file(dataset: Path, results: Path, config: str = "ami") -> Path:
     """The results file a `run_args` run on `dataset` writes in `results`."""
     return results / results_name("aldea/default", str(dataset), config, "test")
-
-
-def heard(body: bytes) -> str | None:
-    """The transcript a request body carries (the clip's watermark), None if it has none."""
-    info = parse_wav(body)
-    if info is None:
-        return None
-    return watermark.extract(body[info.data_offset : info.data_offset + info.data_len])
 
 
 def number_of(body: bytes) -> int | None:
@@ -225,11 +215,6 @@ def endpoint_table(stderr: str) -> dict[str, EndpointRow]:
 
 def url(port: int) -> str:
     return f"http://127.0.0.1:{port}/asr/transcribe"
-
-
-def transcript_of(body: bytes) -> str:
-    """What a well-behaved server answers: the clip's own words."""
-    return heard(body) or "no watermark"
 
 
 def server(n_ports: int = 1, **kw: object) -> LoopbackAldea:

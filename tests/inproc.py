@@ -16,18 +16,10 @@ from typing import Any, TypeVar
 import pytest
 from aiohttp import web
 
-from asyncbench.sources import watermark
-from asyncbench.sources.audio import parse_wav
-
 from .loopback import free_port, serve
+from .support import transcript_of
 
 T = TypeVar("T")
-
-
-def transcript_of(body: bytes) -> str:
-    """The clip's own text (every test clip carries it as a watermark): a perfect recogniser."""
-    info = parse_wav(body)
-    return (watermark.extract(body[info.data_offset :]) if info else None) or "no watermark"
 
 
 class Background:
@@ -124,9 +116,3 @@ def run_args(
         results,
         "--no_progress",
     ]
-
-
-def lines_of(path: Path) -> list[dict[str, Any]]:
-    import orjson
-
-    return [orjson.loads(line) for line in path.read_bytes().splitlines()]

@@ -1,8 +1,14 @@
-"""Shared test tools: watermarked hub-layout datasets, the mock server, and the real CLI.
+"""The ground every test helper stands on: watermarked hub-layout datasets, the mock server
+on a free port, the real CLI in a subprocess, and reading what a run wrote.
 
 Datasets are real parquet folders loaded through `datasets`; their clips carry their own
-transcript (`asyncbench.sources.watermark`), so any fake server returns each clip's true text and a
-test can check that every sample got its own prediction.
+transcript (`asyncbench.sources.watermark`), so any fake server answers each clip's true text
+(`transcript_of`) and a test can check that every sample got its own prediction
+(`read_results`). The other helpers build on this one: `loopback` (a scriptable Aldea-protocol
+server), `inproc` (the CLI in-process beside servers on a background loop), `faultkit`
+(numbered datasets and fault scripts), `provider_runs` (provider clients against the mock),
+`eval_runs` (the leaderboard's newer providers through `run_eval.py`), `scoring_files`,
+`board_layout` (a local copy of the board's datasets) and `_speech` (real speech).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from aiohttp import web
 from asyncbench.servers.mock import PROTOCOLS, MockConfig, MockState, build_app
 from asyncbench.servers.mock.state import STATE_KEY
 from asyncbench.sources import watermark
+from asyncbench.sources.audio import parse_wav
 from asyncbench.sources.hub_layout import encode_audio, write_hub_folder
 
 from .loopback import free_port, serve
@@ -137,6 +144,20 @@ async def run_cli_async(
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
+
+
+def heard(body: bytes) -> str | None:
+    """The transcript a request body carries (the clip's watermark), None if it has none."""
+    info = parse_wav(body)
+    if info is None:
+        return None
+    return watermark.extract(body[info.data_offset : info.data_offset + info.data_len])
+
+
+def transcript_of(body: bytes) -> str:
+    """What a perfect recogniser answers: the clip's own words (every test clip carries them
+    as a watermark)."""
+    return heard(body) or "no watermark"
 
 
 def read_results(path: Path) -> list[dict]:

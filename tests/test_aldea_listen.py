@@ -14,16 +14,23 @@ from asyncbench.providers.aldea import AldeaProvider, listen_url
 from asyncbench.providers.base import AudioPayload, ProviderSettings
 from asyncbench.servers.mock.state import MockConfig
 
-from .leaderboard_providers import (
+from .eval_runs import (
     Outcome,
     assert_end_to_end,
     assert_refused_before_any_request,
     run_all,
     standard_specs,
 )
-from .provider_runs import AudioHost, assert_key_rejected, wav_clip
+from .provider_runs import (
+    AudioHost,
+    assert_each_retried_once,
+    assert_key_rejected,
+    clip_list,
+    run_clips,
+    transcribe_one,
+    wav_clip,
+)
 from .support import MockServer
-from .sync_support import assert_each_retried_once, clips, run_engine, transcribe_one
 
 ENV = "ALDEA_API_KEY"
 KEY = "org_test0123456789"
@@ -145,14 +152,14 @@ async def test_url_mode_sends_json_and_the_service_fetches() -> None:
 async def test_rate_limit_is_retried(tmp_path: Path) -> None:
     async with MockServer() as mock:
         p = aldea(f"{mock.url}/aldea", "listen", key="mock-rate_limit")
-        engine, rows = await run_engine(p, clips(3), tmp_path / "r")
+        engine, rows = await run_clips(p, clip_list(3), tmp_path / "r")
     assert_each_retried_once(engine, rows, 3, "rate_limited")
 
 
 async def test_server_errors_are_retried(tmp_path: Path) -> None:
     async with MockServer(MockConfig(rate_5xx=0.5, seed=3)) as mock:
         p = aldea(f"{mock.url}/aldea", "listen")
-        engine, rows = await run_engine(p, clips(4), tmp_path / "r", workers=1, max_retries=8)
+        engine, rows = await run_clips(p, clip_list(4), tmp_path / "r", workers=1, max_retries=8)
     assert [r["status"] for r in rows] == ["ok"] * 4
     assert engine.stats.errors_by_kind["server_error"] == mock.state.counters["aldea_listen.503"]
     assert mock.state.counters["aldea_listen.503"] > 0
@@ -164,7 +171,7 @@ async def test_bad_audio_and_long_clips_are_permanent(tmp_path: Path) -> None:
     long.duration = 601.0  # over the documented 600 s: refused before upload
     async with MockServer() as mock:
         p = aldea(f"{mock.url}/aldea", "listen")
-        _, rows = await run_engine(p, [("x", broken), ("y", long)], tmp_path / "r")
+        _, rows = await run_clips(p, [("x", broken), ("y", long)], tmp_path / "r")
     got = {r["id"]: (r["status"], r["error_kind"], r["attempts"]) for r in rows}
     assert got == {"c0": ("failed", "bad_request", 1), "c1": ("failed", "too_long", 1)}
     assert mock.state.counters["aldea_listen.requests"] == 1

@@ -24,7 +24,6 @@ from .faultkit import (
     dataset_fixture,
     failed_by_kind,
     finish,
-    heard,
     ledger,
     numbered_dataset,
     results_file,
@@ -32,7 +31,7 @@ from .faultkit import (
     server,
     start,
 )
-from .support import cli_env
+from .support import cli_env, heard
 
 RATE = 16000
 #: clips without a watermark say which they are by the pitch of a tone

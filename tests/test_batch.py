@@ -12,9 +12,9 @@ import pytest
 from asyncbench.cli.batch import ESB_SPLITS, default_workers, parse_datasets
 from asyncbench.core.errors import ConfigError
 
-from .inproc import Background, cli, lines_of, one_error_line, transcript_of
+from .inproc import Background, cli, one_error_line
 from .loopback import LoopbackAldea
-from .support import PYTHON, REPO, cli_env, make_dataset
+from .support import PYTHON, REPO, cli_env, make_dataset, read_results, transcript_of
 
 PER_SPLIT = 3
 
@@ -54,7 +54,7 @@ def test_run_api_sh_runs_all_8_splits_and_prints_the_composite_table(
         assert done.returncode == 0, done.stderr[-3000:]
         files = sorted(results.glob("*.jsonl"))
         assert len(files) == 8
-        assert all(len(lines_of(f)) == PER_SPLIT for f in files)
+        assert all(len(read_results(f)) == PER_SPLIT for f in files)
         # aldea's own default concurrency, taken from the provider, not from the script
         assert "== aldea/default ami/test with 160 requests in flight" in done.stderr
         assert srv.count and all(n > 0 for n in srv.count.values())  # ALDEA_ENDPOINTS forwarded
@@ -73,7 +73,7 @@ def test_run_api_sh_runs_all_8_splits_and_prints_the_composite_table(
         assert again.stderr.count(", skipped") == 8
         assert "aldea/default: WER = 0.00 %" in again.stdout
         assert time.monotonic() - t0 < 15
-        assert all(len(lines_of(f)) == PER_SPLIT for f in files)
+        assert all(len(read_results(f)) == PER_SPLIT for f in files)
 
         # an unfinished split (a sample lost) is run again and completed, the others skipped
         part = results / f"MODEL_aldea-default_DATASET_{ds}_tedlium_test.jsonl"
@@ -84,7 +84,7 @@ def test_run_api_sh_runs_all_8_splits_and_prints_the_composite_table(
     assert third.returncode == 0, third.stderr[-2000:]
     assert "== aldea/default tedlium/test with 160 requests in flight" in third.stderr
     assert "== aldea/default voxpopuli/test: complete" in third.stderr
-    assert len(lines_of(part)) == PER_SPLIT
+    assert len(read_results(part)) == PER_SPLIT
 
 
 def test_killed_batch_resumes_where_it_stopped(esb: Path, tmp_path: Path) -> None:
@@ -128,7 +128,7 @@ def test_killed_batch_resumes_where_it_stopped(esb: Path, tmp_path: Path) -> Non
     files = sorted(results.glob("*.jsonl"))
     assert len(files) == 8
     for f in files:
-        ids = [row["id"] for row in lines_of(f)]
+        ids = [row["id"] for row in read_results(f)]
         assert len(ids) == len(set(ids)) == PER_SPLIT
 
 
@@ -223,4 +223,4 @@ def test_unknown_provider_is_listed_not_started_and_the_batch_goes_on(
     assert "error: nope/x ami/test: unknown provider prefix 'nope'" in err
     assert "nope/x                   ami/test                 not started" in err
     (done,) = tmp_path.glob("*.jsonl")
-    assert len(lines_of(done)) == PER_SPLIT
+    assert len(read_results(done)) == PER_SPLIT

@@ -13,8 +13,9 @@ import pytest
 from asyncbench.sources.hub_layout import write_chunked_set
 
 from .board_layout import write_chunked_copy
-from .inproc import Background, cli, lines_of, one_error_line, transcript_of
+from .inproc import Background, cli, one_error_line
 from .loopback import Action, LoopbackAldea
+from .support import read_results, transcript_of
 
 CALLS = {"call-a": 3, "call-b": 2}
 CONFIG = "earnings22_cleaned_aa_chunked"
@@ -63,7 +64,7 @@ def test_each_chunk_is_a_sample_retried_resumed_and_sharded(
         assert path.name == (
             f"MODEL_aldea-default_DATASET_{str(data).replace('/', '-')}_{CONFIG}_test.jsonl"
         )
-        lines = lines_of(path)
+        lines = read_results(path)
         assert sorted((ln["parent_id"], ln["chunk_index"]) for ln in lines) == [
             ("call-a", 0),
             ("call-a", 1),
@@ -80,15 +81,15 @@ def test_each_chunk_is_a_sample_retried_resumed_and_sharded(
         code, _, err = run(capsys, data, parent, srv.endpoints, results)
         assert code == 0, err
         assert len(srv.seen) == before + 1
-        assert len(lines_of(path)) == 5
+        assert len(read_results(path)) == 5
 
         # shards: two machines split the chunks; the score merges them into the same calls
         sharded = tmp_path / "sharded"
         for i in (0, 1):
             code, _, err = run(capsys, data, parent, srv.endpoints, sharded, "--shard", f"{i}/2")
             assert code == 0, err
-    shard_lines = [ln for f in sharded.glob("*.jsonl") for ln in lines_of(f)]
-    assert sorted(ln["id"] for ln in shard_lines) == sorted(ln["id"] for ln in lines_of(path))
+    shard_lines = [ln for f in sharded.glob("*.jsonl") for ln in read_results(f)]
+    assert sorted(ln["id"] for ln in shard_lines) == sorted(ln["id"] for ln in read_results(path))
     code, out, err = cli(capsys, "score", sharded, "--json")
     assert code == 0, err
     (only,) = json.loads(out)["datasets"]

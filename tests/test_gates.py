@@ -18,9 +18,9 @@ from asyncbench.core.gates import (
     request_meets,
 )
 
-from .inproc import Background, cli, one_error_line, run_args, transcript_of
+from .inproc import Background, cli, one_error_line, run_args
 from .loopback import LoopbackAldea
-from .support import cli_env, make_dataset, run_cli
+from .support import cli_env, make_dataset, run_cli, transcript_of
 
 N = 8
 

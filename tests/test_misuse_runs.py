@@ -37,7 +37,7 @@ from .faultkit import (
 )
 from .inproc import one_error_line
 from .loopback import Action
-from .support import PYTHON, REPO, cli_env
+from .support import PYTHON, REPO, cli_env, transcript_of
 
 
 async def start_limited(
@@ -415,7 +415,7 @@ def test_a_batch_skips_a_split_another_run_holds_and_runs_the_rest(
     from asyncbench.results.lock import ResultsLock
     from asyncbench.results.store import results_name
 
-    from .inproc import Background, cli, transcript_of
+    from .inproc import Background, cli
     from .loopback import LoopbackAldea
     from .support import make_dataset
 

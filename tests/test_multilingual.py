@@ -29,9 +29,11 @@ from asyncbench.sources.hub_layout import (
 )
 
 from .inproc import Background, cli, one_error_line
-from .provider_runs import wav_clip
+from .provider_runs import (
+    transcribe_one,
+    wav_clip,
+)
 from .support import PYTHON, REPO, MockServer, cli_env, read_results
-from .sync_support import transcribe_one
 
 CONFIGS = ("fleurs_de", "mcv_fr", "mls_it")
 PER_CONFIG = 3

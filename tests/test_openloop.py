@@ -17,9 +17,9 @@ import pytest
 from asyncbench.engine.arrivals import make_spec, schedule
 from asyncbench.reporting.summary import summary_path
 
-from .inproc import Background, CappedAldea, cli, lines_of, one_error_line, run_args, transcript_of
+from .inproc import Background, CappedAldea, cli, one_error_line, run_args
 from .loopback import LoopbackAldea
-from .support import make_dataset
+from .support import make_dataset, read_results, transcript_of
 
 N = 16
 
@@ -35,7 +35,7 @@ def args(esb: Path, endpoints: str, results: Path, *extra: str) -> list[str | Pa
 
 def only(results: Path) -> tuple[list[dict], dict]:
     (path,) = results.glob("*.jsonl")
-    return lines_of(path), json.loads(summary_path(path).read_text())
+    return read_results(path), json.loads(summary_path(path).read_text())
 
 
 def test_open_loop_follows_the_seeded_schedule(
@@ -196,8 +196,8 @@ def test_open_loop_sweep_finds_where_the_load_stops_being_served(
     assert data["arrival"]["kind"] == "poisson" and data["level_seconds"] == 2
     assert sorted(p.name for p in root.iterdir() if p.is_dir()) == ["poisson2", "poisson80"]
     slow, fast = data["levels"]
-    assert len(lines_of(next((root / "poisson2").glob("*.jsonl")))) == 4  # ceil(2 × 2 s)
-    assert len(lines_of(next((root / "poisson80").glob("*.jsonl")))) == N  # all there are
+    assert len(read_results(next((root / "poisson2").glob("*.jsonl")))) == 4  # ceil(2 × 2 s)
+    assert len(read_results(next((root / "poisson80").glob("*.jsonl")))) == N  # all there are
     for r in (slow, fast):
         assert r["wer"] == 0.0 and r["coverage"] == 100.0 and r["goodput_share"] == 1.0
         assert r["p50"] <= r["p90"] <= r["p99"]

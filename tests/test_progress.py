@@ -21,9 +21,9 @@ from asyncbench.reporting.progress import (
     render_panel,
 )
 
-from .inproc import Background, cli, run_args, transcript_of
+from .inproc import Background, cli, run_args
 from .loopback import LoopbackAldea
-from .support import make_dataset
+from .support import make_dataset, transcript_of
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 

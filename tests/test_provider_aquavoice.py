@@ -11,21 +11,22 @@ import pytest
 from asyncbench.providers.aquavoice import AquaVoiceProvider
 from asyncbench.providers.base import AudioPayload, ProviderSettings
 
-from .leaderboard_providers import (
+from .eval_runs import (
     Outcome,
     assert_end_to_end,
     assert_refused_before_any_request,
     run_all,
     standard_specs,
 )
-from .provider_runs import assert_key_rejected, wav_clip
-from .support import MockServer
-from .sync_support import (
+from .provider_runs import (
     assert_each_retried_once,
+    assert_key_rejected,
     assert_server_errors_retried,
-    run_engine,
+    run_clips,
     run_with_key,
+    wav_clip,
 )
+from .support import MockServer
 
 ENV = "AQUAVOICE_API_KEY"
 KEY = "aq-test-0123456789"
@@ -85,10 +86,10 @@ async def test_server_errors_are_retried(tmp_path: Path) -> None:
 async def test_unknown_model_and_bad_audio_are_permanent(tmp_path: Path) -> None:
     broken = AudioPayload(b"\x00\x01garbage" * 50, "audio/wav", "audio.wav", 1.0)
     async with MockServer() as mock:
-        _, rows = await run_engine(
+        _, rows = await run_clips(
             provider(mock.url), [("x", broken), ("y", wav_clip("y", 1))], tmp_path / "a"
         )
-        _, unknown = await run_engine(
+        _, unknown = await run_clips(
             provider(mock.url, "avalon-9"), [("z", wav_clip("z", 1))], tmp_path / "b"
         )
     bad = next(r for r in rows if r["id"] == "c0")

@@ -14,19 +14,20 @@ from asyncbench.providers.base import AudioPayload
 from asyncbench.providers.deepgram import DeepgramProvider
 from asyncbench.servers.mock.state import MockConfig
 
-from .provider_runs import AudioHost, wav_clip
-from .support import MockServer
-from .sync_support import (
+from .provider_runs import (
+    AudioHost,
     assert_each_retried_once,
     assert_missing_key_sends_nothing,
     assert_server_errors_retried,
     assert_split_end_to_end,
     client_of,
-    run_engine,
+    run_clips,
     run_with_key,
     split_fixture,
     transcribe_one,
+    wav_clip,
 )
+from .support import MockServer
 
 ENV = "DEEPGRAM_API_KEY"
 KEY = "dg-test-0123456789"
@@ -78,7 +79,7 @@ async def test_corrupt_audio_is_a_failed_line(tmp_path: Path) -> None:
     broken = AudioPayload(b"\x00\x01garbage" * 50, "audio/wav", "audio.wav", 1.0)
     items = [("Good words.", wav_clip("Good words.", 1.0)), ("x", broken)]
     async with MockServer() as mock:
-        _, rows = await run_engine(provider(mock.url), items, tmp_path / "r")
+        _, rows = await run_clips(provider(mock.url), items, tmp_path / "r")
     bad = next(r for r in rows if r["id"] == "c1")
     assert (bad["status"], bad["error_kind"], bad["attempts"]) == ("failed", "bad_request", 1)
     assert bad["error"] == (

@@ -12,18 +12,18 @@ from asyncbench.core.errors import PermanentError, TransientError
 from asyncbench.providers.elevenlabs import ElevenLabsProvider
 from asyncbench.servers.mock.state import MockConfig
 
-from .provider_runs import wav_clip
-from .support import MockServer
-from .sync_support import (
+from .provider_runs import (
     assert_each_retried_once,
     assert_missing_key_sends_nothing,
     assert_server_errors_retried,
     assert_split_end_to_end,
     client_of,
-    run_engine,
+    run_clips,
     run_with_key,
     split_fixture,
+    wav_clip,
 )
+from .support import MockServer
 
 ENV = "ELEVENLABS_API_KEY"
 KEY = "xi-test-0123456789"
@@ -97,7 +97,7 @@ async def test_undecodable_audio_is_a_failed_line(tmp_path: Path) -> None:
     broken = wav_clip("x", 0.5)
     broken.data = b"not audio at all"
     async with MockServer() as mock:
-        _, rows = await run_engine(provider(mock.url), [("x", broken)], tmp_path / "r")
+        _, rows = await run_clips(provider(mock.url), [("x", broken)], tmp_path / "r")
     assert (rows[0]["status"], rows[0]["error_kind"], rows[0]["attempts"]) == (
         "failed",
         "bad_request",

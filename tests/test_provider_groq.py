@@ -13,20 +13,21 @@ from asyncbench.providers.base import AudioPayload
 from asyncbench.providers.groq import GroqProvider
 from asyncbench.servers.mock.state import MockConfig
 
-from .provider_runs import AudioHost, wav_clip
-from .support import MockServer
-from .sync_support import (
+from .provider_runs import (
+    AudioHost,
     assert_each_retried_once,
     assert_missing_key_sends_nothing,
     assert_split_end_to_end,
     by_id,
     client,
-    clips,
-    run_engine,
+    clip_list,
+    run_clips,
     run_with_key,
     split_fixture,
     transcribe_one,
+    wav_clip,
 )
+from .support import MockServer
 
 ENV = "GROQ_API_KEY"
 KEY = "gsk_test_0123456789"
@@ -48,8 +49,8 @@ async def test_missing_key_names_the_variable(split: Path, tmp_path: Path) -> No
 async def test_rate_limit_honours_retry_after(tmp_path: Path) -> None:
     async with MockServer(MockConfig(retry_after=0.4)) as mock:
         t0 = time.monotonic()
-        engine, rows = await run_engine(
-            client(MODEL, mock.url, "mock-rate_limit"), clips(3), tmp_path / "r"
+        engine, rows = await run_clips(
+            client(MODEL, mock.url, "mock-rate_limit"), clip_list(3), tmp_path / "r"
         )
     assert time.monotonic() - t0 >= 0.4
     assert_each_retried_once(engine, rows, 3, "rate_limited")
@@ -64,11 +65,13 @@ async def test_permanent_errors_are_failed_lines(tmp_path: Path) -> None:
     """An unknown model (404) and bytes that are not audio (400): recorded, never retried."""
     broken = AudioPayload(b"RIFF-not-really-audio", "audio/wav", "audio.wav", 1.0)
     async with MockServer() as mock:
-        _, rows = await run_engine(
+        _, rows = await run_clips(
             client(MODEL, mock.url), [("Fine words.", wav_clip("Fine words.", 1.0)), ("x", broken)],
             tmp_path / "a",
         )  # fmt: skip
-        _, unknown = await run_engine(client("groq/whisper-2", mock.url), clips(1), tmp_path / "b")
+        _, unknown = await run_clips(
+            client("groq/whisper-2", mock.url), clip_list(1), tmp_path / "b"
+        )
     row = by_id(rows)
     assert row["c0"]["pred_text"] == "Fine words."
     assert (row["c1"]["status"], row["c1"]["error_kind"], row["c1"]["attempts"]) == (

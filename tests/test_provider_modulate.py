@@ -13,23 +13,24 @@ from asyncbench.providers import modulate
 from asyncbench.providers.base import AudioPayload, ProviderSettings
 from asyncbench.providers.modulate import ModulateProvider
 
-from .leaderboard_providers import (
+from .eval_runs import (
     Outcome,
     assert_end_to_end,
     assert_refused_before_any_request,
     run_all,
     standard_specs,
 )
-from .provider_runs import assert_key_rejected, wav_clip
-from .support import MockServer
-from .sync_support import (
+from .provider_runs import (
     assert_each_retried_once,
+    assert_key_rejected,
     assert_server_errors_retried,
-    clips,
-    run_engine,
+    clip_list,
+    run_clips,
     run_with_key,
     transcribe_one,
+    wav_clip,
 )
+from .support import MockServer
 
 ENV = "MODULATE_API_KEY"
 KEY = "mod-test-0123456789"
@@ -110,7 +111,7 @@ async def test_undecodable_audio_is_one_failed_line(tmp_path: Path) -> None:
     broken = AudioPayload(b"\x00\x01garbage" * 50, "audio/wav", "audio.wav", 1.0)
     items = [("Good words.", wav_clip("Good words.", 1.0)), ("x", broken)]
     async with MockServer() as mock:
-        _, rows = await run_engine(provider(mock.url), items, tmp_path / "r")
+        _, rows = await run_clips(provider(mock.url), items, tmp_path / "r")
     bad = next(r for r in rows if r["id"] == "c1")
     assert (bad["status"], bad["error_kind"], bad["attempts"]) == ("failed", "bad_request", 1)
     assert bad["error"].startswith("HTTP 400: could not decode audio")
@@ -120,9 +121,9 @@ async def test_over_the_size_limit_is_refused_before_upload(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(modulate, "MAX_UPLOAD", 10_000)
-    items = clips(2, seconds=1.0)  # 32 kB each
+    items = clip_list(2, seconds=1.0)  # 32 kB each
     async with MockServer() as mock:
-        _, rows = await run_engine(provider(mock.url), items, tmp_path / "r")
+        _, rows = await run_clips(provider(mock.url), items, tmp_path / "r")
     assert {(r["status"], r["error_kind"], r["attempts"]) for r in rows} == {
         ("failed", "too_large", 1)
     }

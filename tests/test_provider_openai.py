@@ -20,23 +20,21 @@ from .provider_runs import (
     SPLIT,
     CliRun,
     assert_all_correct,
-    assert_key_rejected,
-    wav_clip,
-)
-from .support import MockServer, only_file, read_results, run_cli_async
-from .sync_support import (
     assert_each_retried_once,
+    assert_key_rejected,
     assert_missing_key_sends_nothing,
     by_id,
     client,
-    clips,
-    run_engine,
+    clip_list,
+    run_clips,
     run_with_key,
     split_fixture,
     split_run,
     sync_env,
     transcribe_one,
+    wav_clip,
 )
+from .support import MockServer, only_file, read_results, run_cli_async
 
 ENV = "OPENAI_API_KEY"
 KEY = "sk-test-0123456789"
@@ -103,10 +101,10 @@ async def test_missing_key_names_the_variable(split: Path, tmp_path: Path) -> No
 
 
 async def test_rate_limit_waits_for_the_reset_header_then_succeeds(tmp_path: Path) -> None:
-    items = clips(4)
+    items = clip_list(4)
     async with MockServer(MockConfig(retry_after=0.3)) as mock:
         t0 = time.monotonic()
-        engine, rows = await run_engine(
+        engine, rows = await run_clips(
             client("openai/whisper-1", mock.url, "mock-rate_limit"), items, tmp_path / "r.jsonl"
         )
     assert time.monotonic() - t0 >= 0.3  # x-ratelimit-reset-requests: 300ms, no Retry-After
@@ -122,7 +120,7 @@ async def test_server_errors_are_retried(tmp_path: Path) -> None:
 async def test_too_short_audio_is_a_permanent_failed_line(tmp_path: Path) -> None:
     items = [("Long enough.", wav_clip("Long enough.", 1.0)), ("Short.", wav_clip("Short.", 0.05))]
     async with MockServer() as mock:
-        engine, rows = await run_engine(client("openai/whisper-1", mock.url), items, tmp_path / "r")
+        engine, rows = await run_clips(client("openai/whisper-1", mock.url), items, tmp_path / "r")
     row = by_id(rows)
     assert row["c0"]["status"] == "ok" and row["c0"]["pred_text"] == "Long enough."
     short = row["c1"]

@@ -14,9 +14,15 @@ from asyncbench.core.errors import ConfigError
 from asyncbench.providers.openai import OpenAICompatibleProvider
 
 from .loopback import served
-from .provider_runs import wav_clip
+from .provider_runs import (
+    assert_split_end_to_end,
+    client,
+    split_fixture,
+    sync_env,
+    transcribe_one,
+    wav_clip,
+)
 from .support import read_results, run_cli_async
-from .sync_support import assert_split_end_to_end, client, split_fixture, sync_env, transcribe_one
 
 ENV = "OPENAI_COMPATIBLE_API_KEY"
 NEEDS_URL = (

@@ -15,22 +15,23 @@ from asyncbench.providers.reson8 import Reson8Provider
 from asyncbench.servers.mock import reson8 as reson8_mock
 from asyncbench.servers.mock.state import MockConfig
 
-from .leaderboard_providers import (
+from .eval_runs import (
     Outcome,
     assert_end_to_end,
     assert_refused_before_any_request,
     run_all,
     standard_specs,
 )
-from .provider_runs import assert_key_rejected, wav_clip
-from .support import MockServer
-from .sync_support import (
+from .provider_runs import (
     assert_each_retried_once,
+    assert_key_rejected,
     assert_server_errors_retried,
-    clips,
-    run_engine,
+    clip_list,
+    run_clips,
     run_with_key,
+    wav_clip,
 )
+from .support import MockServer
 
 ENV = "RESON8_API_KEY"
 KEY = "r8-test-0123456789"
@@ -98,7 +99,7 @@ def test_bad_base_url_is_one_line(runs: dict[str, Outcome]) -> None:
 
 
 async def test_a_refused_token_is_renewed_and_the_clip_sent_again() -> None:
-    items = clips(3)
+    items = clip_list(3)
     async with MockServer() as mock:
         texts = await transcribe_all(provider(mock.url, "mock-revoke"), items)
     assert texts == [text for text, _ in items]
@@ -108,7 +109,7 @@ async def test_a_refused_token_is_renewed_and_the_clip_sent_again() -> None:
 
 
 async def test_a_token_near_its_expiry_is_renewed(monkeypatch: pytest.MonkeyPatch) -> None:
-    items = clips(3)
+    items = clip_list(3)
     async with MockServer() as mock:
         assert await transcribe_all(provider(mock.url), items) == [t for t, _ in items]
         assert mock.state.counters["reson8.tokens"] == 1
@@ -138,7 +139,7 @@ async def test_undecodable_audio_is_one_failed_line(tmp_path: Path) -> None:
     broken = AudioPayload(b"\x00\x01garbage" * 50, "audio/wav", "audio.wav", 1.0)
     items = [("Good words.", wav_clip("Good words.", 1.0)), ("x", broken)]
     async with MockServer() as mock:
-        _, rows = await run_engine(provider(mock.url), items, tmp_path / "r")
+        _, rows = await run_clips(provider(mock.url), items, tmp_path / "r")
     bad = next(r for r in rows if r["id"] == "c1")
     assert (bad["status"], bad["error_kind"], bad["attempts"]) == ("failed", "bad_request", 1)
 

@@ -23,18 +23,16 @@ from .provider_runs import (
     assert_failures_recorded,
     assert_key_rejected,
     assert_missing_key,
+    assert_missing_key_sends_nothing,
     assert_rate_limits_retried,
+    clip_list,
     job_provider,
     key_runs,
+    run_clips,
+    transcribe_one,
     wav_clip,
 )
 from .support import MockServer
-from .sync_support import (
-    assert_missing_key_sends_nothing,
-    clips,
-    run_engine,
-    transcribe_one,
-)
 
 KEY = "soniox-test-key-42"
 ENV = "SONIOX_API_KEY"
@@ -143,18 +141,18 @@ async def test_rate_limits_are_waited_out_without_new_jobs(tmp_path: Path) -> No
 async def test_server_errors_on_polls_are_asked_again(tmp_path: Path) -> None:
     # seed 4: the run's first draw (the first request's fault roll) is 0.24, so a 503 is sent
     async with MockServer(MockConfig(rate_5xx=0.3, seed=4)) as mock:
-        _, rows = await run_engine(provider(mock.url), clips(4), tmp_path / "r", max_retries=6)
+        _, rows = await run_clips(provider(mock.url), clip_list(4), tmp_path / "r", max_retries=6)
     assert [r["status"] for r in rows] == ["ok"] * 4
     assert mock.state.counters["soniox.503"] > 0
 
 
 async def test_no_balance_and_rejected_key_stop_the_run(tmp_path: Path) -> None:
     async with MockServer() as mock:
-        broke, rows_b = await run_engine(
-            provider(mock.url, "mock-no_balance"), clips(4), tmp_path / "b"
+        broke, rows_b = await run_clips(
+            provider(mock.url, "mock-no_balance"), clip_list(4), tmp_path / "b"
         )
     async with MockServer(MockConfig(keys={"soniox": KEY})) as mock:
-        wrong, rows_w = await run_engine(provider(mock.url, "wrong"), clips(4), tmp_path / "w")
+        wrong, rows_w = await run_clips(provider(mock.url, "wrong"), clip_list(4), tmp_path / "w")
     assert rows_b == rows_w == []
     assert broke.fatal is not None and (broke.fatal.kind, broke.fatal.status) == ("quota", 402)
     assert ENV in str(broke.fatal) and "no balance left" in str(broke.fatal)
@@ -167,7 +165,7 @@ async def test_undecodable_audio_fails_once_and_is_cleaned_up(tmp_path: Path) ->
     broken = AudioPayload(b"\x00\x01garbage" * 50, "audio/wav", "audio.wav", 1.0)
     items = [("Good words.", wav_clip("Good words.", 1.0)), ("x", broken)]
     async with MockServer() as mock:
-        _, rows = await run_engine(provider(mock.url), items, tmp_path / "r")
+        _, rows = await run_clips(provider(mock.url), items, tmp_path / "r")
     good, bad = sorted(rows, key=lambda r: r["id"])
     assert good["status"] == "ok" and good["pred_text"] == "Good words."
     assert (bad["status"], bad["error_kind"], bad["attempts"]) == ("failed", "bad_audio", 1)

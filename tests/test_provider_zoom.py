@@ -23,21 +23,19 @@ from .provider_runs import (
     N_SAMPLES,
     AudioHost,
     CliRuns,
+    assert_each_retried_once,
     assert_key_rejected,
     assert_missing_key,
-    key_runs,
-    wav_clip,
-)
-from .support import MockServer
-from .sync_support import (
-    assert_each_retried_once,
     assert_missing_key_sends_nothing,
     assert_server_errors_retried,
     client_of,
-    run_engine,
+    key_runs,
+    run_clips,
     run_with_key,
     transcribe_one,
+    wav_clip,
 )
+from .support import MockServer
 
 KEY = "zoom-test-key-99"
 SECRET = "zoom-test-secret-00"
@@ -147,7 +145,7 @@ async def test_undecodable_audio_is_a_failed_line(tmp_path: Path) -> None:
     broken = AudioPayload(b"\x00\x01garbage" * 50, "audio/wav", "audio.wav", 1.0)
     items = [("Good words.", wav_clip("Good words.", 1.0)), ("x", broken)]
     async with MockServer() as mock:
-        _, rows = await run_engine(provider(mock.url), items, tmp_path / "r")
+        _, rows = await run_clips(provider(mock.url), items, tmp_path / "r")
     good, bad = sorted(rows, key=lambda r: r["id"])
     assert good["status"] == "ok" and good["pred_text"] == "Good words."
     assert (bad["status"], bad["error_kind"], bad["attempts"]) == ("failed", "bad_request", 1)

@@ -16,9 +16,9 @@ import pytest
 
 from asyncbench.scoring import collect_scores
 
-from .inproc import Background, CappedAldea, cli, one_error_line, run_args, transcript_of
+from .inproc import Background, CappedAldea, cli, one_error_line, run_args
 from .loopback import Action, LoopbackAldea
-from .support import PYTHON, make_dataset
+from .support import PYTHON, make_dataset, transcript_of
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

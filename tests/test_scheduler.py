@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from .inproc import Background, cli, lines_of, one_error_line, transcript_of
+from .inproc import Background, cli, one_error_line
 from .loopback import LoopbackAldea
-from .support import MockServer, make_dataset
+from .support import MockServer, make_dataset, read_results, transcript_of
 
 SPLITS = (("ami", "test"), ("gigaspeech", "test"), ("spgispeech", "test"), ("voxpopuli", "test"))
 PER_SPLIT = 8
@@ -45,7 +45,7 @@ def batch_args(esb: Path, results: Path, endpoints: str, *extra: str) -> list[st
 
 
 def t_ends(results: Path, model: str) -> list[float]:
-    return [row["t_end"] for f in results.glob(f"MODEL_{model}_*.jsonl") for row in lines_of(f)]
+    return [row["t_end"] for f in results.glob(f"MODEL_{model}_*.jsonl") for row in read_results(f)]
 
 
 def test_providers_run_side_by_side_and_each_stays_within_its_budget(
@@ -65,9 +65,9 @@ def test_providers_run_side_by_side_and_each_stays_within_its_budget(
     files = sorted(results.glob("*.jsonl"))
     assert len(files) == 2 * len(SPLITS)
     for f in files:
-        ids = [row["id"] for row in lines_of(f)]
+        ids = [row["id"] for row in read_results(f)]
         assert len(ids) == len(set(ids)) == PER_SPLIT
-        assert all(row["pred_text"] == row["text"] for row in lines_of(f))
+        assert all(row["pred_text"] == row["text"] for row in read_results(f))
     # both providers were busy at the same time: neither finished before the other began
     aldea, openai = t_ends(results, "aldea-default"), t_ends(results, "openai-whisper-1")
     assert min(openai) < max(aldea) and min(aldea) < max(openai)
@@ -88,7 +88,7 @@ def test_sequential_runs_one_split_after_another(
     spans = []
     for config, _ in SPLITS:
         (f,) = results.glob(f"*_{config}_test.jsonl")
-        ends = [row["t_end"] for row in lines_of(f)]
+        ends = [row["t_end"] for row in read_results(f)]
         spans.append((min(ends), max(ends)))
     # in the batch's order, each split entirely after the one before
     assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
@@ -148,6 +148,6 @@ def test_max_runs_caps_how_many_runs_go_at_once(
     spans = sorted(
         (min(ends), max(ends))
         for f in results.glob("*.jsonl")
-        for ends in [[row["t_end"] for row in lines_of(f)]]
+        for ends in [[row["t_end"] for row in read_results(f)]]
     )
     assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))

@@ -11,9 +11,9 @@ import pytest
 
 from asyncbench.sources.dataset import in_shard
 
-from .inproc import Background, cli, lines_of, one_error_line, run_args, transcript_of
+from .inproc import Background, cli, one_error_line, run_args
 from .loopback import LoopbackAldea
-from .support import make_dataset
+from .support import make_dataset, read_results, transcript_of
 
 N = 30
 
@@ -40,7 +40,7 @@ def test_shards_split_a_dataset_and_score_as_one(
             "shard-1-of-3",
             "shard-2-of-3",
         ]
-        ids = [{row["id"] for row in lines_of(f)} for f in files]
+        ids = [{row["id"] for row in read_results(f)} for f in files]
         everything = set().union(*ids)
         assert len(everything) == N and sum(map(len, ids)) == N  # disjoint, nothing missing
         for i, shard_ids in enumerate(ids):
@@ -51,7 +51,7 @@ def test_shards_split_a_dataset_and_score_as_one(
         # a shard resumes on its own: nothing left to do
         code, _, err = cli(capsys, "run", *args, "--max_workers", "4", "--shard", "1/3")
         assert code == 0 and "this run: 0 samples written" in err
-        assert {row["id"] for row in lines_of(files[1])} == ids[1]
+        assert {row["id"] for row in read_results(files[1])} == ids[1]
 
         # scoring merges the shards by id: one dataset, every sample once
         code, out, err = cli(capsys, "score", results, "--json")

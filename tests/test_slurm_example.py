@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from .inproc import transcript_of
 from .loopback import LoopbackAldea
-from .support import PYTHON, REPO, cli_env, make_dataset, read_results, run_cli
+from .support import PYTHON, REPO, cli_env, make_dataset, read_results, run_cli, transcript_of
 
 SCRIPT = REPO / "examples" / "slurm_array.sh"
 N = 24

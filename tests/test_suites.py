@@ -16,9 +16,9 @@ from asyncbench.core.errors import ConfigError
 from asyncbench.sources.suites import SUITES, get_suite, select
 
 from .board_layout import write_board_copy
-from .inproc import Background, cli, lines_of, one_error_line, transcript_of
+from .inproc import Background, cli, one_error_line
 from .loopback import LoopbackAldea
-from .support import PYTHON, REPO, MockServer, cli_env
+from .support import PYTHON, REPO, MockServer, cli_env, read_results, transcript_of
 
 BOARD_FILES = [
     "MODEL_aldea-default_DATASET_ArtificialAnalysis-Earnings22-Cleaned-AA-chunked_"
@@ -184,7 +184,7 @@ def test_batch_suite_leaderboard_over_a_local_copy_writes_the_boards_files(
     assert sorted(p.name for p in results.glob("*.jsonl")) == sorted(BOARD_FILES)
     assert "batch: 7 splits" in err
 
-    chunked = lines_of(results / BOARD_FILES[0])
+    chunked = read_results(results / BOARD_FILES[0])
     assert len(chunked) == 5  # 3 + 2 chunks, each sent on its own
     for line in chunked:
         assert {"audio_filepath", "duration", "time", "text", "pred_text"} <= set(line)
@@ -192,7 +192,7 @@ def test_batch_suite_leaderboard_over_a_local_copy_writes_the_boards_files(
     by_call = {line["parent_id"]: line["text"] for line in chunked}
     assert set(by_call) == {"4483046", "4468919_trimmed"}
     assert all(len(t.split()) >= 10 for t in by_call.values())  # the whole call's transcript
-    plain = lines_of(results / BOARD_FILES[1])
+    plain = read_results(results / BOARD_FILES[1])
     assert len(plain) == 3 and all("parent_id" not in line for line in plain)
 
     code, out, err = cli(capsys, "score", results, "--json")
@@ -350,7 +350,7 @@ def test_the_chunked_entry_through_the_openai_mock(
     assert code == 0, err
     (path,) = tmp_path.glob("*.jsonl")
     assert path.name == BOARD_FILES[0].replace("aldea-default", "openai-whisper-1")
-    assert len(lines_of(path)) == 5
+    assert len(read_results(path)) == 5
     assert (
         "openai/whisper-1 | ArtificialAnalysis-Earnings22-Cleaned-AA-chunked_"
         "earnings22_cleaned_aa_chunked_test: WER = 0.00 %" in out

@@ -15,9 +15,9 @@ import pytest
 from asyncbench.engine.stats import latency_summary, percentile
 from asyncbench.reporting.summary import summary_path
 
-from .inproc import Background, cli, lines_of, run_args, transcript_of
+from .inproc import Background, cli, run_args
 from .loopback import LoopbackAldea
-from .support import make_dataset
+from .support import make_dataset, read_results, transcript_of
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def test_run_ends_with_the_summary_and_writes_it_as_json(
     assert "endpoint" in err and err.count("/asr/transcribe") >= 2
 
     summary = json.loads(summary_path(path).read_text())
-    rows = lines_of(path)
+    rows = read_results(path)
     assert len(rows) == 30 and all(r["status"] == "ok" for r in rows)
     # percentiles from every sample: the file's times give the same figures
     times = sorted(r["time"] for r in rows)

@@ -10,8 +10,8 @@ import pytest
 
 from asyncbench.cli.sweep import find_knee, parse_levels
 
-from .inproc import Background, CappedAldea, cli, lines_of, one_error_line, run_args
-from .support import make_dataset
+from .inproc import Background, CappedAldea, cli, one_error_line, run_args
+from .support import make_dataset, read_results
 
 N = 16
 
@@ -43,7 +43,7 @@ def test_sweep_finds_where_throughput_stops_growing(
         assert [r["level"] for r in levels] == [1, 2, 4, 8, 16]
         for r in levels:  # every level sent every sample, into its own folder
             results = root / f"c{r['level']}"
-            rows = lines_of(next(results.glob("*.jsonl")))
+            rows = read_results(next(results.glob("*.jsonl")))
             assert len(rows) == N and {row["status"] for row in rows} == {"ok"}
             assert r["wer"] == 0.0 and r["failed"] == 0
             assert r["p50"] is not None and r["p50"] <= r["p90"] <= r["p99"] <= r["max"]

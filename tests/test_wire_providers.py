@@ -20,7 +20,9 @@ from asyncbench.providers._wire import WirePolicy, check_text, redirect_target, 
 from asyncbench.providers.base import Provider, ProviderSettings
 
 from .loopback import served
-from .sync_support import wav_clip
+from .provider_runs import (
+    wav_clip,
+)
 
 MIB = 2**20
 
