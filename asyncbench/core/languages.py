@@ -44,6 +44,14 @@ NAMES: dict[str, str] = {
 
 #: corpora of the leaderboard's multilingual track; `<corpus>_<code>` names a config
 MULTILINGUAL_CORPORA: tuple[str, ...] = ("fleurs", "mcv", "mls")
+#: the 13 configs of `hf-audio/open-asr-leaderboard-multilingual-datasets` (split `test`),
+#: each `<corpus>_<language>`, in the board's order: the suite, the scorer and the test
+#: fixtures all read this one list
+MULTILINGUAL_CONFIGS: tuple[str, ...] = (
+    *("fleurs_de", "fleurs_fr", "fleurs_it", "fleurs_es", "fleurs_pt"),
+    *("mcv_de", "mcv_es", "mcv_fr", "mcv_it"),
+    *("mls_es", "mls_fr", "mls_it", "mls_pt"),
+)
 _CONFIG = re.compile(rf"^({'|'.join(MULTILINGUAL_CORPORA)})[_-]([a-z]{{2}})$")
 
 DEFAULT = "en"

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
+from asyncbench.core.languages import MULTILINGUAL_CONFIGS as ML_CONFIG_NAMES
 from asyncbench.scoring.error_rate import ErrorCounts, check_pairs
 from asyncbench.scoring.error_rate import count_errors as count_english_errors
 from asyncbench.scoring.normalizer import normalize as normalize_english
@@ -21,14 +22,7 @@ from asyncbench.scoring.normalizer import normalize as normalize_english
 ENGLISH = "en"
 
 #: the configs of `hf-audio/open-asr-leaderboard-multilingual-datasets` and their language
-MULTILINGUAL_CONFIGS: dict[str, str] = {
-    config: config.rpartition("_")[2]
-    for config in (
-        *("fleurs_de", "fleurs_fr", "fleurs_it", "fleurs_es", "fleurs_pt"),
-        *("mcv_de", "mcv_es", "mcv_fr", "mcv_it"),
-        *("mls_es", "mls_fr", "mls_it", "mls_pt"),
-    )
-}
+MULTILINGUAL_CONFIGS: dict[str, str] = {c: c.rpartition("_")[2] for c in ML_CONFIG_NAMES}
 
 # A config as one part of a name: `..._DATASET_hf-audio-..._fleurs_de_test`, `mls_it.jsonl`;
 # not inside a longer word ("xmls_it", "fleurs_dev").

@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from asyncbench.core.languages import MULTILINGUAL_CONFIGS
+
 if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
@@ -410,23 +412,6 @@ def write_chunked_set(
 
 
 # --------------------------------------------------------------------------- multilingual
-
-#: the configs of `hf-audio/open-asr-leaderboard-multilingual-datasets` (split `test`)
-MULTILINGUAL_CONFIGS: tuple[str, ...] = (
-    "fleurs_de",
-    "fleurs_fr",
-    "fleurs_it",
-    "fleurs_es",
-    "fleurs_pt",
-    "mcv_de",
-    "mcv_es",
-    "mcv_fr",
-    "mcv_it",
-    "mls_es",
-    "mls_fr",
-    "mls_it",
-    "mls_pt",
-)
 
 
 def multilingual_sentences() -> dict[str, list[str]]:

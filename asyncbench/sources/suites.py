@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from asyncbench.core.errors import ConfigError
+from asyncbench.core.languages import MULTILINGUAL_CONFIGS
 
 ENGLISH = "english"  # the board's English normaliser and WER
 MULTILINGUAL = "multilingual"  # its multilingual normaliser, compound pairs, per language
@@ -74,22 +75,6 @@ LONGFORM_PATH = "hf-audio/asr-leaderboard-longform"
 CORAAL_PATH = "bezzam/coraal"
 MULTILINGUAL_PATH = "hf-audio/open-asr-leaderboard-multilingual-datasets"
 
-#: the 13 configs of the multilingual set, each `<corpus>_<language>`
-MULTILINGUAL_CONFIGS = (
-    "fleurs_de",
-    "fleurs_fr",
-    "fleurs_it",
-    "fleurs_es",
-    "fleurs_pt",
-    "mcv_de",
-    "mcv_es",
-    "mcv_fr",
-    "mcv_it",
-    "mls_es",
-    "mls_fr",
-    "mls_it",
-    "mls_pt",
-)
 
 SUITES: dict[str, Suite] = {
     s.name: s
