@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from asyncbench.core.errors import ConfigError, PermanentError
+from asyncbench.core.limits import Limits
 from asyncbench.providers import modulate
 from asyncbench.providers.base import AudioPayload, ProviderSettings
 from asyncbench.providers.modulate import ModulateProvider
@@ -120,7 +121,7 @@ async def test_undecodable_audio_is_one_failed_line(tmp_path: Path) -> None:
 async def test_over_the_size_limit_is_refused_before_upload(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(modulate, "MAX_UPLOAD", 10_000)
+    monkeypatch.setattr(modulate.ModulateProvider, "limits", Limits(max_bytes=10_000))
     items = clip_list(2, seconds=1.0)  # 32 kB each
     async with MockServer() as mock:
         _, rows = await run_clips(provider(mock.url), items, tmp_path / "r")

@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from asyncbench.core.errors import ConfigError, ProviderError
+from asyncbench.core.limits import Limits
 from asyncbench.providers import smallestai
 from asyncbench.providers.base import AudioPayload, ProviderSettings
 from asyncbench.providers.smallestai import SmallestAIProvider
@@ -124,7 +125,7 @@ async def test_undecodable_audio_is_one_failed_line(tmp_path: Path) -> None:
 async def test_over_the_size_limit_is_refused_before_upload(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(smallestai, "MAX_UPLOAD", 10_000)
+    monkeypatch.setattr(smallestai.SmallestAIProvider, "limits", Limits(max_bytes=10_000))
     async with MockServer() as mock:
         _, rows = await run_clips(provider(mock.url), clip_list(2), tmp_path / "r")
     assert {(r["status"], r["error_kind"]) for r in rows} == {("failed", "too_large")}

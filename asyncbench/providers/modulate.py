@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, TransientError
+from asyncbench.core.limits import Limits
 from asyncbench.providers._http import (
     HTTPProvider,
     api_url,
@@ -39,7 +40,6 @@ from asyncbench.providers._http import (
     read_error,
     reply_json,
 )
-from asyncbench.providers._limits import MB, check_size
 from asyncbench.providers.base import AudioPayload, ProviderSettings, excerpt, http_error
 
 DEFAULT_BASE_URL = "https://platform.modulate.ai"
@@ -48,7 +48,7 @@ ENDPOINTS = {
     "vfast": "/velma-2-stt-batch-english-vfast",
     "multilingual": "/velma-2-stt-batch-multilingual-vfast",
 }
-MAX_UPLOAD = 100 * MB
+MAX_UPLOAD = 100 * 10**6  # bytes, decimal MB as documented
 #: the leaderboard's name for a full endpoint URL
 ENDPOINT_ENV = "MODULATE_ENDPOINT"
 
@@ -67,6 +67,7 @@ class ModulateProvider(HTTPProvider):
     base_url_env = "MODULATE_BASE_URL"
     default_base_url = DEFAULT_BASE_URL
     default_concurrency = 25
+    limits = Limits(max_bytes=MAX_UPLOAD, source="Modulate's documented upload cap")
     # vfast is English; the multilingual endpoint takes the language it is given
     languages = (("vfast", frozenset({"en"})), ("", None))
     default_timeout = 600.0
@@ -96,7 +97,7 @@ class ModulateProvider(HTTPProvider):
         self._headers = {"X-API-Key": self.api_key or ""}
 
     def request(self, audio: AudioPayload) -> dict[str, Any]:
-        check_size(audio, MAX_UPLOAD, "Modulate")
+        self.limits.check(audio, "Modulate")
         if not audio.data:
             raise PermanentError("bad_audio", "empty upload: Modulate refuses empty files")
         return {

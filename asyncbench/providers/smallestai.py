@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 
 from asyncbench.core.errors import ConfigError, ProviderError
+from asyncbench.core.limits import Limits
 from asyncbench.providers._http import (
     HTTPProvider,
     audio_bytes,
@@ -34,12 +35,11 @@ from asyncbench.providers._http import (
     reply_json,
     text_at,
 )
-from asyncbench.providers._limits import MB, check_size
 from asyncbench.providers.base import AudioPayload, ProviderSettings, http_error
 
 DEFAULT_BASE_URL = "https://api.smallest.ai"
 MODELS = ("pulse",)
-MAX_UPLOAD = 250 * MB
+MAX_UPLOAD = 250 * 10**6  # bytes, decimal MB as documented
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z]{2,4})?$")
 
 
@@ -49,6 +49,7 @@ class SmallestAIProvider(HTTPProvider):
     base_url_env = "SMALLESTAI_BASE_URL"
     default_base_url = DEFAULT_BASE_URL
     default_concurrency = 16
+    limits = Limits(max_bytes=MAX_UPLOAD, source="docs.smallest.ai concurrency-and-limits")
     default_timeout = 300.0
     api_prefix = "/waves/v1"
     resource = "/pulse/get_text"
@@ -73,7 +74,7 @@ class SmallestAIProvider(HTTPProvider):
         if audio.data is None and audio.url:
             body, content_type = orjson.dumps({"url": audio.url}), "application/json"
         else:
-            check_size(audio, MAX_UPLOAD, "Smallest AI")
+            self.limits.check(audio, "Smallest AI")
             body, content_type = audio_bytes(audio), "application/octet-stream"
         return {
             "data": body,
