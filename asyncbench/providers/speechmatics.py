@@ -99,10 +99,25 @@ class SpeechmaticsProvider(JobProvider):
             config["fetch_data"] = {"url": audio.url}
         return orjson.dumps(config)
 
+    def job_url(self, url: str, job_id: str) -> str | None:
+        return f"{url}/jobs/{job_id}"
+
     async def transcribe(
         self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
     ) -> str:
         require_audio(audio)
+        return await self.journaled(
+            session,
+            url,
+            audio,
+            lambda: self.submit(session, url, audio),
+            lambda endpoint, job_id, _: self.finish(session, endpoint, job_id),
+        )
+
+    async def submit(
+        self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
+    ) -> tuple[str, dict[str, Any]]:
+        """POST the job config and the file (or a `fetch_data` URL): a new job."""
         form = aiohttp.FormData(default_to_multipart=True)
         form.add_field("config", self.job_config(audio).decode())
         if audio.data is not None:
@@ -110,7 +125,9 @@ class SpeechmaticsProvider(JobProvider):
                 "data_file", audio.data, filename=audio.filename, content_type=audio.mime
             )
         job = await self.request(session, "POST", f"{url}/jobs", data=form, pace=self.submit_pace)
-        job_id = job_id_of(job)
+        return job_id_of(job), {}
+
+    async def finish(self, session: aiohttp.ClientSession, url: str, job_id: str) -> str:
         await self.poll_job(
             session,
             f"{url}/jobs/{job_id}",
