@@ -60,11 +60,13 @@ def job_error(job_id: str, job: dict[str, Any]) -> ProviderError:
 
 
 def transcription_config(settings: ProviderSettings, **extra: object) -> dict[str, object]:
-    """`transcription_config` for batch and real-time alike: the model part of the name is
-    the operating point (`enhanced`, `standard`); entities as the leaderboard's harness asks."""
+    """`transcription_config` for batch and real-time alike: the model part of the name goes
+    in `model` (`enhanced`, `standard`), the current field (`operating_point` is its
+    deprecated name, as issue 11 found with the official SDKs); entities as the leaderboard's
+    harness asks."""
     return {
         "language": settings.language,
-        "operating_point": settings.model,
+        "model": settings.model,
         "enable_entities": True,
         **extra,
     }

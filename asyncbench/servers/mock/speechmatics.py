@@ -134,17 +134,52 @@ def add_routes(app: web.Application, state: MockState) -> None:
         if fmt == "txt":
             return web.Response(text=job["text"] + "\n")
         if fmt == "json-v2":
-            words = [
-                {"type": "word", "alternatives": [{"content": w, "confidence": 0.99}]}
-                for w in job["text"].split()
-            ]
-            return web.json_response({"format": "2.9", "job": _view(job), "results": words})
+            return web.json_response(json_v2(job))
         return _error(400, "Format Not Supported", f"format {fmt!r}")
 
     for path in ("/v2/jobs", "/v2/jobs/"):
         app.router.add_post(path, submit)
     app.router.add_get("/v2/jobs/{job_id}", get)
     app.router.add_get("/v2/jobs/{job_id}/transcript", transcript)
+
+
+def json_v2(job: dict[str, Any]) -> dict[str, Any]:
+    """The `json-v2` transcript in the documented shape the official `speechmatics-batch`
+    SDK parses: `metadata` (`created_at`, `type`, `transcription_config`) and one result per
+    word with `start_time`/`end_time` and `alternatives[].content/confidence/language/
+    speaker`, spread evenly over the clip."""
+    config = job["config"].get("transcription_config") or {}
+    language = config.get("language", "en")
+    tokens = job["text"].split()
+    step = (job["duration"] or 0.0) / max(1, len(tokens))
+    results = [
+        {
+            "type": "word",
+            "start_time": round(i * step, 3),
+            "end_time": round((i + 1) * step, 3),
+            "alternatives": [
+                {"content": w, "confidence": 0.99, "language": language, "speaker": "UU"}
+            ],
+        }
+        for i, w in enumerate(tokens)
+    ]
+    return {
+        "format": "2.9",
+        "job": _view(job),
+        "metadata": {
+            "created_at": job["created_at"],
+            "type": "transcription",
+            "transcription_config": config,
+            "language_pack_info": {
+                "language_description": language,
+                "word_delimiter": " ",
+                "writing_direction": "left-to-right",
+                "itn": True,
+                "adapted": False,
+            },
+        },
+        "results": results,
+    }
 
 
 def _view(job: dict[str, Any]) -> dict[str, Any]:
