@@ -5,12 +5,14 @@ show); `POST /v2/jobs` must be multipart/form-data with a `config` part (an urle
 body is a 400 "Malformed request") and either a `data_file` part or `fetch_data.url` in the
 config (else 400 "Missing data_file"); more than 10 new jobs or 50 status/transcript requests
 in any one second are answered 429 "Rate Limited". Jobs end `done` or `rejected` with
-`errors[].message` ("failed to fetch file ..." when a URL cannot be downloaded). The `wait`
-query parameter is accepted; the mock always answers at once.
+`errors[].message` ("failed to fetch file ..." when a URL cannot be downloaded). `wait` on a
+status request is accepted (answered at once); `wait=N` on submit holds the reply until the
+job ends (at most N s) and embeds the transcript, as the official SDK expects.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from typing import Any
@@ -115,7 +117,7 @@ def add_routes(app: web.Application, state: MockState) -> None:
                 "created_at": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
             },
         )
-        return web.json_response({"id": job["id"]}, status=201)
+        return web.json_response(await _held(request, job), status=201)
 
     def not_found() -> web.Response:
         return _error(404, "Job not found")
@@ -141,6 +143,27 @@ def add_routes(app: web.Application, state: MockState) -> None:
         app.router.add_post(path, submit)
     app.router.add_get("/v2/jobs/{job_id}", get)
     app.router.add_get("/v2/jobs/{job_id}/transcript", transcript)
+
+
+async def _held(request: web.Request, job: dict[str, Any]) -> dict[str, Any]:
+    """The submit reply: `{id}`, or with `?wait=N` (synchronous transcription, which the
+    official SDK sends) the reply once the job ends or N seconds pass, with `status`,
+    `created_at` and, when done, the transcript under the requested format's name."""
+    raw = request.query.get("wait")
+    reply: dict[str, Any] = {"id": job["id"]}
+    if raw is None:
+        return reply
+    try:
+        deadline = time.monotonic() + max(0, int(raw))
+    except ValueError:
+        deadline = time.monotonic()
+    while job["state"] == jobs.RUNNING and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    reply.update(status=_view(job)["status"], created_at=job["created_at"])
+    if job["state"] == jobs.DONE:
+        fmt = request.query.get("format", "json-v2")
+        reply[fmt] = job["text"] + "\n" if fmt == "txt" else json_v2(job)
+    return reply
 
 
 def json_v2(job: dict[str, Any]) -> dict[str, Any]:
