@@ -129,3 +129,46 @@ def _rev_source(url: str):  # type: ignore[no-untyped-def]
     from rev_ai.models.customer_url_data import CustomerUrlData
 
     return CustomerUrlData(url)
+
+
+async def test_deepgram_sdk_file_and_url(clip: Path) -> None:
+    dg = pytest.importorskip("deepgram")
+    from deepgram.environment import DeepgramClientEnvironment
+
+    async with MockServer() as mock, AudioHost({"c.wav": clip.read_bytes()}) as host:
+        ws = mock.url.replace("http", "ws", 1)
+        env = DeepgramClientEnvironment(base=mock.url, production=ws, agent=ws, agent_rest=ws)
+        sdk = dg.AsyncDeepgramClient(api_key="dg-test", environment=env)
+        media = sdk.listen.v1.media
+        from_file = await media.transcribe_file(request=clip.read_bytes(), model="nova-3")
+        from_url = await media.transcribe_url(url=host.url("c.wav"), model="nova-3")
+    for reply in (from_file, from_url):
+        assert words(reply.results.channels[0].alternatives[0].transcript) == TEXT
+
+
+async def test_soniox_sdk_file_and_url(clip: Path) -> None:
+    soniox = pytest.importorskip("soniox")
+    async with MockServer() as mock, AudioHost({"c.wav": clip.read_bytes()}) as host:
+        sdk = soniox.AsyncSonioxClient(api_key="sx-test", api_base_url=f"{mock.url}/v1")
+        texts = []
+        for source in ({"file": clip}, {"audio_url": host.url("c.wav")}):
+            job = await sdk.stt.transcribe(model="stt-async-v5", **source)
+            await sdk.stt.wait(job.id, interval_sec=0.05, timeout_sec=30)
+            texts.append((await sdk.stt.get_transcript(job.id)).text)
+            await sdk.stt.destroy(job.id)
+    assert [words(t) for t in texts] == [TEXT, TEXT]
+    assert mock.state.counters["soniox.deleted_transcriptions"] == 2
+    assert mock.state.counters["soniox.deleted_files"] == 1
+
+
+async def test_gladia_sdk_file_and_url(clip: Path) -> None:
+    gladia = pytest.importorskip("gladiaio_sdk")
+    async with MockServer() as mock, AudioHost({"c.wav": clip.read_bytes()}) as host:
+        sdk = gladia.GladiaClient(api_key="gl-test", api_url=mock.url).pre_recorded_v2_async()
+        options = {"language_config": {"languages": ["en"]}}
+        replies = [
+            await sdk.transcribe(source, options, interval=0.05, timeout=30)
+            for source in (clip, host.url("c.wav"))
+        ]
+    for reply in replies:
+        assert words(reply.result.transcription.full_transcript) == TEXT
