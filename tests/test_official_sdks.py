@@ -172,3 +172,25 @@ async def test_gladia_sdk_file_and_url(clip: Path) -> None:
         ]
     for reply in replies:
         assert words(reply.result.transcription.full_transcript) == TEXT
+
+
+async def test_speechmatics_rt_sdk_streams_a_file(clip: Path) -> None:
+    rt = pytest.importorskip("speechmatics.rt")
+    import io
+
+    pcm = clip.read_bytes()[44:]
+    heard: list[dict] = []
+    async with MockServer() as mock:
+        url = mock.url.replace("http", "ws", 1) + "/v2"
+        async with rt.AsyncClient(api_key="smrt-test", url=url) as sdk:
+            sdk.on(rt.ServerMessageType.ADD_TRANSCRIPT)(heard.append)
+            await sdk.transcribe(
+                io.BytesIO(pcm),
+                transcription_config=rt.TranscriptionConfig(language="en"),
+                audio_format=rt.AudioFormat(
+                    encoding=rt.AudioEncoding.PCM_S16LE, sample_rate=16000, chunk_size=8192
+                ),
+                timeout=30,
+            )
+    assert words(" ".join(m["metadata"]["transcript"] for m in heard)) == TEXT
+    assert mock.state.counters["speechmatics-rt.errors"] == 0
