@@ -17,8 +17,12 @@ import aiohttp
 import pytest
 
 from asyncbench.core.errors import ProviderError
+from asyncbench.providers._jobs import JobProvider
 from asyncbench.providers.assemblyai import AssemblyAIProvider
 from asyncbench.providers.base import ProviderSettings
+from asyncbench.providers.gladia import GladiaProvider
+from asyncbench.providers.revai import RevAIProvider
+from asyncbench.providers.speechmatics import SpeechmaticsProvider
 from asyncbench.results.jobs import JobJournal, scan_jobs
 from asyncbench.servers.mock.state import MockConfig
 
@@ -96,6 +100,32 @@ async def test_delete_jobs_deletes_finished_jobs_only_when_asked(tmp_path: Path)
         assert await client.transcribe(s, mock.url, wav_clip("deleted", 0.5)) == "deleted"
     assert mock.state.counters["assemblyai.deleted"] == 1
     assert len(mock.state.jobs) == 1
+
+
+@pytest.mark.parametrize(
+    ("cls", "model"),
+    [
+        (AssemblyAIProvider, "best"),
+        (RevAIProvider, "machine"),
+        (SpeechmaticsProvider, "enhanced"),
+        (GladiaProvider, "solaria-1"),
+    ],
+)
+async def test_delete_jobs_for_every_job_provider_whose_api_deletes(
+    cls: type[JobProvider], model: str
+) -> None:
+    async with MockServer() as mock, aiohttp.ClientSession() as s:
+        client = cls(
+            ProviderSettings(
+                model=model,
+                api_key=KEY,
+                base_url=mock.url,
+                options={"poll_interval": "0.02", "delete_jobs": "1"},
+            )
+        )
+        assert await client.transcribe(s, client.base_url, wav_clip("gone after", 0.6))
+    name = client.prefixes[0].replace("assembly", "assemblyai")
+    assert mock.state.counters[f"{name}.deleted"] == 1 and not mock.state.jobs
 
 
 def test_compaction_keeps_only_pending_jobs_and_ignores_a_torn_line(tmp_path: Path) -> None:

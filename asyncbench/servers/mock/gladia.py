@@ -197,7 +197,18 @@ def add_routes(app: web.Application, state: MockState) -> None:
     app.middlewares.append(gladia_upload)
     app.router.add_get("/file/{upload_id}", serve_file)
     app.router.add_post("/v2/pre-recorded", create)
+
+    async def delete(request: web.Request) -> web.Response:
+        job = runner.lookup(
+            request, gate(request), lambda: error(request, 404, "Transcription not found")
+        )
+        if isinstance(job, web.Response):
+            return job
+        runner.delete(job["id"])  # counter gladia.deleted
+        return web.Response(status=202)
+
     app.router.add_get("/v2/pre-recorded/{job_id}", get)
+    app.router.add_delete("/v2/pre-recorded/{job_id}", delete)
 
 
 def _view(job: dict[str, Any]) -> dict[str, Any]:

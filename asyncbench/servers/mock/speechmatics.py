@@ -141,7 +141,17 @@ def add_routes(app: web.Application, state: MockState) -> None:
 
     for path in ("/v2/jobs", "/v2/jobs/"):
         app.router.add_post(path, submit)
+
+    async def delete(request: web.Request) -> web.Response:
+        job = runner.lookup(request, gate(request, gets), not_found)
+        if isinstance(job, web.Response):
+            return job
+        view = _view(job)
+        runner.delete(job["id"])  # counter speechmatics.deleted
+        return web.json_response({"job": view})
+
     app.router.add_get("/v2/jobs/{job_id}", get)
+    app.router.add_delete("/v2/jobs/{job_id}", delete)
     app.router.add_get("/v2/jobs/{job_id}/transcript", transcript)
 
 
