@@ -192,7 +192,8 @@ async def test_sigkill_with_100_jobs_in_flight_then_resume_submits_each_clip_onc
         assert not any(read_results(p) for p in results.glob("*.jsonl"))  # all in flight
         assert mock.state.counters["assemblyai.jobs"] == N
         release.set()  # the jobs finish; the resumed run only polls them
-        code, _out, err = await finish(await start([*args, "--base_url", mock.url], env=env), 240)
+        resumed = [*args, "--base_url", mock.url, "--delete_jobs"]
+        code, _out, err = await finish(await start(resumed, env=env), 240)
     assert code == 0, err
     rows = read_results(only_file(results))
     assert len(rows) == N and all(r["pred_text"] == r["text"] for r in rows)
@@ -200,3 +201,4 @@ async def test_sigkill_with_100_jobs_in_flight_then_resume_submits_each_clip_onc
     assert len(mock.state.submissions) == N
     assert set(mock.state.submissions.values()) == {1}, "a clip was submitted twice"
     assert not journal.exists()  # compacted away: the split is complete
+    assert mock.state.counters["assemblyai.deleted"] == N  # --delete_jobs reaches the client

@@ -3,9 +3,15 @@ trusts must answer the way the real service does, so the vendors' own clients (p
 `dev` extra, same venv) transcribe one small clip through it, from a file and, where the SDK
 and the API take one, from a URL. The OpenAI SDK's test is in `test_mock_sync.py`.
 
-Not here, with the reason: Azure Speech (`azure-cognitiveservices-speech` is a native SDK
-whose endpoints come from a region or a full host string and speak its own WebSocket
-protocol, not the REST short-audio API the mock and our client use).
+Not here, with the reason:
+- Azure Speech: `azure-cognitiveservices-speech` is a native SDK whose endpoint comes from a
+  region or a host string and speaks its own WebSocket protocol, not the REST short-audio API
+  the mock and our client use: it cannot be pointed at the mock.
+- Smallest AI: installing `smallestai` 5.14.0 upgrades `websocket-client` to 1.9.2, which
+  `rev-ai` 2.21.0 pins below 1, so both cannot share the dev venv; it needs a separate venv
+  (not built yet).
+- Zoom, Modulate, Reson8, Aqua Voice: no official Python SDK on PyPI for their
+  speech-to-text APIs (as of 2026-12).
 """
 
 from __future__ import annotations
