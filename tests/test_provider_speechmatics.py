@@ -71,7 +71,7 @@ def test_both_prefixes_end_to_end(cli: CliRuns) -> None:
     assert_all_correct(cli.runs["enhanced"])
     assert_all_correct(cli.runs["standard"])
     points = sorted(
-        job["config"]["transcription_config"]["operating_point"] for job in cli.mock.jobs.values()
+        job["config"]["transcription_config"]["model"] for job in cli.mock.jobs.values()
     )
     assert points == ["enhanced"] * N_SAMPLES + ["standard"] * N_SAMPLES
     # (two runs at once share the account's limits, so the mock may have answered 429 here:

@@ -286,6 +286,15 @@ def run_command(
             "the seed's /asr/transcribe elsewhere), listen or transcribe (on every endpoint)",
         ),
     ] = None,
+    delete_jobs: Annotated[
+        bool,
+        typer.Option(
+            "--delete_jobs",
+            "--delete-jobs",
+            help="Async-job providers: delete each finished job at the provider (AssemblyAI, "
+            "Rev AI, Speechmatics, Gladia; Soniox always deletes its own)",
+        ),
+    ] = False,
 ) -> None:
     from asyncbench.core.gates import parse_gates
     from asyncbench.runs.runner import run
@@ -348,4 +357,5 @@ def run_config(o: Mapping[str, Any]) -> RunConfig:
         seed=o["seed"],
         slos=tuple(o["slo"] or ()),
         aldea_api=o.get("aldea_api"),
+        delete_jobs=o.get("delete_jobs", False),
     )

@@ -11,16 +11,25 @@ Only the submit step may fail the attempt with a retryable error (the engine the
 again). Once a job exists, a 429, a 5xx or a dropped connection on a status or transcript
 request is waited out and asked again in place: retrying the whole attempt would submit, and
 pay for, a second job.
+
+Beyond one attempt, `journaled` keeps that promise: the job id goes into the run's job journal
+(`asyncbench.results.jobs`, attached by the runner) before the first poll, and the next
+attempt for the same audio (after a poll timeout, a crash, Ctrl-C) polls that job again
+instead of submitting. Only a job the provider reports failed, or no longer knows (404), is
+submitted again. With `--delete_jobs` a finished job is deleted at the provider (`job_url`),
+where the API allows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
 import math
 import re
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -33,7 +42,10 @@ from asyncbench.providers._wire import check_text, send
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings, excerpt, http_error
 
 T = TypeVar("T")
+#: what a submit step returns: the job id, and what else finishing it needs (e.g. a file id)
+Accepted = tuple[str, dict[str, Any]]
 
+log = logging.getLogger("asyncbench.providers")
 _HTML_TITLE = re.compile(rb"<title>\s*(.*?)\s*</title>", re.IGNORECASE | re.DOTALL)
 
 DEFAULT_POLL_INTERVAL = 0.5
@@ -41,6 +53,47 @@ POLL_GROWTH = 1.25
 POLL_CAP = 2.0
 #: transient failures in a row on status/transcript requests before the attempt gives up
 MAX_POLL_ERRORS = 8
+
+
+#: audio above this many bytes is hashed off the event loop (hashlib drops the GIL)
+_HASH_OFF_LOOP = 1 << 20
+
+
+def _digest(data: bytes, language: str) -> str:
+    h = hashlib.sha256(data)
+    h.update(b"\0" + language.encode())
+    return h.hexdigest()[:32]
+
+
+async def audio_key(data: bytes | None, url: str | None, language: str) -> str:
+    """The journal key of one request: a digest of what is sent (the bytes, or the URL the
+    provider fetches) and its language, so the journal needs no sample id from the engine."""
+    if data is None:
+        return _digest(b"url:" + (url or "").encode(), language)
+    if len(data) > _HASH_OFF_LOOP:
+        return await asyncio.to_thread(_digest, data, language)
+    return _digest(data, language)
+
+
+class PendingJob(Protocol):
+    job: str
+    url: str
+    extra: dict[str, Any]
+
+
+class Journal(Protocol):
+    """What a job provider needs of the run's job journal (`asyncbench.results.jobs`, which
+    the runner attaches: providers sit below results in the stage order)."""
+
+    resumed: int
+
+    def pending(self, key: str) -> PendingJob | None: ...
+
+    async def submitted(
+        self, key: str, job: str, url: str, extra: dict[str, Any] | None = None
+    ) -> None: ...
+
+    async def finished(self, entry_key: str, job: str, *, failed: bool = False) -> None: ...
 
 
 def poll_interval(settings: ProviderSettings) -> float:
@@ -168,6 +221,91 @@ class JobProvider(Provider):
         self.request_pace = _bucket(self.request_rate)
         self.submit_pace = _bucket(self.submit_rate)
         self.status_pace = _bucket(self.status_rate)
+        #: the run's job journal (`attach_journal`); None: jobs are not recorded (unit use)
+        self.journal: Journal | None = None
+        self.delete_jobs = settings.options.get("delete_jobs", "") in ("1", "true", "yes")
+
+    def attach_journal(self, journal: Journal) -> None:
+        """Record every accepted job in `journal` and resume the ones it holds."""
+        self.journal = journal
+
+    def job_url(self, url: str, job_id: str) -> str | None:
+        """Where `DELETE` removes a finished job (`--delete_jobs`); None: the API has none."""
+        return None
+
+    async def journaled(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        audio: AudioPayload,
+        submit: Callable[[], Awaitable[Accepted]],
+        finish: Callable[[str, str, dict[str, Any]], Awaitable[str]],
+    ) -> str:
+        """Submit (or resume) the job for `audio` and finish it: `submit()` sends the audio
+        and returns the accepted job; `finish(endpoint, job_id, extra)` polls it and returns
+        the transcript. The job is journaled before `finish` starts polling."""
+        journal = self.journal
+        if journal is None:
+            job_id, extra = await submit()
+            return await self._finished(session, url, job_id, extra, finish)
+        key = await audio_key(audio.data, audio.url, self.settings.language)
+        entry = journal.pending(key)
+        if entry is not None:
+            endpoint = entry.url if entry.url in self.endpoint_urls() else url
+            journal.resumed += 1
+            try:
+                text = await self._finished(session, endpoint, entry.job, entry.extra, finish)
+            except ProviderError as exc:
+                if getattr(exc, "job_failed", False):
+                    await journal.finished(key, entry.job, failed=True)
+                    raise
+                if exc.status != 404:
+                    raise  # still pending: the next attempt polls it again
+                # the provider no longer knows the job (expired, deleted): submit anew
+                await journal.finished(key, entry.job, failed=True)
+            else:
+                await journal.finished(key, entry.job)
+                return text
+        job_id, extra = await submit()
+        await journal.submitted(key, job_id, url, extra)
+        try:
+            text = await self._finished(session, url, job_id, extra, finish)
+        except ProviderError as exc:
+            if getattr(exc, "job_failed", False):
+                await journal.finished(key, job_id, failed=True)
+            raise
+        await journal.finished(key, job_id)
+        return text
+
+    async def _finished(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        job_id: str,
+        extra: dict[str, Any],
+        finish: Callable[[str, str, dict[str, Any]], Awaitable[str]],
+    ) -> str:
+        """`finish`, then (with `--delete_jobs`) the finished or failed job deleted."""
+        try:
+            text = await finish(url, job_id, extra)
+        except ProviderError as exc:
+            if getattr(exc, "job_failed", False):
+                await self.delete_job(session, url, job_id)
+            raise
+        await self.delete_job(session, url, job_id)
+        return text
+
+    async def delete_job(self, session: aiohttp.ClientSession, url: str, job_id: str) -> None:
+        """`DELETE` the job at the provider when `--delete_jobs` asks and the API allows; a
+        delete that fails is a warning, not a failed sample (the transcript is in)."""
+        where = self.job_url(url, job_id) if self.delete_jobs else None
+        if where is None:
+            return
+        try:
+            await self.patiently(lambda: self.request(session, "DELETE", where, parse_json=False))
+        except ProviderError as exc:
+            if exc.status != 404:
+                log.warning("could not delete job %s: %s", job_id, exc)
 
     async def request(
         self,
@@ -233,6 +371,7 @@ class JobProvider(Provider):
             await asyncio.sleep(delay)
             result = await self.patiently(check)
             if isinstance(result, ProviderError):
+                result.job_failed = True  # type: ignore[attr-defined]  # see `journaled`
                 raise result
             if result is not None:
                 return result

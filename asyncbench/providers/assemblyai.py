@@ -91,10 +91,25 @@ class AssemblyAIProvider(JobProvider):
         super().__init__(settings)
         self.headers = {"Authorization": self.api_key or ""}
 
+    def job_url(self, url: str, job_id: str) -> str | None:
+        return f"{url}/v2/transcript/{job_id}"
+
     async def transcribe(
         self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
     ) -> str:
         require_audio(audio)
+        return await self.journaled(
+            session,
+            url,
+            audio,
+            lambda: self.submit(session, url, audio),
+            lambda endpoint, job_id, _: self.finish(session, endpoint, job_id),
+        )
+
+    async def submit(
+        self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
+    ) -> tuple[str, dict[str, Any]]:
+        """Upload the bytes (unless the service fetches a URL) and create the transcript."""
         if audio.data is not None:
             upload = await self.request(
                 session,
@@ -118,7 +133,9 @@ class AssemblyAIProvider(JobProvider):
                 **model_fields(self.model),
             },
         )
-        job_id = job_id_of(reply)
+        return job_id_of(reply), {}
+
+    async def finish(self, session: aiohttp.ClientSession, url: str, job_id: str) -> str:
         job = await self.poll_job(
             session, f"{url}/v2/transcript/{job_id}", job_id, STATUSES, job_error
         )

@@ -94,13 +94,28 @@ class GladiaProvider(JobProvider):
                 raise quota_error(self.key_env, exc.message, 402) from None
             raise
 
+    def job_url(self, url: str, job_id: str) -> str | None:
+        return f"{url}/v2/pre-recorded/{job_id}"
+
     async def transcribe(
         self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
     ) -> str:
-        import aiohttp
-
         require_audio(audio)
         self.limits.check(audio, "Gladia")
+        return await self.journaled(
+            session,
+            url,
+            audio,
+            lambda: self.submit(session, url, audio),
+            lambda endpoint, job_id, _: self.finish(session, endpoint, job_id),
+        )
+
+    async def submit(
+        self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
+    ) -> tuple[str, dict[str, Any]]:
+        """Upload the bytes (unless Gladia fetches a URL) and create the pre-recorded job."""
+        import aiohttp
+
         if audio.data is not None:
             form = aiohttp.FormData()
             form.add_field(
@@ -115,7 +130,9 @@ class GladiaProvider(JobProvider):
         reply = await self.request(
             session, "POST", f"{url}/v2/pre-recorded", json={"audio_url": audio_url, **self.options}
         )
-        job_id = job_id_of(reply)
+        return job_id_of(reply), {}
+
+    async def finish(self, session: aiohttp.ClientSession, url: str, job_id: str) -> str:
         job = await self.poll_job(
             session, f"{url}/v2/pre-recorded/{job_id}", job_id, STATUSES, job_error
         )

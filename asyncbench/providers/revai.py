@@ -109,10 +109,25 @@ class RevAIProvider(JobProvider):
         # the model part of `revai/<model>` is Rev's transcriber: machine, fusion, ...
         self.options = {"transcriber": self.model, "language": settings.language}
 
+    def job_url(self, url: str, job_id: str) -> str | None:
+        return f"{url}/jobs/{job_id}"
+
     async def transcribe(
         self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
     ) -> str:
         require_audio(audio)
+        return await self.journaled(
+            session,
+            url,
+            audio,
+            lambda: self.submit(session, url, audio),
+            lambda endpoint, job_id, _: self.finish(session, endpoint, job_id),
+        )
+
+    async def submit(
+        self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
+    ) -> tuple[str, dict[str, Any]]:
+        """Send the media (or its URL, which Rev fetches) with the options: a new job."""
         if audio.data is not None:
             form = aiohttp.FormData(default_to_multipart=True)
             form.add_field("media", audio.data, filename=audio.filename, content_type=audio.mime)
@@ -123,7 +138,9 @@ class RevAIProvider(JobProvider):
         else:
             body = {"source_config": {"url": audio.url}, **self.options}
             job = await self.request(session, "POST", f"{url}/jobs", json=body)
-        job_id = job_id_of(job)
+        return job_id_of(job), {}
+
+    async def finish(self, session: aiohttp.ClientSession, url: str, job_id: str) -> str:
         await self.poll_job(session, f"{url}/jobs/{job_id}", job_id, STATUSES, job_error)
         doc = await self.patiently(
             lambda: self.request(

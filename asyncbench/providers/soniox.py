@@ -7,8 +7,9 @@ Wire facts (reference/PROTOCOLS-2026.md §A1, from the leaderboard's client and 
 `file_id` / `audio_url`: in `--use_url` mode Soniox fetches the URL itself) → `{id, status}`;
 `GET /transcriptions/{id}` until `completed` or `error` (`error_type`, `error_message`);
 `GET /transcriptions/{id}/transcript` → `{text, tokens}`; then `DELETE` the transcription
-and the file. The body is the leaderboard's: `model`, `language_hints: [lang]` with
-`language_hints_strict`, no diarization, no language identification, no context.
+and the file (always: `--delete_jobs` changes nothing here). The body is the leaderboard's:
+`model`, `language_hints: [lang]` with `language_hints_strict`, no diarization, no language
+identification, no context.
 
 Deleting is not optional here: an account keeps at most 2,000 transcriptions, 1,000 files and
 10 GB, and files are not deleted automatically, so a full split that did not clean up would
@@ -164,42 +165,76 @@ class SonioxProvider(JobProvider):
     async def transcribe(
         self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
     ) -> str:
-        import aiohttp
-
         require_audio(audio)
         self.limits.check(audio, "Soniox")
-        if audio.data is None:
-            return await self._transcription(session, url, audio, None)
-        form = aiohttp.FormData()
-        form.add_field("file", audio.data, filename=upload_name(audio), content_type=audio.mime)
-        upload = await self.request(session, "POST", f"{url}/files", data=form, pace=self.file_pace)
-        file_id = job_id_of(upload)
-        async with self._deleting(session, f"{url}/files/{file_id}", files=True):
-            return await self._transcription(session, url, audio, file_id)
-
-    async def _transcription(
-        self, session: aiohttp.ClientSession, url: str, audio: AudioPayload, file_id: str | None
-    ) -> str:
-        reply = await self.request(
+        return await self.journaled(
             session,
-            "POST",
-            f"{url}/transcriptions",
-            json=self.body(audio, file_id),
-            pace=self.transcription_pace,
+            url,
+            audio,
+            lambda: self._submit(session, url, audio),
+            lambda endpoint, job_id, extra: self._finish(session, endpoint, job_id, extra),
         )
-        job_id = job_id_of(reply)
-        async with self._deleting(session, f"{url}/transcriptions/{job_id}"):
+
+    async def _submit(
+        self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
+    ) -> tuple[str, dict[str, Any]]:
+        """Upload the file (unless Soniox fetches a URL) and create the transcription; the
+        file id travels with the job (in the journal too) so it is deleted when it ends."""
+        import aiohttp
+
+        file_id: str | None = None
+        if audio.data is not None:
+            form = aiohttp.FormData()
+            form.add_field("file", audio.data, filename=upload_name(audio), content_type=audio.mime)
+            upload = await self.request(
+                session, "POST", f"{url}/files", data=form, pace=self.file_pace
+            )
+            file_id = job_id_of(upload)
+        try:
+            reply = await self.request(
+                session,
+                "POST",
+                f"{url}/transcriptions",
+                json=self.body(audio, file_id),
+                pace=self.transcription_pace,
+            )
+            job_id = job_id_of(reply)
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            if file_id is not None:
+                await self._delete(session, f"{url}/files/{file_id}", files=True)
+            raise
+        return job_id, ({"file_id": file_id} if file_id is not None else {})
+
+    async def _finish(
+        self, session: aiohttp.ClientSession, url: str, job_id: str, extra: dict[str, Any]
+    ) -> str:
+        file_id = extra.get("file_id")
+        files = (
+            self._deleting(session, f"{url}/files/{file_id}", files=True)
+            if isinstance(file_id, str)
+            else contextlib.nullcontext()
+        )
+        async with files, self._deleting(session, f"{url}/transcriptions/{job_id}"):
             return await self._result(session, url, job_id)
 
     @contextlib.asynccontextmanager
     async def _deleting(
         self, session: aiohttp.ClientSession, url: str, *, files: bool = False
     ) -> AsyncIterator[None]:
-        """Delete the resource at `url` when the block ends, whether it succeeded or failed,
-        but not when it was cancelled (a timeout or Ctrl-C must not wait for deletes)."""
+        """Delete the resource at `url` when the block ends: done, failed at the service, or
+        refused for good. Not when it was cancelled (a timeout or Ctrl-C must not wait for
+        deletes) nor after a transient polling failure: the job journal then lets the next
+        attempt poll the same transcription instead of paying for a new one."""
         try:
             yield
         except asyncio.CancelledError:
+            raise
+        except ProviderError as exc:
+            if exc.retryable and not getattr(exc, "job_failed", False):
+                raise
+            await self._delete(session, url, files=files)
             raise
         except BaseException:
             await self._delete(session, url, files=files)

@@ -94,6 +94,7 @@ class RunConfig:
         return make_spec(self.arrival, self.rate, self.burstiness, self.ramp, self.seed)
 
     aldea_api: str | None = None  # aldea/ protocol: auto | listen | transcribe (None: auto)
+    delete_jobs: bool = False  # async-job providers: DELETE each finished job at the provider
 
     def validate(self) -> None:
         # NaN compares false with everything, so `nan <= 0` lets it through every check
@@ -329,7 +330,8 @@ def _prepare_locked(cfg: RunConfig, lock: ResultsLock) -> Prepared:
         language=cfg.language,
         options=cfg.options
         | ({"poll_interval": str(cfg.poll_interval)} if cfg.poll_interval else {})
-        | ({"aldea_api": cfg.aldea_api} if cfg.aldea_api else {}),
+        | ({"aldea_api": cfg.aldea_api} if cfg.aldea_api else {})
+        | ({"delete_jobs": "1"} if cfg.delete_jobs else {}),
         max_reply_bytes=cfg.max_reply_bytes,
         follow_redirects=cfg.follow_redirects,
         api_key_file=cfg.api_key_file,
@@ -615,6 +617,8 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
         async def transcribe(url: str, payload):  # type: ignore[no-untyped-def]
             return await provider.transcribe(session, url, payload)
 
+        journal = open_job_journal(provider, path)
+
         engine = Engine(
             pool=pool,
             transcribe=transcribe,
@@ -657,12 +661,16 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
             if part_writer is not None and parts_task is not None:
                 part_writer.close()
                 await parts_task
+            if journal is not None:
+                journal.close()
             await progress.stop()
             if shared is None:
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.remove_signal_handler(sig)
                 executor.shutdown(wait=False, cancel_futures=True)
 
+    if journal is not None and stats.interrupted is None and engine.fatal is None:
+        journal.compact()  # the split is through: only jobs still pending stay
     from asyncbench.core.gates import parse_slos
     from asyncbench.reporting.load import load_section
     from asyncbench.reporting.summary import print_summary
@@ -697,6 +705,20 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
         )
         return 143 if stats.interrupted == "SIGTERM" else 130
     return 0
+
+
+def open_job_journal(provider: object, path: Path):  # type: ignore[no-untyped-def]
+    """The job journal beside the results file, attached to an async-job provider (one with
+    `attach_journal`): accepted jobs are recorded before polling and resumed, never
+    resubmitted (`asyncbench.results.jobs`). None for other providers."""
+    attach = getattr(provider, "attach_journal", None)
+    if attach is None:
+        return None
+    from asyncbench.results.jobs import JobJournal, jobs_path
+
+    journal = JobJournal(jobs_path(path))
+    attach(journal)
+    return journal
 
 
 def expected_samples(cfg: RunConfig, total: int | None, source: object) -> int | None:

@@ -1,5 +1,8 @@
 """AssemblyAI protocol: `/v2/upload`, `/v2/transcript`, `/v2/transcript/{id}` (keys: `assemblyai`).
 
+A new transcript is `queued` (the create reply), then `processing`, then `completed` or
+`error`; `DELETE /v2/transcript/{id}` removes it (counter `assemblyai.deleted`).
+
 Strict where the service is: the key must be the raw `Authorization` value (a `Bearer ...`
 header is refused with 401); the upload stores whatever body it is given, so a JSON body
 "uploads" fine and the job fails later with a transcoding error, as it really does; clips
@@ -105,20 +108,34 @@ def add_routes(app: web.Application, state: MockState) -> None:
         job = runner.lookup(request, gate(request), lambda: _error("Transcript not found", 404))
         return job if isinstance(job, web.Response) else web.json_response(_view(job))
 
+    async def delete(request: web.Request) -> web.Response:
+        job = runner.lookup(request, gate(request), lambda: _error("Transcript not found", 404))
+        if isinstance(job, web.Response):
+            return job
+        view = _view(job)
+        runner.delete(job["id"])
+        return web.json_response(view)
+
     app.router.add_post("/v2/upload", upload)
     app.router.add_get("/cdn/upload/{upload_id}", cdn)
     app.router.add_post("/v2/transcript", create)
     app.router.add_get("/v2/transcript/{job_id}", get)
+    app.router.add_delete("/v2/transcript/{job_id}", delete)
 
 
 def _view(job: dict[str, Any]) -> dict[str, Any]:
     status = {jobs.RUNNING: "processing", jobs.DONE: "completed", jobs.FAILED: "error"}
+    # a new transcript is `queued` until the service has its audio, as the real one reports
+    # (the official SDK's poll loop waits through queued and processing alike)
+    shown = status[job["state"]]
+    if job["state"] == jobs.RUNNING and job["duration"] is None:
+        shown = "queued"
     error = None
     if job["state"] == jobs.FAILED:
         error = _REASONS[job["failure"]].format(url=job["audio_url"], detail=job["reason"])
     return {
         "id": job["id"],
-        "status": status[job["state"]],
+        "status": shown,
         "audio_url": job["audio_url"],
         "language_code": job["language_code"],
         "speech_model_used": job["model"] if job["state"] == jobs.DONE else None,

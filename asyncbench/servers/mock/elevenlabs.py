@@ -2,7 +2,8 @@
 
 Strict where the service is: the key comes in `xi-api-key` (an `Authorization` header alone is
 no key → 401); the body must be multipart (else 400); a missing `model_id`, or neither `file`
-nor `cloud_storage_url`, or a non-boolean `tag_audio_events`, is a 422 validation error with
+nor a URL (`source_url`, the SDK's current name, or the deprecated `cloud_storage_url`), or a
+non-boolean `tag_audio_events`, is a 422 validation error with
 a FastAPI `detail` list; a `language_code` that is neither ISO 639-1 nor one of Scribe's
 ISO 639-3 codes is a 400 `invalid_language_code`; other errors are `{"detail": {"status",
 "message"}}`. Each request's `language_code` is counted in
@@ -65,13 +66,19 @@ def _check_form(parts: sync.Parts) -> web.Response | None:
             "invalid_language_code",
             f"language_code '{language}' is not a supported ISO 639-1 or ISO 639-3 code.",
         )
-    if ("file" in parts) == bool(sync.form_text(parts, "cloud_storage_url")):
+    if ("file" in parts) == bool(source_url(parts)):
         return error(
             400,
             "invalid_parameters",
-            "Exactly one of file or cloud_storage_url must be provided.",
+            "Exactly one of file, source_url or cloud_storage_url must be provided.",
         )
     return None
+
+
+def source_url(parts: Any) -> str | None:
+    """The URL to fetch: `source_url` (the official SDK's current field) or the deprecated
+    `cloud_storage_url`."""
+    return sync.form_text(parts, "source_url") or sync.form_text(parts, "cloud_storage_url")
 
 
 def _words(text: str, seconds: float) -> list[dict[str, Any]]:
@@ -113,7 +120,7 @@ def add_routes(app: web.Application, state: MockState) -> None:
         if refused is not None:
             return refused
         state.counters[f"{NAME}.language.{sync.form_text(parts, 'language_code') or '-'}"] += 1
-        url = sync.form_text(parts, "cloud_storage_url") if "file" not in parts else None
+        url = source_url(parts) if "file" not in parts else None
         clip = url.encode() if url else parts["file"].data
         wanted = sync.scenario(key)
         if wanted == "quota_exceeded":

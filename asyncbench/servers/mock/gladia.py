@@ -131,6 +131,10 @@ def add_routes(app: web.Application, state: MockState) -> None:
         upload_id = str(uuid.uuid4())
         state.uploads[upload_id] = part.data
         extension = part.filename.rpartition(".")[2]
+        try:  # the service measures the upload; the official SDK reads a number here
+            seconds: float | None = await jobs.audio_seconds(part.data)
+        except Exception:  # not audio: the job fails later, as the service's does
+            seconds = None
         return web.json_response(
             {
                 "audio_url": f"{request.url.origin()}/file/{upload_id}",
@@ -139,7 +143,7 @@ def add_routes(app: web.Application, state: MockState) -> None:
                     "filename": part.filename,
                     "extension": extension,
                     "size": len(part.data),
-                    "audio_duration": None,
+                    "audio_duration": seconds,
                     "number_of_channels": 1,
                 },
             }
@@ -193,7 +197,18 @@ def add_routes(app: web.Application, state: MockState) -> None:
     app.middlewares.append(gladia_upload)
     app.router.add_get("/file/{upload_id}", serve_file)
     app.router.add_post("/v2/pre-recorded", create)
+
+    async def delete(request: web.Request) -> web.Response:
+        job = runner.lookup(
+            request, gate(request), lambda: error(request, 404, "Transcription not found")
+        )
+        if isinstance(job, web.Response):
+            return job
+        runner.delete(job["id"])  # counter gladia.deleted
+        return web.Response(status=202)
+
     app.router.add_get("/v2/pre-recorded/{job_id}", get)
+    app.router.add_delete("/v2/pre-recorded/{job_id}", delete)
 
 
 def _view(job: dict[str, Any]) -> dict[str, Any]:
@@ -204,17 +219,45 @@ def _view(job: dict[str, Any]) -> dict[str, Any]:
     result = None
     if job["state"] == jobs.DONE:
         text = job["text"]
+        languages = job["request_params"].get("language_config", {}).get("languages") or ["en"]
+        tokens = text.split()
+        step = job["duration"] / max(1, len(tokens))
+        # every field the official SDK's response types require (`gladiaio_sdk` 2.2.1)
         result = {
-            "metadata": {"audio_duration": job["duration"], "number_of_distinct_channels": 1},
+            "metadata": {
+                "audio_duration": job["duration"],
+                "number_of_distinct_channels": 1,
+                "billing_time": job["duration"],
+                "transcription_time": 0.1,
+            },
             "transcription": {
                 "full_transcript": text,
-                "languages": job["request_params"].get("language_config", {}).get("languages"),
-                "utterances": [{"text": text, "start": 0.0, "end": job["duration"]}],
+                "languages": languages,
+                "utterances": [
+                    {
+                        "text": text,
+                        "start": 0.0,
+                        "end": job["duration"],
+                        "confidence": 0.99,
+                        "channel": 0,
+                        "language": languages[0],
+                        "words": [
+                            {
+                                "word": w,
+                                "start": round(i * step, 3),
+                                "end": round((i + 1) * step, 3),
+                                "confidence": 0.99,
+                            }
+                            for i, w in enumerate(tokens)
+                        ],
+                    }
+                ],
             },
         }
     return {
         "id": job["id"],
         "request_id": f"G-{job['id'][-8:]}",
+        "version": 2,  # required by the official SDK's response type
         "kind": "pre-recorded",
         "status": status,
         "created_at": job["created_at"],

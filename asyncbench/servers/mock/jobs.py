@@ -10,6 +10,7 @@ renders that record in its own vocabulary (AssemblyAI `completed`/`error`, Rev `
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -107,6 +108,14 @@ class JobRunner:
         task.add_done_callback(self._tasks.discard)
         return job
 
+    def delete(self, job_id: str) -> bool:
+        """Forget a job (the services' DELETE); False when there was none."""
+        if self.get(job_id) is None:
+            return False
+        del self.state.jobs[job_id]
+        self.state.counters[f"{self.provider}.deleted"] += 1
+        return True
+
     def get(self, job_id: str) -> dict[str, Any] | None:
         job = self.state.jobs.get(job_id)
         return job if job is not None and job["provider"] == self.provider else None
@@ -133,6 +142,8 @@ class JobRunner:
 
         try:
             data = audio if audio is not None else await self._fetch(url or "")
+            digest = hashlib.sha256(data).hexdigest()
+            self.state.submissions[f"{self.provider}:{digest}"] += 1
             job["duration"] = await audio_seconds(data)
             if job["duration"] < min_duration:
                 return fail(TOO_SHORT, f"{job['duration']:.3f} s of audio")

@@ -133,7 +133,15 @@ def add_routes(app: web.Application, state: MockState) -> None:
             406, f"Accept must be {TRANSCRIPT_JSON} or text/plain", "unsupported-accept-header"
         )
 
+    async def delete(request: web.Request) -> web.Response:
+        job = runner.lookup(request, gate(request), not_found)
+        if isinstance(job, web.Response):
+            return job
+        runner.delete(job["id"])  # counter revai.deleted
+        return web.Response(status=204)
+
     app.router.add_post(f"{BASE}/jobs", submit)
+    app.router.add_delete(f"{BASE}/jobs/{{job_id}}", delete)
     app.router.add_get(f"{BASE}/jobs/{{job_id}}", get)
     app.router.add_get(f"{BASE}/jobs/{{job_id}}/transcript", transcript)
 

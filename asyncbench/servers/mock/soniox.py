@@ -172,7 +172,10 @@ def add_routes(app: web.Application, state: MockState) -> None:
             url = body["audio_url"]
             if not isinstance(url, str) or not url.startswith(("http://", "https://")):
                 return invalid("body.audio_url", "must be an http(s) URL")
-            job = runner.start(url=url, extra=extra | {"filename": None})
+            # the service names a fetched file after the URL's last path segment; the
+            # official SDK requires a string here
+            name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "audio"
+            job = runner.start(url=url, extra=extra | {"filename": name})
         return web.json_response(_view(job), status=201)
 
     def lookup(request: web.Request) -> dict[str, Any] | web.Response:

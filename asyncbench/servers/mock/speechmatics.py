@@ -5,12 +5,14 @@ show); `POST /v2/jobs` must be multipart/form-data with a `config` part (an urle
 body is a 400 "Malformed request") and either a `data_file` part or `fetch_data.url` in the
 config (else 400 "Missing data_file"); more than 10 new jobs or 50 status/transcript requests
 in any one second are answered 429 "Rate Limited". Jobs end `done` or `rejected` with
-`errors[].message` ("failed to fetch file ..." when a URL cannot be downloaded). The `wait`
-query parameter is accepted; the mock always answers at once.
+`errors[].message` ("failed to fetch file ..." when a URL cannot be downloaded). `wait` on a
+status request is accepted (answered at once); `wait=N` on submit holds the reply until the
+job ends (at most N s) and embeds the transcript, as the official SDK expects.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from typing import Any
@@ -115,7 +117,7 @@ def add_routes(app: web.Application, state: MockState) -> None:
                 "created_at": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
             },
         )
-        return web.json_response({"id": job["id"]}, status=201)
+        return web.json_response(await _held(request, job), status=201)
 
     def not_found() -> web.Response:
         return _error(404, "Job not found")
@@ -134,17 +136,83 @@ def add_routes(app: web.Application, state: MockState) -> None:
         if fmt == "txt":
             return web.Response(text=job["text"] + "\n")
         if fmt == "json-v2":
-            words = [
-                {"type": "word", "alternatives": [{"content": w, "confidence": 0.99}]}
-                for w in job["text"].split()
-            ]
-            return web.json_response({"format": "2.9", "job": _view(job), "results": words})
+            return web.json_response(json_v2(job))
         return _error(400, "Format Not Supported", f"format {fmt!r}")
 
     for path in ("/v2/jobs", "/v2/jobs/"):
         app.router.add_post(path, submit)
+
+    async def delete(request: web.Request) -> web.Response:
+        job = runner.lookup(request, gate(request, gets), not_found)
+        if isinstance(job, web.Response):
+            return job
+        view = _view(job)
+        runner.delete(job["id"])  # counter speechmatics.deleted
+        return web.json_response({"job": view})
+
     app.router.add_get("/v2/jobs/{job_id}", get)
+    app.router.add_delete("/v2/jobs/{job_id}", delete)
     app.router.add_get("/v2/jobs/{job_id}/transcript", transcript)
+
+
+async def _held(request: web.Request, job: dict[str, Any]) -> dict[str, Any]:
+    """The submit reply: `{id}`, or with `?wait=N` (synchronous transcription, which the
+    official SDK sends) the reply once the job ends or N seconds pass, with `status`,
+    `created_at` and, when done, the transcript under the requested format's name."""
+    raw = request.query.get("wait")
+    reply: dict[str, Any] = {"id": job["id"]}
+    if raw is None:
+        return reply
+    try:
+        deadline = time.monotonic() + max(0, int(raw))
+    except ValueError:
+        deadline = time.monotonic()
+    while job["state"] == jobs.RUNNING and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    reply.update(status=_view(job)["status"], created_at=job["created_at"])
+    if job["state"] == jobs.DONE:
+        fmt = request.query.get("format", "json-v2")
+        reply[fmt] = job["text"] + "\n" if fmt == "txt" else json_v2(job)
+    return reply
+
+
+def json_v2(job: dict[str, Any]) -> dict[str, Any]:
+    """The `json-v2` transcript in the documented shape the official `speechmatics-batch`
+    SDK parses: `metadata` (`created_at`, `type`, `transcription_config`) and one result per
+    word with `start_time`/`end_time` and `alternatives[].content/confidence/language/
+    speaker`, spread evenly over the clip."""
+    config = job["config"].get("transcription_config") or {}
+    language = config.get("language", "en")
+    tokens = job["text"].split()
+    step = (job["duration"] or 0.0) / max(1, len(tokens))
+    results = [
+        {
+            "type": "word",
+            "start_time": round(i * step, 3),
+            "end_time": round((i + 1) * step, 3),
+            "alternatives": [
+                {"content": w, "confidence": 0.99, "language": language, "speaker": "UU"}
+            ],
+        }
+        for i, w in enumerate(tokens)
+    ]
+    return {
+        "format": "2.9",
+        "job": _view(job),
+        "metadata": {
+            "created_at": job["created_at"],
+            "type": "transcription",
+            "transcription_config": config,
+            "language_pack_info": {
+                "language_description": language,
+                "word_delimiter": " ",
+                "writing_direction": "left-to-right",
+                "itn": True,
+                "adapted": False,
+            },
+        },
+        "results": results,
+    }
 
 
 def _view(job: dict[str, Any]) -> dict[str, Any]:

@@ -5,9 +5,12 @@ Strict about the documented order: a bad `Bearer` key is refused at the upgrade 
 the first message must be a valid `StartRecognition`; audio that arrives before the server has
 sent `RecognitionStarted` (the mock waits 20 ms before sending it, to catch clients that do
 not wait) is an `Error` `protocol_error` and the session is closed; every binary chunk is
-acknowledged with `AudioAdded` (`seq_no` counting from 1); `EndOfStream.last_seq_no` must equal
-the number of chunks received. Then `AddTranscript` messages (the text in two halves) and
-`EndOfTranscript`. Raw audio must be `pcm_s16le` here (the service also takes `pcm_f32le` and
+acknowledged with `AudioAdded` (`seq_no` counting from 1); `EndOfStream.last_seq_no` must be a
+whole number at or below the number of chunks received (the current official `speechmatics-rt`
+SDK sends one less than it sent; more than were received is a `protocol_error`). Then
+`AddTranscript` messages (the text in two halves) in the documented shape (`format`,
+`metadata.transcript/start_time/end_time`, `results[]` with word timings and `alternatives`)
+and `EndOfTranscript`. Raw audio must be `pcm_s16le` here (the service also takes `pcm_f32le` and
 `mulaw`; the mock cannot recognise those). Injected faults arrive as the service sends them,
 in-band after the upgrade: a 429 as `Error` `quota_exceeded` (close 4005), a 503 as
 `internal_error` (close 1011), a failed job as `job_error` (close 4013).
@@ -121,7 +124,8 @@ async def _serve(ws: web.WebSocketResponse, state: MockState) -> None:
             raise SessionError("invalid_message", "messages must be JSON") from None
         if not isinstance(message, dict) or message.get("message") != "EndOfStream":
             raise SessionError("invalid_message", f"unexpected message {str(msg.data)[:100]}")
-        if message.get("last_seq_no") != seq_no:
+        last = message.get("last_seq_no")
+        if not isinstance(last, int) or isinstance(last, bool) or not 0 <= last <= seq_no:
             raise SessionError(
                 "protocol_error",
                 f"EndOfStream last_seq_no {message.get('last_seq_no')!r} but {seq_no} "
@@ -142,12 +146,38 @@ async def _serve(ws: web.WebSocketResponse, state: MockState) -> None:
         raise SessionError("job_error", "injected failure")
     words = text.split()
     half = (len(words) + 1) // 2
-    for part in (words[:half], words[half:]):
+    seconds = len(audio) / (2 * fmt["sample_rate"]) if fmt["type"] == "raw" else 0.0
+    step = seconds / max(1, len(words))
+    language = start["transcription_config"]["language"]
+    for first, part in ((0, words[:half]), (half, words[half:])):
         if part:
-            transcript = " ".join(part) + " "
-            await _send(ws, {"message": "AddTranscript", "metadata": {"transcript": transcript}})
+            await _send(ws, add_transcript(part, first, step, language))
     await _send(ws, {"message": "EndOfTranscript"})
     await ws.close()
+
+
+def add_transcript(words: list[str], first: int, step: float, language: str) -> dict[str, Any]:
+    """One `AddTranscript` in the documented shape: `format`, `metadata` (`transcript`,
+    `start_time`, `end_time`) and a result per word (the official SDK reads all of it)."""
+    results = [
+        {
+            "type": "word",
+            "start_time": round((first + i) * step, 3),
+            "end_time": round((first + i + 1) * step, 3),
+            "alternatives": [{"content": w, "confidence": 0.99, "language": language}],
+        }
+        for i, w in enumerate(words)
+    ]
+    return {
+        "message": "AddTranscript",
+        "format": "2.9",
+        "metadata": {
+            "transcript": " ".join(words) + " ",
+            "start_time": round(first * step, 3),
+            "end_time": round((first + len(words)) * step, 3),
+        },
+        "results": results,
+    }
 
 
 async def _send(ws: web.WebSocketResponse, message: dict[str, Any]) -> None:

@@ -49,6 +49,9 @@ class MockState:
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)  # async-job providers
     uploads: dict[str, bytes] = field(default_factory=dict)
     last_request: dict[str, dict[str, str]] = field(default_factory=dict)  # provider -> headers
+    #: async jobs accepted per audio, keyed "<provider>:<sha256 of the audio bytes>": a test
+    #: sees whether any clip was submitted (and billed) twice
+    submissions: Counter[str] = field(default_factory=Counter)
     _rng: random.Random = field(default_factory=random.Random)
 
     def __post_init__(self) -> None:
