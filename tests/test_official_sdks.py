@@ -7,9 +7,11 @@ Not here, with the reason:
 - Azure Speech: `azure-cognitiveservices-speech` is a native SDK whose endpoint comes from a
   region or a host string and speaks its own WebSocket protocol, not the REST short-audio API
   the mock and our client use: it cannot be pointed at the mock.
-- Smallest AI: installing `smallestai` 5.14.0 upgrades `websocket-client` to 1.9.2, which
-  `rev-ai` 2.21.0 pins below 1, so both cannot share the dev venv; it needs a separate venv
-  (not built yet).
+- Smallest AI: `smallestai` 5.14.0 transcribes through `POST /waves/v1/stt/?model=pulse`
+  (its `waves/speech_to_text/client.py`), not the `POST /waves/v1/pulse/get_text` that the
+  leaderboard's client and ours send, so it would prove a protocol we never speak; it also
+  upgrades `websocket-client` to 1.9.2, which `rev-ai` 2.21.0 pins below 1, so it cannot
+  share the dev venv.
 - Zoom, Modulate, Reson8, Aqua Voice: no official Python SDK on PyPI for their
   speech-to-text APIs (as of 2026-12).
 """
