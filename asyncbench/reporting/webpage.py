@@ -116,7 +116,8 @@ TABLE_HTML = """
 CSS = """
 .chart{width:100%;min-height:300px}.filters{display:flex;gap:14px;flex-wrap:wrap;margin:8px 0;
 font-size:13px}.tablebox{max-height:640px;overflow:auto}#utterances th[data-key]{cursor:pointer}
-#utterances td.diff,table.worst td.diff{white-space:normal;text-align:left;min-width:420px}
+#utterances td.diff,table.worst td.diff,#utterances th:last-child{white-space:normal;
+text-align:left;min-width:420px}
 .S{background:#fde2b3}.S s{color:#a05a00}ins.I{background:#cdeccd;text-decoration:none}
 del.D{background:#f8caca}#status{color:#a40}
 """
