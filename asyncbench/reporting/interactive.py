@@ -226,7 +226,9 @@ def errors_chart(
         mids = [(a + b) / 2 / div for a, b in pairwise(edges)]
         for i, (kind, counts) in enumerate(sorted(by_kind.items(), key=lambda kv: -sum(kv[1]))):
             fig.add_trace(go.Bar(x=mids, y=counts, name=kind, marker_color=color(i + 3)))
-        fig.add_trace(go.Scatter(x=mids, y=retries, name="retries", line={"color": "#333"}))
+        fig.add_trace(
+            go.Scatter(x=mids, y=retries, name="retries", line={"color": "#333", "shape": "hvh"})
+        )
         fig.update_layout(xaxis_title=f"{unit} since the first request")
     failed = sum(sum(c) for c in by_kind.values())
     fig.update_layout(
@@ -248,8 +250,19 @@ def endpoint_chart(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     fig.add_trace(
         go.Bar(y=names, x=[r["failed"] for r in rows], name="failed", orientation="h"), 1, 1
     )
-    for q in ("p50", "p90"):
-        fig.add_trace(go.Bar(y=names, x=[r[q] for r in rows], name=f"{q} s", orientation="h"), 1, 2)
+    for q, symbol in (("p50", "circle"), ("p90", "diamond")):  # points: bars would stack
+        fig.add_trace(
+            go.Scatter(
+                y=names,
+                x=[r[q] for r in rows],
+                name=f"{q} s",
+                mode="markers",
+                marker={"size": 12, "symbol": symbol},
+                hovertemplate="%{y}<br>" + q + " %{x:.3f} s<extra></extra>",
+            ),
+            1,
+            2,
+        )
     fig.update_layout(barmode="stack", height=max(320, 28 * len(rows) + 150))
     return _spec(fig)
 
