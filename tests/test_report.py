@@ -1,10 +1,10 @@
-"""`asyncbench report`: one self-contained HTML page. Every embedded image is decoded (PNG
-signature and size), and when Debian's chromium is installed the page is rendered to a real
+"""`asyncbench report`: one self-contained HTML page. Every chart's data is embedded, and
+when Debian's chromium is installed the page is rendered to a real
 screenshot."""
 
 from __future__ import annotations
 
-import base64
+import re
 import shutil
 import struct
 import subprocess
@@ -14,6 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from asyncbench.reporting.webpage import unpack
 from asyncbench.scoring import collect_scores
 
 from .inproc import Background, CappedAldea, cli, one_error_line, run_args
@@ -133,7 +134,14 @@ def report(results: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return page
 
 
-def test_report_is_one_file_whose_every_image_decodes(report: Path, results: Path) -> None:
+def embedded(page: str, script_id: str) -> str:
+    """The text of `<script id=script_id>` in the page."""
+    found = re.search(rf"<script type='application/octet-stream' id='{script_id}'>([^<]*)<", page)
+    assert found, script_id
+    return found.group(1)
+
+
+def test_report_is_one_file_whose_every_chart_has_data(report: Path, results: Path) -> None:
     page = Page()
     page.feed(report.read_text())
     assert not page.links  # no stylesheet, script or image outside the file
@@ -146,12 +154,15 @@ def test_report_is_one_file_whose_every_image_decodes(report: Path, results: Pat
         "Load per endpoint",
     ]
     assert any(h.startswith("Sweep: aldea/default on tedlium/test") for h in page.headings)
-    assert len(page.images) == 6
-    for src in page.images:
-        prefix = "data:image/png;base64,"
-        assert src.startswith(prefix)
-        width, height = png_size(base64.b64decode(src[len(prefix) :], validate=True))
-        assert width == 1200 and 250 <= height <= 1500
+    # every figure is now an interactive chart whose plotly spec travels inside the page
+    assert not page.images
+    text = report.read_text()
+    data = orjson.loads(unpack(embedded(text, "report-data")))
+    assert len(unpack(embedded(text, "plotly-js"))) > 1_000_000  # plotly.js, inlined
+    ids = re.findall(r"<div class='chart' id='([^']+)'>", text)
+    assert {"chart-0", "chart-1", "chart-2", "chart-3", "chart-4", "sweep-0"} <= set(ids)
+    for chart in ids:
+        assert data["charts"][chart]["data"], chart  # at least one trace each
 
     # the table holds the scorer's numbers, for our files and the seed's
     scores = collect_scores(results)
@@ -159,7 +170,6 @@ def test_report_is_one_file_whose_every_image_decodes(report: Path, results: Pat
     for f in scores.files:
         assert f"{f.wer:.2f}" in cells
     assert "elevenlabs/scribe_v1" in cells and "aldea/default" in cells
-    text = report.read_text()
     assert "per-request RTFx" in text and "Throughput RTFx</b> is Σ audio ÷ wall clock" in text
     assert "have no timestamps" in text  # the seed's file is scored, not plotted over time
 
@@ -216,10 +226,11 @@ def test_output_in_a_missing_folder(
 
 
 def test_help_stays_light() -> None:
-    """matplotlib and rich's live display load only when a report or a run needs them."""
+    """matplotlib, plotly and rich's live display load only when a report or a run needs them."""
     probe = (
         "import sys, asyncbench.cli.app; "
-        "heavy = [m for m in ('matplotlib', 'numpy', 'rich.live', 'torch') if m in sys.modules]; "
+        "heavy = [m for m in ('matplotlib', 'numpy', 'plotly', 'rich.live', 'torch') "
+        "if m in sys.modules]; "
         "print(heavy); sys.exit(1 if heavy else 0)"
     )
     done = subprocess.run([PYTHON, "-c", probe], capture_output=True, text=True, timeout=60)

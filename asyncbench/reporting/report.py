@@ -15,7 +15,6 @@ out pauses between a run and its resumption.
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 import math
@@ -321,20 +320,23 @@ def load_table(data: ReportData) -> list[str]:
     ]
 
 
-def _img(png: bytes, alt: str) -> str:
-    data = base64.b64encode(png).decode()
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
-
-
 def render(data: ReportData, title: str = "asyncbench report") -> str:
     """The whole page as one string."""
-    from asyncbench.reporting import plots
+    from asyncbench.reporting import analysis, webpage  # plotly and numpy: only here
+    from asyncbench.reporting.sections import (
+        CHART_HEADINGS,
+        confidence,
+        error_analysis,
+        interactive_charts,
+        model_comparison,
+    )
+    from asyncbench.reporting.webpage import CSS as WEB_CSS
 
     e = html.escape
     rows = [file_row(f) for f in data.files]
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
+        f"<title>{e(title)}</title><style>{CSS}{WEB_CSS}</style></head><body>",
         f"<h1>{e(title)}</h1>",
         f"<p class='meta'>{len(data.files)} results files under <code>{e(str(data.directory))}"
         f"</code> · generated {time.strftime('%Y-%m-%d %H:%M')} by asyncbench</p>",
@@ -411,48 +413,55 @@ def render(data: ReportData, title: str = "asyncbench report") -> str:
     untimed = len(data.files) - len(timed_files)
     series = [series_over_time(f, t0, edges) for f in timed_files] if edges else []
     groups: dict[str, list[float]] = defaultdict(list)
-    pairs: list[tuple[float, float]] = []
+    points: list[tuple[float, float, str, str]] = []
     for f in data.files:
-        for s in f.samples:
+        for i, s in enumerate(f.samples):
             if s.status == "ok" and s.time is not None:
                 groups[f.score.model_id].append(s.time)
                 if s.duration is not None:
-                    pairs.append((s.duration, s.time))
-    wer_table: dict[str, dict[str, float]] = defaultdict(dict)
-    for f in data.files:
-        wer_table[f.score.model_id][f.name] = f.score.wer
+                    points.append((s.duration, s.time, s.sample_id or f"#{i}", f.score.model_id))
     by_kind, retries = errors_over_time(timed_files, t0, edges) if edges else ({}, [])
 
-    figures = [
-        ("Latency", plots.latency_figure(dict(groups), pairs), "latency distribution"),
-        ("Throughput over time", plots.throughput_figure(series, edges), "throughput"),
-        (
-            "WER per dataset",
-            plots.wer_figure(dict(wer_table), {c.model_id: c.wer for c in data.composites}),
-            "WER per dataset per model",
-        ),
-        ("Errors over time", plots.errors_figure(by_kind, retries, edges), "errors"),
-        ("Load per endpoint", plots.endpoint_figure(endpoint_rows(data.files)), "endpoints"),
-    ]
-    figures += [
-        (f"Sweep: {s['model']} on {s['dataset']}/{s['split']}", plots.sweep_figure(s), "sweep")
-        for s in data.sweeps
-        if s.get("levels")
-    ]
-    for heading, png, alt in figures:
-        parts.append(f"<h2>{e(heading)}</h2>{_img(png, alt)}")
+    utter = analysis.utterances(data.files)
+    cis = confidence(data.files, utter)
+    charts = interactive_charts(
+        data.files,
+        data.sweeps,
+        dict(groups),
+        points,
+        series,
+        edges,
+        by_kind,
+        retries,
+        cis,
+        endpoint_rows(data.files),
+    )
+    comparison, comparison_charts = model_comparison(data.files, rows, cis)
+    charts.update(comparison_charts)
+    parts.append("<p id='status'>drawing the charts…</p>")
+    for i, heading in enumerate(CHART_HEADINGS):
+        parts.append(f"<h2>{e(heading)}</h2><div class='chart' id='chart-{i}'></div>")
         if heading.startswith("Throughput") and untimed:
             parts.append(
                 f"<p class='note'>{untimed} file(s) have no timestamps (older runs, or the "
                 "leaderboard's or the seed's scripts): they are scored above but not plotted "
                 "over time.</p>"
             )
+    for n, s in enumerate(data.sweeps):
+        if s.get("levels"):
+            parts.append(
+                f"<h2>{e('Sweep: ' + s['model'] + ' on ' + s['dataset'] + '/' + s['split'])}"
+                f"</h2><div class='chart' id='sweep-{n}'></div>"
+            )
+    parts += comparison
+    parts += error_analysis(utter)
     if data.problems:
         parts.append("<h2>Lines left out</h2><ul class='problems'>")
         parts += [f"<li>{e(p)}</li>" for p in data.problems[:200]]
         if len(data.problems) > 200:
             parts.append(f"<li>... and {len(data.problems) - 200} more</li>")
         parts.append("</ul>")
+    parts.append(webpage.scripts(webpage.payload(charts, utter)))
     parts.append("</body></html>\n")
     return "".join(parts)
 

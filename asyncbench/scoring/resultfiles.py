@@ -38,6 +38,8 @@ class Sample:
     t_end: float | None = None
     endpoint: str | None = None
     attempts: int | None = None
+    # which utterance: our `id`, else the leaderboard's `audio_filepath` (the report names it)
+    sample_id: str | None = None
 
     @property
     def hit_the_api(self) -> bool:
@@ -172,7 +174,13 @@ def _sample(record: object) -> Sample:
         t_end=_number(record, "t_end"),
         endpoint=endpoint if isinstance(endpoint := record.get("endpoint"), str) else None,
         attempts=attempts if isinstance(attempts := record.get("attempts"), int) else None,
+        sample_id=_sample_id(record),
     )
+
+
+def _sample_id(record: dict) -> str | None:
+    value = record.get("id", record.get("audio_filepath"))
+    return None if value is None else str(value)
 
 
 def read_result_file(path: Path) -> ResultFile:
@@ -262,6 +270,7 @@ def _merge_chunks(chunks: list[Sample], path: Path, problems: list[str]) -> list
                 duration=_sum_or_none([c.duration for c in parts]),
                 time=_sum_or_none([c.time for c in parts]),
                 ours=parts[0].ours,
+                sample_id=parts[0].parent_id,  # the recording the chunks belong to
             )
         )
     return merged

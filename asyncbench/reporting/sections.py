@@ -1,0 +1,202 @@
+"""The report's interactive sections: which chart goes where, the model comparison (heatmap,
+WER vs throughput and vs cost with the Pareto front, CIs) and the error analysis (the
+utterance table, worst-N per dataset, frequent substitutions).
+
+CIs: `scoring` may give each file a `wer_ci95` (the statistics work of issue 17); until it
+does, or for a file it did not, this module computes a seeded percentile bootstrap over the
+utterances' error counts (`analysis.bootstrap_rates`). Cost: a run's `.summary.json` may say
+`spend_usd`; a model with no known spend is named as such, never guessed.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
+
+from asyncbench.reporting import analysis, interactive, webpage
+from asyncbench.reporting.series import Series
+
+CHART_HEADINGS = (
+    "Latency",
+    "Throughput over time",
+    "WER per dataset",
+    "Errors over time",
+    "Load per endpoint",
+)
+
+
+class Confidence:
+    """95 % intervals per (model, dataset) and per model's composite, and where they came
+    from ("scoring" or "bootstrap in the report")."""
+
+    def __init__(self) -> None:
+        self.per_file: dict[tuple[str, str], tuple[float, float] | None] = {}
+        self.composite: dict[str, tuple[float, float] | None] = {}
+        self.source = "scoring"
+
+
+def confidence(files: Sequence[Any], rows: Sequence[analysis.Utterance]) -> Confidence:
+    import numpy as np
+
+    out = Confidence()
+    by_file: dict[tuple[str, str], list[analysis.Utterance]] = {}
+    for r in rows:
+        by_file.setdefault((r.model, r.dataset), []).append(r)
+    replicates: dict[str, list[Any]] = {}
+    for f in files:
+        key = (f.score.model_id, f.name)
+        mine = by_file.get(key, [])
+        reps = analysis.bootstrap_rates([r.errors for r in mine], [r.ref_len for r in mine])
+        given = getattr(f.score, "wer_ci95", None)
+        if given:
+            out.per_file[key] = (float(given[0]), float(given[1]))
+        else:
+            out.source = "a percentile bootstrap in the report (1000 resamples, seed 17)"
+            out.per_file[key] = analysis.ci95(reps)
+        if len(reps):
+            replicates.setdefault(f.score.model_id, []).append(reps)
+    for model, reps in replicates.items():
+        out.composite[model] = analysis.ci95(np.mean(np.vstack(reps), axis=0))
+    return out
+
+
+def interactive_charts(
+    files: Sequence[Any],
+    sweeps: Sequence[dict[str, Any]],
+    groups: dict[str, list[float]],
+    points: Sequence[tuple[float, float, str, str]],
+    series: Sequence[Series],
+    edges: Sequence[float],
+    by_kind: dict[str, list[int]],
+    retries: list[int],
+    cis: Confidence,
+    endpoints: Sequence[dict[str, Any]],
+) -> dict[str, dict[str, Any]]:
+    """Chart specs by the id of the div that shows them (`chart-i` in CHART_HEADINGS order)."""
+    table: dict[str, dict[str, float]] = {}
+    for f in files:
+        table.setdefault(f.score.model_id, {})[f.name] = f.score.wer
+    charts = {
+        "chart-0": interactive.latency_chart(groups, points),
+        "chart-1": interactive.throughput_chart(series, edges),
+        "chart-2": interactive.wer_bars(table, cis.per_file),
+        "chart-3": interactive.errors_chart(by_kind, retries, edges),
+        "chart-4": interactive.endpoint_chart(endpoints),
+    }
+    for n, sweep in enumerate(sweeps):
+        if sweep.get("levels"):
+            charts[f"sweep-{n}"] = interactive.sweep_chart(sweep)
+    return charts
+
+
+def _spend(files: Sequence[Any]) -> dict[str, float | None]:
+    """USD per model from the runs' summaries; None when any of its files has none."""
+    from asyncbench.reporting.summary import read_summary
+
+    out: dict[str, float | None] = {}
+    for f in files:
+        value = (read_summary(f.score.path) or {}).get("spend_usd")
+        model = f.score.model_id
+        known = isinstance(value, int | float) and not isinstance(value, bool)
+        if model not in out:
+            out[model] = float(value) if known else None
+        elif out[model] is not None:
+            out[model] = out[model] + float(value) if known else None
+    return out
+
+
+def composite_points(
+    files: Sequence[Any],
+    rows: Sequence[dict[str, Any]],
+    cis: dict[str, tuple[float, float] | None],
+    spend: dict[str, float | None],
+) -> list[dict[str, Any]]:
+    """One point per model: composite WER (mean of its datasets'), its CI, the mean of its
+    files' throughput RTFx (None when none is timed) and its spend."""
+    wers: dict[str, list[float]] = {}
+    for f in files:
+        wers.setdefault(f.score.model_id, []).append(f.score.wer)
+    out = []
+    for model, values in wers.items():
+        thr = [r["throughput_rtfx"] for r in rows if r["model"] == model and r["throughput_rtfx"]]
+        out.append(
+            {
+                "model": model,
+                "wer": round(sum(values) / len(values), 2),
+                "ci": cis.get(model),
+                "throughput_rtfx": sum(thr) / len(thr) if thr else None,
+                "spend_usd": spend.get(model),
+            }
+        )
+    return out
+
+
+def model_comparison(
+    files: Sequence[Any], rows: Sequence[dict[str, Any]], cis: Confidence
+) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """The section's HTML and its charts."""
+    e = html.escape
+    table: dict[str, dict[str, float]] = {}
+    for f in files:
+        table.setdefault(f.score.model_id, {})[f.name] = f.score.wer
+    spend = _spend(files)
+    points = composite_points(files, rows, cis.composite, spend)
+    charts = {"cmp-heatmap": interactive.wer_heatmap(table)}
+    parts = [
+        "<h2>Model comparison</h2><div class='chart' id='cmp-heatmap'></div>",
+        "<h3>WER vs throughput RTFx</h3>",
+    ]
+    timed = [p for p in points if p["throughput_rtfx"]]
+    if timed:
+        front = analysis.pareto([(p["throughput_rtfx"], p["wer"]) for p in timed], True)
+        charts["cmp-rtfx"] = interactive.tradeoff_chart(
+            timed, "throughput_rtfx", "throughput RTFx", front
+        )
+        parts.append("<div class='chart' id='cmp-rtfx'></div>")
+    else:
+        parts.append("<p class='note'>No file has timestamps: no throughput to compare.</p>")
+    parts.append("<h3>WER vs cost</h3>")
+    priced = [p for p in points if p["spend_usd"] is not None]
+    if priced:
+        front = analysis.pareto([(p["spend_usd"], p["wer"]) for p in priced], False)
+        charts["cmp-cost"] = interactive.tradeoff_chart(priced, "spend_usd", "spend, USD", front)
+        parts.append("<div class='chart' id='cmp-cost'></div>")
+    unpriced = [p["model"] for p in points if p["spend_usd"] is None]
+    if unpriced:
+        parts.append(
+            "<p class='note'>Spend unknown (no <code>spend_usd</code> in the run summaries) for: "
+            + e(", ".join(unpriced))
+            + ".</p>"
+        )
+    head = "<tr><th>model</th><th>composite WER %</th><th>95 % CI</th><th>throughput RTFx</th>"
+    parts.append(f"<table class='data' id='comparison'>{head}<th>spend USD</th></tr>")
+    for p in points:
+        ci = p.get("ci")
+        parts.append(
+            f"<tr><td>{e(p['model'])}</td><td>{p['wer']:.2f}</td><td>"
+            + (f"{ci[0]:.2f} – {ci[1]:.2f}" if ci else "–")
+            + f"</td><td>{_num(p['throughput_rtfx'])}</td><td>{_num(p['spend_usd'])}</td></tr>"
+        )
+    parts.append(
+        f"</table><p class='note'>Error bars: 95 % confidence intervals from {e(cis.source)}; "
+        "the composite's from the mean of its datasets' resamples. Stars and the dashed line: "
+        "the Pareto front (no other model is both more accurate and faster, or cheaper).</p>"
+    )
+    return parts, charts
+
+
+def _num(v: float | None) -> str:
+    return "–" if v is None else f"{v:.4g}"
+
+
+def error_analysis(rows: Sequence[analysis.Utterance]) -> list[str]:
+    return [
+        "<h2>Error analysis</h2><p class='note'>One row per utterance; click a heading to "
+        "sort. WER per utterance over its normalised reference words.</p>",
+        webpage.TABLE_HTML,
+        "<h3>Worst utterances per dataset</h3>",
+        webpage.worst_html(analysis.worst(rows)),
+        "<h3>Most frequent substitutions</h3>",
+        webpage.substitutions_html(analysis.substitutions(rows)),
+    ]
