@@ -94,6 +94,11 @@ class RunConfig:
         return make_spec(self.arrival, self.rate, self.burstiness, self.ramp, self.seed)
 
     aldea_api: str | None = None  # aldea/ protocol: auto | listen | transcribe (None: auto)
+    # streaming providers (core/streaming.py): None = the provider's default (real time on)
+    realtime: bool | None = None
+    chunk_ms: int | None = None
+    realtime_factor: float = 1.0
+    final_timeout: float = 10.0  # seconds from the end of audio to the final
 
     def validate(self) -> None:
         # NaN compares false with everything, so `nan <= 0` lets it through every check
@@ -131,7 +136,9 @@ class RunConfig:
             if value is not None and value <= 0:
                 raise ConfigError(f"--{name} must be positive")
         from asyncbench.core.gates import parse_slos
+        from asyncbench.core.streaming import check_stream_options
 
+        check_stream_options(self.chunk_ms, self.realtime_factor, self.final_timeout)
         self.arrival_spec()
         parse_slos(self.slos)
         self.validate_longform()
@@ -312,6 +319,7 @@ def prepare(cfg: RunConfig) -> Prepared:
 
 def _prepare_locked(cfg: RunConfig, lock: ResultsLock) -> Prepared:
     from asyncbench.core.languages import resolve as resolve_language
+    from asyncbench.core.streaming import StreamOptions
     from asyncbench.providers import ProviderSettings, resolve
     from asyncbench.runs.limits import raise_open_files_limit
 
@@ -334,6 +342,7 @@ def _prepare_locked(cfg: RunConfig, lock: ResultsLock) -> Prepared:
         follow_redirects=cfg.follow_redirects,
         api_key_file=cfg.api_key_file,
         dataset=cfg.dataset,
+        streaming=StreamOptions(cfg.realtime, cfg.chunk_ms, cfg.realtime_factor, cfg.final_timeout),
     )
     provider = provider_cls(settings)
     urls = provider.endpoint_urls()
