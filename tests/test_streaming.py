@@ -117,20 +117,21 @@ async def test_each_line_carries_the_stream_metrics(tmp_path: Path) -> None:
 async def test_stream_faults_fail_the_sample_and_retry_it_whole(
     tmp_path: Path, fault: str, kind: str, reason: str
 ) -> None:
-    """Every session faults: each sample is streamed again from the start (one new session
-    per attempt), then recorded failed with the kind, and no partial is ever its text."""
+    """Every session faults: the sample is streamed again from the start (one new session
+    per attempt), then recorded failed with the kind, and no partial is ever its text. (One
+    sample: three failures in a row would rest the only endpoint for seconds.)"""
     config = MockConfig(stream_fault=fault, stream_partial_every=1)
     async with MockServer(config) as mock:
         client = provider(mock.url, final_timeout_s=0.3)
         client.retry_after = 0.01
-        rows = await run_engine(client, clips(4), tmp_path, max_retries=1)
-    assert len(rows) == 4
+        rows = await run_engine(client, clips(1), tmp_path, max_retries=1)
+    assert len(rows) == 1
     for row in rows.values():
         assert (row["status"], row["error_kind"], row["attempts"]) == ("failed", kind, 2), row
         assert reason in row["error"] and row["pred_text"] == "", row
         assert "first_partial_s" not in row
-    assert mock.state.counters["speechmatics-rt.requests"] == 8
-    assert mock.state.counters["stream.faults"] == 8
+    assert mock.state.counters["speechmatics-rt.requests"] == 2
+    assert mock.state.counters["stream.faults"] == 2
 
 
 async def _serve_script(script):  # type: ignore[no-untyped-def]
@@ -151,7 +152,7 @@ async def test_partials_without_a_final_are_never_scored(tmp_path: Path) -> None
     async def script(ws: web.WebSocketResponse) -> None:
         await ws.receive()
         await ws.send_str('{"message": "RecognitionStarted"}')
-        while (msg := await ws.receive()).type == WSMsgType.BINARY:
+        while (await ws.receive()).type == WSMsgType.BINARY:
             part = {"message": "AddPartialTranscript", "metadata": {"transcript": "almost "}}
             await ws.send_str(orjson.dumps(part).decode())
         await ws.send_str('{"message": "EndOfTranscript"}')
