@@ -31,6 +31,7 @@ PROTOCOLS: tuple[str, ...] = (
     "smallestai",
     "aquavoice",
     "aldea_listen",
+    "deepgram_live",
 )
 
 
