@@ -35,6 +35,7 @@ REGISTRY: dict[str, str] = {
     "smallestai": "asyncbench.providers.smallestai:SmallestAIProvider",
     "aquavoice": "asyncbench.providers.aquavoice:AquaVoiceProvider",
     "deepgram-live": "asyncbench.providers.deepgram_live:DeepgramLiveProvider",
+    "assemblyai-rt": "asyncbench.providers.assemblyai_rt:AssemblyAIRTProvider",
 }
 
 

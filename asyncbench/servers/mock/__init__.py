@@ -32,6 +32,7 @@ PROTOCOLS: tuple[str, ...] = (
     "aquavoice",
     "aldea_listen",
     "deepgram_live",
+    "assemblyai_rt",
 )
 
 
