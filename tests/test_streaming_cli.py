@@ -97,3 +97,25 @@ def test_bad_streaming_flags_are_one_line(runs: dict[str, CliRun], name: str, ne
     lines = run.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(needle), run.err
     assert not list(Path(run.results).glob("*.jsonl"))
+
+
+def test_the_report_shows_the_stream_latencies(runs: dict[str, CliRun], tmp_path: Path) -> None:
+    """A new user's view: `asyncbench report` on the streamed run's folder has the latency
+    table and the histogram of final_after_end_s."""
+    import subprocess
+
+    from .support import PYTHON, REPO, cli_env
+
+    page = tmp_path / "r.html"
+    proc = subprocess.run(
+        [PYTHON, "-m", "asyncbench", "report", str(runs["eval"].results), "-o", str(page)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=cli_env(),
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = page.read_text()
+    assert "Streaming latency" in text and "final_after_end_s p50 ms" in text
+    assert "alt='final_after_end_s histogram' src='data:image/png;base64," in text
