@@ -48,6 +48,11 @@ class AssemblyAIRTProvider(StreamingProvider):
     default_base_url = DEFAULT_URL
     default_concurrency = 100  # unconfirmed: the account's concurrent-stream limit
     chunk_ms_default: ClassVar[int | None] = 50
+    #: English, and the multilingual streaming model's six (unconfirmed list)
+    languages = (
+        ("universal-streaming-multilingual", frozenset({"en", "es", "de", "fr", "pt", "it"})),
+        ("", frozenset({"en"})),
+    )
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)

@@ -28,6 +28,7 @@ from asyncbench.core.streaming import PacedAudio, Timeline
 from asyncbench.providers._stream import PCM, StreamingProvider
 from asyncbench.providers._wire import transcript_string
 from asyncbench.providers.base import ProviderSettings
+from asyncbench.providers.deepgram import DeepgramProvider
 
 DEFAULT_URL = "wss://api.deepgram.com/v1/listen"
 
@@ -47,6 +48,8 @@ class DeepgramLiveProvider(StreamingProvider):
     default_base_url = DEFAULT_URL
     default_concurrency = 50  # pay-as-you-go concurrent streams (unconfirmed; see docstring)
     chunk_ms_default: ClassVar[int | None] = 100
+    # the pre-recorded tables (unconfirmed that streaming takes exactly the same languages)
+    languages = DeepgramProvider.languages
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
