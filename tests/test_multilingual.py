@@ -150,8 +150,14 @@ def test_every_provider_takes_the_five_languages_of_the_track() -> None:
         "modulate": "multilingual",
         "reson8": "resonant-1",
         "smallestai": "pulse",
+        "deepgram-live": "nova-3",
+        "assemblyai-rt": "universal-streaming-multilingual",
     }
-    english_only = {"zoom": "scribe_v1", "aquavoice": "avalon-v1-en"}
+    english_only = {
+        "zoom": "scribe_v1",
+        "aquavoice": "avalon-v1-en",
+        "assemblyai-rt": "universal-streaming",
+    }
     assert set(models) | set(english_only) == set(REGISTRY)
     for prefix, model in models.items():
         cls, _ = resolve_provider(f"{prefix}/{model}")

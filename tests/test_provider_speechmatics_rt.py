@@ -13,6 +13,7 @@ import pytest
 from aiohttp import WSMsgType, web
 
 from asyncbench.core.errors import PermanentError, TransientError
+from asyncbench.core.streaming import StreamOptions
 from asyncbench.providers.base import ProviderSettings
 from asyncbench.providers.speechmatics_rt import (
     CHUNK_BYTES,
@@ -54,8 +55,13 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> CliRuns:
     )
 
 
-def provider(url: str, **attrs: float) -> SpeechmaticsRTProvider:
-    client = SpeechmaticsRTProvider(ProviderSettings(model="enhanced", api_key=KEY, base_url=url))
+def provider(
+    url: str, streaming: StreamOptions | None = None, **attrs: float
+) -> SpeechmaticsRTProvider:
+    settings = ProviderSettings(
+        model="enhanced", api_key=KEY, base_url=url, streaming=streaming or StreamOptions()
+    )
+    client = SpeechmaticsRTProvider(settings)
     for name, value in attrs.items():
         setattr(client, name, value)
     return client
@@ -120,10 +126,10 @@ def test_error_types_have_meaning(etype: str, cls: type, kind: str) -> None:
 # -- the wire, against the mock's strictness ------------------------------------------------
 
 
-async def test_audio_is_streamed_raw_faster_than_real_time() -> None:
+async def test_no_realtime_streams_raw_faster_than_real_time() -> None:
     clip = wav_clip("Five seconds of audio, sent at once.", 5.0)
     async with MockServer(MockConfig(keys={"speechmatics-rt": KEY})) as mock:
-        client = provider(mock.url)
+        client = provider(mock.url, StreamOptions(realtime=False))
         async with aiohttp.ClientSession() as session:
             start = time.perf_counter()
             text = await client.transcribe(session, client.base_url, clip)
@@ -183,7 +189,7 @@ async def test_unacknowledged_chunks_stay_within_the_window() -> None:
     app.router.add_get("/v2", slow_acks)
     clip = wav_clip("Many chunks.", 2.0)  # 64,000 bytes of PCM: 16 chunks
     async with served(app) as base, aiohttp.ClientSession() as session:
-        client = provider(base, max_unacked=3)
+        client = provider(base, StreamOptions(realtime=False), max_unacked=3)
         assert await client.transcribe(session, client.base_url, clip) == "done"
     chunks = -(-(len(clip.data or b"") - 44) // CHUNK_BYTES)
     assert seen["chunks"] == seen["last_seq_no"] == chunks == 16
@@ -219,6 +225,17 @@ async def test_the_mock_enforces_the_message_order() -> None:
             await ws.send_str('{"message": "EndOfStream", "last_seq_no": 2}')
             error = orjson.loads((await ws.receive()).data)
         assert error["type"] == "protocol_error" and "last_seq_no 2 but 1" in error["reason"]
+        # a last_seq_no below the chunks received is accepted (the SDK sends its own count)
+        async with session.ws_connect(url, headers=headers) as ws:
+            await ws.send_str(orjson.dumps(start).decode())
+            assert orjson.loads((await ws.receive()).data)["message"] == "RecognitionStarted"
+            for _ in range(2):
+                await ws.send_bytes(b"\0" * 4096)
+            await ws.send_str('{"message": "EndOfStream", "last_seq_no": 1}')
+            seen = []
+            while (msg := await ws.receive()).type == WSMsgType.TEXT:
+                seen.append(orjson.loads(msg.data)["message"])
+        assert seen[-1] == "EndOfTranscript" and "Error" not in seen, seen
         # audio first of all, and a bad key at the upgrade
         async with session.ws_connect(url, headers=headers) as ws:
             await ws.send_bytes(b"\0" * 10)

@@ -295,6 +295,41 @@ def run_command(
             "Rev AI, Speechmatics, Gladia; Soniox always deletes its own)",
         ),
     ] = False,
+    realtime: Annotated[
+        bool | None,
+        typer.Option(
+            "--realtime/--no_realtime",
+            "--realtime/--no-realtime",
+            help="Streaming providers: send audio as a microphone would, chunk by chunk in "
+            "real time (the default for them), or as fast as the session takes it",
+        ),
+    ] = None,
+    chunk_ms: Annotated[
+        int | None,
+        typer.Option(
+            "--chunk_ms",
+            "--chunk-ms",
+            help="Streaming: audio per chunk, 10-1000 ms (default 100, or the provider's "
+            "documented size)",
+        ),
+    ] = None,
+    realtime_factor: Annotated[
+        float,
+        typer.Option(
+            "--realtime_factor",
+            "--realtime-factor",
+            help="Streaming: pace at F times real time (above 0; default 1)",
+        ),
+    ] = 1.0,
+    final_timeout: Annotated[
+        float,
+        typer.Option(
+            "--final_timeout",
+            "--final-timeout",
+            help="Streaming: seconds after the end of audio the final transcript may take "
+            "before the sample fails as final_timeout (default 10)",
+        ),
+    ] = 10.0,
 ) -> None:
     from asyncbench.core.gates import parse_gates
     from asyncbench.runs.runner import run
@@ -358,4 +393,8 @@ def run_config(o: Mapping[str, Any]) -> RunConfig:
         slos=tuple(o["slo"] or ()),
         aldea_api=o.get("aldea_api"),
         delete_jobs=o.get("delete_jobs", False),
+        realtime=o.get("realtime"),
+        chunk_ms=o.get("chunk_ms"),
+        realtime_factor=o.get("realtime_factor", 1.0),
+        final_timeout=o.get("final_timeout", 10.0),
     )

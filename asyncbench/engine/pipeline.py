@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from asyncbench.core.errors import ConfigError, ProviderError, TransientError
 from asyncbench.core.retry import backoff_delay
+from asyncbench.core.streaming import StreamMetrics
 from asyncbench.engine.arrivals import ArrivalSpec, schedule
 from asyncbench.engine.endpoints import Endpoint, EndpointPool
 from asyncbench.engine.parts import PartSource
@@ -297,6 +298,8 @@ class Engine:
             st.ok += 1
             st.audio_s += result.duration
             st.latencies.append(result.time)
+            if result.stream is not None:
+                st.streams.append(result.stream)
             if result.t_intended is not None and result.t_end is not None:
                 st.from_intended.append(result.t_end - result.t_intended)
                 st.ok_audio.append(result.duration)
@@ -403,15 +406,19 @@ class Engine:
                 self.pool.release(ep, ok=True, latency=latency)
                 self.stats.attempts += 1
                 self.stats.busy_s += latency
+                streamed = getattr(text, "stream", None)  # a streaming provider's figures
+                if isinstance(streamed, StreamMetrics):
+                    self.stats.chunk_lateness.extend(streamed.lateness)
                 return self._result(
                     job,
                     OK,
                     intended,
                     sent,
                     time=latency,
-                    pred_text=text,
+                    pred_text=str(text),
                     attempts=attempt,
                     endpoint=ep.label,
+                    stream=streamed.fields() if isinstance(streamed, StreamMetrics) else None,
                 )
             latency = time.perf_counter() - t0
             self._busy.discard(task)

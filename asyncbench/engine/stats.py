@@ -31,6 +31,10 @@ class RunStats:
     slot_waits: int = 0  # open loop: times the dispatcher found every --max_workers slot taken
     from_intended: list[float] = field(default_factory=list)  # ok samples: t_end - t_intended
     ok_audio: list[float] = field(default_factory=list)  # their durations, same order
+    # streamed samples (core/streaming.py): each ok line's stream fields, and the lateness
+    # of every chunk sent on the real-time schedule (reporting/streaming.py reads them)
+    streams: list[dict[str, float | int | None]] = field(default_factory=list)
+    chunk_lateness: list[float] = field(default_factory=list)
 
     @property
     def wall_s(self) -> float:

@@ -34,6 +34,8 @@ REGISTRY: dict[str, str] = {
     "reson8": "asyncbench.providers.reson8:Reson8Provider",
     "smallestai": "asyncbench.providers.smallestai:SmallestAIProvider",
     "aquavoice": "asyncbench.providers.aquavoice:AquaVoiceProvider",
+    "deepgram-live": "asyncbench.providers.deepgram_live:DeepgramLiveProvider",
+    "assemblyai-rt": "asyncbench.providers.assemblyai_rt:AssemblyAIRTProvider",
 }
 
 

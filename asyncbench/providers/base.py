@@ -17,6 +17,7 @@ from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, T
 from asyncbench.core.languages import described
 from asyncbench.core.limits import Limits
 from asyncbench.core.retry import retry_after_from_headers
+from asyncbench.core.streaming import StreamOptions
 from asyncbench.providers._wire import DEFAULT_MAX_REPLY_BYTES, WirePolicy
 
 if TYPE_CHECKING:
@@ -55,6 +56,8 @@ class ProviderSettings:
     #: the dataset config being run (e.g. `librispeech`), for providers whose leaderboard
     #: options depend on it (Azure's lexical prompt)
     dataset: str = ""
+    #: streaming providers: pacing, chunk size and the final's deadline (core/streaming.py)
+    streaming: StreamOptions = field(default_factory=StreamOptions)
 
 
 class Provider(ABC):

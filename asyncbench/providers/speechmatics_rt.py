@@ -1,16 +1,19 @@
-"""Speechmatics real-time: one WebSocket session per clip, audio sent faster than real time.
+"""Speechmatics real-time: one WebSocket session per clip, paced like a microphone.
 
-Wire facts (reference/PROTOCOLS.md §8): `wss://eu2.rt.speechmatics.com/v2` with
-`Authorization: Bearer <key>` on the upgrade (override with `SPEECHMATICS_RT_URL` or
+Wire facts (reference/PROTOCOLS.md §8, docs/STREAMING.md): `wss://eu2.rt.speechmatics.com/v2`
+with `Authorization: Bearer <key>` on the upgrade (override with `SPEECHMATICS_RT_URL` or
 `--base_url`; a URL with no path gets `/v2`). The documented order is kept:
 
 1. `StartRecognition` (16-bit mono PCM WAV goes as `raw` `pcm_s16le` at its own rate, with the
-   header stripped; anything else as `type: file`, the whole encoded file);
-2. wait for `RecognitionStarted` (audio before it is a protocol error);
-3. binary `AddAudio` chunks of 4096 bytes, as fast as acknowledgements allow: at most
-   `max_unacked` chunks without their `AudioAdded` (the SDK's 512), no real-time pacing;
+   header stripped) with `enable_partials: true`;
+2. wait for `RecognitionStarted` (audio before it is a protocol error; a socket closed before
+   it is a per-sample `protocol` error);
+3. binary `AddAudio` chunks, paced in real time by default (`--chunk_ms`, default 128 ms: the
+   SDK's 4096-byte chunk at 16 kHz; `--no_realtime`: as fast as acknowledgements allow), at
+   most `max_unacked` chunks without their `AudioAdded` (the SDK's 512);
 4. `EndOfStream` with `last_seq_no` = the number of chunks sent;
-5. collect `AddTranscript` `metadata.transcript` until `EndOfTranscript`.
+5. `AddPartialTranscript` (partials: timed, never scored) and `AddTranscript` (finals: the
+   transcript) `metadata.transcript` until `EndOfTranscript`.
 
 An `Error` message ends the session with its `type` mapped to an error kind: the ones the docs
 say to retry after 5-10 s (`quota_exceeded`, i.e. too many concurrent sessions, `job_error`,
@@ -29,14 +32,16 @@ import orjson
 
 from asyncbench.core.errors import PermanentError, ProviderError, TransientError
 from asyncbench.core.service_languages import SPEECHMATICS_LANGUAGES
-from asyncbench.providers._jobs import error_text, with_default_path
-from asyncbench.providers._wire import redirect_target, transcript_string
-from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings, http_error
+from asyncbench.core.streaming import PacedAudio, Timeline
+from asyncbench.providers._jobs import with_default_path
+from asyncbench.providers._stream import PCM, StreamingProvider
+from asyncbench.providers._wire import transcript_string
+from asyncbench.providers.base import ProviderSettings
 from asyncbench.providers.speechmatics import transcription_config
 from asyncbench.sources.audio import parse_wav
 
 DEFAULT_URL = "wss://eu2.rt.speechmatics.com/v2"
-CHUNK_BYTES = 4096
+CHUNK_BYTES = 4096  # the SDK's chunk: 128 ms of 16 kHz pcm_s16le
 RETRY_AFTER_S = 5.0  # the docs' "client retry interval of at least 5-10 seconds"
 
 _ERROR_TYPES: dict[str, tuple[type[ProviderError], str]] = {
@@ -71,7 +76,7 @@ def audio_format(data: bytes) -> tuple[dict[str, Any], bytes]:
     return {"type": "file"}, data
 
 
-class SpeechmaticsRTProvider(Provider):
+class SpeechmaticsRTProvider(StreamingProvider):
     prefixes = ("speechmatics-rt",)
     key_env = "SPEECHMATICS_API_KEY"
     base_url_env = "SPEECHMATICS_RT_URL"
@@ -79,8 +84,7 @@ class SpeechmaticsRTProvider(Provider):
     default_concurrency = 15
     default_timeout = 300.0
     languages = (("", SPEECHMATICS_LANGUAGES),)
-    # audio is streamed at its own pace: a session lasts as long as the recording
-    timeout_per_audio_s = 1.5
+    chunk_ms_default = 128
     #: AddAudio chunks allowed in flight without their AudioAdded
     max_unacked: ClassVar[int] = 512
     #: seconds to wait before retrying a session the service ended with a retryable Error
@@ -90,74 +94,66 @@ class SpeechmaticsRTProvider(Provider):
         super().__init__(settings)
         self.base_url = with_default_path(self.base_url, "/v2")
         self.headers = {"Authorization": f"Bearer {self.api_key}"}
-        self.transcription_config = transcription_config(settings, enable_partials=False)
+        self.transcription_config = transcription_config(settings, enable_partials=True)
 
-    async def transcribe(
-        self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
-    ) -> str:
-        if audio.data is None:
-            raise PermanentError("internal", "speechmatics-rt streams audio bytes; none given")
-        fmt, stream = audio_format(audio.data)
-        try:
-            # every message is capped like an HTTP reply (aiohttp: MESSAGE_TOO_BIG past it)
-            async with session.ws_connect(
-                url,
-                headers=self.headers,
-                autoping=True,
-                max_msg_size=self.wire.max_reply_bytes,
-            ) as ws:
-                self._check_redirects(url, getattr(ws, "_response", None))
-                return await self._recognise(ws, fmt, stream)
-        except aiohttp.WSServerHandshakeError as exc:
-            self._check_redirects(url, exc)
-            raise http_error(
-                exc.status,
-                error_text(exc.message.encode()),
-                exc.headers or {},
-                key_env=self.key_env,
-            ) from None
-
-    def _check_redirects(self, url: str, resp: object) -> None:
-        """aiohttp follows redirects on the upgrade request (it cannot be told not to): a
-        session reached through one is refused by the same rule as every HTTP request
-        (`redirect` unless --follow_redirects allows a 307/308 within the origin). aiohttp
-        drops Authorization, our only credential here, on a hop to another origin."""
-        for hop in getattr(resp, "history", None) or ():
-            url = redirect_target(url, hop.status, hop.headers.get("Location"), self.wire)
+    async def session(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        pcm: PCM,
+        audio: PacedAudio,
+        timeline: Timeline,
+    ) -> None:
+        if pcm.channels != 1:
+            raise PermanentError("bad_audio", "speechmatics-rt streams mono audio")
+        fmt = {"type": "raw", "encoding": "pcm_s16le", "sample_rate": pcm.rate}
+        async with self.connect(session, url, self.headers) as ws:
+            await ws.send_str(orjson.dumps(_start(fmt, self.transcription_config)).decode())
+            while True:
+                try:
+                    message = await self._next(ws)
+                except TransientError as exc:
+                    if exc.kind == "connection":
+                        raise self.closed_before_start(ws, "RecognitionStarted") from None
+                    raise
+                if message["message"] == "RecognitionStarted":
+                    break  # Info / Warning may come before the start
+            await self._recognise(ws, audio, timeline)
 
     async def _recognise(
-        self, ws: aiohttp.ClientWebSocketResponse, fmt: dict[str, Any], stream: bytes
-    ) -> str:
-        await ws.send_str(orjson.dumps(_start(fmt, self.transcription_config)).decode())
-        while (await self._next(ws))["message"] != "RecognitionStarted":
-            pass  # Info / Warning before the start
-        chunks = [stream[i : i + CHUNK_BYTES] for i in range(0, len(stream), CHUNK_BYTES)]
+        self, ws: aiohttp.ClientWebSocketResponse, audio: PacedAudio, timeline: Timeline
+    ) -> None:
         window = asyncio.Semaphore(self.max_unacked)
 
         async def send() -> None:
-            for chunk in chunks:
+            sent = 0
+            async for chunk in audio:
                 await window.acquire()
                 await ws.send_bytes(chunk)
+                sent += 1
             await ws.send_str(
-                orjson.dumps({"message": "EndOfStream", "last_seq_no": len(chunks)}).decode()
+                orjson.dumps({"message": "EndOfStream", "last_seq_no": sent}).decode()
             )
 
         sender = asyncio.create_task(send())
-        pieces: list[str] = []
-        received = 0
         try:
             while True:
                 message = await self._next(ws)
                 kind = message["message"]
                 if kind == "AudioAdded":
                     window.release()
-                elif kind == "AddTranscript":
+                elif kind in ("AddTranscript", "AddPartialTranscript"):
                     meta = message.get("metadata")
-                    text = meta.get("transcript") if isinstance(meta, dict) else None
-                    pieces.append(transcript_string(text, "AddTranscript metadata.transcript"))
-                    received += len(pieces[-1])
-                    if received > self.wire.max_reply_bytes:  # an endless stream of pieces
-                        raise self.wire.too_large()
+                    text = transcript_string(
+                        meta.get("transcript") if isinstance(meta, dict) else None,
+                        f"{kind} metadata.transcript",
+                    )
+                    if kind == "AddPartialTranscript":
+                        timeline.partial(text)
+                    else:
+                        timeline.final(text)
+                        if timeline.final_bytes > self.wire.max_reply_bytes:  # endless pieces
+                            raise self.wire.too_large()
                 elif kind == "EndOfTranscript":
                     break
             if sender.done():
@@ -167,35 +163,15 @@ class SpeechmaticsRTProvider(Provider):
                 sender.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await sender
-        return " ".join(" ".join(pieces).split())
 
     async def _next(self, ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
         """The next server message; an `Error`, a close or a non-JSON frame raises."""
-        msg = await ws.receive()
-        if msg.type == aiohttp.WSMsgType.TEXT:
-            try:
-                data = orjson.loads(msg.data)
-            except orjson.JSONDecodeError:
-                data = None
-            if not isinstance(data, dict) or not isinstance(data.get("message"), str):
-                raise TransientError("bad_response", f"not a session message: {msg.data[:200]}")
-            if data["message"] == "Error":
-                raise session_error(data, self.retry_after)
-            return data
-        if msg.type in (
-            aiohttp.WSMsgType.CLOSE,
-            aiohttp.WSMsgType.CLOSING,
-            aiohttp.WSMsgType.CLOSED,
-        ):
-            raise TransientError(
-                "connection", f"session closed before EndOfTranscript (code {ws.close_code})"
-            )
-        if msg.type == aiohttp.WSMsgType.ERROR:
-            exc = ws.exception() or msg.data
-            if getattr(exc, "code", None) == aiohttp.WSCloseCode.MESSAGE_TOO_BIG:
-                raise self.wire.too_large()
-            raise TransientError("connection", f"WebSocket error: {exc}")
-        raise TransientError("bad_response", f"unexpected {msg.type.name} frame from the server")
+        data = await self.receive_json(ws, "session")
+        if not isinstance(data.get("message"), str):
+            raise TransientError("bad_response", f"not a session message: {str(data)[:200]}")
+        if data["message"] == "Error":
+            raise session_error(data, self.retry_after)
+        return data
 
 
 def _start(fmt: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:

@@ -407,6 +407,9 @@ def render(data: ReportData, title: str = "asyncbench report") -> str:
         "percentiles are exact, over every successful request.</p>"
     )
     parts += load_table(data)
+    from asyncbench.reporting.stream_report import stream_html
+
+    parts += stream_html(data.files)
 
     t0, edges = time_axis(data.files)
     timed_files = [f for f in data.files if f.timed]

@@ -269,6 +269,13 @@ def print_summary(
         summary.update(load)
         for line in load_lines(load):
             print(line, file=err)
+    from asyncbench.reporting.streaming import stream_lines, stream_section
+
+    streamed = stream_section(stats)
+    if streamed is not None:
+        summary.update(streamed)
+        for line in stream_lines(streamed):
+            print(line, file=err)
     if len(pool.endpoints) > 1 or any(ep.errors for ep in pool.endpoints):
         for line in endpoint_table(summary["endpoints"]):
             print(line, file=err)

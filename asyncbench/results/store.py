@@ -67,6 +67,9 @@ class Result:
     parent_id: str | None = None
     chunk_index: int | None = None
     parts: int | None = None  # a long recording sent in parts: how many (see results.parts)
+    # a streamed sample: first_partial_s, first_final_s, final_after_end_s, partials, ...
+    # (core/streaming.py), written as fields of the line
+    stream: dict[str, float | int | None] | None = None
 
     def to_line(self) -> bytes:
         line = {
@@ -93,6 +96,8 @@ class Result:
             line["t_intended"] = round(self.t_intended, 6)
         if self.t_sent is not None:
             line["t_sent"] = round(self.t_sent, 6)
+        if self.stream is not None:
+            line.update(self.stream)
         return orjson.dumps(line) + b"\n"
 
 

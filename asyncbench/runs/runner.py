@@ -95,6 +95,11 @@ class RunConfig:
 
     aldea_api: str | None = None  # aldea/ protocol: auto | listen | transcribe (None: auto)
     delete_jobs: bool = False  # async-job providers: DELETE each finished job at the provider
+    # streaming providers (core/streaming.py): None = the provider's default (real time on)
+    realtime: bool | None = None
+    chunk_ms: int | None = None
+    realtime_factor: float = 1.0
+    final_timeout: float = 10.0  # seconds from the end of audio to the final
 
     def validate(self) -> None:
         # NaN compares false with everything, so `nan <= 0` lets it through every check
@@ -132,7 +137,9 @@ class RunConfig:
             if value is not None and value <= 0:
                 raise ConfigError(f"--{name} must be positive")
         from asyncbench.core.gates import parse_slos
+        from asyncbench.core.streaming import check_stream_options
 
+        check_stream_options(self.chunk_ms, self.realtime_factor, self.final_timeout)
         self.arrival_spec()
         parse_slos(self.slos)
         self.validate_longform()
@@ -313,6 +320,7 @@ def prepare(cfg: RunConfig) -> Prepared:
 
 def _prepare_locked(cfg: RunConfig, lock: ResultsLock) -> Prepared:
     from asyncbench.core.languages import resolve as resolve_language
+    from asyncbench.core.streaming import StreamOptions
     from asyncbench.providers import ProviderSettings, resolve
     from asyncbench.runs.limits import raise_open_files_limit
 
@@ -336,6 +344,7 @@ def _prepare_locked(cfg: RunConfig, lock: ResultsLock) -> Prepared:
         follow_redirects=cfg.follow_redirects,
         api_key_file=cfg.api_key_file,
         dataset=cfg.dataset,
+        streaming=StreamOptions(cfg.realtime, cfg.chunk_ms, cfg.realtime_factor, cfg.final_timeout),
     )
     provider = provider_cls(settings)
     urls = provider.endpoint_urls()

@@ -31,6 +31,8 @@ PROTOCOLS: tuple[str, ...] = (
     "smallestai",
     "aquavoice",
     "aldea_listen",
+    "deepgram_live",
+    "assemblyai_rt",
 )
 
 

@@ -6,14 +6,18 @@ the first message must be a valid `StartRecognition`; audio that arrives before 
 sent `RecognitionStarted` (the mock waits 20 ms before sending it, to catch clients that do
 not wait) is an `Error` `protocol_error` and the session is closed; every binary chunk is
 acknowledged with `AudioAdded` (`seq_no` counting from 1); `EndOfStream.last_seq_no` must be a
-whole number at or below the number of chunks received (the current official `speechmatics-rt`
-SDK sends one less than it sent; more than were received is a `protocol_error`). Then
-`AddTranscript` messages (the text in two halves) in the documented shape (`format`,
-`metadata.transcript/start_time/end_time`, `results[]` with word timings and `alternatives`)
-and `EndOfTranscript`. Raw audio must be `pcm_s16le` here (the service also takes `pcm_f32le` and
-`mulaw`; the mock cannot recognise those). Injected faults arrive as the service sends them,
-in-band after the upgrade: a 429 as `Error` `quota_exceeded` (close 4005), a 503 as
-`internal_error` (close 1011), a failed job as `job_error` (close 4013).
+whole number at or below the number of chunks received (the current SDK sends its own count,
+which may lag the acknowledgements). With `enable_partials`, an `AddPartialTranscript` comes
+every `stream_partial_every` chunks as audio arrives; `stream_final_delay` seconds after
+`EndOfStream`, the `AddTranscript` messages (the text in two halves, in the documented shape:
+`format`, `metadata.transcript/start_time/end_time`, `results[]` with word timings and
+`alternatives`) and `EndOfTranscript`
+(servers/mock/streaming.py; also the injected mid-stream faults: a dropped socket, an `Error`
+`internal_error`, or a final that never comes). Raw audio must be `pcm_s16le` here (the
+service also takes `pcm_f32le` and `mulaw`; the mock cannot recognise those). Injected
+faults arrive as the service sends them, in-band after the upgrade: a 429 as `Error`
+`quota_exceeded` (close 4005), a 503 as `internal_error` (close 1011), a failed job as
+`job_error` (close 4013).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from aiohttp import WSMsgType, web
 
 from asyncbench.core.service_languages import SPEECHMATICS_LANGUAGES
 from asyncbench.servers.mock.state import MockState
+from asyncbench.servers.mock.streaming import Utterance
 from asyncbench.sources.audio import BadAudio, wav_header
 
 NAME = "speechmatics-rt"
@@ -109,12 +114,25 @@ async def _serve(ws: web.WebSocketResponse, state: MockState) -> None:
 
     seq_no = 0
     audio = bytearray()
+    partials = start["transcription_config"].get("enable_partials") is True
+    utterance = Utterance(state)
     while True:
         msg = await ws.receive()
         if msg.type == WSMsgType.BINARY:
             seq_no += 1
             audio += msg.data
             await _send(ws, {"message": "AudioAdded", "seq_no": seq_no})
+            partial = utterance.add(msg.data)
+            if partials and partial:
+                await _send(
+                    ws, {"message": "AddPartialTranscript", "metadata": {"transcript": partial}}
+                )
+            fault = utterance.fault_now()
+            if fault == "drop":
+                await ws.close(code=1006)
+                return
+            if fault == "error":
+                raise SessionError("internal_error", "injected mid-stream failure")
             continue
         if msg.type != WSMsgType.TEXT:
             return  # the client went away
@@ -128,9 +146,9 @@ async def _serve(ws: web.WebSocketResponse, state: MockState) -> None:
         if not isinstance(last, int) or isinstance(last, bool) or not 0 <= last <= seq_no:
             raise SessionError(
                 "protocol_error",
-                f"EndOfStream last_seq_no {message.get('last_seq_no')!r} but {seq_no} "
-                "AddAudio messages were received",
+                f"EndOfStream last_seq_no {last!r} but {seq_no} AddAudio messages were received",
             )
+        utterance.end()
         break
 
     if fmt["type"] == "raw":
@@ -141,7 +159,9 @@ async def _serve(ws: web.WebSocketResponse, state: MockState) -> None:
         text = await state.recognize(data)
     except BadAudio as exc:
         raise SessionError("data_error", str(exc)) from None
-    await state.wait()
+    if not await utterance.final_due():
+        await ws.receive()  # the final never comes: hold the socket until the client leaves
+        return
     if state.job_fails():
         raise SessionError("job_error", "injected failure")
     words = text.split()

@@ -40,6 +40,14 @@ class MockConfig:
     viewer_legacy_audio: bool = False
     viewer_url_ttl: float = 3600.0
     seed: int | None = None
+    # streaming mocks (servers/mock/streaming.py): seconds from the end of audio to the final,
+    # a partial every this many chunks, and a fault injected into a fraction of the sessions:
+    # "drop" (socket closed mid-utterance), "error" (an error message mid-stream) or
+    # "no_final" (everything but the final)
+    stream_final_delay: float = 0.05
+    stream_partial_every: int = 2
+    stream_fault: str | None = None
+    rate_stream_fault: float = 1.0
 
 
 @dataclass

@@ -1,0 +1,107 @@
+"""AssemblyAI Universal-Streaming (v3): one WebSocket per clip, `Begin`, `Turn`s, `Termination`.
+
+Wire facts (docs/STREAMING.md, AssemblyAI's "Message Sequence" page):
+`wss://streaming.assemblyai.com/v3/ws?sample_rate=<rate>&encoding=pcm_s16le` with the key in
+the `Authorization` header (no scheme; the docs' other way, a temporary token as `?token=`,
+is not built here). The server speaks first with `Begin`;
+audio goes as binary raw PCM frames (the docs recommend about 50 ms, the default here);
+`Turn` messages carry the running `transcript` of turn `turn_order`: `end_of_turn: false` is a
+partial (timed, never scored), `end_of_turn: true` the final of that turn. The client ends with
+`{"type": "Terminate"}`; the server sends the turns still in flight, then `Termination`, and
+closes with 1000. A socket closed before `Begin` is a per-sample `protocol` error.
+
+Unconfirmed: the host name and the header (from the docs' sequence diagram: "connect (token,
+speech_model, sample_rate, ...)"); the temporary-token path is not built; `format_turns` is
+left off, so each turn has one final (with it on, a second, formatted final would follow).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import ClassVar
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import aiohttp
+
+from asyncbench.core.errors import TransientError
+from asyncbench.core.streaming import PacedAudio, Timeline
+from asyncbench.providers._stream import PCM, StreamingProvider
+from asyncbench.providers._wire import transcript_string
+from asyncbench.providers.base import ProviderSettings
+
+DEFAULT_URL = "wss://streaming.assemblyai.com/v3/ws"
+
+
+def ws_url(base: str) -> str:
+    """`http(s)://host` → `ws(s)://host/v3/ws` (a URL with no path gets `/v3/ws`)."""
+    parts = urlsplit(base)
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
+    path = parts.path if parts.path not in ("", "/") else "/v3/ws"
+    return urlunsplit((scheme, parts.netloc, path, "", ""))
+
+
+class AssemblyAIRTProvider(StreamingProvider):
+    prefixes = ("assemblyai-rt",)
+    key_env = "ASSEMBLYAI_API_KEY"
+    base_url_env = "ASSEMBLYAI_RT_URL"
+    default_base_url = DEFAULT_URL
+    default_concurrency = 100  # unconfirmed: the account's concurrent-stream limit
+    chunk_ms_default: ClassVar[int | None] = 50
+    #: English, and the multilingual streaming model's six (unconfirmed list)
+    languages = (
+        ("universal-streaming-multilingual", frozenset({"en", "es", "de", "fr", "pt", "it"})),
+        ("", frozenset({"en"})),
+    )
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        super().__init__(settings)
+        self.base_url = ws_url(self.base_url)
+        self.headers = {"Authorization": self.api_key or ""}
+
+    async def session(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        pcm: PCM,
+        audio: PacedAudio,
+        timeline: Timeline,
+    ) -> None:
+        query = urlencode({"sample_rate": pcm.rate, "encoding": "pcm_s16le"})
+        async with self.connect(session, f"{url}?{query}", self.headers) as ws:
+            try:
+                first = await self.receive_json(ws, "streaming")
+            except TransientError as exc:
+                if exc.kind == "connection":
+                    raise self.closed_before_start(ws, "Begin") from None
+                raise
+            if first.get("type") != "Begin":
+                raise TransientError("protocol", f"expected Begin, got {str(first)[:200]}")
+
+            async def send() -> None:
+                async for chunk in audio:
+                    await ws.send_bytes(chunk)
+                await ws.send_str('{"type": "Terminate"}')
+
+            sender = asyncio.create_task(send())
+            finished: set[object] = set()
+            try:
+                while True:
+                    data = await self.receive_json(ws, "streaming")
+                    kind = data.get("type")
+                    if kind == "Turn":
+                        text = transcript_string(data.get("transcript"), "Turn transcript")
+                        if data.get("end_of_turn") is not True:
+                            timeline.partial(text)
+                        elif data.get("turn_order") not in finished:
+                            finished.add(data.get("turn_order"))
+                            timeline.final(text)
+                    elif kind == "Termination":
+                        return
+                    elif kind == "Error" or "error" in data:
+                        raise TransientError("server_error", f"AssemblyAI error: {data}"[:300])
+            finally:
+                if not sender.done():
+                    sender.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await sender

@@ -1,0 +1,90 @@
+"""The report's streaming section: latency percentiles per results file and a histogram of
+`final_after_end_s`, for files whose lines carry streaming fields (core/streaming.py).
+
+A module of its own so the report page gains it with one line; the fields are read straight
+from the results lines, since the scorer keeps only what WER and RTFx need.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from asyncbench.engine.stats import latency_summary
+from asyncbench.reporting.streaming import METRICS
+
+
+def stream_values(path: Path) -> dict[str, list[float]]:
+    """{metric: values over the file's ok lines} (empty lists for a batch provider's file)."""
+    out: dict[str, list[float]] = {name: [] for name in METRICS}
+    try:
+        with path.open("rb") as f:
+            for raw in f:
+                try:
+                    line = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    continue
+                if not isinstance(line, dict) or line.get("status") != "ok":
+                    continue
+                for name in METRICS:
+                    value = line.get(name)
+                    if isinstance(value, (int, float)):
+                        out[name].append(float(value))
+    except OSError:
+        pass
+    return out
+
+
+def histogram_figure(groups: dict[str, list[float]]) -> bytes:
+    """Histogram of final_after_end_s (ms), one colour per results file."""
+    from asyncbench.reporting import plots
+
+    fig, axes = plots._figure()
+    ax = axes[0][0]
+    for i, (name, values) in enumerate(groups.items()):
+        ax.hist([1000 * v for v in values], bins=40, alpha=0.6, color=plots.color(i), label=name)
+    ax.set_xlabel("final_after_end_s (ms): last audio chunk sent → final transcript")
+    ax.set_ylabel("streams")
+    ax.legend(fontsize=8)
+    return plots._png(fig)
+
+
+def stream_html(files: Sequence[Any]) -> list[str]:
+    """HTML parts for the report (nothing when no file was streamed). `files` are the
+    report's FileData (`.score.path`, `.score.model_id`, `.name`)."""
+    rows: list[tuple[str, dict[str, list[float]]]] = []
+    for f in files:
+        values = stream_values(Path(f.score.path))
+        if values["final_after_end_s"]:
+            rows.append((f"{f.score.model_id} {f.name}", values))
+    if not rows:
+        return []
+    e = html.escape
+    parts = ["<h2>Streaming latency</h2><div class='wide'><table class='data'><tr><th>file</th>"]
+    for name in METRICS:
+        parts += [f"<th>{name} p50 ms</th>", "<th>p90</th>", "<th>p99</th>"]
+    parts.append("</tr>")
+    for label, values in rows:
+        cells = [e(label)]
+        for name in METRICS:
+            q = latency_summary(values[name])
+            for p in ("p50", "p90", "p99"):
+                cells.append("n/a" if q[p] is None else f"{1000 * q[p]:.0f}")
+        parts.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    parts.append(
+        "</table></div><p class='note'>Stream start = the session open and started; "
+        "final_after_end_s = the moment the last audio chunk was sent → the last final segment "
+        "(peers' time to final segment). Partials are timed, never scored.</p>"
+    )
+    import base64
+
+    png = histogram_figure({label: v["final_after_end_s"] for label, v in rows})
+    parts.append(
+        "<h2>Time to final after end of audio</h2><img alt='final_after_end_s histogram' "
+        f"src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
+    )
+    return parts

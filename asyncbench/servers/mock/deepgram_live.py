@@ -1,0 +1,121 @@
+"""Deepgram live streaming: a WebSocket at `/v1/listen` (keys: `deepgram-live`).
+
+Strict about what the client must get right: `Authorization: Token <key>` on the upgrade
+(else HTTP 401); the query must say `encoding=linear16`, a positive `sample_rate`,
+`channels=1` and `interim_results=true`; audio frames are binary and whole 16-bit samples; a
+text frame must be JSON with `type` `KeepAlive`, `Finalize` or `CloseStream`, and nothing may
+follow `CloseStream`. Interim `Results` (`is_final: false`) come as audio arrives, every
+`stream_partial_every` frames; after `Finalize` (or `CloseStream`) the final `Results`
+(`is_final: true`, `speech_final: true`) comes `stream_final_delay` seconds later, then
+`Metadata` and a close 1000. Mid-stream faults as in servers/mock/streaming.py (the error
+is a close 1011 with a reason, as the service closes on an internal error).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import WSMsgType, web
+
+from asyncbench.servers.mock.state import MockState
+from asyncbench.servers.mock.streaming import Utterance
+from asyncbench.sources.audio import wav_header
+
+NAME = "deepgram-live"
+
+
+def _results(text: str, final: bool) -> str:
+    return orjson.dumps(
+        {
+            "type": "Results",
+            "is_final": final,
+            "speech_final": final,
+            "channel": {"alternatives": [{"transcript": text, "confidence": 0.99}]},
+        }
+    ).decode()
+
+
+def _bad_query(query: Any) -> str | None:
+    if query.get("encoding") != "linear16":
+        return "encoding must be linear16 for raw audio"
+    if not query.get("sample_rate", "").isdigit() or int(query["sample_rate"]) <= 0:
+        return "sample_rate is required with encoding"
+    if query.get("channels", "1") != "1":
+        return "the mock takes one channel"
+    if query.get("interim_results") != "true":
+        return "interim_results=true is expected (partials are measured)"
+    return None
+
+
+def add_routes(app: web.Application, state: MockState) -> None:
+    async def listen(request: web.Request) -> web.StreamResponse:
+        state.counters[f"{NAME}.requests"] += 1
+        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+        denied = state.check_key(NAME, key.strip() if scheme == "Token" else None)
+        if denied is not None:
+            return denied
+        problem = _bad_query(request.query)
+        if problem is not None:
+            state.counters[f"{NAME}.400"] += 1
+            return web.json_response({"err_code": "Bad Request", "err_msg": problem}, status=400)
+        ws = web.WebSocketResponse(max_msg_size=16 * 2**20)
+        await ws.prepare(request)
+        await _serve(ws, state, int(request.query["sample_rate"]))
+        return ws
+
+    app.router.add_get("/v1/listen", listen)
+
+
+async def _serve(ws: web.WebSocketResponse, state: MockState, rate: int) -> None:
+    utterance = Utterance(state)
+    audio = bytearray()
+    while True:
+        msg = await ws.receive()
+        if msg.type == WSMsgType.BINARY:
+            if len(msg.data) % 2:
+                await ws.close(code=1008, message=b"audio frames must be whole 16-bit samples")
+                return
+            audio += msg.data
+            partial = utterance.add(msg.data)
+            if partial:
+                await ws.send_str(_results(partial, False))
+            fault = utterance.fault_now()
+            if fault == "drop":
+                await ws.close(code=1011)
+                return
+            if fault == "error":
+                state.counters[f"{NAME}.errors"] += 1
+                await ws.close(code=1011, message=b"injected mid-stream failure")
+                return
+            continue
+        if msg.type != WSMsgType.TEXT:
+            return
+        try:
+            message = orjson.loads(msg.data)
+        except orjson.JSONDecodeError:
+            message = None
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "KeepAlive":
+            continue
+        if kind not in ("Finalize", "CloseStream"):
+            await ws.close(code=1008, message=b"unknown control message")
+            return
+        if not audio:
+            await ws.close(code=1008, message=b"no audio before the end of the stream")
+            return
+        break
+    utterance.end()
+    text = await state.recognize(wav_header(len(audio), rate) + bytes(audio))
+    if kind == "Finalize":  # CloseStream must follow, and nothing after it
+        nxt = await ws.receive()
+        closing = orjson.loads(nxt.data) if nxt.type == WSMsgType.TEXT else None
+        if not isinstance(closing, dict) or closing.get("type") != "CloseStream":
+            await ws.close(code=1008, message=b"CloseStream expected after Finalize")
+            return
+    if not await utterance.final_due():
+        await ws.receive()
+        return
+    await ws.send_str(_results(text, True))
+    await ws.send_str(orjson.dumps({"type": "Metadata", "request_id": state.new_id("dg")}).decode())
+    await ws.close(code=1000)

@@ -1,0 +1,150 @@
+"""AssemblyAI Universal-Streaming v3: the real CLI (`run_eval.py` and `batch`) in real time
+against the strict mock, partials and metrics per line, a rejected key, a close before `Begin`,
+and the mock's strictness."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from asyncbench.core.streaming import StreamOptions
+from asyncbench.providers.assemblyai_rt import AssemblyAIRTProvider, ws_url
+from asyncbench.providers.base import ProviderSettings
+from asyncbench.servers.mock.state import MockConfig
+
+from .eval_runs import run_eval
+from .provider_runs import (
+    CONFIG,
+    SPLIT,
+    CliRun,
+    assert_all_correct,
+    assert_key_rejected,
+    clips,
+    env_with,
+    run_engine,
+    small_split,
+)
+from .support import MockServer, only_file, read_results, run_cli_async
+
+KEY = "aai-rt-key-3"
+ENV = "ASSEMBLYAI_API_KEY"
+MODEL = "assemblyai-rt/nova-3"
+FAST = ("--realtime_factor", "4")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CliRun]:
+    root = tmp_path_factory.mktemp("assemblyai_rt")
+    dataset = small_split(root / "esb")
+    env = env_with(**{ENV: KEY})
+
+    async def main() -> dict[str, CliRun]:
+        config = MockConfig(keys={"assemblyai-rt": KEY}, stream_final_delay=0.1)
+        async with MockServer(config) as mock:
+            jobs = {
+                "eval": run_eval(MODEL, dataset, root / "eval", mock.url, env, *FAST),
+                "batch": run_cli_async(
+                    "batch",
+                    "--model",
+                    MODEL,
+                    "--dataset_path",
+                    dataset,
+                    "--datasets",
+                    f"{CONFIG}:{SPLIT}",
+                    "--results_dir",
+                    root / "batch",
+                    "--base_url",
+                    mock.url,
+                    "--no_progress",
+                    *FAST,
+                    env=env,
+                ),
+                "bad_key": run_eval(
+                    MODEL, dataset, root / "bad_key", mock.url, env_with(**{ENV: "nope"}), *FAST
+                ),
+            }
+            out = await asyncio.gather(*jobs.values())
+        return {n: CliRun(*o, root / n) for n, o in zip(jobs, out, strict=True)}
+
+    return asyncio.run(main())
+
+
+def test_run_eval_streams_the_split(runs: dict[str, CliRun]) -> None:
+    rows = assert_all_correct(runs["eval"])
+    for row in rows:
+        assert row["partials"] >= 1 and row["final_after_end_s"] >= 0.1, row
+    assert "final_after_end_s" in runs["eval"].err
+
+
+def test_batch_streams_the_split(runs: dict[str, CliRun]) -> None:
+    run = runs["batch"]
+    assert run.code == 0, run.err
+    rows = read_results(only_file(run.results))
+    assert rows and all(r["status"] == "ok" and r["pred_text"] == r["text"] for r in rows)
+
+
+def test_rejected_key_is_one_error_line(runs: dict[str, CliRun]) -> None:
+    assert_key_rejected(runs["bad_key"], ENV)
+
+
+def test_urls_become_websocket_urls() -> None:
+    assert ws_url("http://127.0.0.1:9/") == "ws://127.0.0.1:9/v3/ws"
+    assert ws_url("https://streaming.assemblyai.com") == "wss://streaming.assemblyai.com/v3/ws"
+
+
+@pytest.mark.parametrize(("fault", "kind"), [("drop", "connection"), ("no_final", "final_timeout")])
+async def test_stream_faults_are_retried_whole(tmp_path: Path, fault: str, kind: str) -> None:
+    async with MockServer(MockConfig(stream_fault=fault)) as mock:
+        settings = ProviderSettings(
+            model="universal-streaming",
+            api_key=KEY,
+            base_url=mock.url,
+            streaming=StreamOptions(realtime_factor=4.0, final_timeout_s=0.3),
+        )
+        rows = await run_engine(AssemblyAIRTProvider(settings), clips(1), tmp_path, max_retries=1)
+    (row,) = rows.values()
+    assert (row["status"], row["error_kind"], row["attempts"], row["pred_text"]) == (
+        "failed",
+        kind,
+        2,
+        "",
+    ), row
+    assert mock.state.counters["assemblyai-rt.requests"] == 2
+
+
+async def test_a_close_before_begin_is_a_protocol_error(tmp_path: Path) -> None:
+    from aiohttp import web
+
+    from .loopback import served
+
+    async def handler(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.close()
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/v3/ws", handler)
+    async with served(app) as base:
+        settings = ProviderSettings(model="universal-streaming", api_key=KEY, base_url=base)
+        rows = await run_engine(AssemblyAIRTProvider(settings), clips(2), tmp_path, max_retries=2)
+    for row in rows.values():
+        assert (row["status"], row["error_kind"], row["attempts"]) == ("failed", "protocol", 1)
+        assert "before Begin" in row["error"]
+
+
+async def test_the_mock_refuses_a_bearer_key_and_a_missing_encoding() -> None:
+    config = MockConfig(keys={"assemblyai-rt": KEY})
+    async with MockServer(config) as mock, aiohttp.ClientSession() as s:
+        url = f"{mock.url}/v3/ws?sample_rate=16000"
+        with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+            await s.ws_connect(url, headers={"Authorization": KEY})
+        assert info.value.status == 400
+        with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+            await s.ws_connect(
+                url + "&encoding=pcm_s16le", headers={"Authorization": f"Bearer {KEY}"}
+            )
+        assert info.value.status == 401
