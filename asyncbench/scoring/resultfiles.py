@@ -38,6 +38,7 @@ class Sample:
     t_end: float | None = None
     endpoint: str | None = None
     attempts: int | None = None
+    sample_id: str | None = None  # the `id` of our lines (a recording's for chunked sets)
 
     @property
     def hit_the_api(self) -> bool:
@@ -172,6 +173,7 @@ def _sample(record: object) -> Sample:
         t_end=_number(record, "t_end"),
         endpoint=endpoint if isinstance(endpoint := record.get("endpoint"), str) else None,
         attempts=attempts if isinstance(attempts := record.get("attempts"), int) else None,
+        sample_id=None if (sample_id := record.get("id")) is None else str(sample_id),
     )
 
 
@@ -262,6 +264,7 @@ def _merge_chunks(chunks: list[Sample], path: Path, problems: list[str]) -> list
                 duration=_sum_or_none([c.duration for c in parts]),
                 time=_sum_or_none([c.time for c in parts]),
                 ours=parts[0].ours,
+                sample_id=parent_id,
             )
         )
     return merged

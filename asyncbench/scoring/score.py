@@ -22,14 +22,23 @@ import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 
+import numpy as np
+
 from asyncbench.core.errors import ConfigError
-from asyncbench.scoring.error_rate import ErrorCounts, count_errors
+from asyncbench.scoring.bootstrap import (
+    DEFAULT_SEED,
+    Utterances,
+    percentile_ci,
+    resampled_rates,
+    rng_for,
+)
+from asyncbench.scoring.error_rate import ErrorCounts, check_pairs, utterance_token_errors
 from asyncbench.scoring.language import ENGLISH, file_language, language_code
-from asyncbench.scoring.legacy import legacy_count_errors, legacy_normalize
+from asyncbench.scoring.legacy import legacy_normalize, legacy_utterance_errors
 from asyncbench.scoring.normalizer import normalize
 from asyncbench.scoring.resultfiles import (
     ResultFile,
@@ -40,25 +49,29 @@ from asyncbench.scoring.resultfiles import (
     read_result_files,
 )
 
+# The totals, then each utterance's errors and reference words (for the bootstrap).
+PerUtterance = tuple[ErrorCounts, list[int], list[int]]
+
 
 @dataclass(frozen=True, slots=True)
 class Scheme:
     normalize: Callable[[str], str]
-    count: Callable[[Sequence[str], Sequence[str]], ErrorCounts]  # on normalised text
+    count: Callable[[Sequence[str], Sequence[str]], PerUtterance]  # on normalised text
 
 
-def _leaderboard_count(refs: Sequence[str], preds: Sequence[str]) -> ErrorCounts:
-    return count_errors(refs, preds, normalized=True)
+def _leaderboard_count(refs: Sequence[str], preds: Sequence[str]) -> PerUtterance:
+    check_pairs(refs, preds)
+    return utterance_token_errors([r.split() for r in refs], [p.split() for p in preds])
 
 
-def _legacy_count(refs: Sequence[str], preds: Sequence[str]) -> ErrorCounts:
-    return legacy_count_errors(refs, preds, normalized=True)
+def _legacy_count(refs: Sequence[str], preds: Sequence[str]) -> PerUtterance:
+    return legacy_utterance_errors(refs, preds)
 
 
-def _multilingual_count(refs: Sequence[str], preds: Sequence[str]) -> ErrorCounts:
-    from asyncbench.scoring.compound import count_paired_errors
+def _multilingual_count(refs: Sequence[str], preds: Sequence[str]) -> PerUtterance:
+    from asyncbench.scoring.compound import utterance_paired_errors
 
-    return count_paired_errors(refs, preds)
+    return utterance_paired_errors(refs, preds)
 
 
 SCHEMES: dict[str, Scheme] = {
@@ -125,6 +138,9 @@ class FileScore:
     problems: tuple[str, ...]  # lines left out, as "path:line: what is wrong"
     expected_samples: int | None = None
     language: str = ENGLISH  # "en", or the multilingual scheme's language code
+    # per-utterance errors for the bootstrap (numpy arrays; None only if built by hand)
+    utterances: Utterances | None = None
+    wer_ci95: tuple[float, float] | None = None  # percent; None when --bootstrap 0
 
     @property
     def n_samples(self) -> int:
@@ -187,11 +203,20 @@ def score_read_file(
     succeeded = [s for s in result.samples if s.status != "failed"]
     failed = [s for s in result.samples if s.status == "failed"]
     norm = rules.normalize
-    counts_ok = rules.count(
+    counts_ok, errors_ok, words_ok = rules.count(
         [norm(s.reference) for s in succeeded], [norm(s.prediction) for s in succeeded]
     )
-    counts_failed = rules.count(
+    counts_failed, errors_failed, words_failed = rules.count(
         [norm(s.reference) for s in failed], [norm(s.prediction) for s in failed]
+    )
+    ordered = succeeded + failed
+    utterances = Utterances(
+        ids=tuple(
+            s.sample_id if s.sample_id is not None else f"#{i}" for i, s in enumerate(ordered)
+        ),
+        errors=np.asarray(errors_ok + errors_failed, dtype=np.int64),
+        words=np.asarray(words_ok + words_failed, dtype=np.int64),
+        answered=np.arange(len(ordered)) < len(succeeded),
     )
     timed = [
         s for s in result.samples if s.hit_the_api and s.duration is not None and s.time is not None
@@ -216,6 +241,7 @@ def score_read_file(
         problems=tuple(result.problems),
         expected_samples=expected_samples,
         language=language,
+        utterances=utterances,
     )
 
 
@@ -258,6 +284,7 @@ class Composite:
     total_time_s: float
     n_datasets: int
     language: str = ENGLISH
+    wer_ci95: tuple[float, float] | None = None  # percent; the mean over resampled datasets
 
     @property
     def rtfx(self) -> float | None:
@@ -274,6 +301,8 @@ class ScoreReport:
     files: tuple[FileScore, ...]  # the scored files, in path order
     composites: tuple[Composite, ...]  # one per model, in order of first appearance
     problems: tuple[str, ...]  # every line or file left out, and why
+    bootstrap: int = 0  # resamples behind each `wer_ci95` (0: no intervals)
+    seed: int = DEFAULT_SEED
 
 
 def composites(files: Sequence[FileScore]) -> tuple[Composite, ...]:
@@ -353,12 +382,17 @@ def collect_scores(
     *,
     scheme: str = "leaderboard",
     workers: int | None = None,
+    bootstrap: int = 0,
+    seed: int = DEFAULT_SEED,
 ) -> ScoreReport:
     """Score every results file under `directory` (optionally one model's) without
     printing anything. A file with no scorable line is left out and named in `problems`.
     Large sets of files are scored in parallel, one process per CPU unless `workers` says
-    otherwise (1 = in this process)."""
+    otherwise (1 = in this process). `bootstrap` resamples (0: none) give each dataset and
+    composite a seeded 95 % interval (`bootstrap.py`)."""
     get_scheme(scheme)
+    if bootstrap < 0:
+        raise ConfigError(f"--bootstrap must be 0 (off) or a number of resamples, got {bootstrap}")
     paths = group_shards(find_result_files(directory, model_id))
     outcomes = _score_paths(paths, scheme, model_id, _worker_count(paths, workers))
     scored = [score for score, _ in outcomes if score is not None]
@@ -368,11 +402,44 @@ def collect_scores(
             f"none of the results files under {str(directory)!r} has a line that can be "
             "scored: " + "; ".join(problems[-3:])
         )
+    means = composites(scored)
+    if bootstrap:
+        scored, means = with_intervals(scored, means, bootstrap, seed)
     return ScoreReport(
         directory=Path(directory),
         model_filter=model_id or None,
         scheme=scheme,
         files=tuple(scored),
-        composites=composites(scored),
+        composites=tuple(means),
         problems=tuple(problems),
+        bootstrap=bootstrap,
+        seed=seed,
     )
+
+
+def with_intervals(
+    files: Sequence[FileScore], means: Sequence[Composite], resamples: int, seed: int
+) -> tuple[list[FileScore], list[Composite]]:
+    """The files and composites with their 95 % bootstrap intervals. A dataset's interval
+    resamples its utterances; a composite's resamples every one of its datasets at once
+    (stratified) and takes the plain mean of their resampled WERs, as the composite does."""
+    rates: dict[int, np.ndarray] = {}
+    out: list[FileScore] = []
+    for i, f in enumerate(files):
+        if f.utterances is None:
+            out.append(f)
+            continue
+        rng = rng_for(seed, f"{f.model_id}|{f.dataset_id}")
+        rates[i] = resampled_rates(f.utterances.errors, f.utterances.words, resamples, rng)
+        out.append(replace(f, wer_ci95=percentile_ci(rates[i])))
+    with_ci: list[Composite] = []
+    for c in means:
+        members = [
+            rates.get(i)
+            for i, f in enumerate(files)
+            if f.model_id == c.model_id and f.language == c.language
+        ]
+        if members and all(m is not None for m in members):
+            c = replace(c, wer_ci95=percentile_ci(np.mean(np.vstack(members), axis=0)))
+        with_ci.append(c)
+    return out, with_ci
