@@ -50,6 +50,14 @@ def score_command(
             'WER %), "coverage<99.5" (% of samples finished), "rtfx<2"',
         ),
     ] = None,
+    bootstrap: Annotated[
+        int,
+        typer.Option(
+            "--bootstrap",
+            help="Bootstrap resamples for each WER's 95 % confidence interval (over "
+            "utterances; recordings for chunked sets), seeded; 0 turns them off.",
+        ),
+    ] = 1000,
 ) -> None:
     """Score results files exactly like the Open ASR Leaderboard."""
     from asyncbench.core.errors import ConfigError
@@ -61,7 +69,7 @@ def score_command(
         if csv_output and json_output:
             raise ConfigError("--csv and --json each print the scores alone: pass one of them")
         gates = parse_gates(fail_if, SCORE_GATE_METRICS)
-        report = collect_scores(results_dir, model, scheme=scoring)
+        report = collect_scores(results_dir, model, scheme=scoring, bootstrap=bootstrap)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         raise typer.Exit(ConfigError.exit_code) from None

@@ -136,6 +136,8 @@ def format_table(report: ScoreReport) -> str:
         )
     if others:
         lines += [*DROPPED_FAILURES_NOTE, RULE]
+    if report.bootstrap and any(f.wer_ci95 for f in report.files):
+        lines += interval_block(report)
     ours = [f for f in report.files if f.ours]
     if ours:
         lines += ["Coverage and failures:", RULE]
@@ -145,6 +147,29 @@ def format_table(report: ScoreReport) -> str:
                 lines.append(f"    {failed_wer_line(f)}")
         lines.append(RULE)
     return "\n".join(lines)
+
+
+def _ci(interval: tuple[float, float] | None) -> str:
+    return "n/a" if interval is None else f"[{interval[0]:0.2f}, {interval[1]:0.2f}]"
+
+
+def interval_block(report: ScoreReport) -> list[str]:
+    """Each dataset's and composite's WER with its 95 % bootstrap interval, in a block of
+    its own after the seed's table (which stays byte for byte what it was)."""
+    lines = [
+        f"WER with 95 % confidence intervals ({report.bootstrap} bootstrap resamples over "
+        f"utterances, recordings for chunked sets; seed {report.seed}):",
+        RULE,
+    ]
+    lines += [
+        f"{f.model_id} | {f.dataset_id}: WER = {f.wer:0.2f} % {_ci(f.wer_ci95)}"
+        for f in report.files
+    ]
+    for c in report.composites:
+        label = "" if c.language == ENGLISH else f" ({language_label(c.language)})"
+        lines.append(f"{c.model_id}{label}: composite WER = {c.wer:0.2f} % {_ci(c.wer_ci95)}")
+    lines.append(RULE)
+    return lines
 
 
 def format_run_summary(score: FileScore) -> list[str]:
@@ -172,6 +197,7 @@ def report_as_json(report: ScoreReport) -> dict[str, object]:
                 "file": str(f.path),
                 "wer": _finite(f.wer),
                 "wer_ok_only": _finite(f.wer_ok_only),
+                "wer_ci95": None if f.wer_ci95 is None else list(f.wer_ci95),
                 "rtfx": f.rtfx,
                 **f.counts.as_dict(),
                 "samples": f.n_samples,
@@ -191,12 +217,14 @@ def report_as_json(report: ScoreReport) -> dict[str, object]:
                 "model": c.model_id,
                 "language": c.language,
                 "wer": _finite(c.wer),
+                "wer_ci95": None if c.wer_ci95 is None else list(c.wer_ci95),
                 "rtfx": c.rtfx,
                 "datasets": c.n_datasets,
             }
             for c in report.composites
         ],
         "problems": list(report.problems),
+        "bootstrap": {"resamples": report.bootstrap, "seed": report.seed},
     }
 
 
