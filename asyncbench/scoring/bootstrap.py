@@ -37,6 +37,10 @@ class Utterances:
     errors: np.ndarray  # int64, one per utterance
     words: np.ndarray  # int64, reference words (after the scheme's normalisation)
     answered: np.ndarray  # bool: not a failed request
+    # for the spend: each utterance's audio seconds and how often it was sent (retries
+    # included; 0 for a clip skipped as too short, which never went out)
+    seconds: np.ndarray | None = None
+    sends: np.ndarray | None = None
 
     def __eq__(self, other: object) -> bool:
         """Equal contents (numpy's `==` is elementwise, so the dataclass one cannot do)."""
@@ -48,6 +52,8 @@ class Utterances:
                 (self.errors, other.errors),
                 (self.words, other.words),
                 (self.answered, other.answered),
+                (self.seconds, other.seconds),
+                (self.sends, other.sends),
             )
         )
 

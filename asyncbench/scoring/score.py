@@ -141,6 +141,8 @@ class FileScore:
     # per-utterance errors for the bootstrap (numpy arrays; None only if built by hand)
     utterances: Utterances | None = None
     wer_ci95: tuple[float, float] | None = None  # percent; None when --bootstrap 0
+    cost_usd: float | None = None  # audio sent (retries included) at the model's price
+    price_note: str | None = None  # the price used, or why there is no cost
 
     @property
     def n_samples(self) -> int:
@@ -217,6 +219,11 @@ def score_read_file(
         errors=np.asarray(errors_ok + errors_failed, dtype=np.int64),
         words=np.asarray(words_ok + words_failed, dtype=np.int64),
         answered=np.arange(len(ordered)) < len(succeeded),
+        seconds=np.asarray([s.duration or 0.0 for s in ordered], dtype=np.float64),
+        sends=np.asarray(
+            [0 if s.status == "skipped_short" else max(1, s.attempts or 1) for s in ordered],
+            dtype=np.int64,
+        ),
     )
     timed = [
         s for s in result.samples if s.hit_the_api and s.duration is not None and s.time is not None
@@ -285,6 +292,7 @@ class Composite:
     n_datasets: int
     language: str = ENGLISH
     wer_ci95: tuple[float, float] | None = None  # percent; the mean over resampled datasets
+    cost_usd: float | None = None  # summed over its datasets; None if any is unknown
 
     @property
     def rtfx(self) -> float | None:
@@ -303,6 +311,8 @@ class ScoreReport:
     problems: tuple[str, ...]  # every line or file left out, and why
     bootstrap: int = 0  # resamples behind each `wer_ci95` (0: no intervals)
     seed: int = DEFAULT_SEED
+    priced: bool = False  # whether `cost_usd` was worked out (the score table's `cost $`)
+    explicit_prices: bool = False  # --prices or --price_per_hour given: print the spend
 
 
 def composites(files: Sequence[FileScore]) -> tuple[Composite, ...]:
@@ -384,13 +394,24 @@ def collect_scores(
     workers: int | None = None,
     bootstrap: int = 0,
     seed: int = DEFAULT_SEED,
+    prices: str | Path | None = None,
+    price_per_hour: float | None = None,
+    priced: bool = False,
 ) -> ScoreReport:
     """Score every results file under `directory` (optionally one model's) without
     printing anything. A file with no scorable line is left out and named in `problems`.
     Large sets of files are scored in parallel, one process per CPU unless `workers` says
     otherwise (1 = in this process). `bootstrap` resamples (0: none) give each dataset and
-    composite a seeded 95 % interval (`bootstrap.py`)."""
+    composite a seeded 95 % interval (`bootstrap.py`). `priced` (or a price file or
+    hourly price) adds the spend: audio sent, retries included, at each model's price."""
     get_scheme(scheme)
+    priced = priced or prices is not None or price_per_hour is not None
+    if priced:  # a bad price file fails before anything is read
+        from asyncbench.core.prices import load_prices, price_for
+
+        if price_per_hour is not None:
+            price_for("any/model", price_per_hour=price_per_hour)  # checks the number
+        table = None if price_per_hour is not None else load_prices(prices)
     if bootstrap < 0:
         raise ConfigError(f"--bootstrap must be 0 (off) or a number of resamples, got {bootstrap}")
     paths = group_shards(find_result_files(directory, model_id))
@@ -403,6 +424,16 @@ def collect_scores(
             "scored: " + "; ".join(problems[-3:])
         )
     means = composites(scored)
+    if priced:
+        scored, means = with_costs(
+            scored,
+            means,
+            lambda model: (
+                price_for(model, price_per_hour=price_per_hour)
+                if table is None
+                else table.lookup(model)
+            ),
+        )
     if bootstrap:
         scored, means = with_intervals(scored, means, bootstrap, seed)
     return ScoreReport(
@@ -414,7 +445,35 @@ def collect_scores(
         problems=tuple(problems),
         bootstrap=bootstrap,
         seed=seed,
+        priced=priced,
+        explicit_prices=prices is not None or price_per_hour is not None,
     )
+
+
+def with_costs(
+    files: Sequence[FileScore], means: Sequence[Composite], lookup: Callable
+) -> tuple[list[FileScore], list[Composite]]:
+    """Each file's spend (`core.prices.cost_of` over the audio it sent, as often as it was
+    sent) and each composite's sum, or None with the reason where no price is known."""
+    from asyncbench.core.prices import cost_of, describe_missing
+
+    out: list[FileScore] = []
+    for f in files:
+        price = lookup(f.model_id)
+        u = f.utterances
+        cost = None
+        if u is not None and u.seconds is not None and u.sends is not None:
+            cost = cost_of(price, zip(u.seconds.tolist(), u.sends.tolist(), strict=True))
+        note = price.describe() if price is not None and price.known else None
+        out.append(
+            replace(f, cost_usd=cost, price_note=note or describe_missing(f.model_id, price))
+        )
+    totals: list[Composite] = []
+    for c in means:
+        costs = [f.cost_usd for f in out if f.model_id == c.model_id and f.language == c.language]
+        known = bool(costs) and all(x is not None for x in costs)
+        totals.append(replace(c, cost_usd=sum(costs) if known else None))  # type: ignore[arg-type]
+    return out, totals
 
 
 def with_intervals(

@@ -136,7 +136,7 @@ def format_table(report: ScoreReport) -> str:
         )
     if others:
         lines += [*DROPPED_FAILURES_NOTE, RULE]
-    if report.bootstrap and any(f.wer_ci95 for f in report.files):
+    if report.bootstrap or report.explicit_prices:
         lines += interval_block(report)
     ours = [f for f in report.files if f.ours]
     if ours:
@@ -154,20 +154,37 @@ def _ci(interval: tuple[float, float] | None) -> str:
 
 
 def interval_block(report: ScoreReport) -> list[str]:
-    """Each dataset's and composite's WER with its 95 % bootstrap interval, in a block of
-    its own after the seed's table (which stays byte for byte what it was)."""
-    lines = [
-        f"WER with 95 % confidence intervals ({report.bootstrap} bootstrap resamples over "
-        f"utterances, recordings for chunked sets; seed {report.seed}):",
-        RULE,
-    ]
+    """Each dataset's and composite's WER with its 95 % bootstrap interval and the spend
+    (`cost $`), in a block of its own after the seed's table (which stays byte for byte
+    what it was), then the price behind each model's cost or why it has none."""
+    if report.bootstrap:
+        head = (
+            f"WER with 95 % confidence intervals ({report.bootstrap} bootstrap resamples over "
+            f"utterances, recordings for chunked sets; seed {report.seed})"
+        )
+    else:
+        head = "WER"
+    lines = [head + (" and cost $ (audio sent, retries included):" if report.priced else ":")]
+    lines.append(RULE)
+
+    def tail(ci: tuple[float, float] | None, cost: float | None) -> str:
+        text = f" {_ci(ci)}" if report.bootstrap else ""
+        if report.priced:
+            text += ", cost $ " + ("unknown" if cost is None else f"{cost:0.4f}")
+        return text
+
     lines += [
-        f"{f.model_id} | {f.dataset_id}: WER = {f.wer:0.2f} % {_ci(f.wer_ci95)}"
+        f"{f.model_id} | {f.dataset_id}: WER = {f.wer:0.2f} %{tail(f.wer_ci95, f.cost_usd)}"
         for f in report.files
     ]
     for c in report.composites:
         label = "" if c.language == ENGLISH else f" ({language_label(c.language)})"
-        lines.append(f"{c.model_id}{label}: composite WER = {c.wer:0.2f} % {_ci(c.wer_ci95)}")
+        lines.append(
+            f"{c.model_id}{label}: composite WER = {c.wer:0.2f} %{tail(c.wer_ci95, c.cost_usd)}"
+        )
+    if report.priced:
+        notes = {f.model_id: f.price_note for f in report.files}
+        lines += [f"price of {model}: {note}" for model, note in notes.items()]
     lines.append(RULE)
     return lines
 
@@ -198,6 +215,8 @@ def report_as_json(report: ScoreReport) -> dict[str, object]:
                 "wer": _finite(f.wer),
                 "wer_ok_only": _finite(f.wer_ok_only),
                 "wer_ci95": None if f.wer_ci95 is None else list(f.wer_ci95),
+                "cost_usd": f.cost_usd,
+                "price": f.price_note,
                 "rtfx": f.rtfx,
                 **f.counts.as_dict(),
                 "samples": f.n_samples,
@@ -218,6 +237,7 @@ def report_as_json(report: ScoreReport) -> dict[str, object]:
                 "language": c.language,
                 "wer": _finite(c.wer),
                 "wer_ci95": None if c.wer_ci95 is None else list(c.wer_ci95),
+                "cost_usd": c.cost_usd,
                 "rtfx": c.rtfx,
                 "datasets": c.n_datasets,
             }
