@@ -96,3 +96,8 @@ from asyncbench.cli.compare import compare_command  # noqa: E402
 app.command("compare", help="WER differences between two models, with paired-bootstrap CIs.")(
     compare_command
 )
+from asyncbench.cli.estimate import estimate_command  # noqa: E402
+
+app.command("estimate", help="Audio hours and estimated cost of a batch, without running it.")(
+    estimate_command
+)
