@@ -286,6 +286,22 @@ def run_command(
             "the seed's /asr/transcribe elsewhere), listen or transcribe (on every endpoint)",
         ),
     ] = None,
+    budget_usd: Annotated[
+        float | None,
+        typer.Option(
+            "--budget_usd",
+            help="Refuse a run whose estimated cost is above this many USD, and stop it "
+            "(resumable, exit 4) before the audio sent, retries included, would cost more",
+        ),
+    ] = None,
+    prices: Annotated[
+        str | None,
+        typer.Option("--prices", help="Price table TOML (default asyncbench/data/prices.toml)"),
+    ] = None,
+    price_per_hour: Annotated[
+        float | None,
+        typer.Option("--price_per_hour", help="USD per audio hour, billed per second"),
+    ] = None,
 ) -> None:
     from asyncbench.core.gates import parse_gates
     from asyncbench.runs.runner import run
@@ -348,4 +364,7 @@ def run_config(o: Mapping[str, Any]) -> RunConfig:
         seed=o["seed"],
         slos=tuple(o["slo"] or ()),
         aldea_api=o.get("aldea_api"),
+        budget_usd=o.get("budget_usd"),
+        prices=o.get("prices"),
+        price_per_hour=o.get("price_per_hour"),
     )
