@@ -32,6 +32,7 @@ class SplitAudio:
 def split_audio(path: str, config: str, split: str, max_samples: int | None = None) -> SplitAudio:
     """The clip lengths of `path` `config`/`split` (the first `max_samples` when given)."""
     import datasets
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
@@ -48,13 +49,18 @@ def split_audio(path: str, config: str, split: str, max_samples: int | None = No
     clips = 0
     missing = False
     for file in files:
-        schema = pq.read_schema(file)
-        rows = pq.read_metadata(file).num_rows
-        clips += rows
-        if LENGTH_COLUMN not in schema.names:
-            missing = True
-            continue
-        column = pq.read_table(file, columns=[LENGTH_COLUMN]).column(0).to_pylist()
+        try:
+            schema = pq.read_schema(file)
+            clips += pq.read_metadata(file).num_rows
+            if LENGTH_COLUMN not in schema.names:
+                missing = True
+                continue
+            column = pq.read_table(file, columns=[LENGTH_COLUMN]).column(0).to_pylist()
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            # not parquet, or a corrupt file: measured nothing (the run says what is wrong)
+            raise ConfigError(
+                f"cannot read the audio lengths of {file} ({type(exc).__name__}: {exc})"
+            ) from None
         lengths += [float(x or 0.0) for x in column]
     if max_samples is not None:
         clips = min(clips, max_samples)
