@@ -15,7 +15,10 @@ rare, and leaves about half the predictions exact but for casing and punctuation
 to a fifth of the predictions and leaves about a third exact: the slow end.
 
     .venv/bin/python bench/score_speed.py [--lines 100000] [--shape hard] [--scoring legacy]
-        [--workers 1] [--track both|en|ml]
+        [--workers 1] [--track both|en|ml] [--bootstrap 1000]
+
+`--bootstrap N` instead times the English files scored without and with N bootstrap
+resamples per dataset (the 95 % intervals of `asyncbench score`) and prints the ratio.
 """
 
 from __future__ import annotations
@@ -230,6 +233,30 @@ def time_track(args: argparse.Namespace, track: str) -> tuple[float, float]:
     return scored - imported, cpu
 
 
+def time_intervals(args: argparse.Namespace) -> None:
+    """Score the same English files with `--bootstrap 0` and with `args.bootstrap`
+    resamples (in this process, as `asyncbench score` does on one CPU's worth of files when
+    `--workers 1`): the intervals must cost under 2x the scoring without them."""
+    from asyncbench.scoring.score import collect_scores
+
+    with tempfile.TemporaryDirectory(prefix="score_speed_ci_") as tmp:
+        folder = Path(tmp)
+        write_results(folder, args.lines, hard=args.shape == "hard", track="en")
+        walls = {}
+        for resamples in (0, args.bootstrap):
+            started = time.perf_counter()
+            report = collect_scores(
+                folder, scheme=args.scoring, workers=args.workers, bootstrap=resamples
+            )
+            walls[resamples] = time.perf_counter() - started
+    ci = report.composites[0].wer_ci95
+    print(
+        f"{args.lines} lines: {walls[0]:.2f} s without intervals, {walls[args.bootstrap]:.2f} s "
+        f"with {args.bootstrap} bootstrap resamples (composite 95 % CI {ci}): "
+        f"{walls[args.bootstrap] / walls[0]:.2f}x; target under 2x"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=100_000)
@@ -241,7 +268,16 @@ def main() -> None:
     parser.add_argument(
         "--track", default="both", choices=("both", "en", "ml"), help="which files to time"
     )
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=0,
+        help="time scoring with this many bootstrap resamples against none, instead",
+    )
     args = parser.parse_args()
+    if args.bootstrap:
+        time_intervals(args)
+        return
 
     tracks = ("en", "ml") if args.track == "both" else (args.track,)
     figures = {track: time_track(args, track) for track in tracks}

@@ -143,7 +143,15 @@ def test_json_report(tmp_path: Path) -> None:
     path = our_run(tmp_path)
     data = report_as_json(collect_scores(tmp_path))
     assert data["composite"] == [
-        {"model": "aldea/default", "language": "en", "wer": 58.33, "rtfx": 2.0, "datasets": 1}
+        {
+            "model": "aldea/default",
+            "language": "en",
+            "wer": 58.33,
+            "wer_ci95": None,  # the library's default: no bootstrap, no prices
+            "cost_usd": None,
+            "rtfx": 2.0,
+            "datasets": 1,
+        }
     ]
     assert data["datasets"] == [
         {
@@ -153,6 +161,9 @@ def test_json_report(tmp_path: Path) -> None:
             "file": str(path),
             "wer": 58.33,
             "wer_ok_only": 28.57,
+            "wer_ci95": None,
+            "cost_usd": None,
+            "price": None,
             "rtfx": 2.0,
             "ins": 0,
             "del": 6,

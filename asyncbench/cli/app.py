@@ -91,3 +91,13 @@ from asyncbench.reporting.report import report_command  # noqa: E402
 app.command("report", help="Write one self-contained HTML report with plots of a results folder.")(
     report_command
 )
+from asyncbench.cli.compare import compare_command  # noqa: E402
+
+app.command("compare", help="WER differences between two models, with paired-bootstrap CIs.")(
+    compare_command
+)
+from asyncbench.cli.estimate import estimate_command  # noqa: E402
+
+app.command("estimate", help="Audio hours and estimated cost of a batch, without running it.")(
+    estimate_command
+)

@@ -330,6 +330,22 @@ def run_command(
             "before the sample fails as final_timeout (default 10)",
         ),
     ] = 10.0,
+    budget_usd: Annotated[
+        float | None,
+        typer.Option(
+            "--budget_usd",
+            help="Refuse a run whose estimated cost is above this many USD, and stop it "
+            "(resumable, exit 4) before the audio sent, retries included, would cost more",
+        ),
+    ] = None,
+    prices: Annotated[
+        str | None,
+        typer.Option("--prices", help="Price table TOML (default asyncbench/data/prices.toml)"),
+    ] = None,
+    price_per_hour: Annotated[
+        float | None,
+        typer.Option("--price_per_hour", help="USD per audio hour, billed per second"),
+    ] = None,
 ) -> None:
     from asyncbench.core.gates import parse_gates
     from asyncbench.runs.runner import run
@@ -397,4 +413,7 @@ def run_config(o: Mapping[str, Any]) -> RunConfig:
         chunk_ms=o.get("chunk_ms"),
         realtime_factor=o.get("realtime_factor", 1.0),
         final_timeout=o.get("final_timeout", 10.0),
+        budget_usd=o.get("budget_usd"),
+        prices=o.get("prices"),
+        price_per_hour=o.get("price_per_hour"),
     )

@@ -85,6 +85,9 @@ class EngineOptions:
     read_ahead: int | None = None
     # None or closed: closed loop; else the open-loop schedule every send follows
     arrivals: ArrivalSpec | None = None
+    #: asked before every attempt with its audio seconds (retries too): False means
+    #: sending it would cross --budget_usd, so it is not sent and the run stops (resumable)
+    admit: Callable[[float], bool] | None = None
 
 
 Transcribe = Callable[[str, AudioPayload], Awaitable[str]]
@@ -378,6 +381,11 @@ class Engine:
             ep = await self.pool.acquire(avoid=failed_on, priority=self.opts.priority)
             if not self.accepting:  # stopped while this sample waited for a slot: send nothing
                 self.pool.abandon(ep)
+                return None
+            if self.opts.admit is not None and not self.opts.admit(job.duration or 0.0):
+                self.pool.abandon(ep)  # over budget: not sent, nothing written, resumed later
+                if self._signals == 0:  # once: a second stop would cancel what is in flight
+                    self.stop("budget")
                 return None
             self._busy.add(task)
             t0 = time.perf_counter()

@@ -100,6 +100,10 @@ class RunConfig:
     chunk_ms: int | None = None
     realtime_factor: float = 1.0
     final_timeout: float = 10.0  # seconds from the end of audio to the final
+    # cost (runs/budget.py): the limit, and the price table or flat price it is counted at
+    budget_usd: float | None = None
+    prices: str | None = None
+    price_per_hour: float | None = None
 
     def validate(self) -> None:
         # NaN compares false with everything, so `nan <= 0` lets it through every check
@@ -143,6 +147,9 @@ class RunConfig:
         self.arrival_spec()
         parse_slos(self.slos)
         self.validate_longform()
+        from asyncbench.runs.budget import check_flags
+
+        check_flags(self.budget_usd, self.price_per_hour)
 
     def validate_longform(self) -> None:
         from asyncbench.runs.longform import CHUNKING_MODES, MIN_PART_S
@@ -312,6 +319,19 @@ def prepare(cfg: RunConfig) -> Prepared:
     lock = ResultsLock(results_path(cfg))
     lock.acquire()
     try:
+        from asyncbench.runs.budget import before_run
+
+        before_run(
+            cfg.model_name,
+            cfg.dataset_path,
+            cfg.dataset,
+            cfg.split,
+            max_samples=cfg.max_samples,
+            budget_usd=cfg.budget_usd,
+            prices=cfg.prices,
+            price_per_hour=cfg.price_per_hour,
+            measure=not cfg.use_url,
+        )
         return _prepare_locked(cfg, lock)
     except BaseException:
         lock.release()
@@ -622,6 +642,9 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
             prep_concurrency = prep_threads if long else prep_threads * 8
             read_ahead = 1 if long else None
         stats = RunStats(total=samples_left(cfg, total, resume))
+        from asyncbench.runs.budget import Budget, model_price
+
+        budget = Budget(model_price(cfg.model_name, cfg.prices, cfg.price_per_hour), cfg.budget_usd)
 
         async def transcribe(url: str, payload):  # type: ignore[no-untyped-def]
             return await provider.transcribe(session, url, payload)
@@ -642,6 +665,7 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
                 priority=shared.priority if shared is not None else 0,
                 read_ahead=read_ahead,
                 arrivals=cfg.arrival_spec(),
+                admit=budget.admit,
             ),
             stats=stats,
             redact=redact,
@@ -706,6 +730,18 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
         return 1
     if engine.source_error is not None:
         return _source_failed(cfg, source_stats.rows, stats.done, engine.source_error)
+    if budget.price is not None and budget.price.known:
+        print(f"spend: $ {budget.spent_usd:0.4f} (audio sent, retries included)")
+    if budget.refused:
+        from asyncbench.runs.budget import BUDGET_EXIT
+
+        print(
+            f"stopped by --budget_usd {cfg.budget_usd:g}: $ {budget.spent_usd:0.4f} spent, the "
+            f"next request would cross it; {stats.done} samples written; rerun (with a larger "
+            "budget) to resume",
+            file=sys.stderr,
+        )
+        return BUDGET_EXIT
     if stats.interrupted:
         print(
             f"interrupted by {stats.interrupted}: {stats.done} samples written; "

@@ -50,6 +50,27 @@ def score_command(
             'WER %), "coverage<99.5" (% of samples finished), "rtfx<2"',
         ),
     ] = None,
+    bootstrap: Annotated[
+        int,
+        typer.Option(
+            "--bootstrap",
+            help="Bootstrap resamples for each WER's 95 % confidence interval (over "
+            "utterances; recordings for chunked sets), seeded; 0 turns them off.",
+        ),
+    ] = 1000,
+    prices: Annotated[
+        str | None,
+        typer.Option(
+            "--prices",
+            help="Price table (TOML, the format of asyncbench/data/prices.toml) for the "
+            "cost $ column; default: the shipped table. --bootstrap 0 without --prices or "
+            "--price_per_hour prints the seed's table alone (cost stays in --json).",
+        ),
+    ] = None,
+    price_per_hour: Annotated[
+        float | None,
+        typer.Option("--price_per_hour", help="USD per audio hour for every model, per second."),
+    ] = None,
 ) -> None:
     """Score results files exactly like the Open ASR Leaderboard."""
     from asyncbench.core.errors import ConfigError
@@ -61,7 +82,15 @@ def score_command(
         if csv_output and json_output:
             raise ConfigError("--csv and --json each print the scores alone: pass one of them")
         gates = parse_gates(fail_if, SCORE_GATE_METRICS)
-        report = collect_scores(results_dir, model, scheme=scoring)
+        report = collect_scores(
+            results_dir,
+            model,
+            scheme=scoring,
+            bootstrap=bootstrap,
+            prices=prices,
+            price_per_hour=price_per_hour,
+            priced=True,
+        )
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         raise typer.Exit(ConfigError.exit_code) from None

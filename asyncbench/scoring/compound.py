@@ -17,7 +17,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 
-from asyncbench.scoring.error_rate import ErrorCounts, check_pairs, count_token_errors
+from asyncbench.scoring.error_rate import (
+    ErrorCounts,
+    check_pairs,
+    count_token_errors,
+    utterance_token_errors,
+)
 
 
 def pair_compounds(ref: list[str], hyp: list[str]) -> tuple[list[str], list[str]]:
@@ -55,3 +60,18 @@ def count_paired_errors(
         refs.append(ref)
         hyps.append(hyp)
     return count_token_errors(refs, hyps, merge_compounds=merge_compounds)
+
+
+def utterance_paired_errors(
+    references: Sequence[str], predictions: Sequence[str], *, merge_compounds: bool = True
+) -> tuple[ErrorCounts, list[int], list[int]]:
+    """`count_paired_errors` with each pair's errors and (paired) reference length kept,
+    for the bootstrap: the same alignment, so the totals are the same numbers."""
+    check_pairs(references, predictions)
+    refs: list[list[str]] = []
+    hyps: list[list[str]] = []
+    for reference, prediction in zip(references, predictions, strict=True):
+        ref, hyp = pair_compounds(reference.split(), prediction.split())
+        refs.append(ref)
+        hyps.append(hyp)
+    return utterance_token_errors(refs, hyps, merge_compounds=merge_compounds)

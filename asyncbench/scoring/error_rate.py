@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kaldialign import batch_error_rate
+from kaldialign import edit_distance
 
 from asyncbench.scoring.normalizer import normalize
 
@@ -99,23 +99,35 @@ def count_token_errors(
 ) -> ErrorCounts:
     """Align each pair of token lists with kaldialign and sum the edits (the multilingual
     scheme comes here after its compound pairing, English straight from `count_errors`)."""
-    # An exact match needs no alignment (0 errors either way), and with good models most
-    # pairs are exact: skipping them halves the time spent in kaldialign.
-    refs: list[list[str]] = []
-    hyps: list[list[str]] = []
-    matched_words = 0
+    return utterance_token_errors(references, predictions, merge_compounds=merge_compounds)[0]
+
+
+def utterance_token_errors(
+    references: Sequence[list[str]],
+    predictions: Sequence[list[str]],
+    *,
+    merge_compounds: bool = True,
+) -> tuple[ErrorCounts, list[int], list[int]]:
+    """The edits summed, plus each pair's errors and reference length in input order: what
+    a bootstrap resamples, from the one alignment the totals come from (never a second)."""
+    # kaldialign's batch_error_rate is this same loop over edit_distance; doing it here
+    # keeps each pair's numbers. An exact match needs no alignment (0 errors either way),
+    # and with good models most pairs are exact: skipping them halves the time in kaldialign.
+    errors: list[int] = []
+    words: list[int] = []
+    ins = dels = sub = 0
     for ref, hyp in zip(references, predictions, strict=True):
         if ref == hyp:
-            matched_words += len(ref)
-        else:
-            refs.append(ref)
-            hyps.append(hyp)
-    if not refs:
-        return ErrorCounts(ref_len=matched_words)
-    result = batch_error_rate(refs, hyps, merge_compounds=merge_compounds)
-    return ErrorCounts(
-        result["ins"], result["del"], result["sub"], result["ref_len"] + matched_words
-    )
+            errors.append(0)
+            words.append(len(ref))
+            continue
+        cur = edit_distance(ref, hyp, merge_compounds=merge_compounds)
+        ins += cur["ins"]
+        dels += cur["del"]
+        sub += cur["sub"]
+        errors.append(cur["ins"] + cur["del"] + cur["sub"])
+        words.append(cur["ref_len"])
+    return ErrorCounts(ins, dels, sub, sum(words)), errors, words
 
 
 def wer(references: list[str], predictions: list[str]) -> float:

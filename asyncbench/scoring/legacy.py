@@ -60,3 +60,29 @@ def legacy_count_errors(
 def legacy_wer(references: list[str], predictions: list[str]) -> float:
     """2025-style WER in percent, 2 decimals, after normalising both sides."""
     return legacy_count_errors(references, predictions).wer
+
+
+def legacy_utterance_errors(
+    references: Sequence[str], predictions: Sequence[str]
+) -> tuple[ErrorCounts, list[int], list[int]]:
+    """jiwer's counts on normalised texts with each pair's errors and reference length kept
+    (from jiwer's own alignment chunks, so the totals are `legacy_count_errors`')."""
+    import jiwer
+
+    check_pairs(references, predictions)
+    if not references:
+        return ErrorCounts(), [], []
+    out = jiwer.process_words(list(references), list(predictions))
+    errors: list[int] = []
+    words: list[int] = []
+    for chunks, ref in zip(out.alignments, out.references, strict=True):
+        wrong = 0
+        for c in chunks:
+            if c.type == "insert":
+                wrong += c.hyp_end_idx - c.hyp_start_idx
+            elif c.type != "equal":
+                wrong += c.ref_end_idx - c.ref_start_idx
+        errors.append(wrong)
+        words.append(len(ref))
+    ref_len = out.hits + out.substitutions + out.deletions
+    return ErrorCounts(out.insertions, out.deletions, out.substitutions, ref_len), errors, words

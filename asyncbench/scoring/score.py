@@ -22,14 +22,23 @@ import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 
+import numpy as np
+
 from asyncbench.core.errors import ConfigError
-from asyncbench.scoring.error_rate import ErrorCounts, count_errors
+from asyncbench.scoring.bootstrap import (
+    DEFAULT_SEED,
+    Utterances,
+    percentile_ci,
+    resampled_rates,
+    rng_for,
+)
+from asyncbench.scoring.error_rate import ErrorCounts, check_pairs, utterance_token_errors
 from asyncbench.scoring.language import ENGLISH, file_language, language_code
-from asyncbench.scoring.legacy import legacy_count_errors, legacy_normalize
+from asyncbench.scoring.legacy import legacy_normalize, legacy_utterance_errors
 from asyncbench.scoring.normalizer import normalize
 from asyncbench.scoring.resultfiles import (
     ResultFile,
@@ -40,25 +49,29 @@ from asyncbench.scoring.resultfiles import (
     read_result_files,
 )
 
+# The totals, then each utterance's errors and reference words (for the bootstrap).
+PerUtterance = tuple[ErrorCounts, list[int], list[int]]
+
 
 @dataclass(frozen=True, slots=True)
 class Scheme:
     normalize: Callable[[str], str]
-    count: Callable[[Sequence[str], Sequence[str]], ErrorCounts]  # on normalised text
+    count: Callable[[Sequence[str], Sequence[str]], PerUtterance]  # on normalised text
 
 
-def _leaderboard_count(refs: Sequence[str], preds: Sequence[str]) -> ErrorCounts:
-    return count_errors(refs, preds, normalized=True)
+def _leaderboard_count(refs: Sequence[str], preds: Sequence[str]) -> PerUtterance:
+    check_pairs(refs, preds)
+    return utterance_token_errors([r.split() for r in refs], [p.split() for p in preds])
 
 
-def _legacy_count(refs: Sequence[str], preds: Sequence[str]) -> ErrorCounts:
-    return legacy_count_errors(refs, preds, normalized=True)
+def _legacy_count(refs: Sequence[str], preds: Sequence[str]) -> PerUtterance:
+    return legacy_utterance_errors(refs, preds)
 
 
-def _multilingual_count(refs: Sequence[str], preds: Sequence[str]) -> ErrorCounts:
-    from asyncbench.scoring.compound import count_paired_errors
+def _multilingual_count(refs: Sequence[str], preds: Sequence[str]) -> PerUtterance:
+    from asyncbench.scoring.compound import utterance_paired_errors
 
-    return count_paired_errors(refs, preds)
+    return utterance_paired_errors(refs, preds)
 
 
 SCHEMES: dict[str, Scheme] = {
@@ -125,6 +138,11 @@ class FileScore:
     problems: tuple[str, ...]  # lines left out, as "path:line: what is wrong"
     expected_samples: int | None = None
     language: str = ENGLISH  # "en", or the multilingual scheme's language code
+    # per-utterance errors for the bootstrap (numpy arrays; None only if built by hand)
+    utterances: Utterances | None = None
+    wer_ci95: tuple[float, float] | None = None  # percent; None when --bootstrap 0
+    cost_usd: float | None = None  # audio sent (retries included) at the model's price
+    price_note: str | None = None  # the price used, or why there is no cost
 
     @property
     def n_samples(self) -> int:
@@ -187,11 +205,25 @@ def score_read_file(
     succeeded = [s for s in result.samples if s.status != "failed"]
     failed = [s for s in result.samples if s.status == "failed"]
     norm = rules.normalize
-    counts_ok = rules.count(
+    counts_ok, errors_ok, words_ok = rules.count(
         [norm(s.reference) for s in succeeded], [norm(s.prediction) for s in succeeded]
     )
-    counts_failed = rules.count(
+    counts_failed, errors_failed, words_failed = rules.count(
         [norm(s.reference) for s in failed], [norm(s.prediction) for s in failed]
+    )
+    ordered = succeeded + failed
+    utterances = Utterances(
+        ids=tuple(
+            s.sample_id if s.sample_id is not None else f"#{i}" for i, s in enumerate(ordered)
+        ),
+        errors=np.asarray(errors_ok + errors_failed, dtype=np.int64),
+        words=np.asarray(words_ok + words_failed, dtype=np.int64),
+        answered=np.arange(len(ordered)) < len(succeeded),
+        seconds=np.asarray([s.duration or 0.0 for s in ordered], dtype=np.float64),
+        sends=np.asarray(
+            [0 if s.status == "skipped_short" else max(1, s.attempts or 1) for s in ordered],
+            dtype=np.int64,
+        ),
     )
     timed = [
         s for s in result.samples if s.hit_the_api and s.duration is not None and s.time is not None
@@ -216,6 +248,7 @@ def score_read_file(
         problems=tuple(result.problems),
         expected_samples=expected_samples,
         language=language,
+        utterances=utterances,
     )
 
 
@@ -258,6 +291,8 @@ class Composite:
     total_time_s: float
     n_datasets: int
     language: str = ENGLISH
+    wer_ci95: tuple[float, float] | None = None  # percent; the mean over resampled datasets
+    cost_usd: float | None = None  # summed over its datasets; None if any is unknown
 
     @property
     def rtfx(self) -> float | None:
@@ -274,6 +309,10 @@ class ScoreReport:
     files: tuple[FileScore, ...]  # the scored files, in path order
     composites: tuple[Composite, ...]  # one per model, in order of first appearance
     problems: tuple[str, ...]  # every line or file left out, and why
+    bootstrap: int = 0  # resamples behind each `wer_ci95` (0: no intervals)
+    seed: int = DEFAULT_SEED
+    priced: bool = False  # whether `cost_usd` was worked out (the score table's `cost $`)
+    explicit_prices: bool = False  # --prices or --price_per_hour given: print the spend
 
 
 def composites(files: Sequence[FileScore]) -> tuple[Composite, ...]:
@@ -353,12 +392,28 @@ def collect_scores(
     *,
     scheme: str = "leaderboard",
     workers: int | None = None,
+    bootstrap: int = 0,
+    seed: int = DEFAULT_SEED,
+    prices: str | Path | None = None,
+    price_per_hour: float | None = None,
+    priced: bool = False,
 ) -> ScoreReport:
     """Score every results file under `directory` (optionally one model's) without
     printing anything. A file with no scorable line is left out and named in `problems`.
     Large sets of files are scored in parallel, one process per CPU unless `workers` says
-    otherwise (1 = in this process)."""
+    otherwise (1 = in this process). `bootstrap` resamples (0: none) give each dataset and
+    composite a seeded 95 % interval (`bootstrap.py`). `priced` (or a price file or
+    hourly price) adds the spend: audio sent, retries included, at each model's price."""
     get_scheme(scheme)
+    priced = priced or prices is not None or price_per_hour is not None
+    if priced:  # a bad price file fails before anything is read
+        from asyncbench.core.prices import load_prices, price_for
+
+        if price_per_hour is not None:
+            price_for("any/model", price_per_hour=price_per_hour)  # checks the number
+        table = None if price_per_hour is not None else load_prices(prices)
+    if bootstrap < 0:
+        raise ConfigError(f"--bootstrap must be 0 (off) or a number of resamples, got {bootstrap}")
     paths = group_shards(find_result_files(directory, model_id))
     outcomes = _score_paths(paths, scheme, model_id, _worker_count(paths, workers))
     scored = [score for score, _ in outcomes if score is not None]
@@ -368,11 +423,82 @@ def collect_scores(
             f"none of the results files under {str(directory)!r} has a line that can be "
             "scored: " + "; ".join(problems[-3:])
         )
+    means = composites(scored)
+    if priced:
+        scored, means = with_costs(
+            scored,
+            means,
+            lambda model: (
+                price_for(model, price_per_hour=price_per_hour)
+                if table is None
+                else table.lookup(model)
+            ),
+        )
+    if bootstrap:
+        scored, means = with_intervals(scored, means, bootstrap, seed)
     return ScoreReport(
         directory=Path(directory),
         model_filter=model_id or None,
         scheme=scheme,
         files=tuple(scored),
-        composites=composites(scored),
+        composites=tuple(means),
         problems=tuple(problems),
+        bootstrap=bootstrap,
+        seed=seed,
+        priced=priced,
+        explicit_prices=prices is not None or price_per_hour is not None,
     )
+
+
+def with_costs(
+    files: Sequence[FileScore], means: Sequence[Composite], lookup: Callable
+) -> tuple[list[FileScore], list[Composite]]:
+    """Each file's spend (`core.prices.cost_of` over the audio it sent, as often as it was
+    sent) and each composite's sum, or None with the reason where no price is known."""
+    from asyncbench.core.prices import cost_of, describe_missing
+
+    out: list[FileScore] = []
+    for f in files:
+        price = lookup(f.model_id)
+        u = f.utterances
+        cost = None
+        if u is not None and u.seconds is not None and u.sends is not None:
+            cost = cost_of(price, zip(u.seconds.tolist(), u.sends.tolist(), strict=True))
+        note = price.describe() if price is not None and price.known else None
+        out.append(
+            replace(f, cost_usd=cost, price_note=note or describe_missing(f.model_id, price))
+        )
+    totals: list[Composite] = []
+    for c in means:
+        costs = [f.cost_usd for f in out if f.model_id == c.model_id and f.language == c.language]
+        known = bool(costs) and all(x is not None for x in costs)
+        totals.append(replace(c, cost_usd=sum(costs) if known else None))  # type: ignore[arg-type]
+    return out, totals
+
+
+def with_intervals(
+    files: Sequence[FileScore], means: Sequence[Composite], resamples: int, seed: int
+) -> tuple[list[FileScore], list[Composite]]:
+    """The files and composites with their 95 % bootstrap intervals. A dataset's interval
+    resamples its utterances; a composite's resamples every one of its datasets at once
+    (stratified) and takes the plain mean of their resampled WERs, as the composite does."""
+    rates: dict[int, np.ndarray] = {}
+    out: list[FileScore] = []
+    for i, f in enumerate(files):
+        if f.utterances is None:
+            out.append(f)
+            continue
+        rng = rng_for(seed, f"{f.model_id}|{f.dataset_id}")
+        rates[i] = resampled_rates(f.utterances.errors, f.utterances.words, resamples, rng)
+        out.append(replace(f, wer_ci95=percentile_ci(rates[i])))
+    with_ci: list[Composite] = []
+    for c in means:
+        members = [
+            rates.get(i)
+            for i, f in enumerate(files)
+            if f.model_id == c.model_id and f.language == c.language
+        ]
+        if members and all(m is not None for m in members):
+            c = replace(c, wer_ci95=percentile_ci(np.mean(np.vstack(members), axis=0)))
+        with_ci.append(c)
+    return out, with_ci

@@ -136,6 +136,8 @@ def format_table(report: ScoreReport) -> str:
         )
     if others:
         lines += [*DROPPED_FAILURES_NOTE, RULE]
+    if report.bootstrap or report.explicit_prices:
+        lines += interval_block(report)
     ours = [f for f in report.files if f.ours]
     if ours:
         lines += ["Coverage and failures:", RULE]
@@ -145,6 +147,46 @@ def format_table(report: ScoreReport) -> str:
                 lines.append(f"    {failed_wer_line(f)}")
         lines.append(RULE)
     return "\n".join(lines)
+
+
+def _ci(interval: tuple[float, float] | None) -> str:
+    return "n/a" if interval is None else f"[{interval[0]:0.2f}, {interval[1]:0.2f}]"
+
+
+def interval_block(report: ScoreReport) -> list[str]:
+    """Each dataset's and composite's WER with its 95 % bootstrap interval and the spend
+    (`cost $`), in a block of its own after the seed's table (which stays byte for byte
+    what it was), then the price behind each model's cost or why it has none."""
+    if report.bootstrap:
+        head = (
+            f"WER with 95 % confidence intervals ({report.bootstrap} bootstrap resamples over "
+            f"utterances, recordings for chunked sets; seed {report.seed})"
+        )
+    else:
+        head = "WER"
+    lines = [head + (" and cost $ (audio sent, retries included):" if report.priced else ":")]
+    lines.append(RULE)
+
+    def tail(ci: tuple[float, float] | None, cost: float | None) -> str:
+        text = f" {_ci(ci)}" if report.bootstrap else ""
+        if report.priced:
+            text += ", cost $ " + ("unknown" if cost is None else f"{cost:0.4f}")
+        return text
+
+    lines += [
+        f"{f.model_id} | {f.dataset_id}: WER = {f.wer:0.2f} %{tail(f.wer_ci95, f.cost_usd)}"
+        for f in report.files
+    ]
+    for c in report.composites:
+        label = "" if c.language == ENGLISH else f" ({language_label(c.language)})"
+        lines.append(
+            f"{c.model_id}{label}: composite WER = {c.wer:0.2f} %{tail(c.wer_ci95, c.cost_usd)}"
+        )
+    if report.priced:
+        notes = {f.model_id: f.price_note for f in report.files}
+        lines += [f"price of {model}: {note}" for model, note in notes.items()]
+    lines.append(RULE)
+    return lines
 
 
 def format_run_summary(score: FileScore) -> list[str]:
@@ -172,6 +214,9 @@ def report_as_json(report: ScoreReport) -> dict[str, object]:
                 "file": str(f.path),
                 "wer": _finite(f.wer),
                 "wer_ok_only": _finite(f.wer_ok_only),
+                "wer_ci95": None if f.wer_ci95 is None else list(f.wer_ci95),
+                "cost_usd": f.cost_usd,
+                "price": f.price_note,
                 "rtfx": f.rtfx,
                 **f.counts.as_dict(),
                 "samples": f.n_samples,
@@ -191,12 +236,15 @@ def report_as_json(report: ScoreReport) -> dict[str, object]:
                 "model": c.model_id,
                 "language": c.language,
                 "wer": _finite(c.wer),
+                "wer_ci95": None if c.wer_ci95 is None else list(c.wer_ci95),
+                "cost_usd": c.cost_usd,
                 "rtfx": c.rtfx,
                 "datasets": c.n_datasets,
             }
             for c in report.composites
         ],
         "problems": list(report.problems),
+        "bootstrap": {"resamples": report.bootstrap, "seed": report.seed},
     }
 
 

@@ -1,0 +1,113 @@
+"""`--budget_usd`: the estimate before a run, and the spend counted as audio goes out.
+
+Before the first request a run prints the audio hours it will send (from the split's
+`audio_length_s` column, `sources.audio_hours`; nothing decoded) and their cost at the
+model's price (`core.prices`), and refuses to start when that estimate is above the budget.
+While it runs, every attempt (retries included) is priced before it is sent: the attempt
+that would take the spend past the budget is not sent, and the run stops as on Ctrl-C
+(what is in flight finishes and is written; the rest is left for a rerun to resume).
+The budget is per invocation: a rerun starts counting from 0 again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from asyncbench.core.errors import ConfigError
+from asyncbench.core.prices import Price, describe_missing, load_prices, price_for
+
+#: exit code of a run stopped before it would cross --budget_usd (resumable)
+BUDGET_EXIT = 4
+
+
+def check_flags(budget_usd: float | None, price_per_hour: float | None) -> None:
+    """Exit 2 before anything starts on a budget that is not a positive amount."""
+    if budget_usd is not None and not budget_usd > 0:
+        raise ConfigError(f"--budget_usd must be more than 0 USD, got {budget_usd:g}")
+    if price_per_hour is not None:
+        price_for("any/model", price_per_hour=price_per_hour)
+
+
+def model_price(model: str, prices: str | None, price_per_hour: float | None) -> Price | None:
+    if price_per_hour is not None:
+        return price_for(model, price_per_hour=price_per_hour)
+    return load_prices(prices).lookup(model)
+
+
+@dataclass(slots=True)
+class Budget:
+    """The spend of one run so far against its limit (None: no limit, only counting)."""
+
+    price: Price | None
+    limit_usd: float | None
+    spent_usd: float = 0.0
+    refused: bool = False
+
+    def admit(self, seconds: float) -> bool:
+        """Count one request of `seconds` of audio, or refuse it (False) when it would take
+        the spend past the limit. Unknown prices are not counted (and a limit then cannot
+        be enforced: `before_run` refuses that combination)."""
+        cost = self.price.request_cost(seconds) if self.price is not None else None
+        if cost is None:
+            return True
+        if self.limit_usd is not None and self.spent_usd + cost > self.limit_usd + 1e-12:
+            self.refused = True
+            return False
+        self.spent_usd += cost
+        return True
+
+
+def before_run(
+    model: str,
+    path: str,
+    config: str,
+    split: str,
+    *,
+    max_samples: int | None,
+    budget_usd: float | None,
+    prices: str | None,
+    price_per_hour: float | None,
+    measure: bool,
+) -> None:
+    """Print `audio to send: ... hours, estimated cost $ ...` and refuse a budget the
+    estimate exceeds (or a budget for a model whose price is unknown). `measure` False
+    (a URL source) skips the hours: the viewer rows are not read twice."""
+    price = model_price(model, prices, price_per_hour)
+    if budget_usd is not None and (price is None or not price.known):
+        raise ConfigError(
+            f"--budget_usd needs a price for {model}: {describe_missing(model, price)}; "
+            "pass --price_per_hour or --prices"
+        )
+    if not measure:
+        return
+    from asyncbench.sources.audio_hours import split_audio
+
+    try:
+        audio = split_audio(path, config, split, max_samples)
+    except ConfigError:
+        if budget_usd is not None:
+            raise
+        return  # the run itself says what is wrong with the dataset, in its own words
+    if audio.seconds is None:
+        if budget_usd is not None:
+            raise ConfigError(
+                f"--budget_usd needs the audio length of {config}/{split} before the run, "
+                "and it has no audio_length_s column"
+            )
+        print(f"audio to send: {audio.clips} clips, hours unknown (no audio_length_s column)")
+        return
+    hours = sum(audio.seconds) / 3600
+    cost = None
+    if price is not None and price.known:
+        cost = sum(price.request_cost(s) or 0.0 for s in audio.seconds)
+    said = "unknown" if cost is None else f"$ {cost:0.4f}"
+    why = describe_missing(model, price) if cost is None else price.describe()  # type: ignore[union-attr]
+    print(
+        f"audio to send: {audio.clips} clips, {hours:0.4f} audio hours; "
+        f"estimated cost {said} ({why}; before resume and retries)"
+    )
+    if budget_usd is not None and cost is not None and cost > budget_usd:
+        raise ConfigError(
+            f"the estimated cost $ {cost:0.4f} of {model} on {config}/{split} is above "
+            f"--budget_usd {budget_usd:g}: raise the budget or pass --max_samples"
+        )
