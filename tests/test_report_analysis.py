@@ -1,6 +1,6 @@
 """The report's error analysis agrees with the scorer: per-utterance edits from the
 alignment sum to the WER `scoring` prints; compounds merge at no cost; the bootstrap CI is
-seeded and covers the WER; the Pareto front keeps only undominated models."""
+the scorer's (seeded, covering the WER); the Pareto front keeps only undominated models."""
 
 from __future__ import annotations
 
@@ -38,15 +38,20 @@ def test_utterance_errors_sum_to_the_scorers_wer(tmp_path: Path) -> None:
     assert ("world → word", 1) in subs
 
 
-def test_bootstrap_is_seeded_and_covers_the_wer() -> None:
-    errors = [i % 4 for i in range(400)]
-    words = [10] * 400
-    reps = analysis.bootstrap_rates(errors, words)
-    again = analysis.bootstrap_rates(errors, words)
-    assert (reps == again).all()
-    low, high = analysis.ci95(reps)
-    assert low < 15.0 < high and high - low < 3.0  # true WER 15 %, 400 utterances
-    assert analysis.ci95(analysis.bootstrap_rates([], [])) is None
+def test_the_report_shows_the_scorers_intervals(tmp_path: Path) -> None:
+    """The report's CIs are `score`'s own (one bootstrap in the project), seeded."""
+    lines = [
+        {"id": f"u{i}", "text": "one two three four", "pred_text": pred, "status": "ok"}
+        for i, pred in enumerate(["one two three four", "one two tree four", "one four"] * 20)
+    ]
+    path = tmp_path / "MODEL_aldea-x_DATASET_esb_ami_test.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines))
+    data = gather(tmp_path)
+    first = gather(tmp_path)
+    for f, again in zip(data.files, first.files, strict=True):
+        assert f.score.wer_ci95 is not None and f.score.wer_ci95 == again.score.wer_ci95
+        low, high = f.score.wer_ci95
+        assert low <= f.score.wer <= high
 
 
 def test_pareto_front() -> None:

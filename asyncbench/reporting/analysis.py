@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 EPS = "\x00"  # kaldialign's gap symbol: a character no normalised word holds
-BOOTSTRAP = 1000
-SEED = 17
 
 
 @dataclass(slots=True)
@@ -117,38 +115,6 @@ def substitutions(rows: Sequence[Utterance], n: int = 20) -> dict[str, list[tupl
             if isinstance(tok, list) and tok[0] and tok[1]:
                 counter[f"{tok[0]} → {tok[1]}"] += 1
     return {model: c.most_common(n) for model, c in by_model.items()}
-
-
-def bootstrap_rates(
-    errors: Sequence[int], ref_len: Sequence[int], b: int = BOOTSTRAP, seed: int = SEED
-) -> Any:
-    """`b` percentile-bootstrap replicates of the corpus WER in percent (resampling
-    utterances), seeded so the page is the same every time. Vectorised over chunks of
-    replicates: no re-alignment. Used only when `scoring` gave no `wer_ci95`."""
-    import numpy as np
-
-    e = np.asarray(errors, dtype=np.float64)
-    n = np.asarray(ref_len, dtype=np.float64)
-    if len(e) == 0:
-        return np.zeros(0)
-    rng = np.random.default_rng(seed)
-    out = np.empty(b)
-    step = max(1, 2_000_000 // len(e))
-    for start in range(0, b, step):
-        k = min(step, b - start)
-        idx = rng.integers(0, len(e), size=(k, len(e)))
-        words = n[idx].sum(axis=1)
-        out[start : start + k] = 100 * e[idx].sum(axis=1) / np.where(words > 0, words, 1)
-    return out
-
-
-def ci95(replicates: Any) -> tuple[float, float] | None:
-    import numpy as np
-
-    if len(replicates) == 0:
-        return None
-    low, high = np.percentile(replicates, [2.5, 97.5])
-    return round(float(low), 2), round(float(high), 2)
 
 
 def pareto(points: Sequence[tuple[float, float]], maximise_x: bool) -> list[bool]:

@@ -58,8 +58,9 @@ class ReportData:
 
 def gather(directory: str | Path, model_id: str | None = None) -> ReportData:
     """Read and score every results file under `directory` (shards of a split as one)."""
+    from asyncbench.scoring.bootstrap import DEFAULT_SEED
     from asyncbench.scoring.resultfiles import find_result_files, group_shards, read_result_files
-    from asyncbench.scoring.score import composites, score_read_file
+    from asyncbench.scoring.score import composites, score_read_file, with_intervals
 
     root = Path(directory)
     files: list[FileData] = []
@@ -84,7 +85,13 @@ def gather(directory: str | Path, model_id: str | None = None) -> ReportData:
             sweeps.append(json.loads(path.read_text()))
         except (OSError, ValueError) as exc:
             problems.append(f"{path}: unreadable sweep file ({exc}); left out")
-    return ReportData(root, files, composites([f.score for f in files]), problems, sweeps)
+    # 95 % intervals from the scorer's own bootstrap (the numbers `score` prints)
+    scored, means = with_intervals(
+        [f.score for f in files], composites([f.score for f in files]), 1000, DEFAULT_SEED
+    )
+    for f, score in zip(files, scored, strict=True):
+        f.score = score
+    return ReportData(root, files, means, problems, sweeps)
 
 
 def short_name(f: FileData) -> str:
@@ -426,7 +433,7 @@ def render(data: ReportData, title: str = "asyncbench report") -> str:
     by_kind, retries = errors_over_time(timed_files, t0, edges) if edges else ({}, [])
 
     utter = analysis.utterances(data.files)
-    cis = confidence(data.files, utter)
+    cis = confidence(data.files, data.composites)
     charts = interactive_charts(
         data.files,
         data.sweeps,

@@ -2,10 +2,9 @@
 WER vs throughput and vs cost with the Pareto front, CIs) and the error analysis (the
 utterance table, worst-N per dataset, frequent substitutions).
 
-CIs: `scoring` may give each file a `wer_ci95` (the statistics work of issue 17); until it
-does, or for a file it did not, this module computes a seeded percentile bootstrap over the
-utterances' error counts (`analysis.bootstrap_rates`). Cost: a run's `.summary.json` may say
-`spend_usd`; a model with no known spend is named as such, never guessed.
+CIs are the scorer's (`scoring.score.with_intervals`), so the report and `score` show the same
+intervals. Cost: a run's `.summary.json` may say `spend_usd`; a model with no known spend is
+named as such, never guessed.
 """
 
 from __future__ import annotations
@@ -27,37 +26,25 @@ CHART_HEADINGS = (
 
 
 class Confidence:
-    """95 % intervals per (model, dataset) and per model's composite, and where they came
-    from ("scoring" or "bootstrap in the report")."""
+    """95 % intervals per (model, dataset) and per model's composite, as `score` computes them
+    (`scoring.score.with_intervals`: a seeded bootstrap over the utterances' error counts)."""
 
     def __init__(self) -> None:
         self.per_file: dict[tuple[str, str], tuple[float, float] | None] = {}
         self.composite: dict[str, tuple[float, float] | None] = {}
-        self.source = "scoring"
+        self.source = "score's bootstrap (1000 resamples over utterances)"
 
 
-def confidence(files: Sequence[Any], rows: Sequence[analysis.Utterance]) -> Confidence:
-    import numpy as np
-
+def confidence(files: Sequence[Any], composites: Sequence[Any]) -> Confidence:
     out = Confidence()
-    by_file: dict[tuple[str, str], list[analysis.Utterance]] = {}
-    for r in rows:
-        by_file.setdefault((r.model, r.dataset), []).append(r)
-    replicates: dict[str, list[Any]] = {}
     for f in files:
-        key = (f.score.model_id, f.name)
-        mine = by_file.get(key, [])
-        reps = analysis.bootstrap_rates([r.errors for r in mine], [r.ref_len for r in mine])
-        given = getattr(f.score, "wer_ci95", None)
-        if given:
-            out.per_file[key] = (float(given[0]), float(given[1]))
-        else:
-            out.source = "a percentile bootstrap in the report (1000 resamples, seed 17)"
-            out.per_file[key] = analysis.ci95(reps)
-        if len(reps):
-            replicates.setdefault(f.score.model_id, []).append(reps)
-    for model, reps in replicates.items():
-        out.composite[model] = analysis.ci95(np.mean(np.vstack(reps), axis=0))
+        given = f.score.wer_ci95
+        out.per_file[(f.score.model_id, f.name)] = (
+            (float(given[0]), float(given[1])) if given else None
+        )
+    for c in composites:  # one per model and language: the first a model has (English first)
+        if c.wer_ci95 and c.model_id not in out.composite:
+            out.composite[c.model_id] = (float(c.wer_ci95[0]), float(c.wer_ci95[1]))
     return out
 
 
