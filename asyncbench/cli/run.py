@@ -286,6 +286,14 @@ def run_command(
             "the seed's /asr/transcribe elsewhere), listen or transcribe (on every endpoint)",
         ),
     ] = None,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes",
+            help="Split the run over N event-loop processes by the --shard id hash (one core "
+            "each; this process writes the results file, --max_workers is shared among them)",
+        ),
+    ] = 1,
 ) -> None:
     from asyncbench.core.gates import parse_gates
     from asyncbench.runs.runner import run
@@ -348,4 +356,5 @@ def run_config(o: Mapping[str, Any]) -> RunConfig:
         seed=o["seed"],
         slos=tuple(o["slo"] or ()),
         aldea_api=o.get("aldea_api"),
+        processes=o.get("processes", 1),
     )
