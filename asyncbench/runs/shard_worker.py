@@ -12,6 +12,8 @@ part journal, in a temporary folder, so a worker needs no shared filesystem.
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -22,6 +24,14 @@ from typing import Any
 from asyncbench.core.errors import ConfigError
 from asyncbench.runs.runner import RunConfig
 
+# what a provider or the dataset reader may read from the environment
+_PASSED_ENV = re.compile(r"^(HF_\w+|ALDEA_\w+|\w+_(API_KEY|KEY|TOKEN|BASE_URL|ENDPOINTS?|REGION))$")
+
+
+def provider_env() -> dict[str, str]:
+    """The driver's environment a shard's provider and dataset reader may read."""
+    return {k: v for k, v in os.environ.items() if _PASSED_ENV.match(k)}
+
 
 @dataclass
 class ShardTask:
@@ -30,6 +40,9 @@ class ShardTask:
     cfg: RunConfig  # shard=(i, n), max_workers = this shard's share of the budget
     skip: frozenset[str]  # ids the results file already has (or this driver already wrote)
     key: tuple[int, int]  # (run index in the batch, shard index)
+    # the driver's provider settings from its environment (keys, base URLs, HF_* switches):
+    # a Ray worker does not inherit the driver's environment
+    env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -105,6 +118,7 @@ async def _run_shard(task: ShardTask, emit: Callable[[bytes], None]) -> ShardEnd
     )
 
     cfg = task.cfg
+    os.environ.update(task.env)
     seen: dict[str, Any] = {}
 
     def on_engine(engine: Any, stats: Any) -> None:

@@ -32,7 +32,7 @@ import orjson
 from asyncbench.core.errors import ConfigError
 from asyncbench.runs.runner import Prepared, expected_samples, run_info
 from asyncbench.runs.scheduler import budget_key
-from asyncbench.runs.shard_worker import ShardEnd, ShardTask
+from asyncbench.runs.shard_worker import ShardEnd, ShardTask, provider_env
 
 # a shard whose worker dies is started again this many times before its run is given up
 MAX_REDOS = 3
@@ -188,7 +188,7 @@ def _task(state: _Run, i: int, k: int, share: int) -> ShardTask:
         options=dict(cfg.options),
     )
     skip = frozenset(state.prepared.resume.done_ids | state.written)
-    return ShardTask(shard_cfg, skip, (i, k))
+    return ShardTask(shard_cfg, skip, (i, k), provider_env())
 
 
 def _open_append(path: Any) -> int:
@@ -267,3 +267,31 @@ def _merge(into: Any, part: Any) -> None:
             mine.update(value)
         elif isinstance(value, int | float) and not isinstance(value, bool):
             setattr(into, name, mine + value)
+
+
+def run_all_sharded(
+    cfgs: Sequence[Any],
+    shards: int,
+    executor: Executor,
+    *,
+    announce: Callable[[Any], None] = lambda cfg: None,
+) -> list[int | BaseException]:
+    """A batch's runs, each cut into `shards` on `executor`: prepare every run here (a run
+    that cannot start is its `NotStarted`), then drive the rest (scheduler.run_all's shape)."""
+    from asyncbench.runs.runner import prepare
+    from asyncbench.runs.scheduler import NotStarted
+
+    results: list[int | BaseException] = []
+    ready: list[tuple[int, Prepared]] = []
+    for cfg in cfgs:
+        announce(cfg)
+        try:
+            ready.append((len(results), prepare(cfg)))
+            results.append(0)
+        except ConfigError as exc:
+            results.append(NotStarted(str(exc)))
+    if ready:
+        ended = run_sharded([p for _, p in ready], shards, executor)
+        for (index, _), result in zip(ready, ended, strict=True):
+            results[index] = result
+    return results
