@@ -296,11 +296,11 @@ def run_command(
     ] = 1,
 ) -> None:
     from asyncbench.core.gates import parse_gates
-    from asyncbench.runs.runner import run
+    from asyncbench.runs.sharded import run_processes
 
     gates = parse_gates(fail_if)  # a malformed gate stops here, before any request
     cfg = run_config(locals())
-    code = run(cfg)
+    code = run_processes(cfg)  # runner.run unless --processes N
     if code:
         raise typer.Exit(code)
     if gates:

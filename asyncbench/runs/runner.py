@@ -293,8 +293,6 @@ def _run(cfg: RunConfig) -> int:
     import gc
 
     prepared = prepare(cfg)
-    if cfg.processes > 1:
-        return _run_processes(prepared)
     try:
         import uvloop
 
@@ -305,19 +303,6 @@ def _run(cfg: RunConfig) -> int:
         gc.freeze()
     gc.enable()
     return runner(_run_async(*prepared))  # type: ignore[return-value]
-
-
-def _run_processes(prepared: Prepared) -> int:
-    """`--processes N`: the run's N id-hash slices in N event-loop processes, this one the
-    single writer (runs/sharded.py)."""
-    from asyncbench.runs.procs import ProcessExecutor
-    from asyncbench.runs.sharded import run_sharded
-
-    n = prepared.cfg.processes
-    (outcome,) = run_sharded([prepared], n, ProcessExecutor())
-    if isinstance(outcome, BaseException):
-        raise outcome
-    return outcome
 
 
 def prepare(cfg: RunConfig) -> Prepared:

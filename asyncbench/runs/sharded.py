@@ -269,6 +269,20 @@ def _merge(into: Any, part: Any) -> None:
             setattr(into, name, mine + value)
 
 
+def run_processes(cfg: Any) -> int:
+    """`run --processes N`: the run's N id-hash slices in N event-loop processes, this one
+    the single writer (a run's own code path, `runner.run`, when N is 1)."""
+    from asyncbench.runs.procs import ProcessExecutor
+    from asyncbench.runs.runner import prepare, run
+
+    if cfg.processes <= 1:
+        return run(cfg)
+    (outcome,) = run_sharded([prepare(cfg)], cfg.processes, ProcessExecutor())
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
 def run_all_sharded(
     cfgs: Sequence[Any],
     shards: int,
