@@ -216,6 +216,9 @@ class AldeaProtocol(asyncio.Protocol):
         if path == "/_arrivals":
             self._send("200 OK", orjson.dumps(ledger.arrivals), keep_alive)
             return
+        if path == "/_replies":  # reply times: with arrivals, in flight at any moment
+            self._send("200 OK", orjson.dumps(ledger.replies), keep_alive)
+            return
         if method != "POST":
             self._send("405 Method Not Allowed", b'{"error": "POST audio"}', keep_alive)
             return
@@ -344,6 +347,10 @@ class ServerProcess:
     def arrivals(self) -> list[float]:
         """Every arrival of the phase, monotonic seconds (system-wide, like the client's)."""
         return self._call("GET", "/_arrivals")  # type: ignore[no-any-return]
+
+    def replies(self) -> list[float]:
+        """Every reply of the phase, monotonic seconds."""
+        return self._call("GET", "/_replies")  # type: ignore[no-any-return]
 
     def stats(self) -> dict[str, Any]:
         return self._call("GET", "/_stats")  # type: ignore[no-any-return]

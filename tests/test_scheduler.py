@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from asyncbench.servers.mock.state import MockConfig
+
 from .inproc import Background, cli, one_error_line
 from .loopback import LoopbackAldea
 from .support import MockServer, make_dataset, read_results, transcript_of
@@ -52,9 +54,11 @@ def test_providers_run_side_by_side_and_each_stays_within_its_budget(
     esb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     results = tmp_path / "results"
+    # both servers slow enough that each provider's 4 splits take seconds: started together
+    # in one loop, neither can finish before the other has begun, however loaded the machine
     with (
         Background(LoopbackAldea(1, transcript=transcript_of, latency=0.15)) as srv,
-        Background(MockServer()) as mock,
+        Background(MockServer(MockConfig(latency=0.15))) as mock,
     ):
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test-1234")
         monkeypatch.setenv("OPENAI_BASE_URL", f"{mock.url}/v1")

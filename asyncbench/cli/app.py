@@ -41,6 +41,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     from asyncbench.core.redact import guard_output
 
     restore = guard_output(sys.argv[1:] if argv is None else argv)
+    args = sys.argv[1:] if argv is None else argv
+    if "--ray" in args:
+        from asyncbench.cli.batch import ray_flag_default
+
+        argv = ray_flag_default(list(args))
     try:
         app(args=argv, prog_name=prog)
     except ConfigError as exc:

@@ -137,6 +137,7 @@ def run_batch(
     max_workers: int | None = None,
     sequential: bool = False,
     max_runs: int | None = None,
+    sharded: tuple[int, Any] | None = None,  # (shards, executor): runs/sharded.py
 ) -> tuple[list[SplitOutcome], int]:
     """Run every model on every split (suite entry); (outcomes, exit code).
 
@@ -186,7 +187,10 @@ def run_batch(
             outcome = SplitOutcome(model, config, split, "pending", path)
             outcomes.append(outcome)
             todo.append((outcome, cfg))
-    code = _run_in_turn(todo) if sequential else _run_at_once(todo, max_runs)
+    if sharded is not None:
+        code = _run_sharded(todo, *sharded)
+    else:
+        code = _run_in_turn(todo) if sequential else _run_at_once(todo, max_runs)
     if code in (130, 143):
         print(
             "batch interrupted: rerun the same command to resume; finished splits are skipped",
@@ -242,6 +246,15 @@ def _run_at_once(todo: Sequence[tuple[SplitOutcome, RunConfig]], max_runs: int |
     from asyncbench.runs.scheduler import run_all
 
     results = run_all([cfg for _, cfg in todo], max_runs=max_runs, announce=announce)
+    codes = [_settle(outcome, result) for (outcome, _), result in zip(todo, results, strict=True)]
+    return next((c for c in codes if c in (130, 143)), 0)
+
+
+def _run_sharded(todo: Sequence[tuple[SplitOutcome, RunConfig]], shards: int, executor: Any) -> int:
+    """`--ray` / `--processes`: every run cut into shards on other processes or nodes."""
+    from asyncbench.runs.sharded import run_all_sharded
+
+    results = run_all_sharded([cfg for _, cfg in todo], shards, executor, announce=announce)
     codes = [_settle(outcome, result) for (outcome, _), result in zip(todo, results, strict=True)]
     return next((c for c in codes if c in (130, 143)), 0)
 
@@ -313,6 +326,38 @@ def batch(
     return code
 
 
+def sharded_plan(
+    ray_address: str | None, shards: int | None, processes: int, sequential: bool
+) -> tuple[int, Any] | None:
+    """Check `--ray`, `--shards` and `--processes` together; (shards, executor) for
+    `--processes N` (a Ray executor is made once the cluster is joined), else None."""
+    if shards is not None and shards < 1:
+        raise ConfigError(f"--shards must be at least 1 (got {shards})")
+    if processes < 1:
+        raise ConfigError(f"--processes must be at least 1 (got {processes})")
+    if ray_address is not None and processes > 1:
+        raise ConfigError("--ray and --processes both split the runs: use one of them")
+    if shards is not None and ray_address is None:
+        raise ConfigError("--shards goes with --ray (use --processes N on one machine)")
+    if sequential and (ray_address is not None or processes > 1):
+        raise ConfigError("--sequential runs one thing at a time: leave out --ray/--processes")
+    if processes > 1:
+        from asyncbench.runs.procs import ProcessExecutor
+
+        return processes, ProcessExecutor()
+    return None
+
+
+def ray_flag_default(args: list[str]) -> list[str]:
+    """`batch --ray` with no address means `--ray auto` (the option takes a value)."""
+    out = []
+    for i, arg in enumerate(args):
+        out.append(arg)
+        if arg == "--ray" and (i + 1 == len(args) or args[i + 1].startswith("-")):
+            out.append("auto")
+    return out
+
+
 def make_batch_command(run_command: Callable[..., None]) -> Callable[..., None]:
     """`batch` takes `run`'s options but the model, dataset, split and shard: `--model`
     (repeated), `--suite`, `--datasets` and an optional `--max_workers` instead."""
@@ -366,6 +411,24 @@ def make_batch_command(run_command: Callable[..., None]) -> Callable[..., None]:
             "Requests in flight (default: the provider's: groq 8, elevenlabs 5, assembly "
             "200, deepgram 50, speechmatics 30, speechmatics-rt 15, aldea 160, others 20)",
         ),
+        (
+            "ray",
+            str | None,
+            None,
+            ("--ray",),
+            "Run the batch on a Ray cluster: --ray alone or --ray auto joins the running one, "
+            "--ray HOST:PORT that head, --ray local starts one here; each run is cut into "
+            "--shards by the --shard id hash, this process writes every results file "
+            "(needs pip install 'asyncbench[ray]')",
+        ),
+        (
+            "shards",
+            int | None,
+            None,
+            ("--shards",),
+            "With --ray: shards per run, each a Ray task with its share of the provider's "
+            "concurrency (default: the cluster's CPUs)",
+        ),
     ]
 
     @like_run(
@@ -377,6 +440,7 @@ def make_batch_command(run_command: Callable[..., None]) -> Callable[..., None]:
         """Every model × the 8 leaderboard splits in one process; resumable as a whole."""
         models, max_workers = options.pop("model"), options.pop("max_workers")
         sequential, max_runs = options.pop("sequential"), options.pop("max_runs")
+        ray_address, shards = options.pop("ray"), options.pop("shards")
         suite = get_suite(options.pop("suite"))
         splits = select(suite, options.pop("datasets"))
         if max_workers is not None and max_workers < 1:
@@ -385,16 +449,28 @@ def make_batch_command(run_command: Callable[..., None]) -> Callable[..., None]:
             raise ConfigError(f"--max_runs must be at least 1 (got {max_runs})")
         if sequential and max_runs is not None:
             raise ConfigError("--sequential runs one at a time: leave out --max_runs")
+        sharded = sharded_plan(ray_address, shards, options.get("processes", 1), sequential)
         if options["dataset_path"] == DEFAULT_DATASET_PATH:  # not given: the suite's own
             options["dataset_path"] = suite.path
         base = run_config(
             {**options, "model_name": models[0], "dataset": "", "split": "test"}
-            | {"max_workers": max_workers or 1, "shard": None}
+            | {"max_workers": max_workers or 1, "shard": None, "processes": 1}
         )
         base.validate()
         check_local_copies(base, splits)
+        if ray_address is not None:  # joined last: every other check has passed
+            from asyncbench.runs.ray_exec import RayExecutor, connect
+
+            cpus = connect(ray_address)
+            sharded = (shards or cpus, RayExecutor())
         code = batch(
-            models, splits, base, max_workers=max_workers, sequential=sequential, max_runs=max_runs
+            models,
+            splits,
+            base,
+            max_workers=max_workers,
+            sequential=sequential,
+            max_runs=max_runs,
+            sharded=sharded,
         )
         if code:
             raise typer.Exit(code)

@@ -346,13 +346,21 @@ def run_command(
         float | None,
         typer.Option("--price_per_hour", help="USD per audio hour, billed per second"),
     ] = None,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes",
+            help="Split the run over N event-loop processes by the --shard id hash (one core "
+            "each; this process writes the results file, --max_workers is shared among them)",
+        ),
+    ] = 1,
 ) -> None:
     from asyncbench.core.gates import parse_gates
-    from asyncbench.runs.runner import run
+    from asyncbench.runs.sharded import run_processes
 
     gates = parse_gates(fail_if)  # a malformed gate stops here, before any request
     cfg = run_config(locals())
-    code = run(cfg)
+    code = run_processes(cfg)  # runner.run unless --processes N
     if code:
         raise typer.Exit(code)
     if gates:
@@ -416,4 +424,5 @@ def run_config(o: Mapping[str, Any]) -> RunConfig:
         budget_usd=o.get("budget_usd"),
         prices=o.get("prices"),
         price_per_hour=o.get("price_per_hour"),
+        processes=o.get("processes", 1),
     )

@@ -104,6 +104,8 @@ class RunConfig:
     budget_usd: float | None = None
     prices: str | None = None
     price_per_hour: float | None = None
+    # event-loop processes the run is split over by the stable id hash (runs/sharded.py)
+    processes: int = 1
 
     def validate(self) -> None:
         # NaN compares false with everything, so `nan <= 0` lets it through every check
@@ -123,6 +125,12 @@ class RunConfig:
                 )
         if self.max_workers < 1:
             raise ConfigError(f"--max_workers must be at least 1 (got {self.max_workers})")
+        if self.processes < 1:
+            raise ConfigError(f"--processes must be at least 1 (got {self.processes})")
+        if self.processes > 1 and self.shard is not None:
+            raise ConfigError(
+                "--processes splits the run by the same id hash as --shard: use one of them"
+            )
         if self.max_samples is not None and self.max_samples < 1:
             raise ConfigError(f"--max_samples must be at least 1 (got {self.max_samples})")
         if self.per_endpoint_concurrency is not None and self.per_endpoint_concurrency < 1:
@@ -194,6 +202,11 @@ class Shared:
     executor: ThreadPoolExecutor
     priority: int
     on_engine: Callable[[Engine, RunStats], None]
+    # a shard run on another process or node (runs/sharded.py): its lines go to the driver,
+    # the single writer of the file, through this writer instead of the file; no summary
+    writer: Callable[[Path], Any] | None = None
+    summary: bool = True
+    source_stats: list[Any] | None = None  # gets the run's SourceStats (for the driver's)
 
 
 def results_path(cfg: RunConfig) -> Path:
@@ -340,40 +353,12 @@ def prepare(cfg: RunConfig) -> Prepared:
 
 def _prepare_locked(cfg: RunConfig, lock: ResultsLock) -> Prepared:
     from asyncbench.core.languages import resolve as resolve_language
-    from asyncbench.core.streaming import StreamOptions
-    from asyncbench.providers import ProviderSettings, resolve
     from asyncbench.runs.limits import raise_open_files_limit
 
     # once, here: --language, else the config's own (fleurs_de → de), else en
     cfg.language = resolve_language(cfg.dataset, cfg.language)
-    provider_cls, model = resolve(cfg.model_name)
-    if cfg.timeout is None:
-        cfg.timeout = provider_cls.default_timeout
-    settings = ProviderSettings(
-        model=model,
-        api_key=cfg.api_key,
-        base_url=cfg.base_url,
-        endpoints=cfg.aldea_endpoints,
-        use_url=cfg.use_url,
-        language=cfg.language,
-        options=cfg.options
-        | ({"poll_interval": str(cfg.poll_interval)} if cfg.poll_interval else {})
-        | ({"aldea_api": cfg.aldea_api} if cfg.aldea_api else {})
-        | ({"delete_jobs": "1"} if cfg.delete_jobs else {}),
-        max_reply_bytes=cfg.max_reply_bytes,
-        follow_redirects=cfg.follow_redirects,
-        api_key_file=cfg.api_key_file,
-        dataset=cfg.dataset,
-        streaming=StreamOptions(cfg.realtime, cfg.chunk_ms, cfg.realtime_factor, cfg.final_timeout),
-    )
-    provider = provider_cls(settings)
-    urls = provider.endpoint_urls()
+    provider, urls, rps = make_provider(cfg)
     raise_open_files_limit(cfg.max_workers, len(urls))
-    rps = (
-        cfg.rps
-        if cfg.rps is not None
-        else (aldea_rps_from_env() if "aldea" in provider_cls.prefixes else None)
-    )
 
     check_writable(cfg.results_dir)
     path = results_path(cfg)
@@ -415,6 +400,42 @@ def _prepare_locked(cfg: RunConfig, lock: ResultsLock) -> Prepared:
         print(f"note: {path} had no {manifest.manifest_path(path).name}; adopted", file=sys.stderr)
     _say_start(cfg, path, resume, urls, total)
     return Prepared(cfg, provider, urls, rps, path, resume, ds, total, lock)
+
+
+def make_provider(cfg: RunConfig) -> tuple[Provider, list[str], float | None]:
+    """The run's provider client, its endpoint URLs and its pacing (a shard on another
+    process or node builds its own the same way, runs/sharded.py)."""
+    from asyncbench.core.streaming import StreamOptions
+    from asyncbench.providers import ProviderSettings, resolve
+
+    provider_cls, model = resolve(cfg.model_name)
+    if cfg.timeout is None:
+        cfg.timeout = provider_cls.default_timeout
+    settings = ProviderSettings(
+        model=model,
+        api_key=cfg.api_key,
+        base_url=cfg.base_url,
+        endpoints=cfg.aldea_endpoints,
+        use_url=cfg.use_url,
+        language=cfg.language,
+        options=cfg.options
+        | ({"poll_interval": str(cfg.poll_interval)} if cfg.poll_interval else {})
+        | ({"aldea_api": cfg.aldea_api} if cfg.aldea_api else {})
+        | ({"delete_jobs": "1"} if cfg.delete_jobs else {}),
+        max_reply_bytes=cfg.max_reply_bytes,
+        follow_redirects=cfg.follow_redirects,
+        api_key_file=cfg.api_key_file,
+        dataset=cfg.dataset,
+        streaming=StreamOptions(cfg.realtime, cfg.chunk_ms, cfg.realtime_factor, cfg.final_timeout),
+    )
+    provider = provider_cls(settings)
+    urls = provider.endpoint_urls()
+    rps = (
+        cfg.rps
+        if cfg.rps is not None
+        else (aldea_rps_from_env() if "aldea" in provider_cls.prefixes else None)
+    )
+    return provider, urls, rps
 
 
 def open_dataset(cfg: RunConfig):  # type: ignore[no-untyped-def]
@@ -553,6 +574,8 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
         executor, pool = shared.executor, shared.pool
         session_scope = contextlib.nullcontext(shared.session)
     source_stats = SourceStats()
+    if shared is not None and shared.source_stats is not None:
+        shared.source_stats.append(source_stats)
     redact = make_redactor([*provider.secrets(), *url_secrets(urls)])
     async with session_scope as session:
         if cfg.use_url:
@@ -655,7 +678,9 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
             pool=pool,
             transcribe=transcribe,
             prepare=prepare,
-            writer=ResultWriter(path),
+            writer=ResultWriter(path)
+            if shared is None or shared.writer is None
+            else shared.writer(path),
             options=EngineOptions(
                 max_workers=cfg.max_workers,
                 timeout=cfg.timeout,
@@ -708,6 +733,8 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
     from asyncbench.reporting.load import load_section
     from asyncbench.reporting.summary import print_summary
 
+    if shared is not None and not shared.summary:
+        return _outcome(cfg, engine, stats, source_stats, redact, budget)
     print_summary(
         path,
         stats,
@@ -723,6 +750,11 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
         load=load_section(stats, cfg.arrival_spec(), parse_slos(cfg.slos)),
         expected_samples=expected_samples(cfg, total, source_stats),
     )
+    return _outcome(cfg, engine, stats, source_stats, redact, budget)
+
+
+def _outcome(cfg, engine, stats, source_stats, redact, budget) -> int:  # type: ignore[no-untyped-def]
+    """The run's exit code once its engine has stopped (a fatal provider error raises)."""
     if engine.fatal is not None:
         raise ConfigError(redact(str(engine.fatal)))
     if engine.write_failure is not None:

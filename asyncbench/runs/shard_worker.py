@@ -1,0 +1,155 @@
+"""One shard of a run, on a worker (another process, or a Ray node): the engine as usual, but
+its result lines go back to the driver instead of into the results file.
+
+The driver (runs/sharded.py) is the single writer of every results file: it holds the lock,
+did the pre-scan, and hands each shard the ids already finished. A shard opens its own
+provider client, endpoint pool (its share of the provider's budget) and dataset reader, runs
+the engine on the slice of the split its stable id hash selects (`--shard i/n`), and passes
+every finished line to `emit` in batches. It writes nothing of its own but a long recording's
+part journal, in a temporary folder, so a worker needs no shared filesystem.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from asyncbench.core.errors import ConfigError
+from asyncbench.runs.runner import RunConfig
+
+# what a provider or the dataset reader may read from the environment
+_PASSED_ENV = re.compile(r"^(HF_\w+|ALDEA_\w+|\w+_(API_KEY|KEY|TOKEN|BASE_URL|ENDPOINTS?|REGION))$")
+
+
+def provider_env() -> dict[str, str]:
+    """The driver's environment a shard's provider and dataset reader may read."""
+    return {k: v for k, v in os.environ.items() if _PASSED_ENV.match(k)}
+
+
+@dataclass
+class ShardTask:
+    """What a worker needs to run one shard: picklable, no open files or sockets."""
+
+    cfg: RunConfig  # shard=(i, n), max_workers = this shard's share of the budget
+    skip: frozenset[str]  # ids the results file already has (or this driver already wrote)
+    key: tuple[int, int]  # (run index in the batch, shard index)
+    # the driver's provider settings from its environment (keys, base URLs, HF_* switches):
+    # a Ray worker does not inherit the driver's environment
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ShardEnd:
+    """How a shard ended, sent back after its last line."""
+
+    code: int = 0
+    error: str | None = None  # a fatal configuration/provider error (the run reports it)
+    stats: Any = None  # RunStats
+    source: Any = None  # SourceStats
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class LineSink:
+    """The engine's writer for a shard: `ResultWriter`'s interface, but each batch of finished
+    lines goes to `emit` (a pipe to the parent, a queue feeding a Ray generator)."""
+
+    def __init__(self, emit: Callable[[bytes], None]) -> None:
+        self.emit = emit
+        self.queue: asyncio.Queue[Any] = asyncio.Queue()
+        self.written = 0
+        self.failure = None
+        self.on_fail: Callable[[Any], None] | None = None
+
+    def put(self, result: Any) -> None:
+        self.queue.put_nowait(result)
+
+    def close(self) -> None:
+        self.queue.put_nowait(None)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            item = await self.queue.get()
+            done = item is None
+            batch = [] if done else [item]
+            while not done and not self.queue.empty():
+                nxt = self.queue.get_nowait()
+                if nxt is None:
+                    done = True
+                else:
+                    batch.append(nxt)
+            if batch:
+                data = b"".join(r.to_line() for r in batch)
+                await loop.run_in_executor(None, self.emit, data)
+                self.written += len(batch)
+            if done:
+                return
+
+
+def run_shard(task: ShardTask, emit: Callable[[bytes], None]) -> ShardEnd:
+    """Run one shard to its end in a fresh event loop (uvloop when installed)."""
+    try:
+        import uvloop
+
+        return uvloop.run(_run_shard(task, emit))
+    except ImportError:  # pragma: no cover - uvloop is a dependency
+        return asyncio.run(_run_shard(task, emit))
+
+
+async def _run_shard(task: ShardTask, emit: Callable[[bytes], None]) -> ShardEnd:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asyncbench.engine.endpoints import EndpointPool
+    from asyncbench.results.store import ResumeState, results_name
+    from asyncbench.runs.runner import (
+        Shared,
+        _drive,
+        make_provider,
+        open_dataset,
+        open_session,
+        per_endpoint_limit,
+    )
+
+    cfg = task.cfg
+    os.environ.update(task.env)
+    seen: dict[str, Any] = {}
+
+    def on_engine(engine: Any, stats: Any) -> None:
+        seen["stats"] = stats
+
+    scratch = Path(tempfile.mkdtemp(prefix="asyncbench-shard-"))
+    try:
+        provider, urls, rps = make_provider(cfg)
+        ds = None if cfg.use_url else open_dataset(cfg)
+        path = scratch / results_name(cfg.model_name, cfg.dataset_path, cfg.dataset, cfg.split)
+        resume = ResumeState(done_ids=set(task.skip))
+        pool = EndpointPool(urls, per_endpoint_limit(cfg, len(urls)), rps=rps, max_rps=cfg.max_rps)
+        executor = ThreadPoolExecutor(cfg.prep_threads or 4, thread_name_prefix="prep")
+        sources: list[Any] = []
+        try:
+            async with open_session(cfg.connect_timeout) as session:
+                shared = Shared(
+                    session,
+                    pool,
+                    executor,
+                    0,
+                    on_engine,
+                    writer=lambda _path: LineSink(emit),
+                    summary=False,
+                    source_stats=sources,
+                )
+                code = await _drive(cfg, provider, urls, rps, path, resume, ds, None, shared)
+        finally:
+            executor.shutdown(wait=False, cancel_futures=True)
+        return ShardEnd(code, None, seen.get("stats"), sources[0] if sources else None)
+    except ConfigError as exc:
+        return ShardEnd(2, str(exc), seen.get("stats"))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -1,0 +1,311 @@
+"""Runs cut into shards that execute elsewhere (other processes: `--processes N`; Ray nodes:
+`batch --ray`), with this process as the single writer of every results file.
+
+Each run is prepared here exactly as a run of its own (`runner.prepare`: lock, sidecar,
+pre-scan), then cut into `n` shards by the stable id hash of `--shard i/n`. A provider
+budget (runs of one provider on the same endpoints, as in runs/scheduler.py) gets `n` slots,
+each with its share of the budget (`max_workers` split so the shares add up to it exactly), and
+its runs' shards are handed to free slots in batch order, so the provider never has more
+than its budget in flight however many workers serve it, and the next split starts on a slot
+as soon as a shard of the previous one ends. The budgets run side by side.
+
+Workers send their finished lines back (`shard_worker.LineSink`); this process appends each
+line whose id the file does not have yet and drops the rest, so every sample ends up exactly
+once even when a shard is run twice. A shard whose worker dies (killed, its node lost) is
+started again with every id written so far left out: nothing it finished is lost and nothing
+is done twice. At each run's end its summary is written here from the shards' counters.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+import orjson
+
+from asyncbench.core.errors import ConfigError
+from asyncbench.runs.runner import Prepared, expected_samples, run_info
+from asyncbench.runs.scheduler import budget_key
+from asyncbench.runs.shard_worker import ShardEnd, ShardTask, provider_env
+
+# a shard whose worker dies is started again this many times before its run is given up
+MAX_REDOS = 3
+
+# what an executor reports: ("lines", key, bytes) | ("end", key, ShardEnd) | ("lost", key, why)
+Event = tuple[str, tuple[int, int], Any]
+
+
+class Executor(Protocol):
+    """Where shards run (processes here, Ray tasks on a cluster)."""
+
+    def submit(self, task: ShardTask, post: Callable[[Event], None]) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def shares(limit: int, n: int) -> list[int]:
+    """`limit` requests in flight over `n` slots (fewer if the limit is smaller), adding up to
+    the limit exactly: the provider's budget holds over every worker together."""
+    n = max(1, min(n, limit))
+    return [limit // n + (1 if k < limit % n else 0) for k in range(n)]
+
+
+@dataclass
+class _Run:
+    prepared: Prepared
+    shards: int
+    fd: int
+    written: set[str] = field(default_factory=set)
+    left: set[int] = field(default_factory=set)
+    ends: list[ShardEnd] = field(default_factory=list)
+    error: str | None = None
+    redos: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _Budget:
+    name: str
+    slots: list[int]  # each free slot's share
+    todo: deque[tuple[int, int]]  # (run index, shard index) in batch order
+    busy: dict[tuple[int, int], int] = field(default_factory=dict)  # key -> share
+
+
+def run_sharded(
+    runs: Sequence[Prepared], shards: int, executor: Executor
+) -> list[int | BaseException]:
+    """Drive every run's shards on `executor`; per run its exit code or the exception that
+    ended it (as `scheduler.run_budgets` returns them)."""
+    states = [_Run(p, shards, _open_append(p.path), left=set(range(shards))) for p in runs]
+    budgets: dict[Any, _Budget] = {}
+    for i, p in enumerate(runs):
+        key = budget_key(p)
+        if key not in budgets:
+            budgets[key] = _Budget(
+                p.cfg.model_name.split("/", 1)[0], shares(p.cfg.max_workers, shards), deque()
+            )
+        budgets[key].todo.extend((i, k) for k in range(shards))
+    events: queue.Queue[Event] = queue.Queue()
+    outcomes: list[int | BaseException] = [0] * len(runs)
+    open_runs = set(range(len(runs)))
+
+    def launch(budget: _Budget) -> None:
+        while budget.slots and budget.todo:
+            i, k = budget.todo.popleft()
+            state = states[i]
+            if state.error is not None:
+                state.left.discard(k)
+                continue
+            share = budget.slots.pop(0)
+            budget.busy[(i, k)] = share
+            executor.submit(_task(state, i, k, share), events.put)
+
+    def finish(i: int) -> None:
+        state = states[i]
+        os.close(state.fd)
+        outcomes[i] = _summarise(state)
+        state.prepared.lock.release()
+        open_runs.discard(i)
+
+    for budget in budgets.values():
+        launch(budget)
+    try:
+        while open_runs:
+            try:
+                kind, (i, k), value = events.get(timeout=0.5)
+            except queue.Empty:
+                for i in [i for i in open_runs if not states[i].left]:
+                    finish(i)
+                continue
+            state = states[i]
+            if kind == "lines":
+                _append_new(state, value)
+                continue
+            budget = budgets[budget_key(state.prepared)]
+            share = budget.busy.pop((i, k))
+            budget.slots.append(share)
+            if kind == "lost" and state.error is None:
+                state.redos += 1
+                what = f"{state.prepared.cfg.model_name} {_label(state)} shard {k}/{shards}"
+                if state.redos > MAX_REDOS * shards:
+                    state.error = f"{what}: its worker was lost {state.redos} times ({value})"
+                    state.left.discard(k)
+                else:
+                    print(
+                        f"warning: {what} lost its worker ({value}); its unfinished samples "
+                        "are sent again",
+                        file=sys.stderr,
+                    )
+                    budget.todo.appendleft((i, k))
+            else:
+                if kind == "end":
+                    state.ends.append(value)
+                    if value.error is not None and state.error is None:
+                        state.error = value.error
+                state.left.discard(k)
+            launch(budget)
+            if not state.left and i in open_runs:
+                finish(i)
+    except KeyboardInterrupt:
+        executor.stop()
+        for i in list(open_runs):
+            states[i].ends.append(ShardEnd(130))
+            finish(i)
+        return outcomes
+    finally:
+        executor.stop()
+    return outcomes
+
+
+def _label(state: _Run) -> str:
+    cfg = state.prepared.cfg
+    return f"{cfg.dataset}/{cfg.split}"
+
+
+def _task(state: _Run, i: int, k: int, share: int) -> ShardTask:
+    """Shard k of run i with `share` of its budget: what a worker needs, nothing open."""
+    cfg = state.prepared.cfg
+    fraction = share / cfg.max_workers
+    per_endpoint = cfg.per_endpoint_concurrency
+    shard_cfg = replace(
+        cfg,
+        shard=(k, state.shards),
+        max_workers=share,
+        per_endpoint_concurrency=None
+        if per_endpoint is None
+        else max(1, round(per_endpoint * fraction)),
+        rps=None if state.prepared.rps is None else state.prepared.rps * fraction,
+        max_rps=None if cfg.max_rps is None else cfg.max_rps * fraction,
+        preflight=False,
+        progress=False,
+        processes=1,
+        options=dict(cfg.options),
+    )
+    skip = frozenset(state.prepared.resume.done_ids | state.written)
+    return ShardTask(shard_cfg, skip, (i, k), provider_env())
+
+
+def _open_append(path: Any) -> int:
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+
+
+def _append_new(state: _Run, data: bytes) -> None:
+    """Append the lines whose id the file does not have yet (a redone shard may send a line
+    again that its lost worker had already sent)."""
+    done = state.prepared.resume.done_ids
+    keep = []
+    for line in data.splitlines(keepends=True):
+        sample_id = orjson.loads(line)["id"]
+        if sample_id in done or sample_id in state.written:
+            continue
+        state.written.add(sample_id)
+        keep.append(line)
+    if keep:
+        view = memoryview(b"".join(keep))
+        while view:
+            view = view[os.write(state.fd, view) :]
+
+
+def _summarise(state: _Run) -> int | BaseException:
+    """The run's summary from its shards' counters; its exit code (or its error)."""
+    from asyncbench.core.gates import parse_slos
+    from asyncbench.engine.endpoints import EndpointPool
+    from asyncbench.engine.stats import RunStats
+    from asyncbench.reporting.load import load_section
+    from asyncbench.reporting.summary import print_summary
+    from asyncbench.sources.dataset import SourceStats
+
+    p = state.prepared
+    stats = RunStats(total=None, started=state.started)
+    source = SourceStats()
+    for end in state.ends:
+        _merge(stats, end.stats)
+        _merge(source, end.source)
+    stats.ended = time.monotonic()
+    codes = [end.code for end in state.ends]
+    if 130 in codes:
+        stats.interrupted = "SIGINT"
+    pool = EndpointPool(p.urls, 1)
+    finished = state.error is None and not any(codes)
+    print_summary(
+        p.path,
+        stats,
+        pool,
+        source,
+        p.resume,
+        info=run_info(p.cfg) | {"shards": state.shards},
+        limit=p.cfg.max_workers,
+        finished=finished,
+        load=load_section(stats, p.cfg.arrival_spec(), parse_slos(p.cfg.slos)),
+        expected_samples=expected_samples(p.cfg, p.total, source),
+    )
+    if state.error is not None:
+        return ConfigError(state.error)
+    return next((c for c in codes if c), 0)
+
+
+def _merge(into: Any, part: Any) -> None:
+    """Add a shard's counters (numbers, Counters, lists) into the run's."""
+    if part is None:
+        return
+    import dataclasses
+
+    for f in dataclasses.fields(part):
+        name, value = f.name, getattr(part, f.name)
+        if name in ("total", "started", "ended", "interrupted"):
+            continue
+        mine = getattr(into, name)
+        if isinstance(value, list):
+            mine.extend(value)
+        elif isinstance(value, dict):
+            mine.update(value)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            setattr(into, name, mine + value)
+
+
+def run_processes(cfg: Any) -> int:
+    """`run --processes N`: the run's N id-hash slices in N event-loop processes, this one
+    the single writer (a run's own code path, `runner.run`, when N is 1)."""
+    from asyncbench.runs.procs import ProcessExecutor
+    from asyncbench.runs.runner import prepare, run
+
+    if cfg.processes <= 1:
+        return run(cfg)
+    (outcome,) = run_sharded([prepare(cfg)], cfg.processes, ProcessExecutor())
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+def run_all_sharded(
+    cfgs: Sequence[Any],
+    shards: int,
+    executor: Executor,
+    *,
+    announce: Callable[[Any], None] = lambda cfg: None,
+) -> list[int | BaseException]:
+    """A batch's runs, each cut into `shards` on `executor`: prepare every run here (a run
+    that cannot start is its `NotStarted`), then drive the rest (scheduler.run_all's shape)."""
+    from asyncbench.runs.runner import prepare
+    from asyncbench.runs.scheduler import NotStarted
+
+    results: list[int | BaseException] = []
+    ready: list[tuple[int, Prepared]] = []
+    for cfg in cfgs:
+        announce(cfg)
+        try:
+            ready.append((len(results), prepare(cfg)))
+            results.append(0)
+        except ConfigError as exc:
+            results.append(NotStarted(str(exc)))
+    if ready:
+        ended = run_sharded([p for _, p in ready], shards, executor)
+        for (index, _), result in zip(ready, ended, strict=True):
+            results[index] = result
+    return results
