@@ -44,7 +44,7 @@ async def test_stops_before_the_spend_would_cross_the_budget(clips: Path, tmp_pa
         # 2 USD an attempt: 3 failed attempts + 7 answers = 20 USD; the 11th is not sent
         assert code == 4, err
         assert len(srv.seen) == 10
-    assert "audio to send: 10 clips, 0.0042 audio hours; estimated cost $ 20.0000" in stdout
+    assert "audio to send: 10 clips, 0.0042 audio hours; estimated cost $ 20.0000" in err
     assert "spend: $ 20.0000 (audio sent, retries included)" in stdout
     assert "stopped by --budget_usd 20: $ 20.0000 spent" in err
     rows = read_results(only_file(out))

@@ -68,10 +68,11 @@ def before_run(
     prices: str | None,
     price_per_hour: float | None,
     measure: bool,
-) -> None:
-    """Print `audio to send: ... hours, estimated cost $ ...` and refuse a budget the
-    estimate exceeds (or a budget for a model whose price is unknown). `measure` False
-    (a URL source) skips the hours: the viewer rows are not read twice."""
+) -> str | None:
+    """The line `audio to send: ... hours, estimated cost $ ...` (printed with the run's other
+    start lines, once every check has passed), after refusing a budget the estimate exceeds
+    (or a budget for a model whose price is unknown). `measure` False (a URL source) skips
+    the hours: the viewer rows are not read twice."""
     price = model_price(model, prices, price_per_hour)
     if budget_usd is not None and (price is None or not price.known):
         raise ConfigError(
@@ -79,7 +80,7 @@ def before_run(
             "pass --price_per_hour or --prices"
         )
     if not measure:
-        return
+        return None
     from asyncbench.sources.audio_hours import split_audio
 
     try:
@@ -87,27 +88,26 @@ def before_run(
     except ConfigError:
         if budget_usd is not None:
             raise
-        return  # the run itself says what is wrong with the dataset, in its own words
+        return None  # the run itself says what is wrong with the dataset, in its own words
     if audio.seconds is None:
         if budget_usd is not None:
             raise ConfigError(
                 f"--budget_usd needs the audio length of {config}/{split} before the run, "
                 "and it has no audio_length_s column"
             )
-        print(f"audio to send: {audio.clips} clips, hours unknown (no audio_length_s column)")
-        return
+        return f"audio to send: {audio.clips} clips, hours unknown (no audio_length_s column)"
     hours = sum(audio.seconds) / 3600
     cost = None
     if price is not None and price.known:
         cost = sum(price.request_cost(s) or 0.0 for s in audio.seconds)
     said = "unknown" if cost is None else f"$ {cost:0.4f}"
     why = describe_missing(model, price) if cost is None else price.describe()  # type: ignore[union-attr]
-    print(
-        f"audio to send: {audio.clips} clips, {hours:0.4f} audio hours; "
-        f"estimated cost {said} ({why}; before resume and retries)"
-    )
     if budget_usd is not None and cost is not None and cost > budget_usd:
         raise ConfigError(
             f"the estimated cost $ {cost:0.4f} of {model} on {config}/{split} is above "
             f"--budget_usd {budget_usd:g}: raise the budget or pass --max_samples"
         )
+    return (
+        f"audio to send: {audio.clips} clips, {hours:0.4f} audio hours; "
+        f"estimated cost {said} ({why}; before resume and retries)"
+    )

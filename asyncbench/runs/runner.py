@@ -332,19 +332,6 @@ def prepare(cfg: RunConfig) -> Prepared:
     lock = ResultsLock(results_path(cfg))
     lock.acquire()
     try:
-        from asyncbench.runs.budget import before_run
-
-        before_run(
-            cfg.model_name,
-            cfg.dataset_path,
-            cfg.dataset,
-            cfg.split,
-            max_samples=cfg.max_samples,
-            budget_usd=cfg.budget_usd,
-            prices=cfg.prices,
-            price_per_hour=cfg.price_per_hour,
-            measure=not cfg.use_url,
-        )
         return _prepare_locked(cfg, lock)
     except BaseException:
         lock.release()
@@ -384,6 +371,21 @@ def _prepare_locked(cfg: RunConfig, lock: ResultsLock) -> Prepared:
     total = ds.num_rows if isinstance(ds, ChunkedSplit) else None
     if ds is not None and total is None:
         total = known_size(ds, cfg.split)
+    from asyncbench.runs.budget import before_run
+    from asyncbench.sources.suites import local_copy
+
+    # after the dataset checks (a bad input stays one line), before the network ones
+    estimate = before_run(
+        cfg.model_name,
+        local_copy(cfg.dataset_path, cfg.data_root),
+        cfg.dataset,
+        cfg.split,
+        max_samples=cfg.max_samples,
+        budget_usd=cfg.budget_usd,
+        prices=cfg.prices,
+        price_per_hour=cfg.price_per_hour,
+        measure=not cfg.use_url,
+    )
     if cfg.preflight:
         for reason in asyncio.run(preflight(urls, min(cfg.connect_timeout, 5.0))):
             print(
@@ -399,6 +401,8 @@ def _prepare_locked(cfg: RunConfig, lock: ResultsLock) -> Prepared:
     if unclaimed:
         print(f"note: {path} had no {manifest.manifest_path(path).name}; adopted", file=sys.stderr)
     _say_start(cfg, path, resume, urls, total)
+    if estimate:
+        print(estimate, file=sys.stderr)
     return Prepared(cfg, provider, urls, rps, path, resume, ds, total, lock)
 
 
