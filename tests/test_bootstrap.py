@@ -68,7 +68,7 @@ def test_score_json_and_table_carry_the_intervals(tmp_path: Path) -> None:
     off = json.loads(score(tmp_path, "--json", "--bootstrap", "0").stdout)
     assert [d["wer_ci95"] for d in off["datasets"]] == [None, None]
     table = score(tmp_path).stdout
-    ci = [line for line in table.splitlines() if "ami_test: WER =" in line and "[" in line]
+    ci = [line for line in table.splitlines() if "ami_test: WER " in line and "[" in line]
     assert len(ci) == 1, table
 
 

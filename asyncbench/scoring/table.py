@@ -156,7 +156,9 @@ def _ci(interval: tuple[float, float] | None) -> str:
 def interval_block(report: ScoreReport) -> list[str]:
     """Each dataset's and composite's WER with its 95 % bootstrap interval and the spend
     (`cost $`), in a block of its own after the seed's table (which stays byte for byte
-    what it was), then the price behind each model's cost or why it has none."""
+    what it was), then the price behind each model's cost or why it has none. Its lines say
+    `WER 1.23 %`, not the seed's `WER = 1.23 %`, so a script that reads the seed's lines
+    finds each dataset once."""
     if report.bootstrap:
         head = (
             f"WER with 95 % confidence intervals ({report.bootstrap} bootstrap resamples over "
@@ -174,13 +176,13 @@ def interval_block(report: ScoreReport) -> list[str]:
         return text
 
     lines += [
-        f"{f.model_id} | {f.dataset_id}: WER = {f.wer:0.2f} %{tail(f.wer_ci95, f.cost_usd)}"
+        f"{f.model_id} | {f.dataset_id}: WER {f.wer:0.2f} %{tail(f.wer_ci95, f.cost_usd)}"
         for f in report.files
     ]
     for c in report.composites:
         label = "" if c.language == ENGLISH else f" ({language_label(c.language)})"
         lines.append(
-            f"{c.model_id}{label}: composite WER = {c.wer:0.2f} %{tail(c.wer_ci95, c.cost_usd)}"
+            f"{c.model_id}{label}: composite WER {c.wer:0.2f} %{tail(c.wer_ci95, c.cost_usd)}"
         )
     if report.priced:
         notes = {f.model_id: f.price_note for f in report.files}
