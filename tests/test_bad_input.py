@@ -252,10 +252,10 @@ async def test_results_file_of_another_model_or_dataset_is_refused(tmp_path: Pat
 
     async with server(1) as srv:
         ep = srv.endpoints
-        other_model, other_data = await asyncio.gather(
-            one_line_error(args("aldea/x-y", ep), cwd=tmp_path / "a"),
-            one_line_error(args("aldea/x/y", ep), cwd=tmp_path / "b"),
-        )
+        # one after the other: both name the same results file, and a second run of a file
+        # that is in use is refused by its lock (a different line) whatever its manifest says
+        other_model = await one_line_error(args("aldea/x-y", ep), cwd=tmp_path / "a")
+        other_data = await one_line_error(args("aldea/x/y", ep), cwd=tmp_path / "b")
         meta.write_text("{")  # torn by hand: it cannot vouch for the file any more
         unreadable = await one_line_error(args("aldea/x/y", ep), cwd=tmp_path / "a")
         assert srv.seen == []
