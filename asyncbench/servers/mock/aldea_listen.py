@@ -41,9 +41,7 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> w
 
 def add_routes(app: web.Application, state: MockState) -> None:
     async def listen(request: web.Request) -> web.Response:
-        state.counters[f"{NAME}.requests"] += 1
-        state.last_request[NAME] = dict(request.headers)
-        state.last_request[f"{NAME} query"] = dict(request.query)
+        state.record(NAME, request)
         key = state.bearer(request)
         if state.check_key(NAME, key) is not None:
             return error(401, "Invalid or missing API key")

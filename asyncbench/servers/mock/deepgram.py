@@ -97,9 +97,7 @@ def _reply(request: web.Request, text: str, seconds: float) -> web.Response:
 
 def add_routes(app: web.Application, state: MockState) -> None:
     async def listen(request: web.Request) -> web.Response:
-        state.counters[f"{NAME}.requests"] += 1
-        state.last_request[NAME] = dict(request.headers)
-        state.last_request[f"{NAME} query"] = dict(request.query)
+        state.record(NAME, request)
         scheme, _, key = request.headers.get("Authorization", "").partition(" ")
         presented = key.strip() if scheme == "Token" else None
         if state.check_key(NAME, presented or None) is not None:

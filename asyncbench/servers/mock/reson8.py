@@ -89,9 +89,7 @@ def add_routes(app: web.Application, state: MockState) -> None:
         return str(entry[0])
 
     async def transcribe(request: web.Request) -> web.Response:
-        state.counters[f"{NAME}.requests"] += 1
-        state.last_request[NAME] = dict(request.headers)
-        state.last_request[f"{NAME} query"] = dict(request.query)
+        state.record(NAME, request)
         key = authorized(request)
         if key is None:
             state.counters[f"{NAME}.401"] += 1

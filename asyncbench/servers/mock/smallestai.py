@@ -63,9 +63,7 @@ def _reply(text: str, seconds: float, size: int) -> web.Response:
 
 def add_routes(app: web.Application, state: MockState) -> None:
     async def get_text(request: web.Request) -> web.Response:
-        state.counters[f"{NAME}.requests"] += 1
-        state.last_request[NAME] = dict(request.headers)
-        state.last_request[f"{NAME} query"] = dict(request.query)
+        state.record(NAME, request)
         key = state.bearer(request)
         if state.check_key(NAME, key) is not None:
             return error(401, "Unauthorized: invalid API key")

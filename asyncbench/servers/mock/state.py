@@ -68,6 +68,13 @@ class MockState:
 
     # -- auth -------------------------------------------------------------------------------
 
+    def record(self, provider: str, request: web.Request) -> None:
+        """Count a transcription request and keep its headers and query, as the tests read
+        them (`counters["<provider>.requests"]`, `last_request[provider]`, `"<provider> query"`)."""
+        self.counters[f"{provider}.requests"] += 1
+        self.last_request[provider] = dict(request.headers)
+        self.last_request[f"{provider} query"] = dict(request.query)
+
     def check_key(self, provider: str, presented: str | None) -> web.Response | None:
         """401 unless a key is presented (and equals the configured one, if any)."""
         expected = self.config.keys.get(provider)
