@@ -38,6 +38,7 @@ import orjson
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, TransientError
 from asyncbench.core.pacing import TokenBucket
 from asyncbench.core.retry import backoff_delay
+from asyncbench.providers._http import quota_error
 from asyncbench.providers._wire import check_text, send
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings, excerpt, http_error
 
@@ -213,6 +214,9 @@ class JobProvider(Provider):
     request_rate: ClassVar[float | None] = None
     submit_rate: ClassVar[float | None] = None
     status_rate: ClassVar[float | None] = None
+    #: statuses that mean the account has no credit left (402 at Soniox and Gladia): a quota
+    #: error that stops the run, not one failed sample after another
+    quota_statuses: ClassVar[frozenset[int]] = frozenset()
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
@@ -327,9 +331,12 @@ class JobProvider(Provider):
         sent = {**self.headers, **headers} if headers else self.headers
         reply = await send(session, method, url, self.wire, headers=sent, **kwargs)
         if not reply.ok:
-            raise http_error(
+            err = http_error(
                 reply.status, error_text(reply.body), reply.headers, key_env=self.key_env
             )
+            if reply.status in self.quota_statuses and isinstance(err, PermanentError):
+                raise quota_error(self.key_env, err.message, reply.status)
+            raise err
         body = reply.body
         text = check_text(body, reply.content_type)
         if not parse_json:

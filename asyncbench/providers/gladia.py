@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from asyncbench.core.endpoint_spec import normalize_endpoint
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, TransientError
 from asyncbench.core.limits import Limits
-from asyncbench.providers._http import quota_error, upload_name
+from asyncbench.providers._http import upload_name
 from asyncbench.providers._jobs import JobProvider, Statuses, job_id_of, require_audio
 from asyncbench.providers.base import AudioPayload, ProviderSettings
 
@@ -70,6 +70,7 @@ class GladiaProvider(JobProvider):
     default_base_url = DEFAULT_URL
     fetches_urls = True
     default_concurrency = 20
+    quota_statuses = frozenset({402})  # no credit left
     limits = LIMITS
 
     def __init__(self, settings: ProviderSettings) -> None:
@@ -84,15 +85,6 @@ class GladiaProvider(JobProvider):
             "model": self.model,
             "language_config": {"languages": [settings.language]},
         }
-
-    async def request(self, *args: Any, **kwargs: Any) -> Any:
-        """As JobProvider's, with 402 (no credit left) as a quota error that stops the run."""
-        try:
-            return await super().request(*args, **kwargs)
-        except PermanentError as exc:
-            if exc.status == 402:
-                raise quota_error(self.key_env, exc.message, 402) from None
-            raise
 
     def job_url(self, url: str, job_id: str) -> str | None:
         return f"{url}/v2/pre-recorded/{job_id}"

@@ -48,7 +48,7 @@ from asyncbench.core.endpoint_spec import normalize_endpoint
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, TransientError
 from asyncbench.core.limits import Limits
 from asyncbench.core.pacing import TokenBucket
-from asyncbench.providers._http import quota_error, upload_name
+from asyncbench.providers._http import upload_name
 from asyncbench.providers._jobs import (
     JobProvider,
     Rule,
@@ -115,6 +115,7 @@ class SonioxProvider(JobProvider):
     default_base_url = DEFAULT_URL
     fetches_urls = True
     default_concurrency = 20
+    quota_statuses = frozenset({402})  # no balance left
     limits = LIMITS
     #: the leaderboard's poll deadline (SONIOX_POLL_TIMEOUT_SECONDS)
     default_timeout: ClassVar[float] = 900.0
@@ -152,15 +153,6 @@ class SonioxProvider(JobProvider):
             "enable_speaker_diarization": False,
             "enable_language_identification": False,
         }
-
-    async def request(self, *args: Any, **kwargs: Any) -> Any:
-        """As JobProvider's, with 402 (no balance left) as a quota error that stops the run."""
-        try:
-            return await super().request(*args, **kwargs)
-        except PermanentError as exc:
-            if exc.status == 402:
-                raise quota_error(self.key_env, exc.message, 402) from None
-            raise
 
     async def transcribe(
         self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
