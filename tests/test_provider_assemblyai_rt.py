@@ -4,72 +4,33 @@ and the mock's strictness."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from asyncbench.core.streaming import StreamOptions
 from asyncbench.providers.assemblyai_rt import AssemblyAIRTProvider, ws_url
 from asyncbench.providers.base import ProviderSettings
 from asyncbench.servers.mock.state import MockConfig
 
-from .eval_runs import run_eval
 from .provider_runs import (
-    CONFIG,
-    SPLIT,
     CliRun,
     assert_all_correct,
     assert_key_rejected,
     clips,
-    env_with,
     run_engine,
-    small_split,
 )
-from .support import MockServer, only_file, read_results, run_cli_async
+from .stream_runs import assert_fault_retried_whole, stream_cli_runs
+from .support import MockServer, only_file, read_results
 
 KEY = "aai-rt-key-3"
 ENV = "ASSEMBLYAI_API_KEY"
 MODEL = "assemblyai-rt/nova-3"
-FAST = ("--realtime_factor", "4")
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CliRun]:
-    root = tmp_path_factory.mktemp("assemblyai_rt")
-    dataset = small_split(root / "esb")
-    env = env_with(**{ENV: KEY})
-
-    async def main() -> dict[str, CliRun]:
-        config = MockConfig(keys={"assemblyai-rt": KEY}, stream_final_delay=0.1)
-        async with MockServer(config) as mock:
-            jobs = {
-                "eval": run_eval(MODEL, dataset, root / "eval", mock.url, env, *FAST),
-                "batch": run_cli_async(
-                    "batch",
-                    "--model",
-                    MODEL,
-                    "--dataset_path",
-                    dataset,
-                    "--datasets",
-                    f"{CONFIG}:{SPLIT}",
-                    "--results_dir",
-                    root / "batch",
-                    "--base_url",
-                    mock.url,
-                    "--no_progress",
-                    *FAST,
-                    env=env,
-                ),
-                "bad_key": run_eval(
-                    MODEL, dataset, root / "bad_key", mock.url, env_with(**{ENV: "nope"}), *FAST
-                ),
-            }
-            out = await asyncio.gather(*jobs.values())
-        return {n: CliRun(*o, root / n) for n, o in zip(jobs, out, strict=True)}
-
-    return asyncio.run(main())
+    return stream_cli_runs(tmp_path_factory.mktemp("assemblyai_rt"), MODEL, ENV, KEY)
 
 
 def test_run_eval_streams_the_split(runs: dict[str, CliRun]) -> None:
@@ -97,22 +58,15 @@ def test_urls_become_websocket_urls() -> None:
 
 @pytest.mark.parametrize(("fault", "kind"), [("drop", "connection"), ("no_final", "final_timeout")])
 async def test_stream_faults_are_retried_whole(tmp_path: Path, fault: str, kind: str) -> None:
-    async with MockServer(MockConfig(stream_fault=fault)) as mock:
-        settings = ProviderSettings(
-            model="universal-streaming",
-            api_key=KEY,
-            base_url=mock.url,
-            streaming=StreamOptions(realtime_factor=4.0, final_timeout_s=0.3),
-        )
-        rows = await run_engine(AssemblyAIRTProvider(settings), clips(1), tmp_path, max_retries=1)
-    (row,) = rows.values()
-    assert (row["status"], row["error_kind"], row["attempts"], row["pred_text"]) == (
-        "failed",
+    await assert_fault_retried_whole(
+        AssemblyAIRTProvider,
+        "universal-streaming",
+        KEY,
+        "assemblyai-rt.requests",
+        tmp_path,
+        fault,
         kind,
-        2,
-        "",
-    ), row
-    assert mock.state.counters["assemblyai-rt.requests"] == 2
+    )
 
 
 async def test_a_close_before_begin_is_a_protocol_error(tmp_path: Path) -> None:
