@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 
 
 class TokenBucket:
@@ -33,3 +34,40 @@ class TokenBucket:
                 await asyncio.sleep((1.0 - self.tokens) / self.rate)
                 self._refill(time.monotonic())
             self.tokens -= 1.0
+
+
+class AccountPace:
+    """One documented request-rate limit of one account, shared by every client of that account
+    in the process: a batch runs many splits of a provider at once, each with its own client,
+    and the service counts their requests together.
+
+    The bucket behind it belongs to the running event loop (its lock does), so each loop gets
+    its own: all runs of one batch share one loop and so one bucket.
+    """
+
+    def __init__(self, rate: float, capacity: float | None) -> None:
+        self.rate = rate
+        self.capacity = capacity
+        self._buckets: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TokenBucket] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def take(self) -> None:
+        loop = asyncio.get_running_loop()
+        bucket = self._buckets.get(loop)
+        if bucket is None:
+            bucket = self._buckets[loop] = TokenBucket(self.rate, self.capacity)
+        await bucket.take()
+
+
+_ACCOUNTS: dict[tuple[object, ...], AccountPace] = {}
+
+
+def account_pace(scope: tuple[str, ...], rate: float, capacity: float | None = 1.0) -> AccountPace:
+    """The one pacer of `scope` (provider, base URL, key digest, which limit) at this rate in
+    this process; capacity 1 spaces requests evenly, so no one-second window holds a burst."""
+    key = (*scope, rate, capacity)
+    pace = _ACCOUNTS.get(key)
+    if pace is None:
+        pace = _ACCOUNTS[key] = AccountPace(rate, capacity)
+    return pace

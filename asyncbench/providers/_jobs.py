@@ -36,7 +36,7 @@ import aiohttp
 import orjson
 
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, TransientError
-from asyncbench.core.pacing import TokenBucket
+from asyncbench.core.pacing import AccountPace
 from asyncbench.core.retry import backoff_delay
 from asyncbench.providers._http import quota_error
 from asyncbench.providers._wire import check_text, send
@@ -195,19 +195,14 @@ class Statuses:
     failed: frozenset[str]
 
 
-def _bucket(rate: float | None) -> TokenBucket | None:
-    # Capacity 1: requests are spaced evenly, so no one-second window ever holds a burst.
-    return TokenBucket(rate, 1.0) if rate else None
-
-
 class JobProvider(Provider):
     """Base of the submit → poll → transcript clients.
 
     Subclasses build their auth header in `self.headers` and call `request`, `patiently` and
     `wait_for`. A provider's documented request-rate limits live here, shared by all workers
-    (requests per second, None = unpaced): `request_rate` for every request, `submit_rate`
-    and `status_rate` for the requests a subclass passes as `pace=self.submit_pace` or
-    `pace=self.status_pace`.
+    and by every run of the same account in the process (requests per second, None =
+    unpaced): `request_rate` for every request, `submit_rate` and `status_rate` for the
+    requests a subclass passes as `pace=self.submit_pace` or `pace=self.status_pace`.
     """
 
     default_timeout: ClassVar[float] = 600.0
@@ -222,12 +217,16 @@ class JobProvider(Provider):
         super().__init__(settings)
         self.poll_interval = poll_interval(settings)
         self.headers: dict[str, str] = {}
-        self.request_pace = _bucket(self.request_rate)
-        self.submit_pace = _bucket(self.submit_rate)
-        self.status_pace = _bucket(self.status_rate)
+        self.request_pace = self._limit("request", self.request_rate)
+        self.submit_pace = self._limit("submit", self.submit_rate)
+        self.status_pace = self._limit("status", self.status_rate)
         #: the run's job journal (`attach_journal`); None: jobs are not recorded (unit use)
         self.journal: Journal | None = None
         self.delete_jobs = settings.options.get("delete_jobs", "") in ("1", "true", "yes")
+
+    def _limit(self, name: str, rate: float | None) -> AccountPace | None:
+        # Capacity 1: requests are spaced evenly, so no one-second window ever holds a burst.
+        return self.account_pace(name, rate) if rate else None
 
     def attach_journal(self, journal: Journal) -> None:
         """Record every accepted job in `journal` and resume the ones it holds."""
@@ -317,7 +316,7 @@ class JobProvider(Provider):
         method: str,
         url: str,
         *,
-        pace: TokenBucket | None = None,
+        pace: AccountPace | None = None,
         parse_json: bool = True,
         headers: dict[str, str] | None = None,
         **kwargs: Any,

@@ -7,6 +7,7 @@ returning text or raising a `ProviderError` with a kind.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, TransientError
 from asyncbench.core.languages import described
 from asyncbench.core.limits import Limits
+from asyncbench.core.pacing import AccountPace, account_pace
 from asyncbench.core.retry import retry_after_from_headers
 from asyncbench.core.streaming import StreamOptions
 from asyncbench.providers._wire import DEFAULT_MAX_REPLY_BYTES, WirePolicy
@@ -58,6 +60,9 @@ class ProviderSettings:
     dataset: str = ""
     #: streaming providers: pacing, chunk size and the final's deadline (core/streaming.py)
     streaming: StreamOptions = field(default_factory=StreamOptions)
+    #: this process's share of the account's documented request rates: 1 for a run on one
+    #: machine, a Ray shard's fraction of the provider budget (so the shares add up to it)
+    rate_share: float = 1.0
 
 
 class Provider(ABC):
@@ -102,6 +107,14 @@ class Provider(ABC):
         self.wire = WirePolicy(settings.max_reply_bytes, settings.follow_redirects)
         env_url = os.environ.get(self.base_url_env) if self.base_url_env else None
         self.base_url = (settings.base_url or env_url or self.default_base_url).rstrip("/")
+
+    def account_pace(self, limit: str, per_second: float) -> AccountPace:
+        """The process-wide pacer of one documented request-rate limit (`limit` names it) of
+        this account: every run of the provider with the same key and URL shares it (a batch
+        runs many splits at once), at this process's `rate_share`."""
+        key = hashlib.sha256((self.api_key or "").encode()).hexdigest()[:16]
+        scope = (type(self).__name__, self.base_url, key, limit)
+        return account_pace(scope, per_second * self.settings.rate_share)
 
     @classmethod
     def supported_languages(cls, model: str) -> frozenset[str] | None:

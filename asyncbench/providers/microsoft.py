@@ -42,7 +42,6 @@ import orjson
 
 from asyncbench.core.errors import ConfigError, ProviderError, TransientError
 from asyncbench.core.limits import Limits
-from asyncbench.core.pacing import TokenBucket
 from asyncbench.providers._http import (
     HTTPProvider,
     multipart,
@@ -130,7 +129,7 @@ class MicrosoftProvider(HTTPProvider):
         super().__init__(settings)
         self._headers = {"Ocp-Apim-Subscription-Key": self.api_key or ""}
         self._definition = orjson.dumps(definition(settings)).decode()
-        self._pace = TokenBucket(REQUESTS_PER_SECOND, 1.0)
+        self._pace = self.account_pace("requests", REQUESTS_PER_SECOND)
 
     def request(self, audio: AudioPayload) -> dict[str, Any]:
         if audio.data is None and audio.url:

@@ -47,7 +47,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from asyncbench.core.endpoint_spec import normalize_endpoint
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, TransientError
 from asyncbench.core.limits import Limits
-from asyncbench.core.pacing import TokenBucket
 from asyncbench.providers._http import upload_name
 from asyncbench.providers._jobs import (
     JobProvider,
@@ -137,9 +136,9 @@ class SonioxProvider(JobProvider):
                 "stt-async-* (e.g. soniox/stt-async-v5)"
             )
         self.headers = {"Authorization": f"Bearer {self.api_key}"}
-        self.file_pace = TokenBucket(requests_per_minute(FILE_RPM_ENV) / 60.0, 1.0)
-        self.transcription_pace = TokenBucket(
-            requests_per_minute(TRANSCRIPTION_RPM_ENV) / 60.0, 1.0
+        self.file_pace = self.account_pace("files", requests_per_minute(FILE_RPM_ENV) / 60.0)
+        self.transcription_pace = self.account_pace(
+            "transcriptions", requests_per_minute(TRANSCRIPTION_RPM_ENV) / 60.0
         )
 
     def body(self, audio: AudioPayload, file_id: str | None) -> dict[str, Any]:

@@ -106,6 +106,8 @@ class RunConfig:
     price_per_hour: float | None = None
     # event-loop processes the run is split over by the stable id hash (runs/sharded.py)
     processes: int = 1
+    # this process's share of the provider's documented request rates (a Ray shard's fraction)
+    rate_share: float = 1.0
 
     def validate(self) -> None:
         # NaN compares false with everything, so `nan <= 0` lets it through every check
@@ -431,6 +433,7 @@ def make_provider(cfg: RunConfig) -> tuple[Provider, list[str], float | None]:
         api_key_file=cfg.api_key_file,
         dataset=cfg.dataset,
         streaming=StreamOptions(cfg.realtime, cfg.chunk_ms, cfg.realtime_factor, cfg.final_timeout),
+        rate_share=cfg.rate_share,
     )
     provider = provider_cls(settings)
     urls = provider.endpoint_urls()

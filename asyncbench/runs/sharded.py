@@ -182,6 +182,7 @@ def _task(state: _Run, i: int, k: int, share: int) -> ShardTask:
         else max(1, round(per_endpoint * fraction)),
         rps=None if state.prepared.rps is None else state.prepared.rps * fraction,
         max_rps=None if cfg.max_rps is None else cfg.max_rps * fraction,
+        rate_share=cfg.rate_share * fraction,
         preflight=False,
         progress=False,
         processes=1,
