@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark every model in MODEL_IDs on the 8 Open ASR Leaderboard English splits, then print
 # the scores (the table of `asyncbench score`). All the work is `asyncbench batch`: one process,
-# splits in sequence, each model at its provider's default concurrency (groq 8, elevenlabs 5,
-# assembly 200, deepgram 50, speechmatics 30, speechmatics-rt 15, aldea 160, others 20).
+# every model at once, each provider's splits one after another within its own budget (its
+# default concurrency: groq 8, elevenlabs 5, assembly 200, deepgram 50, speechmatics 30,
+# speechmatics-rt 15, aldea 160, others 20), so the batch takes as long as its slowest provider.
+# The progress lines show one row per provider and the batch's ETA.
 #
 #   nohup bash run_api.sh > run_api.log 2>&1 &     # safe to log out; progress lines every 10 s
 #
@@ -15,6 +17,8 @@
 #                                         `asyncbench suites` lists them; DATASETS picks in it)
 #   DATA_ROOT=/data/hub                   local copies of the hub ids: DATA_ROOT/OWNER/NAME
 #   ALDEA_ENDPOINTS="127.0.0.1:8800 ..."  forwarded to the aldea/* models
+#   SEQUENTIAL=1                          one split at a time, as the seed's script ran them
+#   MAX_RUNS=N                            at most N splits at once
 #   MAX_WORKERS, MAX_SAMPLES, RESULTS_DIR overrides; PYTHON: the interpreter to use
 set -uo pipefail
 
@@ -50,6 +54,8 @@ done
 [ -n "${ALDEA_ENDPOINTS:-}" ] && args+=(--aldea_endpoints "$ALDEA_ENDPOINTS")
 [ -n "${MAX_WORKERS:-}" ] && args+=(--max_workers "$MAX_WORKERS")
 [ -n "${MAX_SAMPLES:-}" ] && args+=(--max_samples "$MAX_SAMPLES")
+[ -n "${SEQUENTIAL:-}" ] && args+=(--sequential)
+[ -n "${MAX_RUNS:-}" ] && args+=(--max_runs "$MAX_RUNS")
 
 echo "run_api.sh: ${#MODEL_IDs[@]} model(s): ${MODEL_IDs[*]}; started $(date -u +%FT%TZ)"
 exec "$python" -m asyncbench batch "${args[@]}"

@@ -224,3 +224,27 @@ def test_unknown_provider_is_listed_not_started_and_the_batch_goes_on(
     assert "nope/x                   ami/test                 not started" in err
     (done,) = tmp_path.glob("*.jsonl")
     assert len(read_results(done)) == PER_SPLIT
+
+
+def test_run_api_sh_forwards_sequential_and_max_runs(tmp_path: Path) -> None:
+    """SEQUENTIAL and MAX_RUNS reach `asyncbench batch` as its flags (an interpreter that
+    prints what it was asked to run stands in for Python)."""
+    echo = tmp_path / "python"
+    echo.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
+    echo.chmod(0o755)
+    env = cli_env(PYTHON=str(echo), MODEL="aldea/default", SEQUENTIAL="1", MAX_RUNS="3")
+    done = subprocess.run(
+        ["bash", str(REPO / "run_api.sh")], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    argv = done.stdout.splitlines()
+    assert done.returncode == 0, done.stderr
+    assert argv[argv.index("-m") : argv.index("-m") + 2] == ["-m", "asyncbench"]
+    assert "--sequential" in argv and argv[argv.index("--max_runs") + 1] == "3"
+    unset = subprocess.run(
+        ["bash", str(REPO / "run_api.sh")],
+        capture_output=True,
+        text=True,
+        env=cli_env(PYTHON=str(echo), MODEL="aldea/default"),
+        cwd=tmp_path,
+    )
+    assert "--sequential" not in unset.stdout and "--max_runs" not in unset.stdout
