@@ -173,6 +173,7 @@ def test_error_messages_map_to_kinds() -> None:
     assert mapped("transcriber_error") == (TransientError, "server_error", None)
     assert mapped("chunk_size_exceeded") == (PermanentError, "bad_request", None)
     assert mapped("unaccepted_terms")[:2] == (PermanentError, "auth")
+    assert mapped("some_new_error") == (PermanentError, "bad_request", None)
     assert session_error({"message_type": "partial_transcript", "text": ""}, ENV) is None
     assert session_error({"message_type": "warning", "warning": "slow"}, ENV) is None
 

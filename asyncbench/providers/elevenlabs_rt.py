@@ -23,8 +23,8 @@ server closes: `auth_error` and `unaccepted_terms` stop the run as a rejected ke
 `quota`; `rate_limited`, `commit_throttled`, `queue_overflow` and `resource_exhausted` are
 retried as `rate_limited`, `transcriber_error` and a bare `error` as `server_error`; the
 rest (`input_error`, `invalid_request`, `chunk_size_exceeded`, `session_time_limit_exceeded`,
-`insufficient_audio_activity`) fail the clip for good. A socket closed before
-`session_started` is a per-sample `protocol` error.
+`insufficient_audio_activity`, and an unknown type with an `error` text) fail the clip for
+good. A socket closed before `session_started` is a per-sample `protocol` error.
 
 Unconfirmed: the default of 5 sessions in flight (ElevenLabs' concurrency is per plan; 5 is the
 batch `elevenlabs/` default, the Creator plan's general limit, not a documented realtime
@@ -61,7 +61,9 @@ PCM_RATES = frozenset({8000, 16000, 22050, 24000, 44100, 48000})
 #: seconds before retrying a session the service refused for load (no documented figure)
 RETRY_AFTER_S = 1.0
 
-#: error `message_type` -> (error class, kind); anything else unknown is permanent
+#: error `message_type` -> (error class, kind); an unknown type carrying an `error` text is
+#: a permanent `bad_request` (as speechmatics-rt maps an unknown `Error`), any other is not an
+#: error (`warning`, `committed_transcript_with_timestamps`, ... are skipped)
 _ERRORS: dict[str, tuple[type[ProviderError], str]] = {
     "rate_limited": (TransientError, "rate_limited"),
     "commit_throttled": (TransientError, "rate_limited"),
@@ -90,7 +92,8 @@ def ws_url(base: str) -> str:
 def session_error(message: dict[str, Any], key_env: str | None) -> ProviderError | None:
     """The error an error message stands for, or None for a message that is not an error."""
     mtype = str(message.get("message_type") or "")
-    if mtype not in _ERRORS and mtype not in _AUTH and mtype != "quota_exceeded":
+    known = mtype in _ERRORS or mtype in _AUTH or mtype == "quota_exceeded"
+    if not known and not isinstance(message.get("error"), str):
         return None
     reason = f"{mtype}: {str(message.get('error') or 'no reason given')[:300]}"
     if mtype in _AUTH:
@@ -101,7 +104,7 @@ def session_error(message: dict[str, Any], key_env: str | None) -> ProviderError
             "quota",
             f"quota or credit exhausted for {key_env}: {reason} (add credit or use another key)",
         )
-    cls, kind = _ERRORS[mtype]
+    cls, kind = _ERRORS.get(mtype, (PermanentError, "bad_request"))
     wait = RETRY_AFTER_S if kind == "rate_limited" else None
     return cls(kind, f"ElevenLabs realtime {reason}", retry_after=wait)
 
