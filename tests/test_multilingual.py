@@ -152,6 +152,7 @@ def test_every_provider_takes_the_five_languages_of_the_track() -> None:
         "smallestai": "pulse",
         "deepgram-live": "nova-3",
         "assemblyai-rt": "universal-streaming-multilingual",
+        "openai-rt": "gpt-4o-transcribe",
     }
     english_only = {
         "zoom": "scribe_v1",

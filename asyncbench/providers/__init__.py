@@ -36,6 +36,7 @@ REGISTRY: dict[str, str] = {
     "aquavoice": "asyncbench.providers.aquavoice:AquaVoiceProvider",
     "deepgram-live": "asyncbench.providers.deepgram_live:DeepgramLiveProvider",
     "assemblyai-rt": "asyncbench.providers.assemblyai_rt:AssemblyAIRTProvider",
+    "openai-rt": "asyncbench.providers.openai_rt:OpenAIRTProvider",
 }
 
 

@@ -33,6 +33,7 @@ PROTOCOLS: tuple[str, ...] = (
     "aldea_listen",
     "deepgram_live",
     "assemblyai_rt",
+    "openai_rt",
 )
 
 
