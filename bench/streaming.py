@@ -1,7 +1,10 @@
 """200 concurrent real-time streams against the speechmatics-rt mock: is the instrument exact?
 
     PYTHONPATH=. .venv/bin/python bench/streaming.py [--streams 200] [--delay 0.3]
-        [--realtime_factor 1] [--chunk_ms 100]
+        [--realtime_factor 1] [--chunk_ms 100] [--model speechmatics-rt/enhanced]
+
+`--model openai-rt/gpt-4o-transcribe` streams the same clips (with the rate-robust watermark)
+through the openai-rt client, which resamples each one to 24 kHz first.
 
 The mock runs in a child process (its own event loop and core, as a real service would), and
 finalises each stream `--delay` seconds after its end of audio. asyncbench's engine streams
@@ -28,8 +31,8 @@ from asyncbench.core.streaming import StreamOptions  # noqa: E402
 from asyncbench.engine.endpoints import EndpointPool  # noqa: E402
 from asyncbench.engine.pipeline import Engine, EngineOptions, Job  # noqa: E402
 from asyncbench.engine.stats import latency_summary  # noqa: E402
+from asyncbench.providers import resolve  # noqa: E402
 from asyncbench.providers.base import AudioPayload, ProviderSettings  # noqa: E402
-from asyncbench.providers.speechmatics_rt import SpeechmaticsRTProvider  # noqa: E402
 from asyncbench.reporting.streaming import stream_section  # noqa: E402
 from asyncbench.results.store import ResultWriter  # noqa: E402
 from asyncbench.sources import watermark  # noqa: E402
@@ -51,9 +54,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def clip(i: int) -> AudioPayload:
+def clip(i: int, robust: bool = False) -> AudioPayload:
     seconds = 5.0 + (i * 7.3) % 10.0  # 5-15 s, spread evenly
-    pcm = watermark.embed(f"stream number {i} says hello", seconds, seed=i).tobytes()
+    text = f"stream number {i} says hello"
+    pcm = watermark.embed(text, seconds, seed=i, robust=robust).tobytes()
     return AudioPayload(wav_header(len(pcm)) + pcm, "audio/wav", "a.wav", len(pcm) / 32000)
 
 
@@ -82,15 +86,17 @@ async def run(args: argparse.Namespace) -> int:
         streaming = StreamOptions(
             realtime=True, chunk_ms=args.chunk_ms, realtime_factor=args.realtime_factor
         )
-        provider = SpeechmaticsRTProvider(
+        cls, model = resolve(args.model)
+        provider = cls(
             ProviderSettings(
-                model="enhanced",
+                model=model,
                 api_key="k",
                 base_url=f"http://127.0.0.1:{port}",
                 streaming=streaming,
             )
         )
-        payloads = {f"s{i}": clip(i) for i in range(args.streams)}
+        robust = args.model.startswith("openai-rt/")  # its audio is resampled on the way
+        payloads = {f"s{i}": clip(i, robust) for i in range(args.streams)}
         samples = [
             Sample(id=k, index=i, reference="", duration=None) for i, k in enumerate(payloads)
         ]
@@ -156,6 +162,7 @@ def main() -> None:
     parser.add_argument("--realtime_factor", type=float, default=1.0)
     parser.add_argument("--chunk_ms", type=int, default=100)
     parser.add_argument("--results", default="/tmp/asyncbench-bench-streaming.jsonl")
+    parser.add_argument("--model", default="speechmatics-rt/enhanced")
     args = parser.parse_args()
     try:  # the runner's loop: uvloop when installed
         import uvloop
