@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,19 @@ async def test_stream_faults_are_retried_whole(tmp_path: Path, fault: str, kind:
         kind,
         robust=True,
     )
+
+
+async def test_a_client_that_gives_up_leaves_the_mock_quiet(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The final due after the client's --final_timeout: the client fails the clip as
+    final_timeout and closes; the mock's late `completed` must not become a server error."""
+    async with MockServer(MockConfig(stream_final_delay=0.6)) as mock:
+        provider = OpenAIRTProvider(settings(mock.url, final_timeout_s=0.1))
+        rows = await run_engine(provider, clips(2, robust=True), tmp_path, max_retries=0)
+        await asyncio.sleep(0.8)  # past the mock's delay, while it still serves
+    assert {(r["status"], r["error_kind"]) for r in rows.values()} == {("failed", "final_timeout")}
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
 
 
 def _script_app(*events: dict[str, Any], close_first: bool = False) -> web.Application:
