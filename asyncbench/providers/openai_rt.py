@@ -109,6 +109,8 @@ class OpenAIRTProvider(StreamingProvider):
         return await super().transcribe(session, url, audio)
 
     def session_update(self) -> str:
+        """The GA `session.update` of a transcription session: 24 kHz PCM, the model and
+        language, and no turn detection (the client commits at the end of the clip)."""
         transcription: dict[str, Any] = {"model": self.model}
         if self.settings.language:
             transcription["language"] = self.settings.language
