@@ -4,7 +4,9 @@
         [--realtime_factor 1] [--chunk_ms 100] [--model speechmatics-rt/enhanced]
 
 `--model` picks any streaming provider the mock speaks (e.g. `elevenlabs-rt/scribe_v2_realtime`,
-whose base64 JSON chunks cost the client more than binary frames).
+whose base64 JSON chunks cost the client more than binary frames); `--model
+openai-rt/gpt-4o-transcribe` streams the same clips (with the rate-robust watermark) through
+the openai-rt client, which resamples each one to 24 kHz first.
 
 The mock runs in a child process (its own event loop and core, as a real service would), and
 finalises each stream `--delay` seconds after its end of audio. asyncbench's engine streams
@@ -54,9 +56,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def clip(i: int) -> AudioPayload:
+def clip(i: int, robust: bool = False) -> AudioPayload:
     seconds = 5.0 + (i * 7.3) % 10.0  # 5-15 s, spread evenly
-    pcm = watermark.embed(f"stream number {i} says hello", seconds, seed=i).tobytes()
+    text = f"stream number {i} says hello"
+    pcm = watermark.embed(text, seconds, seed=i, robust=robust).tobytes()
     return AudioPayload(wav_header(len(pcm)) + pcm, "audio/wav", "a.wav", len(pcm) / 32000)
 
 
@@ -94,7 +97,8 @@ async def run(args: argparse.Namespace) -> int:
                 streaming=streaming,
             )
         )
-        payloads = {f"s{i}": clip(i) for i in range(args.streams)}
+        robust = args.model.startswith("openai-rt/")  # its audio is resampled on the way
+        payloads = {f"s{i}": clip(i, robust) for i in range(args.streams)}
         samples = [
             Sample(id=k, index=i, reference="", duration=None) for i, k in enumerate(payloads)
         ]

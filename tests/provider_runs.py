@@ -50,8 +50,8 @@ N_SAMPLES = 10
 PROVIDER_ENV = ("ASSEMBLYAI_", "REVAI_", "SPEECHMATICS_")
 
 
-def small_split(root: Path) -> Path:
-    return make_dataset(root, {(CONFIG, SPLIT): N_SAMPLES}, fmt="wav")
+def small_split(root: Path, *, robust: bool = False) -> Path:
+    return make_dataset(root, {(CONFIG, SPLIT): N_SAMPLES}, fmt="wav", robust=robust)
 
 
 def env_with(**values: str) -> dict[str, str]:
@@ -187,9 +187,10 @@ def assert_missing_key(run: CliRun, env_name: str) -> None:
     ], run.err
 
 
-def wav_clip(text: str, seconds: float) -> AudioPayload:
-    """A 16 kHz PCM16 WAV payload that says `text` (to the mock)."""
-    pcm = watermark.embed(text, seconds).tobytes()
+def wav_clip(text: str, seconds: float, *, robust: bool = False) -> AudioPayload:
+    """A 16 kHz PCM16 WAV payload that says `text` (to the mock; with `robust`, also after
+    resampling)."""
+    pcm = watermark.embed(text, seconds, robust=robust).tobytes()
     return AudioPayload(wav_header(len(pcm)) + pcm, "audio/wav", "audio.wav", len(pcm) / 32000)
 
 
@@ -224,9 +225,9 @@ class AudioHost:
         await self._runner.cleanup()
 
 
-def clips(n: int = N_SAMPLES) -> dict[str, AudioPayload]:
+def clips(n: int = N_SAMPLES, *, robust: bool = False) -> dict[str, AudioPayload]:
     """{sample id: a WAV payload saying sentence i}."""
-    return {f"s{i}": wav_clip(sentence(i), 0.5 + i / 10) for i in range(n)}
+    return {f"s{i}": wav_clip(sentence(i), 0.5 + i / 10, robust=robust) for i in range(n)}
 
 
 async def engine_run(

@@ -19,10 +19,13 @@ from .support import MockServer, run_cli_async
 FAST = ("--realtime_factor", "4")
 
 
-def stream_cli_runs(root: Path, model: str, env_name: str, key: str) -> dict[str, CliRun]:
+def stream_cli_runs(
+    root: Path, model: str, env_name: str, key: str, *, robust: bool = False
+) -> dict[str, CliRun]:
     """`eval`, `batch` and `bad_key` runs of `model` on one small split, side by side against
-    one mock that finalises 100 ms after each end of audio (at 4x real time)."""
-    dataset = small_split(root / "esb")
+    one mock that finalises 100 ms after each end of audio (at 4x real time); `robust` clips
+    for a provider whose audio is resampled on the way (watermark.embed)."""
+    dataset = small_split(root / "esb", robust=robust)
     env = env_with(**{env_name: key})
     prefix = model.split("/", 1)[0]
 
@@ -64,6 +67,8 @@ async def assert_fault_retried_whole(
     tmp_path: Path,
     fault: str,
     kind: str,
+    *,
+    robust: bool = False,
 ) -> None:
     """The mock's `stream_fault` fails both attempts of one clip with `kind`, nothing partial
     is kept as the prediction, and the mock saw two whole streams."""
@@ -74,7 +79,7 @@ async def assert_fault_retried_whole(
             base_url=mock.url,
             streaming=StreamOptions(realtime_factor=4.0, final_timeout_s=0.3),
         )
-        rows = await run_engine(make(settings), clips(1), tmp_path, max_retries=1)
+        rows = await run_engine(make(settings), clips(1, robust=robust), tmp_path, max_retries=1)
     (row,) = rows.values()
     got = (row["status"], row["error_kind"], row["attempts"], row["pred_text"])
     assert got == ("failed", kind, 2, ""), row

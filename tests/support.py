@@ -54,8 +54,10 @@ def make_dataset(
     fmt: str = "flac",
     seconds: float = 1.0,
     with_ids: bool = True,
+    robust: bool = False,
 ) -> Path:
-    """A hub-layout folder: `{(config, split): n or [texts]}`; clip i of a split says text i.
+    """A hub-layout folder: `{(config, split): n or [texts]}`; clip i of a split says text i
+    (with `robust`, in the watermark that survives resampling, for 24 kHz-only APIs).
 
     Durations vary (seconds .. seconds+0.9) so the longest-first order is exercised.
     """
@@ -65,7 +67,7 @@ def make_dataset(
         rows = []
         for i, text in enumerate(texts):
             secs = seconds + (i % 10) / 10
-            pcm = watermark.embed(text, secs, seed=i)
+            pcm = watermark.embed(text, secs, seed=i, robust=robust)
             row = {
                 "audio": {"bytes": encode_audio(pcm, 16000, fmt), "path": f"{i}.{fmt}"},
                 "text": text,

@@ -153,6 +153,7 @@ def test_every_provider_takes_the_five_languages_of_the_track() -> None:
         "deepgram-live": "nova-3",
         "assemblyai-rt": "universal-streaming-multilingual",
         "elevenlabs-rt": "scribe_v2_realtime",
+        "openai-rt": "gpt-4o-transcribe",
     }
     english_only = {
         "zoom": "scribe_v1",

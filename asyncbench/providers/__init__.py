@@ -37,6 +37,7 @@ REGISTRY: dict[str, str] = {
     "deepgram-live": "asyncbench.providers.deepgram_live:DeepgramLiveProvider",
     "assemblyai-rt": "asyncbench.providers.assemblyai_rt:AssemblyAIRTProvider",
     "elevenlabs-rt": "asyncbench.providers.elevenlabs_rt:ElevenLabsRTProvider",
+    "openai-rt": "asyncbench.providers.openai_rt:OpenAIRTProvider",
 }
 
 

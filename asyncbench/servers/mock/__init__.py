@@ -34,6 +34,7 @@ PROTOCOLS: tuple[str, ...] = (
     "deepgram_live",
     "assemblyai_rt",
     "elevenlabs_rt",
+    "openai_rt",
 )
 
 
