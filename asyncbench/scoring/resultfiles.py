@@ -16,6 +16,7 @@ from pathlib import Path
 import orjson
 
 from asyncbench.core.errors import ConfigError
+from asyncbench.core.model_names import model_id_of_slug
 from asyncbench.core.shard import SHARD_SUFFIX, strip_shard
 
 STATUSES = ("ok", "skipped_short", "failed")
@@ -100,18 +101,17 @@ def parse_result_name(path: Path) -> tuple[str, str] | None:
     """(model id, dataset id) from `MODEL_<model>_DATASET_<dataset>.jsonl`, or None.
 
     As on the leaderboard, the first "-" of the model part becomes "/" (so
-    "elevenlabs-scribe_v1" reads as "elevenlabs/scribe_v1"), and the dataset id is the rest
-    of the name without ".jsonl" (the seed stripped characters instead of the suffix and
-    printed "test.clean" as "test.clea").
+    "elevenlabs-scribe_v1" reads as "elevenlabs/scribe_v1"; asyncbench's own hyphenated
+    prefixes are kept whole: "deepgram-live-nova-3" is "deepgram-live/nova-3"), and the
+    dataset id is the rest of the name without ".jsonl" (the seed stripped characters instead
+    of the suffix and printed "test.clean" as "test.clea").
     """
     name = path.name
     start = name.find("MODEL_")
     split = name.find("_DATASET_", start)
     if start < 0 or split < 0:
         return None
-    model = name[start + len("MODEL_") : split]
-    org, dash, rest = model.partition("-")
-    model_id = f"{org}/{rest}" if dash else model
+    model_id = model_id_of_slug(name[start + len("MODEL_") : split])
     return model_id, strip_shard(name[split + len("_DATASET_") :].removesuffix(".jsonl"))
 
 
