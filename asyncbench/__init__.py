@@ -4,7 +4,7 @@ The package is grouped by stage, in the order data flows. Each line: what the pa
 then what it may import (never anything above it; `tests/test_layers.py` enforces this):
 
 - `core`      error kinds, secret redaction, retry/backoff, pacing, endpoint lists, shard
-              hashing — imports nothing of asyncbench.
+              hashing, model ids from file names — imports nothing of asyncbench.
 - `sources`   samples: streaming `datasets` loader, dataset-viewer pager, audio preparation,
               hub-layout writer, demo speech, watermarks — imports `core`.
 - `scoring`   leaderboard normalisation, WER, RTFx, tables; never torch or the network —
