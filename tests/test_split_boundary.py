@@ -241,3 +241,23 @@ async def test_a_file_that_cannot_be_created_fails_the_first_append(tmp_path: Pa
     await task
     assert writer.failure is not None and writer.failure.reason == "No such file or directory"
     assert [r.id for r in writer.failure.unsaved] == ["s1"]
+
+
+def test_the_live_view_shows_the_split_the_provider_is_on_not_the_one_queued() -> None:
+    """With the next split started early, a budget has two active runs: the live view names
+    the earlier one until it has ended, and counts both runs' samples left."""
+    from asyncbench.engine.endpoints import EndpointPool
+    from asyncbench.engine.stats import RunStats
+
+    pool = EndpointPool(["http://127.0.0.1:9"], BUDGET)
+    budget = scheduler.Budget("aldea", BUDGET, pool, runs=[(0, None), (1, None)])  # type: ignore[list-item]
+    current = scheduler.Active("ami/test", stats=RunStats(total=PER_SPLIT, done=4))
+    queued = scheduler.Active("voxpopuli/test", stats=RunStats(total=PER_SPLIT))
+    budget.active = [current, queued]
+    (lane,) = scheduler.lanes([budget])
+    assert (lane.split, lane.done, lane.left) == ("ami/test", 4, 2 + PER_SPLIT)
+    assert current.stats is not None
+    current.stats.done, current.stats.ended = PER_SPLIT, time.monotonic()
+    budget.finished = 1
+    (lane,) = scheduler.lanes([budget])
+    assert (lane.split, lane.runs_done, lane.left) == ("voxpopuli/test", 1, PER_SPLIT)
