@@ -27,7 +27,7 @@ from asyncbench.runs import scheduler
 
 from .inproc import Background, cli, run_args
 from .loopback import Action, LoopbackAldea
-from .support import make_dataset, read_results, sentence, transcript_of
+from .support import make_dataset, read_results, run_cli, sentence, transcript_of
 
 BUDGET = 2
 PER_SPLIT = 6
@@ -210,6 +210,21 @@ def test_a_run_whose_key_is_refused_on_the_first_request_leaves_no_results_file(
     assert code == 2, err
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("error: HTTP 401: key rejected"), err
+    assert list(tmp_path.glob("*.jsonl")) == []
+
+
+def test_a_run_on_processes_whose_key_is_refused_leaves_no_results_file(
+    two_splits: Path, tmp_path: Path
+) -> None:
+    """The same through `--processes 2` (runs/sharded.py: this process writes the lines its
+    shard workers send back): before the fix it created every run's file before any shard."""
+    refuse = Action(status=401, body=b'{"error": "invalid api key", "request_id": "r1"}')
+    with Background(LoopbackAldea(1, plan=lambda port, n, body: refuse)) as srv:
+        args = run_args("aldea/default", two_splits, "ami", "test", srv.endpoints, tmp_path)
+        done = run_cli("run", *args, "--processes", "2")
+        assert srv.seen
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and "key rejected" in done.stderr
     assert list(tmp_path.glob("*.jsonl")) == []
 
 
