@@ -1,21 +1,40 @@
 """A batch of 3 providers × 4 splits at once vs each provider alone vs `--sequential`.
 
-    .venv/bin/python bench/batch_parallel.py [--n 60] [--latency 0.2]
+    .venv/bin/python bench/batch_parallel.py [--n 60] [--latency 0.2] [--models a,b]
 
-deepgram (budget 12) and openai (budget 4) run against one `asyncbench mock --latency L`,
-aldea (budget 8) against `bench/aldea_server.py` with the same fixed latency; every provider
+deepgram (budget 50) and openai (budget 20) run against one `asyncbench mock --latency L`,
+aldea (budget 160) against `bench/aldea_server.py` with the same fixed latency; every provider
 gets the same 4 splits of `--n` watermarked clips. Printed: the wall time of the whole
 concurrent batch, of each provider's 4 splits alone and of `--sequential`, the ratio of the
 concurrent batch to the slowest provider alone (target ≤ 1.15×), and aldea's in flight as
-its server saw it around each split boundary (the drain of split k: from its last send to
-its last reply; target ≥ 90 % of the budget), from the server's own arrival and reply times.
-Every line is checked against its clip's reference. With `--processes P`, also `run` on one
-split with 1 and with P processes against fast local endpoints (the scaling figure).
+its server saw it around each split boundary, alone and in the concurrent batch: over the
+drain of split k (from its last send to its last reply; target ≥ 90 % of the budget), and
+over the body of the split after it (its steady state, to compare), from the server's own
+arrival and reply times. Splits are taken in the order the batch ran them (the suite's, not
+this file's). Every line is checked against its clip's reference. With `--processes P`,
+also `run` on one split with 1 and with P processes against fast local endpoints.
+
+Reading the boundary figure: it means something only when a split is several times aldea's
+budget (`--n` well above 160: with 60 clips a whole split is in flight at once, and two runs
+of a budget at a time can hold at most 120) and when the client can sustain the budget at
+that latency at all (160 in flight at 0.2 s is 800 requests/s: on a loaded 2-core machine
+the body itself stays at 41-87 %, and the boundary cannot be fuller than the body). So the
+boundary by itself is measured with aldea alone, e.g. `--models aldea/default --n 480
+--latency 0.5` (about 40 s).
+
+Figures (2026-12-01, 2 loaded cores). Boundary, `--models aldea/default --n 480 --latency
+0.5`: drains at 97/98/96 % of 160 alone and 95/95/96 % in the batch (min 111-140), bodies
+89-99 %; the scheduler before this (next run started on `Engine.source_done`): 56/95/70 %
+alone and 75/68/88 % in the batch (min 38-134). At `--latency 1.0`: 100 % every boundary
+(min 135-152), before 85-95 % (min 77-123). Whole batch, `--n 200 --latency 0.5`: at once
+26.2 s = 1.10× the slowest alone (openai 23.8 s), `--sequential` 1.72×. At `--n 400
+--latency 0.2` the client is the limit (bodies 41-87 %): at once 1.37×, boundaries 16-43 %.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import shutil
 import subprocess
@@ -118,21 +137,49 @@ def in_flight_at(events: list[tuple[float, int]], lo: float, hi: float) -> tuple
 
 
 def boundaries(results: Path, server: ServerProcess, budget: int) -> list[dict[str, Any]]:
-    """aldea's in flight (server-side) over each split's drain: its last send to last reply."""
+    """aldea's in flight (server-side) over each split's drain (its last send to its last
+    reply: where the next split must fill the slots freed), and, to compare, over the body of
+    the split after it (its first reply to its last send: the steady state of the client)."""
     offset = time.time() - time.monotonic()  # lines carry epoch times; the server monotonic
     arrivals, replies = server.arrivals(), server.replies()
     events = sorted([(t, 1) for t in arrivals] + [(t, -1) for t in replies])
-    out = []
-    for config in SPLITS[:-1]:
+    spans = {}
+    for config in SPLITS:  # then ordered as the batch ran them (the suite's order, not ours)
         (path,) = results.glob(f"MODEL_aldea-default_*_{config}_test.jsonl")
         rows = [orjson.loads(line) for line in path.read_bytes().splitlines()]
-        lo = max(r["t_sent"] for r in rows) - offset
-        hi = max(r["t_end"] for r in rows) - offset
+        spans[config] = (
+            min(r["t_end"] for r in rows) - offset,
+            max(r["t_sent"] for r in rows) - offset,
+            max(r["t_end"] for r in rows) - offset,
+        )
+    order = sorted(spans, key=lambda c: spans[c][0])
+    out = []
+    for config, after in itertools.pairwise(order):
+        _, lo, hi = spans[config]
         mean, low = in_flight_at(events, lo, hi)
+        first_reply, last_send, _ = spans[after]
+        body = in_flight_at(events, max(first_reply, hi), last_send)[0]
         out.append(
-            {"split": config, "drain_s": hi - lo, "mean": mean, "min": low, "budget": budget}
+            {
+                "split": config,
+                "drain_s": hi - lo,
+                "mean": mean,
+                "min": low,
+                "budget": budget,
+                "body": body,
+            }
         )
     return out
+
+
+def print_boundaries(label: str, drains: list[dict[str, Any]]) -> None:
+    for d in drains:
+        print(
+            f"aldea {label} after {d['split']}: {d['drain_s']:.2f} s drain, server in flight "
+            f"mean {d['mean']:.1f} ({100 * d['mean'] / d['budget']:.0f} % of {d['budget']}), "
+            f"min {d['min']}; next split's body {d['body']:.1f} "
+            f"({100 * d['body'] / d['budget']:.0f} %)"
+        )
 
 
 def processes_figure(n: int, procs: int, latency: float) -> None:
@@ -167,12 +214,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--latency", type=float, default=0.2, help="server seconds per request")
     ap.add_argument("--processes", type=int, default=0, help="also the 1 vs P processes figure")
     ap.add_argument("--proc_n", type=int, default=4000, help="clips for the processes figure")
+    ap.add_argument(
+        "--models",
+        default=",".join(MODELS),
+        help="which of the three (comma-separated); `aldea/default` alone with --n well above "
+        "its budget and a latency the client sustains measures the split boundary by itself",
+    )
     args = ap.parse_args(argv)
+    models = [m for m in args.models.split(",") if m]
+    if not models or set(models) - set(MODELS):
+        raise SystemExit(f"--models: some of {', '.join(MODELS)}")
     from asyncbench.cli.batch import default_workers
 
     # each provider at its own default budget, as `batch` gives it (one --max_workers would
     # be one value for all three)
-    BUDGETS.update({m: default_workers(m) for m in MODELS})
+    BUDGETS.update({m: default_workers(m) for m in MODELS if m in models})
     WORK.mkdir(parents=True, exist_ok=True)
     ds = dataset(args.n)
     mock_port = free_port()
@@ -207,16 +263,24 @@ def main(argv: list[str] | None = None) -> int:
                     raise SystemExit("asyncbench mock did not start")
                 time.sleep(0.2)
             print(
-                f"3 providers × {len(SPLITS)} splits × {args.n} clips, latency {args.latency} s; "
+                f"{len(BUDGETS)} providers × {len(SPLITS)} splits × {args.n} clips, latency "
+                f"{args.latency} s; "
                 f"budgets {BUDGETS}",
                 flush=True,
             )
             alone = {}
             for model in BUDGETS:
+                aldea.reset(args.latency)
                 alone[model] = batch(f"alone {model}", [model], ds, aldea.endpoints, mock_port)
+            measured = "aldea/default" in BUDGETS
+            if measured:
+                alone_drains = boundaries(
+                    WORK / "alone aldea/default", aldea, BUDGETS["aldea/default"]
+                )
             aldea.reset(args.latency)
             at_once = batch_many("at once", ds, aldea.endpoints, mock_port)
-            drains = boundaries(WORK / "at once", aldea, BUDGETS["aldea/default"])
+            if measured:
+                drains = boundaries(WORK / "at once", aldea, BUDGETS["aldea/default"])
             in_turn = batch_many("--sequential", ds, aldea.endpoints, mock_port, "--sequential")
     finally:
         mock.terminate()
@@ -227,12 +291,9 @@ def main(argv: list[str] | None = None) -> int:
         f"at once {at_once:.1f} s = {at_once / alone[slowest]:.2f}× the slowest alone "
         f"(target ≤ 1.15×); --sequential {in_turn:.1f} s = {in_turn / alone[slowest]:.2f}×"
     )
-    for d in drains:
-        print(
-            f"aldea after {d['split']}: {d['drain_s']:.2f} s drain, server in flight mean "
-            f"{d['mean']:.1f} ({100 * d['mean'] / d['budget']:.0f} % of {d['budget']}), "
-            f"min {d['min']}"
-        )
+    if measured:
+        print_boundaries("alone", alone_drains)
+        print_boundaries("at once", drains)
     if args.processes > 1:
         processes_figure(args.proc_n, args.processes, 0.02)
     return 0

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import orjson
@@ -32,6 +32,9 @@ class Action:
     content_type: str | None = None  # with `body`: the reply's Content-Type
     stream_bytes: int = 0  # 200 streaming this many bytes (chunked), then hanging
     content_length: int | None = None  # with stream_bytes: the length announced
+    # awaited (on the server's loop) before anything else: a test's condition to hold the
+    # reply on, e.g. "until the client has queued the next split's requests"
+    until: Callable[[], Awaitable[None]] | None = None
 
 
 @dataclass
@@ -112,6 +115,8 @@ class LoopbackAldea:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
+            if action.until is not None:
+                await action.until()
             if action.hang:
                 await asyncio.sleep(3600)
             if action.delay or self.latency:

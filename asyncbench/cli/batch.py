@@ -401,7 +401,10 @@ def make_batch_command(run_command: Callable[..., None]) -> Callable[..., None]:
             int | None,
             None,
             ("--max_runs", "--max-runs"),
-            "At most this many runs at once (default: no cap)",
+            (
+                "At most this many runs at once, a provider's next split started early "
+                "included (default: no cap)"
+            ),
         ),
         (
             "max_workers",

@@ -133,6 +133,11 @@ class Engine:
         # set once every sample has been handed to a worker: from then on the run only drains
         # (its in flight falls), so a batch may start filling the next run on the same budget
         self.source_done = asyncio.Event()
+        # set once the reader has read the whole split (every sample is in the engine's
+        # bounded queues, or the source failed or the run stopped): a batch starts the next
+        # run of the same budget then, so its audio is prepared and its requests wait on the
+        # shared pool before this run's last slots free up
+        self.source_read = asyncio.Event()
         #: the loop's own stalls (a SIGSTOP, a blocked loop) do not count against --timeout
         self.stall_watch = StallWatch()
         # one anchor for every time written: line times are monotonic differences, exact
@@ -566,7 +571,10 @@ class Engine:
             ]
 
         async def pipeline() -> None:
-            await reader
+            try:
+                await reader
+            finally:
+                self.source_read.set()
             for _ in preppers:
                 await raw.put(None)
             await asyncio.gather(*preppers)

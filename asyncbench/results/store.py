@@ -385,6 +385,15 @@ class ResultWriter:
     ignored: the writer keeps what it could not write in `failure.unsaved`, calls `on_fail`
     (the engine stops sending and abandons requests in flight) and takes nothing more. The
     file then holds whole lines and at most one torn tail, as after a crash.
+
+    The file is created (opened) only when the first line is written, never before: a run that
+    ends before its first answer (stopped while its requests were queued behind another run's
+    in a batch, a key refused on the first request, a second Ctrl-C) leaves no results file,
+    so a batch killed mid-split leaves exactly the files of the splits that wrote something.
+    Everything that must refuse a run up front (the lock, the sidecar check, the pre-scan, a
+    results folder or file that is not writable) is checked by `runs/runner.prepare` before
+    the first request, so nothing is lost by opening late; a file that cannot be opened then
+    fails the first append like any other write failure.
     """
 
     def __init__(self, path: Path) -> None:
@@ -402,11 +411,7 @@ class ResultWriter:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        try:
-            fd = await loop.run_in_executor(None, _open_append, self.path)
-        except OSError as exc:
-            self._fail(exc, self._drain([]))
-            return
+        fd: int | None = None
         try:
             while True:
                 item = await self.queue.get()
@@ -419,6 +424,12 @@ class ResultWriter:
                     else:
                         batch.append(nxt)
                 if batch:
+                    if fd is None:  # the first line: only now does the file exist
+                        try:
+                            fd = await loop.run_in_executor(None, _open_append, self.path)
+                        except OSError as exc:
+                            self._fail(exc, self._drain(batch))
+                            return
                     data = b"".join(r.to_line() for r in batch)
                     try:
                         await loop.run_in_executor(None, _append, fd, self.path, data)
@@ -432,7 +443,8 @@ class ResultWriter:
                 if done:
                     return
         finally:
-            os.close(fd)
+            if fd is not None:
+                os.close(fd)
 
     def _drain(self, batch: list[Result]) -> list[Result]:
         """The batch that failed plus everything queued behind it: answered, never saved."""

@@ -7,12 +7,30 @@ the batch's order at the same time as the others, so the batch takes about as lo
 slowest provider.
 
 Within a budget the runs share one `EndpointPool` whose capacity is the budget, so however many
-runs use it the provider never sees more than its limit. The next run starts as soon as the one
-before it has no samples left to hand out (`Engine.source_done`): while the last requests of a
-split drain, the next split already fills the slots they free, so in flight does not fall to
-zero between splits. The pool serves waiters by priority (a run's place in the batch), so the
-earlier run keeps the budget while it has work. At most two runs of a budget are active at once
-(the draining one and the next), so memory stays O(requests in flight), not O(splits).
+runs use it the provider never sees more than its limit. The split boundary is where in flight
+used to fall: had the next run started only when the one before it had no samples left to hand
+out (`Engine.source_done`), its dataset reader, first decodes and workers would be set up
+while the last requests drained, and the slots they freed sat idle (14-31 % of the budget in
+flight across a boundary, `bench/batch_parallel.py`). So the next run starts as soon as the
+one before it has *read* its whole split (`Engine.source_read`: every sample left is in that
+run's bounded queues): its reader and preppers get ahead, and its workers, each holding a
+prepared sample, wait on the shared pool at a lower priority (the run's place in the batch;
+the pool serves waiters by priority). The earlier run keeps the budget while it has work, so
+its order is kept and it is never starved; every slot its drain frees goes at once to a
+sample of the next split that is already prepared. At most two runs of a budget are active
+at once (the current one and the next: the run after next starts only once the current one
+has ended), so memory stays O(requests in flight), not O(splits).
+
+A run started early writes nothing until its first answer: its results file is created with
+its first line (`results.store.ResultWriter`), so a batch stopped while the next split's
+requests wait behind the current one's leaves exactly the files of the splits that wrote
+something. Its lock and its sidecar (`.meta.json`) were taken and written, as for every run
+of the batch, by `runner.prepare` before the first request of the batch, which is where a
+split in use by another run or belonging to another run is refused.
+
+`--max_runs N` counts every active run, an early-started one too (it holds its file's lock,
+its dataset reader and its prepared audio): with N = 1 the runs go strictly one after
+another, each starting when the one before it has ended.
 
 Each run keeps its own results file, resume state, ledger and summary, exactly as a run of its
 own. A run that fails (a rejected key, an unreadable dataset) is reported and the others go on.
@@ -206,10 +224,13 @@ async def run_budgets(
             shared = Shared(session, budget.pool, executor, rank, on_engine)
             task = asyncio.create_task(one(budget, shared, index, prepared))
             tasks.append(task)
-            # the next run starts once this one has nothing left to hand out (or has ended)
+            # the next run starts once this one has read its whole split (or has ended) ...
             await _first(task, run.started.wait())
             if run.engine is not None and not task.done():
-                await _first(task, run.engine.source_done.wait())
+                await _first(task, run.engine.source_read.wait())
+            # ... and the one before it is over: at most two runs of a budget are active
+            if len(tasks) > 1:
+                await asyncio.wait({tasks[-2]})
         await asyncio.gather(*tasks)
 
     for sig, name in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")):

@@ -60,7 +60,7 @@ def shares(limit: int, n: int) -> list[int]:
 class _Run:
     prepared: Prepared
     shards: int
-    fd: int
+    fd: int | None = None  # the results file, opened (created) with its first line
     written: set[str] = field(default_factory=set)
     left: set[int] = field(default_factory=set)
     ends: list[ShardEnd] = field(default_factory=list)
@@ -82,7 +82,7 @@ def run_sharded(
 ) -> list[int | BaseException]:
     """Drive every run's shards on `executor`; per run its exit code or the exception that
     ended it (as `scheduler.run_budgets` returns them)."""
-    states = [_Run(p, shards, _open_append(p.path), left=set(range(shards))) for p in runs]
+    states = [_Run(p, shards, left=set(range(shards))) for p in runs]
     budgets: dict[Any, _Budget] = {}
     for i, p in enumerate(runs):
         key = budget_key(p)
@@ -108,7 +108,8 @@ def run_sharded(
 
     def finish(i: int) -> None:
         state = states[i]
-        os.close(state.fd)
+        if state.fd is not None:
+            os.close(state.fd)
         outcomes[i] = _summarise(state)
         state.prepared.lock.release()
         open_runs.discard(i)
@@ -208,6 +209,8 @@ def _append_new(state: _Run, data: bytes) -> None:
         state.written.add(sample_id)
         keep.append(line)
     if keep:
+        if state.fd is None:  # as runs/scheduler.py's runs: no line, no results file
+            state.fd = _open_append(state.prepared.path)
         view = memoryview(b"".join(keep))
         while view:
             view = view[os.write(state.fd, view) :]
