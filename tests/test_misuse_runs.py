@@ -448,3 +448,41 @@ def test_a_batch_skips_a_split_another_run_holds_and_runs_the_rest(
 
 def lines(results: Path) -> list[str]:
     return [line for p in sorted(results.glob("*.jsonl")) for line in p.read_text().splitlines()]
+
+
+async def test_a_batch_over_the_open_files_limit_together_is_refused(
+    dataset: Path, tmp_path: Path
+) -> None:
+    """Each run alone fits in 400 open files; a batch runs both providers at once, so their
+    budgets add up, and the batch is refused in one line before any request."""
+    async with server() as srv:
+        args = [
+            "batch",
+            "--model",
+            "aldea/default",
+            "--model",
+            "openai-compatible/whisper",
+            "--aldea_endpoints",
+            srv.endpoints,
+            "--base_url",
+            f"http://{srv.endpoints.split()[0]}/v1",
+            "--dataset_path",
+            str(dataset),
+            "--datasets",
+            "ami:test",
+            "--results_dir",
+            str(tmp_path),
+            "--max_workers",
+            "150",
+            "--no_progress",
+        ]
+        code, _, err = await finish(await start_limited(args, resource.RLIMIT_NOFILE, 400))
+        assert srv.seen == []
+    # the batch's start lines come first; then one error line and nothing after it
+    errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and err.rstrip().endswith(errors[0]), err
+    line = errors[0]
+    assert code == 2
+    assert "this batch's providers at once (aldea 150 + openai-compatible 150 = 300" in line
+    assert "needs about 462 open files" in line and "lower --max_workers or --max_runs" in line
+    assert not list(tmp_path.glob("*.jsonl"))

@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING
 from asyncbench.core.errors import ConfigError
 from asyncbench.engine.endpoints import EndpointPool
 from asyncbench.reporting.batch_progress import BatchProgress, Lane
+from asyncbench.runs.limits import check_batch_open_files
 from asyncbench.runs.runner import (
     Prepared,
     RunConfig,
@@ -141,6 +142,16 @@ def budget_key(prepared: Prepared) -> tuple[str, tuple[str, ...]]:
     """Runs of one provider on the same endpoints share a budget (two models of one API share
     its account's concurrency; a self-hosted server on other ports is another budget)."""
     return type(prepared.provider).__name__, tuple(sorted(set(prepared.urls)))
+
+
+def budget_demand(runs: Sequence[Prepared]) -> list[tuple[str, int, int]]:
+    """(provider, requests in flight, endpoints) of each budget the runs would share."""
+    seen: dict[tuple[str, tuple[str, ...]], tuple[str, int, int]] = {}
+    for p in runs:
+        seen.setdefault(
+            budget_key(p), (p.cfg.model_name.split("/", 1)[0], p.cfg.max_workers, len(p.urls))
+        )
+    return list(seen.values())
 
 
 def plan_budgets(runs: Sequence[Prepared]) -> list[Budget]:
@@ -283,6 +294,12 @@ def run_all(
                 results.append(NotStarted(str(exc)))
         if not ready:
             return results
+        try:
+            check_batch_open_files(budget_demand([p for _, p in ready]), max_runs)
+        except ConfigError:
+            for _, p in ready:
+                p.lock.release()
+            raise
         if gc.get_freeze_count() == 0:
             gc.freeze()
     finally:
