@@ -13,8 +13,17 @@ from asyncbench.providers.base import Provider, ProviderSettings
 from asyncbench.servers.mock.state import MockConfig
 
 from .eval_runs import run_eval
-from .provider_runs import CONFIG, SPLIT, CliRun, clips, env_with, run_engine, small_split
-from .support import MockServer, run_cli_async
+from .provider_runs import (
+    CONFIG,
+    SPLIT,
+    CliRun,
+    assert_all_correct,
+    clips,
+    env_with,
+    run_engine,
+    small_split,
+)
+from .support import MockServer, only_file, read_results, run_cli_async
 
 FAST = ("--realtime_factor", "4")
 
@@ -57,6 +66,21 @@ def stream_cli_runs(
         return {n: CliRun(*o, root / n) for n, o in zip(jobs, out, strict=True)}
 
     return asyncio.run(main())
+
+
+def assert_streamed(runs: dict[str, CliRun], *, min_final_s: float = 0.1) -> list[dict]:
+    """`run_eval.py` and `batch` both transcribed every clip as a stream: each `run_eval`
+    line has partials and a final no sooner than the mock's delay, the summary prints the
+    streaming figures, and `batch` wrote every line right. Returns the `run_eval` lines."""
+    rows = assert_all_correct(runs["eval"])
+    for row in rows:
+        assert row["partials"] >= 1 and row["final_after_end_s"] >= min_final_s, row
+    assert "final_after_end_s" in runs["eval"].err
+    batch = runs["batch"]
+    assert batch.code == 0, batch.err
+    lines = read_results(only_file(batch.results))
+    assert lines and all(r["status"] == "ok" and r["pred_text"] == r["text"] for r in lines)
+    return rows
 
 
 async def assert_fault_retried_whole(

@@ -15,13 +15,12 @@ from asyncbench.servers.mock.state import MockConfig
 
 from .provider_runs import (
     CliRun,
-    assert_all_correct,
     assert_key_rejected,
     clips,
     run_engine,
 )
-from .stream_runs import assert_fault_retried_whole, stream_cli_runs
-from .support import MockServer, only_file, read_results
+from .stream_runs import assert_fault_retried_whole, assert_streamed, stream_cli_runs
+from .support import MockServer
 
 KEY = "aai-rt-key-3"
 ENV = "ASSEMBLYAI_API_KEY"
@@ -33,18 +32,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CliRun]:
     return stream_cli_runs(tmp_path_factory.mktemp("assemblyai_rt"), MODEL, ENV, KEY)
 
 
-def test_run_eval_streams_the_split(runs: dict[str, CliRun]) -> None:
-    rows = assert_all_correct(runs["eval"])
-    for row in rows:
-        assert row["partials"] >= 1 and row["final_after_end_s"] >= 0.1, row
-    assert "final_after_end_s" in runs["eval"].err
-
-
-def test_batch_streams_the_split(runs: dict[str, CliRun]) -> None:
-    run = runs["batch"]
-    assert run.code == 0, run.err
-    rows = read_results(only_file(run.results))
-    assert rows and all(r["status"] == "ok" and r["pred_text"] == r["text"] for r in rows)
+def test_run_eval_and_batch_stream_the_split(runs: dict[str, CliRun]) -> None:
+    assert_streamed(runs)
 
 
 def test_rejected_key_is_one_error_line(runs: dict[str, CliRun]) -> None:

@@ -30,14 +30,13 @@ from asyncbench.sources import watermark
 from .loopback import served
 from .provider_runs import (
     CliRun,
-    assert_all_correct,
     assert_key_rejected,
     clips,
     run_engine,
     wav_clip,
 )
-from .stream_runs import assert_fault_retried_whole, stream_cli_runs
-from .support import MockServer, only_file, read_results
+from .stream_runs import assert_fault_retried_whole, assert_streamed, stream_cli_runs
+from .support import MockServer
 
 KEY = "sk-rt-key-5"
 ENV = "OPENAI_API_KEY"
@@ -66,20 +65,10 @@ def settings(base_url: str, **streaming: Any) -> ProviderSettings:
     )
 
 
-def test_run_eval_streams_the_split(runs: dict[str, CliRun]) -> None:
-    rows = assert_all_correct(runs["eval"])
-    for row in rows:
-        assert row["partials"] >= 1 and row["final_after_end_s"] >= 0.1, row
+def test_run_eval_and_batch_stream_the_split(runs: dict[str, CliRun]) -> None:
+    for row in assert_streamed(runs):
         # 100 ms chunks counted in seconds of audio: chunk sizes computed at 24 kHz
         assert row["chunks"] == math.ceil(round(row["duration"] / 0.1, 6)), row
-    assert "final_after_end_s" in runs["eval"].err
-
-
-def test_batch_streams_the_split(runs: dict[str, CliRun]) -> None:
-    run = runs["batch"]
-    assert run.code == 0, run.err
-    rows = read_results(only_file(run.results))
-    assert rows and all(r["status"] == "ok" and r["pred_text"] == r["text"] for r in rows)
 
 
 def test_rejected_key_is_one_error_line(runs: dict[str, CliRun]) -> None:
