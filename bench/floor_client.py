@@ -11,7 +11,9 @@ retries, no progress, no pool), so the difference is what asyncbench itself cost
   samples), nothing sent;
 - `post`: the WAVs decoded up front (not counted), then `--workers` coroutines on uvloop
   POST them over one aiohttp session and read each reply's text;
-- `floor`: both: each coroutine decodes its next clip, then POSTs it.
+- `floor`: both: each coroutine decodes its next clip, then POSTs it;
+- `decode-asyncbench`: every clip through asyncbench's own `to_wav16k`, in one thread, to
+  set its decoder against the floor's.
 
 The clips' FLAC bytes are read from the hub folder's parquet with pyarrow before the clock
 starts. The child prints one JSON line: `work_cpu_s` (user + system CPU of the measured
@@ -97,13 +99,17 @@ async def post_all(
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--mode", choices=("floor", "decode", "post"), required=True)
+    ap.add_argument(
+        "--mode", choices=("floor", "decode", "post", "decode-asyncbench"), required=True
+    )
     ap.add_argument("--dataset", type=Path, required=True)
     ap.add_argument("--endpoints", default="", help="space-separated host:port list")
     ap.add_argument("--workers", type=int, default=256)
     ap.add_argument("--n", type=int, required=True)
     args = ap.parse_args(argv)
     import uvloop
+
+    from asyncbench.sources.audio import to_wav16k
 
     clips = read_clips(args.dataset, args.n)
     urls = [f"http://{e}/asr/transcribe" for e in args.endpoints.split()]
@@ -114,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.mode == "decode":
         for flac, _ in clips:
             decode(flac)
+    elif args.mode == "decode-asyncbench":
+        for flac, _ in clips:
+            to_wav16k(flac)
     else:
         wrong = uvloop.run(post_all(clips, urls, args.workers, decode_first=args.mode == "floor"))
     work = cpu_s() - start
