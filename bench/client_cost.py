@@ -20,7 +20,8 @@ machine is. `--repeat` rounds run every part once each, and each part's lowest i
 Each asyncbench run's CPU is split by phase and thread (`bench/proc.py` samples the child's
 whole and main-thread CPU; the server's first arrival and last reply bound the sending
 phase): before the first request, the event loop (main thread) while sending, the other
-threads while sending (decode, dataset reader, result writer), and after the last reply.
+threads while sending (decode, dataset reader, result writer), and after the last reply;
+`--threads` adds one run's CPU by named thread (py-spy names them).
 
 The floor's figures are CPU of its measured phase only (its imports and parquet read are left
 out, so the floor is as low as it can be). Printed: ms of CPU per request for each part, what
@@ -33,9 +34,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import socket
+import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,6 +145,64 @@ def asyncbench_part(
     return Split(m.cpu_s, before, loop, sending - loop, m.cpu_s - before - sending)
 
 
+def thread_names(pid: int) -> dict[int, str]:
+    """Thread id -> Python thread name of a running process, from `py-spy dump` (the bench
+    extra has it); {} when py-spy is missing or not allowed to attach."""
+    spy = Path(sys.executable).with_name("py-spy")
+    try:
+        out = subprocess.run(
+            [str(spy), "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=30
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    return {
+        int(m.group(1)): m.group(2)
+        for m in re.finditer(r'^Thread (\d+) \([^)]*\): "([^"]+)"', out, re.MULTILINE)
+    }
+
+
+def by_thread(ds: Path, n: int, workers: int, server: ServerProcess) -> dict[str, float]:
+    """CPU seconds of one `asyncbench run --no_progress` by thread: the event loop
+    (MainThread), the decode threads (prep_*), the dataset reader (reader_*), the default
+    executor that appends result lines (uvloop_*), and threads Python did not start
+    (pyarrow's, reading parquet for the reader). Read from /proc/<pid>/task/*/stat until the
+    process ends (a thread's last reading counts), named once the run is under way."""
+    run_dir = WORK / "threads"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    (run_dir / "results").mkdir(parents=True)
+    argv = [sys.executable, "-m", "asyncbench", "run", "--model_name", "aldea/default"]
+    argv += ["--dataset_path", str(ds), "--dataset", clips.CONFIG, "--split", clips.SPLIT]
+    argv += ["--aldea_endpoints", server.endpoints, "--max_workers", str(workers)]
+    argv += ["--results_dir", "results", "--no_progress"]
+    server.reset()
+    tick = os.sysconf("SC_CLK_TCK")
+    last: dict[int, float] = {}
+    names: dict[int, str] = {}
+    with open(run_dir / "log.txt", "wb") as log:
+        proc = subprocess.Popen(argv, cwd=run_dir, env=child_env(), stdout=log, stderr=log)
+    while proc.poll() is None:
+        for task in Path(f"/proc/{proc.pid}/task").glob("*"):
+            try:
+                fields = (task / "stat").read_bytes().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            last[int(task.name)] = (int(fields[11]) + int(fields[12])) / tick
+        if not names and server.stats().get("replied", 0) > n // 4:
+            names = thread_names(proc.pid)
+        time.sleep(0.05)
+    if proc.returncode != 0:
+        raise SystemExit(f"threads: exit {proc.returncode} (see {run_dir})")
+    problem = check_lines(run_dir / "results", n, n)
+    if problem:
+        raise SystemExit(f"threads: {problem} (see {run_dir})")
+    groups: dict[str, float] = {}
+    for tid, cpu in last.items():
+        name = names.get(tid, "other (pyarrow, native)" if names else "unnamed")
+        name = re.sub(r"_\d+$", "_*", name)
+        groups[name] = groups.get(name, 0.0) + cpu
+    return groups
+
+
 PARTS = ("decode", "decode-asyncbench", "post", "floor", "start-up", "no progress", "progress")
 
 
@@ -166,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--latency", type=float, default=0.02, help="server seconds per request")
     ap.add_argument("--ports", type=int, default=4, help="server ports (endpoints)")
     ap.add_argument("--repeat", type=int, default=2, help="rounds of every part; lowest kept")
+    ap.add_argument(
+        "--threads", action="store_true", help="also one run's CPU by thread (needs py-spy)"
+    )
     args = ap.parse_args(argv)
     ds = clips.build(args.n)
     WORK.mkdir(parents=True, exist_ok=True)
@@ -184,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
                 runs[name].append(run_part(name, ds, n, w, server))
             shown = ", ".join(f"{name} {cpu_of(runs[name][-1]):.2f}" for name in PARTS)
             print(f"  round {r + 1} CPU s: {shown}", flush=True)
+        threads = by_thread(ds, n, w, server) if args.threads else {}
     best = {name: min(results, key=cpu_of) for name, results in runs.items()}
     per = {name: 1000 * cpu_of(b) / n for name, b in best.items()}
     floor = per["floor"]
@@ -217,6 +283,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         for what, cpu in parts:
             print(f"      {what:<52} {1000 * cpu / n:6.3f}")
+    if threads:
+        print("  one asyncbench --no_progress run by thread (ms of CPU per request):")
+        for name, cpu in sorted(threads.items(), key=lambda kv: -kv[1]):
+            print(f"      {name:<52} {1000 * cpu / n:6.3f}")
     print("all lines and answers correct")
     return 0
 
