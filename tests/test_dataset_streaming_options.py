@@ -39,13 +39,25 @@ def test_parquet_is_read_without_pre_buffering(
     assert options.pre_buffer is False and calls[-1]["batch_size"] == PARQUET_BATCH_ROWS
 
 
-def test_plain_parquet_is_read_without_pre_buffering_too(tmp_path: Path) -> None:
+def test_plain_parquet_is_read_without_pre_buffering_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """...and straight from the parquet files (`sources/parquet_split.py`)."""
+    import pyarrow.parquet as pq
+
     root = make_dataset(tmp_path / "esb", {("ami", "test"): 3})
+    opened: list[dict[str, Any]] = []
+    real = pq.ParquetFile
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        opened.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pq, "ParquetFile", spy)
     ds = open_split(str(root), "ami", "test")
     assert isinstance(ds, parquet_split.ParquetSplit)
     assert [len(batch["text"]) for batch in ds.iter(batch_size=8)] == [3]
-    assert ds.scan_options().pre_buffer is False and ds.batch_rows == PARQUET_BATCH_ROWS
+    assert opened == [{"pre_buffer": False}] and ds.batch_rows == PARQUET_BATCH_ROWS
 
 
 def test_a_builder_without_parquet_options_still_opens(tmp_path: Path) -> None:

@@ -6,9 +6,9 @@ modules), most of what a run spends before its first request; at 4,000 short cli
 reading them with pyarrow. A folder whose README.md card says plainly where a split's files
 are (`configs:` → `data_files:` → `{split, path}` globs of `.parquet` files, which is what
 `sources.hub_layout` writes and the ESB sets have) needs none of it: this module resolves the
-files from the card and reads them with the same pyarrow calls `datasets`' parquet builder
-makes (fragment by fragment, no pre-buffering, a few rows per record batch, so memory stays
-flat), in the same order, giving the same row dicts (`audio` as `{"bytes", "path"}`).
+files from the card and reads them with pyarrow as `datasets`' parquet builder does (row group
+by row group, no pre-buffering, a few rows per record batch, so memory stays flat), in the
+same order, giving the same row dicts (`audio` as `{"bytes", "path"}`).
 
 Anything the card does not say plainly (no card, no `configs:`, an unknown config or split, a
 pattern with `**`, hidden files, files that are not parquet, a missing audio or text column,
@@ -159,28 +159,19 @@ class ParquetSplit:
             self.files, self.columns, self.text, self.info, self.batch_rows, self.skipped + n
         )
 
-    @staticmethod
-    def scan_options() -> Any:
-        """No pre-buffering: it keeps every range read until the file is done, so memory
-        would grow with the shard (as `dataset._load_streaming` tells `datasets`)."""
-        import pyarrow.dataset as pds
-
-        return pds.ParquetFragmentScanOptions(pre_buffer=False)
-
     def _record_batches(self) -> Iterator[Any]:
-        import pyarrow.dataset as pds
+        """Record batches of `batch_rows` rows, file after file, row group after row group.
 
-        file_format = pds.ParquetFileFormat(default_fragment_scan_options=self.scan_options())
+        `ParquetFile.iter_batches` gives the rows `datasets`' fragment scan gives, for half
+        its CPU and without importing `pyarrow.dataset` (0.4 s). No pre-buffering (it keeps
+        every range read until the file is done, so memory would grow with the shard), and
+        no decode threads of pyarrow's own: the reader is already a thread of its own."""
+        import pyarrow.parquet as pq
+
         for path in self.files:
-            with open(path, "rb") as fh:
-                fragment = file_format.make_fragment(fh)
-                if not fragment.row_groups:
-                    continue
-                yield from fragment.to_batches(
-                    batch_size=self.batch_rows,
-                    columns=self.columns,
-                    batch_readahead=0,
-                    fragment_readahead=0,
+            with pq.ParquetFile(path, pre_buffer=False) as pf:
+                yield from pf.iter_batches(
+                    batch_size=self.batch_rows, columns=self.columns, use_threads=False
                 )
 
     def iter(self, batch_size: int) -> Iterator[dict[str, list[Any]]]:
