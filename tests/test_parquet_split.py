@@ -39,6 +39,9 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for i in range(11)
     ]
     write_hub_folder(root / "split3", {"voxpopuli": {"test": rows}}, max_rows_per_file=4)
+    # Common Voice's `sentence` column, and no ids: keyed config/split/index
+    spoken = [{"audio": r["audio"], "sentence": r["text"]} for r in rows[:5]]
+    write_hub_folder(root / "cv", {"common_voice": {"test": spoken}}, sort_longest_first=False)
     return root
 
 
@@ -50,7 +53,12 @@ def through_datasets(monkeypatch: pytest.MonkeyPatch, path: Path, config: str, s
 
 @pytest.mark.parametrize(
     ("sub", "config", "split"),
-    [("", "ami", "test"), ("", "librispeech", "test.clean"), ("split3", "voxpopuli", "test")],
+    [
+        ("", "ami", "test"),
+        ("", "librispeech", "test.clean"),
+        ("split3", "voxpopuli", "test"),
+        ("cv", "common_voice", "test"),
+    ],
 )
 def test_the_same_samples_as_datasets_gives(
     folder: Path, sub: str, config: str, split: str, monkeypatch: pytest.MonkeyPatch
