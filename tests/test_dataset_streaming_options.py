@@ -13,6 +13,7 @@ import datasets
 import orjson
 import pytest
 
+from asyncbench.sources import parquet_split
 from asyncbench.sources.dataset import PARQUET_BATCH_ROWS, open_split
 
 from .support import make_dataset
@@ -21,6 +22,7 @@ from .support import make_dataset
 def test_parquet_is_read_without_pre_buffering(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Through `datasets` (a card that does not list the files plainly)..."""
     root = make_dataset(tmp_path / "esb", {("ami", "test"): 3})
     calls: list[dict[str, Any]] = []
     real = datasets.load_dataset
@@ -30,10 +32,32 @@ def test_parquet_is_read_without_pre_buffering(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(datasets, "load_dataset", spy)
+    monkeypatch.setattr(parquet_split, "open_parquet_split", lambda *a: None)
     ds = open_split(str(root), "ami", "test")
     assert [len(batch["text"]) for batch in ds.iter(batch_size=8)] == [3]
     options = calls[-1]["fragment_scan_options"]
     assert options.pre_buffer is False and calls[-1]["batch_size"] == PARQUET_BATCH_ROWS
+
+
+def test_plain_parquet_is_read_without_pre_buffering_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """...and straight from the parquet files (`sources/parquet_split.py`)."""
+    import pyarrow.parquet as pq
+
+    root = make_dataset(tmp_path / "esb", {("ami", "test"): 3})
+    opened: list[dict[str, Any]] = []
+    real = pq.ParquetFile
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        opened.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pq, "ParquetFile", spy)
+    ds = open_split(str(root), "ami", "test")
+    assert isinstance(ds, parquet_split.ParquetSplit)
+    assert [len(batch["text"]) for batch in ds.iter(batch_size=8)] == [3]
+    assert opened == [{"pre_buffer": False}] and ds.batch_rows == PARQUET_BATCH_ROWS
 
 
 def test_a_builder_without_parquet_options_still_opens(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ unknown length, said so, never guessed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from asyncbench.core.errors import ConfigError
 
@@ -31,13 +32,18 @@ class SplitAudio:
 
 def split_audio(path: str, config: str, split: str, max_samples: int | None = None) -> SplitAudio:
     """The clip lengths of `path` `config`/`split` (the first `max_samples` when given)."""
-    import datasets
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from asyncbench.sources.parquet_split import split_files
+
     try:
-        builder = datasets.load_dataset_builder(path, config)
-        files = (builder.config.data_files or {}).get(split)
+        files = split_files(Path(path).expanduser(), config, split)
+        if files is None:  # the card does not list them plainly: `datasets` resolves them
+            import datasets
+
+            builder = datasets.load_dataset_builder(path, config)
+            files = (builder.config.data_files or {}).get(split)
     except Exception as exc:
         raise ConfigError(
             f"cannot find {path} {config}/{split} to measure its audio ({type(exc).__name__}: "
@@ -55,7 +61,10 @@ def split_audio(path: str, config: str, split: str, max_samples: int | None = No
             if LENGTH_COLUMN not in schema.names:
                 missing = True
                 continue
-            column = pq.read_table(file, columns=[LENGTH_COLUMN]).column(0).to_pylist()
+            # ParquetFile, not read_table: that goes through pyarrow.dataset, which imports
+            # pandas (0.3 s of CPU) for one column of floats
+            with pq.ParquetFile(file) as pf:
+                column = pf.read(columns=[LENGTH_COLUMN]).column(0).to_pylist()
         except (OSError, ValueError, pa.ArrowException) as exc:
             # not parquet, or a corrupt file: measured nothing (the run says what is wrong)
             raise ConfigError(

@@ -119,10 +119,21 @@ def _check_local(path: str, config: str, split: str) -> None:
 
 
 def open_split(path: str, config: str, split: str) -> Any:
-    """Open one split as a streaming `IterableDataset` with audio left encoded."""
+    """Open one split as a streaming `IterableDataset` with audio left encoded.
+
+    A local folder whose card lists the split's parquet files plainly is read without
+    `datasets` (`sources/parquet_split.py`: the same rows, without its second of imports)."""
+    local = _looks_local(path)
+    if local:
+        from asyncbench.sources.parquet_split import open_parquet_split
+
+        plain = open_parquet_split(
+            Path(path).expanduser(), config, split, TEXT_COLUMNS, PARQUET_BATCH_ROWS
+        )
+        if plain is not None:
+            return plain
     import datasets
 
-    local = _looks_local(path)
     if local:
         _check_local(path, config, split)
     try:

@@ -18,6 +18,11 @@ def split_files(dataset_path: str, config: str, split: str) -> list[str]:
     hub ids: naming a file there is not worth a network round trip)."""
     if not Path(dataset_path).expanduser().is_dir():
         return []
+    from asyncbench.sources.parquet_split import split_files as plain_files
+
+    plain = plain_files(Path(dataset_path).expanduser(), config, split)
+    if plain is not None:  # the card lists them: no `datasets` import to find them
+        return plain
     try:
         import datasets
 

@@ -1,0 +1,136 @@
+"""The bare Python floor of a client: decode FLAC to 16 kHz WAV, POST it, check the answer.
+
+    .venv/bin/python bench/floor_client.py --mode floor --dataset DIR --endpoints "h:p ..." \
+        --workers 256 --n 3000
+
+What `bench/client_cost.py` holds asyncbench's CPU against: the least a Python client can do
+for one request on this workload, with nothing of asyncbench's (no results file, no
+retries, no progress, no pool), so the difference is what asyncbench itself costs.
+
+- `decode`: every clip's FLAC bytes through libsndfile to a 16 kHz mono PCM16 WAV (header +
+  samples), nothing sent;
+- `post`: the WAVs decoded up front (not counted), then `--workers` coroutines on uvloop
+  POST them over one aiohttp session and read each reply's text;
+- `floor`: both: each coroutine decodes its next clip, then POSTs it;
+- `decode-asyncbench`: every clip through asyncbench's own `to_wav16k`, in one thread, to
+  set its decoder against the floor's.
+
+The clips' FLAC bytes are read from the hub folder's parquet with pyarrow before the clock
+starts. The child prints one JSON line: `work_cpu_s` (user + system CPU of the measured
+phase, from `getrusage`), `n` and how many answers were wrong (each reply must be the
+clip's own reference: the benchmark server answers with the clip's watermark).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import resource
+import struct
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+
+def cpu_s() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def read_clips(dataset: Path, n: int) -> list[tuple[bytes, str]]:
+    """(FLAC bytes, reference) of the first n rows of the folder's parquet files."""
+    import pyarrow.parquet as pq
+
+    out: list[tuple[bytes, str]] = []
+    for path in sorted(dataset.glob("*/*.parquet")):
+        table = pq.read_table(path, columns=["audio", "text"])
+        for audio, text in zip(
+            table.column("audio").to_pylist(), table.column("text").to_pylist(), strict=True
+        ):
+            out.append((audio["bytes"], text))
+            if len(out) == n:
+                return out
+    return out
+
+
+_HEADER = struct.Struct("<4sI4s4sIHHIIHH4sI")
+
+
+def decode(flac: bytes) -> bytes:
+    """16 kHz mono PCM16 WAV bytes of a FLAC clip: libsndfile, one header, one copy."""
+    import soundfile as sf
+
+    pcm, rate = sf.read(io.BytesIO(flac), dtype="int16")
+    body = pcm.tobytes()
+    n = len(body)
+    head = _HEADER.pack(
+        b"RIFF", 36 + n, b"WAVE", b"fmt ", 16, 1, 1, rate, rate * 2, 2, 16, b"data", n
+    )
+    return head + body
+
+
+async def post_all(
+    items: list[tuple[bytes, str]], urls: list[str], workers: int, *, decode_first: bool
+) -> int:
+    """POST every item (decoding it first when asked) with `workers` coroutines; wrong count."""
+    import aiohttp
+
+    wrong = 0
+    it = iter(enumerate(items))
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def worker() -> None:
+            nonlocal wrong
+            for i, (body, reference) in it:
+                data = decode(body) if decode_first else body
+                async with session.post(
+                    urls[i % len(urls)], data=data, headers={"Content-Type": "wave"}
+                ) as reply:
+                    got = orjson.loads(await reply.read()).get("text")
+                wrong += got != reference
+
+        await asyncio.gather(*(worker() for _ in range(workers)))
+    return wrong
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--mode", choices=("floor", "decode", "post", "decode-asyncbench"), required=True
+    )
+    ap.add_argument("--dataset", type=Path, required=True)
+    ap.add_argument("--endpoints", default="", help="space-separated host:port list")
+    ap.add_argument("--workers", type=int, default=256)
+    ap.add_argument("--n", type=int, required=True)
+    args = ap.parse_args(argv)
+    import uvloop
+
+    from asyncbench.sources.audio import to_wav16k
+
+    clips = read_clips(args.dataset, args.n)
+    urls = [f"http://{e}/asr/transcribe" for e in args.endpoints.split()]
+    wrong = 0
+    if args.mode == "post":
+        clips = [(decode(flac), text) for flac, text in clips]  # not counted
+    start, wall = cpu_s(), time.monotonic()
+    if args.mode == "decode":
+        for flac, _ in clips:
+            decode(flac)
+    elif args.mode == "decode-asyncbench":
+        for flac, _ in clips:
+            to_wav16k(flac)
+    else:
+        wrong = uvloop.run(post_all(clips, urls, args.workers, decode_first=args.mode == "floor"))
+    work = cpu_s() - start
+    line = {"mode": args.mode, "n": len(clips), "wrong": wrong, "work_cpu_s": work}
+    line["work_wall_s"] = time.monotonic() - wall
+    print(orjson.dumps(line).decode(), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
