@@ -67,3 +67,15 @@ def test_a_builder_without_parquet_options_still_opens(tmp_path: Path) -> None:
     (folder / "test.jsonl").write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
     ds = open_split(str(folder), "default", "test")
     assert [r["id"] for r in ds] == ["j0", "j1", "j2"]
+
+
+def test_asyncbench_loader_datasets_reads_a_local_folder_as_a_hub_id_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The escape hatch: the same folder through `datasets`, with the same rows."""
+    root = make_dataset(tmp_path / "esb", {("ami", "test"): 4})
+    plain = [b["text"] for b in open_split(str(root), "ami", "test").iter(batch_size=8)]
+    monkeypatch.setenv("ASYNCBENCH_LOADER", "datasets")
+    ds = open_split(str(root), "ami", "test")
+    assert not isinstance(ds, parquet_split.ParquetSplit)
+    assert [b["text"] for b in ds.iter(batch_size=8)] == plain

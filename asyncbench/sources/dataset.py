@@ -124,7 +124,8 @@ def open_split(path: str, config: str, split: str) -> Any:
     A local folder whose card lists the split's parquet files plainly is read without
     `datasets` (`sources/parquet_split.py`: the same rows, without its second of imports)."""
     local = _looks_local(path)
-    if local:
+    # ASYNCBENCH_LOADER=datasets reads a local folder the way a hub id is read, always
+    if local and os.environ.get("ASYNCBENCH_LOADER", "").strip().lower() != "datasets":
         from asyncbench.sources.parquet_split import open_parquet_split
 
         plain = open_parquet_split(
