@@ -190,3 +190,19 @@ async def test_bad_shard_flags_are_one_line(
         assert not srv.seen
     assert code == 2
     assert err.strip().splitlines() == [message]
+
+
+@pytest.mark.parametrize(
+    ("shards", "parallelism", "budgets", "slots"),
+    [(4, None, 1, 4), (4, 2, 1, 2), (4, 8, 1, 4), (4, 6, 3, 2), (4, 2, 3, 1), (1, 16, 1, 1)],
+)
+def test_a_budget_is_cut_for_the_shards_that_run_at_once(
+    shards: int, parallelism: int | None, budgets: int, slots: int
+) -> None:
+    """A Ray cluster of 2 CPUs runs 2 shard tasks at once: a budget of 8 in 4 shares of 2 kept
+    only 4 in flight (bench/ray_batch.py showed it), so it is cut in 2 shares of 4."""
+    from asyncbench.runs.sharded import shares, slot_count
+
+    n = slot_count(shards, parallelism, budgets)
+    assert n == slots
+    assert sum(shares(8, n)) == 8

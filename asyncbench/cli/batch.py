@@ -465,7 +465,7 @@ def make_batch_command(run_command: Callable[..., None]) -> Callable[..., None]:
             from asyncbench.runs.ray_exec import RayExecutor, connect
 
             cpus = connect(ray_address)
-            sharded = (shards or cpus, RayExecutor())
+            sharded = (shards or cpus, RayExecutor(cpus))
         code = batch(
             models,
             splits,

@@ -100,8 +100,10 @@ def _shard_remote() -> Any:
 class RayExecutor:
     """Runs each shard as a Ray task; a thread per task turns its stream into events."""
 
-    def __init__(self) -> None:
+    def __init__(self, parallelism: int | None = None) -> None:
         self.running: list[Any] = []
+        #: shard tasks the cluster runs at once (one CPU each); the budget is cut for these
+        self.parallelism = parallelism
 
     def submit(self, task: ShardTask, post: Callable[[Any], None]) -> None:
         import ray

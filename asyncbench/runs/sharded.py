@@ -3,11 +3,12 @@
 
 Each run is prepared here exactly as a run of its own (`runner.prepare`: lock, sidecar,
 pre-scan), then cut into `n` shards by the stable id hash of `--shard i/n`. A provider
-budget (runs of one provider on the same endpoints, as in runs/scheduler.py) gets `n` slots,
-each with its share of the budget (`max_workers` split so the shares add up to it exactly), and
-its runs' shards are handed to free slots in batch order, so the provider never has more
-than its budget in flight however many workers serve it, and the next split starts on a slot
-as soon as a shard of the previous one ends. The budgets run side by side.
+budget (runs of one provider on the same endpoints, as in runs/scheduler.py) gets `n` slots
+(fewer on a Ray cluster with fewer CPUs than budgets × n: only the shards that can run at
+once hold a share), each with its share of the budget (`max_workers` split so the shares add
+up to it exactly), and its runs' shards are handed to free slots in batch order, so the
+provider never has more than its budget in flight however many workers serve it, and the next
+split starts on a slot as soon as a shard of the previous one ends. The budgets run side by side.
 
 Workers send their finished lines back (`shard_worker.LineSink`); this process appends each
 line whose id the file does not have yet and drops the rest, so every sample ends up exactly
@@ -49,6 +50,15 @@ class Executor(Protocol):
     def stop(self) -> None: ...
 
 
+def slot_count(shards: int, parallelism: int | None, n_budgets: int) -> int:
+    """How many shards of one budget run at once: its shares are cut for these, so a shard
+    queued behind the cluster's CPUs must not hold a share (the budget would sit half idle:
+    4 shares of 2 on a 2-CPU cluster kept 4 of 8 in flight). None: every shard runs at once."""
+    if parallelism is None:
+        return shards
+    return max(1, min(shards, parallelism // max(1, n_budgets)))
+
+
 def shares(limit: int, n: int) -> list[int]:
     """`limit` requests in flight over `n` slots (fewer if the limit is smaller), adding up to
     the limit exactly: the provider's budget holds over every worker together."""
@@ -84,11 +94,13 @@ def run_sharded(
     ended it (as `scheduler.run_budgets` returns them)."""
     states = [_Run(p, shards, left=set(range(shards))) for p in runs]
     budgets: dict[Any, _Budget] = {}
+    n_budgets = len({budget_key(p) for p in runs})
+    slots = slot_count(shards, getattr(executor, "parallelism", None), n_budgets)
     for i, p in enumerate(runs):
         key = budget_key(p)
         if key not in budgets:
             budgets[key] = _Budget(
-                p.cfg.model_name.split("/", 1)[0], shares(p.cfg.max_workers, shards), deque()
+                p.cfg.model_name.split("/", 1)[0], shares(p.cfg.max_workers, slots), deque()
             )
         budgets[key].todo.extend((i, k) for k in range(shards))
     events: queue.Queue[Event] = queue.Queue()
