@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import orjson
@@ -38,6 +39,22 @@ from asyncbench.providers._jobs import error_text
 from asyncbench.providers._wire import redirect_target
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings, http_error
 from asyncbench.sources.audio import parse_wav
+
+
+def websocket_url(
+    base: str, default_path: str, *, keep_query: bool = False, strip_slash: bool = False
+) -> str:
+    """`http(s)://host` → `ws(s)://host<default_path>`: a base URL given as http(s) (as the
+    batch providers' are) speaks WebSocket, and one with no path gets the provider's; one with
+    a path keeps it (e.g. behind a gateway), without a trailing "/" when `strip_slash`. The
+    query is dropped (the client builds its own) unless `keep_query`."""
+    parts = urlsplit(base)
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
+    if strip_slash:
+        path = parts.path.rstrip("/") or default_path
+    else:
+        path = parts.path if parts.path not in ("", "/") else default_path
+    return urlunsplit((scheme, parts.netloc, path, parts.query if keep_query else "", ""))
 
 
 class PCM:

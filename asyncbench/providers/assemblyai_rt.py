@@ -20,13 +20,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import ClassVar
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 import aiohttp
 
 from asyncbench.core.errors import TransientError
 from asyncbench.core.streaming import PacedAudio, Timeline
-from asyncbench.providers._stream import PCM, StreamingProvider
+from asyncbench.providers._stream import PCM, StreamingProvider, websocket_url
 from asyncbench.providers._wire import transcript_string
 from asyncbench.providers.base import ProviderSettings
 
@@ -35,10 +35,7 @@ DEFAULT_URL = "wss://streaming.assemblyai.com/v3/ws"
 
 def ws_url(base: str) -> str:
     """`http(s)://host` → `ws(s)://host/v3/ws` (a URL with no path gets `/v3/ws`)."""
-    parts = urlsplit(base)
-    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
-    path = parts.path if parts.path not in ("", "/") else "/v3/ws"
-    return urlunsplit((scheme, parts.netloc, path, "", ""))
+    return websocket_url(base, "/v3/ws")
 
 
 class AssemblyAIRTProvider(StreamingProvider):

@@ -18,14 +18,14 @@ service sends one, is mapped to `server_error` and retried).
 from __future__ import annotations
 
 from typing import ClassVar
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 import aiohttp
 import orjson
 
 from asyncbench.core.errors import TransientError
 from asyncbench.core.streaming import PacedAudio, Timeline
-from asyncbench.providers._stream import PCM, StreamingProvider
+from asyncbench.providers._stream import PCM, StreamingProvider, websocket_url
 from asyncbench.providers._wire import transcript_string
 from asyncbench.providers.base import ProviderSettings
 from asyncbench.providers.deepgram import DeepgramProvider
@@ -35,10 +35,7 @@ DEFAULT_URL = "wss://api.deepgram.com/v1/listen"
 
 def ws_url(base: str) -> str:
     """`http(s)://host` → `ws(s)://host/v1/listen` (a URL with no path gets `/v1/listen`)."""
-    parts = urlsplit(base)
-    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
-    path = parts.path if parts.path not in ("", "/") else "/v1/listen"
-    return urlunsplit((scheme, parts.netloc, path, parts.query, ""))
+    return websocket_url(base, "/v1/listen", keep_query=True)
 
 
 class DeepgramLiveProvider(StreamingProvider):

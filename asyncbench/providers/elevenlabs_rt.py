@@ -41,7 +41,7 @@ import asyncio
 import base64
 import contextlib
 from typing import Any, ClassVar
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 import aiohttp
 import orjson
@@ -49,7 +49,7 @@ import orjson
 from asyncbench.core.errors import PermanentError, ProviderError, TransientError
 from asyncbench.core.service_languages import ISO639_3
 from asyncbench.core.streaming import PacedAudio, Timeline
-from asyncbench.providers._stream import PCM, StreamingProvider
+from asyncbench.providers._stream import PCM, StreamingProvider, websocket_url
 from asyncbench.providers._wire import transcript_string
 from asyncbench.providers.base import ProviderSettings
 from asyncbench.providers.elevenlabs import ElevenLabsProvider
@@ -83,10 +83,7 @@ _AUTH = frozenset({"auth_error", "unaccepted_terms", "unaccepted_terms_error"})
 def ws_url(base: str) -> str:
     """`http(s)://host` → `ws(s)://host/v1/speech-to-text/realtime` (a URL with no path gets
     the realtime path; one with a path keeps it, e.g. behind a gateway)."""
-    parts = urlsplit(base)
-    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
-    path = parts.path if parts.path not in ("", "/") else PATH
-    return urlunsplit((scheme, parts.netloc, path, "", ""))
+    return websocket_url(base, PATH)
 
 
 def session_error(message: dict[str, Any], key_env: str | None) -> ProviderError | None:

@@ -39,7 +39,6 @@ import asyncio
 import base64
 import contextlib
 from typing import Any, ClassVar
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import orjson
@@ -48,7 +47,7 @@ from asyncbench.core.errors import PermanentError, ProviderError, TransientError
 from asyncbench.core.service_languages import OPENAI_LANGUAGES
 from asyncbench.core.streaming import PacedAudio, Timeline
 from asyncbench.providers._http import quota_error
-from asyncbench.providers._stream import PCM, StreamingProvider, pcm_of
+from asyncbench.providers._stream import PCM, StreamingProvider, pcm_of, websocket_url
 from asyncbench.providers._wire import transcript_string
 from asyncbench.providers.base import AudioPayload, ProviderSettings, http_error
 from asyncbench.sources.audio import wav_header
@@ -63,10 +62,7 @@ MODELS = ("gpt-4o-transcribe", "gpt-4o-mini-transcribe", "whisper-1")
 def ws_url(base: str) -> str:
     """`http(s)://host` → `ws(s)://host/v1/realtime` (a URL with no path gets `/v1/realtime`;
     the query is the client's: `intent=transcription`)."""
-    parts = urlsplit(base)
-    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
-    path = parts.path.rstrip("/") or "/v1/realtime"
-    return urlunsplit((scheme, parts.netloc, path, "", ""))
+    return websocket_url(base, "/v1/realtime", strip_slash=True)
 
 
 def to_24k(pcm: PCM) -> bytes:
