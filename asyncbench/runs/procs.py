@@ -42,6 +42,7 @@ class ProcessExecutor:
     def __init__(self) -> None:
         self.ctx = multiprocessing.get_context("spawn")
         self.children: list[Any] = []
+        self.parallelism: int | None = None  # a process per shard: every shard runs at once
 
     def submit(self, task: ShardTask, post: Callable[[Any], None]) -> None:
         parent, child = self.ctx.Pipe(duplex=False)

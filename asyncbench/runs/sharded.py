@@ -45,6 +45,9 @@ Event = tuple[str, tuple[int, int], Any]
 class Executor(Protocol):
     """Where shards run (processes here, Ray tasks on a cluster)."""
 
+    #: how many shards it runs at once (None: all that are submitted, e.g. one process each)
+    parallelism: int | None
+
     def submit(self, task: ShardTask, post: Callable[[Event], None]) -> None: ...
 
     def stop(self) -> None: ...
@@ -95,7 +98,7 @@ def run_sharded(
     states = [_Run(p, shards, left=set(range(shards))) for p in runs]
     budgets: dict[Any, _Budget] = {}
     n_budgets = len({budget_key(p) for p in runs})
-    slots = slot_count(shards, getattr(executor, "parallelism", None), n_budgets)
+    slots = slot_count(shards, executor.parallelism, n_budgets)
     for i, p in enumerate(runs):
         key = budget_key(p)
         if key not in budgets:
