@@ -144,21 +144,26 @@ def budget_key(prepared: Prepared) -> tuple[str, tuple[str, ...]]:
     return type(prepared.provider).__name__, tuple(sorted(set(prepared.urls)))
 
 
+BudgetKey = tuple[str, tuple[str, ...]]
+
+
+def _grouped(runs: Sequence[Prepared]) -> dict[BudgetKey, list[tuple[int, Prepared]]]:
+    """The runs by budget (`budget_key`), in the batch's order inside each group."""
+    groups: dict[BudgetKey, list[tuple[int, Prepared]]] = {}
+    for i, prepared in enumerate(runs):
+        groups.setdefault(budget_key(prepared), []).append((i, prepared))
+    return groups
+
+
 def budget_demand(runs: Sequence[Prepared]) -> list[tuple[str, int, int]]:
     """(provider, requests in flight, endpoints) of each budget the runs would share."""
-    seen: dict[tuple[str, tuple[str, ...]], tuple[str, int, int]] = {}
-    for p in runs:
-        seen.setdefault(
-            budget_key(p), (p.cfg.model_name.split("/", 1)[0], p.cfg.max_workers, len(p.urls))
-        )
-    return list(seen.values())
+    firsts = (items[0][1] for items in _grouped(runs).values())
+    return [(p.cfg.model_name.split("/", 1)[0], p.cfg.max_workers, len(p.urls)) for p in firsts]
 
 
 def plan_budgets(runs: Sequence[Prepared]) -> list[Budget]:
     """Group runs by budget, keeping the batch's order inside each group."""
-    groups: dict[tuple[str, tuple[str, ...]], list[tuple[int, Prepared]]] = {}
-    for i, prepared in enumerate(runs):
-        groups.setdefault(budget_key(prepared), []).append((i, prepared))
+    groups = _grouped(runs)
     names: dict[str, int] = {}
     for items in groups.values():
         prefix = items[0][1].cfg.model_name.split("/", 1)[0]
