@@ -41,31 +41,39 @@ def embed(text: str, seconds: float, *, seed: int = 0, robust: bool = False) -> 
     """int16 mono samples at 16 kHz whose first samples encode `text` (UTF-8); with `robust`,
     in the mark that survives resampling (see the module docstring)."""
     data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-    if len(data) > 65535:
-        raise ValueError("text too long to embed")
     if robust:
         mark = robust_mark(data.tobytes())
-        n = max(round(seconds * RATE), len(mark))
-        out = (np.random.default_rng(seed).standard_normal(n) * 300).astype(np.int16)
-        out[: len(mark)] = mark
-        return out
-    header = np.concatenate([_MAGIC, np.array([len(data) >> 8, len(data) & 0xFF], dtype=np.int16)])
-    body = ((data.astype(np.int32) - 128) * _SCALE).astype(np.int16)
-    n = max(round(seconds * RATE), len(header) + len(body))
-    rng = np.random.default_rng(seed)
-    out = (rng.standard_normal(n) * 300).astype(np.int16)
-    out[: len(header)] = header
-    out[len(header) : len(header) + len(body)] = body
+    else:
+        if len(data) > 65535:
+            raise ValueError("text too long to embed")
+        length = np.array([len(data) >> 8, len(data) & 0xFF], dtype=np.int16)
+        body = ((data.astype(np.int32) - 128) * _SCALE).astype(np.int16)
+        mark = np.concatenate([_MAGIC, length, body])
+    n = max(round(seconds * RATE), len(mark))
+    out = (np.random.default_rng(seed).standard_normal(n) * 300).astype(np.int16)
+    out[: len(mark)] = mark
     return out
+
+
+def _samples(pcm: bytes | np.ndarray) -> np.ndarray:
+    """PCM16 little-endian bytes as samples (an array is taken as it is)."""
+    if isinstance(pcm, (bytes, bytearray, memoryview)):
+        return np.frombuffer(pcm, dtype="<i2")
+    return pcm
+
+
+def _text(data: bytes | None) -> str | None:
+    try:
+        return None if data is None else data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def extract_all(pcm: bytes | np.ndarray) -> list[str]:
     """Every text embedded anywhere in the samples, in order: a long recording made of
     watermarked clips (or a part cut from one) carries the transcript of each clip in it.
     Exact and rate-robust marks are both read."""
-    samples = (
-        np.frombuffer(pcm, dtype="<i2") if isinstance(pcm, (bytes, bytearray, memoryview)) else pcm
-    )
+    samples = _samples(pcm)
     if len(samples) < 6:
         return []
     head = samples[: len(samples) - 5]
@@ -84,9 +92,7 @@ def extract_all(pcm: bytes | np.ndarray) -> list[str]:
 
 def extract(pcm: bytes | np.ndarray) -> str | None:
     """The embedded text, or None when the samples carry none."""
-    samples = (
-        np.frombuffer(pcm, dtype="<i2") if isinstance(pcm, (bytes, bytearray, memoryview)) else pcm
-    )
+    samples = _samples(pcm)
     if len(samples) < 6 or not np.array_equal(samples[:4], _MAGIC):
         return extract_robust(samples)
     length = (int(samples[4]) << 8) | int(samples[5])
@@ -96,10 +102,7 @@ def extract(pcm: bytes | np.ndarray) -> str | None:
     values = body // _SCALE + 128
     if np.any(values < 0) or np.any(values > 255) or np.any(body % _SCALE):
         return None
-    try:
-        return values.astype(np.uint8).tobytes().decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+    return _text(values.astype(np.uint8).tobytes())
 
 
 # -- the rate-robust mark ---------------------------------------------------------------------
@@ -153,11 +156,7 @@ def _robust_bytes_at(samples: np.ndarray, edge: int) -> bytes | None:
 
 
 def _robust_at(samples: np.ndarray, edge: int) -> str | None:
-    data = _robust_bytes_at(samples, edge)
-    try:
-        return None if data is None else data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+    return _text(_robust_bytes_at(samples, edge))
 
 
 def _robust_edges(samples: np.ndarray, limit: int | None = None) -> list[int]:
@@ -184,9 +183,7 @@ def _robust_edges(samples: np.ndarray, limit: int | None = None) -> list[int]:
 def extract_robust_bytes(pcm: bytes | np.ndarray) -> bytes | None:
     """The bytes of a robust mark at the start of the samples (its first edge within 20 ms,
     as a resampled clip's mark may have moved a sample or two), else None."""
-    samples = (
-        np.frombuffer(pcm, dtype="<i2") if isinstance(pcm, (bytes, bytearray, memoryview)) else pcm
-    )
+    samples = _samples(pcm)
     for edge in _robust_edges(samples, limit=_QUIET + 320):
         # the first sample above half level is the block's first sample, give or take one;
         # only the middle samples are averaged, which leaves room for that
@@ -198,8 +195,4 @@ def extract_robust_bytes(pcm: bytes | np.ndarray) -> bytes | None:
 
 def extract_robust(pcm: bytes | np.ndarray) -> str | None:
     """The text of a robust mark at the start of the samples, else None."""
-    data = extract_robust_bytes(pcm)
-    try:
-        return None if data is None else data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+    return _text(extract_robust_bytes(pcm))
