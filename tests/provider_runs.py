@@ -338,6 +338,18 @@ async def assert_rate_limits_retried(
     return mock.state
 
 
+async def assert_job_server_errors_retried(
+    make: Callable[[str], Provider], tmp: Path, mock_name: str
+) -> None:
+    """Three requests in ten answered 503 (an async-job provider asks a failed poll again
+    itself, so the engine need not see each one): four clips still all end ok. Seed 4: the
+    run's first draw (the first request's fault roll) is 0.24, so a 503 is sent."""
+    async with MockServer(MockConfig(rate_5xx=0.3, seed=4)) as mock:
+        _, rows = await run_clips(make(mock.url), clip_list(4), tmp / "r", max_retries=6)
+    assert [r["status"] for r in rows] == ["ok"] * 4
+    assert mock.state.counters[f"{mock_name}.503"] > 0
+
+
 #: variables of these providers a developer may have set (cli_env already drops OPENAI_*)
 SYNC_ENV = ("GROQ_", "ELEVENLABS_", "DEEPGRAM_")
 

@@ -20,6 +20,7 @@ from .provider_runs import (
     AudioHost,
     CliRuns,
     assert_failures_recorded,
+    assert_job_server_errors_retried,
     assert_key_rejected,
     assert_missing_key,
     assert_missing_key_sends_nothing,
@@ -120,11 +121,7 @@ async def test_rate_limits_are_waited_out_without_new_jobs(tmp_path: Path) -> No
 
 
 async def test_server_errors_are_asked_again(tmp_path: Path) -> None:
-    # seed 4: the run's first draw (the first request's fault roll) is 0.24, so a 503 is sent
-    async with MockServer(MockConfig(rate_5xx=0.3, seed=4)) as mock:
-        _, rows = await run_clips(provider(mock.url), clip_list(4), tmp_path / "r", max_retries=6)
-    assert [r["status"] for r in rows] == ["ok"] * 4
-    assert mock.state.counters["gladia.503"] > 0
+    await assert_job_server_errors_retried(provider, tmp_path, "gladia")
 
 
 async def test_no_credit_and_rejected_key_stop_the_run(tmp_path: Path) -> None:
