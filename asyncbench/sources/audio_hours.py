@@ -10,7 +10,6 @@ unknown length, said so, never guessed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from asyncbench.core.errors import ConfigError
 
@@ -35,15 +34,10 @@ def split_audio(path: str, config: str, split: str, max_samples: int | None = No
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from asyncbench.sources.parquet_split import split_files
+    from asyncbench.sources.parquet_split import data_files
 
     try:
-        files = split_files(Path(path).expanduser(), config, split)
-        if files is None:  # the card does not list them plainly: `datasets` resolves them
-            import datasets
-
-            builder = datasets.load_dataset_builder(path, config)
-            files = (builder.config.data_files or {}).get(split)
+        files = data_files(path, config, split)
     except Exception as exc:
         raise ConfigError(
             f"cannot find {path} {config}/{split} to measure its audio ({type(exc).__name__}: "

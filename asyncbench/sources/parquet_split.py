@@ -103,6 +103,19 @@ def split_files(folder: Path, config: str, split: str) -> list[str] | None:
     return files or None
 
 
+def data_files(path: str, config: str, split: str) -> list[str]:
+    """The split's data files in the order `datasets` streams them: from the card when it lists
+    them plainly, else as `datasets` resolves them (a folder's odd card, or a hub id). Raises
+    what `datasets` raises."""
+    plain = split_files(Path(path).expanduser(), config, split)
+    if plain is not None:
+        return plain
+    import datasets
+
+    builder = datasets.load_dataset_builder(path, config)
+    return [str(f) for f in (builder.config.data_files or {}).get(split) or []]
+
+
 @dataclass(slots=True, frozen=True)
 class SplitInfo:
     """What the card says of a split (what `datasets`' `ds.info.splits[split]` holds)."""

@@ -16,20 +16,14 @@ from pathlib import Path
 def split_files(dataset_path: str, config: str, split: str) -> list[str]:
     """The split's data files in the order `datasets` streams them ([] if unknown, and for
     hub ids: naming a file there is not worth a network round trip)."""
-    if not Path(dataset_path).expanduser().is_dir():
+    folder = Path(dataset_path).expanduser()
+    if not folder.is_dir():
         return []
-    from asyncbench.sources.parquet_split import split_files as plain_files
+    from asyncbench.sources.parquet_split import data_files
 
-    plain = plain_files(Path(dataset_path).expanduser(), config, split)
-    if plain is not None:  # the card lists them: no `datasets` import to find them
-        return plain
     try:
-        import datasets
-
-        builder = datasets.load_dataset_builder(str(Path(dataset_path).expanduser()), config)
-        files = (builder.config.data_files or {}).get(split) or []
-        return [str(f) for f in files]
-    except Exception:  # a hub id offline, an odd builder: the message just names no file
+        return data_files(str(folder), config, split)
+    except Exception:  # an odd builder: the message just names no file
         return []
 
 
