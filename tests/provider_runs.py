@@ -27,6 +27,7 @@ from asyncbench.engine.pipeline import Engine, EngineOptions, Job
 from asyncbench.providers import resolve
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings
 from asyncbench.results.store import ResultWriter
+from asyncbench.runs.longform import LocalPrepare
 from asyncbench.servers.mock.state import MockConfig, MockState
 from asyncbench.sources import watermark
 from asyncbench.sources.audio import wav_header
@@ -252,6 +253,7 @@ async def engine_run(
             pool=pool,
             transcribe=transcribe,
             prepare=prepare,
+            prepare_many=prepare.many if isinstance(prepare, LocalPrepare) else None,
             writer=ResultWriter(path),
             options=options,
             transport_errors=(aiohttp.ClientError, OSError),

@@ -74,6 +74,9 @@ class EngineOptions:
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
     prep_concurrency: int = 4
+    # samples one prepper takes at once when the engine is given `prepare_many` (those
+    # already read, up to this many: a trickling source is not held back to fill a chunk)
+    prep_chunk: int = 8
     grace_s: float = 10.0
     # Kinds that will fail every request alike (a rejected key, an exhausted quota): the
     # first one stops the run instead of burning through the split.
@@ -92,6 +95,9 @@ class EngineOptions:
 
 Transcribe = Callable[[str, AudioPayload], Awaitable[str]]
 Prepare = Callable[[Sample], Awaitable[Job]]
+#: prepares a chunk of samples at once (their jobs in their order): one hand-off to a prep
+#: thread per chunk instead of one per sample
+PrepareMany = Callable[[list[Sample]], Awaitable[list[Job]]]
 #: a sync iterator (read in a thread: parquet, datasets) or an async one (read on the loop:
 #: the dataset viewer over HTTP) of sample batches
 Batches = Iterator[list[Sample]] | AsyncIterator[list[Sample]]
@@ -112,6 +118,7 @@ class Engine:
         transcribe: Transcribe,
         prepare: Prepare,
         writer: ResultWriter,
+        prepare_many: PrepareMany | None = None,
         options: EngineOptions,
         stats: RunStats | None = None,
         redact: Callable[[str], str] = lambda s: s,
@@ -120,6 +127,7 @@ class Engine:
         self.pool = pool
         self.transcribe = transcribe
         self.prepare = prepare
+        self.prepare_many = prepare_many
         self.writer = writer
         self.opts = options
         self.stats = stats or RunStats()
@@ -218,11 +226,25 @@ class Engine:
     async def _prep(
         self, raw: asyncio.Queue[Sample | None], ready: asyncio.Queue[Job | None]
     ) -> None:
+        many, most = self.prepare_many, self.opts.prep_chunk
         while True:
             sample = await raw.get()
             if sample is None:
                 return
-            await ready.put(await self.prepare(sample))
+            if many is None or most <= 1:
+                await ready.put(await self.prepare(sample))
+                continue
+            chunk, last = [sample], False
+            while len(chunk) < most and not raw.empty():
+                more = raw.get_nowait()
+                if more is None:  # this prepper's end mark: its chunk is still prepared
+                    last = True
+                    break
+                chunk.append(more)
+            for job in await many(chunk):
+                await ready.put(job)
+            if last:
+                return
 
     async def _work(self, ready: asyncio.Queue[Job | None]) -> None:
         while self.accepting:

@@ -617,6 +617,7 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
             prepare = make_url_prepare(
                 source, fetches_urls=provider.fetches_urls, long_prepare=long_prepare
             )
+            prepare_many = None  # downloads go one by one, each as soon as it can
             prep_concurrency = min(cfg.max_workers, DOWNLOADS_IN_FLIGHT)
             read_ahead = None
         elif isinstance(ds, ChunkedSplit):
@@ -636,7 +637,8 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
                 done_parts=scan_parts(part_writer.path, skip_ids=resume.done_ids),
                 writer=part_writer,
             )
-            prep_concurrency = prep_threads * 8
+            prepare_many = prepare.many
+            prep_concurrency = prep_threads * 2
             read_ahead = None
         else:
             from asyncbench.results.parts import PartWriter, parts_path, scan_parts
@@ -667,9 +669,10 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
                 done_parts=scan_parts(part_writer.path, skip_ids=resume.done_ids),
                 writer=part_writer,
             )
-            # several clips queued per decode thread: while the event loop is busy with
-            # replies, a thread that finishes one clip starts the next without waiting for it
-            prep_concurrency = prep_threads if long else prep_threads * 8
+            # two chunks of clips per decode thread: while the event loop is busy with
+            # replies, a thread that finishes one chunk starts the next without waiting for it
+            prepare_many = prepare.many
+            prep_concurrency = prep_threads if long else prep_threads * 2
             read_ahead = 1 if long else None
         stats = RunStats(total=samples_left(cfg, total, resume))
         from asyncbench.runs.budget import Budget, model_price
@@ -685,6 +688,7 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
             pool=pool,
             transcribe=transcribe,
             prepare=prepare,
+            prepare_many=prepare_many,
             writer=ResultWriter(path)
             if shared is None or shared.writer is None
             else shared.writer(path),
