@@ -61,6 +61,31 @@ def test_help_answers_without_heavy_imports() -> None:
     assert "HEAVY []" in out.stdout
 
 
+def test_a_command_loads_only_its_own_module_and_help_lists_them_all() -> None:
+    """`run` does not import the servers', the report's or the batch's modules at start;
+    `--help` still lists every command, and one process can run one command after another
+    (the in-process test runner does)."""
+    code = (
+        "import sys\n"
+        "from asyncbench.cli.app import COMMANDS, main\n"
+        "def call(*args):\n"
+        "    try:\n        main(list(args))\n    except SystemExit:\n        pass\n"
+        "call('run', '--help')\n"
+        "others = [COMMANDS[n][0] for n in COMMANDS if n != 'run']\n"
+        "print('LOADED', [m for m in others if m in sys.modules])\n"
+        "call('suites', '--help')\n"
+        "call('--help')\n"
+    )
+    out = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert "LOADED []" in out.stdout, out.stdout + out.stderr
+    assert "List the suites batch --suite runs" in out.stdout  # suites' own --help
+    commands = out.stdout.split("Commands:")[-1]
+    for name in ("run", "score", "serve", "mock", "batch", "suites", "sweep", "demo"):
+        assert f"  {name} " in commands
+    for name in ("report", "compare", "estimate"):
+        assert f"  {name} " in commands
+
+
 async def test_seed_command_equals_and_space_forms_round_robin(esb: Path, tmp_path: Path) -> None:
     async with LoopbackAldea(3, transcript=from_watermark) as srv:
         code, out, err = await run_eval(

@@ -1,12 +1,17 @@
 """Command line: `asyncbench run|score|serve|demo ...` (and `run_eval.py`, the seed's entry).
 
 Only light modules are imported here so that `--help` answers at once; each command imports
-what it needs when it runs.
+what it needs when it runs. A command's own module is imported only when that command is
+the one asked for (`--help` and an unknown name load them all, to list them): a run does
+not pay for the servers', the report's or the batch's modules at every start.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from importlib import import_module
+from typing import Any
 
 import typer
 
@@ -26,11 +31,83 @@ def _root() -> None:
     """Benchmark speech-to-text endpoints on the Open ASR Leaderboard English sets."""
 
 
-from asyncbench.cli.run import run_command  # noqa: E402
+#: name -> (module, attribute, help); an attribute named make_* builds the command from `run`'s
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "run": (
+        "asyncbench.cli.run",
+        "run_command",
+        "Transcribe one split through one provider and append the results file.",
+    ),
+    "score": (
+        "asyncbench.scoring.cli",
+        "score_command",
+        "Score results files like the Open ASR Leaderboard.",
+    ),
+    "serve": (
+        "asyncbench.servers.serve",
+        "serve_command",
+        "Run local pocketsphinx ASR servers that speak the Aldea protocol.",
+    ),
+    "mock": (
+        "asyncbench.servers.mock.cli",
+        "mock_command",
+        "Run one local server that speaks every provider's protocol.",
+    ),
+    "batch": (
+        "asyncbench.cli.batch",
+        "make_batch_command",
+        "Every model × a suite's splits in one process, resumable.",
+    ),
+    "suites": (
+        "asyncbench.cli.suites",
+        "suites_command",
+        "List the suites batch --suite runs, and their entries.",
+    ),
+    "sweep": (
+        "asyncbench.cli.sweep",
+        "make_sweep_command",
+        "Same samples at each concurrency (--levels) or rate (--rates); find the knee.",
+    ),
+    "demo": (
+        "asyncbench.cli.demo",
+        "demo_command",
+        "The whole job on a built-in speech set: local servers, run, scores.",
+    ),
+    "report": (
+        "asyncbench.reporting.report",
+        "report_command",
+        "Write one self-contained HTML report with plots of a results folder.",
+    ),
+    "compare": (
+        "asyncbench.cli.compare",
+        "compare_command",
+        "WER differences between two models, with paired-bootstrap CIs.",
+    ),
+    "estimate": (
+        "asyncbench.cli.estimate",
+        "estimate_command",
+        "Audio hours and estimated cost of a batch, without running it.",
+    ),
+}
 
-app.command("run", help="Transcribe one split through one provider and append the results file.")(
-    run_command
-)
+
+def _command(name: str) -> Callable[..., Any]:
+    module, attr, _ = COMMANDS[name]
+    found = getattr(import_module(module), attr)
+    if attr.startswith("make_"):  # batch and sweep drive runs through `run`'s own options
+        return found(_command("run"))  # type: ignore[no-any-return]
+    return found  # type: ignore[no-any-return]
+
+
+def register(args: list[str]) -> None:
+    """Add the command `args` asks for to the app (every command when it names none of
+    them: `--help`, no arguments, a typo that typer answers with the list), unless an
+    earlier call in this process did."""
+    asked = next((a for a in args if not a.startswith("-")), None)
+    have = {c.name for c in app.registered_commands}
+    for name in [asked] if asked in COMMANDS else list(COMMANDS):
+        if name not in have:
+            app.command(name, help=COMMANDS[name][2])(_command(name))
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
@@ -47,6 +124,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
 
         argv = ray_flag_default(list(args))
     try:
+        register(list(argv if argv is not None else args))
         app(args=argv, prog_name=prog)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -58,51 +136,3 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         # kept on an unexpected exception, so the traceback Python prints next is redacted too
         if sys.exc_info()[0] in (None, SystemExit):
             restore()
-
-
-from asyncbench.scoring.cli import score_command  # noqa: E402
-
-app.command("score", help="Score results files like the Open ASR Leaderboard.")(score_command)
-from asyncbench.servers.serve import serve_command  # noqa: E402
-
-app.command("serve", help="Run local pocketsphinx ASR servers that speak the Aldea protocol.")(
-    serve_command
-)
-from asyncbench.servers.mock.cli import mock_command  # noqa: E402
-
-app.command("mock", help="Run one local server that speaks every provider's protocol.")(
-    mock_command
-)
-from asyncbench.cli.batch import make_batch_command  # noqa: E402
-
-app.command("batch", help="Every model × a suite's splits in one process, resumable.")(
-    make_batch_command(run_command)
-)
-from asyncbench.cli.suites import suites_command  # noqa: E402
-
-app.command("suites", help="List the suites batch --suite runs, and their entries.")(suites_command)
-from asyncbench.cli.sweep import make_sweep_command  # noqa: E402
-
-app.command(
-    "sweep", help="Same samples at each concurrency (--levels) or rate (--rates); find the knee."
-)(make_sweep_command(run_command))
-from asyncbench.cli.demo import demo_command  # noqa: E402
-
-app.command("demo", help="The whole job on a built-in speech set: local servers, run, scores.")(
-    demo_command
-)
-from asyncbench.reporting.report import report_command  # noqa: E402
-
-app.command("report", help="Write one self-contained HTML report with plots of a results folder.")(
-    report_command
-)
-from asyncbench.cli.compare import compare_command  # noqa: E402
-
-app.command("compare", help="WER differences between two models, with paired-bootstrap CIs.")(
-    compare_command
-)
-from asyncbench.cli.estimate import estimate_command  # noqa: E402
-
-app.command("estimate", help="Audio hours and estimated cost of a batch, without running it.")(
-    estimate_command
-)
