@@ -18,6 +18,7 @@ split through `datasets` as before, with its checks and its error messages.
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 from collections.abc import Iterator
@@ -30,10 +31,23 @@ _CONFIG_KEYS = frozenset({"config_name", "data_files", "default"})
 
 
 def read_card(folder: Path) -> dict[str, Any] | None:
-    """The YAML front matter of `folder/README.md`, or None when there is none."""
+    """The YAML front matter of `folder/README.md`, or None when there is none.
+
+    Parsed once per version of the file (a run asks for it several times before its first
+    request, and a hub card listing dozens of configs takes tens of ms in pure-Python YAML),
+    with libyaml's safe loader where PyYAML has it. Callers must not change what it returns."""
     readme = folder / "README.md"
     try:
-        text = readme.read_text(encoding="utf-8")
+        st = readme.stat()
+    except OSError:
+        return None
+    return _parse_card(str(readme), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _parse_card(readme: str, _mtime_ns: int, _size: int) -> dict[str, Any] | None:
+    try:
+        text = Path(readme).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
     if not text.startswith("---"):
@@ -43,8 +57,9 @@ def read_card(folder: Path) -> dict[str, Any] | None:
         return None
     import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        card = yaml.safe_load(text[3:end])
+        card = yaml.load(text[3:end], Loader=loader)  # a safe loader either way
     except yaml.YAMLError:
         return None
     return card if isinstance(card, dict) else None
