@@ -27,6 +27,7 @@ import hashlib
 import logging
 import math
 import re
+from abc import abstractmethod
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar
@@ -205,6 +206,8 @@ class JobProvider(Provider):
     requests a subclass passes as `pace=self.submit_pace` or `pace=self.status_pace`.
     """
 
+    #: the service's name in the errors a user reads ("over Gladia's 1000 MB limit")
+    service: ClassVar[str]
     default_timeout: ClassVar[float] = 600.0
     request_rate: ClassVar[float | None] = None
     submit_rate: ClassVar[float | None] = None
@@ -235,6 +238,34 @@ class JobProvider(Provider):
     def job_url(self, url: str, job_id: str) -> str | None:
         """Where `DELETE` removes a finished job (`--delete_jobs`); None: the API has none."""
         return None
+
+    async def transcribe(
+        self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
+    ) -> str:
+        """Every job API alike: refuse an upload over the service's limits before sending,
+        then submit (or resume the journaled job) and finish it."""
+        require_audio(audio)
+        self.limits.check(audio, self.service)
+        return await self.journaled(
+            session,
+            url,
+            audio,
+            lambda: self.submit(session, url, audio),
+            lambda endpoint, job_id, extra: self.finish(session, endpoint, job_id, extra),
+        )
+
+    @abstractmethod
+    async def submit(
+        self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
+    ) -> Accepted:
+        """Send the audio (or its URL) and create the job: (job id, what `finish` needs
+        besides it, which the journal keeps with the job)."""
+
+    @abstractmethod
+    async def finish(
+        self, session: aiohttp.ClientSession, url: str, job_id: str, extra: dict[str, Any]
+    ) -> str:
+        """Poll the accepted job to its end and return its transcript."""
 
     async def journaled(
         self,

@@ -24,7 +24,6 @@ from asyncbench.providers._jobs import (
     Statuses,
     failure_from_reason,
     job_id_of,
-    require_audio,
 )
 from asyncbench.providers._wire import transcript_string
 from asyncbench.providers.base import AudioPayload, ProviderSettings
@@ -71,6 +70,7 @@ def job_error(job_id: str, job: dict[str, Any]) -> ProviderError:
 
 class AssemblyAIProvider(JobProvider):
     prefixes = ("assembly", "assemblyai")
+    service = "AssemblyAI"
     key_env = "ASSEMBLYAI_API_KEY"
     base_url_env = "ASSEMBLYAI_BASE_URL"
     default_base_url = DEFAULT_URL
@@ -93,18 +93,6 @@ class AssemblyAIProvider(JobProvider):
 
     def job_url(self, url: str, job_id: str) -> str | None:
         return f"{url}/v2/transcript/{job_id}"
-
-    async def transcribe(
-        self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
-    ) -> str:
-        require_audio(audio)
-        return await self.journaled(
-            session,
-            url,
-            audio,
-            lambda: self.submit(session, url, audio),
-            lambda endpoint, job_id, _: self.finish(session, endpoint, job_id),
-        )
 
     async def submit(
         self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
@@ -135,7 +123,9 @@ class AssemblyAIProvider(JobProvider):
         )
         return job_id_of(reply), {}
 
-    async def finish(self, session: aiohttp.ClientSession, url: str, job_id: str) -> str:
+    async def finish(
+        self, session: aiohttp.ClientSession, url: str, job_id: str, extra: dict[str, Any]
+    ) -> str:
         job = await self.poll_job(
             session, f"{url}/v2/transcript/{job_id}", job_id, STATUSES, job_error
         )

@@ -29,7 +29,7 @@ from asyncbench.core.endpoint_spec import normalize_endpoint
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, TransientError
 from asyncbench.core.limits import Limits
 from asyncbench.providers._http import upload_name
-from asyncbench.providers._jobs import JobProvider, Statuses, job_id_of, require_audio
+from asyncbench.providers._jobs import JobProvider, Statuses, job_id_of
 from asyncbench.providers.base import AudioPayload, ProviderSettings
 
 if TYPE_CHECKING:
@@ -65,6 +65,7 @@ def transcript_of(job: dict[str, Any]) -> str:
 
 class GladiaProvider(JobProvider):
     prefixes = ("gladia",)
+    service = "Gladia"
     key_env = "GLADIA_API_KEY"
     base_url_env = "GLADIA_BASE_URL"
     default_base_url = DEFAULT_URL
@@ -89,19 +90,6 @@ class GladiaProvider(JobProvider):
     def job_url(self, url: str, job_id: str) -> str | None:
         return f"{url}/v2/pre-recorded/{job_id}"
 
-    async def transcribe(
-        self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
-    ) -> str:
-        require_audio(audio)
-        self.limits.check(audio, "Gladia")
-        return await self.journaled(
-            session,
-            url,
-            audio,
-            lambda: self.submit(session, url, audio),
-            lambda endpoint, job_id, _: self.finish(session, endpoint, job_id),
-        )
-
     async def submit(
         self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
     ) -> tuple[str, dict[str, Any]]:
@@ -124,7 +112,9 @@ class GladiaProvider(JobProvider):
         )
         return job_id_of(reply), {}
 
-    async def finish(self, session: aiohttp.ClientSession, url: str, job_id: str) -> str:
+    async def finish(
+        self, session: aiohttp.ClientSession, url: str, job_id: str, extra: dict[str, Any]
+    ) -> str:
         job = await self.poll_job(
             session, f"{url}/v2/pre-recorded/{job_id}", job_id, STATUSES, job_error
         )

@@ -22,7 +22,6 @@ from asyncbench.providers._jobs import (
     JobProvider,
     Statuses,
     job_id_of,
-    require_audio,
     with_default_path,
 )
 from asyncbench.providers._wire import transcript_string
@@ -87,6 +86,7 @@ def transcript_text(doc: Any) -> str:
 
 class RevAIProvider(JobProvider):
     prefixes = ("revai",)
+    service = "Rev AI"
     key_env = "REVAI_API_KEY"
     base_url_env = "REVAI_BASE_URL"
     default_base_url = DEFAULT_URL
@@ -112,18 +112,6 @@ class RevAIProvider(JobProvider):
     def job_url(self, url: str, job_id: str) -> str | None:
         return f"{url}/jobs/{job_id}"
 
-    async def transcribe(
-        self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
-    ) -> str:
-        require_audio(audio)
-        return await self.journaled(
-            session,
-            url,
-            audio,
-            lambda: self.submit(session, url, audio),
-            lambda endpoint, job_id, _: self.finish(session, endpoint, job_id),
-        )
-
     async def submit(
         self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
     ) -> tuple[str, dict[str, Any]]:
@@ -140,7 +128,9 @@ class RevAIProvider(JobProvider):
             job = await self.request(session, "POST", f"{url}/jobs", json=body)
         return job_id_of(job), {}
 
-    async def finish(self, session: aiohttp.ClientSession, url: str, job_id: str) -> str:
+    async def finish(
+        self, session: aiohttp.ClientSession, url: str, job_id: str, extra: dict[str, Any]
+    ) -> str:
         await self.poll_job(session, f"{url}/jobs/{job_id}", job_id, STATUSES, job_error)
         doc = await self.patiently(
             lambda: self.request(

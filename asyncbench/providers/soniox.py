@@ -54,7 +54,6 @@ from asyncbench.providers._jobs import (
     Statuses,
     failure_from_reason,
     job_id_of,
-    require_audio,
 )
 from asyncbench.providers.base import AudioPayload, ProviderSettings
 
@@ -109,6 +108,7 @@ def requests_per_minute(env: str) -> float:
 
 class SonioxProvider(JobProvider):
     prefixes = ("soniox",)
+    service = "Soniox"
     key_env = "SONIOX_API_KEY"
     base_url_env = "SONIOX_BASE_URL"
     default_base_url = DEFAULT_URL
@@ -153,20 +153,7 @@ class SonioxProvider(JobProvider):
             "enable_language_identification": False,
         }
 
-    async def transcribe(
-        self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
-    ) -> str:
-        require_audio(audio)
-        self.limits.check(audio, "Soniox")
-        return await self.journaled(
-            session,
-            url,
-            audio,
-            lambda: self._submit(session, url, audio),
-            lambda endpoint, job_id, extra: self._finish(session, endpoint, job_id, extra),
-        )
-
-    async def _submit(
+    async def submit(
         self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
     ) -> tuple[str, dict[str, Any]]:
         """Upload the file (unless Soniox fetches a URL) and create the transcription; the
@@ -198,7 +185,7 @@ class SonioxProvider(JobProvider):
             raise
         return job_id, ({"file_id": file_id} if file_id is not None else {})
 
-    async def _finish(
+    async def finish(
         self, session: aiohttp.ClientSession, url: str, job_id: str, extra: dict[str, Any]
     ) -> str:
         file_id = extra.get("file_id")

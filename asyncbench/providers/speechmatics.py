@@ -28,7 +28,6 @@ from asyncbench.providers._jobs import (
     Statuses,
     failure_from_reason,
     job_id_of,
-    require_audio,
     with_default_path,
 )
 from asyncbench.providers.base import AudioPayload, ProviderSettings
@@ -74,6 +73,7 @@ def transcription_config(settings: ProviderSettings, **extra: object) -> dict[st
 
 class SpeechmaticsProvider(JobProvider):
     prefixes = ("speechmatics", "speechmatics-batch")
+    service = "Speechmatics"
     key_env = "SPEECHMATICS_API_KEY"
     base_url_env = "SPEECHMATICS_BASE_URL"
     default_base_url = DEFAULT_URL
@@ -104,18 +104,6 @@ class SpeechmaticsProvider(JobProvider):
     def job_url(self, url: str, job_id: str) -> str | None:
         return f"{url}/jobs/{job_id}"
 
-    async def transcribe(
-        self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
-    ) -> str:
-        require_audio(audio)
-        return await self.journaled(
-            session,
-            url,
-            audio,
-            lambda: self.submit(session, url, audio),
-            lambda endpoint, job_id, _: self.finish(session, endpoint, job_id),
-        )
-
     async def submit(
         self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
     ) -> tuple[str, dict[str, Any]]:
@@ -129,7 +117,9 @@ class SpeechmaticsProvider(JobProvider):
         job = await self.request(session, "POST", f"{url}/jobs", data=form, pace=self.submit_pace)
         return job_id_of(job), {}
 
-    async def finish(self, session: aiohttp.ClientSession, url: str, job_id: str) -> str:
+    async def finish(
+        self, session: aiohttp.ClientSession, url: str, job_id: str, extra: dict[str, Any]
+    ) -> str:
         await self.poll_job(
             session,
             f"{url}/jobs/{job_id}",
