@@ -61,6 +61,27 @@ def test_help_answers_without_heavy_imports() -> None:
     assert "HEAVY []" in out.stdout
 
 
+@pytest.mark.parametrize(("given", "seen"), [(None, "1"), ("3", "3")])
+def test_openblas_gets_one_thread_unless_the_user_chose(given: str | None, seen: str) -> None:
+    """numpy's BLAS thread pool costs CPU at every start and is never used: one thread,
+    set before numpy loads (so children inherit it), unless the user set their own."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    code = (
+        "import os, sys\n"
+        "from asyncbench.cli.app import main\n"
+        "try:\n    main(['run', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print('BLAS', os.environ.get('OPENBLAS_NUM_THREADS'), 'numpy' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [PYTHON, "-c", code], capture_output=True, text=True, cwd=REPO, env=env, timeout=60
+    )
+    assert f"BLAS {seen} False" in out.stdout, out.stdout + out.stderr
+
+
 def test_a_command_loads_only_its_own_module_and_help_lists_them_all() -> None:
     """`run` does not import the servers', the report's or the batch's modules at start;
     `--help` still lists every command, and one process can run one command after another

@@ -8,6 +8,7 @@ not pay for the servers', the report's or the batch's modules at every start.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from importlib import import_module
@@ -115,6 +116,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
 
     Everything the command prints goes through a redacting layer (`asyncbench.core.redact`), so
     no message, warning or traceback can show an API key."""
+    # numpy's OpenBLAS starts a thread per core at import and spins them (0.1 s of CPU a
+    # process on 2 cores, more on big ones); nothing here multiplies matrices. Set before
+    # anything imports numpy, inherited by --processes and Ray workers; a user's own wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from asyncbench.core.redact import guard_output
 
     restore = guard_output(sys.argv[1:] if argv is None else argv)
