@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -58,6 +57,7 @@ from asyncbench.runs.runner import (
     _run_async,
     open_session,
     per_endpoint_limit,
+    prep_thread_count,
     prepare,
     samples_left,
 )
@@ -198,8 +198,7 @@ async def run_budgets(
     )
     gate = asyncio.Semaphore(max_runs) if max_runs else None
     stopping: list[str] = []
-    prep_threads = min(16, max(4, 2 * (os.cpu_count() or 2)))
-    executor = ThreadPoolExecutor(prep_threads, thread_name_prefix="prep")
+    executor = ThreadPoolExecutor(prep_thread_count(), thread_name_prefix="prep")
     loop = asyncio.get_running_loop()
 
     def stop(name: str) -> None:

@@ -115,6 +115,7 @@ async def _run_shard(task: ShardTask, emit: Callable[[bytes], None]) -> ShardEnd
         open_dataset,
         open_session,
         per_endpoint_limit,
+        prep_thread_count,
     )
 
     cfg = task.cfg
@@ -131,7 +132,8 @@ async def _run_shard(task: ShardTask, emit: Callable[[bytes], None]) -> ShardEnd
         path = scratch / results_name(cfg.model_name, cfg.dataset_path, cfg.dataset, cfg.split)
         resume = ResumeState(done_ids=set(task.skip))
         pool = EndpointPool(urls, per_endpoint_limit(cfg, len(urls)), rps=rps, max_rps=cfg.max_rps)
-        executor = ThreadPoolExecutor(cfg.prep_threads or 4, thread_name_prefix="prep")
+        threads = prep_thread_count(cfg.prep_threads)
+        executor = ThreadPoolExecutor(threads, thread_name_prefix="prep")
         sources: list[Any] = []
         try:
             async with open_session(cfg.connect_timeout) as session:
