@@ -97,3 +97,11 @@ def test_the_benchmark_runs_end_to_end_on_20_clips(tmp_path, capsys) -> None:  #
     assert "| seed baseline | 20 | 8 |" in out and "| asyncbench | 20 | 8 |" in out
     assert "MET     every transcript right in all 2 runs" in out
     assert parse_ports(",".join(map(str, ports))) == ports
+
+
+def test_the_engine_cost_bench_runs_and_checks_its_lines(capsys) -> None:  # type: ignore[no-untyped-def]
+    from bench import engine_cost
+
+    assert engine_cost.main(["--n", "300", "--workers", "32", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "engine alone, 300 requests at 32 in flight:" in out and "every line checked" in out
