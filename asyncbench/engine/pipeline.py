@@ -4,7 +4,10 @@
 
 Every queue is bounded, so memory is O(requests in flight), never O(split). Workers hold no
 slot while audio is prepared, so in-flight stays at `max_workers` as long as the preppers
-keep ahead (decode is a few ms against hundreds of ms of network latency).
+keep ahead (decode is a few ms against hundreds of ms of network latency). Given
+`prepare_many`, a prepper hands the thread pool up to `prep_chunk` clips at once: each
+hand-off between the loop and a thread costs a wake-up on both sides, which for a fast
+local endpoint weighs more than the loop's own work for a request.
 
 The engine knows no provider: it is given `transcribe(url, payload) -> str` and an
 `EndpointPool`, and handles timeouts, retries (exponential backoff with jitter, honouring
