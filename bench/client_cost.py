@@ -1,6 +1,7 @@
 """Client CPU per request: asyncbench against a bare Python floor, decomposed, in one run.
 
-    .venv/bin/python bench/client_cost.py [--n 4000] [--workers 256] [--latency 0.02]
+    .venv/bin/python bench/client_cost.py [--n 4000] [--workers 256] [--latency 0.02] \
+        [--repeat 2] [--threads] [--prep_threads 2,4]
 
 Every part is a child process against the same `bench/aldea_server.py` (its own process,
 fixed `--latency`, answering each watermarked clip with its own text) over the same cached
@@ -15,7 +16,9 @@ machine is. `--repeat` rounds run every part once each, and each part's lowest i
 - `asyncbench --no_progress` and `asyncbench` (default progress): the real CLI, whole
   process (imports, dataset open, pre-scan, results file, summary and scoring included);
 - `start-up`: the same `asyncbench run` with `--max_samples 10`: what a run costs whatever
-  its size, shown per request of the full run, and subtracted for the steady figure.
+  its size, shown per request of the full run, and subtracted for the steady figure;
+- `prep N` (with `--prep_threads N,M`): `asyncbench run --no_progress --prep_threads N`, to
+  set decode-thread counts side by side.
 
 Each asyncbench run's CPU is split by phase and thread (`bench/proc.py` samples the child's
 whole and main-thread CPU; the server's first arrival and last reply bound the sending
@@ -227,6 +230,9 @@ def run_part(name: str, ds: Path, n: int, w: int, server: ServerProcess) -> floa
         return asyncbench_part(name, ds, n, w, server, "--no_progress")
     if name == "progress":
         return asyncbench_part(name, ds, n, w, server)
+    if name.startswith("prep "):  # `--no_progress` with that many decode threads
+        threads = name.split()[1]
+        return asyncbench_part(name, ds, n, w, server, "--no_progress", "--prep_threads", threads)
     return floor_part(name, ds, n, w, server)
 
 
@@ -244,12 +250,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--threads", action="store_true", help="also one run's CPU by thread (needs py-spy)"
     )
+    ap.add_argument(
+        "--prep_threads",
+        default="",
+        help="comma-separated decode-thread counts: each also runs as a `--no_progress` part",
+    )
     args = ap.parse_args(argv)
+    parts = PARTS + tuple(f"prep {int(t)}" for t in args.prep_threads.split(",") if t.strip())
     ds = clips.build(args.n)
     WORK.mkdir(parents=True, exist_ok=True)
     compile_package()
     n, w = args.n, args.workers
-    runs: dict[str, list[float | Split]] = {name: [] for name in PARTS}
+    runs: dict[str, list[float | Split]] = {name: [] for name in parts}
     with ServerProcess([free_port() for _ in range(args.ports)], args.latency) as server:
         print(
             f"{n} clips, {w} in flight, server latency {args.latency:g} s on "
@@ -259,9 +271,9 @@ def main(argv: list[str] | None = None) -> int:
         # rounds of every part, not every part twice in a row: a machine that gets busier
         # half way through then weighs on all parts alike
         for r in range(args.repeat):
-            for name in PARTS:
+            for name in parts:
                 runs[name].append(run_part(name, ds, n, w, server))
-            shown = ", ".join(f"{name} {cpu_of(runs[name][-1]):.2f}" for name in PARTS)
+            shown = ", ".join(f"{name} {cpu_of(runs[name][-1]):.2f}" for name in parts)
             print(f"  round {r + 1} CPU s: {shown}", flush=True)
         threads = by_thread(ds, n, w, server) if args.threads else {}
     best = {name: min(results, key=cpu_of) for name, results in runs.items()}
@@ -275,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, rs in runs.items()
     }
     print(f"\nrange over the {args.repeat} rounds (ms of CPU per request):")
-    for name in PARTS:
+    for name in parts:
         print(f"  {name:<42} {spread[name]}")
     print(
         "  asyncbench --no_progress / floor, round by round: "
@@ -292,7 +304,9 @@ def main(argv: list[str] | None = None) -> int:
         f"  asyncbench start-up (--max_samples 10)     {per['start-up']:6.3f}  "
         f"({startup.total:.2f} s a run, {startup.before:.2f} s before its first request)"
     )
-    for name, label in (("no progress", "asyncbench --no_progress"), ("progress", "asyncbench")):
+    labels = [("no progress", "asyncbench --no_progress"), ("progress", "asyncbench")]
+    labels += [(p, f"--no_progress --prep_threads {p.split()[1]}") for p in parts[len(PARTS) :]]
+    for name, label in labels:
         split = best[name]
         assert isinstance(split, Split)
         total = per[name]
@@ -303,13 +317,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{verdict}); above floor {total - floor:.3f}; less start-up {steady:.3f} = "
             f"{steady / floor:.2f}×"
         )
-        parts = (
+        phases = (
             ("before the first request", split.before),
             ("event loop while sending", split.loop),
             ("other threads while sending (decode, reader, writer)", split.threads),
             ("after the last reply (summary, scoring, exit)", split.after),
         )
-        for what, cpu in parts:
+        for what, cpu in phases:
             print(f"      {what:<52} {1000 * cpu / n:6.3f}")
     if threads:
         print("  one asyncbench --no_progress run by thread (ms of CPU per request):")

@@ -236,6 +236,14 @@ def bad_input_cases(esb: Path, tmp: Path) -> list[tuple[list[str], str]]:
             args("--max_workers", "0"),
             "error: --max_workers must be at least 1 (got 0)",
         ),
+        (
+            args("--prep_threads", "0"),
+            "error: --prep_threads must be between 1 and 256 (got 0)",
+        ),
+        (
+            args("--prep_threads", "1000"),
+            "error: --prep_threads must be between 1 and 256 (got 1000)",
+        ),
     ]
 
 

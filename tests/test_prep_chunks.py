@@ -82,3 +82,14 @@ async def test_clips_go_to_the_prep_threads_a_chunk_at_a_time_and_each_gets_its_
     assert len(srv.seen) == n - 3
     # one job per chunk of up to 8 (the clip that never reaches a thread is not in one)
     assert executor.jobs <= -(-(n - 1) // 8) + 2
+
+
+def test_decode_threads_are_the_users_count_or_one_per_core(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from asyncbench.runs.runner import prep_thread_count
+
+    assert prep_thread_count(3) == 3
+    for cores, threads in ((1, 2), (2, 2), (8, 8), (64, 16), (None, 2)):
+        monkeypatch.setattr(os, "cpu_count", lambda c=cores: c)
+        assert prep_thread_count(None) == threads

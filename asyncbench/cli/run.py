@@ -354,6 +354,15 @@ def run_command(
             "each; this process writes the results file, --max_workers is shared among them)",
         ),
     ] = 1,
+    prep_threads: Annotated[
+        int | None,
+        typer.Option(
+            "--prep_threads",
+            "--prep-threads",
+            help="Threads that decode audio (default: one per core, 2 to 16; clips reach "
+            "them 16 at a time)",
+        ),
+    ] = None,
 ) -> None:
     from asyncbench.core.gates import parse_gates
     from asyncbench.runs.sharded import run_processes
@@ -397,6 +406,7 @@ def run_config(o: Mapping[str, Any]) -> RunConfig:
         rps=o["rps"],
         max_rps=o["max_rps"],
         grace_s=o["grace"],
+        prep_threads=o.get("prep_threads"),
         progress=not o["no_progress"],
         shard=parse_shard(o["shard"]) if o["shard"] is not None else None,
         parent_dataset_path=o.get("parent_dataset_path"),

@@ -62,7 +62,7 @@ class RunConfig:
     rps: float | None = None
     max_rps: float | None = None
     grace_s: float = 10.0
-    prep_threads: int = 0
+    prep_threads: int | None = None  # None: prep_thread_count's default
     preflight: bool = True
     progress: bool = True
     options: dict[str, str] = field(default_factory=dict)
@@ -129,6 +129,10 @@ class RunConfig:
             raise ConfigError(f"--max_workers must be at least 1 (got {self.max_workers})")
         if self.processes < 1:
             raise ConfigError(f"--processes must be at least 1 (got {self.processes})")
+        if self.prep_threads is not None and not 1 <= self.prep_threads <= MAX_PREP_THREADS:
+            raise ConfigError(
+                f"--prep_threads must be between 1 and {MAX_PREP_THREADS} (got {self.prep_threads})"
+            )
         if self.processes > 1 and self.shard is not None:
             raise ConfigError(
                 "--processes splits the run by the same id hash as --shard: use one of them"
@@ -548,13 +552,17 @@ def _say_start(
         )
 
 
-def prep_thread_count(asked: int = 0) -> int:
-    """Decode threads for a run or a batch: `asked`, else one per core (2 to 16).
+def prep_thread_count(asked: int | None = None) -> int:
+    """Decode threads for a run or a batch: `asked` (--prep_threads), else one per core
+    (2 to 16).
 
     Clips reach a thread a chunk at a time (`PREP_CHUNK`), so a thread seldom waits for the
-    GIL the event loop holds, and more threads than cores only add GIL hand-offs: measured
-    over 4,000 clips on 2 cores, 2 threads took 10 % less CPU than 4, at the same rate."""
+    GIL the event loop holds, and more threads than cores only add GIL hand-offs
+    (`bench/client_cost.py --prep_threads 2,4` sets them side by side)."""
     return asked or min(16, max(2, os.cpu_count() or 2))
+
+
+MAX_PREP_THREADS = 256
 
 
 #: clips per prep-thread job (engine `prep_chunk`); two chunks queued per thread

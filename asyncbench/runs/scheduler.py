@@ -198,7 +198,9 @@ async def run_budgets(
     )
     gate = asyncio.Semaphore(max_runs) if max_runs else None
     stopping: list[str] = []
-    executor = ThreadPoolExecutor(prep_thread_count(), thread_name_prefix="prep")
+    # one pool for the batch's runs, which all take the batch's options
+    asked = max((r.cfg.prep_threads or 0 for r in runs), default=0) or None
+    executor = ThreadPoolExecutor(prep_thread_count(asked), thread_name_prefix="prep")
     loop = asyncio.get_running_loop()
 
     def stop(name: str) -> None:
