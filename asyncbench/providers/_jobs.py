@@ -246,13 +246,7 @@ class JobProvider(Provider):
         then submit (or resume the journaled job) and finish it."""
         require_audio(audio)
         self.limits.check(audio, self.service)
-        return await self.journaled(
-            session,
-            url,
-            audio,
-            lambda: self.submit(session, url, audio),
-            lambda endpoint, job_id, extra: self.finish(session, endpoint, job_id, extra),
-        )
+        return await self.journaled(session, url, audio)
 
     @abstractmethod
     async def submit(
@@ -267,28 +261,20 @@ class JobProvider(Provider):
     ) -> str:
         """Poll the accepted job to its end and return its transcript."""
 
-    async def journaled(
-        self,
-        session: aiohttp.ClientSession,
-        url: str,
-        audio: AudioPayload,
-        submit: Callable[[], Awaitable[Accepted]],
-        finish: Callable[[str, str, dict[str, Any]], Awaitable[str]],
-    ) -> str:
-        """Submit (or resume) the job for `audio` and finish it: `submit()` sends the audio
-        and returns the accepted job; `finish(endpoint, job_id, extra)` polls it and returns
-        the transcript. The job is journaled before `finish` starts polling."""
+    async def journaled(self, session: aiohttp.ClientSession, url: str, audio: AudioPayload) -> str:
+        """Submit (or resume) the job for `audio` and finish it. The job is journaled before
+        `finish` starts polling."""
         journal = self.journal
         if journal is None:
-            job_id, extra = await submit()
-            return await self._finished(session, url, job_id, extra, finish)
+            job_id, extra = await self.submit(session, url, audio)
+            return await self._finished(session, url, job_id, extra)
         key = await audio_key(audio.data, audio.url, self.settings.language)
         entry = journal.pending(key)
         if entry is not None:
             endpoint = entry.url if entry.url in self.endpoint_urls() else url
             journal.resumed += 1
             try:
-                text = await self._finished(session, endpoint, entry.job, entry.extra, finish)
+                text = await self._finished(session, endpoint, entry.job, entry.extra)
             except ProviderError as exc:
                 if getattr(exc, "job_failed", False):
                     await journal.finished(key, entry.job, failed=True)
@@ -300,10 +286,10 @@ class JobProvider(Provider):
             else:
                 await journal.finished(key, entry.job)
                 return text
-        job_id, extra = await submit()
+        job_id, extra = await self.submit(session, url, audio)
         await journal.submitted(key, job_id, url, extra)
         try:
-            text = await self._finished(session, url, job_id, extra, finish)
+            text = await self._finished(session, url, job_id, extra)
         except ProviderError as exc:
             if getattr(exc, "job_failed", False):
                 await journal.finished(key, job_id, failed=True)
@@ -317,11 +303,10 @@ class JobProvider(Provider):
         url: str,
         job_id: str,
         extra: dict[str, Any],
-        finish: Callable[[str, str, dict[str, Any]], Awaitable[str]],
     ) -> str:
         """`finish`, then (with `--delete_jobs`) the finished or failed job deleted."""
         try:
-            text = await finish(url, job_id, extra)
+            text = await self.finish(session, url, job_id, extra)
         except ProviderError as exc:
             if getattr(exc, "job_failed", False):
                 await self.delete_job(session, url, job_id)
