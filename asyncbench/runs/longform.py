@@ -256,10 +256,8 @@ class LocalPrepare:
                 return Job(sample, duration, skip=True)
             if not self.policy.limits.allows(len(wav), duration):
                 return self._long_job(sample, open_recording(wav))
-        except BadAudio as exc:
-            return _failed(sample, PermanentError("bad_audio", str(exc)))
-        except OSError as exc:  # the spill file (a full disk): this sample, not the run
-            return _failed(sample, _spill_error(exc))
+        except (BadAudio, OSError) as exc:
+            return _failed(sample, exc)
         payload = AudioPayload(wav, "audio/wav", "audio.wav", duration)
         return Job(sample, duration, payload=payload, timeout=self.policy.timeout(duration))
 
@@ -272,26 +270,24 @@ class LocalPrepare:
     async def many(self, samples: list[Sample]) -> list[Job]:
         """Jobs for `samples`, in their order: the short clips in one prep-thread job, each
         long recording on its own (spilled first)."""
-        jobs: list[Job | None] = [None] * len(samples)
+        decided: list[Job | None] = []  # None: a short clip, decoded with the chunk below
         short: list[tuple[Sample, bytes | None]] = []
-        where: list[int] = []
-        for i, sample in enumerate(samples):
+        for sample in samples:
             if "audio_error" in sample.meta:  # a chunk file that went away after the checks
                 missing = PermanentError("missing_audio", sample.meta["audio_error"])
-                jobs[i] = Job(sample, sample.duration or 0.0, error=missing)
+                decided.append(Job(sample, sample.duration or 0.0, error=missing))
                 continue
             data = sample.audio
             sample.audio = None  # from here the prep step holds the only copy
             if data and is_long(sample):
-                jobs[i] = await self._prep_long(sample, data)
+                decided.append(await self._prep_long(sample, data))
                 continue
             short.append((sample, data))
-            where.append(i)
-        if short:
-            done = await self.loop.run_in_executor(self.executor, self._prep_chunk, short)
-            for i, job in zip(where, done, strict=True):
-                jobs[i] = job
-        return [job for job in jobs if job is not None]
+            decided.append(None)
+        done = iter(
+            await self.loop.run_in_executor(self.executor, self._prep_chunk, short) if short else []
+        )
+        return [next(done) if job is None else job for job in decided]
 
     async def _prep_long(self, sample: Sample, data: bytes) -> Job:
         from asyncbench.sources.longform import open_recording
@@ -300,18 +296,18 @@ class LocalPrepare:
             rec = await self.loop.run_in_executor(self.spiller, open_recording, data)
             del data
             return await self.loop.run_in_executor(self.executor, self._long_job, sample, rec)
-        except BadAudio as exc:
-            return _failed(sample, PermanentError("bad_audio", str(exc)))
-        except OSError as exc:
-            return _failed(sample, _spill_error(exc))
+        except (BadAudio, OSError) as exc:
+            return _failed(sample, exc)
 
 
-def _failed(sample: Sample, err: ProviderError) -> Job:
+def _failed(sample: Sample, exc: BadAudio | OSError) -> Job:
+    """The job of a sample that cannot be prepared: undecodable audio, or a spill file that
+    could not be written (a full disk), which costs this sample, not the run."""
+    if isinstance(exc, BadAudio):
+        err: ProviderError = PermanentError("bad_audio", str(exc))
+    else:
+        err = ProviderError("spill", f"cannot spill the recording to TMPDIR: {exc}")
     return Job(sample, sample.duration or 0.0, error=err)
-
-
-def _spill_error(exc: OSError) -> ProviderError:
-    return ProviderError("spill", f"cannot spill the recording to TMPDIR: {exc}")
 
 
 def make_prepare(
