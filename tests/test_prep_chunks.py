@@ -93,3 +93,27 @@ def test_decode_threads_are_the_users_count_or_one_per_core(monkeypatch) -> None
     for cores, threads in ((1, 2), (2, 2), (8, 8), (64, 16), (None, 2)):
         monkeypatch.setattr(os, "cpu_count", lambda c=cores: c)
         assert prep_thread_count(None) == threads
+
+
+async def test_a_recording_that_cannot_be_spilled_fails_alone(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A full disk under TMPDIR costs the long recording its sample, not the chunk or the
+    run: the short clip beside it is still prepared."""
+    import errno
+
+    from asyncbench.sources import longform as source_longform
+
+    def full_disk(data: bytes) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(source_longform, "open_recording", full_disk)
+    executor = ThreadPoolExecutor(1)
+    policy = LongformPolicy(provider="aldea", limits=Limits(), accepts_flac=False)
+    prepare = make_prepare(executor, policy, done_parts={}, writer=None)
+    long = Sample("call", 0, "ref", 150.0, audio=flac_saying("call", 0.6))  # long by its length
+    short = Sample("clip", 1, "ref", None, audio=flac_saying("clip", 0.6))
+    jobs = await prepare.many([long, short])
+    executor.shutdown()
+    assert [j.sample.id for j in jobs] == ["call", "clip"]
+    assert jobs[0].error is not None and jobs[0].error.kind == "spill"
+    assert "cannot spill the recording to TMPDIR: [Errno 28] No space left" in str(jobs[0].error)
+    assert jobs[1].payload is not None and jobs[1].error is None
