@@ -19,19 +19,27 @@ from asyncbench.sources.dataset import PARQUET_BATCH_ROWS, open_split
 from .support import make_dataset
 
 
-def test_parquet_is_read_without_pre_buffering(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Through `datasets` (a card that does not list the files plainly)..."""
-    root = make_dataset(tmp_path / "esb", {("ami", "test"): 3})
+def keywords_of_calls(
+    monkeypatch: pytest.MonkeyPatch, owner: Any, name: str
+) -> list[dict[str, Any]]:
+    """`owner.name` still called, and the keyword arguments of each call recorded."""
     calls: list[dict[str, Any]] = []
-    real = datasets.load_dataset
+    real = getattr(owner, name)
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         calls.append(kwargs)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(datasets, "load_dataset", spy)
+    monkeypatch.setattr(owner, name, spy)
+    return calls
+
+
+def test_parquet_is_read_without_pre_buffering(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through `datasets` (a card that does not list the files plainly)..."""
+    root = make_dataset(tmp_path / "esb", {("ami", "test"): 3})
+    calls = keywords_of_calls(monkeypatch, datasets, "load_dataset")
     monkeypatch.setattr(parquet_split, "open_parquet_split", lambda *a: None)
     ds = open_split(str(root), "ami", "test")
     assert [len(batch["text"]) for batch in ds.iter(batch_size=8)] == [3]
@@ -46,14 +54,7 @@ def test_plain_parquet_is_read_without_pre_buffering_too(
     import pyarrow.parquet as pq
 
     root = make_dataset(tmp_path / "esb", {("ami", "test"): 3})
-    opened: list[dict[str, Any]] = []
-    real = pq.ParquetFile
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        opened.append(kwargs)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(pq, "ParquetFile", spy)
+    opened = keywords_of_calls(monkeypatch, pq, "ParquetFile")
     ds = open_split(str(root), "ami", "test")
     assert isinstance(ds, parquet_split.ParquetSplit)
     assert [len(batch["text"]) for batch in ds.iter(batch_size=8)] == [3]
