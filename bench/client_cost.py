@@ -43,7 +43,6 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -58,17 +57,12 @@ import orjson
 
 from bench import clips
 from bench.aldea_server import ServerProcess
+from bench.host import free_port
 from bench.proc import run_measured
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = clips.CACHE / "client-cost"
 TARGET = 1.2
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def child_env() -> dict[str, str]:

@@ -29,19 +29,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
-import resource
 import struct
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import orjson
 
-
-def cpu_s() -> float:
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime
+from bench.host import cpu_s
 
 
 def read_clips(dataset: Path, n: int) -> list[tuple[bytes, str]]:
