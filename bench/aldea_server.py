@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import http.client
-import resource
 import signal
 import subprocess
 import sys
@@ -35,17 +34,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import orjson
 
 from asyncbench.sources import watermark
 from asyncbench.sources.audio import parse_wav
+from bench.host import cpu_s
 
 _MAX_HEADER = 64 * 1024
-
-
-def _cpu_s() -> float:
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime
 
 
 @dataclass(slots=True)
@@ -60,7 +58,7 @@ class Ledger:
     connections: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
-    cpu_at_reset: float = field(default_factory=_cpu_s)
+    cpu_at_reset: float = field(default_factory=cpu_s)
     reset_at: float = field(default_factory=time.monotonic)
     stall_after: float | None = None  # seconds after the phase's first arrival
     stall_s: float = 0.0
@@ -77,7 +75,7 @@ class Ledger:
         self.stall_after, self.stall_s = stall_after, stall_s
         self.arrivals, self.replies = [], []
         self.bad = self.connections = self.max_in_flight = 0
-        self.cpu_at_reset, self.reset_at = _cpu_s(), time.monotonic()
+        self.cpu_at_reset, self.reset_at = cpu_s(), time.monotonic()
 
     def stats(self) -> dict[str, object]:
         return {
@@ -87,7 +85,7 @@ class Ledger:
             "connections": self.connections,
             "latency": self.latency,
             "max_in_flight": self.max_in_flight,
-            "cpu_s": _cpu_s() - self.cpu_at_reset,
+            "cpu_s": cpu_s() - self.cpu_at_reset,
             "since_reset_s": time.monotonic() - self.reset_at,
             **phase_figures(self.arrivals, self.replies),
         }

@@ -51,20 +51,13 @@ import orjson
 from asyncbench.sources.hub_layout import write_hub_folder
 from bench import clips
 from bench.aldea_server import ServerProcess
+from bench.host import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = clips.CACHE / "batch-parallel"
 SPLITS = ("ami", "voxpopuli", "tedlium", "spgispeech")
 BUDGETS: dict[str, int] = {}
 MODELS = ("deepgram/nova-3", "openai/gpt-4o-transcribe", "aldea/default")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def dataset(n: int) -> Path:

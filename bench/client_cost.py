@@ -12,7 +12,11 @@ machine is. `--repeat` rounds run every part once each, and each part's lowest i
 - `decode`: the floor's FLAC → 16 kHz WAV decode alone (`bench/floor_client.py`), and
   `decode-asyncbench`: asyncbench's own decoder (`to_wav16k`) alone, the same way;
 - `post`: the floor's minimal aiohttp + uvloop POST loop alone, on pre-decoded WAVs;
-- `floor`: both in one loop: the least a Python client does for a request here;
+- `floor`: both in one loop: the least a Python client does for a request here, with the
+  issue's decoder (libsndfile);
+- `decode-drflac` and `floor-drflac`: the same floor with dr_flac, the decoder asyncbench
+  uses for these clips: asyncbench is also held against it, so a faster decoder cannot hide
+  what asyncbench spends above decode + POST;
 - `asyncbench --no_progress` and `asyncbench` (default progress): the real CLI, whole
   process (imports, dataset open, pre-scan, results file, summary and scoring included);
 - `start-up`: the same `asyncbench run` with `--max_samples 10`: what a run costs whatever
@@ -39,7 +43,6 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -54,17 +57,12 @@ import orjson
 
 from bench import clips
 from bench.aldea_server import ServerProcess
+from bench.host import free_port
 from bench.proc import run_measured
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = clips.CACHE / "client-cost"
 TARGET = 1.2
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def child_env() -> dict[str, str]:
@@ -219,7 +217,17 @@ def by_thread(ds: Path, n: int, workers: int, server: ServerProcess) -> dict[str
     return groups
 
 
-PARTS = ("decode", "decode-asyncbench", "post", "floor", "start-up", "no progress", "progress")
+PARTS = (
+    "decode",
+    "decode-asyncbench",
+    "decode-drflac",
+    "post",
+    "floor",
+    "floor-drflac",
+    "start-up",
+    "no progress",
+    "progress",
+)
 
 
 def run_part(name: str, ds: Path, n: int, w: int, server: ServerProcess) -> float | Split:
@@ -278,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         threads = by_thread(ds, n, w, server) if args.threads else {}
     best = {name: min(results, key=cpu_of) for name, results in runs.items()}
     per = {name: 1000 * cpu_of(b) / n for name, b in best.items()}
-    floor = per["floor"]
+    floor, drflac = per["floor"], per["floor-drflac"]
     # the spread across rounds: how far one round's ratio can be from another's here
     pairs = zip(runs["no progress"], runs["floor"], strict=True)
     ratios = [cpu_of(a) / cpu_of(f) for a, f in pairs]
@@ -293,11 +301,18 @@ def main(argv: list[str] | None = None) -> int:
         "  asyncbench --no_progress / floor, round by round: "
         + ", ".join(f"{r:.2f}×" for r in ratios)
     )
+    pairs = zip(runs["no progress"], runs["floor-drflac"], strict=True)
+    print(
+        "  asyncbench --no_progress / floor with dr_flac, round by round: "
+        + ", ".join(f"{cpu_of(a) / cpu_of(f):.2f}×" for a, f in pairs)
+    )
     print(f"\nper request (ms of CPU, {n} requests, lowest of the rounds):")
     print(f"  floor: decode alone (soundfile.read)       {per['decode']:6.3f}")
     print(f"  asyncbench's decoder alone (to_wav16k)     {per['decode-asyncbench']:6.3f}")
     print(f"  floor: POST loop alone                     {per['post']:6.3f}")
+    print(f"  floor: decode alone, dr_flac               {per['decode-drflac']:6.3f}")
     print(f"  floor: decode + POST in one loop           {floor:6.3f}")
+    print(f"  floor with dr_flac: decode + POST          {per['floor-drflac']:6.3f}")
     startup = best["start-up"]
     assert isinstance(startup, Split)
     print(
@@ -316,6 +331,10 @@ def main(argv: list[str] | None = None) -> int:
             f"  {label:<42} {total:6.3f}  = {total / floor:.2f}× floor (target ≤ {TARGET}×: "
             f"{verdict}); above floor {total - floor:.3f}; less start-up {steady:.3f} = "
             f"{steady / floor:.2f}×"
+        )
+        print(
+            f"      against the floor with dr_flac: {total / drflac:.2f}×, above it "
+            f"{total - drflac:.3f}; less start-up {steady / drflac:.2f}×"
         )
         phases = (
             ("before the first request", split.before),

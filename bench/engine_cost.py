@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import resource
 import sys
 import tempfile
 import time
@@ -30,11 +29,7 @@ from asyncbench.engine.pipeline import Engine, EngineOptions, Job
 from asyncbench.providers.base import AudioPayload
 from asyncbench.results.store import ResultWriter
 from asyncbench.sources.dataset import Sample
-
-
-def cpu_s() -> float:
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime
+from bench.host import cpu_s
 
 
 async def one_run(n: int, workers: int, folder: Path) -> tuple[float, float]:

@@ -13,7 +13,10 @@ retries, no progress, no pool), so the difference is what asyncbench itself cost
   POST them over one aiohttp session and read each reply's text;
 - `floor`: both: each coroutine decodes its next clip, then POSTs it;
 - `decode-asyncbench`: every clip through asyncbench's own `to_wav16k`, in one thread, to
-  set its decoder against the floor's.
+  set its decoder against the floor's;
+- `decode-drflac` and `floor-drflac`: `decode` and `floor` with dr_flac (miniaudio's compiled
+  module) in place of libsndfile: the floor of a client that decodes as asyncbench now does,
+  so what asyncbench spends above decode + POST shows whichever decoder both use.
 
 The clips' FLAC bytes are read from the hub folder's parquet with pyarrow before the clock
 starts. The child prints one JSON line: `work_cpu_s` (user + system CPU of the measured
@@ -26,18 +29,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
-import resource
 import struct
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import orjson
 
-
-def cpu_s() -> float:
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime
+from bench.host import cpu_s
 
 
 def read_clips(dataset: Path, n: int) -> list[tuple[bytes, str]]:
@@ -72,10 +75,37 @@ def decode(flac: bytes) -> bytes:
     return head + body
 
 
+def decode_drflac(flac: bytes) -> bytes:
+    """The same with dr_flac: one call decodes the whole clip, one header, one copy."""
+    from _miniaudio import ffi, lib
+
+    channels, rate = ffi.new("unsigned int *"), ffi.new("unsigned int *")
+    frames = ffi.new("ma_dr_flac_uint64 *")
+    pcm = lib.ma_dr_flac_open_memory_and_read_pcm_frames_s16(
+        flac, len(flac), channels, rate, frames, ffi.NULL
+    )
+    if pcm == ffi.NULL:
+        raise ValueError("dr_flac cannot decode a clip")
+    try:
+        body = ffi.buffer(pcm, 2 * frames[0] * channels[0])[:]
+    finally:
+        lib.ma_dr_flac_free(pcm, ffi.NULL)
+    n = len(body)
+    head = _HEADER.pack(
+        b"RIFF", 36 + n, b"WAVE", b"fmt ", 16, 1, 1, rate[0], rate[0] * 2, 2, 16, b"data", n
+    )
+    return head + body
+
+
 async def post_all(
-    items: list[tuple[bytes, str]], urls: list[str], workers: int, *, decode_first: bool
+    items: list[tuple[bytes, str]],
+    urls: list[str],
+    workers: int,
+    *,
+    decoder: Callable[[bytes], bytes] | None,
 ) -> int:
-    """POST every item (decoding it first when asked) with `workers` coroutines; wrong count."""
+    """POST every item (decoding it first with `decoder` when given) with `workers`
+    coroutines; how many answers were wrong."""
     import aiohttp
 
     wrong = 0
@@ -86,7 +116,7 @@ async def post_all(
         async def worker() -> None:
             nonlocal wrong
             for i, (body, reference) in it:
-                data = decode(body) if decode_first else body
+                data = decoder(body) if decoder else body
                 async with session.post(
                     urls[i % len(urls)], data=data, headers={"Content-Type": "wave"}
                 ) as reply:
@@ -100,7 +130,9 @@ async def post_all(
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
-        "--mode", choices=("floor", "decode", "post", "decode-asyncbench"), required=True
+        "--mode",
+        choices=("floor", "decode", "post", "decode-asyncbench", "decode-drflac", "floor-drflac"),
+        required=True,
     )
     ap.add_argument("--dataset", type=Path, required=True)
     ap.add_argument("--endpoints", default="", help="space-separated host:port list")
@@ -123,8 +155,12 @@ def main(argv: list[str] | None = None) -> int:
     elif args.mode == "decode-asyncbench":
         for flac, _ in clips:
             to_wav16k(flac)
+    elif args.mode == "decode-drflac":
+        for flac, _ in clips:
+            decode_drflac(flac)
     else:
-        wrong = uvloop.run(post_all(clips, urls, args.workers, decode_first=args.mode == "floor"))
+        decoder = {"floor": decode, "floor-drflac": decode_drflac}.get(args.mode)
+        wrong = uvloop.run(post_all(clips, urls, args.workers, decoder=decoder))
     work = cpu_s() - start
     line = {"mode": args.mode, "n": len(clips), "wrong": wrong, "work_cpu_s": work}
     line["work_wall_s"] = time.monotonic() - wall

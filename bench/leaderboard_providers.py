@@ -17,15 +17,18 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from asyncbench.sources import watermark
 from asyncbench.sources.hub_layout import encode_audio, write_hub_folder
+from bench.host import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 UNPACED = {
@@ -59,12 +62,6 @@ def build(root: Path, n: int) -> Path:
             }
         )
     return write_hub_folder(root, {"librispeech": {"test.clean": rows}})
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def main() -> None:

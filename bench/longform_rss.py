@@ -34,6 +34,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 
 import orjson
 
+from bench.host import free_port
 from bench.proc import run_measured
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,12 +54,6 @@ def build(root: Path, n: int, minutes: float) -> dict[str, str]:
     stamp.write_bytes(orjson.dumps(refs))
     print(f"built {n} recordings of {minutes:g} min in {time.perf_counter() - start:.1f} s")
     return refs
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for_port(port: int, timeout: float = 60.0) -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import subprocess
 import sys
 import time
@@ -40,6 +39,7 @@ from asyncbench.results.store import ResultWriter  # noqa: E402
 from asyncbench.sources import watermark  # noqa: E402
 from asyncbench.sources.audio import wav_header  # noqa: E402
 from asyncbench.sources.dataset import Sample  # noqa: E402
+from bench.host import free_port  # noqa: E402
 
 MOCK = """
 import sys
@@ -48,12 +48,6 @@ from asyncbench.servers.mock import MockConfig, build_app
 app = build_app(MockConfig(stream_final_delay=float(sys.argv[2])))
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def clip(i: int, robust: bool = False) -> AudioPayload:

@@ -1,13 +1,16 @@
-"""libsndfile's fast path gives the very bytes torchcodec's path gives, and only where it may.
+"""The fast paths (dr_flac, then libsndfile) give the very bytes torchcodec's path gives, and
+only where they may.
 
-16 kHz mono 16-bit FLAC is decoded by libsndfile straight into the WAV body; everything else
-(other rates, layouts or sample formats, lossy codecs, damaged files) must be left to FFmpeg.
+16 kHz mono 16-bit FLAC is decoded by dr_flac (or libsndfile) straight into the WAV body;
+everything else (other rates, layouts or sample formats, lossy codecs, damaged files) must be
+left to FFmpeg.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -80,3 +83,57 @@ def test_without_memory_files_soundfile_reads_the_same_bytes(monkeypatch) -> Non
     assert fast[44:] == sf.read(io.BytesIO(data), dtype="int16")[0].tobytes()
     assert audio._decode_pcm16(flac(pcm, 8000)) is None
     assert audio._decode_pcm16(b"not audio" * 40) is None
+
+
+@pytest.mark.parametrize("seconds", [0.2, 1.0, 3.7, 31.0])
+def test_dr_flac_gives_libsndfiles_bytes(seconds: float) -> None:
+    """The same samples either way (FLAC is lossless), and to_wav16k takes dr_flac's."""
+    pcm = watermark.embed(f"dr_flac for {seconds} seconds", seconds, seed=7)
+    data = flac(pcm)
+    fast = audio._decode_flac16(data)
+    assert fast is not None and fast == audio._decode_pcm16(data)
+    assert np.array_equal(np.frombuffer(fast[44:], "<i2"), pcm)
+    assert audio.to_wav16k(data) == (fast, len(pcm) / 16000)
+
+
+def test_to_wav16k_needs_no_libsndfile_for_a_16k_mono_flac(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def never(data: bytes) -> None:
+        raise AssertionError("libsndfile was asked")
+
+    monkeypatch.setattr(audio, "_decode_pcm16", never)
+    pcm = watermark.embed("dr_flac alone", 1.0, seed=2)
+    wav, _ = audio.to_wav16k(flac(pcm))
+    assert np.array_equal(np.frombuffer(wav[44:], "<i2"), pcm)
+
+
+@pytest.mark.parametrize(
+    ("rate", "channels", "subtype"),
+    [(44100, 1, "PCM_16"), (16000, 2, "PCM_16"), (16000, 1, "PCM_24"), (16000, 1, "PCM_S8")],
+)
+def test_dr_flac_leaves_other_layouts(rate: int, channels: int, subtype: str) -> None:
+    t = np.arange(rate // 2) / rate
+    tone = 0.3 * np.sin(2 * np.pi * 440 * t)
+    samples = np.stack([tone] * channels, axis=1) if channels > 1 else tone
+    assert audio._decode_flac16(flac(samples, rate, subtype)) is None
+
+
+def test_dr_flac_sends_no_damaged_clip() -> None:
+    """A cut-short file or a flipped bit in a frame (its checksum fails) gives None, so the
+    clip is never sent with samples missing or wrong; foreign bytes are not FLAC at all."""
+    data = flac(watermark.embed("damaged", 3.0, seed=1))
+    assert audio._decode_flac16(data[: len(data) // 2]) is None
+    for pos in (len(data) // 3, len(data) // 2, len(data) - 10):
+        flipped = bytearray(data)
+        flipped[pos] ^= 0x10
+        assert audio._decode_flac16(bytes(flipped)) is None
+    assert audio._decode_flac16(b"fLaC" + bytes(200)) is None
+    assert audio._decode_flac16(b"not audio" * 40) is None
+
+
+def test_without_miniaudio_libsndfile_decodes_the_same(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    pcm = watermark.embed("no miniaudio here", 1.1, seed=4)
+    data = flac(pcm)
+    fast = audio.to_wav16k(data)
+    monkeypatch.setitem(sys.modules, "_miniaudio", None)  # import fails as if not installed
+    assert audio._decode_flac16(data) is None
+    assert audio.to_wav16k(data) == fast

@@ -105,3 +105,29 @@ def test_the_engine_cost_bench_runs_and_checks_its_lines(capsys) -> None:  # typ
     assert engine_cost.main(["--n", "300", "--workers", "32", "--repeat", "1"]) == 0
     out = capsys.readouterr().out
     assert "engine alone, 300 requests at 32 in flight:" in out and "every line checked" in out
+
+
+@pytest.mark.parametrize("mode", ["floor", "floor-drflac", "decode", "decode-drflac", "post"])
+def test_the_floor_client_checks_every_answer(mode: str, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Each floor mode decodes (libsndfile or dr_flac) and/or POSTs 12 clips; every answer
+    is the clip's own text (a decoder that lost or garbled samples breaks the watermark)."""
+    from bench import floor_client
+
+    ds = clips.build(12, cache=tmp_path, log=lambda *a: None)
+    port = free_port()
+    with ServerProcess([port], 0.0):
+        argv = ["--mode", mode, "--dataset", str(ds), "--n", "12", "--workers", "4"]
+        assert floor_client.main([*argv, "--endpoints", f"127.0.0.1:{port}"]) == 0
+    line = orjson.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["n"] == 12 and line["wrong"] == 0 and line["work_cpu_s"] > 0
+
+
+def test_dr_flac_and_libsndfile_floors_give_the_same_wav() -> None:
+    from bench import floor_client
+
+    pcm = watermark.embed("one floor or the other", 1.5)
+    buf = io.BytesIO()
+    sf.write(buf, pcm, 16000, format="FLAC", subtype="PCM_16")
+    wav_bytes = floor_client.decode(buf.getvalue())
+    assert wav_bytes == floor_client.decode_drflac(buf.getvalue())
+    assert wav_bytes[44:] == pcm.tobytes()

@@ -58,7 +58,8 @@ def test_plain_parquet_is_read_without_pre_buffering_too(
     ds = open_split(str(root), "ami", "test")
     assert isinstance(ds, parquet_split.ParquetSplit)
     assert [len(batch["text"]) for batch in ds.iter(batch_size=8)] == [3]
-    assert opened == [{"pre_buffer": False}] and ds.batch_rows == PARQUET_BATCH_ROWS
+    assert opened == [{"pre_buffer": False, "buffer_size": parquet_split.READ_BUFFER}]
+    assert ds.batch_rows == PARQUET_BATCH_ROWS
 
 
 def test_a_builder_without_parquet_options_still_opens(tmp_path: Path) -> None:

@@ -192,6 +192,24 @@ async def test_unknown_config_and_split_list_what_exists(hub: Path) -> None:
     assert "available configs: librispeech" in str(config_err.value)
 
 
+async def test_a_card_that_does_not_parse_serves_no_configs(hub: Path) -> None:
+    """The mock reads a card as the local loader does (`read_card`): YAML that does not
+    parse is a dataset without splits, said in one line, not a mock that answers 500."""
+    broken = hub / "test-org" / "broken-card"
+    broken.mkdir(parents=True)
+    (broken / "README.md").write_text("---\nconfigs: [unclosed\n---\n# card\n")
+    async with (
+        viewer_mock(hub) as mock,
+        viewer_source(mock, dataset="test-org/broken-card") as src,
+    ):
+        with pytest.raises(ConfigError) as err:
+            await src.open()
+    assert str(err.value) == (
+        "the dataset viewer lists no splits for 'test-org/broken-card' (not available); "
+        "retry later, or drop --use_url to read it with datasets"
+    )
+
+
 async def test_gated_dataset_needs_the_token_and_only_the_viewer_sees_it(
     hub: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -15,8 +15,10 @@ memory even against a client that reads without limit (they then fail by timing 
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
+import orjson
 import pytest
 from aiohttp import web
 
@@ -84,6 +86,37 @@ async def test_huge_and_endless_replies_fail_at_the_cap(esb: Path, tmp_path: Pat
     for i in range(2, N):
         assert rows[sample_id(i)]["pred_text"] == TEXTS[i]
     assert failed_by_kind(err) == {"bad_response": 2}, err
+
+
+async def test_a_compressed_reply_is_capped_by_what_it_inflates_to(
+    esb: Path, tmp_path: Path
+) -> None:
+    """A gzip reply of 60 KB that inflates to 20 MB fails at the 16 MiB cap (its small
+    Content-Length must not let it be read in one piece); a gzip reply within the cap is
+    inflated and scored; plain replies with a Content-Length are read whole."""
+    big = gzip.compress(orjson.dumps({"text": "a" * (20 * MIB)}))
+    assert len(big) < 100_000
+
+    def plan(port: int, n: int, body: bytes) -> Action:
+        number = number_of(body)
+        gz = {"Content-Encoding": "gzip"}
+        if number == 0:
+            return Action(body=big, headers=gz, content_type="application/json")
+        if number == 1:
+            small = gzip.compress(orjson.dumps({"text": TEXTS[1]}))
+            return Action(body=small, headers=gz, content_type="application/json")
+        return Action()
+
+    async with server(1, plan=plan) as srv:
+        code, _, err, rows = await run_aldea(
+            esb, srv.endpoints, tmp_path / "results", "--max_retries", "0"
+        )
+    assert code == 0, err
+    row = rows[sample_id(0)]
+    assert (row["status"], row["error_kind"]) == ("failed", "bad_response"), row
+    assert row["error"] == "reply larger than 16 MiB (--max_reply_bytes)", row
+    for i in range(1, N):
+        assert rows[sample_id(i)]["pred_text"] == TEXTS[i]
 
 
 async def test_max_reply_bytes_sets_the_cap(esb: Path, tmp_path: Path) -> None:

@@ -82,11 +82,17 @@ async def read_capped(resp: aiohttp.ClientResponse, cap: int, *, policy: WirePol
     """The body, streamed in chunks and never more than `cap` bytes held.
 
     Over the cap: `policy.too_large()` is raised and the connection is closed (not drained).
+    A reply whose Content-Length is within the cap and which is not compressed is read in one
+    `read()` (the parser never gives more than that length): the chunk loop costs more CPU
+    than the rest of reading a short transcript. A compressed one is always streamed, since
+    its length says nothing of what it inflates to.
     """
     length = resp.content_length
     if length is not None and length > cap:
         resp.close()
         raise policy.too_large()
+    if length is not None and resp.headers.get("Content-Encoding", "identity") == "identity":
+        return await resp.read()
     buf = bytearray()
     async for chunk in resp.content.iter_chunked(_CHUNK):
         buf += chunk

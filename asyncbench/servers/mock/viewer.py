@@ -32,6 +32,7 @@ from aiohttp import web
 
 from asyncbench.servers.mock.state import MockState
 from asyncbench.sources.audio import sniff
+from asyncbench.sources.parquet_split import read_card
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -63,17 +64,6 @@ class _Dataset:
     configs: dict[str, dict[str, _Split]] = field(default_factory=dict)
 
 
-def _front_matter(readme: Path) -> dict[str, Any]:
-    import yaml
-
-    text = readme.read_text(encoding="utf-8")
-    if not text.startswith("---"):
-        return {}
-    end = text.find("\n---", 3)
-    doc = yaml.safe_load(text[3:end] if end > 0 else "")
-    return doc if isinstance(doc, dict) else {}
-
-
 def _load_layout(folder: Path) -> _Dataset | None:
     """The configs and splits a hub-layout folder declares, with row counts from parquet
     metadata (no audio is read)."""
@@ -83,7 +73,8 @@ def _load_layout(folder: Path) -> _Dataset | None:
     if not readme.is_file():
         return None
     out = _Dataset()
-    for entry in _front_matter(readme).get("configs") or []:
+    card = read_card(folder) or {}  # no front matter, or YAML that does not parse: no configs
+    for entry in card.get("configs") or []:
         if not isinstance(entry, dict) or "config_name" not in entry:
             continue
         splits: dict[str, _Split] = {}
