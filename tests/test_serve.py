@@ -21,6 +21,7 @@ from asyncbench.servers.serve import (
     format_ports,
     parse_ports,
     to_pcm16_mono_16k,
+    transcribe_audio,
 )
 from asyncbench.sources.hub_layout import encode_audio, encode_wav
 
@@ -425,3 +426,27 @@ async def test_signals_stop_the_server_cleanly_after_requests_in_flight(how: str
     output = srv.output()
     assert "Traceback" not in output
     assert output.splitlines() == [f"serving pocketsphinx on 127.0.0.1:{srv.ports[0]} (1 worker)"]
+
+
+def test_a_transcript_does_not_depend_on_what_the_worker_decoded_before() -> None:
+    """Two clips of the demo set (built by its own code: flite, 16 kHz, FLAC): the second's
+    transcript is the same from a fresh recogniser and after the first. Before each clip got
+    a fresh front end, pocketsphinx's carried-over cepstral means turned "the train to the
+    study leave ..." into "the printer that the tea leaves ...", so the demo's WER moved
+    with the client's scheduling."""
+    from asyncbench.servers import serve
+    from asyncbench.sources.demo_data import _clip_row, demo_clips, flite_path
+
+    by_id = {clip.id: clip for clip in demo_clips()}
+    before, clip = (
+        _clip_row(by_id[name], flite_path())["audio"]["bytes"]
+        for name in ("librispeech-test.clean-009", "librispeech-test.other-003")
+    )
+    serve._decoder = None  # this process's recogniser, fresh
+    try:
+        fresh = transcribe_audio(clip)
+        transcribe_audio(before)
+        assert transcribe_audio(clip) == fresh
+    finally:
+        serve._decoder = None  # not kept alive for the rest of the suite
+    assert fresh.startswith("the train to the")
