@@ -133,6 +133,13 @@ def _memory_file(data: bytes) -> int | io.BytesIO:
     return fd
 
 
+def _plausible_frames(frames: int, size: int) -> bool:
+    """Whether a fast path may trust the frame count its header gives for `size` encoded
+    bytes: an unknown (0) or absurd one (over 64 samples a byte) is left to the next
+    decoder to judge, rather than allocated."""
+    return 0 < frames <= 64 * size
+
+
 def _decode_flac16(data: bytes) -> bytes | None:
     """A 16 kHz mono 16-bit FLAC decoded from memory by dr_flac straight into the WAV body;
     None when it is anything else, or damaged, or when miniaudio is not installed (libsndfile
@@ -156,7 +163,7 @@ def _decode_flac16(data: bytes) -> bytes | None:
         n = handle.totalPCMFrameCount
         if (handle.sampleRate, handle.channels, handle.bitsPerSample) != (TARGET_RATE, 1, 16):
             return None
-        if not 0 < n <= 64 * len(data):  # unknown or absurd length: let the others judge it
+        if not _plausible_frames(n, len(data)):
             return None
         out = _wav_buffer(n)
         got = lib.ma_dr_flac_read_pcm_frames_s16(handle, n, ffi.from_buffer("ma_int16[]", out[22:]))
@@ -205,7 +212,7 @@ def _read_pcm16_fd(fd: int, size: int) -> bytes | None:
             return None
         if info.format & _SF_FORMAT_SUBMASK != _SF_FORMAT_PCM_16:
             return None
-        if not 0 < n <= 64 * size:  # unknown or absurd length: let FFmpeg judge it
+        if not _plausible_frames(n, size):
             return None
         out = _wav_buffer(n)
         got = lib.sf_readf_short(handle, ffi.from_buffer("short[]", out[22:]), n)
@@ -223,7 +230,7 @@ def _read_pcm16_file(source: io.BytesIO, size: int) -> bytes | None:
             n = f.frames
             if (f.samplerate, f.channels, f.subtype) != (TARGET_RATE, 1, "PCM_16"):
                 return None
-            if not 0 < n <= 64 * size:  # unknown or absurd length: let FFmpeg judge it
+            if not _plausible_frames(n, size):
                 return None
             out = _wav_buffer(n)
             got = len(f.read(n, dtype="int16", out=out[22:]))
