@@ -288,8 +288,6 @@ def main(argv: list[str] | None = None) -> int:
     per = {name: 1000 * cpu_of(b) / n for name, b in best.items()}
     floor, drflac = per["floor"], per["floor-drflac"]
     # the spread across rounds: how far one round's ratio can be from another's here
-    pairs = zip(runs["no progress"], runs["floor"], strict=True)
-    ratios = [cpu_of(a) / cpu_of(f) for a, f in pairs]
     spread = {
         name: f"{1000 * min(map(cpu_of, rs)) / n:.3f}-{1000 * max(map(cpu_of, rs)) / n:.3f}"
         for name, rs in runs.items()
@@ -297,15 +295,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nrange over the {args.repeat} rounds (ms of CPU per request):")
     for name in parts:
         print(f"  {name:<42} {spread[name]}")
-    print(
-        "  asyncbench --no_progress / floor, round by round: "
-        + ", ".join(f"{r:.2f}×" for r in ratios)
-    )
-    pairs = zip(runs["no progress"], runs["floor-drflac"], strict=True)
-    print(
-        "  asyncbench --no_progress / floor with dr_flac, round by round: "
-        + ", ".join(f"{cpu_of(a) / cpu_of(f):.2f}×" for a, f in pairs)
-    )
+    for against, label in (("floor", "floor"), ("floor-drflac", "floor with dr_flac")):
+        pairs = zip(runs["no progress"], runs[against], strict=True)
+        print(
+            f"  asyncbench --no_progress / {label}, round by round: "
+            + ", ".join(f"{cpu_of(a) / cpu_of(f):.2f}×" for a, f in pairs)
+        )
     print(f"\nper request (ms of CPU, {n} requests, lowest of the rounds):")
     print(f"  floor: decode alone (soundfile.read)       {per['decode']:6.3f}")
     print(f"  asyncbench's decoder alone (to_wav16k)     {per['decode-asyncbench']:6.3f}")

@@ -67,7 +67,11 @@ def decode(flac: bytes) -> bytes:
     import soundfile as sf
 
     pcm, rate = sf.read(io.BytesIO(flac), dtype="int16")
-    body = pcm.tobytes()
+    return _wav(pcm.tobytes(), rate)
+
+
+def _wav(body: bytes, rate: int) -> bytes:
+    """A mono PCM16 WAV of `body`: its 44-byte header, then the samples."""
     n = len(body)
     head = _HEADER.pack(
         b"RIFF", 36 + n, b"WAVE", b"fmt ", 16, 1, 1, rate, rate * 2, 2, 16, b"data", n
@@ -90,11 +94,7 @@ def decode_drflac(flac: bytes) -> bytes:
         body = ffi.buffer(pcm, 2 * frames[0] * channels[0])[:]
     finally:
         lib.ma_dr_flac_free(pcm, ffi.NULL)
-    n = len(body)
-    head = _HEADER.pack(
-        b"RIFF", 36 + n, b"WAVE", b"fmt ", 16, 1, 1, rate[0], rate[0] * 2, 2, 16, b"data", n
-    )
-    return head + body
+    return _wav(body, rate[0])
 
 
 async def post_all(
