@@ -25,6 +25,13 @@ def flac(samples: np.ndarray, rate: int = 16000, subtype: str = "PCM_16") -> byt
     return out.getvalue()
 
 
+def tone(rate: int, channels: int, seconds: float) -> np.ndarray:
+    """A 440 Hz tone, (frames,) for mono and (frames, channels) otherwise."""
+    t = np.arange(int(rate * seconds)) / rate
+    wave = 0.3 * np.sin(2 * np.pi * 440 * t)
+    return np.stack([wave] * channels, axis=1) if channels > 1 else wave
+
+
 @pytest.mark.parametrize("seconds", [0.2, 1.0, 3.7])
 def test_16k_mono_flac_gives_torchcodecs_bytes(seconds: float) -> None:
     pcm = watermark.embed(f"clip of {seconds} seconds", seconds, seed=3)
@@ -42,10 +49,7 @@ def test_16k_mono_flac_gives_torchcodecs_bytes(seconds: float) -> None:
     [(44100, 1, "PCM_16"), (16000, 2, "PCM_16"), (16000, 1, "PCM_24"), (8000, 1, "PCM_16")],
 )
 def test_other_flac_layouts_are_left_to_ffmpeg(rate: int, channels: int, subtype: str) -> None:
-    t = np.arange(rate) / rate
-    tone = 0.3 * np.sin(2 * np.pi * 440 * t)
-    samples = np.stack([tone] * channels, axis=1) if channels > 1 else tone
-    data = flac(samples, rate, subtype)
+    data = flac(tone(rate, channels, 1.0), rate, subtype)
     assert audio._decode_pcm16(data) is None
     wav, duration = audio.to_wav16k(data)
     assert wav == audio._decode(data) and duration == pytest.approx(1.0, abs=0.01)
@@ -111,10 +115,7 @@ def test_to_wav16k_needs_no_libsndfile_for_a_16k_mono_flac(monkeypatch) -> None:
     [(44100, 1, "PCM_16"), (16000, 2, "PCM_16"), (16000, 1, "PCM_24"), (16000, 1, "PCM_S8")],
 )
 def test_dr_flac_leaves_other_layouts(rate: int, channels: int, subtype: str) -> None:
-    t = np.arange(rate // 2) / rate
-    tone = 0.3 * np.sin(2 * np.pi * 440 * t)
-    samples = np.stack([tone] * channels, axis=1) if channels > 1 else tone
-    assert audio._decode_flac16(flac(samples, rate, subtype)) is None
+    assert audio._decode_flac16(flac(tone(rate, channels, 0.5), rate, subtype)) is None
 
 
 def test_dr_flac_sends_no_damaged_clip() -> None:
