@@ -1,5 +1,8 @@
 """`asyncbench score --csv`: the board's CSV summary blocks, byte for byte, from results files
-of several families (public, extra, ml_de, and the long-form columns)."""
+of several families (public, extra, ml_de, and the long-form columns), in both layouts: the
+d1e99b2 scorer's (`--csv_layout d1e99b2`, the blocks these tests pinned before August 2026's
+scorer existed) and the 2026h2 one (the default since), derived by hand from
+OAL@db339acbf2efff833c380e56224a888b7f8b2d29:normalizer/eval_utils.py `score_results`."""
 
 from __future__ import annotations
 
@@ -14,7 +17,9 @@ WORDS = ["alpha", "bravo", "charlie", "delta"]
 RULE = "*" * 80
 
 
-def write(folder: Path, model: str, dataset: str, dropped: int, *, time: float = 2.0) -> None:
+def write(
+    folder: Path, model: str, dataset: str, dropped: int, *, time: float | None = 2.0
+) -> None:
     """A leaderboard-style file (no status): one line whose prediction lacks `dropped` of
     the reference's 4 words, so its WER is 25 × dropped; 10 s of audio in `time` s."""
     line = {
@@ -38,7 +43,7 @@ def test_every_family_block_as_the_board_prints_it(
     write(tmp_path, "m/a", "hf-audio-asr-leaderboard-longform_earnings22_test", 1)
     write(tmp_path, "m/a", "bezzam-coraal_PRV_test", 2)
     write(tmp_path, "m/a", "bezzam-coraal_ROC_test", 1)
-    code, out, err = cli(capsys, "score", tmp_path, "--csv")
+    code, out, err = cli(capsys, "score", tmp_path, "--csv", "--csv_layout", "d1e99b2")
     assert code == 0, err
     assert out.splitlines() == [
         "",
@@ -93,14 +98,16 @@ def test_two_models_and_a_split_found_twice(
             time=1.0,
         )
         write(tmp_path, model, "hf-audio-open-asr-leaderboard_librispeech_test.clean", 0, time=4.0)
-    code, out, err = cli(capsys, "score", tmp_path, "--csv")
+    code, out, err = cli(capsys, "score", tmp_path, "--csv", "--csv_layout", "d1e99b2")
     assert code == 0, err
     lines = out.splitlines()
     assert lines[:4] == ["", RULE, "CSV Summary (Public):", RULE]
     assert lines[5:8] == ["m/a,4.0,,,,,,,,,25.0,,,", "n/b,4.0,,,,,,,,,75.0,,,", RULE]
     assert "CSV Summary (Extra):" not in out and not any(ln.startswith("avg WER") for ln in lines)
 
-    code, out, _ = cli(capsys, "score", tmp_path, "--csv", "--model", "n/b")
+    code, out, _ = cli(
+        capsys, "score", tmp_path, "--csv", "--model", "n/b", "--csv_layout", "d1e99b2"
+    )
     assert code == 0
     assert "avg WER (n/b) = 75.0" in out.splitlines()
 
@@ -116,4 +123,100 @@ def test_csv_of_files_of_no_family(tmp_path: Path, capsys: pytest.CaptureFixture
     assert code == 2
     assert one_error_line(err) == (
         "error: --csv and --json each print the scores alone: pass one of them"
+    )
+
+
+PUBLIC_2026H2 = (
+    "model,RTFx,License,Size (B),# Languages,Encoder,Decoder,AMI-Cleaned WER,"
+    "Earnings22-Cleaned-AA-chunked WER,Gigaspeech-Cleaned WER,LS Clean WER,LS Other WER,"
+    "SPGISpeech WER,Voice-Arena-Moonsoon WER,Voxpopuli-Cleaned-AA WER,AMI-Cleaned RTFx,"
+    "Earnings22-Cleaned-AA-chunked RTFx,Gigaspeech-Cleaned RTFx,LS Clean RTFx,LS Other RTFx,"
+    "SPGISpeech RTFx,Voice-Arena-Moonsoon RTFx,Voxpopuli-Cleaned-AA RTFx"
+)
+
+
+def test_the_2026h2_public_block_with_monsoon_and_per_set_rtfx(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The board's scorer at db339acb on these files, worked by hand: the WER cells as
+    before plus the 8th column; the family RTFx over the timed files (30 s / 11 s = 2.73); then
+    each column's own file RTFx rounded to 4 (`str` of it), blank for the untimed LS Clean file
+    (`all(time)` fails, so its rtfx is None and it adds nothing to the family sums)."""
+    write(tmp_path, "m/a", "hf-audio-open-asr-leaderboard_ami_cleaned_test", 0, time=2.0)
+    # a set run from its own repository with no config: <repo-slug>__<split>
+    write(tmp_path, "m/a", "ArtificialAnalysis-Earnings22-Cleaned-AA-chunked__test", 2, time=5.0)
+    write(tmp_path, "m/a", "hf-audio-open-asr-leaderboard_librispeech_test.clean", 3, time=None)
+    write(tmp_path, "m/a", "VoiceArena-Monsoon_en_IN_test__test", 1, time=4.0)
+    code, out, err = cli(capsys, "score", tmp_path, "--csv")
+    assert code == 0, err
+    assert out.splitlines() == [
+        "",
+        RULE,
+        "CSV Summary (Public):",
+        RULE,
+        "avg WER (m/a) = 37.5",
+        PUBLIC_2026H2,
+        "m/a,2.73,,,,,,0.0,50.0,,75.0,,,25.0,,5.0,2.0,,,,,2.5,",
+        RULE,
+        "",
+        RULE,
+        "CSV Summary (Extra):",
+        RULE,
+        "model,AMI WER,Earnings22 WER,Gigaspeech WER,Voxpopuli WER",
+        "m/a,,,,",
+        RULE,
+    ]
+    # the same files through the older scorer: no Monsoon column, no RTFx columns, and the
+    # own-repo Earnings22 file is not found under the older key
+    code, out, err = cli(capsys, "score", tmp_path, "--csv", "--csv_layout", "d1e99b2")
+    assert code == 0, err
+    assert out.splitlines()[4:7] == [
+        "avg WER (m/a) = 37.5",
+        "model,RTFx,License,Size (B),# Languages,Encoder,Decoder,AMI-Cleaned WER,"
+        "Earnings22-Cleaned-AA-chunked WER,Gigaspeech-Cleaned WER,LS Clean WER,LS Other WER,"
+        "SPGISpeech WER,Voxpopuli-Cleaned-AA WER",
+        "m/a,5.0,,,,,,0.0,,,75.0,,,",
+    ]
+
+
+def test_old_seven_set_results_score_as_before_in_the_new_layout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 7-set run scored by the new scorer: same WERs, the average over the 7 found (the
+    8th column blank), so nothing already published moves."""
+    for i, key in enumerate(
+        (
+            "ami_cleaned_test",
+            "gigaspeech_cleaned_test",
+            "librispeech_test.clean",
+            "librispeech_test.other",
+            "spgispeech_test",
+            "voxpopuli_cleaned_aa_test",
+        )
+    ):
+        write(tmp_path, "m/a", f"hf-audio-open-asr-leaderboard_{key}", i % 2)
+    write(
+        tmp_path,
+        "m/a",
+        "ArtificialAnalysis-Earnings22-Cleaned-AA-chunked_earnings22_cleaned_aa_chunked_test",
+        1,
+    )
+    code, new, err = cli(capsys, "score", tmp_path, "--csv")
+    assert code == 0, err
+    code, old, err = cli(capsys, "score", tmp_path, "--csv", "--csv_layout", "d1e99b2")
+    assert code == 0, err
+    assert new.splitlines()[4] == old.splitlines()[4] == "avg WER (m/a) = 14.29"
+    old_row, row = old.splitlines()[6].split(","), new.splitlines()[6].split(",")
+    assert row[:7] == old_row[:7] == ["m/a", "5.0", "", "", "", "", ""]
+    assert row[7:15] == [*old_row[7:13], "", old_row[13]]  # Moonsoon blank, before Voxpopuli
+    assert row[15:] == ["5.0"] * 6 + ["", "5.0"]
+
+
+def test_a_bad_csv_layout_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, "m/a", "hf-audio-open-asr-leaderboard_ami_cleaned_test", 0)
+    code, _, err = cli(capsys, "score", tmp_path, "--csv", "--csv_layout", "2025\x1b[31m")
+    assert code == 2
+    assert one_error_line(err) == (
+        "error: --csv_layout '2025\\x1b[31m' is not a layout: use 2026h2 (the board's scorer "
+        "since August 2026, the default) or d1e99b2 (its older scorer)"
     )

@@ -213,7 +213,9 @@ def test_batch_suite_leaderboard_over_a_local_copy_writes_the_boards_files(
         )
     )
 
-    code, out, err = cli(capsys, "score", results, "--model", "aldea/default", "--csv")
+    code, out, err = cli(
+        capsys, "score", results, "--model", "aldea/default", "--csv", "--csv_layout", "d1e99b2"
+    )
     assert code == 0, err
     lines = out.splitlines()
     at = lines.index("CSV Summary (Public):")
