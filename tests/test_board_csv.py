@@ -220,3 +220,40 @@ def test_a_bad_csv_layout_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixt
         "error: --csv_layout '2025\\x1b[31m' is not a layout: use 2026h2 (the board's scorer "
         "since August 2026, the default) or d1e99b2 (its older scorer)"
     )
+
+
+def test_longform_block_reads_tedlium_from_its_new_source_and_all_coraal_subsets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """TED-LIUM of distil-whisper/tedlium-long-form fills the tedlium column; the CORAAL
+    average is over every subset present (here 4 of the 8)."""
+    write(tmp_path, "m/a", "distil-whisper-tedlium-long-form_default_test", 1)
+    for subset, dropped in (("ATL", 0), ("DCA", 1), ("LES", 2), ("VLD", 1)):
+        write(tmp_path, "m/a", f"bezzam-coraal_{subset}_test", dropped)
+    code, out, err = cli(capsys, "score", tmp_path, "--csv")
+    assert code == 0, err
+    assert out.splitlines()[4:6] == [
+        "model_id,Average,RTFx,Model size (B),earnings21,earnings22,tedlium,coraal_avg,"
+        "Avg (without CORAAL)",
+        "m/a,25.0,-1,,,,25.0,25.0,25.0",
+    ]
+
+
+def test_the_dutch_block(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """ml_nl (OAL #208): FLEURS, MCV and MLS columns, scored in Dutch, after the five older
+    languages' blocks; the d1e99b2 scorer has no such family."""
+    ml = "hf-audio-open-asr-leaderboard-multilingual-datasets"
+    write(tmp_path, "m/a", f"{ml}_mls_nl_test", 1)
+    write(tmp_path, "m/a", f"{ml}_fleurs_pt_test", 2)
+    code, out, err = cli(capsys, "score", tmp_path, "--csv")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[lines.index("CSV Summary (nl):") + 2 :][:3] == [
+        "avg WER (m/a) = 25.0",
+        "model,RTFx,FLEURS WER,MCV WER,MLS WER",
+        "m/a,5.0,,,25.0",
+    ]
+    assert lines.index("CSV Summary (pt):") < lines.index("CSV Summary (nl):")
+    code, out, err = cli(capsys, "score", tmp_path, "--csv", "--csv_layout", "d1e99b2")
+    assert code == 0, err
+    assert "CSV Summary (pt):" in out and "CSV Summary (nl):" not in out

@@ -576,14 +576,15 @@ def test_run_api_ml_sh_runs_each_config_in_its_language_and_resumes(
 # --------------------------------------------------------------------------- data
 
 
-def test_the_fixture_has_the_13_configs_of_the_track_with_accented_text(tmp_path: Path) -> None:
+def test_the_fixture_has_the_16_configs_of_the_track_with_accented_text(tmp_path: Path) -> None:
     import datasets
 
     folder = write_multilingual_folder(tmp_path / "ml", per_config=2)
     assert sorted(datasets.get_dataset_config_names(str(folder))) == sorted(MULTILINGUAL_CONFIGS)
     sentences = multilingual_sentences()
-    assert set(sentences) == {"de", "fr", "it", "es", "pt"}
+    assert set(sentences) == {"de", "fr", "it", "es", "pt", "nl"}
     accents = {"de": "äöüß", "fr": "éèçêàœ", "it": "àèéìòù", "es": "ñáéíóú¿", "pt": "ãõçáéó"}
+    accents["nl"] = "é’'"
     for lang, texts in sentences.items():
         assert any(ch in "".join(texts) for ch in accents[lang]), lang
         assert any(ch.isdigit() for ch in "".join(texts)), lang  # numbers, for num2words
