@@ -1,0 +1,154 @@
+"""Hindi (Monsoon hi) scored with OIWER over a reference lattice, and Armenian's normaliser.
+
+The board scores Hindi with the `voi_oiwer` package (OAL@db339acbf2efff833c380e56224a888b7f8b2d29
+normalizer/eval_utils.py `score_oiwer`), which is not installable here; asyncbench implements
+the metric from its public description (see asyncbench/scoring/oiwer.py). Every expected
+number below is worked by hand from that description: the fewest word edits over any path
+through the lattice, over the words of the path taken. Armenian's expected texts are worked by
+hand from the steps of OAL@db339acb normalizer/armenian_normalizer.py `normalization`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import orjson
+import pytest
+
+from asyncbench.scoring.armenian import normalize_armenian
+from asyncbench.scoring.error_rate import ErrorCounts
+from asyncbench.scoring.oiwer import align, normalize_words, parse_lattice, utterance_errors
+
+from .inproc import cli, one_error_line
+
+RULE = "*" * 80
+GO = [["मैं"], ["घर"], ["जा रहा", "जाता"], ["हूँ"]]  # "I am going home", two spellings of "going"
+
+
+@pytest.mark.parametrize(
+    ("hypothesis", "expected"),
+    [
+        # either spelling of slot 3 is free; the path's words are the reference length
+        ("मैं घर जाता हूँ", ErrorCounts(ref_len=4)),
+        ("मैं घर जा रहा हूँ", ErrorCounts(ref_len=5)),
+        # "जा" against "जा रहा" is 1 deletion (5 words), against "जाता" 1 substitution (4
+        # words): equal edits, and a substitution wins over a deletion by the documented order
+        ("मैं घर जा हूँ", ErrorCounts(sub=1, ref_len=4)),
+        # a word nobody said, then one missing
+        ("मैं अब घर जाता", ErrorCounts(ins=1, dels=1, ref_len=4)),
+        ("", ErrorCounts(dels=4, ref_len=4)),
+        # punctuation (the danda) and a zero-width joiner do not count
+        ("मैं, घर\u200d जाता हूँ।", ErrorCounts(ref_len=4)),
+    ],
+)
+def test_worked_examples_over_one_lattice(hypothesis: str, expected: ErrorCounts) -> None:
+    assert align(parse_lattice(GO), normalize_words(hypothesis)) == expected
+
+
+def test_lattice_forms_and_optional_words() -> None:
+    # plain text: one slot per word, so OIWER is WER: "a x c d" against "a b c"
+    assert align(parse_lattice("a b c"), "a x c d".split()) == ErrorCounts(ins=1, sub=1, ref_len=3)
+    # JSON text of a lattice; an empty spelling makes a word optional
+    lattice = parse_lattice(json.dumps([["हाँ", ""], ["ठीक"]], ensure_ascii=False))
+    assert align(lattice, ["ठीक"]) == ErrorCounts(ref_len=1)
+    assert align(lattice, ["हाँ", "ठीक"]) == ErrorCounts(ref_len=2)
+    # text that starts like a lattice but is not JSON is read as words, as the board does
+    assert parse_lattice("[[ अधूरा") == [[["अधूरा"]]]
+    with pytest.raises(ValueError, match="slot 0 of the reference lattice holds a non-text"):
+        parse_lattice("[[1]]")
+
+
+def test_totals_are_summed_edits_over_summed_path_words() -> None:
+    total, errors, words = utterance_errors(
+        [json.dumps(GO, ensure_ascii=False), '[["नमस्ते"], ["दोस्त", "मित्र"]]'],
+        ["मैं घर जाता हूँ", "नमस्ते यार"],
+    )
+    assert (total, errors, words) == (ErrorCounts(sub=1, ref_len=6), [0, 1], [4, 2])
+    assert total.wer == 16.67
+
+
+def write_lines(path: Path, lines: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+
+
+def test_monsoon_hi_file_scores_with_oiwer_and_prints_the_boards_block(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A board-format Monsoon hi file (own repository, no config): the lattice in `text` as
+    JSON, in `text` as a list, and in `reference_lists`. 1 edit over 4 + 2 + 2 words."""
+    base = {"audio_filepath": "x", "duration": 5.0, "time": 1.0}
+    write_lines(
+        tmp_path / "MODEL_m-a_DATASET_VoiceArena-Monsoon_hi_test__test.jsonl",
+        [
+            base | {"text": json.dumps(GO, ensure_ascii=False), "pred_text": "मैं घर जाता हूँ।"},
+            base | {"text": [["नमस्ते"], ["दोस्त", "मित्र"]], "pred_text": "नमस्ते यार"},
+            base | {"text": "जी", "reference_lists": [["जी", "जी हाँ"]], "pred_text": "जी हाँ"},
+        ],
+    )
+    code, out, err = cli(capsys, "score", tmp_path, "--csv")
+    assert code == 0, err
+    assert out.splitlines() == [
+        "",
+        RULE,
+        "CSV Summary (hi):",
+        RULE,
+        "avg WER (m/a) = 12.5",
+        "model,RTFx,Monsoon WER",
+        "m/a,5.0,12.5",
+        RULE,
+    ]
+
+
+def test_a_malformed_lattice_is_one_line_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "MODEL_m-a_DATASET_VoiceArena-Monsoon_hi_test__test.jsonl"
+    write_lines(path, [{"text": '[["ok"], [3]]', "pred_text": "ok", "duration": 1, "time": 1}])
+    code, _, err = cli(capsys, "score", tmp_path)
+    assert code == 2
+    assert one_error_line(err) == (
+        f"error: {path}: slot 1 of the reference lattice holds a non-text spelling"
+    )
+    write_lines(path, [{"text": "x", "reference_lists": "<b>x</b>", "pred_text": "x"}])
+    code, out, err = cli(capsys, "score", tmp_path, "--json")
+    assert f"{path}:1: 'reference_lists' (a reference lattice) must be a list" in out + err
+
+
+# --- Armenian -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Բարև, աշխարհ։", "բարեւ աշխարհ"),  # the ligature և is ե+ւ after NFKC
+        ("Ժամը 10:30-ին", "ժամը 10։30ին"),  # a clock time keeps its ։, its ending joins
+        ("ՀՀ-ում 2024-ին", "հհում 2024ին"),  # endings after a hyphen join their word
+        ("1 000 000 դրամ", "1000000 դրամ"),  # digit groups written with spaces join
+        ("Եվ նա", "եւ նա"),  # the word "and" standing alone
+        ("բառ,բառ", "բառ բառ"),  # a comma touching a word splits it
+        ("Ինչո՞ւ «Արարատ»ում", "ինչու արարատ ում"),  # marks go; a space after »
+        ("Café — ոչ", "cafe ոչ"),  # accents folded, a dash between words is a space
+    ],
+)
+def test_armenian_normaliser_worked_examples(text: str, expected: str) -> None:
+    assert normalize_armenian(text) == expected
+
+
+def test_armenian_fleurs_file_scores_in_its_family(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ml_hy: FLEURS and "MCV 26" columns; punctuation and ligature spelling are free, one
+    word of 4 wrong is 25 %."""
+    base = {"audio_filepath": "x", "duration": 10.0, "time": 2.0}
+    armenian = "Metric-AI-open-asr-leaderboard-multilingual-datasets"
+    write_lines(
+        tmp_path / f"MODEL_m-a_DATASET_{armenian}_fleurs_hy_test.jsonl",
+        [base | {"text": "Բարև, աշխարհ։ Ինչպե՞ս ես", "pred_text": "բարեւ աշխարհ ինչպես են"}],
+    )
+    code, out, err = cli(capsys, "score", tmp_path, "--csv")
+    assert code == 0, err
+    assert out.splitlines()[4:7] == [
+        "avg WER (m/a) = 25.0",
+        "model,RTFx,FLEURS WER,MCV 26 WER",
+        "m/a,5.0,25.0,",
+    ]
