@@ -453,10 +453,11 @@ def open_dataset(cfg: RunConfig):  # type: ignore[no-untyped-def]
     """The run's split: a plain streaming split or a chunked one (`sources/chunked.py`),
     read from the local copy under `--data_root` when one is given."""
     from asyncbench.sources.chunked import known_parent, open_source
+    from asyncbench.sources.corrections import CORRECTIONS_PATH, applies, with_corrections
     from asyncbench.sources.suites import local_copy
 
     parent = cfg.parent_dataset_path or known_parent(cfg.dataset_path)
-    return open_source(
+    ds = open_source(
         local_copy(cfg.dataset_path, cfg.data_root),
         cfg.dataset_path,
         cfg.dataset,
@@ -467,6 +468,11 @@ def open_dataset(cfg: RunConfig):  # type: ignore[no-untyped-def]
         else None,
         parent_given=cfg.parent_dataset_path is not None,
     )
+    if not applies(cfg.dataset, cfg.split):
+        return ds
+    # Armenian FLEURS: the board's reviewed references over the split (sources/corrections.py)
+    read = local_copy(CORRECTIONS_PATH, cfg.data_root, what="corrections table")
+    return with_corrections(ds, cfg.dataset, cfg.split, read, f"{cfg.dataset_path} {cfg.dataset}")
 
 
 def check_use_url(cfg: RunConfig) -> None:
