@@ -124,12 +124,17 @@ def data_files(path: str, config: str, split: str) -> list[str]:
     """The split's data files in the order `datasets` streams them: from the card when it lists
     them plainly, else as `datasets` resolves them (a folder's odd card, or a hub id). Raises
     what `datasets` raises."""
+    if not config.strip() and Path(path).expanduser().is_dir():
+        # a set run with no config (its own repository): a local copy's own config
+        from asyncbench.sources.dataset import own_config
+
+        config = own_config(path)
     plain = split_files(Path(path).expanduser(), config, split)
     if plain is not None:
         return plain
     import datasets
 
-    builder = datasets.load_dataset_builder(path, config)
+    builder = datasets.load_dataset_builder(path, config or None)
     return [str(f) for f in (builder.config.data_files or {}).get(split) or []]
 
 
