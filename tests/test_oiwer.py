@@ -152,3 +152,49 @@ def test_armenian_fleurs_file_scores_in_its_family(
         "model,RTFx,FLEURS WER,MCV 26 WER",
         "m/a,5.0,25.0,",
     ]
+
+
+def test_batch_monsoon_hi_end_to_end_scores_against_its_lattice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A local copy of Monsoon hi (its own repository, one config) whose rows carry a
+    `reference_lists` lattice: the server answers what each clip says, a spelling the
+    lattice accepts but the plain `text` does not, so OIWER is 0 where plain WER is not."""
+    from asyncbench.sources import watermark
+    from asyncbench.sources.hub_layout import audio_cell, encode_wav, write_hub_folder
+    from asyncbench.sources.suites import MONSOON_HI_PATH
+
+    from .inproc import Background
+    from .loopback import LoopbackAldea
+    from .support import read_results, transcript_of
+
+    said = ["मैं घर जाता हूँ", "मैं घर जा रहा हूँ"]
+    rows = []
+    for i, text in enumerate(said):
+        pcm = watermark.embed(text, 1.0 + i / 10, seed=i)
+        rows.append(
+            {
+                "audio": audio_cell(encode_wav(pcm, 16000), f"{i}.wav"),
+                "text": "मैं घर जा रहा हूँ",
+                "reference_lists": GO,
+            }
+        )
+    root = tmp_path / "hub"
+    write_hub_folder(root / MONSOON_HI_PATH, {"default": {"test": rows}})
+    results = tmp_path / "results"
+    with Background(LoopbackAldea(1, transcript=transcript_of)) as srv:
+        code, _, err = cli(
+            capsys,
+            "batch",
+            *("--model", "aldea/default", "--suite", "multilingual", "--datasets", "monsoon"),
+            *("--data_root", root, "--aldea_endpoints", srv.endpoints),
+            *("--results_dir", results, "--no_progress"),
+        )
+    assert code == 0, err
+    assert "aldea/default            VoiceArena/Monsoon_hi_test/test done" in err
+    name = "MODEL_aldea-default_DATASET_VoiceArena-Monsoon_hi_test__test.jsonl"
+    assert [json.loads(line["text"]) for line in read_results(results / name)] == [GO, GO], err
+    code, out, err = cli(capsys, "score", results, "--csv")
+    assert code == 0, err
+    assert out.splitlines()[5] == "model,RTFx,Monsoon WER"
+    assert out.splitlines()[6].split(",")[2] == "0.0"  # plain WER against `text`: 25 %

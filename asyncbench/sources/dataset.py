@@ -9,6 +9,7 @@ later, off the event loop, only for samples that will really be sent.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import sys
@@ -31,6 +32,10 @@ BATCH = 64
 #: where the transcript may be, in the leaderboard's order (`get_text` in its data_utils.py):
 #: Common Voice says `sentence`, Earnings22 `transcript`; the first one present is used
 TEXT_COLUMNS = ("text", "sentence", "normalized_text", "transcript", "transcription")
+#: a reference lattice (slots of accepted spellings), which the board's OIWER scores against
+#: (OAL@db339acb eval_utils `score_oiwer`: `reference_lists`); that Monsoon hi ships its lattice
+#: in this column is UNCONFIRMED, so a split without it is scored against its text
+LATTICE_COLUMN = "reference_lists"
 
 
 def text_column(columns: Iterable[str]) -> str | None:
@@ -286,12 +291,16 @@ def iter_samples(
         n = len(texts)
         ids = batch.get("id") or [None] * n
         lengths = batch.get("audio_length_s") or [None] * n
+        lattices = batch.get(LATTICE_COLUMN) or [None] * n
         audios = batch["audio"]
         out: list[Sample] = []
         for k in range(n):
             i = index + k
             stats.rows += 1
             ref = texts[k] or ""
+            if isinstance(lattices[k], list) and lattices[k]:
+                # the reference lattice the board's OIWER scores against, carried as its JSON
+                ref = json.dumps(lattices[k], ensure_ascii=False)
             if not is_scorable_reference(ref, normalize):
                 stats.dropped_empty_reference += 1
                 continue

@@ -267,5 +267,8 @@ def open_parquet_split(
     text = next((c for c in text_columns if c in present), None)
     if "audio" not in present or text is None or not _audio_is_struct(schema):
         return None
-    keep = [c for c in ("audio", text, "id", "audio_length_s") if c in present]
+    # file_name: the key of reviewed corrections (sources/corrections.py); reference_lists:
+    # an OIWER reference lattice (sources/dataset.py LATTICE_COLUMN)
+    wanted = ("audio", text, "id", "audio_length_s", "file_name", "reference_lists")
+    keep = [c for c in wanted if c in present]
     return ParquetSplit(files, keep, text, _card_info(card, config), batch_rows)

@@ -48,8 +48,6 @@ class SuiteEntry:
     name: str | None = None
     #: chunked sets: the dataset whose `transcript` column holds each recording's reference
     parent_path: str | None = None
-    #: the dataset revision the board pins, when known (None: the hub's current one)
-    revision: str | None = None
 
     @property
     def label(self) -> str:
@@ -235,8 +233,6 @@ def describe(suite: Suite) -> list[str]:
             bits.append(f"--datasets {e.name}")
         if e.parent_path:
             bits.append(f"chunked, references from {e.parent_path}")
-        if e.revision:
-            bits.append(f"revision {e.revision}")
         lines.append(f"  {where} {e.config_shown}/{e.split}  ({'; '.join(bits)})")
     return lines
 
