@@ -123,26 +123,6 @@ def _check_local(path: str, config: str, split: str) -> None:
         )
 
 
-def own_config(path: str) -> str:
-    """The config of a local copy of a one-set repository, for an entry run with no config
-    (the board passes none for a set that names its own repository): its only config, else
-    `default`; ConfigError naming the configs when neither fits."""
-    import datasets
-
-    try:
-        configs = datasets.get_dataset_config_names(str(Path(path).expanduser()))
-    except Exception as exc:  # datasets raises many types for a malformed folder
-        raise ConfigError(f"cannot read dataset folder {path!r}: {exc}") from None
-    if len(configs) == 1:
-        return str(configs[0])
-    if "default" in configs:
-        return "default"
-    raise ConfigError(
-        f"{path} has configs {', '.join(sorted(configs))} and no config was named; pass "
-        "--dataset with one of them"
-    )
-
-
 def open_split(path: str, config: str, split: str) -> Any:
     """Open one split as a streaming `IterableDataset` with audio left encoded.
 
@@ -150,6 +130,8 @@ def open_split(path: str, config: str, split: str) -> Any:
     `datasets` (`sources/parquet_split.py`: the same rows, without its second of imports)."""
     local = _looks_local(path)
     if not config.strip() and local:
+        from asyncbench.sources.parquet_split import own_config
+
         config = own_config(path)
     # ASYNCBENCH_LOADER=datasets reads a local folder the way a hub id is read, always
     if local and os.environ.get("ASYNCBENCH_LOADER", "").strip().lower() != "datasets":

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from asyncbench.core.errors import ConfigError
+
 #: bytes pyarrow reads at a time from a column chunk (see `ParquetSplit._record_batches`)
 READ_BUFFER = 1 << 16
 #: keys of a `configs:` entry this reader understands (anything else: `datasets` decides)
@@ -120,14 +122,32 @@ def split_files(folder: Path, config: str, split: str) -> list[str] | None:
     return files or None
 
 
+def own_config(path: str) -> str:
+    """The config of a local copy of a one-set repository, for an entry run with no config
+    (the board passes none for a set that names its own repository): its only config, else
+    `default`; ConfigError naming the configs when neither fits."""
+    import datasets
+
+    try:
+        configs = datasets.get_dataset_config_names(str(Path(path).expanduser()))
+    except Exception as exc:  # datasets raises many types for a malformed folder
+        raise ConfigError(f"cannot read dataset folder {path!r}: {exc}") from None
+    if len(configs) == 1:
+        return str(configs[0])
+    if "default" in configs:
+        return "default"
+    raise ConfigError(
+        f"{path} has configs {', '.join(sorted(configs))} and no config was named; pass "
+        "--dataset with one of them"
+    )
+
+
 def data_files(path: str, config: str, split: str) -> list[str]:
     """The split's data files in the order `datasets` streams them: from the card when it lists
     them plainly, else as `datasets` resolves them (a folder's odd card, or a hub id). Raises
     what `datasets` raises."""
     if not config.strip() and Path(path).expanduser().is_dir():
         # a set run with no config (its own repository): a local copy's own config
-        from asyncbench.sources.dataset import own_config
-
         config = own_config(path)
     plain = split_files(Path(path).expanduser(), config, split)
     if plain is not None:
