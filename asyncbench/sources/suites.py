@@ -114,7 +114,7 @@ SUITES: dict[str, Suite] = {
         Suite(
             "leaderboard",
             LEADERBOARD_PATH,
-            "today's English board: cleaned configs and the chunked Earnings22",
+            "today's English board: cleaned configs, the chunked Earnings22 and Monsoon en-IN",
             (
                 SuiteEntry("ami_cleaned", name="ami"),
                 SuiteEntry(
