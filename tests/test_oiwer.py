@@ -128,10 +128,22 @@ def test_a_malformed_lattice_is_one_line_naming_the_file(
         ("բառ,բառ", "բառ բառ"),  # a comma touching a word splits it
         ("Ինչո՞ւ «Արարատ»ում", "ինչու արարատ ում"),  # marks go; a space after »
         ("Café — ոչ", "cafe ոչ"),  # accents folded, a dash between words is a space
+        # spoken cardinals in digits, by the board's rules of which word may follow which
+        ("Երեք հարյուր քսանհինգ մարդ", "325 մարդ"),
+        ("երկու հազար քսան չորս", "2024"),  # a unit after a ten joins it
+        ("հարյուրից ավելի", "100ից ավելի"),  # an ending stays, and closes the number
+        ("մեկ միլիոն երկու հարյուր հազար", "1200000"),
+        ("հազար հազար", "1000 1000"),  # a scale never follows a scale
+        ("հինգ վեց", "5 6"),  # nor a unit a unit
+        ("007 գործակալ", "007 գործակալ"),  # a leading zero is not a number to rewrite
     ],
 )
 def test_armenian_normaliser_worked_examples(text: str, expected: str) -> None:
     assert normalize_armenian(text) == expected
+
+
+def test_armenian_digits_and_words_score_alike() -> None:
+    assert normalize_armenian("100 մարդ") == normalize_armenian("Հարյուր մարդ") == "100 մարդ"
 
 
 def test_armenian_fleurs_file_scores_in_its_family(
