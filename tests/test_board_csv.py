@@ -257,3 +257,29 @@ def test_the_dutch_block(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     code, out, err = cli(capsys, "score", tmp_path, "--csv", "--csv_layout", "d1e99b2")
     assert code == 0, err
     assert "CSV Summary (pt):" in out and "CSV Summary (nl):" not in out
+
+
+@pytest.mark.parametrize(
+    ("text", "normalised"),
+    [
+        # worked by hand from OAL@db339acbf2efff833c380e56224a888b7f8b2d29
+        # normalizer/data_utils.py MultilingualNormalizer(remove_diacritics=False), lang="nl":
+        # the generic steps, no fillers for nl, "600 000" joined, then num2words(lang="nl")
+        (
+            "Grote steden zoals Amsterdam en Rotterdam hebben meer dan 600 000 inwoners.",
+            "grote steden zoals amsterdam en rotterdam hebben meer dan zeshonderdduizend inwoners",
+        ),
+        (
+            "Wij hebben in 2024 samen 12 fietsen gekocht.",
+            "wij hebben in tweeduizendvierentwintig samen twaalf fietsen gekocht",
+        ),
+        (
+            "Het café op de hoek verkoopt 's ochtends (vers) croissants.",
+            "het café op de hoek verkoopt s ochtends croissants",
+        ),
+    ],
+)
+def test_dutch_normalisation_vectors(text: str, normalised: str) -> None:
+    from asyncbench.scoring.language import normalize
+
+    assert normalize(text, "nl") == normalised
