@@ -283,3 +283,23 @@ def test_dutch_normalisation_vectors(text: str, normalised: str) -> None:
     from asyncbench.scoring.language import normalize
 
     assert normalize(text, "nl") == normalised
+
+
+def test_a_file_with_one_untimed_line_has_no_rtfx_as_on_the_board(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The board computes a file's RTFx only when every line has a (non-zero) time and
+    duration: one line without leaves the cell blank and the file out of the family RTFx."""
+    write(tmp_path, "m/a", "hf-audio-open-asr-leaderboard_ami_cleaned_test", 0, time=2.0)
+    lines = [
+        {"audio_filepath": f"s{i}", "duration": 10.0, "time": t, "text": "a b", "pred_text": "a b"}
+        for i, t in enumerate((4.0, None))
+    ]
+    (
+        tmp_path / "MODEL_m-a_DATASET_hf-audio-open-asr-leaderboard_spgispeech_test.jsonl"
+    ).write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+    code, out, err = cli(capsys, "score", tmp_path, "--csv")
+    assert code == 0, err
+    row = out.splitlines()[6].split(",")
+    assert row[1] == "5.0"  # the AMI file alone: 10 s / 2 s
+    assert row[15:] == ["5.0", "", "", "", "", "", "", ""]

@@ -186,10 +186,16 @@ def _cell(value: float | None) -> str:
 
 
 def _timing(f: FileScore) -> tuple[float | None, float | None]:
-    """(audio s, request s) as the board keeps them: None when the file has no timing."""
-    if f.rtfx is None:
+    """(audio s, request s) as the board keeps them: None unless every line has timing (its
+    `compute_rtfx = all(time) and all(duration)`)."""
+    if f.rtfx is None or not f.board_timed:
         return None, None
     return f.total_audio_s, f.total_time_s
+
+
+def _file_rtfx(f: FileScore) -> float | None:
+    """The board's per-file RTFx (rounded to 4), None when it would not compute one."""
+    return f.rtfx if f.board_timed else None
 
 
 def _family_rtfx(results: _Results, model: str, family: Family) -> str:
@@ -217,7 +223,7 @@ def _find_rtfx(results: _Results, model: str, family: Family, label: str) -> flo
         if lbl == label:
             found = results.matching(model, substr)
             if found:
-                return found[0].rtfx
+                return _file_rtfx(found[0])
     return None
 
 

@@ -152,6 +152,9 @@ class FileScore:
     wer_ci95: tuple[float, float] | None = None  # percent; None when --bootstrap 0
     cost_usd: float | None = None  # audio sent (retries included) at the model's price
     price_note: str | None = None  # the price used, or why there is no cost
+    #: the board's `compute_rtfx`: every line (chunks merged) has a non-zero duration and
+    #: time; when not, its CSV leaves the file's RTFx blank and out of family sums
+    board_timed: bool = True
 
     @property
     def n_samples(self) -> int:
@@ -261,6 +264,7 @@ def score_read_file(
         expected_samples=expected_samples,
         language=language,
         utterances=utterances,
+        board_timed=all(s.duration and s.time for s in result.samples),
     )
 
 
