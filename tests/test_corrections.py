@@ -87,9 +87,10 @@ def test_a_reference_of_another_revision_stops_the_run(
     code, err = run(capsys, root, tmp_path / "results")
     assert code != 0
     assert (
-        f"the reference of '1002.wav' is neither the original nor the correction in "
-        f"{CORRECTIONS_PATH}: the two are of different revisions"
-    ) in err
+        "error: aldea/default fleurs_hy/test: Metric-AI/open-asr-leaderboard-multilingual-"
+        "datasets fleurs_hy: the reference of '1002.wav' is neither the original nor the "
+        f"correction in {CORRECTIONS_PATH}: the two are of different revisions"
+    ) in err.splitlines()
 
 
 def test_one_file_corrected_two_ways_is_refused() -> None:

@@ -91,3 +91,16 @@ def test_prices_monsoon_en_in_a_set_of_its_own_repository(tmp_path: Path) -> Non
     assert any(
         line.startswith("  openai/whisper-1: $ 0.0007 (0.36 USD/audio hour") for line in lines
     )
+
+
+def test_a_copy_with_several_configs_for_a_set_read_with_none(tmp_path: Path) -> None:
+    root = make_dataset(tmp_path / "copy", {("a", "test"): 1, ("b", "test"): 1})
+    done = estimate(
+        *("--model", "openai/whisper-1", "--suite", "leaderboard"),
+        *("--datasets", f"monsoon_en_in:test:{root}"),
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"error: {root} has configs a, b, but its set is read with no config: a copy of a "
+        "one-set repository has one config (or one named default)"
+    )

@@ -137,8 +137,8 @@ def own_config(path: str) -> str:
     if "default" in configs:
         return "default"
     raise ConfigError(
-        f"{path} has configs {', '.join(sorted(configs))} and no config was named; pass "
-        "--dataset with one of them"
+        f"{path} has configs {', '.join(sorted(configs))}, but its set is read with no "
+        "config: a copy of a one-set repository has one config (or one named default)"
     )
 
 
