@@ -10,7 +10,9 @@ hand from the steps of OAL@db339acb normalizer/armenian_normalizer.py `normaliza
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
 from pathlib import Path
 
 import orjson
@@ -66,6 +68,49 @@ def test_totals_are_summed_edits_over_summed_path_words() -> None:
     )
     assert (total, errors, words) == (ErrorCounts(sub=1, ref_len=6), [0, 1], [4, 2])
     assert total.wer == 16.67
+
+
+def brute_force(lattice: list[list[list[str]]], hyp: list[str]) -> ErrorCounts:
+    """Every path through the lattice spelt out, each aligned with a textbook Levenshtein
+    carrying (edits, ins, del, sub, ref words); the least of all, by the same order."""
+    best = None
+    for choice in itertools.product(*lattice):
+        ref = [w for spelling in choice for w in spelling]
+        prev = [(j, j, 0, 0, 0) for j in range(len(hyp) + 1)]
+        for i, r in enumerate(ref, start=1):
+            cur = [(i, 0, i, 0, i)]
+            for j, h in enumerate(hyp, start=1):
+                a, b, c = prev[j - 1], prev[j], cur[j - 1]
+                s = int(r != h)
+                cur.append(
+                    min(
+                        (a[0] + s, a[1], a[2], a[3] + s, a[4] + 1),
+                        (b[0] + 1, b[1], b[2] + 1, b[3], b[4] + 1),
+                        (c[0] + 1, c[1] + 1, c[2], c[3], c[4]),
+                    )
+                )
+            prev = cur
+        if best is None or prev[-1] < best:
+            best = prev[-1]
+    assert best is not None
+    return ErrorCounts(ins=best[1], dels=best[2], sub=best[3], ref_len=best[4])
+
+
+def test_the_alignment_is_the_least_over_every_path_spelt_out() -> None:
+    """400 random small lattices (multi-word and empty spellings included) against random
+    hypotheses: the slot-by-slot alignment equals the brute force over whole paths."""
+    rng = random.Random(7)
+    words = ["a", "b", "c", "d"]
+    for _ in range(400):
+        lattice = [
+            [
+                [rng.choice(words) for _ in range(rng.randint(0, 2))]
+                for _ in range(rng.randint(1, 3))
+            ]
+            for _ in range(rng.randint(0, 5))
+        ]
+        hyp = [rng.choice(words) for _ in range(rng.randint(0, 6))]
+        assert align(lattice, hyp) == brute_force(lattice, hyp), (lattice, hyp)
 
 
 def write_lines(path: Path, lines: list[dict]) -> None:

@@ -88,29 +88,24 @@ def parse_lattice(reference: str | Sequence[object]) -> Lattice:
 # (edits, ins, dels, sub, reference words): compared as tuples, so the fewest edits win and
 # ties go to fewer insertions, then fewer deletions (a fixed, documented order)
 _Cost = tuple[int, int, int, int, int]
-_INF: _Cost = (1 << 30, 0, 0, 0, 0)
 
 
 def _add(c: _Cost, ins: int = 0, dels: int = 0, sub: int = 0, ref: int = 0) -> _Cost:
     return (c[0] + ins + dels + sub, c[1] + ins, c[2] + dels, c[3] + sub, c[4] + ref)
 
 
-def _spelling_costs(start: _Cost, words: list[str], hyp: Sequence[str], j: int) -> list[_Cost]:
-    """Levenshtein of `words` against hyp[j:j'] for every j' >= j, each added to `start`:
-    entry j' - j is the cost of the slot spelt `words` covering hyp[j:j']."""
-    n = len(hyp) - j
-    row = [start]
-    for _ in range(n):  # no reference word yet: insertions
-        row.append(_add(row[-1], ins=1))
+def _through(row: list[_Cost], words: list[str], hyp: Sequence[str]) -> list[_Cost]:
+    """`row[j]`: the cheapest way to reach a node having covered hyp[:j]; the same after
+    the spelling `words` (each word matched, substituted or deleted; hypothesis words
+    inserted anywhere), for every j at once."""
     for w in words:
         new = [_add(row[0], dels=1, ref=1)]
-        for k in range(1, n + 1):
-            same = hyp[j + k - 1] == w
+        for j in range(1, len(row)):
             new.append(
                 min(
-                    _add(row[k - 1], sub=0 if same else 1, ref=1),
-                    _add(row[k], dels=1, ref=1),
-                    _add(new[k - 1], ins=1),
+                    _add(row[j - 1], sub=0 if hyp[j - 1] == w else 1, ref=1),
+                    _add(row[j], dels=1, ref=1),
+                    _add(new[j - 1], ins=1),
                 )
             )
         row = new
@@ -120,23 +115,15 @@ def _spelling_costs(start: _Cost, words: list[str], hyp: Sequence[str], j: int) 
 def align(lattice: Lattice, hypothesis: Sequence[str]) -> ErrorCounts:
     """The fewest edits from any path through `lattice` to `hypothesis` (words), with that
     path's reference word count. Between paths of equal edits, the fewer insertions, then
-    deletions, then substitutions, then the shorter reference wins (tuple order)."""
-    m = len(hypothesis)
-    # best[j]: the cheapest way for the slots so far to cover hypothesis[:j]
-    best: list[_Cost] = [(0, 0, 0, 0, 0)] + [_INF] * m
-    for j in range(1, m + 1):  # hypothesis words before the first slot: insertions
-        best[j] = _add(best[j - 1], ins=1)
+    deletions, then substitutions, then the shorter reference wins (tuple order; adding
+    costs keeps that order, so the slot-by-slot minimum is the minimum over whole paths)."""
+    # row[j]: the cheapest way for the slots so far to cover hypothesis[:j]; before any slot,
+    # j insertions
+    row: list[_Cost] = [(j, j, 0, 0, 0) for j in range(len(hypothesis) + 1)]
     for slot in lattice:
-        nxt = [_INF] * (m + 1)
-        for j, start in enumerate(best):
-            if start is _INF:
-                continue
-            for words in slot:
-                for k, cost in enumerate(_spelling_costs(start, words, hypothesis, j)):
-                    if cost < nxt[j + k]:
-                        nxt[j + k] = cost
-        best = nxt
-    _, ins, dels, sub, ref = best[m]
+        ends = [_through(row, words, hypothesis) for words in slot]
+        row = [min(costs) for costs in zip(*ends, strict=True)]
+    _, ins, dels, sub, ref = row[-1]
     return ErrorCounts(ins=ins, dels=dels, sub=sub, ref_len=ref)
 
 
