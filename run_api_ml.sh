@@ -19,6 +19,8 @@
 #                                         taken as given (listed or not); both mix
 #   LANGUAGES="nl de"                     then keep only the pairs in these languages
 #   DATASET_PATH=...                      hub id (default) or a local folder with the hub layout
+#   DATA_ROOT=/data/hub                   local copies of the hub ids: DATA_ROOT/OWNER/NAME (Monsoon
+#                                         hi and Armenian live in repositories of their own)
 #   ALDEA_ENDPOINTS="127.0.0.1:8800 ..."  forwarded to the aldea/* models
 #   MAX_WORKERS, MAX_SAMPLES, RESULTS_DIR overrides; PYTHON: the interpreter to use
 # A model that does not list a set's language stops the batch before any request (exit 2), as
@@ -99,13 +101,15 @@ if [ -n "${DATASETS:-}${LANGUAGES:-}" ]; then
     echo "run_api_ml.sh: restricted to ${#configs[@]} dataset/language pair(s): ${DATASET_CONFIGS[*]}"
 fi
 
-args=(--dataset_path "${DATASET_PATH:-hf-audio/open-asr-leaderboard-multilingual-datasets}")
+args=()
+[ -n "${DATASET_PATH:-}" ] && args+=(--dataset_path "$DATASET_PATH")
 args+=(--results_dir "${RESULTS_DIR:-results}")
 for model in "${MODEL_IDs[@]}"; do
     args+=(--model "$model")
 done
 args+=(--suite multilingual --datasets "$datasets")
 [ -n "${ALDEA_ENDPOINTS:-}" ] && args+=(--aldea_endpoints "$ALDEA_ENDPOINTS")
+[ -n "${DATA_ROOT:-}" ] && args+=(--data_root "$DATA_ROOT")
 [ -n "${MAX_WORKERS:-}" ] && args+=(--max_workers "$MAX_WORKERS")
 [ -n "${MAX_SAMPLES:-}" ] && args+=(--max_samples "$MAX_SAMPLES")
 

@@ -589,16 +589,16 @@ def run_api_ml_sh(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str
 def test_run_api_ml_sh_filters_as_the_board_does(tmp_path: Path) -> None:
     """DATASETS bare names and LANGUAGES, as the board's run_api_ml.sh (OAL@55d5a6ce) takes
     them: the Dutch sets of two corpora run in Dutch, through the mock."""
-    folder = write_multilingual_folder(
-        tmp_path / "ml", ("fleurs_nl", "mls_nl"), per_config=PER_CONFIG
-    )
+    root = tmp_path / "hub"  # a local copy of the hub, read through DATA_ROOT
+    dataset = "hf-audio/open-asr-leaderboard-multilingual-datasets"
+    write_multilingual_folder(root / dataset, ("fleurs_nl", "mls_nl"), per_config=PER_CONFIG)
     results = tmp_path / "results"
     with Background(MockServer()) as mock:
         done = run_api_ml_sh(
             tmp_path,
             DATASETS="fleurs mls",
             LANGUAGES="nl",
-            DATASET_PATH=str(folder),
+            DATA_ROOT=str(root),
             RESULTS_DIR=str(results),
             **base_urls(mock.url),
         )
