@@ -23,12 +23,15 @@ from asyncbench.sources.suites import (
     EARNINGS22_CHUNKED,
     EARNINGS22_PARENT,
     LEADERBOARD_PATH,
+    MONSOON_EN_IN_PATH,
     SUITES,
 )
 
 from .support import make_dataset, sentence
 
-CLEANED = [(e.config, e.split) for e in SUITES["leaderboard"].entries if not e.parent_path]
+CLEANED = [
+    (e.config, e.split) for e in SUITES["leaderboard"].entries if not e.parent_path and not e.path
+]
 
 
 def write_chunked_copy(
@@ -73,8 +76,11 @@ def write_chunked_copy(
 
 
 def write_board_copy(root: Path, per_split: int = 3) -> Path:
-    """All 7 entries of the `leaderboard` suite under `root`, as `--data_root` reads them."""
+    """All 8 entries of the `leaderboard` suite under `root`, as `--data_root` reads them:
+    Monsoon en-IN as a repository of its own with one `default` config (the board reads it
+    with no config name; its real columns are UNCONFIRMED, `text` is assumed)."""
     make_dataset(root / LEADERBOARD_PATH, dict.fromkeys(CLEANED, per_split), fmt="wav")
+    make_dataset(root / MONSOON_EN_IN_PATH, {("default", "test"): per_split}, fmt="wav")
     write_chunked_copy(
         root / EARNINGS22_CHUNKED, root / EARNINGS22_PARENT, {"4483046": 3, "4468919_trimmed": 2}
     )

@@ -74,3 +74,33 @@ def test_a_malformed_price_file_is_one_line(tmp_path: Path) -> None:
     done = estimate("--model", "acme/x", "--dataset_path", root, "--prices", bad)
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == f"error: price file {bad}:3: field 'model': must be a string, got 3\n"
+
+
+def test_prices_monsoon_en_in_a_set_of_its_own_repository(tmp_path: Path) -> None:
+    """The 8th English set has no config: it is measured from its repository's own config
+    (here a local copy named with the board's `name:split:path` form)."""
+    root = make_dataset(tmp_path / "VoiceArena" / "Monsoon_en_IN_test", {("default", "test"): 4})
+    done = estimate(
+        *("--model", "openai/whisper-1", "--suite", "leaderboard"),
+        *("--datasets", f"monsoon_en_in:test:{root}"),
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    # clips of 1.0 .. 1.3 s: 4.6 s, billed 1+2+2+2 s at 0.36 USD/h
+    assert f"  {root}/test: 4 clips, 0.0013 audio hours" in lines
+    assert any(
+        line.startswith("  openai/whisper-1: $ 0.0007 (0.36 USD/audio hour") for line in lines
+    )
+
+
+def test_a_copy_with_several_configs_for_a_set_read_with_none(tmp_path: Path) -> None:
+    root = make_dataset(tmp_path / "copy", {("a", "test"): 1, ("b", "test"): 1})
+    done = estimate(
+        *("--model", "openai/whisper-1", "--suite", "leaderboard"),
+        *("--datasets", f"monsoon_en_in:test:{root}"),
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"error: {root} has configs a, b, but its set is read with no config: a copy of a "
+        "one-set repository has one config (or one named default)"
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 from pathlib import Path
 
 import aiohttp
@@ -573,17 +574,76 @@ def test_run_api_ml_sh_runs_each_config_in_its_language_and_resumes(
         assert mock.state.counters["openai.requests"] == 2 * PER_CONFIG
 
 
+def run_api_ml_sh(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(REPO / "run_api_ml.sh")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=cli_env(PYTHON=PYTHON, MODEL="openai/whisper-1", **env),
+        stdin=subprocess.DEVNULL,
+        cwd=tmp_path,
+    )
+
+
+def test_run_api_ml_sh_filters_as_the_board_does(tmp_path: Path) -> None:
+    """DATASETS bare names and LANGUAGES, as the board's run_api_ml.sh (OAL@55d5a6ce) takes
+    them: the Dutch sets of two corpora run in Dutch, through the mock."""
+    root = tmp_path / "hub"  # a local copy of the hub, read through DATA_ROOT
+    dataset = "hf-audio/open-asr-leaderboard-multilingual-datasets"
+    write_multilingual_folder(root / dataset, ("fleurs_nl", "mls_nl"), per_config=PER_CONFIG)
+    results = tmp_path / "results"
+    with Background(MockServer()) as mock:
+        done = run_api_ml_sh(
+            tmp_path,
+            DATASETS="fleurs mls",
+            LANGUAGES="nl",
+            DATA_ROOT=str(root),
+            RESULTS_DIR=str(results),
+            **base_urls(mock.url),
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "restricted to 2 dataset/language pair(s): fleurs nl mls nl" in done.stdout
+        assert "configs: fleurs_nl,mls_nl" in done.stdout
+        counted = {k: v for k, v in mock.state.counters.items() if ".language." in k}
+        assert counted == {"openai.language.nl": 2 * PER_CONFIG}
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        (
+            {"DATASETS": "covost"},
+            "run_api_ml.sh: DATASETS='covost' matched no dataset of the list (fleurs mcv mls "
+            "monsoon, or dataset:language pairs such as fleurs:de)",
+        ),
+        (
+            {"DATASETS": "mcv", "LANGUAGES": "pt <b>"},
+            "run_api_ml.sh: LANGUAGES='pt <b>' matched no dataset of DATASETS='mcv' "
+            "(languages: de fr it es pt nl hi)",
+        ),
+    ],
+)
+def test_run_api_ml_sh_filters_that_leave_nothing(
+    tmp_path: Path, env: dict[str, str], line: str
+) -> None:
+    done = run_api_ml_sh(tmp_path, **env)
+    assert done.returncode == 2
+    assert done.stderr.strip() == line and done.stdout == ""
+
+
 # --------------------------------------------------------------------------- data
 
 
-def test_the_fixture_has_the_13_configs_of_the_track_with_accented_text(tmp_path: Path) -> None:
+def test_the_fixture_has_the_16_configs_of_the_track_with_accented_text(tmp_path: Path) -> None:
     import datasets
 
     folder = write_multilingual_folder(tmp_path / "ml", per_config=2)
     assert sorted(datasets.get_dataset_config_names(str(folder))) == sorted(MULTILINGUAL_CONFIGS)
     sentences = multilingual_sentences()
-    assert set(sentences) == {"de", "fr", "it", "es", "pt"}
+    assert set(sentences) == {"de", "fr", "it", "es", "pt", "nl"}
     accents = {"de": "äöüß", "fr": "éèçêàœ", "it": "àèéìòù", "es": "ñáéíóú¿", "pt": "ãõçáéó"}
+    accents["nl"] = "é’'"
     for lang, texts in sentences.items():
         assert any(ch in "".join(texts) for ch in accents[lang]), lang
         assert any(ch.isdigit() for ch in "".join(texts)), lang  # numbers, for num2words

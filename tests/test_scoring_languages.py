@@ -16,8 +16,8 @@ from .scoring_files import DS, VECTORS, foreign, our_run, ours, write_jsonl
 
 ML = "hf-audio-open-asr-leaderboard-multilingual-datasets"
 CONFIGS = (
-    "fleurs_de fleurs_fr fleurs_it fleurs_es fleurs_pt mcv_de mcv_es mcv_fr mcv_it "
-    "mls_es mls_fr mls_it mls_pt"
+    "fleurs_de fleurs_fr fleurs_it fleurs_es fleurs_pt fleurs_nl mcv_de mcv_es mcv_fr mcv_it "
+    "mcv_nl mls_es mls_fr mls_it mls_pt mls_nl"
 ).split()
 
 
@@ -26,12 +26,20 @@ def ml_name(config: str, model: str = "aldea-default") -> str:
 
 
 # --- detection ------------------------------------------------------------------------------
-def test_the_13_configs_and_their_languages() -> None:
+def test_the_16_configs_and_their_languages() -> None:
+    """The board's 16 (Dutch since OAL #208), then Armenian's and Monsoon hi's file names."""
     assert sorted(MULTILINGUAL_CONFIGS) == sorted(CONFIGS)
     for config in CONFIGS:
         assert config_language(config) == config[-2:]
         assert config_language(ml_name(config)) == config[-2:]
         assert file_language(Path("results") / ml_name(config)) == config[-2:]
+    armenian = "MODEL_a-b_DATASET_Metric-AI-open-asr-leaderboard-multilingual-datasets_"
+    assert file_language(Path(f"{armenian}fleurs_hy_test.jsonl")) == "hy"
+    assert file_language(Path(f"{armenian}mcv26_hy_test.jsonl")) == "hy"
+    monsoon = "MODEL_a-b_DATASET_VoiceArena-Monsoon_hi_test__test.jsonl"
+    assert config_language(monsoon) == "hi"
+    # Monsoon en-IN is English
+    assert config_language("MODEL_a-b_DATASET_VoiceArena-Monsoon_en_IN_test__test") is None
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import pytest
 
 from asyncbench.cli.batch import ESB_SPLITS, parse_datasets
 from asyncbench.core.errors import ConfigError
-from asyncbench.sources.suites import SUITES, get_suite, select
+from asyncbench.sources.suites import CORAAL_SUBSETS, SUITES, get_suite, select
 
 from .board_layout import write_board_copy
 from .inproc import Background, cli, one_error_line
@@ -29,6 +29,8 @@ BOARD_FILES = [
     "MODEL_aldea-default_DATASET_hf-audio-open-asr-leaderboard_librispeech_test.other.jsonl",
     "MODEL_aldea-default_DATASET_hf-audio-open-asr-leaderboard_spgispeech_test.jsonl",
     "MODEL_aldea-default_DATASET_hf-audio-open-asr-leaderboard_voxpopuli_cleaned_aa_test.jsonl",
+    # its own repository, no config: the board's double underscore
+    "MODEL_aldea-default_DATASET_VoiceArena-Monsoon_en_IN_test__test.jsonl",
 ]
 
 
@@ -58,22 +60,26 @@ def test_the_registry_holds_the_four_suites() -> None:
         ("hf-audio/open-asr-leaderboard", "librispeech", "test.other"),
         ("hf-audio/open-asr-leaderboard", "spgispeech", "test"),
         ("hf-audio/open-asr-leaderboard", "voxpopuli_cleaned_aa", "test"),
+        ("VoiceArena/Monsoon_en_IN_test", "", "test"),
     ]
     assert board.entries[1].parent_path == "ArtificialAnalysis/Earnings22-Cleaned-AA"
     longform = SUITES["longform"]
     assert [(e.dataset_path(longform.path), e.config) for e in longform.entries] == [
         ("hf-audio/asr-leaderboard-longform", "earnings21"),
         ("hf-audio/asr-leaderboard-longform", "earnings22"),
-        ("hf-audio/asr-leaderboard-longform", "tedlium"),
-        ("bezzam/coraal", "PRV"),
-        ("bezzam/coraal", "ROC"),
-        ("bezzam/coraal", "VLD"),
+        ("distil-whisper/tedlium-long-form", "default"),
+        *(("bezzam/coraal", c) for c in ("ATL", "DCA", "DCB", "DTA", "LES", "PRV", "ROC", "VLD")),
     ]
     ml = SUITES["multilingual"]
-    assert len(ml.entries) == 13 and {e.split for e in ml.entries} == {"test"}
+    assert len(ml.entries) == 19 and {e.split for e in ml.entries} == {"test"}
     assert {e.config: e.language for e in ml.entries}["fleurs_de"] == "de"
-    assert {e.language for e in ml.entries} == {"de", "fr", "it", "es", "pt"}
-    assert all(e.family == "multilingual" for e in ml.entries)
+    assert {e.language for e in ml.entries} == {"de", "fr", "it", "es", "pt", "nl", "hy", "hi"}
+    assert [(e.dataset_path(ml.path), e.config, e.family) for e in ml.entries[16:]] == [
+        ("Metric-AI/open-asr-leaderboard-multilingual-datasets", "fleurs_hy", "multilingual"),
+        ("Metric-AI/open-asr-leaderboard-multilingual-datasets", "mcv26_hy", "multilingual"),
+        ("VoiceArena/Monsoon_hi_test", "", "oiwer"),
+    ]
+    assert all(e.family == "multilingual" for e in ml.entries[:18])
     assert all(
         e.language == "en" for s in ("esb", "leaderboard", "longform") for e in SUITES[s].entries
     )
@@ -88,7 +94,11 @@ def test_datasets_select_within_a_suite() -> None:
         "librispeech",
         "voxpopuli_cleaned_aa",
     ]
-    assert [e.config for e in select(SUITES["longform"], "coraal")] == ["PRV", "ROC", "VLD"]
+    assert [e.config for e in select(SUITES["longform"], "coraal")] == list(CORAAL_SUBSETS)
+    assert select(SUITES["multilingual"], "monsoon")[0].path == "VoiceArena/Monsoon_hi_test"
+    assert [e.path for e in select(SUITES["leaderboard"], "monsoon_en_in")] == [
+        "VoiceArena/Monsoon_en_IN_test"
+    ]
     assert parse_datasets("librispeech") == [
         ("librispeech", "test.clean"),
         ("librispeech", "test.other"),
@@ -100,7 +110,8 @@ def test_datasets_select_within_a_suite() -> None:
 def test_suites_command_lists_them(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = cli(capsys, "suites")
     assert code == 0
-    assert "leaderboard: 7 splits" in out and "multilingual: 13 splits" in out
+    assert "leaderboard: 8 splits" in out and "multilingual: 19 splits" in out
+    assert "VoiceArena/Monsoon_en_IN_test (no config)/test" in out
     assert (
         "ArtificialAnalysis/Earnings22-Cleaned-AA-chunked earnings22_cleaned_aa_chunked/test" in out
     )
@@ -182,7 +193,7 @@ def test_batch_suite_leaderboard_over_a_local_copy_writes_the_boards_files(
         )
     assert code == 0, err
     assert sorted(p.name for p in results.glob("*.jsonl")) == sorted(BOARD_FILES)
-    assert "batch: 7 splits" in err
+    assert "batch: 8 splits" in err
 
     chunked = read_results(results / BOARD_FILES[0])
     assert len(chunked) == 5  # 3 + 2 chunks, each sent on its own
@@ -218,10 +229,20 @@ def test_batch_suite_leaderboard_over_a_local_copy_writes_the_boards_files(
     lines = out.splitlines()
     at = lines.index("CSV Summary (Public):")
     assert lines[at - 2 : at + 2] == ["", "*" * 80, "CSV Summary (Public):", "*" * 80]
-    assert lines[at + 3] == (
-        "model,RTFx,License,Size (B),# Languages,Encoder,Decoder,AMI-Cleaned WER,"
-        "Earnings22-Cleaned-AA-chunked WER,Gigaspeech-Cleaned WER,LS Clean WER,LS Other WER,"
-        "SPGISpeech WER,Voxpopuli-Cleaned-AA WER"
+    labels = [
+        "AMI-Cleaned",
+        "Earnings22-Cleaned-AA-chunked",
+        "Gigaspeech-Cleaned",
+        "LS Clean",
+        "LS Other",
+        "SPGISpeech",
+        "Voice-Arena-Moonsoon",
+        "Voxpopuli-Cleaned-AA",
+    ]
+    assert lines[at + 3] == ",".join(
+        ["model,RTFx,License,Size (B),# Languages,Encoder,Decoder"]
+        + [f"{lbl} WER" for lbl in labels]
+        + [f"{lbl} RTFx" for lbl in labels]
     )
     order = [
         "ami_cleaned_test",
@@ -230,12 +251,15 @@ def test_batch_suite_leaderboard_over_a_local_copy_writes_the_boards_files(
         "librispeech_test.clean",
         "librispeech_test.other",
         "spgispeech_test",
+        "Monsoon_en_IN_test__test",
         "voxpopuli_cleaned_aa_test",
     ]
     wers = [next(w for d, w in expected.items() if d.endswith(k)) for k in order]
     row = lines[at + 4].split(",")
     assert row[0] == "aldea/default" and float(row[1]) > 0 and row[2:7] == [""] * 5
-    assert row[7:] == [str(w) for w in wers]
+    assert row[7:15] == [str(w) for w in wers]
+    assert all(float(cell) > 0 for cell in row[15:23]) and len(row) == 23
+    # the English average is over the 8 columns now
     assert lines[at + 2] == f"avg WER (aldea/default) = {round(sum(wers) / len(wers), 2)}"
     assert lines[at + 5] == "*" * 80
     assert "CSV Summary (Extra):" in out  # the board prints it whenever a _cleaned set is there

@@ -162,7 +162,7 @@ def run_batch(
                 outcomes.append(
                     SplitOutcome(
                         model,
-                        cfg.dataset,
+                        cfg.dataset or cfg.dataset_path,  # a set of its own repository
                         cfg.split,
                         "not started",
                         base.results_dir,
@@ -177,7 +177,8 @@ def run_batch(
                 max_workers=workers,
                 aldea_endpoints=base.aldea_endpoints if aldea else None,
             )
-            config, split = cfg.dataset, cfg.split
+            # shown as config/split; a set of its own repository (no config) by its path
+            config, split = cfg.dataset or cfg.dataset_path, cfg.split
             path = results_path(cfg)
             previous = read_summary(path)
             if is_complete(previous, cfg.max_samples, path):

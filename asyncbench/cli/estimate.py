@@ -33,17 +33,15 @@ def estimate_lines(
     seconds: list[float] = []
     unmeasured: list[str] = []
     for s in splits:
+        name = f"{s.config or s.path}/{s.split}"  # a set of its own repository has no config
         if s.seconds is None:
-            unmeasured.append(f"{s.config}/{s.split}")
+            unmeasured.append(name)
             lines.append(
-                f"  {s.config}/{s.split}: {s.clips} clips, audio hours unknown (no "
-                "audio_length_s column)"
+                f"  {name}: {s.clips} clips, audio hours unknown (no audio_length_s column)"
             )
             continue
         seconds += s.seconds
-        lines.append(
-            f"  {s.config}/{s.split}: {s.clips} clips, {sum(s.seconds) / 3600:0.4f} audio hours"
-        )
+        lines.append(f"  {name}: {s.clips} clips, {sum(s.seconds) / 3600:0.4f} audio hours")
     lines.append(f"  total per model: {sum(seconds) / 3600:0.4f} audio hours")
     total = 0.0
     unknown: list[str] = []

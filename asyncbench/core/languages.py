@@ -36,6 +36,8 @@ NAMES: dict[str, str] = {
     "es": "Spanish",
     "pt": "Portuguese",
     "nl": "Dutch",
+    "hy": "Armenian",
+    "hi": "Hindi",
     "pl": "Polish",
     "ru": "Russian",
     "ja": "Japanese",
@@ -43,15 +45,18 @@ NAMES: dict[str, str] = {
 }
 
 #: corpora of the leaderboard's multilingual track; `<corpus>_<code>` names a config
-MULTILINGUAL_CORPORA: tuple[str, ...] = ("fleurs", "mcv", "mls")
-#: the 13 configs of `hf-audio/open-asr-leaderboard-multilingual-datasets` (split `test`),
-#: each `<corpus>_<language>`, in the board's order: the suite, the scorer and the test
-#: fixtures all read this one list
+#: (`mcv26` is Common Voice 26, Armenian's, OAL #215)
+MULTILINGUAL_CORPORA: tuple[str, ...] = ("fleurs", "mcv", "mls", "mcv26")
+#: the 16 configs of `hf-audio/open-asr-leaderboard-multilingual-datasets` (split `test`),
+#: each `<corpus>_<language>`, in the board's order (Dutch since OAL #208): the suite, the
+#: scorer and the test fixtures all read this one list
 MULTILINGUAL_CONFIGS: tuple[str, ...] = (
-    *("fleurs_de", "fleurs_fr", "fleurs_it", "fleurs_es", "fleurs_pt"),
-    *("mcv_de", "mcv_es", "mcv_fr", "mcv_it"),
-    *("mls_es", "mls_fr", "mls_it", "mls_pt"),
+    *("fleurs_de", "fleurs_fr", "fleurs_it", "fleurs_es", "fleurs_pt", "fleurs_nl"),
+    *("mcv_de", "mcv_es", "mcv_fr", "mcv_it", "mcv_nl"),
+    *("mls_es", "mls_fr", "mls_it", "mls_pt", "mls_nl"),
 )
+#: Armenian's configs, of `Metric-AI/open-asr-leaderboard-multilingual-datasets` (OAL #215)
+ARMENIAN_CONFIGS: tuple[str, ...] = ("fleurs_hy", "mcv26_hy")
 _CONFIG = re.compile(rf"^({'|'.join(MULTILINGUAL_CORPORA)})[_-]([a-z]{{2}})$")
 
 DEFAULT = "en"

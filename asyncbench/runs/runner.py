@@ -449,14 +449,35 @@ def make_provider(cfg: RunConfig) -> tuple[Provider, list[str], float | None]:
     return provider, urls, rps
 
 
+def reference_normalizer(language: str | None) -> Callable[[str], str]:
+    """What decides that a reference is empty (and so skipped, as the board does): the
+    scorer's normaliser for the run's language, so a Hindi lattice or an Armenian text is
+    judged by its own rules; English's for English and for a language the scorer cannot
+    normalise."""
+    from functools import partial
+
+    from asyncbench.scoring import normalize
+    from asyncbench.scoring.language import language_code
+    from asyncbench.scoring.language import normalize as normalize_in
+
+    if not language:
+        return normalize
+    try:
+        code = language_code(language)
+    except ValueError:
+        return normalize
+    return normalize if code == "en" else partial(normalize_in, language=code)
+
+
 def open_dataset(cfg: RunConfig):  # type: ignore[no-untyped-def]
     """The run's split: a plain streaming split or a chunked one (`sources/chunked.py`),
     read from the local copy under `--data_root` when one is given."""
     from asyncbench.sources.chunked import known_parent, open_source
+    from asyncbench.sources.corrections import CORRECTIONS_PATH, applies, with_corrections
     from asyncbench.sources.suites import local_copy
 
     parent = cfg.parent_dataset_path or known_parent(cfg.dataset_path)
-    return open_source(
+    ds = open_source(
         local_copy(cfg.dataset_path, cfg.data_root),
         cfg.dataset_path,
         cfg.dataset,
@@ -467,6 +488,11 @@ def open_dataset(cfg: RunConfig):  # type: ignore[no-untyped-def]
         else None,
         parent_given=cfg.parent_dataset_path is not None,
     )
+    if not applies(cfg.dataset, cfg.split):
+        return ds
+    # Armenian FLEURS: the board's reviewed references over the split (sources/corrections.py)
+    read = local_copy(CORRECTIONS_PATH, cfg.data_root, what="corrections table")
+    return with_corrections(ds, cfg.dataset, cfg.split, read, f"{cfg.dataset_path} {cfg.dataset}")
 
 
 def check_use_url(cfg: RunConfig) -> None:
@@ -586,10 +612,10 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
     from asyncbench.engine.stats import RunStats
     from asyncbench.reporting.progress import Progress
     from asyncbench.results.store import ResultWriter
-    from asyncbench.scoring import normalize
     from asyncbench.sources.chunked import ChunkedSplit
     from asyncbench.sources.dataset import SourceStats, iter_samples
 
+    normalize = reference_normalizer(cfg.language)
     loop = asyncio.get_running_loop()
     prep_threads = prep_thread_count(cfg.prep_threads)
     if shared is None:

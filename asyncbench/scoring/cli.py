@@ -41,6 +41,16 @@ def score_command(
             "longform) as its score_results prints them, to paste into a submission.",
         ),
     ] = False,
+    csv_layout: Annotated[
+        str,
+        typer.Option(
+            "--csv_layout",
+            "--csv-layout",
+            help="With --csv, which scorer's blocks: 2026h2 (default; the board since "
+            "August 2026: 8 English sets incl. Monsoon en-IN, one '<set> RTFx' column per set, "
+            "ml_nl/ml_hy/ml_hi) or d1e99b2 (the older scorer's output, byte for byte).",
+        ),
+    ] = "2026h2",
     fail_if: Annotated[
         list[str] | None,
         typer.Option(
@@ -81,6 +91,7 @@ def score_command(
     try:
         if csv_output and json_output:
             raise ConfigError("--csv and --json each print the scores alone: pass one of them")
+        csv_layout = check_csv_layout(csv_layout)
         gates = parse_gates(fail_if, SCORE_GATE_METRICS)
         report = collect_scores(
             results_dir,
@@ -97,7 +108,7 @@ def score_command(
     if csv_output:
         from asyncbench.scoring.board_csv import csv_blocks
 
-        lines = csv_blocks(report)
+        lines = csv_blocks(report, csv_layout)
         if not lines:
             print(
                 "error: none of the scored files belongs to a family of the board's CSV "
@@ -121,3 +132,19 @@ def score_command(
         print(f"gates: {len(outcomes) - failed} passed, {failed} failed", file=out)
         if code:
             raise typer.Exit(code)
+
+
+CSV_LAYOUTS = ("2026h2", "d1e99b2")  # board_csv.LAYOUTS' keys, named here so --help stays light
+
+
+def check_csv_layout(value: str) -> str:
+    """`--csv_layout`, checked: one of CSV_LAYOUTS (case and blanks forgiven)."""
+    from asyncbench.core.errors import ConfigError
+
+    layout = value.strip().lower()
+    if layout not in CSV_LAYOUTS:
+        raise ConfigError(
+            f"--csv_layout {value!r} is not a layout: use 2026h2 (the board's scorer since "
+            "August 2026, the default) or d1e99b2 (its older scorer)"
+        )
+    return layout

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
+from asyncbench.core.languages import ARMENIAN_CONFIGS
 from asyncbench.core.languages import MULTILINGUAL_CONFIGS as ML_CONFIG_NAMES
 from asyncbench.scoring.error_rate import ErrorCounts, check_pairs
 from asyncbench.scoring.error_rate import count_errors as count_english_errors
@@ -23,11 +24,19 @@ ENGLISH = "en"
 
 #: the configs of `hf-audio/open-asr-leaderboard-multilingual-datasets` and their language
 MULTILINGUAL_CONFIGS: dict[str, str] = {c: c.rpartition("_")[2] for c in ML_CONFIG_NAMES}
+#: every config name that says its language: the track's, Armenian's, and the key of Monsoon
+#: hi's own repository (`..._DATASET_VoiceArena-Monsoon_hi_test__test`, the board's
+#: `Monsoon_hi_test` column key)
+CONFIG_LANGUAGES: dict[str, str] = {
+    **MULTILINGUAL_CONFIGS,
+    **{c: "hy" for c in ARMENIAN_CONFIGS},
+    "Monsoon_hi_test": "hi",
+}
 
 # A config as one part of a name: `..._DATASET_hf-audio-..._fleurs_de_test`, `mls_it.jsonl`;
 # not inside a longer word ("xmls_it", "fleurs_dev").
 _CONFIG_IN_NAME = re.compile(
-    r"(?:^|[_.\-/])(" + "|".join(map(re.escape, MULTILINGUAL_CONFIGS)) + r")(?=$|[_.\-])"
+    r"(?:^|[_.\-/])(" + "|".join(map(re.escape, CONFIG_LANGUAGES)) + r")(?=$|[_.\-])"
 )
 
 META_SUFFIX = ".meta.json"  # the run's sidecar (asyncbench.manifest), read here only
@@ -42,7 +51,7 @@ def config_language(name: str) -> str | None:
     """The language of a multilingual-track config named in `name` (a config such as
     "mcv_fr", a dataset id or a file name), or None when it names none."""
     match = _CONFIG_IN_NAME.search(name)
-    return MULTILINGUAL_CONFIGS[match.group(1)] if match else None
+    return CONFIG_LANGUAGES[match.group(1)] if match else None
 
 
 def read_meta(results: Path) -> Mapping[str, object]:
@@ -91,6 +100,10 @@ def normalize(text: str, language: str = ENGLISH) -> str:
     code = ENGLISH if language == ENGLISH else language_code(language)
     if code == ENGLISH:
         return normalize_english(text)
+    if code == "hi":  # OIWER normalises inside its alignment; this is its word view
+        from asyncbench.scoring.oiwer import normalize_words
+
+        return " ".join(normalize_words(text))
     from asyncbench.scoring.multilingual import normalize_multilingual
 
     return normalize_multilingual(text, code)
@@ -113,9 +126,13 @@ def count_errors(
             references, predictions, normalized=normalized, merge_compounds=merge_compounds
         )
     from asyncbench.scoring.compound import count_paired_errors
-    from asyncbench.scoring.multilingual import normalizer_for
+    from asyncbench.scoring.multilingual import OIWER_LANGUAGES, normalizer_for
 
     check_pairs(references, predictions)
+    if code in OIWER_LANGUAGES:  # references are lattices; OIWER normalises both sides
+        from asyncbench.scoring.oiwer import utterance_errors
+
+        return utterance_errors(references, predictions)[0]
     if not normalized:
         norm = normalizer_for(code)
         references = [norm(r) for r in references]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import cache, lru_cache
 
 #: the board's multilingual track; other languages num2words knows are scored the same way
@@ -126,6 +127,13 @@ class MultilingualNormalizer:
         return s
 
 
+#: languages the board scores its own way (OAL@db339acb): Armenian with a normaliser of its own
+#: instead of these steps (`armenian.py`), Hindi with OIWER over a reference lattice
+#: (`oiwer.py`, the board's OIWER_LANGUAGES)
+OWN_NORMALISERS: tuple[str, ...] = ("hy",)
+OIWER_LANGUAGES: tuple[str, ...] = ("hi",)
+
+
 def check_language(language: str) -> str:
     """The code the multilingual scheme spells numbers in: `language` itself when num2words
     knows it ("de", "pt_BR"), else its primary subtag ("de-AT" → "de", "FR" → "fr").
@@ -134,6 +142,9 @@ def check_language(language: str) -> str:
     from num2words import CONVERTER_CLASSES
 
     code = language.strip()
+    own = re.split(r"[-_]", code, maxsplit=1)[0].lower()
+    if own in OWN_NORMALISERS + OIWER_LANGUAGES:
+        return own
     if code in CONVERTER_CLASSES:
         return code
     primary = re.split(r"[-_]", code, maxsplit=1)[0].lower()
@@ -146,9 +157,16 @@ def check_language(language: str) -> str:
 
 
 @cache
-def normalizer_for(language: str) -> MultilingualNormalizer:
-    """One normaliser per language code (checked by `check_language` first)."""
-    return MultilingualNormalizer(check_language(language))
+def normalizer_for(language: str) -> Callable[[str], str]:
+    """One normaliser per language code (checked by `check_language` first): Armenian's own
+    (the board's MultilingualNormalizer hands `hy` to it and spells no numbers after), else
+    these steps in that language."""
+    code = check_language(language)
+    if code == "hy":
+        from asyncbench.scoring.armenian import normalize_armenian
+
+        return normalize_armenian
+    return MultilingualNormalizer(code)
 
 
 def normalize_multilingual(text: str, language: str) -> str:

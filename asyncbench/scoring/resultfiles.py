@@ -139,9 +139,7 @@ def _sample(record: object) -> Sample:
     """One line as a Sample; ValueError says what is wrong with it."""
     if not isinstance(record, dict):
         raise ValueError(f"expected a JSON object, got {type(record).__name__}")
-    reference = record.get("text")
-    if not isinstance(reference, str):
-        raise ValueError(f"'text' (the reference) must be a string, got {reference!r}")
+    reference = _reference(record)
     prediction = record.get("pred_text")
     if prediction is None:
         prediction = ""
@@ -176,6 +174,28 @@ def _sample(record: object) -> Sample:
         attempts=attempts if isinstance(attempts := record.get("attempts"), int) else None,
         sample_id=_sample_id(record),
     )
+
+
+def _reference(record: dict) -> str:
+    """The reference text; for a lattice (the board's OIWER sets: a `reference_lists` field,
+    or `text` holding the list itself) its JSON text, which the OIWER scorer reads back."""
+    lattice = record.get("reference_lists")
+    if lattice is None and isinstance(record.get("text"), list):
+        lattice = record["text"]
+    if lattice is not None:
+        if not isinstance(lattice, list) or not all(
+            isinstance(slot, list) and slot and all(isinstance(v, str) for v in slot)
+            for slot in lattice
+        ):
+            raise ValueError(
+                "'reference_lists' (a reference lattice) must be a list of non-empty lists "
+                "of strings"
+            )
+        return orjson.dumps(lattice).decode()
+    reference = record.get("text")
+    if not isinstance(reference, str):
+        raise ValueError(f"'text' (the reference) must be a string, got {reference!r}")
+    return reference
 
 
 def _sample_id(record: dict) -> str | None:

@@ -94,9 +94,18 @@ def get_scheme(name: str, language: str = ENGLISH) -> Scheme:
         ) from None
     if language == ENGLISH:
         return scheme
-    from asyncbench.scoring.multilingual import normalizer_for
+    from asyncbench.scoring.multilingual import OIWER_LANGUAGES, normalizer_for
 
+    if language in OIWER_LANGUAGES:
+        from asyncbench.scoring.oiwer import utterance_errors
+
+        return Scheme(_as_is, utterance_errors)
     return Scheme(normalizer_for(language), _multilingual_count)
+
+
+def _as_is(text: str) -> str:
+    """OIWER's `normalize`: a reference is a lattice (JSON), normalised inside the alignment."""
+    return text
 
 
 def checked(language: str) -> str:
@@ -143,6 +152,9 @@ class FileScore:
     wer_ci95: tuple[float, float] | None = None  # percent; None when --bootstrap 0
     cost_usd: float | None = None  # audio sent (retries included) at the model's price
     price_note: str | None = None  # the price used, or why there is no cost
+    #: the board's `compute_rtfx`: every line (chunks merged) has a non-zero duration and
+    #: time; when not, its CSV leaves the file's RTFx blank and out of family sums
+    board_timed: bool = True
 
     @property
     def n_samples(self) -> int:
@@ -205,12 +217,15 @@ def score_read_file(
     succeeded = [s for s in result.samples if s.status != "failed"]
     failed = [s for s in result.samples if s.status == "failed"]
     norm = rules.normalize
-    counts_ok, errors_ok, words_ok = rules.count(
-        [norm(s.reference) for s in succeeded], [norm(s.prediction) for s in succeeded]
-    )
-    counts_failed, errors_failed, words_failed = rules.count(
-        [norm(s.reference) for s in failed], [norm(s.prediction) for s in failed]
-    )
+    try:
+        counts_ok, errors_ok, words_ok = rules.count(
+            [norm(s.reference) for s in succeeded], [norm(s.prediction) for s in succeeded]
+        )
+        counts_failed, errors_failed, words_failed = rules.count(
+            [norm(s.reference) for s in failed], [norm(s.prediction) for s in failed]
+        )
+    except ValueError as e:  # a malformed reference lattice (OIWER) names its file
+        raise ConfigError(f"{result.path}: {e}") from None
     ordered = succeeded + failed
     utterances = Utterances(
         ids=tuple(
@@ -249,6 +264,7 @@ def score_read_file(
         expected_samples=expected_samples,
         language=language,
         utterances=utterances,
+        board_timed=all(s.duration and s.time for s in result.samples),
     )
 
 

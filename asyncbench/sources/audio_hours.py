@@ -38,6 +38,8 @@ def split_audio(path: str, config: str, split: str, max_samples: int | None = No
 
     try:
         files = data_files(path, config, split)
+    except ConfigError:  # already one line naming the copy and the fix
+        raise
     except Exception as exc:
         raise ConfigError(
             f"cannot find {path} {config}/{split} to measure its audio ({type(exc).__name__}: "

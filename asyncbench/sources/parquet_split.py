@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from asyncbench.core.errors import ConfigError
+
 #: bytes pyarrow reads at a time from a column chunk (see `ParquetSplit._record_batches`)
 READ_BUFFER = 1 << 16
 #: keys of a `configs:` entry this reader understands (anything else: `datasets` decides)
@@ -120,16 +122,39 @@ def split_files(folder: Path, config: str, split: str) -> list[str] | None:
     return files or None
 
 
+def own_config(path: str) -> str:
+    """The config of a local copy of a one-set repository, for an entry run with no config
+    (the board passes none for a set that names its own repository): its only config, else
+    `default`; ConfigError naming the configs when neither fits."""
+    import datasets
+
+    try:
+        configs = datasets.get_dataset_config_names(str(Path(path).expanduser()))
+    except Exception as exc:  # datasets raises many types for a malformed folder
+        raise ConfigError(f"cannot read dataset folder {path!r}: {exc}") from None
+    if len(configs) == 1:
+        return str(configs[0])
+    if "default" in configs:
+        return "default"
+    raise ConfigError(
+        f"{path} has configs {', '.join(sorted(configs))}, but its set is read with no "
+        "config: a copy of a one-set repository has one config (or one named default)"
+    )
+
+
 def data_files(path: str, config: str, split: str) -> list[str]:
     """The split's data files in the order `datasets` streams them: from the card when it lists
     them plainly, else as `datasets` resolves them (a folder's odd card, or a hub id). Raises
     what `datasets` raises."""
+    if not config.strip() and Path(path).expanduser().is_dir():
+        # a set run with no config (its own repository): a local copy's own config
+        config = own_config(path)
     plain = split_files(Path(path).expanduser(), config, split)
     if plain is not None:
         return plain
     import datasets
 
-    builder = datasets.load_dataset_builder(path, config)
+    builder = datasets.load_dataset_builder(path, config or None)
     return [str(f) for f in (builder.config.data_files or {}).get(split) or []]
 
 
@@ -262,5 +287,8 @@ def open_parquet_split(
     text = next((c for c in text_columns if c in present), None)
     if "audio" not in present or text is None or not _audio_is_struct(schema):
         return None
-    keep = [c for c in ("audio", text, "id", "audio_length_s") if c in present]
+    # file_name: the key of reviewed corrections (sources/corrections.py); reference_lists:
+    # an OIWER reference lattice (sources/dataset.py LATTICE_COLUMN)
+    wanted = ("audio", text, "id", "audio_length_s", "file_name", "reference_lists")
+    keep = [c for c in wanted if c in present]
     return ParquetSplit(files, keep, text, _card_info(card, config), batch_rows)

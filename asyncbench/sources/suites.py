@@ -8,12 +8,16 @@ runs a suite's entries in order; `--datasets` picks some of them by name or conf
 
 The facts come from the leaderboard's own scripts (`reference/PROTOCOLS-2026.md` C1-C4):
   esb          the seed's 8 splits of hf-audio/esb-datasets-test-only-sorted (the default)
-  leaderboard  today's 7 English entries: hf-audio/open-asr-leaderboard's cleaned configs
-               and the chunked Earnings22 of ArtificialAnalysis
-  longform     whole recordings: earnings21, earnings22, tedlium of
-               hf-audio/asr-leaderboard-longform, and the CORAAL subsets the board's API
-               script runs (PRV ROC VLD of bezzam/coraal)
-  multilingual the 13 `<corpus>_<lang>` configs of the multilingual set, split `test`
+  leaderboard  today's 8 English entries: hf-audio/open-asr-leaderboard's cleaned configs,
+               the chunked Earnings22 of ArtificialAnalysis and, since August 2026 (OAL #209),
+               Monsoon en-IN (VoiceArena/Monsoon_en_IN_test, a repository of its own read with
+               no config, so its results file ends `..._DATASET_<repo-slug>__test.jsonl`)
+  longform     whole recordings: earnings21, earnings22 of hf-audio/asr-leaderboard-longform,
+               TED-LIUM from distil-whisper/tedlium-long-form (it left the consolidated set)
+               and all 8 CORAAL subsets of bezzam/coraal (OAL #191, open PR)
+  multilingual the 16 `<corpus>_<lang>` configs of the multilingual set (Dutch added by OAL
+               #208), Armenian FLEURS and MCV 26 (OAL #215, open PR) and Monsoon hi (scored
+               with OIWER over its reference lattice)
 
 Stdlib only: `asyncbench suites` lists this without importing datasets.
 """
@@ -49,6 +53,11 @@ class SuiteEntry:
     def label(self) -> str:
         return self.name or self.config
 
+    @property
+    def config_shown(self) -> str:
+        """The config for messages: a set read from its own repository has none."""
+        return self.config or "(no config)"
+
     def dataset_path(self, suite_path: str) -> str:
         return self.path or suite_path
 
@@ -74,6 +83,14 @@ EARNINGS22_PARENT = "ArtificialAnalysis/Earnings22-Cleaned-AA"
 LONGFORM_PATH = "hf-audio/asr-leaderboard-longform"
 CORAAL_PATH = "bezzam/coraal"
 MULTILINGUAL_PATH = "hf-audio/open-asr-leaderboard-multilingual-datasets"
+MONSOON_EN_IN_PATH = "VoiceArena/Monsoon_en_IN_test"  # run_api.sh MONSOON_EN_IN_DATASET_PATH
+MONSOON_HI_PATH = "VoiceArena/Monsoon_hi_test"  # run_api_ml.sh MONSOON_DATASET_PATH
+ARMENIAN_PATH = "Metric-AI/open-asr-leaderboard-multilingual-datasets"  # ARMENIAN_DATASET_PATH
+TEDLIUM_LONGFORM_PATH = "distil-whisper/tedlium-long-form"
+#: every CORAAL subset of bezzam/coraal, as the board's long-form branch runs them
+CORAAL_SUBSETS = ("ATL", "DCA", "DCB", "DTA", "LES", "PRV", "ROC", "VLD")
+#: scoring family of Monsoon hi: OIWER over the reference lattice (`scoring/oiwer.py`)
+OIWER = "oiwer"
 
 
 SUITES: dict[str, Suite] = {
@@ -97,7 +114,7 @@ SUITES: dict[str, Suite] = {
         Suite(
             "leaderboard",
             LEADERBOARD_PATH,
-            "today's English board: cleaned configs and the chunked Earnings22",
+            "today's English board: cleaned configs, the chunked Earnings22 and Monsoon en-IN",
             (
                 SuiteEntry("ami_cleaned", name="ami"),
                 SuiteEntry(
@@ -111,6 +128,8 @@ SUITES: dict[str, Suite] = {
                 SuiteEntry("librispeech", "test.other"),
                 SuiteEntry("spgispeech"),
                 SuiteEntry("voxpopuli_cleaned_aa", name="voxpopuli"),
+                # its own repository, no config: `..._DATASET_VoiceArena-Monsoon_en_IN_test__test`
+                SuiteEntry("", path=MONSOON_EN_IN_PATH, name="monsoon_en_in"),
             ),
         ),
         Suite(
@@ -120,17 +139,24 @@ SUITES: dict[str, Suite] = {
             (
                 SuiteEntry("earnings21"),
                 SuiteEntry("earnings22"),
-                SuiteEntry("tedlium"),
-                *(SuiteEntry(c, path=CORAAL_PATH, name="coraal") for c in ("PRV", "ROC", "VLD")),
+                SuiteEntry("default", path=TEDLIUM_LONGFORM_PATH, name="tedlium"),
+                *(SuiteEntry(c, path=CORAAL_PATH, name="coraal") for c in CORAAL_SUBSETS),
             ),
         ),
         Suite(
             "multilingual",
             MULTILINGUAL_PATH,
-            "FLEURS, MCV and MLS in de, fr, it, es, pt",
-            tuple(
-                SuiteEntry(c, family=MULTILINGUAL, language=c.rsplit("_", 1)[1])
-                for c in MULTILINGUAL_CONFIGS
+            "FLEURS, MCV and MLS in de, fr, it, es, pt, nl; FLEURS and MCV 26 in hy; Monsoon hi",
+            (
+                *(
+                    SuiteEntry(c, family=MULTILINGUAL, language=c.rsplit("_", 1)[1])
+                    for c in MULTILINGUAL_CONFIGS
+                ),
+                *(
+                    SuiteEntry(c, path=ARMENIAN_PATH, family=MULTILINGUAL, language="hy")
+                    for c in ("fleurs_hy", "mcv26_hy")
+                ),
+                SuiteEntry("", path=MONSOON_HI_PATH, family=OIWER, language="hi", name="monsoon"),
             ),
         ),
     )
@@ -207,7 +233,7 @@ def describe(suite: Suite) -> list[str]:
             bits.append(f"--datasets {e.name}")
         if e.parent_path:
             bits.append(f"chunked, references from {e.parent_path}")
-        lines.append(f"  {where} {e.config}/{e.split}  ({'; '.join(bits)})")
+        lines.append(f"  {where} {e.config_shown}/{e.split}  ({'; '.join(bits)})")
     return lines
 
 
