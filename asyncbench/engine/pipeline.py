@@ -254,6 +254,8 @@ class Engine:
             job = await ready.get()
             if job is None:
                 # the end mark comes after every job: all are handed out, none waits for a slot
+                if not self.stats.handed_out_at:
+                    self.stats.handed_out_at.append(time.monotonic())
                 self.source_done.set()
                 return
             if not self.accepting:
@@ -281,6 +283,8 @@ class Engine:
         start: float | None = None
         while self.accepting:
             job = await ready.get()
+            if job is None and not self.stats.handed_out_at:
+                self.stats.handed_out_at.append(time.monotonic())  # the last one is on its way
             if job is None or not self.accepting:
                 return
             if job.skip or job.error is not None or job.payload is None:
@@ -331,6 +335,7 @@ class Engine:
             st.ok += 1
             st.audio_s += result.duration
             st.latencies.append(result.time)
+            st.done_at.append(time.monotonic())
             if result.stream is not None:
                 st.streams.append(result.stream)
             if result.t_intended is not None and result.t_end is not None:
@@ -628,6 +633,7 @@ class Engine:
                 pipe, reader, *preppers, *workers, *sending, return_exceptions=True
             )
             await self.stall_watch.stop()
+            self.stats.loop_lags = self.stall_watch.lags
             self.writer.close()
             await writer_task
             self.stats.ended = time.monotonic()
