@@ -196,3 +196,63 @@ def test_bad_warmup_is_one_line(
     assert one_error_line(err) == (
         f"error: --warmup {spec!r}: give seconds such as 5s, or a number of requests such as 200"
     )
+
+
+# --------------------------------------------------------------------------- written
+
+
+def test_latency_is_timed_from_when_the_request_was_written(tmp_path: Path) -> None:
+    """The client waits 0.3 s of its own before each request goes out (a hook on request
+    start, where a busy client loses its time): that wait is not the endpoint's latency."""
+    import aiohttp
+    import orjson
+
+    from asyncbench.core.endpoint_spec import parse_endpoints
+    from asyncbench.engine.endpoints import EndpointPool
+    from asyncbench.engine.pipeline import Engine, EngineOptions
+    from asyncbench.engine.written import request_class
+    from asyncbench.providers.aldea import AldeaProvider
+    from asyncbench.providers.base import ProviderSettings
+    from asyncbench.results.store import ResultWriter
+
+    from .test_engine import prepare, samples
+
+    wait = 0.3
+
+    async def slow_start(*_: object) -> None:
+        await asyncio.sleep(wait)
+
+    client_wait = aiohttp.TraceConfig()
+    client_wait.on_request_start.append(slow_start)
+    path = tmp_path / "r.jsonl"
+
+    async def go(endpoints: str) -> None:
+        provider = AldeaProvider(ProviderSettings(model="default", endpoints=endpoints))
+        urls = parse_endpoints(endpoints, "/asr/transcribe")
+        async with aiohttp.ClientSession(
+            trace_configs=[client_wait], request_class=request_class()
+        ) as session:
+
+            async def transcribe(endpoint: str, payload: object) -> str:
+                return await provider.transcribe(session, endpoint, payload)  # type: ignore[arg-type]
+
+            engine = Engine(
+                pool=EndpointPool(urls, 4),
+                transcribe=transcribe,
+                prepare=prepare,
+                writer=ResultWriter(path),
+                options=EngineOptions(max_workers=4),
+                transport_errors=(aiohttp.ClientError, OSError),
+            )
+            await engine.run(samples(8))
+
+    with Background(LoopbackAldea(latency=0.05)) as srv:
+        asyncio.run(go(srv.endpoints))
+    rows = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    assert len(rows) == 8 and {r["status"] for r in rows} == {"ok"}
+    for r in rows:
+        # the attempt's whole span (send decision to answer) holds the 0.3 s wait; the
+        # latency recorded does not (1 ms for the two clocks' difference)
+        span = r["t_end"] - r["t_sent"]
+        assert span >= wait and r["time"] <= span - wait + 0.001, r
+        assert r["time"] >= 0.05  # the server's own latency is all still there

@@ -40,6 +40,7 @@ from asyncbench.engine.endpoints import Endpoint, EndpointPool
 from asyncbench.engine.parts import PartSource
 from asyncbench.engine.stall import StallWatch, stall_aware_timeout
 from asyncbench.engine.stats import RunStats
+from asyncbench.engine.written import open_mark
 from asyncbench.providers.base import AudioPayload
 from asyncbench.results.parts import stitch
 from asyncbench.results.store import (
@@ -423,6 +424,7 @@ class Engine:
                     self.stop("budget")
                 return None
             self._busy.add(task)
+            mark = open_mark()  # filled when the request is written (engine/written.py)
             t0 = time.perf_counter()
             started = asyncio.get_running_loop().time()
             if sent is None:
@@ -444,7 +446,7 @@ class Engine:
             except Exception as exc:  # a client bug must cost one sample, not the run
                 err = ProviderError("internal", f"{type(exc).__name__}: {exc}"[:300])
             else:
-                latency = time.perf_counter() - t0
+                latency = time.perf_counter() - (mark[0] if mark else t0)
                 self._busy.discard(task)
                 self.pool.release(ep, ok=True, latency=latency)
                 self.stats.attempts += 1
@@ -463,7 +465,7 @@ class Engine:
                     endpoint=ep.label,
                     stream=streamed.fields() if isinstance(streamed, StreamMetrics) else None,
                 )
-            latency = time.perf_counter() - t0
+            latency = time.perf_counter() - (mark[0] if mark else t0)
             self._busy.discard(task)
             # a timeout of an attempt during which the client itself stalled is not the
             # endpoint's fault: it must not rest the endpoint

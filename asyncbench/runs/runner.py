@@ -904,9 +904,14 @@ def open_session(connect_timeout: float):  # type: ignore[no-untyped-def]
         keepalive_timeout=30,
         enable_cleanup_closed=True,
     )
+    from asyncbench.engine.written import request_class
+
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout)
     return aiohttp.ClientSession(
-        connector=connector, timeout=timeout, trust_env=env_has_proxy_or_netrc()
+        connector=connector,
+        timeout=timeout,
+        trust_env=env_has_proxy_or_netrc(),
+        request_class=request_class(),  # latency from when each request was written
     )
 
 
