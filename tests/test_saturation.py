@@ -60,10 +60,41 @@ def test_a_busy_client_loop_is_called_client_bound(tmp_path: Path) -> None:
     assert lag["n"] >= 10 and lag["p99"] >= 10 and lag["max"] <= 1000 * stats.wall_s
     line = client_line(section)
     assert re.fullmatch(
-        r"client-bound: loop lag p99 \d+ ms \(max \d+ ms\); latency includes up to \d+ ms of "
-        r"client delay and fewer requests were in flight than it seems; try --processes 2",
+        r"client-bound: loop lag p99 \d+ ms \(max \d+ ms\), loop thread on the CPU \d+ % of "
+        r"the time; latency includes up to \d+ ms of client delay and fewer requests were in "
+        r"flight than it seems; try --processes 2",
         line,
     ), line
+
+
+def test_a_loop_with_no_idle_time_is_client_bound(tmp_path: Path) -> None:
+    """A client whose loop computes without pause (short callbacks, so its ticks are barely
+    late when the machine is quiet) is at its limit too: the loop thread's CPU share says so.
+    On a busy machine the spinning thread gets less CPU but its ticks come later: the
+    verdict holds either way."""
+
+    async def go(endpoints: str) -> RunStats:
+        loop = asyncio.get_running_loop()
+        holding = {"on": True}
+
+        def spin() -> None:  # 2 ms of CPU, then straight back in the queue
+            end = time.perf_counter() + 0.002
+            while time.perf_counter() < end:
+                pass
+            if holding["on"]:
+                loop.call_soon(spin)
+
+        loop.call_soon(spin)
+        engine = await run_engine(endpoints, tmp_path / "r.jsonl", 60, workers=2)
+        holding["on"] = False
+        return engine.stats
+
+    with Background(LoopbackAldea(latency=0.05)) as srv:
+        stats = asyncio.run(go(srv.endpoints))
+    assert stats.ok == 60
+    section = saturation_section(stats)
+    assert section["client_bound"] is True, section
+    assert section["loop_busy"]["n"] >= 5
 
 
 def test_verdict_needs_lag_large_in_itself_and_against_latency() -> None:
@@ -74,8 +105,18 @@ def test_verdict_needs_lag_large_in_itself_and_against_latency() -> None:
     assert verdict([38.0] * 100, 0.055)  # the issue's 0.02 s server seen as 55 ms
     assert not verdict([2.0] * 100, 0.055)  # a healthy loop
     assert not verdict([15.0] * 100, 5.0)  # 15 ms on 5 s requests: noise, not the bottleneck
-    healthy = saturation_section(RunStats(loop_lags=[0.001] * 30, latencies=[0.1] * 30))
-    assert client_line(healthy).startswith("client: not the bottleneck (loop lag p50 1.0 ms")
+    healthy = saturation_section(
+        RunStats(loop_lags=[0.001] * 30, loop_busy=[0.3] * 30, latencies=[0.1] * 30)
+    )
+    assert client_line(healthy) == (
+        "client: not the bottleneck (loop lag p50 1.0 ms, p99 1.0 ms, max 1.0 ms, loop thread "
+        "on the CPU 30 % of the time; sends late by p99 n/a ms)"
+    )
+    # no late tick, but no idle time either for most of the run: at its limit
+    busy = RunStats(loop_lags=[0.002] * 30, loop_busy=[0.97] * 20 + [0.2] * 10)
+    assert saturation_section(busy)["client_bound"] is True
+    half = RunStats(loop_lags=[0.002] * 30, loop_busy=[0.97] * 10 + [0.2] * 20)
+    assert saturation_section(half)["client_bound"] is False
     assert client_line(saturation_section(RunStats())) == (
         "client: no loop-lag samples (the run was shorter than one tick of 0.1 s)"
     )

@@ -636,6 +636,7 @@ class Engine:
             )
             await self.stall_watch.stop()
             self.stats.loop_lags = self.stall_watch.lags
+            self.stats.loop_busy = self.stall_watch.busy
             self.writer.close()
             await writer_task
             self.stats.ended = time.monotonic()

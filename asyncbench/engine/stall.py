@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections import deque
 from typing import Any
 
@@ -36,11 +37,16 @@ class StallWatch:
         #: at one float per tick (reporting/saturation.py turns it into the client-bound
         #: verdict); a tick is late when callbacks ahead of it kept the loop busy
         self.lags: list[float] = []
+        #: the share of each tick's interval the loop's thread spent on the CPU: a loop with
+        #: no idle time is at its limit even when each callback is short and no tick is late
+        self.busy: list[float] = []
         self._sleep = period  # the sleep of the tick under way
+        self._cpu = 0.0  # the loop thread's CPU time at the last tick
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
         self.last_tick = loop.time()
+        self._cpu = time.thread_time()
         self._task = loop.create_task(self._tick(), name="stall-watch")
 
     async def stop(self) -> None:
@@ -59,7 +65,11 @@ class StallWatch:
         while True:
             self._sleep = self.period * (0.5 + jitter.random())
             await asyncio.sleep(self._sleep)
-            self._note(loop.time())
+            now, cpu = loop.time(), time.thread_time()
+            if self.last_tick is not None and now > self.last_tick:
+                self.busy.append(min(1.0, (cpu - self._cpu) / (now - self.last_tick)))
+            self._cpu = cpu
+            self._note(now)
 
     def _note(self, now: float) -> None:
         last = self.last_tick if self.last_tick is not None else now

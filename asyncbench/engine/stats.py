@@ -41,6 +41,7 @@ class RunStats:
     # engine handed out its last sample (a list, so --processes merges it like the others;
     # the drain starts at the latest: fewer and fewer requests in flight from then on)
     loop_lags: list[float] = field(default_factory=list)
+    loop_busy: list[float] = field(default_factory=list)  # per tick: share of it on the CPU
     done_at: list[float] = field(default_factory=list)
     handed_out_at: list[float] = field(default_factory=list)
 

@@ -3,10 +3,13 @@ was the throughput once the run was warm: the summary's saturation part.
 
 A benchmark client that runs out of CPU measures itself. Its event loop gets to each reply
 late, so every latency it reports holds that delay, and it sends fewer requests than it
-says it keeps in flight. The engine's stall watch ticks on the loop every 0.1 s and notes
-how late each tick fired (`RunStats.loop_lags`); late ticks mean callbacks queued ahead of
-it, i.e. a busy loop. When the 99th percentile of that lag is both large in itself and a
-fair share of the median latency, the summary says the run was client-bound, with figures.
+says it keeps in flight. The engine's stall watch ticks on the loop about every 0.1 s and
+notes how late each tick fired (`RunStats.loop_lags`) and what share of the time since the
+last tick the loop's thread spent on the CPU (`RunStats.loop_busy`). The run was
+client-bound when the loop had no idle time for at least half the run (median busy share
+90 % or more: however short each callback, the client could not have sent more), or when
+the 99th percentile of the lag is both large in itself and a fair share of the median
+latency (a loop held up, by the CPU or by a blocking call). The summary then says so.
 
 Tail percentiles carry their validity: the distribution-free 95 % interval of each
 percentile from the order statistics of the sample, or, when the sample is too small to
@@ -32,6 +35,8 @@ from asyncbench.engine.stats import RunStats, percentile, percentile_bounds
 CLIENT_LAG_S = 0.010
 #: ... and at least this share of the median latency (a 10 ms lag on 5 s requests is noise)
 CLIENT_LAG_SHARE = 0.10
+#: ... or when the loop's thread was on the CPU this share of the time for half the run
+BUSY_SHARE = 0.90
 #: tail percentiles whose validity is printed
 TAILS = (50, 90, 99)
 
@@ -116,14 +121,22 @@ def saturation_section(stats: RunStats, warmup: Warmup | None = None) -> dict[st
     ordered = sorted(stats.latencies)
     p50 = percentile(ordered, 50) if ordered else None
     lag_p99 = lag["p99"]
-    bound = bool(
+    lagging = bool(
         lag_p99 is not None
         and lag_p99 / 1000 >= CLIENT_LAG_S
         and (p50 is None or lag_p99 / 1000 >= CLIENT_LAG_SHARE * p50)
     )
+    busy = sorted(stats.loop_busy)
+    busy_p50 = percentile(busy, 50) if busy else None
+    saturated = busy_p50 is not None and busy_p50 >= BUSY_SHARE
     return {
-        "client_bound": bound,
+        "client_bound": lagging or saturated,
         "loop_lag_ms": lag,
+        "loop_busy": {
+            "n": len(busy),
+            "p50": busy_p50,
+            "mean": sum(busy) / len(busy) if busy else None,
+        },
         "dispatch_lateness_ms": _ms([max(0.0, x) for x in stats.lateness]),
         "latency_validity": {f"p{q}": percentile_bounds(ordered, q) for q in TAILS},
         "throughput": steady_throughput(stats, warmup or Warmup()),
@@ -140,16 +153,21 @@ def client_line(section: dict[str, Any], processes: int = 1) -> str:
     late = section["dispatch_lateness_ms"]
     if lag["n"] == 0:
         return "client: no loop-lag samples (the run was shorter than one tick of 0.1 s)"
+    busy = (section.get("loop_busy") or {}).get("p50")
+    # on the CPU for little of the time yet late: it waited for a CPU (a loaded machine) or
+    # for a blocking call; on the CPU nearly all the time: it had no more to give
+    busy_text = "" if busy is None else f", loop thread on the CPU {100 * busy:.0f} % of the time"
     if section["client_bound"]:
         return (
-            f"client-bound: loop lag p99 {_f(lag['p99'], '.0f')} ms (max {_f(lag['max'], '.0f')}"
-            f" ms); latency includes up to {_f(lag['p99'], '.0f')} ms of client delay and "
-            f"fewer requests were in flight than it seems; try --processes {processes + 1}"
+            f"client-bound: loop lag p99 {_f(lag['p99'], '.0f')} ms (max "
+            f"{_f(lag['max'], '.0f')} ms){busy_text}; latency includes up to "
+            f"{_f(lag['p99'], '.0f')} ms of client delay and fewer requests were in flight "
+            f"than it seems; try --processes {processes + 1}"
         )
     return (
         f"client: not the bottleneck (loop lag p50 {_f(lag['p50'], '.1f')} ms, p99 "
-        f"{_f(lag['p99'], '.1f')} ms, max {_f(lag['max'], '.1f')} ms; sends late by p99 "
-        f"{_f(late['p99'], '.1f')} ms)"
+        f"{_f(lag['p99'], '.1f')} ms, max {_f(lag['max'], '.1f')} ms{busy_text}; sends late "
+        f"by p99 {_f(late['p99'], '.1f')} ms)"
     )
 
 
