@@ -358,6 +358,8 @@ class Engine:
             st.audio_s -= result.duration
             with contextlib.suppress(ValueError):
                 st.latencies.remove(result.time)
+            if st.done_at:
+                st.done_at.pop()  # one fewer came back ok (the count is what the rates use)
         elif result.status == SKIPPED_SHORT:
             st.skipped_short -= 1
         else:
