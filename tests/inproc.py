@@ -52,6 +52,8 @@ class CappedAldea:
         self.service_s = service_s
         self.port = free_port()
         self._runner: web.AppRunner | None = None
+        #: per request, in arrival order: whether it found every worker busy and queued
+        self.queued: list[bool] = []
 
     @property
     def endpoints(self) -> str:
@@ -62,6 +64,7 @@ class CappedAldea:
 
         async def handle(request: web.Request) -> web.Response:
             body = await request.read()
+            self.queued.append(sem.locked())
             async with sem:
                 await asyncio.sleep(self.service_s)
             return web.json_response({"text": transcript_of(body)})

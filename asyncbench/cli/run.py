@@ -258,6 +258,14 @@ def run_command(
     seed: Annotated[
         int, typer.Option("--seed", help="Seed of the open-loop schedule (reproducible runs)")
     ] = 0,
+    warmup: Annotated[
+        str | None,
+        typer.Option(
+            "--warmup",
+            help="Leave the run's start out of the steady-state throughput printed beside the "
+            "whole run's: 5s (seconds) or 200 (requests back ok); the drain is always left out",
+        ),
+    ] = None,
     slo: Annotated[
         list[str] | None,
         typer.Option(
@@ -435,4 +443,5 @@ def run_config(o: Mapping[str, Any]) -> RunConfig:
         prices=o.get("prices"),
         price_per_hour=o.get("price_per_hour"),
         processes=o.get("processes", 1),
+        warmup=o.get("warmup"),
     )

@@ -8,18 +8,26 @@ level in its own folder, `<sweep_dir>/<results file stem>/c<level>/` (`r<rate>` 
 `--rates`), so each level sends every sample and a rerun resumes or skips each level on its
 own. Sweep folders stay out of `results/`, so scoring that folder keeps one line per dataset.
 
-The knee is the first level whose throughput gained less than `--knee` (10 % by default) over
-the level before: past it, more requests in flight buy latency, not throughput.
+The knee is the first level whose throughput comes within `--knee` (5 % by default) of the
+best level's: past it, more requests in flight buy latency, not throughput. Each level's
+throughput is judged with its uncertainty: a level whose client was itself late (event-loop
+lag, `reporting/saturation.py`) could have done up to ok ÷ (wall − that delay), and it counts
+as reaching the best when that bound does. Comparing with the best level rather than with the
+level before keeps one noisy step (a slow level between two fast ones) from calling the knee.
 `<sweep_dir>/<stem>/sweep.json` holds every level's figures for reports.
 
 With an open-loop `--arrival` (constant, poisson, gamma), `--rates` are the arrival rates of
 the levels (folders `<arrival><rate>`, e.g. `poisson40`), each for the same samples or, with
 `--level_seconds D`, for the first ceil(R × D) samples (about D seconds of sending at R). Each
 level reports achieved rate, latency from the intended start, goodput, WER and coverage, and
-the knee is where the load stops being served: the first level where less than
-(1 - `--knee`) of the requests sent met every `--slo` (came back ok, without SLOs), or whose
-p99 from the intended start is more than twice the lowest level's. (Goodput is compared with
-what was sent, not with the target: a short Poisson level's achieved rate is itself random.)
+the knee is where the load stops being served, judged from goodput: the first level where
+the share of requests sent that met every `--slo` (came back ok, without SLOs) is below
+(1 - `--knee`) beyond doubt (the upper end of its 95 % Wilson interval is below it), so a
+short level where every request met its SLO is never flagged. Without `--slo`, a level whose
+p99 from the intended start is more than twice the lowest level's is the knee too, but only
+when both p99s come from enough requests to be p99s (368 each; `engine.stats`). (Goodput is
+compared with what was sent, not with the target: a short Poisson level's achieved rate is
+itself random.)
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ from asyncbench.core.errors import ConfigError
 if TYPE_CHECKING:
     from asyncbench.runs.runner import RunConfig
 
-DEFAULT_KNEE = 0.10
+DEFAULT_KNEE = 0.05
 
 
 def parse_levels(spec: str, *, what: str = "--levels", integer: bool = True) -> list[float]:
@@ -62,15 +70,25 @@ def parse_levels(spec: str, *, what: str = "--levels", integer: bool = True) -> 
     return sorted(values)
 
 
-def find_knee(throughputs: Sequence[float | None], threshold: float = DEFAULT_KNEE) -> int | None:
-    """Index of the first level whose throughput grew by less than `threshold` (a fraction)
-    over the previous level's, or None when every step still paid off."""
-    for i in range(1, len(throughputs)):
-        before, now = throughputs[i - 1], throughputs[i]
-        if before is None or now is None or before <= 0:
+def find_knee(
+    throughputs: Sequence[float | None],
+    threshold: float = DEFAULT_KNEE,
+    upper: Sequence[float | None] | None = None,
+) -> int | None:
+    """Index of the first level whose throughput (or its upper bound, `upper`) comes within
+    `threshold` (a fraction) of the best level's, or None when that is only the last level
+    and it is the best: throughput was still growing at every step."""
+    known = [t for t in throughputs if t is not None]
+    if len(known) < 2:
+        return None
+    best = max(known)
+    for i, value in enumerate(throughputs):
+        if value is None:
             continue
-        if now / before - 1 < threshold:
-            return i
+        reach = max(value, (upper[i] if upper is not None else None) or value)
+        if reach >= (1 - threshold) * best:
+            last = i == len(throughputs) - 1
+            return None if last and value == best else i
     return None
 
 
@@ -95,6 +113,9 @@ def level_row(level: float, summary: dict[str, Any] | None, status: str) -> dict
         "failed": wer.get("failed"),
         "errors": sum((this_run.get("errors_by_kind") or {}).values()),
         "mean_in_flight": (s.get("little") or {}).get("mean_in_flight"),
+        # what the level could have done had its client not been late (saturation.py)
+        "samples_per_s_hi": (s.get("throughput") or {}).get("hi_per_s"),
+        "client_bound": s.get("client_bound"),
         "results_file": s.get("results_file"),
     }
 
@@ -124,24 +145,46 @@ def open_level_row(level: float, summary: dict[str, Any] | None, status: str) ->
         coverage=wer.get("coverage_percent"),
         samples=wer.get("samples"),
         late_starts=(s.get("late_starts") or {}).get("count"),
+        sent=s.get("sent"),
+        p99_n=lat.get("n"),
+        slos=good.get("slos") or [],
     )
     return row
+
+
+def wilson_upper(share: float, n: int, z: float = 1.96) -> float:
+    """Upper end of the 95 % Wilson score interval of a proportion seen as `share` of n."""
+    if n <= 0:
+        return 1.0
+    centre = share + z * z / (2 * n)
+    spread = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
+    return min(1.0, (centre + spread) / (1 + z * z / n))
 
 
 def find_open_knee(
     rows: Sequence[dict[str, Any]], threshold: float = DEFAULT_KNEE
 ) -> tuple[int | None, str | None]:
     """(index of the first level the server no longer keeps up with, why), or (None, None)."""
-    base_p99 = next((r["p99"] for r in rows if r["p99"] is not None), None)
+    from asyncbench.engine.stats import needed_for_bound
+
+    enough = needed_for_bound(0.99)
+    base = next((r for r in rows if r["p99"] is not None), None)
+    base_p99 = base["p99"] if base is not None else None
     for i, r in enumerate(rows):
         share = r.get("goodput_share")
-        if share is not None and share < 1 - threshold:
+        sent = r.get("sent") or r.get("samples") or 0
+        if share is not None and wilson_upper(share, sent) < 1 - threshold:
             return i, (
-                f"only {100 * share:.1f} % of the requests sent came back ok within every "
-                f"--slo (goodput {_f(r.get('goodput'), '.2f')} requests/s), below "
-                f"{100 * (1 - threshold):.0f} %"
+                f"only {100 * share:.1f} % of the {sent} requests sent came back ok within "
+                f"every --slo (goodput {_f(r.get('goodput'), '.2f')} requests/s), below "
+                f"{100 * (1 - threshold):.0f} % beyond the 95 % interval"
             )
-        if i and base_p99 and r["p99"] is not None and r["p99"] > P99_FACTOR * base_p99:
+        valid = (
+            base is not None
+            and not r.get("slos")
+            and min(r.get("p99_n") or 0, base.get("p99_n") or 0) >= enough
+        )
+        if valid and i and base_p99 and r["p99"] is not None and r["p99"] > P99_FACTOR * base_p99:
             return i, (
                 f"p99 from the intended start {r['p99']:.3f} s is over {P99_FACTOR:g}x the "
                 f"lowest level's {base_p99:.3f} s"
@@ -194,20 +237,29 @@ def knee_line(
     what = "request rate" if rates else "concurrency"
     if len(rows) < 2:
         return "knee: one level only; give several to see where throughput stops growing"
+    known = [r for r in rows if r["samples_per_s"] is not None]
+    if not known:
+        return "knee: no level has a throughput (none came back ok)"
+    best = max(known, key=lambda r: r["samples_per_s"])
     if knee is None:
-        best = rows[-1]["level"]
         return (
-            f"knee: not reached; throughput still grew by {100 * threshold:.0f} % or more at "
-            f"every step up to {what} {best:g}: try higher levels"
+            f"knee: not reached; only the last level, {what} {rows[-1]['level']:g}, came within "
+            f"{100 * threshold:g} % of the best throughput: try higher levels"
         )
-    before, at = rows[knee - 1], rows[knee]
-    gain = at["throughput_rtfx"] / before["throughput_rtfx"] - 1
-    return (
-        f"knee: throughput stops growing at {what} {at['level']:g} ({100 * gain:+.1f} % over "
-        f"{before['level']:g}, below {100 * threshold:.0f} %); {before['level']:g} gets "
-        f"{100 * before['throughput_rtfx'] / max(r['throughput_rtfx'] or 0 for r in rows):.0f} % "
-        f"of the best throughput at p90 latency {_f(before['p90'], '.3f')} s"
+    at = rows[knee]
+    share = at["samples_per_s"] / best["samples_per_s"]
+    line = (
+        f"knee: {what} {at['level']:g} reaches {100 * share:.0f} % of the best throughput "
+        f"({at['samples_per_s']:.2f} of {best['samples_per_s']:.2f} samples/s, at "
+        f"{best['level']:g}), within {100 * threshold:g} %"
     )
+    if share < 1 - threshold:
+        line += f" once its client's own delay is taken out (up to {at['samples_per_s_hi']:.2f}/s)"
+    line += f"; more in flight buys latency, not throughput (p90 {_f(at['p90'], '.3f')} s there)"
+    late = [f"{r['level']:g}" for r in rows if r.get("client_bound")]
+    if late:
+        line += f"; client-bound at {', '.join(late)}: those levels measured the client"
+    return line
 
 
 def run_sweep(
@@ -270,7 +322,9 @@ def _result(
     if open_loop:
         knee, why = find_open_knee(rows, threshold)
     else:
-        knee = find_knee([r["throughput_rtfx"] for r in rows], threshold)
+        knee = find_knee(
+            [r["samples_per_s"] for r in rows], threshold, [r["samples_per_s_hi"] for r in rows]
+        )
     data = {
         "model": base.model_name,
         "dataset_path": base.dataset_path,
@@ -319,9 +373,13 @@ def print_sweep(data: dict[str, Any], root: Path) -> None:
                 "first N of the split), so their WERs are over different samples"
             )
         if knee is None:
-            print(
-                "knee: not reached; every level was served (goodput and p99 held): try higher rates"
-            )
+            if rows and rows[0].get("slos"):
+                print("knee: not reached; every level was served (goodput held): try higher rates")
+            else:
+                print(
+                    "knee: not reached; every request came back ok and no p99 from 368 requests "
+                    "or more doubled; give --slo (e.g. latency<=2s) to judge from goodput"
+                )
         else:
             print(f"knee (*): rate {rows[knee]['level']:g}: {data['knee_reason']}")
     else:
@@ -352,7 +410,8 @@ def make_sweep_command(run_command: Callable[..., None]) -> Callable[..., None]:
             float,
             DEFAULT_KNEE,
             ("--knee",),
-            "A level whose throughput grows by less than this fraction is the knee",
+            "The knee is the first level within this fraction of the best throughput "
+            "(open loop: whose goodput share falls below 1 - this)",
         ),
         (
             "sweep_dir",

@@ -40,6 +40,7 @@ from asyncbench.engine.endpoints import Endpoint, EndpointPool
 from asyncbench.engine.parts import PartSource
 from asyncbench.engine.stall import StallWatch, stall_aware_timeout
 from asyncbench.engine.stats import RunStats
+from asyncbench.engine.written import open_mark
 from asyncbench.providers.base import AudioPayload
 from asyncbench.results.parts import stitch
 from asyncbench.results.store import (
@@ -254,6 +255,8 @@ class Engine:
             job = await ready.get()
             if job is None:
                 # the end mark comes after every job: all are handed out, none waits for a slot
+                if not self.stats.handed_out_at:
+                    self.stats.handed_out_at.append(time.monotonic())
                 self.source_done.set()
                 return
             if not self.accepting:
@@ -281,6 +284,8 @@ class Engine:
         start: float | None = None
         while self.accepting:
             job = await ready.get()
+            if job is None and not self.stats.handed_out_at:
+                self.stats.handed_out_at.append(time.monotonic())  # the last one is on its way
             if job is None or not self.accepting:
                 return
             if job.skip or job.error is not None or job.payload is None:
@@ -331,6 +336,7 @@ class Engine:
             st.ok += 1
             st.audio_s += result.duration
             st.latencies.append(result.time)
+            st.done_at.append(time.monotonic())
             if result.stream is not None:
                 st.streams.append(result.stream)
             if result.t_intended is not None and result.t_end is not None:
@@ -352,6 +358,8 @@ class Engine:
             st.audio_s -= result.duration
             with contextlib.suppress(ValueError):
                 st.latencies.remove(result.time)
+            if st.done_at:
+                st.done_at.pop()  # one fewer came back ok (the count is what the rates use)
         elif result.status == SKIPPED_SHORT:
             st.skipped_short -= 1
         else:
@@ -418,6 +426,7 @@ class Engine:
                     self.stop("budget")
                 return None
             self._busy.add(task)
+            mark = open_mark()  # filled when the request is written (engine/written.py)
             t0 = time.perf_counter()
             started = asyncio.get_running_loop().time()
             if sent is None:
@@ -439,7 +448,7 @@ class Engine:
             except Exception as exc:  # a client bug must cost one sample, not the run
                 err = ProviderError("internal", f"{type(exc).__name__}: {exc}"[:300])
             else:
-                latency = time.perf_counter() - t0
+                latency = time.perf_counter() - (mark[0] if mark else t0)
                 self._busy.discard(task)
                 self.pool.release(ep, ok=True, latency=latency)
                 self.stats.attempts += 1
@@ -458,7 +467,7 @@ class Engine:
                     endpoint=ep.label,
                     stream=streamed.fields() if isinstance(streamed, StreamMetrics) else None,
                 )
-            latency = time.perf_counter() - t0
+            latency = time.perf_counter() - (mark[0] if mark else t0)
             self._busy.discard(task)
             # a timeout of an attempt during which the client itself stalled is not the
             # endpoint's fault: it must not rest the endpoint
@@ -628,6 +637,8 @@ class Engine:
                 pipe, reader, *preppers, *workers, *sending, return_exceptions=True
             )
             await self.stall_watch.stop()
+            self.stats.loop_lags = self.stall_watch.lags
+            self.stats.loop_busy = self.stall_watch.busy
             self.writer.close()
             await writer_task
             self.stats.ended = time.monotonic()

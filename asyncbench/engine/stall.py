@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
+import time
 from collections import deque
 from typing import Any
 
@@ -31,10 +33,20 @@ class StallWatch:
         self.stalls: deque[tuple[float, float]] = deque(maxlen=keep)  # (start, end), loop time
         self.last_tick: float | None = None
         self._task: asyncio.Task[None] | None = None
+        #: how late every tick fired (seconds): the event loop's lag, sampled through the run
+        #: at one float per tick (reporting/saturation.py turns it into the client-bound
+        #: verdict); a tick is late when callbacks ahead of it kept the loop busy
+        self.lags: list[float] = []
+        #: the share of each tick's interval the loop's thread spent on the CPU: a loop with
+        #: no idle time is at its limit even when each callback is short and no tick is late
+        self.busy: list[float] = []
+        self._sleep = period  # the sleep of the tick under way
+        self._cpu = 0.0  # the loop thread's CPU time at the last tick
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
         self.last_tick = loop.time()
+        self._cpu = time.thread_time()
         self._task = loop.create_task(self._tick(), name="stall-watch")
 
     async def stop(self) -> None:
@@ -46,14 +58,25 @@ class StallWatch:
 
     async def _tick(self) -> None:
         loop = asyncio.get_running_loop()
+        # Sleeps of 0.5 to 1.5 periods (a fixed pseudo-random sequence, the same every run):
+        # a watch with a fixed period can lock into the gaps of a load that is itself
+        # periodic (a client busy 40 ms of every 50 ms was sampled only in its idle 10 ms)
+        jitter = random.Random(0)
         while True:
-            await asyncio.sleep(self.period)
-            self._note(loop.time())
+            self._sleep = self.period * (0.5 + jitter.random())
+            await asyncio.sleep(self._sleep)
+            now, cpu = loop.time(), time.thread_time()
+            if self.last_tick is not None and now > self.last_tick:
+                self.busy.append(min(1.0, (cpu - self._cpu) / (now - self.last_tick)))
+            self._cpu = cpu
+            self._note(now)
 
     def _note(self, now: float) -> None:
         last = self.last_tick if self.last_tick is not None else now
-        if now - last - self.period > self.threshold:
-            self.stalls.append((last + self.period, now))
+        due = last + self._sleep
+        self.lags.append(max(0.0, now - due))
+        if now - due > self.threshold:
+            self.stalls.append((due, now))
         self.last_tick = now
 
     def stalled(self, since: float, now: float) -> float:
@@ -63,9 +86,9 @@ class StallWatch:
         for start, end in self.stalls:
             total += max(0.0, min(end, now) - max(start, since))
         if self.last_tick is not None:
-            ongoing = now - self.last_tick - self.period
+            ongoing = now - self.last_tick - self._sleep
             if ongoing > self.threshold:
-                total += max(0.0, now - max(self.last_tick + self.period, since))
+                total += max(0.0, now - max(self.last_tick + self._sleep, since))
         return total
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -35,6 +36,18 @@ class RunStats:
     # of every chunk sent on the real-time schedule (reporting/streaming.py reads them)
     streams: list[dict[str, float | int | None]] = field(default_factory=list)
     chunk_lateness: list[float] = field(default_factory=list)
+    # the client's own health (reporting/saturation.py): how late each tick of the event
+    # loop's watch fired (seconds), when each ok sample came back (monotonic), and when each
+    # engine handed out its last sample (a list, so --processes merges it like the others;
+    # the drain starts at the latest: fewer and fewer requests in flight from then on)
+    loop_lags: list[float] = field(default_factory=list)
+    loop_busy: list[float] = field(default_factory=list)  # per tick: share of it on the CPU
+    done_at: list[float] = field(default_factory=list)
+    handed_out_at: list[float] = field(default_factory=list)
+
+    @property
+    def drain_from(self) -> float | None:
+        return max(self.handed_out_at, default=None)
 
     @property
     def wall_s(self) -> float:
@@ -75,4 +88,70 @@ def latency_summary(latencies: list[float]) -> dict[str, float | int | None]:
         "p90": percentile(ordered, 90),
         "p99": percentile(ordered, 99),
         "max": ordered[-1],
+    }
+
+
+#: two-sided confidence of the percentile intervals
+CONFIDENCE = 0.95
+
+
+def _rank_bounds(n: int, q: float, confidence: float = CONFIDENCE) -> tuple[int, int]:
+    """1-based ranks (lo, hi) of the order statistics that bracket the q-quantile (0-1) with
+    `confidence`, distribution-free: P(x_(lo) <= true quantile <= x_(hi)) >= confidence,
+    from the binomial count of samples below the quantile. lo = 0 or hi = n + 1 means the
+    sample has no such bound (too few requests). Exact up to 20,000 samples, the normal
+    approximation above."""
+    tail = (1 - confidence) / 2
+    if n > 20_000:
+        z = _z(1 - tail)
+        mid, spread = n * q, z * math.sqrt(n * q * (1 - q))
+        return max(0, math.floor(mid - spread)), min(n + 1, math.ceil(mid + spread) + 1)
+    log_q, log_r = math.log(q), math.log1p(-q)
+    log_n = math.lgamma(n + 1)
+    cdf = 0.0  # P(B <= k), B ~ Binomial(n, q): samples below the true quantile
+    lo, hi = 0, n + 1
+    for k in range(n + 1):
+        log_choose = log_n - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+        cdf += math.exp(log_choose + k * log_q + (n - k) * log_r)
+        if cdf <= tail:
+            lo = k + 1  # P(B < lo) <= tail: x_(lo) is below the quantile often enough
+        if cdf >= 1 - tail:
+            hi = k + 1  # P(B <= hi - 1) >= 1 - tail
+            break
+    return lo, hi
+
+
+def _z(p: float) -> float:
+    """The standard normal quantile."""
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(p)
+
+
+def needed_for_bound(q: float, confidence: float = CONFIDENCE) -> int:
+    """The fewest requests whose sample has an upper confidence bound on the q-quantile: the
+    largest of n values must exceed it with probability 1 - tail, so 1 - q^n >= 1 - tail
+    (p99: 367 at 95 %). Below that, the sample's p99 is only its largest value or near it.
+    MLPerf's LoadGen refuses a run with too few queries for its percentile on the same
+    reasoning."""
+    tail = (1 - confidence) / 2
+    return math.ceil(math.log(tail) / math.log(q))
+
+
+def percentile_bounds(ordered: list[float], pct: float) -> dict[str, float | int | None]:
+    """The pct-th percentile of a sorted sample with its distribution-free 95 % interval, or,
+    when the sample is too small to bound it from above, how many requests it needs."""
+    n = len(ordered)
+    q = pct / 100
+    value = percentile(ordered, pct) if ordered else None
+    need = needed_for_bound(q)
+    if n == 0:
+        return {"value": None, "lo": None, "hi": None, "n": 0, "needed": need}
+    lo_rank, hi_rank = _rank_bounds(n, q)
+    return {
+        "value": value,
+        "lo": ordered[lo_rank - 1] if lo_rank >= 1 else None,
+        "hi": ordered[hi_rank - 1] if hi_rank <= n else None,
+        "n": n,
+        "needed": need if hi_rank > n else None,
     }

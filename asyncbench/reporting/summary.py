@@ -25,12 +25,15 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asyncbench.engine.endpoints import EndpointPool
 from asyncbench.engine.stats import RunStats, latency_summary
 from asyncbench.results.store import ResumeState
 from asyncbench.sources.dataset import SourceStats
+
+if TYPE_CHECKING:
+    from asyncbench.reporting.saturation import Warmup
 
 SUMMARY_SUFFIX = ".summary.json"
 
@@ -216,6 +219,8 @@ def print_summary(
     finished: bool = False,
     expected_samples: int | None = None,
     load: dict[str, Any] | None = None,
+    warmup: Warmup | None = None,
+    processes: int = 1,
 ) -> dict[str, Any]:
     """Print the summary (details to stderr, the seed's three lines to stdout), write it as
     JSON beside the results file, and return it. `load` (reporting/load.py: arrival,
@@ -262,6 +267,12 @@ def print_summary(
         score=score,
     )
     for line in speed_lines(summary):
+        print(line, file=err)
+    from asyncbench.reporting.saturation import saturation_lines, saturation_section
+
+    saturation = saturation_section(stats, warmup)  # client_bound, loop_lag_ms, throughput...
+    summary.update(saturation)
+    for line in saturation_lines(saturation, processes):
         print(line, file=err)
     if load is not None:
         from asyncbench.reporting.load import load_lines

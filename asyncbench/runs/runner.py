@@ -106,6 +106,8 @@ class RunConfig:
     price_per_hour: float | None = None
     # event-loop processes the run is split over by the stable id hash (runs/sharded.py)
     processes: int = 1
+    # left out of the steady-state throughput: "5s" (seconds) or "200" (requests back ok)
+    warmup: str | None = None
     # this process's share of the provider's documented request rates (a Ray shard's fraction)
     rate_share: float = 1.0
 
@@ -133,6 +135,9 @@ class RunConfig:
             raise ConfigError(
                 f"--prep_threads must be between 1 and {MAX_PREP_THREADS} (got {self.prep_threads})"
             )
+        from asyncbench.reporting.saturation import parse_warmup
+
+        parse_warmup(self.warmup)  # a malformed --warmup stops here, before any request
         if self.processes > 1 and self.shard is not None:
             raise ConfigError(
                 "--processes splits the run by the same id hash as --shard: use one of them"
@@ -788,6 +793,7 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
         journal.compact()  # the split is through: only jobs still pending stay
     from asyncbench.core.gates import parse_slos
     from asyncbench.reporting.load import load_section
+    from asyncbench.reporting.saturation import parse_warmup
     from asyncbench.reporting.summary import print_summary
 
     if shared is not None and not shared.summary:
@@ -806,6 +812,8 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
         and engine.source_error is None,
         load=load_section(stats, cfg.arrival_spec(), parse_slos(cfg.slos)),
         expected_samples=expected_samples(cfg, total, source_stats),
+        warmup=parse_warmup(cfg.warmup),
+        processes=cfg.processes,
     )
     return _outcome(cfg, engine, stats, source_stats, redact, budget)
 
@@ -922,9 +930,14 @@ def open_session(connect_timeout: float):  # type: ignore[no-untyped-def]
         keepalive_timeout=30,
         enable_cleanup_closed=True,
     )
+    from asyncbench.engine.written import request_class
+
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout)
     return aiohttp.ClientSession(
-        connector=connector, timeout=timeout, trust_env=env_has_proxy_or_netrc()
+        connector=connector,
+        timeout=timeout,
+        trust_env=env_has_proxy_or_netrc(),
+        request_class=request_class(),  # latency from when each request was written
     )
 
 

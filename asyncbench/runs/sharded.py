@@ -237,6 +237,7 @@ def _summarise(state: _Run) -> int | BaseException:
     from asyncbench.engine.endpoints import EndpointPool
     from asyncbench.engine.stats import RunStats
     from asyncbench.reporting.load import load_section
+    from asyncbench.reporting.saturation import parse_warmup
     from asyncbench.reporting.summary import print_summary
     from asyncbench.sources.dataset import SourceStats
 
@@ -263,6 +264,8 @@ def _summarise(state: _Run) -> int | BaseException:
         finished=finished,
         load=load_section(stats, p.cfg.arrival_spec(), parse_slos(p.cfg.slos)),
         expected_samples=expected_samples(p.cfg, p.total, source),
+        warmup=parse_warmup(p.cfg.warmup),
+        processes=p.cfg.processes,
     )
     if state.error is not None:
         return ConfigError(state.error)
