@@ -71,7 +71,11 @@ def gather(directory: str | Path, model_id: str | None = None) -> ReportData:
         if not result.samples:
             problems.append(f"{group[0]}: nothing to score; left out of the report")
             continue
-        score = score_read_file(result, model_id=model_id)
+        try:  # a sidecar language the scorer cannot score: this file only, as `score` does
+            score = score_read_file(result, model_id=model_id)
+        except ConfigError as exc:
+            problems.append(f"{exc}; left out of the report")
+            continue
         files.append(FileData(score, result.samples))
     if not files:
         raise ConfigError(
