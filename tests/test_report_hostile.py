@@ -374,3 +374,45 @@ def test_score_reads_the_same_folder_and_prints_no_control_character(
     code, out, _ = cli(capsys, "score", folder, "--json")
     assert code == 0
     assert len(json.loads(out)["datasets"]) == FILES
+
+
+def test_a_summary_figure_from_outside_is_text_in_the_open_loop_table(tmp_path: Path) -> None:
+    """The reported case: `late_starts.count` went into the page raw (every other figure of
+    the summary was a number there). Now it is escaped text, and the data islands hold only
+    base64, so `</script>` in any string cannot close them."""
+    import re
+
+    out = tmp_path / "results"
+    out.mkdir()
+    stem = "MODEL_aldea-default_DATASET_esb_ami_test"
+    line = {"id": "a</script><script>window.__pwned=1</script>", "text": "a b",
+            "pred_text": "a c", "status": "ok", "duration": 1.0, "time": 0.2,
+            "t_end": 1_800_000_000.0}  # fmt: skip
+    (out / f"{stem}.jsonl").write_bytes(orjson.dumps(line) + b"\n")
+    summary = {
+        "arrival": {"kind": "poisson"},
+        "target_rate": 4.0,
+        "achieved_rate": 3.9,
+        "latency_from_intended": {"p50": 0.1, "p90": 0.2, "p99": 0.3},
+        "late_starts": {"count": "<script>window.__pwned=1</script><svg onload=alert(1)>"},
+        "goodput": {"slos": ["p90<1s"], "requests_per_s": 3.0, "audio_s_per_s": 3.0},
+    }
+    (out / f"{stem}.summary.json").write_text(json.dumps(summary))
+    page = tmp_path / "r.html"
+    code, _, err = _CaptureShim().cli("report", out, "-o", page)
+    assert code == 0, err
+    text = page.read_text()
+    assert (
+        "<td>&lt;script&gt;window.__pwned=1&lt;/script&gt;&lt;svg onload=alert(1)&gt;</td>" in text
+    )
+    assert "<td>p90&lt;1s</td>" in text
+    assert "<script>window" not in text and "<svg onload" not in text
+    for island in re.findall(r"<script type='application/octet-stream' id='[^']+'>([^<]*)<", text):
+        assert re.fullmatch(r"[A-Za-z0-9+/=]+", island)
+    assert text.count("<script") == 3  # the two islands and the page's own script
+    csp = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', text)
+    assert csp and csp.group(1).startswith("default-src 'none'; script-src 'sha256-")
+    assert (
+        "unsafe-eval" not in csp.group(1)
+        and "'unsafe-inline'" not in csp.group(1).split("style-src")[0]
+    )

@@ -407,10 +407,10 @@ def render(data: ReportData, title: str = "asyncbench report") -> str:
     parts: list[Markup] = [
         h(
             "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            "<meta http-equiv='Content-Security-Policy' content='{}'>"
+            '<meta http-equiv="Content-Security-Policy" content="{}">'
             "<meta name='referrer' content='no-referrer'>"
             "<title>{}</title><style>{}</style></head><body><h1>{}</h1>",
-            policy(webpage.script_sources()),
+            Markup(policy(webpage.script_sources())),  # ours: keywords and base64 only
             title,
             Markup(CSS + WEB_CSS + runcard.CSS),
             title,

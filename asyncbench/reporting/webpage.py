@@ -128,7 +128,8 @@ TABLE_HTML = Markup("""
 
 CSS = """
 .chart{width:100%;min-height:300px}.filters{display:flex;gap:14px;flex-wrap:wrap;margin:8px 0;
-font-size:13px}.filters select{max-width:22em}.tablebox{max-height:640px;overflow:auto}#utterances th[data-key]{cursor:pointer}
+font-size:13px}.filters select{max-width:22em}.tablebox{max-height:640px;overflow:auto}
+#utterances th[data-key]{cursor:pointer}
 #utterances td.diff,table.worst td.diff,#utterances th:last-child{white-space:normal;
 text-align:left;min-width:420px}
 .S{background:#fde2b3}.S s{color:#a05a00}ins.I{background:#cdeccd;text-decoration:none}
