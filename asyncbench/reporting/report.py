@@ -29,6 +29,7 @@ from typing import Annotated, Any
 import typer
 
 from asyncbench.core.errors import ConfigError
+from asyncbench.core.text import lines
 from asyncbench.reporting.markup import Markup, h, is_number, number, page, policy, table
 from asyncbench.reporting.series import Series
 
@@ -586,5 +587,5 @@ def report_command(
     except OSError as exc:
         raise ConfigError(f"cannot write {output}: {exc.strerror}") from None
     for problem in data.problems:
-        print(f"warning: {problem}", file=sys.stderr)
+        print(f"warning: {lines(problem)}", file=sys.stderr)
     print(f"report written to {output} ({len(page) // 1024} KiB, {len(data.files)} results files)")
