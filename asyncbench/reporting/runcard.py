@@ -49,6 +49,7 @@ SUMMARY_SHOWN = {
 }  # fmt: skip
 MAX_DEPTH = 4
 MAX_ITEMS = 50  # per list or object: a card stays a card
+LONG_TEXT = 240  # characters shown before a longer string folds (a click unfolds it)
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -91,6 +92,14 @@ def value_html(value: object, depth: int = 0) -> Markup:
         return h("{}", json.dumps(value))
     if is_number(value):
         return number(value, "g") if isinstance(value, float) else h("{}", value)
+    if isinstance(value, str) and len(value) > LONG_TEXT:  # folded: a card stays a card
+        return h(
+            "<details class='long'><summary>{}… ({} characters)</summary>"
+            "<span class='v'>{}</span></details>",
+            value[:LONG_TEXT],
+            len(value),
+            value,
+        )
     if isinstance(value, str):
         return h("<span class='v'>{}</span>", value)
     if depth >= MAX_DEPTH:
@@ -164,13 +173,16 @@ def run_card(results: Path, title: str) -> Markup:
             "seed's format, or an older asyncbench): its provenance is unknown.</p>"
         )
     )
-    return h("<div class='card runcard'><h3>{}</h3>{}</div>", title, body)
+    shown = title if len(title) <= LONG_TEXT else title[:LONG_TEXT] + "…"
+    return h("<div class='card runcard'><h3 title='{}'>{}</h3>{}</div>", title, shown, body)
 
 
 CSS = """
 .runcards{display:grid;grid-template-columns:repeat(auto-fill,minmax(380px,1fr));gap:12px}
 .runcard{min-width:0;overflow-x:auto}.runcard table.kv{font-size:12px;border-collapse:collapse}
 table.kv th{text-align:left;vertical-align:top;color:#555;font-weight:600;padding:1px 8px 1px 0;
-white-space:nowrap}table.kv td{padding:1px 0;overflow-wrap:anywhere}
+min-width:6em;max-width:12em;overflow-wrap:anywhere}
+table.kv td{padding:1px 0;overflow-wrap:anywhere}
 table.kv table.kv{margin:0}.v{white-space:pre-wrap;overflow-wrap:anywhere}
+details.long summary{cursor:pointer;overflow-wrap:anywhere}
 """
