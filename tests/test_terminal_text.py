@@ -71,3 +71,38 @@ def test_an_error_line_naming_outside_text_stays_one_line(
         "expected names like MODEL_x\\x1b[2J\\x0derror: fake_DATASET_<dataset>.jsonl; check "
         "--model (run without it to score every model found)"
     )
+
+
+def test_compare_names_hostile_models_as_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """compare prints the two models' names (and each dataset id) in its first line."""
+    evil = f"evil{ESC}]0;owned{ESC}\\"
+    for slug in ("good-m", f"{evil}-m"):
+        lines_ = [
+            {
+                "id": f"s{i}",
+                "text": "a b c",
+                "pred_text": "a b" if i % 2 else "a b c",
+                "status": "ok",
+                "duration": 1.0,
+                "time": 0.1,
+            }
+            for i in range(6)
+        ]
+        name = f"MODEL_{slug}_DATASET_esb_ami_test.jsonl"
+        (tmp_path / name).write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines_))
+    code, out, err = cli(
+        capsys,
+        "compare",
+        tmp_path,
+        "--model",
+        "good/m",
+        "--model",
+        f"{evil}/m",
+        "--bootstrap",
+        "50",
+    )
+    assert code == 0, err
+    assert ESC not in out + err
+    assert out.splitlines()[0].startswith("evil\\x1b]0;owned\\x1b\\/m vs good/m: ")
