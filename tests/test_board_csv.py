@@ -303,3 +303,73 @@ def test_a_file_with_one_untimed_line_has_no_rtfx_as_on_the_board(
     row = out.splitlines()[6].split(",")
     assert row[1] == "5.0"  # the AMI file alone: 10 s / 2 s
     assert row[15:] == ["5.0", "", "", "", "", "", "", ""]
+
+
+def _rows(out: str) -> list[list[str]]:
+    """The CSV lines of the printout (rules, titles and blank lines left out), parsed."""
+    import csv
+
+    kept = [
+        ln for ln in out.splitlines() if ln and ln != RULE and not ln.startswith(("CSV Su", "avg"))
+    ]
+    return list(csv.reader(kept))
+
+
+def test_a_comma_in_a_model_name_keeps_every_cell_under_its_header(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`openai-compatible/whisper,large-v3` made a row of 15 cells under 14 headers, its LS
+    Clean WER under LS Other; the csv module quotes the name instead."""
+    name = "openai-compatible/whisper,large-v3"
+    write(tmp_path, name, "hf-audio-open-asr-leaderboard_librispeech_test.clean", 1)
+    code, out, err = cli(capsys, "score", tmp_path, "--csv")
+    assert code == 0, err
+    row_line = '"openai-compatible/whisper,large-v3",5.0,,,,,,,,,25.0,,,,,,,,5.0,,,,'
+    assert row_line in out.splitlines()
+    header, row = _rows(out)
+    assert len(row) == len(header) == 23
+    assert dict(zip(header, row, strict=True))["LS Clean RTFx"] == "5.0"
+    assert dict(zip(header, row, strict=True))["LS Clean WER"] == "25.0"
+    assert row[0] == name
+
+
+SLUGS = ('=HYPERLINK("http:x";"click")-m', "+cmd|' -C calc'!A0", "@SUM(1+1)-m")
+
+
+def test_formula_names_are_text_cells_and_numbers_stay_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Names like `=HYPERLINK(...)`, `+cmd|...` and `@SUM(...)` came out as live formulas;
+    now each is a text cell (a leading '), while the WER and RTFx cells stay numbers."""
+    from asyncbench.core.model_names import model_id_of_slug
+
+    for slug in SLUGS:
+        folder = tmp_path / str(SLUGS.index(slug))
+        folder.mkdir()
+        line = {"audio_filepath": "s0", "duration": 10.0, "time": 2.0, "text": " ".join(WORDS),
+                "pred_text": " ".join(WORDS[1:])}  # fmt: skip
+        name = f"MODEL_{slug}_DATASET_hf-audio-open-asr-leaderboard_librispeech_test.clean.jsonl"
+        (folder / name).write_bytes(orjson.dumps(line) + b"\n")
+    code, out, err = cli(capsys, "score", tmp_path, "--csv")
+    assert code == 0, err
+    header, *rows = _rows(out)
+    assert sorted(r[0] for r in rows) == sorted("'" + model_id_of_slug(s) for s in SLUGS)
+    for row in rows:
+        assert len(row) == len(header)
+        assert row[1] == "5.0" and dict(zip(header, row, strict=True))["LS Clean WER"] == "25.0"
+    assert '\'=HYPERLINK(""http:x"";""click"")/m"' in out  # quoted, quotes doubled
+
+
+def test_text_cells_one_by_one() -> None:
+    """The rule per leading character, and no raw control character in a cell."""
+    import csv
+
+    from asyncbench.scoring.board_csv import csv_row, text_cell
+
+    for name in ("=1+1", "+1", "-1", "@A1", "\tx", "\rx"):
+        assert text_cell(name).startswith("'"), name
+    assert text_cell("\tx") == "'\\x09x" and text_cell("\rx") == "'\\x0dx"
+    assert text_cell("a\nb") == "a\\x0ab"  # one row per line, whatever the name holds
+    assert csv.reader([csv_row("-m", ["5.0", "", "-1"])]).__next__() == ["'-m", "5.0", "", "-1"]
+    for plain in ("m/a", "openai/whisper-1", "deepgram-live/nova-3", "a.b_c"):
+        assert csv_row(plain, ["4.0", "", "25.0"]) == ",".join([plain, "4.0", "", "25.0"])

@@ -17,6 +17,7 @@ from typing import Any
 import typer
 
 from asyncbench.core.errors import ConfigError
+from asyncbench.core.text import lines
 
 app = typer.Typer(
     add_completion=False,
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         register(list(argv if argv is not None else args))
         app(args=argv, prog_name=prog)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {lines(exc)}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from asyncbench.core.errors import ConfigError
+from asyncbench.core.text import lines, one_line
 from asyncbench.sources.suites import DEFAULT_SUITE, SUITES, SuiteEntry, get_suite, select
 
 if TYPE_CHECKING:
@@ -156,7 +157,7 @@ def run_batch(
         try:
             workers = max_workers or default_workers(model)
         except ConfigError as exc:  # an unknown prefix: this model's runs only
-            print(f"error: {model}: {exc}", file=err)
+            print(f"error: {one_line(model)}: {lines(exc)}", file=err)
             for entry in splits:
                 cfg = entry_config(base, entry)
                 outcomes.append(
@@ -182,7 +183,9 @@ def run_batch(
             path = results_path(cfg)
             previous = read_summary(path)
             if is_complete(previous, cfg.max_samples, path):
-                print(f"== {model} {config}/{split}: complete in {path}, skipped", file=err)
+                print(
+                    one_line(f"== {model} {config}/{split}: complete in {path}, skipped"), file=err
+                )
                 outcomes.append(SplitOutcome(model, config, split, "skipped", path, previous))
                 continue
             outcome = SplitOutcome(model, config, split, "pending", path)
@@ -211,7 +214,10 @@ def _settle(outcome: SplitOutcome, result: int | BaseException) -> int:
         why = str(result)
         if not isinstance(result, ConfigError):
             why = f"{type(result).__name__}: {why}"
-        print(f"error: {outcome.model} {outcome.config}/{outcome.split}: {why}", file=sys.stderr)
+        print(
+            lines(f"error: {outcome.model} {outcome.config}/{outcome.split}: {why}"),
+            file=sys.stderr,
+        )
         outcome.status = "not started" if isinstance(result, NotStarted) else "error"
         outcome.error = why
         outcome.summary = read_summary(outcome.results)

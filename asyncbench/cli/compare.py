@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from asyncbench.core.text import lines
+
 
 def compare_command(
     results_dir: Annotated[
@@ -43,11 +45,11 @@ def compare_command(
             results_dir, models[0], models[1], scheme=scoring, resamples=bootstrap
         )
     except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {lines(e)}", file=sys.stderr)
         raise typer.Exit(ConfigError.exit_code) from None
     if json_output:
         print(json.dumps(comparison_as_json(result), indent=2))
     else:
-        print(format_comparison(result))
+        print(lines(format_comparison(result)))
     for problem in result.problems:
-        print(f"warning: {problem}", file=sys.stderr)
+        print(f"warning: {lines(problem)}", file=sys.stderr)

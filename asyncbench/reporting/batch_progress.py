@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
+from asyncbench.core.text import one_line
 from asyncbench.reporting.progress import format_duration, progress_interval
 
 if TYPE_CHECKING:
@@ -117,7 +118,7 @@ class BatchProgress:
         return lines
 
     def draw(self) -> None:
-        lines = self.render()
+        lines = [one_line(line) for line in self.render()]  # names from outside, shown as text
         if self._live is not None:
             from rich.text import Text
 

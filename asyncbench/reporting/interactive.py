@@ -3,6 +3,12 @@
 The page draws them with the plotly.js that the plotly package ships (inlined, so the file
 works offline). Hovering a point shows its values, and for per-request points the sample
 id. plotly is imported here only, and this module only by `asyncbench report`.
+
+plotly draws names, category labels and hover text as a small HTML dialect (`<a href>`,
+`<b>`, `<br>`), so every label from outside (model names, dataset labels, sample ids,
+endpoint names, error kinds) goes in through `markup.chart_text` and is drawn literally, and
+no outside text is ever part of a hover *template* (`%{fullData.name}` names the trace
+instead). Every axis has a title.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any
 
+from asyncbench.reporting.markup import chart_text as t
 from asyncbench.reporting.plots import color, time_unit
 from asyncbench.reporting.series import Series
 
@@ -44,7 +51,7 @@ def latency_chart(
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Latency", "Latency vs audio length"))
     for i, (name, values) in enumerate(groups.items()):
         fig.add_trace(
-            go.Histogram(x=values, name=name, marker_color=color(i), opacity=0.6, nbinsx=60),
+            go.Histogram(x=values, name=t(name), marker_color=color(i), opacity=0.6, nbinsx=60),
             1,
             1,
         )
@@ -57,12 +64,12 @@ def latency_chart(
             go.Scatter(
                 x=[p[0] for p in mine],
                 y=[p[1] for p in mine],
-                customdata=[p[2] for p in mine],
+                customdata=[t(p[2]) for p in mine],
                 mode="markers",
-                name=f"{model} requests",
+                name=t(f"{model} requests"),
                 marker={"size": 5, "color": color(i), "opacity": 0.5},
                 hovertemplate="sample %{customdata}<br>audio %{x:.2f} s<br>latency %{y:.3f} s"
-                "<extra>" + model + "</extra>",
+                "<extra>%{fullData.name}</extra>",
             ),
             1,
             2,
@@ -90,7 +97,7 @@ def throughput_chart(series: Sequence[Series], edges: Sequence[float]) -> dict[s
                 go.Scatter(
                     x=mids,
                     y=[a / width for a in s.audio_per_bin],
-                    name=s.name,
+                    name=t(s.name),
                     stackgroup="audio",
                     line={"color": color(i), "shape": "hv"},
                     hovertemplate="%{y:.2f} audio s per s at %{x:.1f} " + unit,
@@ -124,15 +131,15 @@ def wer_bars(
         high = [_plus(per.get(d), cis.get((model, d))) for d in datasets]
         fig.add_trace(
             go.Bar(
-                x=datasets,
+                x=[t(d) for d in datasets],
                 y=ys,
-                name=model,
+                name=t(model),
                 marker_color=color(i),
                 error_y={"type": "data", "array": high, "arrayminus": low, "visible": True},
-                hovertemplate="%{x}<br>WER %{y:.2f} %<extra>" + model + "</extra>",
+                hovertemplate="%{x}<br>WER %{y:.2f} %<extra>%{fullData.name}</extra>",
             )
         )
-    fig.update_layout(barmode="group", yaxis_title="WER, %", height=420)
+    fig.update_layout(barmode="group", xaxis_title="dataset", yaxis_title="WER, %", height=420)
     return _spec(fig)
 
 
@@ -154,8 +161,8 @@ def wer_heatmap(table: dict[str, dict[str, float]]) -> dict[str, Any]:
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            x=datasets,
-            y=models,
+            x=[t(d) for d in datasets],
+            y=[t(m) for m in models],
             text=text,
             texttemplate="%{text}",
             colorscale="RdYlGn_r",
@@ -163,7 +170,12 @@ def wer_heatmap(table: dict[str, dict[str, float]]) -> dict[str, Any]:
             hovertemplate="%{y} on %{x}<br>WER %{z:.2f} %<extra></extra>",
         )
     )
-    fig.update_layout(title="WER per dataset × model", height=max(300, 80 * len(models) + 150))
+    fig.update_layout(
+        title="WER per dataset × model",
+        xaxis_title="dataset",
+        yaxis_title="model",
+        height=max(300, 80 * len(models) + 150),
+    )
     return _spec(fig)
 
 
@@ -180,9 +192,9 @@ def tradeoff_chart(
                 x=[p[x_key]],
                 y=[p["wer"]],
                 mode="markers+text",
-                text=[p["model"]],
+                text=[t(p["model"])],
                 textposition="top center",
-                name=p["model"],
+                name=t(p["model"]),
                 marker={
                     "size": 14,
                     "color": color(i),
@@ -195,7 +207,7 @@ def tradeoff_chart(
                     "array": [max(0.0, ci[1] - p["wer"])],
                     "arrayminus": [max(0.0, p["wer"] - ci[0])],
                 },
-                hovertemplate=f"{p['model']}<br>{x_title} %{{x:.4g}}<br>WER %{{y:.2f}} %"
+                hovertemplate=f"%{{fullData.name}}<br>{x_title} %{{x:.4g}}<br>WER %{{y:.2f}} %"
                 + ("<br>on the Pareto front" if on_front[i] else "")
                 + "<extra></extra>",
             )
@@ -225,7 +237,7 @@ def errors_chart(
         div, unit = time_unit(edges[-1] - edges[0])
         mids = [(a + b) / 2 / div for a, b in pairwise(edges)]
         for i, (kind, counts) in enumerate(sorted(by_kind.items(), key=lambda kv: -sum(kv[1]))):
-            fig.add_trace(go.Bar(x=mids, y=counts, name=kind, marker_color=color(i + 3)))
+            fig.add_trace(go.Bar(x=mids, y=counts, name=t(kind), marker_color=color(i + 3)))
         fig.add_trace(
             go.Scatter(x=mids, y=retries, name="retries", line={"color": "#333", "shape": "hvh"})
         )
@@ -233,7 +245,7 @@ def errors_chart(
     failed = sum(sum(c) for c in by_kind.values())
     fig.update_layout(
         barmode="stack",
-        yaxis_title="per bin",
+        yaxis_title="failed samples and retries per bin",
         height=360,
         title=f"Errors over time: {failed} failed samples, {sum(retries)} retries",
     )
@@ -245,7 +257,7 @@ def endpoint_chart(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
     go = _go()
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Samples", "Latency"))
-    names = [r["name"] for r in rows]
+    names = [t(r["name"]) for r in rows]
     fig.add_trace(go.Bar(y=names, x=[r["ok"] for r in rows], name="ok", orientation="h"), 1, 1)
     fig.add_trace(
         go.Bar(y=names, x=[r["failed"] for r in rows], name="failed", orientation="h"), 1, 1
@@ -263,6 +275,10 @@ def endpoint_chart(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
             1,
             2,
         )
+    fig.update_xaxes(title_text="samples", row=1, col=1)
+    fig.update_xaxes(title_text="request latency, s", row=1, col=2)
+    fig.update_yaxes(title_text="endpoint", row=1, col=1)
+    fig.update_yaxes(title_text="endpoint", row=1, col=2)
     fig.update_layout(barmode="stack", height=max(320, 28 * len(rows) + 150))
     return _spec(fig)
 
@@ -279,15 +295,20 @@ def sweep_chart(sweep: dict[str, Any]) -> dict[str, Any]:
     if open_loop:
         fig.add_trace(go.Scatter(x=xs, y=[r.get("achieved_rate") for r in rows], name="sent"))
         fig.add_trace(go.Scatter(x=xs, y=[r.get("goodput") for r in rows], name="goodput"))
+        fig.update_yaxes(title_text="requests/s", row=1, col=1)
+        level = "target rate, requests/s"
     else:
         fig.add_trace(
             go.Scatter(x=xs, y=[r.get("throughput_rtfx") for r in rows], name="throughput RTFx")
         )
+        fig.update_yaxes(title_text="throughput RTFx", row=1, col=1)
+        level = "requests/s cap" if sweep.get("kind") == "rate" else "requests in flight"
+    fig.update_yaxes(title_text="latency, s", row=1, col=2)
     for q in ("p50", "p90", "p99"):
         fig.add_trace(go.Scatter(x=xs, y=[r.get(q) for r in rows], name=f"{q} s"), 1, 2)
     knee = sweep.get("knee_level")
     if knee is not None:
         fig.add_vline(x=knee, line_dash="dash", line_color="#C44E52")
-    fig.update_xaxes(type="log", title_text="level")
+    fig.update_xaxes(type="log", title_text=level)
     fig.update_layout(height=380)
     return _spec(fig)

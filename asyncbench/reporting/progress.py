@@ -23,6 +23,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
+from asyncbench.core.text import lines, one_line
 from asyncbench.engine.endpoints import EndpointPool
 from asyncbench.engine.stats import RunStats
 
@@ -248,7 +249,7 @@ class Progress:
         self.pool = pool
         self.stream = stream or sys.stderr
         self.enabled = enabled
-        self.title = title
+        self.title = one_line(title)  # a model name from outside: shown, never obeyed
         self.limit = limit
         self.tty = self.stream.isatty() if tty is None else tty
         self.interval = interval if interval is not None else progress_interval(self.tty)
@@ -287,7 +288,7 @@ class Progress:
             panel = render_panel(self.stats, self.pool, rates, self.limit, self.title)
             self._live.update(panel, refresh=True)
             return
-        self.stream.write(progress_line(self.stats, self.pool, rates, self.limit) + "\n")
+        self.stream.write(lines(progress_line(self.stats, self.pool, rates, self.limit)) + "\n")
         self.stream.flush()
 
     async def stop(self) -> None:

@@ -15,7 +15,6 @@ out pauses between a run and its resumption.
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import sys
@@ -30,6 +29,8 @@ from typing import Annotated, Any
 import typer
 
 from asyncbench.core.errors import ConfigError
+from asyncbench.core.text import lines
+from asyncbench.reporting.markup import Markup, h, is_number, number, page, policy, table
 from asyncbench.reporting.series import Series
 
 NICE_BINS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 86400)
@@ -71,7 +72,11 @@ def gather(directory: str | Path, model_id: str | None = None) -> ReportData:
         if not result.samples:
             problems.append(f"{group[0]}: nothing to score; left out of the report")
             continue
-        score = score_read_file(result, model_id=model_id)
+        try:  # a sidecar language the scorer cannot score: this file only, as `score` does
+            score = score_read_file(result, model_id=model_id)
+        except ConfigError as exc:
+            problems.append(f"{exc}; left out of the report")
+            continue
         files.append(FileData(score, result.samples))
     if not files:
         raise ConfigError(
@@ -82,9 +87,14 @@ def gather(directory: str | Path, model_id: str | None = None) -> ReportData:
     sweeps = []
     for path in sorted(root.rglob("sweep.json")):
         try:
-            sweeps.append(json.loads(path.read_text()))
+            sweep = clean_sweep(json.loads(path.read_text()))
         except (OSError, ValueError) as exc:
             problems.append(f"{path}: unreadable sweep file ({exc}); left out")
+            continue
+        if sweep is None:
+            problems.append(f"{path}: no sweep level with a numeric level to plot; left out")
+        else:
+            sweeps.append(sweep)
     # 95 % intervals from the scorer's own bootstrap (the numbers `score` prints)
     scored, means = with_intervals(
         [f.score for f in files], composites([f.score for f in files]), 1000, DEFAULT_SEED
@@ -92,6 +102,23 @@ def gather(directory: str | Path, model_id: str | None = None) -> ReportData:
     for f, score in zip(files, scored, strict=True):
         f.score = score
     return ReportData(root, files, means, problems, sweeps)
+
+
+def clean_sweep(raw: object) -> dict[str, Any] | None:
+    """A sweep file as the charts can draw it: levels are objects with a numeric `level`, and
+    only their numeric figures are kept (a string where a figure belongs is dropped, not
+    plotted as a category); None when no level is left."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("levels"), list):
+        return None
+    levels = [
+        {k: v for k, v in r.items() if is_number(v)}
+        for r in raw["levels"]
+        if isinstance(r, dict) and is_number(r.get("level"))
+    ]
+    if not levels:
+        return None
+    knee = raw.get("knee_level")
+    return {**raw, "levels": levels, "knee_level": knee if is_number(knee) else None}
 
 
 def short_name(f: FileData) -> str:
@@ -257,58 +284,68 @@ def file_row(f: FileData) -> dict[str, Any]:
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;
 max-width:1240px;color:#222;padding:0 16px}
-h1{margin:0 0 4px;font-size:26px}h2{margin:32px 0 8px;font-size:19px;border-bottom:1px solid
-#ddd;padding-bottom:4px}.meta{color:#666;margin:0 0 16px}
+h1{margin:0 0 4px;font-size:26px;overflow-wrap:anywhere}h2{margin:32px 0 8px;font-size:19px;
+border-bottom:1px solid #ddd;padding-bottom:4px;overflow-wrap:anywhere}h3{overflow-wrap:anywhere}
+.meta{color:#666;margin:0 0 16px;overflow-wrap:anywhere}
 .cards{display:flex;gap:12px;flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:8px;
-padding:10px 16px;min-width:220px;background:#fafafa}.card h3{margin:0 0 6px;font-size:15px}
+padding:10px 16px;min-width:220px;max-width:100%;box-sizing:border-box;background:#fafafa;
+overflow-wrap:anywhere}.card h3{margin:0 0 6px;font-size:15px}
 .big{font-size:24px;font-weight:600}.card td{padding:1px 8px 1px 0}
 table.data{border-collapse:collapse;font-size:13px;width:100%}
 table.data th,table.data td{padding:4px 8px;border-bottom:1px solid #eee;text-align:right}
 table.data th{background:#f3f3f3;position:sticky;top:0}
 table.data td{white-space:nowrap}
 table.data td:nth-child(-n+2),table.data th:nth-child(-n+2){text-align:left}
-.note{color:#555;font-size:13px}img{max-width:100%;border:1px solid #eee;margin:6px 0}
-.wide{overflow-x:auto}.bad{color:#b00}ul.problems{font-size:12px;color:#a40}
+.note{color:#555;font-size:13px;overflow-wrap:anywhere}img{max-width:100%;border:1px solid #eee;
+margin:6px 0}.wide{overflow-x:auto;max-width:100%;border:1px solid #eee}.bad{color:#b00}
+ul.problems{font-size:12px;color:#a40;overflow-wrap:anywhere}
+p.empty{color:#555;font-style:italic}
 """
 
 
-def _fmt(value: float | None, spec: str = ".2f") -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    return format(value, spec)
+def _fmt(value: object, spec: str = ".2f") -> Markup:
+    return number(value, spec)
 
 
-def load_table(data: ReportData) -> list[str]:
+def _get(mapping: object, key: str) -> Any:
+    """`mapping[key]` when `mapping` is an object (a summary someone edited may hold a string
+    or a list where an object belongs), else None."""
+    return mapping.get(key) if isinstance(mapping, dict) else None
+
+
+def load_table(data: ReportData) -> list[Markup]:
     """Open-loop load and goodput per results file, from the summaries its runs wrote (files
     run closed-loop without `--slo` have nothing to add, and are left out)."""
     from asyncbench.reporting.summary import read_summary
 
-    e = html.escape
     rows = []
     for f in data.files:
         s = read_summary(f.score.path) or {}
-        arrival = s.get("arrival") or {}
-        good = s.get("goodput") or {}
-        if arrival.get("kind", "closed") == "closed" and not good.get("slos"):
+        arrival = s.get("arrival") if isinstance(s.get("arrival"), dict) else {}
+        good = s.get("goodput") if isinstance(s.get("goodput"), dict) else {}
+        slos = good.get("slos")
+        if arrival.get("kind", "closed") == "closed" and not slos:
             continue
-        lat = s.get("latency_from_intended") or {}
+        lat = s.get("latency_from_intended")
         share = good.get("share")
-        cells = (
-            e(f.score.model_id),
-            e(f.name),
-            e(str(arrival.get("kind"))),
-            _fmt(s.get("target_rate")),
-            _fmt(s.get("achieved_rate")),
-            _fmt(lat.get("p50"), ".3f"),
-            _fmt(lat.get("p90"), ".3f"),
-            _fmt(lat.get("p99"), ".3f"),
-            str((s.get("late_starts") or {}).get("count", "-")),
-            e(" and ".join(good.get("slos") or []) or "none"),
-            _fmt(good.get("requests_per_s")),
-            _fmt(good.get("audio_s_per_s")),
-            _fmt(None if share is None else 100 * share, ".1f"),
+        slo_text = " and ".join(str(x) for x in slos) if isinstance(slos, list) else str(slos or "")
+        rows.append(
+            (
+                f.score.model_id,
+                f.name,
+                str(arrival.get("kind")),
+                _fmt(s.get("target_rate")),
+                _fmt(s.get("achieved_rate")),
+                _fmt(_get(lat, "p50"), ".3f"),
+                _fmt(_get(lat, "p90"), ".3f"),
+                _fmt(_get(lat, "p99"), ".3f"),
+                number(_get(s.get("late_starts"), "count"), "d", missing="-"),
+                slo_text or "none",
+                _fmt(good.get("requests_per_s")),
+                _fmt(good.get("audio_s_per_s")),
+                _fmt(100 * share if is_number(share) else share, ".1f"),
+            )
         )
-        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     if not rows:
         return []
     head = (
@@ -316,20 +353,48 @@ def load_table(data: ReportData) -> list[str]:
         "p99 s", "late starts", "SLOs", "goodput req/s", "goodput audio s/s", "met %",
     )  # fmt: skip
     return [
-        "<h2>Open-loop load and goodput</h2><div class='wide'><table class='data'><tr>",
-        "".join(f"<th>{h}</th>" for h in head),
-        "</tr>",
-        *rows,
-        "</table></div><p class='note'>Latency here counts from each request's intended "
-        "start (the arrival schedule's send time), so a server stall shows in full; late "
-        "starts went more than 10 ms after their time. Goodput: requests (and audio seconds) "
-        "per second that came back ok and met every SLO; met %: of the requests sent.</p>",
+        Markup("<h2>Open-loop load and goodput</h2>"),
+        table(head, rows),
+        Markup(
+            "<p class='note'>Latency here counts from each request's intended "
+            "start (the arrival schedule's send time), so a server stall shows in full; late "
+            "starts went more than 10 ms after their time. Goodput: requests (and audio seconds) "
+            "per second that came back ok and met every SLO; met %: of the requests sent.</p>"
+        ),
     ]
 
 
+def empty_charts(
+    groups: dict[str, list[float]],
+    series: Sequence[Series],
+    by_kind: dict[str, list[int]],
+    retries: list[int],
+    endpoints: Sequence[dict[str, Any]],
+) -> dict[str, str]:
+    """The sentence that replaces each chart with nothing to show, by the chart's id."""
+    out = {}
+    if not groups:
+        out["chart-0"] = "No request succeeded: there is no latency to show."
+    if not series:
+        out["chart-1"] = (
+            "No results file has timestamps (the board's or the seed's format, or an older "
+            "asyncbench): there is nothing to plot over time."
+        )
+    failed = sum(sum(c) for c in by_kind.values())
+    if not series:
+        out["chart-3"] = "No timestamps: errors cannot be placed in time."
+    elif not failed and not sum(retries):
+        out["chart-3"] = "No sample failed and no request was retried."
+    if not endpoints:
+        out["chart-4"] = "No results file records which endpoint answered each request."
+    return out
+
+
 def render(data: ReportData, title: str = "asyncbench report") -> str:
-    """The whole page as one string."""
-    from asyncbench.reporting import analysis, webpage  # plotly and numpy: only here
+    """The whole page as one string. Every piece of text reaches it through `markup.h` or
+    `markup.page` (escaped unless built as markup), under a policy that runs only the
+    page's own scripts and sends nothing."""
+    from asyncbench.reporting import analysis, runcard, webpage  # plotly and numpy: only here
     from asyncbench.reporting.sections import (
         CHART_HEADINGS,
         confidence,
@@ -339,15 +404,25 @@ def render(data: ReportData, title: str = "asyncbench report") -> str:
     )
     from asyncbench.reporting.webpage import CSS as WEB_CSS
 
-    e = html.escape
     rows = [file_row(f) for f in data.files]
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{e(title)}</title><style>{CSS}{WEB_CSS}</style></head><body>",
-        f"<h1>{e(title)}</h1>",
-        f"<p class='meta'>{len(data.files)} results files under <code>{e(str(data.directory))}"
-        f"</code> · generated {time.strftime('%Y-%m-%d %H:%M')} by asyncbench</p>",
-        "<div class='cards'>",
+    parts: list[Markup] = [
+        h(
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            '<meta http-equiv="Content-Security-Policy" content="{}">'
+            "<meta name='referrer' content='no-referrer'>"
+            "<title>{}</title><style>{}</style></head><body><h1>{}</h1>",
+            Markup(policy(webpage.script_sources())),  # ours: keywords and base64 only
+            title,
+            Markup(CSS + WEB_CSS + runcard.CSS),
+            title,
+        ),
+        h(
+            "<p class='meta'>{} results files under <code>{}</code> · generated {} by "
+            "asyncbench</p><div class='cards'>",
+            len(data.files),
+            str(data.directory),
+            time.strftime("%Y-%m-%d %H:%M"),
+        ),
     ]
     for c in data.composites:
         mine = [r for r in rows if r["model"] == c.model_id]
@@ -355,44 +430,34 @@ def render(data: ReportData, title: str = "asyncbench report") -> str:
         failed = sum(r["failed"] for r in mine)
         thr = [r["throughput_rtfx"] for r in mine if r["throughput_rtfx"]]
         parts.append(
-            f"<div class='card'><h3>{e(c.model_id)}</h3><div class='big'>WER "
-            f"{_fmt(c.wer)} %</div><table>"
-            f"<tr><td>datasets</td><td>{c.n_datasets}</td></tr>"
-            f"<tr><td>samples</td><td>{n}"
-            + (f" <span class='bad'>({failed} failed)</span>" if failed else "")
-            + "</td></tr>"
-            f"<tr><td>per-request RTFx</td><td>{_fmt(c.rtfx)}</td></tr>"
-            f"<tr><td>throughput RTFx</td><td>{_fmt(min(thr) if thr else None)}"
-            f"{' – ' + _fmt(max(thr)) if len(thr) > 1 else ''}</td></tr></table></div>"
+            h(
+                "<div class='card'><h3>{}</h3><div class='big'>WER {} %</div><table>"
+                "<tr><td>datasets</td><td>{}</td></tr><tr><td>samples</td><td>{}{}</td></tr>"
+                "<tr><td>per-request RTFx</td><td>{}</td></tr>"
+                "<tr><td>throughput RTFx</td><td>{}{}</td></tr></table></div>",
+                c.model_id,
+                _fmt(c.wer),
+                c.n_datasets,
+                n,
+                h(" <span class='bad'>({} failed)</span>", failed) if failed else "",
+                _fmt(c.rtfx),
+                _fmt(min(thr) if thr else None),
+                h(" – {}", _fmt(max(thr))) if len(thr) > 1 else "",
+            )
         )
-    parts.append("</div>")
+    parts.append(Markup("</div>"))
 
     head = (
-        "model",
-        "dataset",
-        "samples",
-        "coverage",
-        "failed",
-        "WER %",
-        "WER ok only %",
-        "per-request RTFx",
-        "throughput RTFx",
-        "p50 s",
-        "p90 s",
-        "p99 s",
-        "max s",
-        "started",
-    )
-    parts.append("<h2>Per dataset</h2><div class='wide'><table class='data'><tr>")
-    parts += [f"<th>{h}</th>" for h in head]
-    parts.append("</tr>")
-    for r in rows:
-        cells = (
-            e(r["model"]),
-            e(r["dataset"]),
-            str(r["samples"]),
+        "model", "dataset", "samples", "coverage", "failed", "WER %", "WER ok only %",
+        "per-request RTFx", "throughput RTFx", "p50 s", "p90 s", "p99 s", "max s", "started",
+    )  # fmt: skip
+    cells = [
+        (
+            r["model"],
+            r["dataset"],
+            r["samples"],
             r["coverage"],
-            f"<span class='bad'>{r['failed']}</span>" if r["failed"] else "0",
+            h("<span class='bad'>{}</span>", r["failed"]) if r["failed"] else "0",
             _fmt(r["wer"]),
             _fmt(r["wer_ok_only"]),
             _fmt(r["per_request_rtfx"]),
@@ -401,18 +466,23 @@ def render(data: ReportData, title: str = "asyncbench report") -> str:
             _fmt(r["p90"], ".3f"),
             _fmt(r["p99"], ".3f"),
             _fmt(r["max"], ".3f"),
-            e(r["when"]),
+            r["when"],
         )
-        parts.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    parts.append(
-        "</table></div><p class='note'>WER: the Open ASR Leaderboard's normaliser and WER, a "
-        'failed sample counting as an empty transcript ("WER ok only" leaves failures out); the '
-        "composite is the mean of the per-dataset WERs. <b>Per-request RTFx</b> is the "
-        "leaderboard's: Σ audio ÷ Σ request time, how fast one request is answered. "
-        "<b>Throughput RTFx</b> is Σ audio ÷ wall clock (the time with at least one request in "
-        "flight): what the endpoints got through with many requests in flight. Latency "
-        "percentiles are exact, over every successful request.</p>"
-    )
+        for r in rows
+    ]
+    parts += [
+        Markup("<h2>Per dataset</h2>"),
+        table(head, cells),
+        Markup(
+            "<p class='note'>WER: the Open ASR Leaderboard's normaliser and WER, a failed "
+            'sample counting as an empty transcript ("WER ok only" leaves failures out); the '
+            "composite is the mean of the per-dataset WERs. <b>Per-request RTFx</b> is the "
+            "leaderboard's: Σ audio ÷ Σ request time, how fast one request is answered. "
+            "<b>Throughput RTFx</b> is Σ audio ÷ wall clock (the time with at least one request "
+            "in flight): what the endpoints got through with many requests in flight. Latency "
+            "percentiles are exact, over every successful request.</p>"
+        ),
+    ]
     parts += load_table(data)
     from asyncbench.reporting.stream_report import stream_html
 
@@ -434,46 +504,62 @@ def render(data: ReportData, title: str = "asyncbench report") -> str:
 
     utter = analysis.utterances(data.files)
     cis = confidence(data.files, data.composites)
+    endpoints = endpoint_rows(data.files)
     charts = interactive_charts(
-        data.files,
-        data.sweeps,
-        dict(groups),
-        points,
-        series,
-        edges,
-        by_kind,
-        retries,
-        cis,
-        endpoint_rows(data.files),
-    )
+        data.files, data.sweeps, dict(groups), points, series, edges, by_kind, retries, cis,
+        endpoints,
+    )  # fmt: skip
+    empty = empty_charts(groups, series, by_kind, retries, endpoints)
     comparison, comparison_charts = model_comparison(data.files, rows, cis)
     charts.update(comparison_charts)
-    parts.append("<p id='status'>drawing the charts…</p>")
+    parts.append(Markup("<p id='status'>drawing the charts…</p>"))
     for i, heading in enumerate(CHART_HEADINGS):
-        parts.append(f"<h2>{e(heading)}</h2><div class='chart' id='chart-{i}'></div>")
-        if heading.startswith("Throughput") and untimed:
+        chart_id = f"chart-{i}"
+        parts.append(h("<h2>{}</h2>", heading))
+        if chart_id in empty:
+            charts.pop(chart_id, None)
+            parts.append(h("<p class='note empty'>{}</p>", empty[chart_id]))
+        else:
+            parts.append(h("<div class='chart' id='{}'></div>", chart_id))
+        if heading.startswith("Throughput") and untimed and chart_id not in empty:
             parts.append(
-                f"<p class='note'>{untimed} file(s) have no timestamps (older runs, or the "
-                "leaderboard's or the seed's scripts): they are scored above but not plotted "
-                "over time.</p>"
+                h(
+                    "<p class='note'>{} file(s) have no timestamps (older runs, or the "
+                    "leaderboard's or the seed's scripts): they are scored above but not "
+                    "plotted over time.</p>",
+                    untimed,
+                )
             )
     for n, s in enumerate(data.sweeps):
-        if s.get("levels"):
+        if f"sweep-{n}" in charts:
             parts.append(
-                f"<h2>{e('Sweep: ' + s['model'] + ' on ' + s['dataset'] + '/' + s['split'])}"
-                f"</h2><div class='chart' id='sweep-{n}'></div>"
+                h(
+                    "<h2>Sweep: {} on {}/{}</h2><div class='chart' id='sweep-{}'></div>",
+                    s.get("model"),
+                    s.get("dataset"),
+                    s.get("split"),
+                    n,
+                )
             )
     parts += comparison
     parts += error_analysis(utter)
+    parts += [
+        Markup(
+            "<h2>Runs</h2><p class='note'>What made each results file's numbers, from the "
+            "files beside it (sidecar, summary, job journal).</p><div class='runcards'>"
+        ),
+        *(runcard.run_card(f.score.path, f"{f.score.model_id} · {f.name}") for f in data.files),
+        Markup("</div>"),
+    ]
     if data.problems:
-        parts.append("<h2>Lines left out</h2><ul class='problems'>")
-        parts += [f"<li>{e(p)}</li>" for p in data.problems[:200]]
+        parts.append(Markup("<h2>Lines left out</h2><ul class='problems'>"))
+        parts += [h("<li>{}</li>", p) for p in data.problems[:200]]
         if len(data.problems) > 200:
-            parts.append(f"<li>... and {len(data.problems) - 200} more</li>")
-        parts.append("</ul>")
+            parts.append(h("<li>... and {} more</li>", len(data.problems) - 200))
+        parts.append(Markup("</ul>"))
     parts.append(webpage.scripts(webpage.payload(charts, utter)))
-    parts.append("</body></html>\n")
-    return "".join(parts)
+    parts.append(Markup("</body></html>\n"))
+    return str(page(parts))
 
 
 def report_command(
@@ -501,5 +587,5 @@ def report_command(
     except OSError as exc:
         raise ConfigError(f"cannot write {output}: {exc.strerror}") from None
     for problem in data.problems:
-        print(f"warning: {problem}", file=sys.stderr)
+        print(f"warning: {lines(problem)}", file=sys.stderr)
     print(f"report written to {output} ({len(page) // 1024} KiB, {len(data.files)} results files)")

@@ -9,11 +9,12 @@ named as such, never guessed.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from typing import Any
 
 from asyncbench.reporting import analysis, interactive, webpage
+from asyncbench.reporting.markup import Markup, h, number
+from asyncbench.reporting.markup import table as markup_table
 from asyncbench.reporting.series import Series
 
 CHART_HEADINGS = (
@@ -121,9 +122,8 @@ def composite_points(
 
 def model_comparison(
     files: Sequence[Any], rows: Sequence[dict[str, Any]], cis: Confidence
-) -> tuple[list[str], dict[str, dict[str, Any]]]:
+) -> tuple[list[Markup], dict[str, dict[str, Any]]]:
     """The section's HTML and its charts."""
-    e = html.escape
     table: dict[str, dict[str, float]] = {}
     for f in files:
         table.setdefault(f.score.model_id, {})[f.name] = f.score.wer
@@ -131,8 +131,8 @@ def model_comparison(
     points = composite_points(files, rows, cis.composite, spend)
     charts = {"cmp-heatmap": interactive.wer_heatmap(table)}
     parts = [
-        "<h2>Model comparison</h2><div class='chart' id='cmp-heatmap'></div>",
-        "<h3>WER vs throughput RTFx</h3>",
+        Markup("<h2>Model comparison</h2><div class='chart' id='cmp-heatmap'></div>"),
+        Markup("<h3>WER vs throughput RTFx</h3>"),
     ]
     timed = [p for p in points if p["throughput_rtfx"]]
     if timed:
@@ -140,50 +140,58 @@ def model_comparison(
         charts["cmp-rtfx"] = interactive.tradeoff_chart(
             timed, "throughput_rtfx", "throughput RTFx", front
         )
-        parts.append("<div class='chart' id='cmp-rtfx'></div>")
+        parts.append(Markup("<div class='chart' id='cmp-rtfx'></div>"))
     else:
-        parts.append("<p class='note'>No file has timestamps: no throughput to compare.</p>")
-    parts.append("<h3>WER vs cost</h3>")
+        parts.append(
+            Markup("<p class='note empty'>No file has timestamps: no throughput to compare.</p>")
+        )
+    parts.append(Markup("<h3>WER vs cost</h3>"))
     priced = [p for p in points if p["spend_usd"] is not None]
     if priced:
         front = analysis.pareto([(p["spend_usd"], p["wer"]) for p in priced], False)
         charts["cmp-cost"] = interactive.tradeoff_chart(priced, "spend_usd", "spend, USD", front)
-        parts.append("<div class='chart' id='cmp-cost'></div>")
+        parts.append(Markup("<div class='chart' id='cmp-cost'></div>"))
     unpriced = [p["model"] for p in points if p["spend_usd"] is None]
     if unpriced:
         parts.append(
-            "<p class='note'>Spend unknown (no <code>spend_usd</code> in the run summaries) for: "
-            + e(", ".join(unpriced))
-            + ".</p>"
+            h(
+                "<p class='note'>Spend unknown (no <code>spend_usd</code> in the run summaries) "
+                "for: {}.</p>",
+                ", ".join(unpriced),
+            )
         )
-    head = "<tr><th>model</th><th>composite WER %</th><th>95 % CI</th><th>throughput RTFx</th>"
-    parts.append(f"<table class='data' id='comparison'>{head}<th>spend USD</th></tr>")
-    for p in points:
-        ci = p.get("ci")
-        parts.append(
-            f"<tr><td>{e(p['model'])}</td><td>{p['wer']:.2f}</td><td>"
-            + (f"{ci[0]:.2f} – {ci[1]:.2f}" if ci else "–")
-            + f"</td><td>{_num(p['throughput_rtfx'])}</td><td>{_num(p['spend_usd'])}</td></tr>"
+    head = ("model", "composite WER %", "95 % CI", "throughput RTFx", "spend USD")
+    cells = [
+        (
+            p["model"],
+            number(p["wer"]),
+            h("{} – {}", number(p["ci"][0]), number(p["ci"][1])) if p.get("ci") else "–",
+            number(p["throughput_rtfx"], ".4g"),
+            number(p["spend_usd"], ".4g"),
         )
+        for p in points
+    ]
+    parts.append(markup_table(head, cells, "comparison"))
     parts.append(
-        f"</table><p class='note'>Error bars: 95 % confidence intervals from {e(cis.source)}; "
-        "the composite's from the mean of its datasets' resamples. Stars and the dashed line: "
-        "the Pareto front (no other model is both more accurate and faster, or cheaper).</p>"
+        h(
+            "<p class='note'>Error bars: 95 % confidence intervals from {}; the composite's "
+            "from the mean of its datasets' resamples. Stars and the dashed line: the Pareto "
+            "front (no other model is both more accurate and faster, or cheaper).</p>",
+            cis.source,
+        )
     )
     return parts, charts
 
 
-def _num(v: float | None) -> str:
-    return "–" if v is None else f"{v:.4g}"
-
-
-def error_analysis(rows: Sequence[analysis.Utterance]) -> list[str]:
+def error_analysis(rows: Sequence[analysis.Utterance]) -> list[Markup]:
     return [
-        "<h2>Error analysis</h2><p class='note'>One row per utterance; click a heading to "
-        "sort. WER per utterance over its normalised reference words.</p>",
+        Markup(
+            "<h2>Error analysis</h2><p class='note'>One row per utterance; click a heading to "
+            "sort. WER per utterance over its normalised reference words.</p>"
+        ),
         webpage.TABLE_HTML,
-        "<h3>Worst utterances per dataset</h3>",
+        Markup("<h3>Worst utterances per dataset</h3>"),
         webpage.worst_html(analysis.worst(rows)),
-        "<h3>Most frequent substitutions</h3>",
+        Markup("<h3>Most frequent substitutions</h3>"),
         webpage.substitutions_html(analysis.substitutions(rows)),
     ]

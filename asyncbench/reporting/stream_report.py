@@ -7,7 +7,6 @@ from the results lines, since the scorer keeps only what WER and RTFx need.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,10 @@ from typing import Any
 import orjson
 
 from asyncbench.engine.stats import latency_summary
+from asyncbench.reporting.markup import Markup, h, number, table
 from asyncbench.reporting.streaming import METRICS
+
+PCTS = ("p50", "p90", "p99")
 
 
 def stream_values(path: Path) -> dict[str, list[float]]:
@@ -46,14 +48,16 @@ def histogram_figure(groups: dict[str, list[float]]) -> bytes:
     fig, axes = plots._figure()
     ax = axes[0][0]
     for i, (name, values) in enumerate(groups.items()):
-        ax.hist([1000 * v for v in values], bins=40, alpha=0.6, color=plots.color(i), label=name)
+        # a "$" would start matplotlib's math mode (and a bad formula fails the whole report)
+        label = name.replace("$", r"\$")
+        ax.hist([1000 * v for v in values], bins=40, alpha=0.6, color=plots.color(i), label=label)
     ax.set_xlabel("final_after_end_s (ms): last audio chunk sent → final transcript")
     ax.set_ylabel("streams")
     ax.legend(fontsize=8)
     return plots._png(fig)
 
 
-def stream_html(files: Sequence[Any]) -> list[str]:
+def stream_html(files: Sequence[Any]) -> list[Markup]:
     """HTML parts for the report (nothing when no file was streamed). `files` are the
     report's FileData (`.score.path`, `.score.model_id`, `.name`)."""
     rows: list[tuple[str, dict[str, list[float]]]] = []
@@ -63,28 +67,30 @@ def stream_html(files: Sequence[Any]) -> list[str]:
             rows.append((f"{f.score.model_id} {f.name}", values))
     if not rows:
         return []
-    e = html.escape
-    parts = ["<h2>Streaming latency</h2><div class='wide'><table class='data'><tr><th>file</th>"]
+    head = ["file"]
     for name in METRICS:
-        parts += [f"<th>{name} p50 ms</th>", "<th>p90</th>", "<th>p99</th>"]
-    parts.append("</tr>")
+        head += [f"{name} p50 ms", "p90", "p99"]
+    cells = []
     for label, values in rows:
-        cells = [e(label)]
+        row: list[object] = [label]
         for name in METRICS:
             q = latency_summary(values[name])
-            for p in ("p50", "p90", "p99"):
-                cells.append("n/a" if q[p] is None else f"{1000 * q[p]:.0f}")
-        parts.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    parts.append(
-        "</table></div><p class='note'>Stream start = the session open and started; "
-        "final_after_end_s = the moment the last audio chunk was sent → the last final segment "
-        "(peers' time to final segment). Partials are timed, never scored.</p>"
-    )
+            row += [number(None if q[p] is None else 1000 * q[p], ".0f", "n/a") for p in PCTS]
+        cells.append(row)
     import base64
 
     png = histogram_figure({label: v["final_after_end_s"] for label, v in rows})
-    parts.append(
-        "<h2>Time to final after end of audio</h2><img alt='final_after_end_s histogram' "
-        f"src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
-    )
-    return parts
+    return [
+        Markup("<h2>Streaming latency</h2>"),
+        table(head, cells),
+        Markup(
+            "<p class='note'>Stream start = the session open and started; final_after_end_s = "
+            "the moment the last audio chunk was sent → the last final segment (peers' time to "
+            "final segment). Partials are timed, never scored.</p>"
+        ),
+        h(
+            "<h2>Time to final after end of audio</h2><img alt='final_after_end_s histogram' "
+            "src='data:image/png;base64,{}'>",
+            base64.b64encode(png).decode(),
+        ),
+    ]

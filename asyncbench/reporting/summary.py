@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from asyncbench.core.text import lines, one_line
 from asyncbench.engine.endpoints import EndpointPool
 from asyncbench.engine.stats import RunStats, latency_summary
 from asyncbench.results.store import ResumeState
@@ -289,20 +290,20 @@ def print_summary(
             print(line, file=err)
     if len(pool.endpoints) > 1 or any(ep.errors for ep in pool.endpoints):
         for line in endpoint_table(summary["endpoints"]):
-            print(line, file=err)
+            print(lines(line), file=err)
     if score is not None:
         from asyncbench.scoring import format_run_summary
 
         for line in format_run_summary(score)[1:]:  # coverage (and WER without failures)
-            print(line, file=err)
+            print(lines(line), file=err)
     try:
         out = summary_path(path)
         out.write_text(json.dumps(summary, indent=2) + "\n")
-        print(f"summary written to {out}", file=err)
+        print(f"summary written to {one_line(out)}", file=err)
     except OSError as exc:
         print(f"warning: cannot write the summary file: {exc.strerror}", file=err)
 
-    print("Results saved at path:", path)
+    print("Results saved at path:", one_line(path))
     if score is None:
         return summary
     print("WER:", score.wer, "%")

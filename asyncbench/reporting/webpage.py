@@ -2,19 +2,25 @@
 and base64-encoded inside the HTML, unpacked in the browser with `DecompressionStream`
 (no network: plotly.js is 4.8 MB raw, 1.4 MB gzipped), and the script that draws the
 charts and the sortable, filterable table of utterances with coloured diffs.
+
+Only two scripts ever run, both named by hash in the page's Content-Security-Policy
+(`markup.policy`): `SCRIPT` (inline), and plotly.js, which `SCRIPT` unpacks and inserts as an
+inline script element (no `eval`, which the policy forbids). The script builds table rows from
+the data with `abEsc` on every value, the same escaping the server side does with `markup.h`.
 """
 
 from __future__ import annotations
 
 import base64
 import gzip
-import html
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 import orjson
 
 from asyncbench.reporting.analysis import Utterance
+from asyncbench.reporting.markup import Markup, h, number, page
 
 
 def pack(data: bytes) -> str:
@@ -27,6 +33,7 @@ def unpack(text: str) -> bytes:
     return gzip.decompress(base64.b64decode(text.strip()))
 
 
+@cache
 def plotly_js() -> str:
     from plotly.offline import get_plotlyjs
 
@@ -50,55 +57,61 @@ def payload(charts: dict[str, dict[str, Any]], rows: Sequence[Utterance]) -> dic
     }
 
 
-def diff_html(alignment: Sequence[Any]) -> str:
+def diff_html(alignment: Sequence[Any]) -> Markup:
     """The same markup the script builds: S, I and D marked and coloured."""
-    e = html.escape
     out = []
     for tok in alignment:
         if isinstance(tok, str):
-            out.append(e(tok))
+            out.append(h("{}", tok))
         elif not tok[1]:
-            out.append(f"<del class='D' title='deleted'>{e(tok[0])}</del>")
+            out.append(h("<del class='D' title='deleted'>{}</del>", tok[0]))
         elif not tok[0]:
-            out.append(f"<ins class='I' title='inserted'>{e(tok[1])}</ins>")
+            out.append(h("<ins class='I' title='inserted'>{}</ins>", tok[1]))
         else:
-            out.append(f"<span class='S' title='substituted'><s>{e(tok[0])}</s> {e(tok[1])}</span>")
-    return " ".join(out)
+            out.append(h("<span class='S' title='substituted'><s>{}</s> {}</span>", *tok))
+    return Markup(" ").join(out)
 
 
-def worst_html(worst: dict[tuple[str, str], list[Utterance]]) -> str:
-    e = html.escape
-    parts = []
+def worst_html(worst: dict[tuple[str, str], list[Utterance]]) -> Markup:
+    parts: list[Markup] = []
     for (dataset, model), rows in sorted(worst.items()):
         if not rows:
             continue
         parts.append(
-            f"<h3>{e(dataset)} · {e(model)}</h3><table class='data worst'><tr><th>sample</th>"
-            "<th>WER %</th><th>errors</th><th>diff</th></tr>"
+            h(
+                "<h3>{} · {}</h3><div class='wide'><table class='data worst'><tr><th>sample</th>"
+                "<th>WER %</th><th>errors</th><th>diff</th></tr>",
+                dataset,
+                model,
+            )
         )
         for r in rows:
             parts.append(
-                f"<tr><td>{e(r.sample_id)}</td><td>{'–' if r.wer is None else f'{r.wer:.2f}'}"
-                f"</td><td>{r.errors}</td><td class='diff'>{diff_html(r.alignment)}</td></tr>"
+                h(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td class='diff'>{}</td></tr>",
+                    r.sample_id,
+                    number(r.wer),
+                    r.errors,
+                    diff_html(r.alignment),
+                )
             )
-        parts.append("</table>")
-    return "".join(parts) or "<p class='note'>No utterance has an error.</p>"
+        parts.append(Markup("</table></div>"))
+    return page(parts) or Markup("<p class='note'>No utterance has an error.</p>")
 
 
-def substitutions_html(subs: dict[str, list[tuple[str, int]]]) -> str:
-    e = html.escape
-    parts = ["<div class='cards'>"]
+def substitutions_html(subs: dict[str, list[tuple[str, int]]]) -> Markup:
+    parts = [Markup("<div class='cards'>")]
     for model, pairs in subs.items():
-        parts.append(f"<div class='card'><h3>{e(model)}</h3><table class='subs'>")
-        parts += [f"<tr><td>{e(p)}</td><td>{n}</td></tr>" for p, n in pairs]
+        parts.append(h("<div class='card'><h3>{}</h3><table class='subs'>", model))
+        parts += [h("<tr><td>{}</td><td>{}</td></tr>", p, n) for p, n in pairs]
         if not pairs:
-            parts.append("<tr><td>no substitution</td></tr>")
-        parts.append("</table></div>")
-    parts.append("</div>")
-    return "".join(parts)
+            parts.append(Markup("<tr><td>no substitution</td></tr>"))
+        parts.append(Markup("</table></div>"))
+    parts.append(Markup("</div>"))
+    return page(parts)
 
 
-TABLE_HTML = """
+TABLE_HTML = Markup("""
 <div class='filters'>
 <label>dataset <select id='f-dataset'><option value=''>all</option></select></label>
 <label>model <select id='f-model'><option value=''>all</option></select></label>
@@ -111,11 +124,12 @@ TABLE_HTML = """
 <th data-key='3'>WER %</th><th data-key='4'>status</th><th data-key='5'>latency s</th>
 <th>reference / hypothesis (<span class='S'>substitution</span>, <ins class='I'>insertion</ins>,
 <del class='D'>deletion</del>)</th></tr></thead><tbody></tbody></table></div>
-"""
+""")
 
 CSS = """
 .chart{width:100%;min-height:300px}.filters{display:flex;gap:14px;flex-wrap:wrap;margin:8px 0;
-font-size:13px}.tablebox{max-height:640px;overflow:auto}#utterances th[data-key]{cursor:pointer}
+font-size:13px}.filters select{max-width:22em}.tablebox{max-height:640px;overflow:auto}
+#utterances th[data-key]{cursor:pointer}
 #utterances td.diff,table.worst td.diff,#utterances th:last-child{white-space:normal;
 text-align:left;min-width:420px}
 .S{background:#fde2b3}.S s{color:#a05a00}ins.I{background:#cdeccd;text-decoration:none}
@@ -132,6 +146,9 @@ async function abUnpack(id){
 }
 function abEsc(t){return String(t).replace(/[&<>"']/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;',
   '"':'&quot;',"'":'&#39;'}[c]));}
+function abNum(x, digits){
+  return typeof x === 'number' && isFinite(x) ? x.toFixed(digits) : (x === null ? '–' : abEsc(x));
+}
 function abDiff(a){
   return a.map(t=>{
     if (typeof t === 'string') return abEsc(t);
@@ -164,8 +181,8 @@ function abTable(d){
     }
     body.innerHTML = rows.map(r => "<tr data-id='"+abEsc(r[2])+"'><td>"+abEsc(d.datasets[r[0]])+
       "</td><td>"+abEsc(d.models[r[1]])+"</td><td>"+abEsc(r[2])+"</td><td>"+
-      (r[3] === null ? '–' : r[3].toFixed(2))+"</td><td class='st-"+r[4]+"'>"+r[4]+
-      "</td><td>"+(r[5] === null ? '–' : r[5].toFixed(3))+"</td><td class='diff'>"+
+      abNum(r[3], 2)+"</td><td class='st-"+abEsc(r[4])+"'>"+abEsc(r[4])+
+      "</td><td>"+abNum(r[5], 3)+"</td><td class='diff'>"+
       abDiff(r[6])+"</td></tr>").join('');
     document.getElementById('row-count').textContent =
       rows.length + ' of ' + d.rows.length + ' utterances';
@@ -185,7 +202,11 @@ function abTable(d){
         '(Chrome 80+, Firefox 113+, Safari 16.4+)');
     const data = JSON.parse(await abUnpack('report-data'));
     abTable(data);
-    (0, eval)(await abUnpack('plotly-js'));
+    // an inline script element, allowed by its hash in the page's policy (eval is not)
+    const lib = document.createElement('script');
+    lib.textContent = await abUnpack('plotly-js');
+    document.head.appendChild(lib);
+    if (typeof Plotly === 'undefined') throw new Error('plotly.js did not load');
     for (const [id, spec] of Object.entries(data.charts)) {
       const el = document.getElementById(id);
       if (el) await Plotly.newPlot(el, spec.data, spec.layout, {responsive: true});
@@ -199,12 +220,19 @@ function abTable(d){
 """
 
 
-def scripts(data: dict[str, Any]) -> str:
-    """The two packed blobs and the script, for the end of the body."""
-    return (
-        "<script type='application/octet-stream' id='report-data'>"
-        + pack(orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY))
-        + "</script><script type='application/octet-stream' id='plotly-js'>"
-        + pack(plotly_js().encode())
-        + f"</script><script>{SCRIPT}</script>"
+def script_sources() -> tuple[str, str]:
+    """The text of every script the page runs, for the policy's hashes."""
+    return SCRIPT, plotly_js()
+
+
+def scripts(data: dict[str, Any]) -> Markup:
+    """The two packed blobs (base64 only: nothing in them can close the element) and the
+    script, for the end of the body."""
+    return h(
+        "<script type='application/octet-stream' id='report-data'>{}</script>"
+        "<script type='application/octet-stream' id='plotly-js'>{}</script>"
+        "<script>{}</script>",
+        pack(orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)),
+        pack(plotly_js().encode()),
+        Markup(SCRIPT),
     )

@@ -45,9 +45,12 @@ Two layouts, because submissions made with either scorer still circulate (`--csv
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from asyncbench.core.text import one_line
 from asyncbench.scoring.score import FileScore, ScoreReport
 
 RULE = "*" * 80
@@ -244,9 +247,30 @@ def _block(results: _Results, family: Family, label: str | None) -> list[str]:
         prefix = [""] * n_prefix
         if family.with_rtfx:
             prefix = [_family_rtfx(results, model, family)] + [""] * (n_prefix - 1)
-        lines.append(",".join([label or model, *prefix, *cells]))
+        lines.append(csv_row(label or model, [*prefix, *cells]))
     lines.append(RULE)
     return lines
+
+
+#: a text cell starting with one of these is a live formula in Excel, LibreOffice and Sheets
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_cell(text: str) -> str:
+    """A name as a spreadsheet shows it, never runs it (OWASP's CSV-injection rule: a leading
+    `'`), with control characters made visible so the row stays one line."""
+    shown = one_line(text)  # a tab or CR shows as \x09 or \x0d: no raw control reaches a cell
+    return "'" + shown if text.startswith(FORMULA_START) else shown
+
+
+def csv_row(name: str, numbers: Sequence[str]) -> str:
+    """One row: the model's name as a text cell, then the cells we formatted from numbers
+    (`str(float)` or blank, kept as they are so a spreadsheet reads numbers). Written by the
+    csv module, which quotes a name holding a comma or a quote, so a row has as many cells as
+    the header; on plain names it is the board's `",".join` byte for byte."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow([text_cell(name), *numbers])
+    return buffer.getvalue()
 
 
 def _present(results: _Results, family: Family) -> bool:
@@ -269,7 +293,7 @@ def _longform_block(results: _Results, label: str | None) -> list[str]:
         without = _mean([w for w in wers if w is not None])
         average = _mean([w for w in (*wers, coraal) if w is not None])
         cells = [_cell(average), "-1", "", *map(_cell, wers), _cell(coraal), _cell(without)]
-        lines.append(",".join([label or model, *cells]))
+        lines.append(csv_row(label or model, cells))
     lines.append(RULE)
     return lines
 

@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from asyncbench.core.text import lines as safe_lines
+
 
 def score_command(
     results_dir: Annotated[
@@ -103,7 +105,7 @@ def score_command(
             priced=True,
         )
     except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {safe_lines(e)}", file=sys.stderr)
         raise typer.Exit(ConfigError.exit_code) from None
     if csv_output:
         from asyncbench.scoring.board_csv import csv_blocks
@@ -116,9 +118,9 @@ def score_command(
                 file=sys.stderr,
             )
             raise typer.Exit(ConfigError.exit_code)
-        print("\n".join(lines))
+        print(safe_lines("\n".join(lines)))
         for problem in report.problems:
-            print(f"warning: {problem}", file=sys.stderr)
+            print(f"warning: {safe_lines(problem)}", file=sys.stderr)
         return
     print_report(report, as_json=json_output)
     if gates:

@@ -16,6 +16,7 @@ import math
 import sys
 from pathlib import Path
 
+from asyncbench.core.text import lines
 from asyncbench.scoring.language import ENGLISH
 from asyncbench.scoring.multilingual import BOARD_LANGUAGES
 from asyncbench.scoring.score import Composite, FileScore, ScoreReport, collect_scores
@@ -255,9 +256,9 @@ def print_report(report: ScoreReport, *, as_json: bool = False) -> None:
     if as_json:
         print(json.dumps(report_as_json(report), indent=2))
     else:
-        print(format_table(report))
+        print(lines(format_table(report)))
     for problem in report.problems:
-        print(f"warning: {problem}", file=sys.stderr)
+        print(f"warning: {lines(problem)}", file=sys.stderr)
 
 
 def score_results(

@@ -1,0 +1,41 @@
+"""Outside text made safe for a terminal: what a server, a dataset or a colleague's results
+folder says is shown, never obeyed.
+
+A transcript, an error message, a sample id or a model name can hold an escape sequence
+(`ESC [2J` clears the screen, `ESC ]8;;url` plants a link, `ESC ]0;` retitles the window), a
+carriage return or newline that fakes a line of our own output, or a bidi override that makes
+`gpt-4o` read as something else. Every console print of such text goes through `one_line`
+(a field inside a line) or `lines` (a block we formatted, whose newlines are ours), which
+replace each such character with a visible escape (`\\x1b`, `\\u202e`), so the reader sees
+that something odd was there and what it was.
+
+Replaced: C0 controls (U+0000–U+001F, tab and newline included in `one_line`), DEL, C1
+controls (U+0080–U+009F, which some terminals obey like ESC-sequences), the bidi embeddings,
+overrides and isolates (U+202A–U+202E, U+2066–U+2069), the directional marks (U+200E,
+U+200F, U+061C), and the line and paragraph separators (U+2028, U+2029).
+"""
+
+from __future__ import annotations
+
+import re
+
+_BIDI = "\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\u2028\u2029"
+_ANY = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
+_KEEP_NEWLINE = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f{_BIDI}]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def one_line(text: object) -> str:
+    """`text` as one line with every control, bidi and separator character made visible."""
+    return _ANY.sub(_visible, str(text))
+
+
+def lines(text: object) -> str:
+    """A block of lines we formatted around outside text: newlines kept (they are ours),
+    every other control character made visible (a carriage return in a transcript would
+    otherwise overwrite the start of our line)."""
+    return _KEEP_NEWLINE.sub(_visible, str(text))
