@@ -195,7 +195,8 @@ async def test_retries_are_bounded_with_growing_jittered_waits(
     waits = [gaps(seen[i]) for i in (0, 1, 2)]
     for g in waits:
         assert g[0] >= 0.25 and g[1] >= 0.5, g
-    assert len({round(g[0], 3) for g in waits}) == 3  # jittered: no two alike
+    # That the waits are jittered is proven with a seeded generator in test_retry.py: here two
+    # measured waits may round to the same millisecond by chance or by a busy machine's delays.
     assert "this run: 12 samples written (6 ok, 0 too short to send, 6 failed)" in err
     assert failed_by_kind(err) == {
         "server_error": 3,
