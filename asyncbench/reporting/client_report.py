@@ -38,7 +38,7 @@ padding:8px 12px;margin:8px 0;border-radius:4px;overflow-wrap:anywhere}
 .badge{display:inline-block;font-size:11px;padding:0 6px;margin-left:6px;border-radius:8px;
 background:#c0392b;color:#fff;white-space:nowrap}
 .pv{display:block;font-size:11px;color:#666}.pv.short{color:#a40;white-space:normal;
-min-width:12em}.doubt{color:#a40;font-style:italic}
+min-width:12em}.wrap{display:block;white-space:normal;min-width:14em}.doubt{color:#a40;font-style:italic}
 """
 
 
@@ -133,10 +133,12 @@ def client_row(model: str, name: str, s: Mapping[str, Any]) -> tuple[object, ...
     steady = _get(t, "steady_per_s")
     warm = _warmup(_get(t, "warmup"))
     if steady is None:
-        window = h("fewer than 2 samples between warmup {} and drain", warm)
+        window = h(
+            "<span class='wrap'>fewer than 2 samples between warmup {} and drain</span>", warm
+        )
     else:
         window = h(
-            "{} samples in {} s after warmup {}, drain left out",
+            "<span class='wrap'>{} samples in {} s after warmup {}, drain left out</span>",
             figure(_get(t, "steady_n"), "d" if isinstance(_get(t, "steady_n"), int) else "g"),
             figure(_get(t, "steady_window_s"), ".1f"),
             warm,
