@@ -256,13 +256,14 @@ def test_texts_parser_reads_nested_cells() -> None:
 def test_an_open_loop_percentile_from_too_few_requests_says_so(tmp_path: Path) -> None:
     """The open-loop table's percentiles come from the summary (latency from the intended
     start), which keeps their count but not the requests: a count too small for the
-    percentile is said; one large enough shows the figure alone."""
+    percentile is said; one large enough shows the figure alone. A client-bound run is
+    marked in this table as well."""
     out = tmp_path / "results"
     out.mkdir()
     write_run(
         out, "aldea/alpha", "ami", 40,
         {"arrival": {"kind": "poisson", "rate": 4.0, "seed": 1}, "target_rate": 4.0,
-         "achieved_rate": 3.9, "sent": 40,
+         "achieved_rate": 3.9, "sent": 40, "client_bound": True,
          "latency_from_intended": {"n": 40, "p50": 0.1, "p90": 0.2, "p99": 0.3, "max": 0.4}},
     )  # fmt: skip
     page = tmp_path / "r.html"
@@ -271,4 +272,5 @@ def test_an_open_loop_percentile_from_too_few_requests_says_so(tmp_path: Path) -
     open_loop = Texts()
     open_loop.feed(section(page.read_text(), "Open-loop load and goodput"))
     row = open_loop.rows[""][1]
+    assert row[1] == "ami/test client-bound"  # its latency is marked here too
     assert row[5:8] == ["0.100", "0.200", "0.300not a p99 from 40 requests (needs 368)"]

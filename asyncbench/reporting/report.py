@@ -319,7 +319,7 @@ def _get(mapping: object, key: str) -> Any:
 def load_table(data: ReportData) -> list[Markup]:
     """Open-loop load and goodput per results file, from the summaries its runs wrote (files
     run closed-loop without `--slo` have nothing to add, and are left out)."""
-    from asyncbench.reporting.client_report import summary_percentile
+    from asyncbench.reporting.client_report import badge, summary_percentile
     from asyncbench.reporting.summary import read_summary
 
     rows = []
@@ -336,7 +336,7 @@ def load_table(data: ReportData) -> list[Markup]:
         rows.append(
             (
                 f.score.model_id,
-                f.name,
+                h("{}{}", f.name, badge(s)),
                 str(arrival.get("kind")),
                 _fmt(s.get("target_rate")),
                 _fmt(s.get("achieved_rate")),
