@@ -159,7 +159,7 @@ def test_steady_throughput_beside_whole_run_and_the_client_figures(report_file: 
     assert rows[2] == [
         "aldea/alpha", "tedlium/test", "not the bottleneck", "0.4", "1.5", "2.0", "20", "0.9",
         "50.00", "needs 12 samples", "n/a",
-        "fewer than 2 samples between warmup 200 requests and drain", "50.00",
+        "fewer than 2 samples came back between warmup 200 requests and the drain", "50.00",
     ]  # fmt: skip
 
 
@@ -274,3 +274,25 @@ def test_an_open_loop_percentile_from_too_few_requests_says_so(tmp_path: Path) -
     row = open_loop.rows[""][1]
     assert row[1] == "ami/test client-bound"  # its latency is marked here too
     assert row[5:8] == ["0.100", "0.200", "0.300not a p99 from 40 requests (needs 368)"]
+
+
+NO_WARMUP = {"seconds": None, "requests": None}
+
+
+@pytest.mark.parametrize(
+    ("steady", "warmup", "shown"),
+    [
+        (9.5, NO_WARMUP, "19 samples in 2.0 s, drain left out (no --warmup)"),
+        (None, NO_WARMUP, "fewer than 2 samples came back before the drain"),
+        (9.5, {"seconds": 1.5}, "19 samples in 2.0 s after warmup 1.5 s, drain left out"),
+    ],
+)  # fmt: skip
+def test_the_steady_window_says_what_was_left_out(
+    steady: float | None, warmup: dict[str, Any], shown: str
+) -> None:
+    from asyncbench.reporting.client_report import client_row
+
+    t = {"steady_per_s": steady, "steady_n": 19, "steady_window_s": 2.0, "warmup": warmup}
+    p = Texts()
+    p.feed(str(client_row("m", "d", {"throughput": t})[11]))
+    assert p.by["wrap"] == [shown]

@@ -104,13 +104,14 @@ def verdict(value: object) -> Markup:
     return figure(value, "g")
 
 
-def _warmup(warm: object) -> Markup:
+def _warmup(warm: object) -> Markup | None:
+    """The warmup left out, as the user gave it; None when there was none."""
     seconds, requests = _get(warm, "seconds"), _get(warm, "requests")
     if seconds is not None:
         return h("{} s", figure(seconds, "g"))
     if requests:
         return h("{} requests", figure(requests, "d" if isinstance(requests, int) else "g"))
-    return Markup("none")
+    return None
 
 
 def _interval(interval: object, spec: str = ".2f") -> Markup:
@@ -132,17 +133,20 @@ def client_row(model: str, name: str, s: Mapping[str, Any]) -> tuple[object, ...
     t = s.get("throughput")
     steady = _get(t, "steady_per_s")
     warm = _warmup(_get(t, "warmup"))
-    if steady is None:
-        window = h(
-            "<span class='wrap'>fewer than 2 samples between warmup {} and drain</span>", warm
-        )
+    n = _get(t, "steady_n")
+    if steady is None and warm is None:
+        window = h("fewer than 2 samples came back before the drain")
+    elif steady is None:
+        window = h("fewer than 2 samples came back between warmup {} and the drain", warm)
     else:
         window = h(
-            "<span class='wrap'>{} samples in {} s after warmup {}, drain left out</span>",
-            figure(_get(t, "steady_n"), "d" if isinstance(_get(t, "steady_n"), int) else "g"),
+            "{} samples in {} s{}, drain left out{}",
+            figure(n, "d" if isinstance(n, int) else "g"),
             figure(_get(t, "steady_window_s"), ".1f"),
-            warm,
+            h(" after warmup {}", warm) if warm is not None else "",
+            " (no --warmup)" if warm is None else "",
         )
+    window = h("<span class='wrap'>{}</span>", window)
     return (
         model,
         name,
