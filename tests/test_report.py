@@ -235,3 +235,32 @@ def test_help_stays_light() -> None:
     )
     done = subprocess.run([PYTHON, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_report_shows_what_each_real_run_said_about_its_client(report: Path, results: Path) -> None:
+    """The seam: summaries written by real runs and a real sweep reach the page. Each run's
+    client verdict and whole-run throughput are in the client table, and each sweep level's
+    throughput is listed with its client verdict."""
+    import json
+
+    from asyncbench.reporting.report import gather
+    from asyncbench.reporting.summary import read_summary
+
+    from .page_text import parsed
+
+    page = parsed(report)
+    shown = {(r[0], r[1]): r for r in page.rows["client-health"][1:]}
+    ours = [f for f in gather(results).files if f.score.model_id == "aldea/default"]
+    assert len(ours) == 5 == len(shown)  # ami, tedlium and the sweep's three levels
+    for f in ours:
+        summary = read_summary(f.score.path)
+        assert summary is not None and isinstance(summary["client_bound"], bool)
+        row = shown[("aldea/default", f.name)]
+        assert row[2] == ("bound" if summary["client_bound"] else "not the bottleneck")
+        assert row[8] == f"{summary['throughput']['whole_per_s']:.2f}"
+    sweep = json.loads(next((results / "sweeps").rglob("sweep.json")).read_text())
+    levels = page.rows["sweep-0-levels"]
+    assert [r[0] for r in levels[1:]] == [f"{r['level']:g}" for r in sweep["levels"]]
+    for shown_row, level in zip(levels[1:], sweep["levels"], strict=True):
+        assert shown_row[1] == f"{level['samples_per_s']:.2f}"
+        assert shown_row[3] == ("bound" if level["client_bound"] else "not the bottleneck")

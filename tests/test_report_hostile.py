@@ -120,7 +120,22 @@ def write_folder(root: Path, strings: list[str]) -> Path:
             "spend_usd": s,
             "max_workers": s,
             "wall_s": s,
-            "client_bound": s,
+            # file 0's warning and client row are drawn from hostile figures; the others show
+            # the verdict itself as text
+            "client_bound": True if i == 0 else s,
+            "loop_lag_ms": {"n": s, "p50": s, "p99": s, "max": s},
+            "loop_busy": {"n": s, "p50": s, "mean": s},
+            "dispatch_lateness_ms": {"n": s, "p50": s, "p99": s, "max": s},
+            "latency_validity": {"p99": {"value": s, "lo": s, "hi": s, "n": s, "needed": s}},
+            "throughput": {
+                "whole_per_s": s,
+                "steady_per_s": s,
+                "steady_n": s,
+                "steady_window_s": s,
+                "warmup": {"seconds": s, "requests": s},
+                "hi_per_s": s,
+                "whole_interval": {"lo": s, "hi": s, "needed": s},
+            },
             "errors_top": [{"message": s, "count": s}],
             s[:200]: s,
         }
@@ -176,6 +191,10 @@ def write_folder(root: Path, strings: list[str]) -> Path:
                     "p90": 0.2,
                     "p99": s,
                     "wer": s,
+                    "samples_per_s": 1.0,
+                    "samples_per_s_lo": s,
+                    "samples_per_s_hi": s,
+                    "client_bound": s,
                 },
                 {
                     "level": 2,
@@ -185,6 +204,10 @@ def write_folder(root: Path, strings: list[str]) -> Path:
                     "p50": 0.2,
                     "p90": 0.3,
                     "p99": 0.4,
+                    "samples_per_s": 2.0,
+                    "samples_per_s_lo": 1.5,
+                    "samples_per_s_hi": 2.5,
+                    "client_bound": True,
                 },
                 {"level": s},
                 s,
@@ -293,6 +316,11 @@ def test_hostile_strings_run_nothing_send_nothing_and_show_literally(
         for s in strings:
             assert s in text, s[:60]
         assert tab.title() == " ".join(strings[:TITLE_PIECES])
+        # the client's figures (#28 item 8) drew from hostile values, as text
+        warning = tab.locator("div.client-bound")
+        assert warning.count() == 1 and strings[0] in warning.inner_text()
+        assert tab.locator("#client-health tr").count() == FILES + 1
+        assert tab.locator("p.sweep-client-bound").count() == FILES
         assert_clean(tab, requests, hits, report_file)
 
         # hover: sweep the mouse over every chart's plot area (plotly shows the nearest point)

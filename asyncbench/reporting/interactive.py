@@ -283,15 +283,25 @@ def endpoint_chart(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return _spec(fig)
 
 
+def _gap(a: object, b: object) -> float | None:
+    """a - b when both are numbers (an interval bar's length), else None (no bar)."""
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b))
+    return max(0.0, a - b) if numbers else None  # type: ignore[operator]
+
+
 def sweep_chart(sweep: dict[str, Any]) -> dict[str, Any]:
-    """Throughput (or sent rate and goodput) and latency percentiles per level."""
+    """Throughput (or sent rate and goodput) and latency percentiles per level; when the
+    levels carry `samples_per_s`, a middle panel draws it with each level's interval
+    (`samples_per_s_lo`/`_hi`) as bars, and a cross marks each client-bound level."""
     from plotly.subplots import make_subplots
 
     go = _go()
     rows = sweep["levels"]
     xs = [r["level"] for r in rows]
     open_loop = bool(sweep.get("arrival"))
-    fig = make_subplots(rows=1, cols=2)
+    rated = any(r.get("samples_per_s") is not None for r in rows)
+    cols = 3 if rated else 2
+    fig = make_subplots(rows=1, cols=cols)
     if open_loop:
         fig.add_trace(go.Scatter(x=xs, y=[r.get("achieved_rate") for r in rows], name="sent"))
         fig.add_trace(go.Scatter(x=xs, y=[r.get("goodput") for r in rows], name="goodput"))
@@ -303,9 +313,38 @@ def sweep_chart(sweep: dict[str, Any]) -> dict[str, Any]:
         )
         fig.update_yaxes(title_text="throughput RTFx", row=1, col=1)
         level = "requests/s cap" if sweep.get("kind") == "rate" else "requests in flight"
-    fig.update_yaxes(title_text="latency, s", row=1, col=2)
+    if rated:
+        ys = [r.get("samples_per_s") for r in rows]
+        up = [_gap(r.get("samples_per_s_hi"), r.get("samples_per_s")) for r in rows]
+        down = [_gap(r.get("samples_per_s"), r.get("samples_per_s_lo")) for r in rows]
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                name="ok samples/s",
+                error_y={"type": "data", "array": up, "arrayminus": down, "visible": True},
+            ),
+            1,
+            2,
+        )
+        fig.update_yaxes(title_text="ok samples/s", row=1, col=2)
+    bound = [r for r in rows if r.get("client_bound") is True]
+    if bound:  # on the panel the knee is read from: samples/s, else the first
+        key = "samples_per_s" if rated else ("goodput" if open_loop else "throughput_rtfx")
+        fig.add_trace(
+            go.Scatter(
+                x=[r["level"] for r in bound],
+                y=[r.get(key) for r in bound],
+                name="client-bound level",
+                mode="markers",
+                marker={"symbol": "x", "size": 13, "color": "#C44E52"},
+            ),
+            1,
+            2 if rated else 1,
+        )
+    fig.update_yaxes(title_text="latency, s", row=1, col=cols)
     for q in ("p50", "p90", "p99"):
-        fig.add_trace(go.Scatter(x=xs, y=[r.get(q) for r in rows], name=f"{q} s"), 1, 2)
+        fig.add_trace(go.Scatter(x=xs, y=[r.get(q) for r in rows], name=f"{q} s"), 1, cols)
     knee = sweep.get("knee_level")
     if knee is not None:
         fig.add_vline(x=knee, line_dash="dash", line_color="#C44E52")

@@ -106,12 +106,13 @@ def gather(directory: str | Path, model_id: str | None = None) -> ReportData:
 
 def clean_sweep(raw: object) -> dict[str, Any] | None:
     """A sweep file as the charts can draw it: levels are objects with a numeric `level`, and
-    only their numeric figures are kept (a string where a figure belongs is dropped, not
-    plotted as a category); None when no level is left."""
+    only their numeric figures (and a JSON true/false `client_bound`) are kept (a string
+    where a figure belongs is dropped, not plotted as a category); None when no level is
+    left."""
     if not isinstance(raw, dict) or not isinstance(raw.get("levels"), list):
         return None
     levels = [
-        {k: v for k, v in r.items() if is_number(v)}
+        {k: v for k, v in r.items() if is_number(v) or (k == "client_bound" and v in (True, False))}
         for r in raw["levels"]
         if isinstance(r, dict) and is_number(r.get("level"))
     ]
@@ -257,7 +258,8 @@ def file_row(f: FileData) -> dict[str, Any]:
     from asyncbench.engine.stats import latency_summary
 
     ok = [s for s in f.samples if s.status == "ok" and s.time is not None]
-    lat = latency_summary([s.time for s in ok])
+    ordered = sorted(s.time for s in ok)
+    lat = latency_summary(ordered)
     timed_ok = [s for s in f.timed if s.status == "ok"]
     busy = busy_seconds([(s.t_end - s.time, s.t_end) for s in f.timed])
     audio = sum(s.duration or 0.0 for s in timed_ok)
@@ -277,6 +279,7 @@ def file_row(f: FileData) -> dict[str, Any]:
         "p90": lat["p90"],
         "p99": lat["p99"],
         "max": lat["max"],
+        "ordered": ordered,  # the percentile cells' 95 % intervals come from these
         "when": time.strftime("%Y-%m-%d %H:%M", time.localtime(min(ends))) if ends else "",
     }
 
@@ -316,6 +319,7 @@ def _get(mapping: object, key: str) -> Any:
 def load_table(data: ReportData) -> list[Markup]:
     """Open-loop load and goodput per results file, from the summaries its runs wrote (files
     run closed-loop without `--slo` have nothing to add, and are left out)."""
+    from asyncbench.reporting.client_report import badge, summary_percentile
     from asyncbench.reporting.summary import read_summary
 
     rows = []
@@ -332,13 +336,13 @@ def load_table(data: ReportData) -> list[Markup]:
         rows.append(
             (
                 f.score.model_id,
-                f.name,
+                h("{}{}", f.name, badge(s)),
                 str(arrival.get("kind")),
                 _fmt(s.get("target_rate")),
                 _fmt(s.get("achieved_rate")),
-                _fmt(_get(lat, "p50"), ".3f"),
-                _fmt(_get(lat, "p90"), ".3f"),
-                _fmt(_get(lat, "p99"), ".3f"),
+                summary_percentile(lat, 50),
+                summary_percentile(lat, 90),
+                summary_percentile(lat, 99),
                 number(_get(s.get("late_starts"), "count"), "d", missing="-"),
                 slo_text or "none",
                 _fmt(good.get("requests_per_s")),
@@ -357,7 +361,9 @@ def load_table(data: ReportData) -> list[Markup]:
         table(head, rows),
         Markup(
             "<p class='note'>Latency here counts from each request's intended "
-            "start (the arrival schedule's send time), so a server stall shows in full; late "
+            "start (the arrival schedule's send time), so a server stall shows in full (the "
+            "summary keeps these percentiles without their requests, so only a count too small "
+            "for one is noted here; the per-dataset table gives intervals); late "
             "starts went more than 10 ms after their time. Goodput: requests (and audio seconds) "
             "per second that came back ok and met every SLO; met %: of the requests sent.</p>"
         ),
@@ -394,7 +400,7 @@ def render(data: ReportData, title: str = "asyncbench report") -> str:
     """The whole page as one string. Every piece of text reaches it through `markup.h` or
     `markup.page` (escaped unless built as markup), under a policy that runs only the
     page's own scripts and sends nothing."""
-    from asyncbench.reporting import analysis, runcard, webpage  # plotly and numpy: only here
+    from asyncbench.reporting import analysis, client_report, runcard, webpage  # plotly: here
     from asyncbench.reporting.sections import (
         CHART_HEADINGS,
         confidence,
@@ -402,9 +408,11 @@ def render(data: ReportData, title: str = "asyncbench report") -> str:
         interactive_charts,
         model_comparison,
     )
+    from asyncbench.reporting.summary import read_summary
     from asyncbench.reporting.webpage import CSS as WEB_CSS
 
     rows = [file_row(f) for f in data.files]
+    summaries = [read_summary(f.score.path) or {} for f in data.files]
     parts: list[Markup] = [
         h(
             "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
@@ -413,7 +421,7 @@ def render(data: ReportData, title: str = "asyncbench report") -> str:
             "<title>{}</title><style>{}</style></head><body><h1>{}</h1>",
             Markup(policy(webpage.script_sources())),  # ours: keywords and base64 only
             title,
-            Markup(CSS + WEB_CSS + runcard.CSS),
+            Markup(CSS + WEB_CSS + runcard.CSS + client_report.CSS),
             title,
         ),
         h(
@@ -454,7 +462,7 @@ def render(data: ReportData, title: str = "asyncbench report") -> str:
     cells = [
         (
             r["model"],
-            r["dataset"],
+            h("{}{}", r["dataset"], client_report.badge(s)),
             r["samples"],
             r["coverage"],
             h("<span class='bad'>{}</span>", r["failed"]) if r["failed"] else "0",
@@ -462,16 +470,20 @@ def render(data: ReportData, title: str = "asyncbench report") -> str:
             _fmt(r["wer_ok_only"]),
             _fmt(r["per_request_rtfx"]),
             _fmt(r["throughput_rtfx"]),
-            _fmt(r["p50"], ".3f"),
-            _fmt(r["p90"], ".3f"),
-            _fmt(r["p99"], ".3f"),
+            client_report.percentile_cell(r["ordered"], 50),
+            client_report.percentile_cell(r["ordered"], 90),
+            client_report.percentile_cell(r["ordered"], 99),
             _fmt(r["max"], ".3f"),
             r["when"],
         )
-        for r in rows
+        for r, s in zip(rows, summaries, strict=True)
+    ]
+    runs = [
+        (f"{f.score.model_id} · {f.name}", s) for f, s in zip(data.files, summaries, strict=True)
     ]
     parts += [
         Markup("<h2>Per dataset</h2>"),
+        *client_report.warnings(runs),
         table(head, cells),
         Markup(
             "<p class='note'>WER: the Open ASR Leaderboard's normaliser and WER, a failed "
@@ -480,7 +492,12 @@ def render(data: ReportData, title: str = "asyncbench report") -> str:
             "leaderboard's: Σ audio ÷ Σ request time, how fast one request is answered. "
             "<b>Throughput RTFx</b> is Σ audio ÷ wall clock (the time with at least one request "
             "in flight): what the endpoints got through with many requests in flight. Latency "
-            "percentiles are exact, over every successful request.</p>"
+            "percentiles are exact, over every successful request; under each, its "
+            "distribution-free 95 % interval, or, when there were too few requests to bound "
+            "it, how many it needs (a p99 from 40 requests is not a p99).</p>"
+        ),
+        *client_report.client_table(
+            [(f.score.model_id, f.name, s) for f, s in zip(data.files, summaries, strict=True)]
         ),
     ]
     parts += load_table(data)
@@ -541,6 +558,7 @@ def render(data: ReportData, title: str = "asyncbench report") -> str:
                     n,
                 )
             )
+            parts += client_report.sweep_notes(s, n)
     parts += comparison
     parts += error_analysis(utter)
     parts += [
