@@ -582,7 +582,9 @@ MAX_PREP_THREADS = 256
 PREP_CHUNK = 16
 
 
-async def _run_async(cfg, provider, urls, rps, path, resume, ds, total, lock, shared=None, money=None) -> int:  # type: ignore[no-untyped-def]  # noqa: E501
+async def _run_async(
+    cfg, provider, urls, rps, path, resume, ds, total, lock, shared=None, money=None
+) -> int:  # type: ignore[no-untyped-def]
     """The run in its event loop (its own, or a batch's with `shared`); the results lock that
     `prepare` took is let go however it ends. `money`: the command's ledger (runs/ledger.py)."""
     try:
