@@ -1,0 +1,130 @@
+"""One budget for the whole command, whatever executes it: a local server that bills every
+request it receives (per second, rounded up, at 1 USD a second) counts what it would charge,
+and that count never passes `--budget_usd` for one process, `--processes 2`, a batch in one
+loop, in turn and with processes; the command stops in bounded time with exit 4, one spend
+line and one stop line, and every results file whole."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from asyncbench.sources.audio import parse_wav
+
+from .faultkit import finish, start
+from .loopback import Action, LoopbackAldea
+from .support import cli_env, make_dataset, read_results, transcript_of
+
+SPLITS = (("ami", "test"), ("earnings22", "test"))
+PER_SPLIT = 10  # clips of 1.05 .. 1.95 s: each billed 2 s, 20 USD a split
+
+
+@pytest.fixture(scope="module")
+def two_splits(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("money") / "esb"
+    return make_dataset(root, dict.fromkeys(SPLITS, PER_SPLIT), fmt="wav", seconds=1.05)
+
+
+def billed(srv: LoopbackAldea) -> int:
+    """USD the server charges for what it received: every request, per second rounded up."""
+    total = 0
+    for seen in srv.seen:
+        info = parse_wav(seen.body)
+        assert info is not None
+        total += math.ceil(info.data_len / (info.rate * info.channels * info.bits // 8) - 1e-9)
+    return total
+
+
+def every_third_fails(port: int, n: int, body: bytes) -> Action:
+    """Retries cost money too: every third request is a 503 (retried at once)."""
+    return Action(status=503, headers={"Retry-After": "0"}) if n % 3 == 0 else Action()
+
+
+COMMON = ("--price_per_hour", "3600", "--no_progress", "--results_dir")
+
+EXECUTORS = {
+    # executor: (arguments before --results_dir, budget)
+    "run": (["run", "--dataset", "ami", "--split", "test", "--max_workers", "2"], 20),
+    "run --processes 2": (
+        ["run", "--dataset", "ami", "--split", "test", "--max_workers", "2", "--processes", "2"],
+        20,
+    ),
+    "batch": (["batch", "--datasets", "ami earnings22", "--max_workers", "2"], 30),
+    "batch --sequential": (
+        ["batch", "--datasets", "ami earnings22", "--max_workers", "2", "--sequential"],
+        30,
+    ),
+    "batch --processes 2": (
+        ["batch", "--datasets", "ami earnings22", "--max_workers", "2", "--processes", "2"],
+        30,
+    ),
+}
+
+
+def command(executor: str, dataset: Path, endpoints: str, results: Path, budget: int) -> list[str]:
+    head, _ = EXECUTORS[executor]
+    model = "--model_name" if head[0] == "run" else "--model"
+    return [
+        *head,
+        model,
+        "aldea/default",
+        "--dataset_path",
+        str(dataset),
+        "--aldea_endpoints",
+        endpoints,
+        "--budget_usd",
+        str(budget),
+        *COMMON,
+        str(results),
+    ]
+
+
+@pytest.mark.parametrize("executor", list(EXECUTORS))
+async def test_the_server_never_bills_more_than_the_budget(
+    executor: str, two_splits: Path, tmp_path: Path
+) -> None:
+    _, budget = EXECUTORS[executor]
+    results = tmp_path / "r"
+    async with LoopbackAldea(
+        1, plan=every_third_fails, transcript=transcript_of, latency=0.02
+    ) as srv:
+        began = time.monotonic()
+        proc = await start(command(executor, two_splits, srv.endpoints, results, budget), cli_env())
+        code, out, err = await finish(proc, timeout=150)
+        took = time.monotonic() - began
+        spent = billed(srv)
+    assert code == 4, err[-3000:]
+    assert 0 < spent <= budget, (spent, err[-3000:])
+    assert took < 120  # no hang: the whole command ends once the budget is spent
+    assert err.count("stopped by --budget_usd") == 1, err[-3000:]
+    spend = [line for line in out.splitlines() if line.startswith("spend: ")]
+    assert len(spend) == 1, out
+    said = float(spend[0].split("$ ")[1].split()[0])
+    assert said <= budget and said >= spent  # the client's count covers what was billed
+    for path in results.glob("*.jsonl"):  # whole files, each sample once
+        rows = read_results(path)
+        assert max(Counter(r["id"] for r in rows).values()) == 1
+
+
+async def test_a_rerun_with_room_finishes_what_the_budget_left(
+    two_splits: Path, tmp_path: Path
+) -> None:
+    results = tmp_path / "r"
+    async with LoopbackAldea(1, transcript=transcript_of, latency=0.02) as srv:
+        args = command("batch --processes 2", two_splits, srv.endpoints, results, 30)
+        code, _, err = await finish(await start(args, cli_env()), timeout=150)
+        assert code == 4, err[-3000:]
+        first = len(srv.seen)
+        assert billed(srv) <= 30
+        args = command("batch --processes 2", two_splits, srv.endpoints, results, 100)
+        code, _out, err = await finish(await start(args, cli_env()), timeout=150)
+        assert code == 0, err[-3000:]
+    assert len(srv.seen) == 2 * PER_SPLIT  # no clip sent twice across the two commands
+    assert first < 2 * PER_SPLIT
+    for path in results.glob("*.jsonl"):
+        rows = read_results(path)
+        assert len(rows) == PER_SPLIT and all(r["pred_text"] == r["text"] for r in rows)
