@@ -35,6 +35,9 @@ class RunStats:
     # of every chunk sent on the real-time schedule (reporting/streaming.py reads them)
     streams: list[dict[str, float | int | None]] = field(default_factory=list)
     chunk_lateness: list[float] = field(default_factory=list)
+    #: clips whose dataset length (audio_length_s) was unusable or off by more than 1 % from
+    #: the decoded audio: cost, RTFx and audio hours use the decoded length (warned once)
+    length_off: int = 0
 
     @property
     def wall_s(self) -> float:

@@ -93,7 +93,7 @@ def before_run(
         if budget_usd is not None:
             raise ConfigError(
                 f"--budget_usd needs the audio length of {config}/{split} before the run, "
-                "and it has no audio_length_s column"
+                "and neither its audio_length_s column nor its audio headers give it"
             )
         return f"audio to send: {audio.clips} clips, hours unknown (no audio_length_s column)"
     hours = sum(audio.seconds) / 3600
@@ -107,7 +107,21 @@ def before_run(
             f"the estimated cost $ {cost:0.4f} of {model} on {config}/{split} is above "
             f"--budget_usd {budget_usd:g}: raise the budget or pass --max_samples"
         )
-    return (
+    said_lengths = repaired_line(audio)
+    return (said_lengths + "\n" if said_lengths else "") + (
         f"audio to send: {audio.clips} clips, {hours:0.4f} audio hours; "
         f"estimated cost {said} ({why}; before resume and retries)"
+    )
+
+
+def repaired_line(audio: object) -> str | None:
+    """The one warning for clips whose audio_length_s could not be billed on."""
+    n = getattr(audio, "repaired", 0)
+    if not n:
+        return None
+    label = f"{getattr(audio, 'config', '')}/{getattr(audio, 'split', '')}"
+    return (
+        f"warning: {n} of {getattr(audio, 'clips', n)} clips of {label} have no usable "
+        "audio_length_s (missing, not a number, negative or 0): their length was read from "
+        "the audio headers"
     )

@@ -766,6 +766,7 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared, mone
         try:
             await engine.run(batches)
         finally:
+            stats.length_off = getattr(prepare, "length_off", 0)
             if part_writer is not None and parts_task is not None:
                 part_writer.close()
                 await parts_task
@@ -787,6 +788,7 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared, mone
 
     if shared is not None and not shared.summary:
         return _outcome(cfg, engine, stats, source_stats, redact, budget)
+    say_lengths(cfg, stats.length_off)
     print_summary(
         path,
         stats,
@@ -803,6 +805,17 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared, mone
         expected_samples=expected_samples(cfg, total, source_stats),
     )
     return _outcome(cfg, engine, stats, source_stats, redact, budget)
+
+
+def say_lengths(cfg: RunConfig, n: int) -> None:
+    """Warn once when clips' dataset lengths could not be billed on (the decoded ones were)."""
+    if n:
+        print(
+            f"warning: {n} clip{'s' * (n != 1)} of {cfg.dataset}/{cfg.split} had an "
+            "audio_length_s that is missing, not a number, negative, 0 or more than 1 % off "
+            "the decoded audio: cost, RTFx and audio hours use the decoded length",
+            file=sys.stderr,
+        )
 
 
 def _outcome(cfg, engine, stats, source_stats, redact, budget) -> int:  # type: ignore[no-untyped-def]

@@ -281,6 +281,9 @@ def _summarise(state: _Run) -> int | BaseException:
         _merge(stats, end.stats)
         _merge(source, end.source)
     stats.ended = time.monotonic()
+    from asyncbench.runs.runner import say_lengths
+
+    say_lengths(p.cfg, stats.length_off)
     codes = [end.code for end in state.ends]
     if 130 in codes:
         stats.interrupted = "SIGINT"
