@@ -271,9 +271,7 @@ def _run_sharded(
     """`--ray` / `--processes`: every run cut into shards on other processes or nodes."""
     from asyncbench.runs.sharded import run_all_sharded
 
-    results = run_all_sharded(
-        [cfg for _, cfg in todo], shards, executor, ledger, announce=announce
-    )
+    results = run_all_sharded([cfg for _, cfg in todo], shards, executor, ledger, announce=announce)
     codes = [_settle(outcome, result) for (outcome, _), result in zip(todo, results, strict=True)]
     return next((c for c in codes if c in (130, 143)), 0)
 
