@@ -128,3 +128,34 @@ async def test_a_rerun_with_room_finishes_what_the_budget_left(
     for path in results.glob("*.jsonl"):
         rows = read_results(path)
         assert len(rows) == PER_SPLIT and all(r["pred_text"] == r["text"] for r in rows)
+
+
+def test_the_ledger_never_reserves_past_its_limit_from_many_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asyncbench.runs.ledger import Ledger
+
+    ledger = Ledger(limit_usd=50, price_per_hour=3600)  # 1 USD a second
+    with ThreadPoolExecutor(16) as pool:
+        granted = sum(pool.map(lambda _: ledger.reserve("acme/x", 1.5), range(400)))
+    assert granted == 25 and ledger.stopped  # 2 USD each (rounded up): 25 fit in 50
+    assert not ledger.reserve("acme/x", 0.5)  # stopped: nothing more, however small
+    for _ in range(granted):
+        ledger.settle("acme/x", 1.5)
+    assert ledger.spend_lines() == ["spend: $ 50.0000 (audio sent, retries included)"]
+
+
+def test_a_clip_of_unknown_length_is_never_sent_under_a_budget() -> None:
+    from asyncbench.runs.ledger import Ledger
+
+    ledger = Ledger(limit_usd=50, price_per_hour=3600)
+    assert not ledger.reserve("acme/x", float("nan")) and ledger.stopped
+    assert ledger.stop_line() == (
+        "stopped by --budget_usd 50: $ 0.0000 spent, a clip of unknown length (its "
+        "audio_length_s is not a number) cannot be priced; rerun (with a larger budget) to "
+        "resume"
+    )
+    free = Ledger(price_per_hour=3600)  # no budget: sent, counted as nothing, never NaN
+    assert free.reserve("acme/x", float("nan"))
+    free.settle("acme/x", float("nan"))
+    assert free.spend_lines() == ["spend: $ 0.0000 (audio sent, retries included)"]

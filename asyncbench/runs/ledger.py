@@ -23,6 +23,7 @@ loopback server in the driver); in-process runs call it directly. It is thread-s
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ class Ledger:
     price_per_hour: float | None = None
     reserved: float = 0.0  # attempts in flight, at their worst-case cost
     stopped: bool = False  # a reservation was refused: the command is stopping
+    why: str = "the next request would cross it"  # why the command stopped
     spend: dict[str, _Spend] = field(default_factory=dict)
     journals: dict[str, JobJournal] = field(default_factory=dict)
     _job_owner: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
@@ -85,6 +87,8 @@ class Ledger:
         return sum(s.settled for s in self.spend.values())
 
     def _cost(self, entry: _Spend, seconds: float) -> float:
+        if not (math.isfinite(seconds) and seconds >= 0):
+            return 0.0  # no limit to keep: counted as unknown, never as NaN
         price = entry.price
         cost = price.request_cost(seconds) if price is not None else None
         return cost or 0.0
@@ -95,9 +99,18 @@ class Ledger:
         and from then on for every attempt of the command (it is stopping)."""
         with self._lock:
             entry = self._price(model)
-            cost = self._cost(entry, seconds)
             if self.stopped:
                 return False
+            if self.limit_usd is not None and not (math.isfinite(seconds) and seconds >= 0):
+                # a clip of unknown length (a URL source whose length column is NaN) cannot
+                # be priced: under a budget it is not sent, and the command stops saying so
+                self.stopped = True
+                self.why = (
+                    "a clip of unknown length (its audio_length_s is not a number) cannot be "
+                    "priced"
+                )
+                return False
+            cost = self._cost(entry, seconds)
             if self.limit_usd is not None and (
                 self.settled + self.reserved + cost > self.limit_usd + 1e-9
             ):
@@ -134,8 +147,8 @@ class Ledger:
     def stop_line(self, written: int | None = None) -> str:
         done = "" if written is None else f"{written} samples written; "
         return (
-            f"stopped by --budget_usd {self.limit_usd:g}: $ {self.settled:0.4f} spent, the "
-            f"next request would cross it; {done}rerun (with a larger budget) to resume"
+            f"stopped by --budget_usd {self.limit_usd:g}: $ {self.settled:0.4f} spent, "
+            f"{self.why}; {done}rerun (with a larger budget) to resume"
         )
 
     # -- job journals ---------------------------------------------------------------------
