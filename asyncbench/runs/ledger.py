@@ -106,8 +106,7 @@ class Ledger:
                 # be priced: under a budget it is not sent, and the command stops saying so
                 self.stopped = True
                 self.why = (
-                    "a clip of unknown length (its audio_length_s is not a number) cannot be "
-                    "priced"
+                    "a clip of unknown length (its audio_length_s is not a number) cannot be priced"
                 )
                 return False
             cost = self._cost(entry, seconds)
