@@ -14,6 +14,7 @@ import signal
 from pathlib import Path
 
 import orjson
+import pytest
 
 from asyncbench.results.jobs import scan_jobs
 
@@ -138,9 +139,13 @@ async def test_one_job_id_for_two_uploads_scores_neither(tmp_path: Path) -> None
     assert "\x1b" not in err
 
 
-async def test_a_job_recorded_for_another_endpoint_is_not_polled_here(tmp_path: Path) -> None:
+@pytest.mark.parametrize("moved", ["one", "all"])
+async def test_a_job_recorded_for_another_endpoint_is_not_polled_here(
+    tmp_path: Path, moved: str
+) -> None:
     """#25 item 5: clip 0's journal entry names clip 5's job at another base URL; the run must
-    not poll it here (clip 0 would get clip 5's words) but say so and submit clip 0 anew."""
+    not poll it here (clip 0 would get clip 5's words) but say so and submit clip 0 anew. A
+    whole journal from elsewhere is said once, with a count."""
     n = 6
     dataset, results = dataset_of(tmp_path, n), tmp_path / "r"
     release = asyncio.Event()
@@ -164,8 +169,12 @@ async def test_a_job_recorded_for_another_endpoint_is_not_polled_here(tmp_path: 
         elsewhere = "http://127.0.0.1:9/other"
         line = {"key": zero.key, "job": five.job, "state": "submitted", "url": elsewhere}
         line["extra"] = five.extra
+        others = [e for e in entries.values() if e.key != zero.key] if moved == "all" else []
         with journal.open("ab") as fh:
             fh.write(orjson.dumps(line) + b"\n")
+            for e in others:
+                moved_line = {"key": e.key, "job": e.job, "state": "submitted", "url": elsewhere}
+                fh.write(orjson.dumps(moved_line | {"extra": e.extra}) + b"\n")
         code, _out, err = await finish(await start(cmd, env=env), 240)
     assert code == 0, err[-3000:]
     rows = read_results(only_file(results))
@@ -175,4 +184,14 @@ async def test_a_job_recorded_for_another_endpoint_is_not_polled_here(tmp_path: 
     assert said[0].startswith(f"warning: {journal.name.removesuffix('.jobs.ndjson')}.jsonl: job ")
     assert f"recorded for assembly/best at {elsewhere}, not for this run's" in said[0]
     assert said[0].endswith("it is not polled here, and its sample is submitted as a new job")
-    assert sorted(mock.state.submissions.values()) == [1] * (n - 1) + [2]
+    again = n if moved == "all" else 1
+    assert sorted(mock.state.submissions.values()) == [1] * (n - again) + [2] * again
+    counted = [s for s in err.splitlines() if "recorded jobs were made for another" in s]
+    assert counted == (
+        []
+        if moved == "one"
+        else [
+            f"warning: {journal.name.removesuffix('.jobs.ndjson')}.jsonl: {n} recorded jobs were "
+            "made for another model or endpoint; their samples were submitted as new jobs"
+        ]
+    )

@@ -65,6 +65,7 @@ class Ledger:
     _job_owner: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     _bad_jobs: set[tuple[str, str]] = field(default_factory=set)
     _said: set[str] = field(default_factory=set)
+    _foreign: dict[str, int] = field(default_factory=dict)  # entries not polled, per file
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -179,9 +180,11 @@ class Ledger:
                 extra = {k: v for k, v in entry.extra.items() if k != "_model"}
                 return JobEntry(entry.key, entry.job, entry.state, entry.url, extra)
             where = f"{shown(made_for or 'an unrecorded model')} at {shown(entry.url)}"
+            self._foreign[results] = self._foreign.get(results, 0) + 1
             self._say(
-                f"journal:{results}:{key}",
-                f"warning: {Path(results).name}: job {shown(entry.job)} was recorded for "
+                f"foreign:{results}",
+                f"warning: {shown(Path(results).name, 200)}: job {shown(entry.job)} was recorded "
+                "for "
                 f"{where}, not for this run's {shown(model)} at {shown(', '.join(urls))}; "
                 "it is not polled here, and its sample is submitted as a new job",
             )
@@ -227,6 +230,14 @@ class Ledger:
         pending when the split went through."""
         with self._lock:
             journal = self.journals.pop(results, None)
+            foreign = self._foreign.pop(results, 0)
+        if foreign > 1:  # the first was said in full when it was met
+            print(
+                f"warning: {shown(Path(results).name, 200)}: {foreign} recorded jobs were made for "
+                "another model or endpoint; their samples were submitted as new jobs",
+                file=sys.stderr,
+                flush=True,
+            )
         if journal is None:
             journal = JobJournal(jobs_path(Path(results))) if compact else None
         if journal is None:
