@@ -139,13 +139,14 @@ async def test_one_job_id_for_two_uploads_scores_neither(tmp_path: Path) -> None
     assert "\x1b" not in err
 
 
-@pytest.mark.parametrize("moved", ["one", "all"])
+@pytest.mark.parametrize("moved", ["one", "all", "sample"])
 async def test_a_job_recorded_for_another_endpoint_is_not_polled_here(
     tmp_path: Path, moved: str
 ) -> None:
     """#25 item 5: clip 0's journal entry names clip 5's job at another base URL; the run must
     not poll it here (clip 0 would get clip 5's words) but say so and submit clip 0 anew. A
-    whole journal from elsewhere is said once, with a count."""
+    whole journal from elsewhere is said once, with a count. `sample`: the entry is at this
+    endpoint, but was made for another sample (clip 5's id)."""
     n = 6
     dataset, results = dataset_of(tmp_path, n), tmp_path / "r"
     release = asyncio.Event()
@@ -168,7 +169,9 @@ async def test_a_job_recorded_for_another_endpoint_is_not_polled_here(
         five = entries[by_text[next(w for w in by_text if w.startswith("5"))]]
         elsewhere = "http://127.0.0.1:9/other"
         line = {"key": zero.key, "job": five.job, "state": "submitted", "url": elsewhere}
-        line["extra"] = five.extra
+        line["extra"] = five.extra | {"_sample": zero.extra["_sample"]}
+        if moved == "sample":  # this endpoint, clip 5's sample id
+            line |= {"url": five.url, "extra": five.extra}
         others = [e for e in entries.values() if e.key != zero.key] if moved == "all" else []
         with journal.open("ab") as fh:
             fh.write(orjson.dumps(line) + b"\n")
@@ -182,14 +185,22 @@ async def test_a_job_recorded_for_another_endpoint_is_not_polled_here(
     said = [s for s in err.splitlines() if "not polled here" in s]
     assert len(said) == 1, err[-3000:]
     assert said[0].startswith(f"warning: {journal.name.removesuffix('.jobs.ndjson')}.jsonl: job ")
-    assert f"recorded for assembly/best at {elsewhere}, not for this run's" in said[0]
+    if moved == "sample":
+        ids = zero.extra["_sample"], five.extra["_sample"]
+        assert ids[0].endswith("-00000") and ids[1].endswith("-00005")
+        assert (
+            f"recorded for sample {ids[1]} of assembly/best at {five.url}, not for this run's "
+            f"sample {ids[0]} of assembly/best" in said[0]
+        ), said
+    else:
+        assert f"recorded for assembly/best at {elsewhere}, not for this run's" in said[0]
     assert said[0].endswith("it is not polled here, and its sample is submitted as a new job")
     again = n if moved == "all" else 1
     assert sorted(mock.state.submissions.values()) == [1] * (n - again) + [2] * again
     counted = [s for s in err.splitlines() if "recorded jobs were made for another" in s]
     assert counted == (
         []
-        if moved == "one"
+        if moved != "all"
         else [
             f"warning: {journal.name.removesuffix('.jobs.ndjson')}.jsonl: {n} recorded jobs were "
             "made for another model or endpoint; their samples were submitted as new jobs"

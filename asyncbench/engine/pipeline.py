@@ -32,6 +32,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from asyncbench.core.attempt import SAMPLE_ID
 from asyncbench.core.errors import ConfigError, ProviderError, TransientError
 from asyncbench.core.retry import backoff_delay
 from asyncbench.core.streaming import StreamMetrics
@@ -429,6 +430,7 @@ class Engine:
             if sent is None:
                 sent = time.monotonic()
             err: ProviderError
+            SAMPLE_ID.set(job.sample.id)  # the job journal binds an accepted job to it
             try:
                 try:
                     async with stall_aware_timeout(limit, self.stall_watch):

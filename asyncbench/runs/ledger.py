@@ -167,19 +167,26 @@ class Ledger:
         with self._lock:
             self._journal(results)
 
-    def lookup(self, results: str, key: str, model: str, urls: list[str]) -> JobEntry | None:
-        """The pending job to poll for the audio `key` of a run of `model` on `urls`, or None.
-        An entry made for another model or endpoint is reported once and not returned (the
-        sample is then submitted as a new job)."""
+    def lookup(
+        self, results: str, key: str, model: str, urls: list[str], sample: str | None = None
+    ) -> JobEntry | None:
+        """The pending job to poll for the audio `key` of sample `sample` in a run of `model`
+        on `urls`, or None. An entry made for another model, endpoint or sample is reported
+        once and not returned (the sample is then submitted as a new job)."""
         with self._lock:
             entry = self._journal(results).pending(key)
             if entry is None:
                 return None
             made_for = entry.extra.get("_model", "")
-            if made_for == model and entry.url in urls:
-                extra = {k: v for k, v in entry.extra.items() if k != "_model"}
+            for_sample = entry.extra.get("_sample")
+            same_sample = sample is None or for_sample is None or for_sample == sample
+            if made_for == model and entry.url in urls and same_sample:
+                extra = {k: v for k, v in entry.extra.items() if not k.startswith("_")}
                 return JobEntry(entry.key, entry.job, entry.state, entry.url, extra)
             where = f"{shown(made_for or 'an unrecorded model')} at {shown(entry.url)}"
+            if not same_sample:
+                where = f"sample {shown(str(for_sample))} of {where}"
+                model = f"sample {sample} of {model}"
             self._foreign[results] = self._foreign.get(results, 0) + 1
             self._say(
                 f"foreign:{results}",

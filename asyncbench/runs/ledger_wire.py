@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from asyncbench.core.attempt import SAMPLE_ID
 from asyncbench.results.jobs import JobEntry
 from asyncbench.runs.ledger import Ledger
 
@@ -33,7 +34,7 @@ class Money(Protocol):
     async def settle(self, model: str, seconds: float) -> None: ...
 
     async def lookup(
-        self, results: str, key: str, model: str, urls: list[str]
+        self, results: str, key: str, model: str, urls: list[str], sample: str | None = None
     ) -> JobEntry | None: ...
 
     async def record(
@@ -60,8 +61,10 @@ class LocalMoney:
     async def settle(self, model: str, seconds: float) -> None:
         self.ledger.settle(model, seconds)
 
-    async def lookup(self, results: str, key: str, model: str, urls: list[str]) -> JobEntry | None:
-        return await asyncio.to_thread(self.ledger.lookup, results, key, model, urls)
+    async def lookup(
+        self, results: str, key: str, model: str, urls: list[str], sample: str | None = None
+    ) -> JobEntry | None:
+        return await asyncio.to_thread(self.ledger.lookup, results, key, model, urls, sample)
 
     async def record(
         self,
@@ -183,8 +186,10 @@ class RemoteMoney:
         with contextlib.suppress(OSError, ConnectionError):
             await self._call("settle", model, seconds)
 
-    async def lookup(self, results: str, key: str, model: str, urls: list[str]) -> JobEntry | None:
-        out = await self._call("lookup", results, key, model, urls)
+    async def lookup(
+        self, results: str, key: str, model: str, urls: list[str], sample: str | None = None
+    ) -> JobEntry | None:
+        out = await self._call("lookup", results, key, model, urls, sample)
         if out is None:
             return None
         job, url, extra = out
@@ -222,14 +227,17 @@ class RunJournal:
         self.resumed = 0
 
     async def lookup(self, key: str) -> JobEntry | None:
-        return await self.money.lookup(self.results, key, self.model, self.urls)
+        sample = SAMPLE_ID.get()
+        return await self.money.lookup(self.results, key, self.model, self.urls, sample)
 
     async def submitted(
         self, key: str, job: str, url: str, extra: dict[str, Any] | None = None
     ) -> str | None:
-        return await self.money.record(
-            self.results, key, job, "submitted", url, dict(extra or {}), self.model
-        )
+        bound = dict(extra or {})
+        sample = SAMPLE_ID.get()
+        if sample is not None:
+            bound["_sample"] = sample
+        return await self.money.record(self.results, key, job, "submitted", url, bound, self.model)
 
     async def finished(self, entry_key: str, job: str, *, failed: bool = False) -> str | None:
         state = "failed" if failed else "done"
