@@ -61,3 +61,37 @@ async def test_ray_shards_never_bill_more_than_the_budget(
     for path in results.glob("*.jsonl"):
         rows = read_results(path)
         assert max(Counter(r["id"] for r in rows).values()) == 1
+
+
+async def test_a_lost_node_s_jobs_are_polled_not_submitted_again(
+    cluster: RayCluster, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from .faultkit import wait_until
+    from .provider_runs import env_with
+    from .support import MockServer
+    from .test_money_jobs import dataset_of, journaled
+
+    n = 16
+    dataset, results = dataset_of(tmp_path, n), tmp_path / "r"
+    release = asyncio.Event()
+    async with MockServer() as mock:
+        mock.state.wait = release.wait  # type: ignore[method-assign]
+        args = [
+            "batch", "--model", "assembly/best", "--dataset_path", str(dataset),
+            "--datasets", "librispeech:test.clean", "--max_workers", str(n),
+            "--base_url", mock.url, "--poll_interval", "0.05", "--no_progress",
+            "--results_dir", str(results), "--ray", cluster.address, "--shards", "2",
+        ]  # fmt: skip
+        proc = await start(args, env_with(ASSEMBLYAI_API_KEY="aai-test"))
+        await wait_until(lambda: journaled(results) >= n, proc, timeout=240, what="16 jobs")
+        cluster.kill_worker_node()
+        release.set()
+        code, _out, err = await finish(proc, timeout=300)
+    assert code == 0, err[-3000:]
+    assert "lost its worker" in err
+    assert mock.state.counters["assemblyai.jobs"] == n
+    assert sorted(mock.state.submissions.values()) == [1] * n
+    rows = read_results(next(results.glob("*.jsonl")))
+    assert len(rows) == n and all(r["pred_text"] == r["text"] for r in rows)
