@@ -159,3 +159,17 @@ def test_a_clip_of_unknown_length_is_never_sent_under_a_budget() -> None:
     assert free.reserve("acme/x", float("nan"))
     free.settle("acme/x", float("nan"))
     assert free.spend_lines() == ["spend: $ 0.0000 (audio sent, retries included)"]
+
+
+def test_one_spend_line_per_model_and_one_in_total() -> None:
+    from asyncbench.runs.ledger import Ledger
+
+    ledger = Ledger(price_per_hour=3600)
+    for model, seconds in (("acme/a", 1.5), ("acme/a", 0.5), ("other/b", 3.2)):
+        assert ledger.reserve(model, seconds)
+        ledger.settle(model, seconds)
+    assert ledger.spend_lines() == [
+        "spend acme/a: $ 3.0000 (2 attempts)",
+        "spend other/b: $ 4.0000 (1 attempt)",
+        "spend: $ 7.0000 (audio sent, retries included)",
+    ]

@@ -139,7 +139,9 @@ class Ledger:
         if len(self.spend) > 1:
             for model, s in sorted(self.spend.items()):
                 said = f"$ {s.settled:0.4f}" if model in priced else "unknown (no price)"
-                lines.append(f"spend {model}: {said} ({s.attempts} attempts)")
+                lines.append(
+                    f"spend {model}: {said} ({s.attempts} attempt{'s' * (s.attempts != 1)})"
+                )
         total = sum(s.settled for s in priced.values())
         lines.append(f"spend: $ {total:0.4f} (audio sent, retries included)")
         return lines
