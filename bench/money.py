@@ -90,7 +90,13 @@ async def jobs_row(name: str, more: list[str], n: int) -> str:
             ]  # fmt: skip
             env = env_with(ASSEMBLYAI_API_KEY="aai-bench")
             proc = await start(args, env=env)
-            await wait_until(lambda: journaled(results) >= n, proc, timeout=240, what="jobs")
+            try:
+                await wait_until(lambda: journaled(results) >= n, proc, timeout=240, what="jobs")
+            except AssertionError:  # never journaled beside the results file: stop it, say so
+                for pid in [*children(proc.pid), proc.pid]:
+                    os.kill(pid, signal.SIGKILL)
+                await proc.wait()
+                return f"{name:<34} {n:>6} {'no journal':>12} {'-':>5}"
             shards = children(proc.pid)
             if shards:  # one shard's process dies; the driver redoes the shard
                 os.kill(shards[0], signal.SIGKILL)
