@@ -173,3 +173,30 @@ def test_one_spend_line_per_model_and_one_in_total() -> None:
         "spend other/b: $ 4.0000 (1 attempt)",
         "spend: $ 7.0000 (audio sent, retries included)",
     ]
+
+
+async def test_run_api_sh_has_one_budget_for_the_whole_script(
+    two_splits: Path, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from .support import PYTHON, REPO
+
+    async with LoopbackAldea(1, transcript=transcript_of, latency=0.02) as srv:
+        env = cli_env(
+            PYTHON=PYTHON, MODEL="aldea/default", DATASET_PATH=str(two_splits),
+            DATASETS="ami earnings22", ALDEA_ENDPOINTS=srv.endpoints,
+            RESULTS_DIR=str(tmp_path / "r"), BUDGET_USD="30", PRICE_PER_HOUR="3600",
+            MAX_WORKERS="2",
+        )  # fmt: skip
+        proc = await asyncio.create_subprocess_exec(
+            "bash", str(REPO / "run_api.sh"), env=env, cwd=tmp_path,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        code, out, err = await finish(proc, timeout=150)
+        spent = billed(srv)
+    assert code == 4, err[-3000:]
+    assert 0 < spent <= 30
+    assert out.count("spend: $ ") == 1, out
+    assert err.count("stopped by --budget_usd 30") == 1, err[-3000:]
