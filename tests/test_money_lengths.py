@@ -86,3 +86,14 @@ async def test_a_run_bills_and_counts_the_decoded_length(tmp_path: Path) -> None
     ]
     rows = read_results(only_file(out))
     assert all(1.0 < r["duration"] < 2.0 for r in rows), [r["duration"] for r in rows]
+
+
+def test_estimate_reads_a_hub_id_from_its_local_copy_offline(tmp_path: Path) -> None:
+    # the hub id hf-audio/esb-test-only has a local copy under --data_root; HF_HUB_OFFLINE=1
+    make_dataset(tmp_path / "hub" / "hf-audio" / "esb-test-only", {("ami", "test"): 5})
+    done = run_cli(
+        "estimate", "--model", "openai/whisper-1", "--dataset_path", "hf-audio/esb-test-only",
+        "--datasets", "ami", "--data_root", tmp_path / "hub",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "  ami/test: 5 clips, 0.0017 audio hours" in done.stdout.splitlines()
