@@ -19,6 +19,9 @@
 #   ALDEA_ENDPOINTS="127.0.0.1:8800 ..."  forwarded to the aldea/* models
 #   SEQUENTIAL=1                          one split at a time, as the seed's script ran them
 #   MAX_RUNS=N                            at most N splits at once
+#   BUDGET_USD=50                         one budget for the whole script: every model and
+#                                         split stops once it is spent (exit 4; docs/money.md)
+#   PRICES=prices.toml, PRICE_PER_HOUR=X  the price table the budget counts at
 #   MAX_WORKERS, MAX_SAMPLES, RESULTS_DIR overrides; PYTHON: the interpreter to use
 set -uo pipefail
 
@@ -56,6 +59,9 @@ done
 [ -n "${MAX_SAMPLES:-}" ] && args+=(--max_samples "$MAX_SAMPLES")
 [ -n "${SEQUENTIAL:-}" ] && args+=(--sequential)
 [ -n "${MAX_RUNS:-}" ] && args+=(--max_runs "$MAX_RUNS")
+[ -n "${BUDGET_USD:-}" ] && args+=(--budget_usd "$BUDGET_USD")
+[ -n "${PRICES:-}" ] && args+=(--prices "$PRICES")
+[ -n "${PRICE_PER_HOUR:-}" ] && args+=(--price_per_hour "$PRICE_PER_HOUR")
 
 echo "run_api.sh: ${#MODEL_IDs[@]} model(s): ${MODEL_IDs[*]}; started $(date -u +%FT%TZ)"
 exec "$python" -m asyncbench batch "${args[@]}"

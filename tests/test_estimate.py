@@ -30,7 +30,7 @@ def test_prints_hours_and_cost_per_model(tmp_path: Path) -> None:
         "--model",
         "openai/whisper-1",
         "--model",
-        "deepgram/nova-3",
+        "aquavoice/avalon-v1-en",  # no public price (deepgram had none before issue 29)
         "--dataset_path",
         root,
         "--datasets",
@@ -45,7 +45,7 @@ def test_prints_hours_and_cost_per_model(tmp_path: Path) -> None:
         line.startswith("  openai/whisper-1: $ 0.0014 (0.36 USD/audio hour") for line in lines
     )
     assert any(
-        line.startswith("  deepgram/nova-3: cost unknown (no public price") for line in lines
+        line.startswith("  aquavoice/avalon-v1-en: cost unknown (no public price") for line in lines
     )
     assert lines[-1] == "  all models: $ 0.0014 (1 model(s) without a known price not included)"
 

@@ -24,6 +24,8 @@ from asyncbench.providers.gladia import GladiaProvider
 from asyncbench.providers.revai import RevAIProvider
 from asyncbench.providers.speechmatics import SpeechmaticsProvider
 from asyncbench.results.jobs import JobJournal, scan_jobs
+from asyncbench.runs.ledger import Ledger
+from asyncbench.runs.ledger_wire import LocalMoney, RunJournal
 from asyncbench.servers.mock.state import MockConfig
 
 from .faultkit import finish, start, wait_until
@@ -41,20 +43,26 @@ def provider(url: str, **options: str) -> AssemblyAIProvider:
     return AssemblyAIProvider(settings)
 
 
+def run_journal(tmp_path: Path, url: str) -> RunJournal:
+    """The journal a run of assembly/best on `url` sees: the command's ledger's, beside
+    `r.jsonl`."""
+    return RunJournal(LocalMoney(Ledger()), str(tmp_path / "r.jsonl"), "assembly/best", [url])
+
+
 def lines(path: Path) -> int:
     return path.read_bytes().count(b"\n") if path.exists() else 0
 
 
 async def test_poll_timeout_then_retry_polls_the_same_job(tmp_path: Path) -> None:
     clip = wav_clip("the same job again", 1.0)
-    journal = JobJournal(tmp_path / "r.jobs.ndjson")
     async with MockServer(MockConfig(latency=0.6)) as mock, aiohttp.ClientSession() as s:
         client = provider(mock.url)
+        journal = run_journal(tmp_path, mock.url)
         client.attach_journal(journal)
         # the engine's --timeout cancels the attempt while the job is still running
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(client.transcribe(s, mock.url, clip), 0.2)
-        assert len(scan_jobs(journal.path)) == 1  # recorded before polling started
+        assert len(scan_jobs(tmp_path / "r.jobs.ndjson")) == 1  # recorded before polling
         text = await client.transcribe(s, mock.url, clip)
     assert text == "the same job again"
     assert journal.resumed == 1
@@ -64,13 +72,14 @@ async def test_poll_timeout_then_retry_polls_the_same_job(tmp_path: Path) -> Non
 
 async def test_a_failed_job_is_submitted_again(tmp_path: Path) -> None:
     clip = wav_clip("failed once", 1.0)
-    journal = JobJournal(tmp_path / "r.jobs.ndjson")
     async with MockServer(MockConfig(rate_job_error=1.0)) as mock, aiohttp.ClientSession() as s:
         client = provider(mock.url)
+        journal = run_journal(tmp_path, mock.url)
         client.attach_journal(journal)
         with pytest.raises(ProviderError, match="failed"):
             await client.transcribe(s, mock.url, clip)
-        assert journal.pending_count() == 0  # the failed job is not resumed
+        states = [e.state for e in scan_jobs(tmp_path / "r.jobs.ndjson").values()]
+        assert states == ["failed"]  # the failed job is not resumed
         mock.state.config.rate_job_error = 0.0
         assert await client.transcribe(s, mock.url, clip) == "failed once"
     assert journal.resumed == 0
@@ -79,9 +88,9 @@ async def test_a_failed_job_is_submitted_again(tmp_path: Path) -> None:
 
 async def test_a_job_the_provider_forgot_is_submitted_again(tmp_path: Path) -> None:
     clip = wav_clip("forgotten job", 1.0)
-    journal = JobJournal(tmp_path / "r.jobs.ndjson")
     async with MockServer() as mock, aiohttp.ClientSession() as s:
         client = provider(mock.url)
+        journal = run_journal(tmp_path, mock.url)
         client.attach_journal(journal)
         from asyncbench.providers._jobs import audio_key
 

@@ -38,8 +38,28 @@ def test_the_shipped_table_loads_and_never_prices_without_a_source() -> None:
     for entry in table.entries:
         assert entry.known == bool(entry.source), entry
     assert table.lookup("openai/whisper-1").usd_per_hour == 0.36
-    assert not table.lookup("deepgram/nova-3").known  # only resellers' prices were found
+    # issue 29: every provider has a row; a price read only from a secondary source, or from
+    # sources that disagree, is shipped marked unconfirmed with why (it was "unknown" before)
+    nova = table.lookup("deepgram/nova-3")
+    assert nova.known and not nova.confirmed and "conflict" in nova.note
     assert DEFAULT_PRICES.name == "prices.toml"
+
+
+def test_the_shipped_table_covers_every_provider_with_sources() -> None:
+    from asyncbench.providers import REGISTRY
+
+    table = load_prices()
+    prefixes = set(REGISTRY)  # every provider prefix the README's table lists
+    assert len(prefixes) >= 20 and all(table.lookup(f"{p}/any-model") is not None for p in prefixes)
+    priced = [e for e in table.entries if e.known]
+    assert len(priced) >= 20
+    for entry in priced:
+        assert entry.source.startswith("https://") and entry.read >= "2026-01-01", entry
+        assert entry.confirmed or entry.note, entry
+    groq = table.lookup("groq/whisper-large-v3")
+    assert groq.confirmed and groq.request_cost(3.0) == pytest.approx(10 * 0.111 / 3600)
+    said = table.lookup("microsoft/fast").describe()
+    assert "UNCONFIRMED: Azure Fast Transcription" in said, said
 
 
 def test_billing_rules() -> None:
@@ -49,15 +69,17 @@ def test_billing_rules() -> None:
     assert fast.request_cost(20.2) == pytest.approx(21 * 3.6 / 3600)  # then per second
     assert table.lookup("acme/slow").request_cost(10) is None
     assert table.lookup("other/x") is None
+    minute = parse_prices(GOOD.replace("per_15s_minimum", "per_minute"), Path("p.toml"))
+    assert minute.lookup("acme/fast-2").request_cost(61) == pytest.approx(120 * 3.6 / 3600)
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
         (
-            GOOD.replace('billing = "per_15s_minimum"', 'billing = "per_minute"'),
-            "p.toml:5: field 'billing': must be one of per_second, per_15s_minimum, "
-            "per_request, got 'per_minute'",
+            GOOD.replace('billing = "per_15s_minimum"', 'billing = "per_hour"'),
+            "p.toml:5: field 'billing': must be one of per_second, per_10s_minimum, "
+            "per_15s_minimum, per_minute, per_request, got 'per_hour'",
         ),
         (
             GOOD.replace("usd_per_hour = 3.6", "usd_per_hour = -1"),
@@ -68,6 +90,10 @@ def test_billing_rules() -> None:
             "p.toml:7: field 'read': must be the date the price was read, YYYY-MM-DD, got 'soon'",
         ),
         (GOOD.replace('model = "*"\n', ""), "p.toml:9: field 'model': is missing"),
+        (
+            GOOD.replace('read = "2026-12-01"\n\n', 'read = "2026-12-01"\nconfirmed = false\n\n'),
+            "p.toml:8: field 'confirmed': false needs a `note` saying why the price is unconfirmed",
+        ),
         (GOOD.replace("usd_per_hour = 3.6", "usd_per_hour = 3.6 3"), "p.toml:4: not valid TOML"),
     ],
 )

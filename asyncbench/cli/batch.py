@@ -139,6 +139,7 @@ def run_batch(
     sequential: bool = False,
     max_runs: int | None = None,
     sharded: tuple[int, Any] | None = None,  # (shards, executor): runs/sharded.py
+    ledger: Any = None,  # the command's runs/ledger.Ledger (None: one for this batch)
 ) -> tuple[list[SplitOutcome], int]:
     """Run every model on every split (suite entry); (outcomes, exit code).
 
@@ -191,16 +192,23 @@ def run_batch(
             outcome = SplitOutcome(model, config, split, "pending", path)
             outcomes.append(outcome)
             todo.append((outcome, cfg))
+    from asyncbench.runs.ledger import Ledger
+
+    if ledger is None:
+        ledger = Ledger.for_config(base)  # the batch's one budget and job ledger
     if sharded is not None:
-        code = _run_sharded(todo, *sharded)
+        code = _run_sharded(todo, *sharded, ledger)
     else:
-        code = _run_in_turn(todo) if sequential else _run_at_once(todo, max_runs)
+        code = _run_in_turn(todo, ledger) if sequential else _run_at_once(todo, max_runs, ledger)
     if code in (130, 143):
         print(
             "batch interrupted: rerun the same command to resume; finished splits are skipped",
             file=err,
         )
         return [o for o in outcomes if o.status != "pending"], code
+    for outcome in outcomes:
+        if outcome.status == "pending":  # never started: the budget was spent first
+            outcome.status = "budget"
     return outcomes, 1 if any(o.status in ("error", "not started") for o in outcomes) else 0
 
 
@@ -223,7 +231,10 @@ def _settle(outcome: SplitOutcome, result: int | BaseException) -> int:
         outcome.summary = read_summary(outcome.results)
         return 0
     outcome.summary = read_summary(outcome.results)
-    outcome.status = "interrupted" if result in (130, 143) else "done"
+    from asyncbench.runs.budget import BUDGET_EXIT
+
+    statuses = {130: "interrupted", 143: "interrupted", BUDGET_EXIT: "budget"}
+    outcome.status = statuses.get(result, "done")
     return result
 
 
@@ -234,13 +245,15 @@ def announce(cfg: RunConfig) -> None:
     )
 
 
-def _run_in_turn(todo: Sequence[tuple[SplitOutcome, RunConfig]]) -> int:
+def _run_in_turn(todo: Sequence[tuple[SplitOutcome, RunConfig]], ledger: Any) -> int:
     from asyncbench.runs.runner import run
 
     for outcome, cfg in todo:
+        if ledger.stopped:  # the budget is spent: no further split starts
+            break
         announce(cfg)
         try:
-            result: int | BaseException = run(cfg)
+            result: int | BaseException = run(cfg, ledger)
         except ConfigError as exc:
             result = exc
         code = _settle(outcome, result)
@@ -249,19 +262,23 @@ def _run_in_turn(todo: Sequence[tuple[SplitOutcome, RunConfig]]) -> int:
     return 0
 
 
-def _run_at_once(todo: Sequence[tuple[SplitOutcome, RunConfig]], max_runs: int | None) -> int:
+def _run_at_once(
+    todo: Sequence[tuple[SplitOutcome, RunConfig]], max_runs: int | None, ledger: Any
+) -> int:
     from asyncbench.runs.scheduler import run_all
 
-    results = run_all([cfg for _, cfg in todo], max_runs=max_runs, announce=announce)
+    results = run_all([cfg for _, cfg in todo], ledger, max_runs=max_runs, announce=announce)
     codes = [_settle(outcome, result) for (outcome, _), result in zip(todo, results, strict=True)]
     return next((c for c in codes if c in (130, 143)), 0)
 
 
-def _run_sharded(todo: Sequence[tuple[SplitOutcome, RunConfig]], shards: int, executor: Any) -> int:
+def _run_sharded(
+    todo: Sequence[tuple[SplitOutcome, RunConfig]], shards: int, executor: Any, ledger: Any
+) -> int:
     """`--ray` / `--processes`: every run cut into shards on other processes or nodes."""
     from asyncbench.runs.sharded import run_all_sharded
 
-    results = run_all_sharded([cfg for _, cfg in todo], shards, executor, announce=announce)
+    results = run_all_sharded([cfg for _, cfg in todo], shards, executor, ledger, announce=announce)
     codes = [_settle(outcome, result) for (outcome, _), result in zip(todo, results, strict=True)]
     return next((c for c in codes if c in (130, 143)), 0)
 
@@ -321,16 +338,18 @@ def batch(
     **kw: Any,
 ) -> int:
     """Run, then print the batch table (stderr) and the score table (stdout)."""
+    from asyncbench.runs.ledger import Ledger, close_command
     from asyncbench.scoring.table import print_report
 
     started = time.monotonic()
-    outcomes, code = run_batch(models, splits, base, **kw)
+    ledger = Ledger.for_config(base)
+    outcomes, code = run_batch(models, splits, base, ledger=ledger, **kw)
     for line in batch_table(outcomes, time.monotonic() - started):
         print(line, file=sys.stderr)
     report = score_outcomes(outcomes, base.results_dir, models)
     if report is not None:
         print_report(report)
-    return code
+    return close_command(ledger, code)
 
 
 def sharded_plan(

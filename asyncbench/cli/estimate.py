@@ -92,6 +92,13 @@ def estimate_command(
         float | None,
         typer.Option("--budget_usd", help="Exit 2 when the estimate is above this many USD."),
     ] = None,
+    data_root: Annotated[
+        str | None,
+        typer.Option(
+            "--data_root",
+            help="Read hub id OWNER/NAME from the local copy DIR/OWNER/NAME (offline).",
+        ),
+    ] = None,
 ) -> None:
     """Print the audio hours and estimated cost of a batch without running anything."""
     from asyncbench.core.errors import ConfigError
@@ -109,15 +116,25 @@ def estimate_command(
             from asyncbench.core.prices import load_prices
 
             load_prices(prices)  # a bad file fails before any dataset is opened
+        from asyncbench.runs.budget import repaired_line
         from asyncbench.sources.audio_hours import split_audio
-        from asyncbench.sources.suites import get_suite, select
+        from asyncbench.sources.suites import get_suite, local_copy, select
 
         chosen = get_suite(suite)
         entries = select(chosen, datasets)
         splits = [
-            split_audio(e.dataset_path(dataset_path or chosen.path), e.config, e.split, max_samples)
+            split_audio(
+                local_copy(e.dataset_path(dataset_path or chosen.path), data_root),
+                e.config,
+                e.split,
+                max_samples,
+            )
             for e in entries
         ]
+        for s in splits:
+            said = repaired_line(s)
+            if said:
+                print(said, file=sys.stderr)
         lines, total, _ = estimate_lines(model, splits, prices, price_per_hour)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -274,8 +274,10 @@ def run_sweep(
     """One run per level, in order; (the sweep's figures, exit code)."""
     from asyncbench.cli.batch import is_complete
     from asyncbench.reporting.summary import read_summary
+    from asyncbench.runs.ledger import Ledger, close_command
     from asyncbench.runs.runner import results_path, run
 
+    ledger = Ledger.for_config(base)  # one --budget_usd for every level of the sweep
     root = sweep_dir / results_path(base).stem
     rows: list[dict[str, Any]] = []
     err = sys.stderr
@@ -302,11 +304,12 @@ def run_sweep(
         if open_loop:
             what = f"{base.arrival} arrivals at {level:g} requests/s"
         print(f"== sweep level {level:g}: {what}", file=err)
-        code = run(cfg)
+        code = run(cfg, ledger)
         rows.append(row_of(level, read_summary(path), "done"))
         if code:
+            code = close_command(ledger, code)
             return _result(base, rows, rates, threshold, root, level_seconds), code
-    return _result(base, rows, rates, threshold, root, level_seconds), 0
+    return _result(base, rows, rates, threshold, root, level_seconds), close_command(ledger, 0)
 
 
 def _result(

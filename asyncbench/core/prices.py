@@ -1,9 +1,11 @@
 """What audio costs at a provider: the price table (`asyncbench/data/prices.toml`) and its rules.
 
 A price is data, not code: provider, a model pattern, USD per audio hour and how requests
-are billed (per second; per second with a 15 s minimum per request; a flat fee per
-request), with the page it was read from and when. A model whose price nobody has read
-from a public page is `unknown`, and every caller says so rather than guessing.
+are billed (per second; per second with a 10 s or 15 s minimum per request; per started
+minute; a flat fee per request), with the page it was read from and when. A model whose price
+nobody has read from a public page is `unknown`, and every caller says so rather than
+guessing; a price read only from a secondary source (a price aggregator, an older snapshot,
+conflicting pages) has `confirmed = false` and a `note`, and is shown as unconfirmed.
 
 Stdlib only (`tomllib`), so the run, the scorer and the CLI can all use it. A malformed
 file is one ConfigError naming the file, the line and the field.
@@ -22,9 +24,32 @@ from pathlib import Path
 from asyncbench.core.errors import ConfigError
 
 DEFAULT_PRICES = Path(__file__).resolve().parents[1] / "data" / "prices.toml"
-BILLING_RULES = ("per_second", "per_15s_minimum", "per_request")
+BILLING_RULES = (
+    "per_second",
+    "per_10s_minimum",
+    "per_15s_minimum",
+    "per_minute",
+    "per_request",
+)
+#: (billing increment, minimum billed) in seconds of each per-audio rule
+_ROUNDING = {
+    "per_second": (1, 0),
+    "per_10s_minimum": (1, 10),
+    "per_15s_minimum": (1, 15),
+    "per_minute": (60, 60),
+}
 UNKNOWN = "unknown"
-_FIELDS = ("provider", "model", "usd_per_hour", "billing", "source", "read", "usd_per_request")
+_FIELDS = (
+    "provider",
+    "model",
+    "usd_per_hour",
+    "billing",
+    "source",
+    "read",
+    "usd_per_request",
+    "confirmed",
+    "note",
+)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -40,6 +65,8 @@ class Price:
     read: str
     usd_per_request: float | None = None
     origin: str = ""  # "file:line", or "--price_per_hour"
+    confirmed: bool = True  # False: read from a secondary source only, or sources conflict
+    note: str = ""
 
     @property
     def known(self) -> bool:
@@ -53,10 +80,9 @@ class Price:
             return None
         if self.billing == "per_request":
             return self.usd_per_request
-        billed = math.ceil(max(0.0, seconds) - 1e-9)
-        if self.billing == "per_15s_minimum":
-            billed = max(15, billed)
-        return billed * (self.usd_per_hour or 0.0) / 3600
+        step, minimum = _ROUNDING[self.billing]
+        billed = step * math.ceil(max(0.0, seconds) / step - 1e-9)
+        return max(minimum, billed) * (self.usd_per_hour or 0.0) / 3600
 
     def describe(self) -> str:
         """`0.36 USD/audio hour, per_second (https://..., read 2026-12-01)`."""
@@ -68,7 +94,8 @@ class Price:
             else f"{self.usd_per_hour:g} USD/audio hour"
         )
         where = f"{self.source}, read {self.read}" if self.source else self.origin
-        return f"{rate}, {self.billing} ({where})"
+        said = f"{rate}, {self.billing} ({where})"
+        return said if self.confirmed else f"{said}, UNCONFIRMED: {self.note or 'see the table'}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +193,14 @@ def parse_prices(text: str, path: Path) -> PriceTable:
             hourly = _money(item["usd_per_hour"], "usd_per_hour", fail)
         if (hourly is not None or per_request is not None) and not item["source"].strip():
             fail("source", "must name where a known price was read (a URL)")
+        confirmed = item.get("confirmed", True)
+        if not isinstance(confirmed, bool):
+            fail("confirmed", f"must be true or false, got {confirmed!r}")
+        note = item.get("note", "")
+        if not isinstance(note, str):
+            fail("note", f"must be a string, got {note!r}")
+        if not confirmed and not note.strip():
+            fail("confirmed", "false needs a `note` saying why the price is unconfirmed")
         entries.append(
             Price(
                 provider=item["provider"].strip(),
@@ -176,6 +211,8 @@ def parse_prices(text: str, path: Path) -> PriceTable:
                 read=item["read"],
                 usd_per_request=per_request,
                 origin=f"{path}:{_line_of(lines, index, None)}",
+                confirmed=confirmed,
+                note=note.strip(),
             )
         )
     return PriceTable(path, tuple(entries))

@@ -32,6 +32,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from asyncbench.core.attempt import SAMPLE_ID
 from asyncbench.core.errors import ConfigError, ProviderError, TransientError
 from asyncbench.core.retry import backoff_delay
 from asyncbench.core.streaming import StreamMetrics
@@ -93,8 +94,11 @@ class EngineOptions:
     # None or closed: closed loop; else the open-loop schedule every send follows
     arrivals: ArrivalSpec | None = None
     #: asked before every attempt with its audio seconds (retries too): False means
-    #: sending it would cross --budget_usd, so it is not sent and the run stops (resumable)
-    admit: Callable[[float], bool] | None = None
+    #: sending it would cross --budget_usd, so it is not sent and the run stops (resumable);
+    #: awaited when it returns an awaitable (the command's ledger, runs/ledger.py)
+    admit: Callable[[float], bool | Awaitable[bool]] | None = None
+    #: told after every admitted attempt (whatever its end) with the same audio seconds
+    settle: Callable[[float], None] | None = None
 
 
 Transcribe = Callable[[str, AudioPayload], Awaitable[str]]
@@ -420,7 +424,10 @@ class Engine:
             if not self.accepting:  # stopped while this sample waited for a slot: send nothing
                 self.pool.abandon(ep)
                 return None
-            if self.opts.admit is not None and not self.opts.admit(job.duration or 0.0):
+            admitted = True if self.opts.admit is None else self.opts.admit(job.duration or 0.0)
+            if not isinstance(admitted, bool):  # the command's budget may sit in another process
+                admitted = await admitted
+            if not admitted:
                 self.pool.abandon(ep)  # over budget: not sent, nothing written, resumed later
                 if self._signals == 0:  # once: a second stop would cancel what is in flight
                     self.stop("budget")
@@ -432,9 +439,14 @@ class Engine:
             if sent is None:
                 sent = time.monotonic()
             err: ProviderError
+            SAMPLE_ID.set(job.sample.id)  # the job journal binds an accepted job to it
             try:
-                async with stall_aware_timeout(limit, self.stall_watch):
-                    text = await self.transcribe(ep.url, job.payload)
+                try:
+                    async with stall_aware_timeout(limit, self.stall_watch):
+                        text = await self.transcribe(ep.url, job.payload)
+                finally:
+                    if self.opts.settle is not None:
+                        self.opts.settle(job.duration or 0.0)
             except ProviderError as exc:
                 err = exc
             except TimeoutError:

@@ -49,6 +49,10 @@ class RunStats:
     def drain_from(self) -> float | None:
         return max(self.handed_out_at, default=None)
 
+    #: clips whose dataset length (audio_length_s) was unusable or off by more than 1 % from
+    #: the decoded audio: cost, RTFx and audio hours use the decoded length (warned once)
+    length_off: int = 0
+
     @property
     def wall_s(self) -> float:
         return (self.ended or time.monotonic()) - self.started

@@ -84,18 +84,34 @@ class PendingJob(Protocol):
 
 
 class Journal(Protocol):
-    """What a job provider needs of the run's job journal (`asyncbench.results.jobs`, which
-    the runner attaches: providers sit below results in the stage order)."""
+    """What a job provider needs of the run's job journal (the command's ledger,
+    `asyncbench.runs.ledger`, which the runner attaches: providers sit below runs in the stage
+    order). `submitted` and `finished` answer `DUPLICATE_JOB` when the job id was also given
+    to another upload: its transcript is then nobody's, and the attempt fails."""
 
     resumed: int
 
-    def pending(self, key: str) -> PendingJob | None: ...
+    async def lookup(self, key: str) -> PendingJob | None: ...
 
     async def submitted(
         self, key: str, job: str, url: str, extra: dict[str, Any] | None = None
-    ) -> None: ...
+    ) -> str | None: ...
 
-    async def finished(self, entry_key: str, job: str, *, failed: bool = False) -> None: ...
+    async def finished(self, entry_key: str, job: str, *, failed: bool = False) -> str | None: ...
+
+
+#: a journal's answer for a job id the service also returned for another upload
+DUPLICATE_JOB = "duplicate_job"
+
+
+def duplicate_job(job_id: str) -> PermanentError:
+    """The attempt's error when its job id is shared with another upload (not retried in this
+    run: the same service may do it again; a rerun retries it)."""
+    return PermanentError(
+        "protocol",
+        f"the service returned job id {job_id[:80]!r} for another upload too: its transcript "
+        "cannot be trusted to be this clip's",
+    )
 
 
 def poll_interval(settings: ProviderSettings) -> float:
@@ -269,12 +285,11 @@ class JobProvider(Provider):
             job_id, extra = await self.submit(session, url, audio)
             return await self._finished(session, url, job_id, extra)
         key = await audio_key(audio.data, audio.url, self.settings.language)
-        entry = journal.pending(key)
-        if entry is not None:
-            endpoint = entry.url if entry.url in self.endpoint_urls() else url
+        entry = await journal.lookup(key)
+        if entry is not None:  # recorded for this model and one of these endpoints
             journal.resumed += 1
             try:
-                text = await self._finished(session, endpoint, entry.job, entry.extra)
+                text = await self._finished(session, entry.url, entry.job, entry.extra)
             except ProviderError as exc:
                 if getattr(exc, "job_failed", False):
                     await journal.finished(key, entry.job, failed=True)
@@ -284,17 +299,20 @@ class JobProvider(Provider):
                 # the provider no longer knows the job (expired, deleted): submit anew
                 await journal.finished(key, entry.job, failed=True)
             else:
-                await journal.finished(key, entry.job)
+                if await journal.finished(key, entry.job) == DUPLICATE_JOB:
+                    raise duplicate_job(entry.job)
                 return text
         job_id, extra = await self.submit(session, url, audio)
-        await journal.submitted(key, job_id, url, extra)
+        if await journal.submitted(key, job_id, url, extra) == DUPLICATE_JOB:
+            raise duplicate_job(job_id)
         try:
             text = await self._finished(session, url, job_id, extra)
         except ProviderError as exc:
             if getattr(exc, "job_failed", False):
                 await journal.finished(key, job_id, failed=True)
             raise
-        await journal.finished(key, job_id)
+        if await journal.finished(key, job_id) == DUPLICATE_JOB:
+            raise duplicate_job(job_id)
         return text
 
     async def _finished(

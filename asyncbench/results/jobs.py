@@ -125,6 +125,12 @@ class JobJournal:
             return
         await self._append(JobEntry(entry_key, job, FAILED if failed else DONE, old.url))
 
+    def write_now(self, entry: JobEntry) -> None:
+        """Record `entry` at once, in the caller's thread (the driver's ledger, which holds
+        its own lock and is never on an event loop's hot path)."""
+        self.entries[entry.key] = entry
+        self._write(entry.to_line())
+
     async def _append(self, entry: JobEntry) -> None:
         self.entries[entry.key] = entry
         line = entry.to_line()

@@ -3,15 +3,14 @@
 Before the first request a run prints the audio hours it will send (from the split's
 `audio_length_s` column, `sources.audio_hours`; nothing decoded) and their cost at the
 model's price (`core.prices`), and refuses to start when that estimate is above the budget.
-While it runs, every attempt (retries included) is priced before it is sent: the attempt
-that would take the spend past the budget is not sent, and the run stops as on Ctrl-C
-(what is in flight finishes and is written; the rest is left for a rerun to resume).
-The budget is per invocation: a rerun starts counting from 0 again.
+While it runs, every attempt (retries included) is reserved from the command's one budget
+(`runs.ledger`, whatever executes the runs) before it is sent: the attempt that would take
+the spend past the budget is not sent, and the whole command stops as on Ctrl-C (what is in
+flight finishes and is written; the rest is left for a rerun to resume), exit 4. The budget
+is per invocation: a rerun starts counting from 0 again.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from asyncbench.core.errors import ConfigError
 from asyncbench.core.prices import Price, describe_missing, load_prices, price_for
@@ -32,29 +31,6 @@ def model_price(model: str, prices: str | None, price_per_hour: float | None) ->
     if price_per_hour is not None:
         return price_for(model, price_per_hour=price_per_hour)
     return load_prices(prices).lookup(model)
-
-
-@dataclass(slots=True)
-class Budget:
-    """The spend of one run so far against its limit (None: no limit, only counting)."""
-
-    price: Price | None
-    limit_usd: float | None
-    spent_usd: float = 0.0
-    refused: bool = False
-
-    def admit(self, seconds: float) -> bool:
-        """Count one request of `seconds` of audio, or refuse it (False) when it would take
-        the spend past the limit. Unknown prices are not counted (and a limit then cannot
-        be enforced: `before_run` refuses that combination)."""
-        cost = self.price.request_cost(seconds) if self.price is not None else None
-        if cost is None:
-            return True
-        if self.limit_usd is not None and self.spent_usd + cost > self.limit_usd + 1e-12:
-            self.refused = True
-            return False
-        self.spent_usd += cost
-        return True
 
 
 def before_run(
@@ -93,7 +69,7 @@ def before_run(
         if budget_usd is not None:
             raise ConfigError(
                 f"--budget_usd needs the audio length of {config}/{split} before the run, "
-                "and it has no audio_length_s column"
+                "and neither its audio_length_s column nor its audio headers give it"
             )
         return f"audio to send: {audio.clips} clips, hours unknown (no audio_length_s column)"
     hours = sum(audio.seconds) / 3600
@@ -107,7 +83,21 @@ def before_run(
             f"the estimated cost $ {cost:0.4f} of {model} on {config}/{split} is above "
             f"--budget_usd {budget_usd:g}: raise the budget or pass --max_samples"
         )
-    return (
+    said_lengths = repaired_line(audio)
+    return (said_lengths + "\n" if said_lengths else "") + (
         f"audio to send: {audio.clips} clips, {hours:0.4f} audio hours; "
         f"estimated cost {said} ({why}; before resume and retries)"
+    )
+
+
+def repaired_line(audio: object) -> str | None:
+    """The one warning for clips whose audio_length_s could not be billed on."""
+    n = getattr(audio, "repaired", 0)
+    if not n:
+        return None
+    label = f"{getattr(audio, 'config', '')}/{getattr(audio, 'split', '')}"
+    return (
+        f"warning: {n} of {getattr(audio, 'clips', n)} clips of {label} have no usable "
+        "audio_length_s (missing, not a number, negative or 0): their length was read from "
+        "the audio headers"
     )

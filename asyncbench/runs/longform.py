@@ -222,6 +222,9 @@ class LocalPrepare:
         self.done_parts = done_parts
         self.writer = writer
         self.loop = asyncio.get_running_loop()
+        #: clips whose audio_length_s is unusable or off by more than 1 % from the decoded
+        #: length (which is what the run bills, times and counts)
+        self.length_off = 0
         # One thread only spills: a recording waiting for the (busy) prep threads would hold
         # its encoded bytes all that time; spilled first, it waits as a file handle.
         self.spiller = ThreadPoolExecutor(1, thread_name_prefix="spill")
@@ -287,7 +290,11 @@ class LocalPrepare:
         done = iter(
             await self.loop.run_in_executor(self.executor, self._prep_chunk, short) if short else []
         )
-        return [next(done) if job is None else job for job in decided]
+        jobs = [next(done) if job is None else job for job in decided]
+        for job in jobs:
+            if job.payload is not None and length_off(job.sample.duration, job.duration):
+                self.length_off += 1
+        return jobs
 
     async def _prep_long(self, sample: Sample, data: bytes) -> Job:
         from asyncbench.sources.longform import open_recording
@@ -298,6 +305,14 @@ class LocalPrepare:
             return await self.loop.run_in_executor(self.executor, self._long_job, sample, rec)
         except (BadAudio, OSError) as exc:
             return _failed(sample, exc)
+
+
+def length_off(column: float | None, decoded: float) -> bool:
+    """Whether a dataset's length for a clip cannot be billed on: missing, not a finite
+    number above 0, or more than 1 % away from the decoded audio's."""
+    if column is None or not math.isfinite(column) or column <= 0:
+        return True
+    return abs(column - decoded) > 0.01 * decoded
 
 
 def _failed(sample: Sample, exc: BadAudio | OSError) -> Job:

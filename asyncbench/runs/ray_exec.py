@@ -97,6 +97,19 @@ def _shard_remote() -> Any:
     return shard
 
 
+def _ledger_host() -> str:
+    """The address the shard tasks reach the driver's ledger server on: loopback when every
+    node of the cluster is on this machine's loopback, else the driver's node address."""
+    import ray
+
+    if not ray.is_initialized():
+        return "127.0.0.1"
+    nodes = {n.get("NodeManagerAddress") for n in ray.nodes() if n.get("Alive")}
+    if nodes <= {"127.0.0.1", "localhost"}:
+        return "127.0.0.1"
+    return str(ray.util.get_node_ip_address())
+
+
 class RayExecutor:
     """Runs each shard as a Ray task; a thread per task turns its stream into events."""
 
@@ -104,6 +117,8 @@ class RayExecutor:
         self.running: list[Any] = []
         #: shard tasks the cluster runs at once (one CPU each); the budget is cut for these
         self.parallelism = parallelism
+        #: where the tasks reach the driver's ledger (runs/ledger_wire.py)
+        self.ledger_host = _ledger_host()
 
     def submit(self, task: ShardTask, post: Callable[[Any], None]) -> None:
         import ray

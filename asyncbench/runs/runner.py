@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from asyncbench.engine.pipeline import Engine
     from asyncbench.engine.stats import RunStats
     from asyncbench.providers.base import Provider
+    from asyncbench.runs.ledger import Ledger
+    from asyncbench.runs.ledger_wire import Money
 
 log = logging.getLogger("asyncbench")
 
@@ -218,6 +220,8 @@ class Shared:
     writer: Callable[[Path], Any] | None = None
     summary: bool = True
     source_stats: list[Any] | None = None  # gets the run's SourceStats (for the driver's)
+    #: a shard's results file in the driver (its job journal is that file's, kept there)
+    results: Path | None = None
 
 
 def results_path(cfg: RunConfig) -> Path:
@@ -297,8 +301,10 @@ async def preflight(urls: list[str], timeout: float) -> list[str]:
     return down
 
 
-def run(cfg: RunConfig) -> int:
-    """Run one split; returns the process exit code.
+def run(cfg: RunConfig, ledger: Ledger | None = None) -> int:
+    """Run one split; returns the process exit code. `ledger`: the command's budget and job
+    journals when this run is one of several (a sequential batch); else the run's own, whose
+    spend it prints at the end.
 
     The garbage collector is off while the run is set up and, once per process, everything
     set up so far (over 100,000 objects that datasets, pandas, pyarrow and aiohttp leave
@@ -308,15 +314,22 @@ def run(cfg: RunConfig) -> int:
     """
     import gc
 
+    from asyncbench.runs.ledger import Ledger, close_command
+
     gc.disable()
     try:
-        return _run(cfg)
+        if ledger is not None:
+            return _run(cfg, ledger)
+        own = Ledger.for_config(cfg)
+        return close_command(own, _run(cfg, own))
     finally:
         gc.enable()
 
 
-def _run(cfg: RunConfig) -> int:
+def _run(cfg: RunConfig, ledger: Ledger) -> int:
     import gc
+
+    from asyncbench.runs.ledger_wire import LocalMoney
 
     prepared = prepare(cfg)
     try:
@@ -328,7 +341,7 @@ def _run(cfg: RunConfig) -> int:
     if gc.get_freeze_count() == 0:  # once: later runs of a batch or sweep collect as usual
         gc.freeze()
     gc.enable()
-    return runner(_run_async(*prepared))  # type: ignore[return-value]
+    return runner(_run_async(*prepared, money=LocalMoney(ledger)))  # type: ignore[return-value]
 
 
 def prepare(cfg: RunConfig) -> Prepared:
@@ -600,16 +613,18 @@ MAX_PREP_THREADS = 256
 PREP_CHUNK = 16
 
 
-async def _run_async(cfg, provider, urls, rps, path, resume, ds, total, lock, shared=None) -> int:  # type: ignore[no-untyped-def]
+async def _run_async(
+    cfg, provider, urls, rps, path, resume, ds, total, lock, shared=None, money=None
+) -> int:  # type: ignore[no-untyped-def]
     """The run in its event loop (its own, or a batch's with `shared`); the results lock that
-    `prepare` took is let go however it ends."""
+    `prepare` took is let go however it ends. `money`: the command's ledger (runs/ledger.py)."""
     try:
-        return await _drive(cfg, provider, urls, rps, path, resume, ds, total, shared)
+        return await _drive(cfg, provider, urls, rps, path, resume, ds, total, shared, money)
     finally:
         lock.release()
 
 
-async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> int:  # type: ignore[no-untyped-def]
+async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared, money=None) -> int:  # type: ignore[no-untyped-def]
     import aiohttp
 
     from asyncbench.engine.endpoints import EndpointPool
@@ -617,6 +632,8 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
     from asyncbench.engine.stats import RunStats
     from asyncbench.reporting.progress import Progress
     from asyncbench.results.store import ResultWriter
+    from asyncbench.runs.ledger import Ledger
+    from asyncbench.runs.ledger_wire import LocalMoney, RunBudget
     from asyncbench.sources.chunked import ChunkedSplit
     from asyncbench.sources.dataset import SourceStats, iter_samples
 
@@ -725,14 +742,15 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
             prep_concurrency = prep_threads if long else prep_threads * 2
             read_ahead = 1 if long else None
         stats = RunStats(total=samples_left(cfg, total, resume))
-        from asyncbench.runs.budget import Budget, model_price
-
-        budget = Budget(model_price(cfg.model_name, cfg.prices, cfg.price_per_hour), cfg.budget_usd)
+        if money is None:  # a run on its own (tests, tools): a ledger of its own
+            money = LocalMoney(Ledger.for_config(cfg))
+        budget = RunBudget(money, cfg.model_name)
 
         async def transcribe(url: str, payload):  # type: ignore[no-untyped-def]
             return await provider.transcribe(session, url, payload)
 
-        journal = open_job_journal(provider, path)
+        results = shared.results if shared is not None and shared.results is not None else path
+        journal = attach_journal(provider, money, results, cfg.model_name, urls)
 
         engine = Engine(
             pool=pool,
@@ -753,6 +771,7 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
                 read_ahead=read_ahead,
                 arrivals=cfg.arrival_spec(),
                 admit=budget.admit,
+                settle=budget.settle,
             ),
             stats=stats,
             redact=redact,
@@ -778,19 +797,22 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
         try:
             await engine.run(batches)
         finally:
+            stats.length_off = getattr(prepare, "length_off", 0)
             if part_writer is not None and parts_task is not None:
                 part_writer.close()
                 await parts_task
-            if journal is not None:
-                journal.close()
+            await budget.drain()
             await progress.stop()
             if shared is None:
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.remove_signal_handler(sig)
                 executor.shutdown(wait=False, cancel_futures=True)
 
-    if journal is not None and stats.interrupted is None and engine.fatal is None:
-        journal.compact()  # the split is through: only jobs still pending stay
+    if journal is not None and isinstance(money, LocalMoney) and results == path:
+        # this process owns the file: close its journal, and once the split is through
+        # keep only the jobs still pending (a shard's journal is its driver's to close)
+        through = stats.interrupted is None and engine.fatal is None
+        money.ledger.close_journal(str(path), compact=through)
     from asyncbench.core.gates import parse_slos
     from asyncbench.reporting.load import load_section
     from asyncbench.reporting.saturation import parse_warmup
@@ -798,6 +820,7 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
 
     if shared is not None and not shared.summary:
         return _outcome(cfg, engine, stats, source_stats, redact, budget)
+    say_lengths(cfg, stats.length_off)
     print_summary(
         path,
         stats,
@@ -818,6 +841,17 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
     return _outcome(cfg, engine, stats, source_stats, redact, budget)
 
 
+def say_lengths(cfg: RunConfig, n: int) -> None:
+    """Warn once when clips' dataset lengths could not be billed on (the decoded ones were)."""
+    if n:
+        print(
+            f"warning: {n} clip{'s' * (n != 1)} of {cfg.dataset}/{cfg.split} had an "
+            "audio_length_s that is missing, not a number, negative, 0 or more than 1 % off "
+            "the decoded audio: cost, RTFx and audio hours use the decoded length",
+            file=sys.stderr,
+        )
+
+
 def _outcome(cfg, engine, stats, source_stats, redact, budget) -> int:  # type: ignore[no-untyped-def]
     """The run's exit code once its engine has stopped (a fatal provider error raises)."""
     if engine.fatal is not None:
@@ -827,17 +861,9 @@ def _outcome(cfg, engine, stats, source_stats, redact, budget) -> int:  # type: 
         return 1
     if engine.source_error is not None:
         return _source_failed(cfg, source_stats.rows, stats.done, engine.source_error)
-    if budget.price is not None and budget.price.known:
-        print(f"spend: $ {budget.spent_usd:0.4f} (audio sent, retries included)")
-    if budget.refused:
+    if budget.refused:  # the command's ledger prints the spend and the stop, once
         from asyncbench.runs.budget import BUDGET_EXIT
 
-        print(
-            f"stopped by --budget_usd {cfg.budget_usd:g}: $ {budget.spent_usd:0.4f} spent, the "
-            f"next request would cross it; {stats.done} samples written; rerun (with a larger "
-            "budget) to resume",
-            file=sys.stderr,
-        )
         return BUDGET_EXIT
     if stats.interrupted:
         print(
@@ -849,16 +875,17 @@ def _outcome(cfg, engine, stats, source_stats, redact, budget) -> int:  # type: 
     return 0
 
 
-def open_job_journal(provider: object, path: Path):  # type: ignore[no-untyped-def]
-    """The job journal beside the results file, attached to an async-job provider (one with
-    `attach_journal`): accepted jobs are recorded before polling and resumed, never
-    resubmitted (`asyncbench.results.jobs`). None for other providers."""
+def attach_journal(provider: object, money: Money, results: Path, model: str, urls: list[str]):  # type: ignore[no-untyped-def]
+    """The job journal of the results file (kept beside it by the command's ledger, wherever
+    this run executes), attached to an async-job provider (one with `attach_journal`):
+    accepted jobs are recorded before polling and resumed, never resubmitted. None for other
+    providers."""
     attach = getattr(provider, "attach_journal", None)
     if attach is None:
         return None
-    from asyncbench.results.jobs import JobJournal, jobs_path
+    from asyncbench.runs.ledger_wire import RunJournal
 
-    journal = JobJournal(jobs_path(path))
+    journal = RunJournal(money, str(results), model, urls)
     attach(journal)
     return journal
 

@@ -32,8 +32,10 @@ split in use by another run or belonging to another run is refused.
 its dataset reader and its prepared audio): with N = 1 the runs go strictly one after
 another, each starting when the one before it has ended.
 
-Each run keeps its own results file, resume state, ledger and summary, exactly as a run of its
-own. A run that fails (a rejected key, an unreadable dataset) is reported and the others go on.
+Each run keeps its own results file, resume state and summary, exactly as a run of its own;
+the money is the batch's (runs/ledger.py): every run reserves its attempts from the one
+`--budget_usd`, and once it is spent every run stops at its next attempt and no run starts.
+A run that fails (a rejected key, an unreadable dataset) is reported and the others go on.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ from asyncbench.runs.runner import (
 if TYPE_CHECKING:
     from asyncbench.engine.pipeline import Engine
     from asyncbench.engine.stats import RunStats
+    from asyncbench.runs.ledger import Ledger
 
 
 class NotStarted(ConfigError):
@@ -186,12 +189,18 @@ def plan_budgets(runs: Sequence[Prepared]) -> list[Budget]:
 
 async def run_budgets(
     runs: Sequence[Prepared],
+    ledger: Ledger,
     *,
     max_runs: int | None = None,
     progress: bool = True,
 ) -> list[int | BaseException]:
-    """Drive every run; per run (in the given order) its exit code, or the exception that
-    ended it (a `ConfigError` for a fatal provider error, reported like a run's own)."""
+    """Drive every run on the command's `ledger`; per run (in the given order) its exit code,
+    or the exception that ended it (a `ConfigError` for a fatal provider error, reported like
+    a run's own)."""
+    from asyncbench.runs.budget import BUDGET_EXIT
+    from asyncbench.runs.ledger_wire import LocalMoney
+
+    money = LocalMoney(ledger)
     budgets = plan_budgets(runs)
     outcomes: list[int | BaseException] = [ConfigError("not started: the batch was stopped")] * len(
         runs
@@ -212,7 +221,7 @@ async def run_budgets(
 
     async def one(budget: Budget, shared: Shared, index: int, prepared: Prepared) -> None:
         try:
-            outcomes[index] = await _run_async(*prepared, shared=shared)
+            outcomes[index] = await _run_async(*prepared, shared=shared, money=money)
         except Exception as exc:  # reported per run; the batch goes on
             outcomes[index] = exc
         finally:
@@ -225,9 +234,13 @@ async def run_budgets(
         for rank, (index, prepared) in enumerate(budget.runs):
             if gate is not None:
                 await gate.acquire()
-            if stopping:
+            if stopping or ledger.stopped:  # nothing new starts once the budget is spent
                 if gate is not None:
                     gate.release()
+                for later, held in budget.runs[rank:]:
+                    held.lock.release()
+                    if ledger.stopped:
+                        outcomes[later] = BUDGET_EXIT
                 break
             run = Active(f"{prepared.cfg.dataset}/{prepared.cfg.split}")
             budget.active.append(run)
@@ -278,6 +291,7 @@ async def _first(task: asyncio.Task[None], event_wait: Coroutine[object, object,
 
 def run_all(
     cfgs: Sequence[RunConfig],
+    ledger: Ledger,
     *,
     max_runs: int | None = None,
     announce: Callable[[RunConfig], None] = lambda cfg: None,
@@ -317,7 +331,9 @@ def run_all(
     except ImportError:  # pragma: no cover - uvloop is a dependency
         loop_run = asyncio.run
     progress = any(p.cfg.progress for _, p in ready)
-    ended = loop_run(run_budgets([p for _, p in ready], max_runs=max_runs, progress=progress))
+    ended = loop_run(
+        run_budgets([p for _, p in ready], ledger, max_runs=max_runs, progress=progress)
+    )
     for (index, _), result in zip(ready, ended, strict=True):
         results[index] = result
     return results

@@ -6,7 +6,8 @@ did the pre-scan, and hands each shard the ids already finished. A shard opens i
 provider client, endpoint pool (its share of the provider's budget) and dataset reader, runs
 the engine on the slice of the split its stable id hash selects (`--shard i/n`), and passes
 every finished line to `emit` in batches. It writes nothing of its own but a long recording's
-part journal, in a temporary folder, so a worker needs no shared filesystem.
+part journal, in a temporary folder, so a worker needs no shared filesystem. Its budget and
+job journal are the driver's (runs/ledger.py), reached over the driver's ledger server.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from asyncbench.core.errors import ConfigError
+from asyncbench.runs.ledger_wire import LedgerAddress
 from asyncbench.runs.runner import RunConfig
 
 # what a provider or the dataset reader may read from the environment
@@ -43,6 +45,9 @@ class ShardTask:
     # the driver's provider settings from its environment (keys, base URLs, HF_* switches):
     # a Ray worker does not inherit the driver's environment
     env: dict[str, str] = field(default_factory=dict)
+    # the driver's ledger (budget, job journal) and the results file it keeps the journal of
+    ledger: LedgerAddress | None = None
+    results: str = ""
 
 
 @dataclass
@@ -108,6 +113,7 @@ async def _run_shard(task: ShardTask, emit: Callable[[bytes], None]) -> ShardEnd
 
     from asyncbench.engine.endpoints import EndpointPool
     from asyncbench.results.store import ResumeState, results_name
+    from asyncbench.runs.ledger_wire import RemoteMoney
     from asyncbench.runs.runner import (
         Shared,
         _drive,
@@ -126,6 +132,7 @@ async def _run_shard(task: ShardTask, emit: Callable[[bytes], None]) -> ShardEnd
         seen["stats"] = stats
 
     scratch = Path(tempfile.mkdtemp(prefix="asyncbench-shard-"))
+    money = None if task.ledger is None else RemoteMoney(task.ledger)
     try:
         provider, urls, rps = make_provider(cfg)
         ds = None if cfg.use_url else open_dataset(cfg)
@@ -146,10 +153,13 @@ async def _run_shard(task: ShardTask, emit: Callable[[bytes], None]) -> ShardEnd
                     writer=lambda _path: LineSink(emit),
                     summary=False,
                     source_stats=sources,
+                    results=Path(task.results) if task.results else None,
                 )
-                code = await _drive(cfg, provider, urls, rps, path, resume, ds, None, shared)
+                code = await _drive(cfg, provider, urls, rps, path, resume, ds, None, shared, money)
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
+            if money is not None:
+                await money.close()
         return ShardEnd(code, None, seen.get("stats"), sources[0] if sources else None)
     except ConfigError as exc:
         return ShardEnd(2, str(exc), seen.get("stats"))

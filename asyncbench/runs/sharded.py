@@ -15,6 +15,11 @@ line whose id the file does not have yet and drops the rest, so every sample end
 once even when a shard is run twice. A shard whose worker dies (killed, its node lost) is
 started again with every id written so far left out: nothing it finished is lost and nothing
 is done twice. At each run's end its summary is written here from the shards' counters.
+
+The command's money stays here too (runs/ledger.py): every shard reserves each attempt from
+the one budget and records its jobs in the journal beside the results file through this
+process's ledger server, so a killed shard's jobs are polled by its redo, and once the budget
+is spent no shard sends more and no new shard is started.
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ from typing import Any, Protocol
 import orjson
 
 from asyncbench.core.errors import ConfigError
+from asyncbench.runs.budget import BUDGET_EXIT
+from asyncbench.runs.ledger import Ledger
+from asyncbench.runs.ledger_wire import LedgerAddress, LedgerServer
 from asyncbench.runs.runner import Prepared, expected_samples, run_info
 from asyncbench.runs.scheduler import budget_key
 from asyncbench.runs.shard_worker import ShardEnd, ShardTask, provider_env
@@ -91,10 +99,27 @@ class _Budget:
 
 
 def run_sharded(
-    runs: Sequence[Prepared], shards: int, executor: Executor
+    runs: Sequence[Prepared], shards: int, executor: Executor, ledger: Ledger
 ) -> list[int | BaseException]:
-    """Drive every run's shards on `executor`; per run its exit code or the exception that
-    ended it (as `scheduler.run_budgets` returns them)."""
+    """Drive every run's shards on `executor`, all on the command's `ledger`; per run its
+    exit code or the exception that ended it (as `scheduler.run_budgets` returns them)."""
+    paths = {str(p.path) for p in runs}
+    for path in paths:
+        ledger.open_journal(path)
+    server = LedgerServer(ledger, paths, getattr(executor, "ledger_host", "127.0.0.1"))
+    try:
+        return _drive_shards(runs, shards, executor, ledger, server.address)
+    finally:
+        server.close()
+
+
+def _drive_shards(
+    runs: Sequence[Prepared],
+    shards: int,
+    executor: Executor,
+    ledger: Ledger,
+    address: LedgerAddress,
+) -> list[int | BaseException]:
     states = [_Run(p, shards, left=set(range(shards))) for p in runs]
     budgets: dict[Any, _Budget] = {}
     n_budgets = len({budget_key(p) for p in runs})
@@ -117,14 +142,20 @@ def run_sharded(
             if state.error is not None:
                 state.left.discard(k)
                 continue
+            if ledger.stopped:  # the budget is spent: nothing new starts
+                state.ends.append(ShardEnd(BUDGET_EXIT))
+                state.left.discard(k)
+                continue
             share = budget.slots.pop(0)
             budget.busy[(i, k)] = share
-            executor.submit(_task(state, i, k, share), events.put)
+            executor.submit(_task(state, i, k, share, address), events.put)
 
     def finish(i: int) -> None:
         state = states[i]
         if state.fd is not None:
             os.close(state.fd)
+        through = state.error is None and not any(end.code for end in state.ends)
+        ledger.close_journal(str(state.prepared.path), compact=through)
         outcomes[i] = _summarise(state)
         state.prepared.lock.release()
         open_runs.discard(i)
@@ -146,7 +177,10 @@ def run_sharded(
             budget = budgets[budget_key(state.prepared)]
             share = budget.busy.pop((i, k))
             budget.slots.append(share)
-            if kind == "lost" and state.error is None:
+            if kind == "lost" and state.error is None and ledger.stopped:
+                state.ends.append(ShardEnd(BUDGET_EXIT))  # not redone: the budget is spent
+                state.left.discard(k)
+            elif kind == "lost" and state.error is None:
                 state.redos += 1
                 what = f"{state.prepared.cfg.model_name} {_label(state)} shard {k}/{shards}"
                 if state.redos > MAX_REDOS * shards:
@@ -184,7 +218,7 @@ def _label(state: _Run) -> str:
     return f"{cfg.dataset}/{cfg.split}"
 
 
-def _task(state: _Run, i: int, k: int, share: int) -> ShardTask:
+def _task(state: _Run, i: int, k: int, share: int, ledger: LedgerAddress) -> ShardTask:
     """Shard k of run i with `share` of its budget: what a worker needs, nothing open."""
     cfg = state.prepared.cfg
     fraction = share / cfg.max_workers
@@ -205,7 +239,7 @@ def _task(state: _Run, i: int, k: int, share: int) -> ShardTask:
         options=dict(cfg.options),
     )
     skip = frozenset(state.prepared.resume.done_ids | state.written)
-    return ShardTask(shard_cfg, skip, (i, k), provider_env())
+    return ShardTask(shard_cfg, skip, (i, k), provider_env(), ledger, str(state.prepared.path))
 
 
 def _open_append(path: Any) -> int:
@@ -248,6 +282,9 @@ def _summarise(state: _Run) -> int | BaseException:
         _merge(stats, end.stats)
         _merge(source, end.source)
     stats.ended = time.monotonic()
+    from asyncbench.runs.runner import say_lengths
+
+    say_lengths(p.cfg, stats.length_off)
     codes = [end.code for end in state.ends]
     if 130 in codes:
         stats.interrupted = "SIGINT"
@@ -294,21 +331,25 @@ def _merge(into: Any, part: Any) -> None:
 def run_processes(cfg: Any) -> int:
     """`run --processes N`: the run's N id-hash slices in N event-loop processes, this one
     the single writer (a run's own code path, `runner.run`, when N is 1)."""
+    from asyncbench.runs.ledger import close_command
     from asyncbench.runs.procs import ProcessExecutor
     from asyncbench.runs.runner import prepare, run
 
     if cfg.processes <= 1:
         return run(cfg)
-    (outcome,) = run_sharded([prepare(cfg)], cfg.processes, ProcessExecutor())
+    ledger = Ledger.for_config(cfg)
+    (outcome,) = run_sharded([prepare(cfg)], cfg.processes, ProcessExecutor(), ledger)
     if isinstance(outcome, BaseException):
+        close_command(ledger, 2)
         raise outcome
-    return outcome
+    return close_command(ledger, outcome)
 
 
 def run_all_sharded(
     cfgs: Sequence[Any],
     shards: int,
     executor: Executor,
+    ledger: Ledger,
     *,
     announce: Callable[[Any], None] = lambda cfg: None,
 ) -> list[int | BaseException]:
@@ -327,7 +368,7 @@ def run_all_sharded(
         except ConfigError as exc:
             results.append(NotStarted(str(exc)))
     if ready:
-        ended = run_sharded([p for _, p in ready], shards, executor)
+        ended = run_sharded([p for _, p in ready], shards, executor, ledger)
         for (index, _), result in zip(ready, ended, strict=True):
             results[index] = result
     return results
