@@ -16,9 +16,6 @@ from asyncbench.servers.mock.state import MockConfig
 
 from .provider_runs import (
     AudioHost,
-    assert_each_retried_once,
-    assert_missing_key_sends_nothing,
-    assert_server_errors_retried,
     assert_split_end_to_end,
     client_of,
     run_clips,
@@ -50,19 +47,6 @@ async def test_split_end_to_end(split: Path, tmp_path: Path) -> None:
     }
     headers = state.last_request["deepgram"]
     assert headers["Authorization"] == f"Token {KEY}" and headers["Content-Type"] == "audio/wav"
-
-
-async def test_missing_key_names_the_variable(split: Path, tmp_path: Path) -> None:
-    await assert_missing_key_sends_nothing(MODEL, split, tmp_path, ENV, "deepgram")
-
-
-async def test_rate_limit_is_retried(tmp_path: Path) -> None:
-    engine, rows = await run_with_key(MODEL, "mock-rate_limit", 3, tmp_path / "r")
-    assert_each_retried_once(engine, rows, 3, "rate_limited")
-
-
-async def test_server_errors_are_retried(tmp_path: Path) -> None:
-    await assert_server_errors_retried(MODEL, KEY, tmp_path / "r", "deepgram")
 
 
 async def test_no_credit_and_rejected_key_are_fatal(tmp_path: Path) -> None:

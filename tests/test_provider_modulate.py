@@ -22,9 +22,7 @@ from .eval_runs import (
     standard_specs,
 )
 from .provider_runs import (
-    assert_each_retried_once,
     assert_key_rejected,
-    assert_server_errors_retried,
     clip_list,
     run_clips,
     run_with_key,
@@ -64,12 +62,6 @@ def test_rejected_key_stops_the_run(runs: dict[str, Outcome]) -> None:
     assert "Invalid or missing API key" in line and "wrong-key" not in line
 
 
-def test_missing_key_names_the_variable(runs: dict[str, Outcome]) -> None:
-    assert_refused_before_any_request(
-        runs["no_key"], "modulate", f"error: {ENV} is not set; export {ENV}=... or pass --api_key"
-    )
-
-
 def test_unknown_variant_is_one_line(runs: dict[str, Outcome]) -> None:
     assert_refused_before_any_request(
         runs["bad_option"],
@@ -90,15 +82,6 @@ async def test_multilingual_sends_the_short_language_code() -> None:
     assert mock.state.last_request["modulate form"]["language"] == "de"
     with pytest.raises(ConfigError, match="language 'x1' is not an ISO 639 code"):
         provider(None, "multilingual", "x1")
-
-
-async def test_concurrency_429_is_retried(tmp_path: Path) -> None:
-    engine, rows = await run_with_key(MODEL, "mock-concurrency_limit", 3, tmp_path / "r")
-    assert_each_retried_once(engine, rows, 3, "rate_limited")
-
-
-async def test_server_errors_are_retried(tmp_path: Path) -> None:
-    await assert_server_errors_retried(MODEL, KEY, tmp_path / "r", "modulate")
 
 
 async def test_spent_quota_stops_the_run(tmp_path: Path) -> None:

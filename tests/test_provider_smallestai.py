@@ -24,9 +24,7 @@ from .eval_runs import (
 )
 from .provider_runs import (
     AudioHost,
-    assert_each_retried_once,
     assert_key_rejected,
-    assert_server_errors_retried,
     clip_list,
     run_clips,
     run_with_key,
@@ -65,12 +63,6 @@ def test_rejected_key_stops_the_run(runs: dict[str, Outcome]) -> None:
     assert_key_rejected(runs["bad_key"].run, ENV)
 
 
-def test_missing_key_names_the_variable(runs: dict[str, Outcome]) -> None:
-    assert_refused_before_any_request(
-        runs["no_key"], "smallestai", f"error: {ENV} is not set; export {ENV}=... or pass --api_key"
-    )
-
-
 def test_unknown_model_is_one_line(runs: dict[str, Outcome]) -> None:
     assert_refused_before_any_request(
         runs["bad_option"],
@@ -96,15 +88,6 @@ async def test_url_mode_sends_json_and_the_service_fetches() -> None:
     assert (info.value.kind, info.value.status) == ("bad_request", 400)
     assert "could not fetch the audio url" in str(info.value)
     assert SmallestAIProvider.fetches_urls
-
-
-async def test_rate_limit_is_retried(tmp_path: Path) -> None:
-    engine, rows = await run_with_key(MODEL, "mock-rate_limit", 3, tmp_path / "r")
-    assert_each_retried_once(engine, rows, 3, "rate_limited")
-
-
-async def test_server_errors_are_retried(tmp_path: Path) -> None:
-    await assert_server_errors_retried(MODEL, KEY, tmp_path / "r", "smallestai")
 
 
 async def test_no_credit_stops_the_run(tmp_path: Path) -> None:
