@@ -38,6 +38,9 @@ REGISTRY: dict[str, str] = {
     "assemblyai-rt": "asyncbench.providers.assemblyai_rt:AssemblyAIRTProvider",
     "elevenlabs-rt": "asyncbench.providers.elevenlabs_rt:ElevenLabsRTProvider",
     "openai-rt": "asyncbench.providers.openai_rt:OpenAIRTProvider",
+    "meta": "asyncbench.providers.meta:MetaProvider",
+    "sprag": "asyncbench.providers.sprag:SpragProvider",
+    "sophea": "asyncbench.providers.sophea:SopheaProvider",
 }
 
 

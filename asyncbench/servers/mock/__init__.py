@@ -35,6 +35,9 @@ PROTOCOLS: tuple[str, ...] = (
     "assemblyai_rt",
     "elevenlabs_rt",
     "openai_rt",
+    "meta",
+    "sprag",
+    "sophea",
 )
 
 
