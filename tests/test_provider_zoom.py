@@ -1,6 +1,7 @@
 """Zoom Scribe fast mode: `run_eval.py` end to end against the mock (with the raw key and with
 a signed JWT), each error kind through the real engine, URL mode, and the leaderboard's
-config (en-US, segmentation off up to 29.9 s, model_pro, timestamps)."""
+config (en-US, segmentation off up to 29.9 s, gpu_pipeline_vnext, timestamps, and the model
+of `scribe_v2_pro`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import aiohttp
 import orjson
 import pytest
 
-from asyncbench.core.errors import PermanentError
+from asyncbench.core.errors import ConfigError, PermanentError
 from asyncbench.providers.base import AudioPayload
 from asyncbench.providers.zoom import ZoomProvider, make_jwt
 from asyncbench.servers.mock.state import MockConfig
@@ -37,6 +38,7 @@ KEY = "zoom-test-key-99"
 SECRET = "zoom-test-secret-00"
 ENV = "ZOOM_API_KEY"
 MODEL = "zoom/scribe_v1"
+V2 = "zoom/scribe_v2_pro"
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +55,7 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> CliRuns:
         tmp_path_factory.mktemp("zoom"),
         {
             "raw_key": (MODEL, good, ()),
-            "jwt": (MODEL, {**good, "ZOOM_API_SECRET": SECRET}, ()),
+            "jwt": (V2, {**good, "ZOOM_API_SECRET": SECRET}, ()),
             "bad_secret": (MODEL, {**good, "ZOOM_API_SECRET": "not-the-secret"}, ()),
             "bad_url": (MODEL, good, ("--base_url", "zoom.us:http")),
             **key_runs(MODEL, ENV, "not-the-key"),
@@ -69,16 +71,21 @@ def provider(url: str | None, key: str = KEY) -> ZoomProvider:
 
 
 def test_split_end_to_end_through_run_eval(cli: CliRuns) -> None:
-    for name in ("raw_key", "jwt"):
+    for name, model in (("raw_key", MODEL), ("jwt", V2)):
         run = cli.runs[name]
-        rows = assert_leaderboard_run(run, MODEL, run.results.parent / "esb")
+        rows = assert_leaderboard_run(run, model, run.results.parent / "esb")
         assert all(r["attempts"] == 1 for r in rows)
     assert cli.mock.counters["zoom.requests"] >= 2 * N_SAMPLES
+    # scribe_v1 sends no model, scribe_v2_pro the board's (PR #210)
+    assert cli.mock.counters["zoom.model.-"] >= N_SAMPLES
+    assert cli.mock.counters["zoom.model.zoom-scribe-en-pro"] == N_SAMPLES
     # the clips are 1-2 s long: no voice-activity segmentation, as the leaderboard sends it
-    assert cli.mock.last_request["zoom config"] == {
+    config = dict(cli.mock.last_request["zoom config"])
+    config.pop("model", None)
+    assert config == {
         "language": "en-US",
         "segmentation_mode": "none",
-        "experimental_feature": {"model_pro": True},
+        "experimental_feature": {"gpu_pipeline_vnext": True},
         "timestamps": True,
     }
 
@@ -94,6 +101,14 @@ def test_missing_key_is_one_line(cli: CliRuns) -> None:
 
 def test_bad_base_url_is_one_line(cli: CliRuns) -> None:
     assert_one_error_line(cli.runs["bad_url"], "--base_url", "'zoom.us:http'", "port")
+
+
+def test_unknown_variant_is_refused_before_any_request() -> None:
+    with pytest.raises(ConfigError) as info:
+        client_of(ZoomProvider, "zoom/scribe_v3", None, KEY)
+    assert str(info.value) == (
+        "unknown Zoom model 'scribe_v3' in zoom/scribe_v3; use zoom/scribe_v1 or zoom/scribe_v2_pro"
+    )
 
 
 def test_config_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
