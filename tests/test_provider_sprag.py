@@ -23,7 +23,7 @@ from .eval_runs import (
     run_all,
     standard_specs,
 )
-from .provider_runs import assert_key_rejected, clip_list
+from .provider_runs import assert_key_rejected, clip_list, wav_clip
 from .support import MockServer
 
 ENV = "SPRAG_API_KEY"
@@ -99,3 +99,18 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SPRAG_REQUESTS_PER_MINUTE", "0")
     with pytest.raises(ConfigError, match="got '0'"):
         provider(None)
+
+
+async def test_the_openai_sdk_transcribes_through_the_mock() -> None:
+    """Sprag serves the OpenAI protocol, so the official openai SDK is its client too."""
+    import openai
+
+    clip = wav_clip("Symphony heard this.", 0.8)
+    async with MockServer() as mock:
+        sdk = openai.AsyncOpenAI(api_key=KEY, base_url=f"{mock.url}{SUFFIX}", max_retries=0)
+        reply = await sdk.audio.transcriptions.create(
+            model="symphony", file=("a.wav", clip.data or b"", "audio/wav"), temperature=0.0
+        )
+        await sdk.close()
+    assert reply.text == "Symphony heard this."
+    assert mock.state.last_request["sprag form"]["temperature"] == "0.0"
