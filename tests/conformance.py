@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from asyncbench.providers import REGISTRY, resolve
+from asyncbench.providers import REGISTRY, VARIANTS, resolve
 
 KEY = "conf-key-0123456789"
 
@@ -59,7 +59,7 @@ class Case:
         return cls.key_env
 
     def __str__(self) -> str:  # the pytest id
-        return self.prefix
+        return self.model if self.model in VARIANTS else self.prefix
 
 
 CASES: tuple[Case, ...] = (
@@ -102,11 +102,13 @@ CASES: tuple[Case, ...] = (
          server_errors=False, error_message=True),
     Case("openai-rt/gpt-4o-transcribe", "openai-rt", None, "stream", None, server_errors=False,
          robust=True, error_message=True),
+    Case("meta/muse-voice-transcribe-streaming", "meta-stream", None, "stream", None,
+         server_errors=False, error_message=True),
     Case("speechmatics-rt/enhanced", "speechmatics-rt", None, "stream", None,
          server_errors=False),
 )  # fmt: skip
 
-BY_PREFIX: dict[str, Case] = {case.prefix: case for case in CASES}
+BY_PREFIX: dict[str, Case] = {case.prefix: case for case in CASES if case.model not in VARIANTS}
 
 
 #: (fault the mock injects, the kind the attempt must fail with) for every stream
@@ -123,8 +125,11 @@ STREAM_FAULTS: tuple[tuple[Case, str, str], ...] = tuple(
 
 
 def case_for(prefix: str) -> Case | None:
-    """The row that covers a registry prefix: its own, or one of an alias of the same class
-    (`assembly` is `assemblyai`, `speechmatics-batch` is `speechmatics`)."""
+    """The row that covers a registry prefix (or a whole model name of `VARIANTS`): its own,
+    or one of an alias of the same class (`assembly` is `assemblyai`, `speechmatics-batch` is
+    `speechmatics`)."""
+    if prefix in VARIANTS:
+        return next((c for c in CASES if c.model == prefix), None)
     if prefix in BY_PREFIX:
         return BY_PREFIX[prefix]
     target = REGISTRY[prefix]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from asyncbench.core.errors import ConfigError
-from asyncbench.providers import REGISTRY, resolve
+from asyncbench.providers import REGISTRY, VARIANTS, resolve
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings
 from asyncbench.servers.mock.state import MockConfig
 
@@ -49,12 +49,14 @@ def make(case: Case, url: str, key: str = KEY) -> Provider:
     return client(case.model, url, key)
 
 
-@pytest.mark.parametrize("prefix", sorted(REGISTRY))
+@pytest.mark.parametrize("prefix", sorted(REGISTRY) + sorted(VARIANTS))
 def test_every_registered_provider_has_a_row(prefix: str) -> None:
-    """A new provider cannot skip the suite: its prefix needs a row in conformance.py."""
+    """A new provider cannot skip the suite: its prefix (or model name, for a variant served
+    by its own client) needs a row in conformance.py."""
     case = case_for(prefix)
     assert case is not None, f"add a Case for {prefix!r} to tests/conformance.py"
-    assert REGISTRY[case.prefix] == REGISTRY[prefix]
+    name = prefix if "/" in prefix else f"{prefix}/x"
+    assert resolve(case.model)[0] is resolve(name)[0]
 
 
 @pytest.mark.parametrize("case", KEYED, ids=str)

@@ -65,7 +65,8 @@ def test_unknown_variant_is_one_line(runs: dict[str, Outcome]) -> None:
     assert_refused_before_any_request(
         runs["bad_option"],
         "meta",
-        "error: unknown Meta model 'muse-2' in meta/muse-2; use meta/muse-voice-transcribe",
+        "error: unknown Meta model 'muse-2' in meta/muse-2; use meta/muse-voice-transcribe or "
+        "meta/muse-voice-transcribe-streaming",
     )
 
 
@@ -111,5 +112,5 @@ def test_endpoints_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert provider(None).url == "https://staging.meta.ai/v1/asr/transcribe"
     assert provider("http://127.0.0.1:9").url == "http://127.0.0.1:9/v1/asr/transcribe"
     assert (MetaProvider.default_concurrency, MetaProvider.default_timeout) == (8, 600.0)
-    with pytest.raises(ConfigError, match="meta/muse-voice-transcribe-streaming"):
+    with pytest.raises(ConfigError, match="is served by the other Meta client"):
         MetaProvider(ProviderSettings(model="muse-voice-transcribe-streaming", api_key=KEY))

@@ -10,7 +10,15 @@ import importlib
 from asyncbench.core.errors import ConfigError
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings
 
-__all__ = ["REGISTRY", "AudioPayload", "Provider", "ProviderSettings", "resolve", "split_model"]
+__all__ = [
+    "REGISTRY",
+    "VARIANTS",
+    "AudioPayload",
+    "Provider",
+    "ProviderSettings",
+    "resolve",
+    "split_model",
+]
 
 #: prefix -> "module:Class"
 REGISTRY: dict[str, str] = {
@@ -43,6 +51,12 @@ REGISTRY: dict[str, str] = {
     "sophea": "asyncbench.providers.sophea:SopheaProvider",
 }
 
+#: whole model names served by another client than their prefix's (a provider whose
+#: streaming variant is a different protocol): "prefix/model" -> "module:Class"
+VARIANTS: dict[str, str] = {
+    "meta/muse-voice-transcribe-streaming": "asyncbench.providers.meta_stream:MetaStreamProvider",
+}
+
 
 def split_model(model_name: str) -> tuple[str, str]:
     """`provider/model` → (provider, model); the model part may itself contain slashes."""
@@ -57,7 +71,7 @@ def split_model(model_name: str) -> tuple[str, str]:
 
 def resolve(model_name: str) -> tuple[type[Provider], str]:
     prefix, model = split_model(model_name)
-    target = REGISTRY.get(prefix)
+    target = VARIANTS.get(f"{prefix}/{model}") or REGISTRY.get(prefix)
     if target is None:
         raise ConfigError(
             f"unknown provider prefix {prefix!r} in --model_name {model_name!r}; "

@@ -62,17 +62,13 @@ def env_value(name: str, default: str) -> str:
 
 
 def api_model(model: str, allowed: tuple[str, ...]) -> str:
-    """The API's model for a board model name, or one line naming the ones there are."""
-    if model in API_MODELS and model not in allowed:
-        raise ConfigError(
-            f"meta/{model} (the realtime WebSocket variant) is not available in this version; "
-            f"use {' or '.join(f'meta/{m}' for m in allowed)}"
-        )
+    """The API's model for a board model name served by this client, or one line naming
+    the board's names."""
     if model not in allowed:
-        raise ConfigError(
-            f"unknown Meta model {model!r} in meta/{model}; "
-            f"use {' or '.join(f'meta/{m}' for m in allowed)}"
-        )
+        names = " or ".join(f"meta/{m}" for m in API_MODELS)
+        if model in API_MODELS:  # the other transport's name, reached without the registry
+            raise ConfigError(f"meta/{model} is served by the other Meta client; use {names}")
+        raise ConfigError(f"unknown Meta model {model!r} in meta/{model}; use {names}")
     return API_MODELS[model]
 
 

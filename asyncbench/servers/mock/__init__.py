@@ -36,6 +36,7 @@ PROTOCOLS: tuple[str, ...] = (
     "elevenlabs_rt",
     "openai_rt",
     "meta",
+    "meta_stream",
     "sprag",
     "sophea",
 )
