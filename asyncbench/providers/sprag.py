@@ -61,6 +61,7 @@ class SpragProvider(OpenAIProvider):
     default_timeout = 600.0
     languages = (("", None),)  # no language is sent: the service decides
     accepts_flac = False
+    serves_sse = False  # the PR sends no stream field
 
     def __init__(self, settings: ProviderSettings) -> None:
         rpm = requests_per_minute()

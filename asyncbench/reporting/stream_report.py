@@ -15,12 +15,12 @@ from typing import Any
 import orjson
 
 from asyncbench.engine.stats import latency_summary
-from asyncbench.reporting.streaming import METRICS
+from asyncbench.reporting.streaming import METRICS, SSE_METRICS
 
 
 def stream_values(path: Path) -> dict[str, list[float]]:
     """{metric: values over the file's ok lines} (empty lists for a batch provider's file)."""
-    out: dict[str, list[float]] = {name: [] for name in METRICS}
+    out: dict[str, list[float]] = {name: [] for name in (*METRICS, *SSE_METRICS)}
     try:
         with path.open("rb") as f:
             for raw in f:
@@ -30,7 +30,7 @@ def stream_values(path: Path) -> dict[str, list[float]]:
                     continue
                 if not isinstance(line, dict) or line.get("status") != "ok":
                     continue
-                for name in METRICS:
+                for name in out:
                     value = line.get(name)
                     if isinstance(value, (int, float)):
                         out[name].append(float(value))
@@ -57,12 +57,47 @@ def stream_html(files: Sequence[Any]) -> list[str]:
     """HTML parts for the report (nothing when no file was streamed). `files` are the
     report's FileData (`.score.path`, `.score.model_id`, `.name`)."""
     rows: list[tuple[str, dict[str, list[float]]]] = []
+    sse_rows: list[tuple[str, dict[str, list[float]]]] = []
     for f in files:
         values = stream_values(Path(f.score.path))
         if values["final_after_end_s"]:
             rows.append((f"{f.score.model_id} {f.name}", values))
+        if values["first_delta_s"]:
+            sse_rows.append((f"{f.score.model_id} {f.name}", values))
+    parts = sse_table(sse_rows)
+    if not rows:
+        return parts
+    return parts + live_html(rows)
+
+
+def sse_table(rows: list[tuple[str, dict[str, list[float]]]]) -> list[str]:
+    """The `--stream` table: each file's time to first delta and inter-delta gaps."""
     if not rows:
         return []
+    e = html.escape
+    parts = ["<h2>Streamed replies (server-sent events)</h2><div class='wide'>"]
+    parts.append("<table class='data'><tr><th>file</th>")
+    for name in SSE_METRICS:
+        parts += [f"<th>{name} p50 ms</th>", "<th>p90</th>", "<th>p99</th>"]
+    parts.append("</tr>")
+    for label, values in rows:
+        cells = [e(label)]
+        for name in SSE_METRICS:
+            q = latency_summary(values[name])
+            for p in ("p50", "p90", "p99"):
+                cells.append("n/a" if q[p] is None else f"{1000 * q[p]:.0f}")
+        parts.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    parts.append(
+        "</table></div><p class='note'>first_delta_s = request start → the first non-empty "
+        "transcript delta (the time to first token of vLLM's benchmark client and GuideLLM); "
+        "delta gaps = the time between deltas of one reply, its p50 and p99 per line, then "
+        "percentiles over the lines.</p>"
+    )
+    return parts
+
+
+def live_html(rows: list[tuple[str, dict[str, list[float]]]]) -> list[str]:
+    """The WebSocket streams' latency table and histogram."""
     e = html.escape
     parts = ["<h2>Streaming latency</h2><div class='wide'><table class='data'><tr><th>file</th>"]
     for name in METRICS:
