@@ -44,6 +44,8 @@ class Case:
     robust: bool = False
     #: streams: the protocol has an error message the mock can send mid-stream
     error_message: bool = False
+    #: the HTTP status of a rejected key (Google says 400 API_KEY_INVALID)
+    rejected_status: int = 401
     #: appended to the mock's URL to make the client's base URL (a service whose real path
     #: another one's mock already serves is mocked under a prefix)
     base_suffix: str = ""
@@ -81,6 +83,8 @@ CASES: tuple[Case, ...] = (
     Case("meta/muse-voice-transcribe", "meta", ("Authorization", "Bearer {key}")),
     Case("sprag/symphony", "sprag", ("Authorization", "Bearer {key}"), base_suffix="/sprag/v1"),
     Case("sophea/asr-k1", "sophea", ("X-API-Key", "{key}")),
+    Case("gemini/gemini-3.5-transcribe", "gemini", ("x-goog-api-key", "{key}"),
+         rejected_status=400),
     Case("assemblyai/best", "assemblyai", ("Authorization", "{key}"), "job", None,
          job_failure=("job_failed", "Internal server error while transcribing. Please resubmit"),
          jobs="assemblyai.jobs"),

@@ -156,6 +156,7 @@ def test_every_provider_takes_the_five_languages_of_the_track() -> None:
         "openai-rt": "gpt-4o-transcribe",
         "meta": "muse-voice-transcribe",
         "sprag": "symphony",
+        "gemini": "gemini-3.5-transcribe",
     }
     #: Sophea's asr-k1 takes English and German only
     english_and_german = {"sophea": "asr-k1"}

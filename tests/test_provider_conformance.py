@@ -92,7 +92,7 @@ async def test_a_rejected_key_stops_the_run(case: Case, tmp_path: Path) -> None:
         )
     assert rows == []
     fatal = engine.fatal
-    assert fatal is not None and fatal.kind == "auth" and fatal.status == 401, fatal
+    assert fatal is not None and fatal.kind == "auth" and fatal.status == case.rejected_status
     assert case.key_env in str(fatal) and "wrong-key-0000" not in str(fatal)
 
 

@@ -49,6 +49,7 @@ REGISTRY: dict[str, str] = {
     "meta": "asyncbench.providers.meta:MetaProvider",
     "sprag": "asyncbench.providers.sprag:SpragProvider",
     "sophea": "asyncbench.providers.sophea:SopheaProvider",
+    "gemini": "asyncbench.providers.gemini:GeminiProvider",
 }
 
 #: whole model names served by another client than their prefix's (a provider whose

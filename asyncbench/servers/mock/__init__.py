@@ -39,6 +39,7 @@ PROTOCOLS: tuple[str, ...] = (
     "meta_stream",
     "sprag",
     "sophea",
+    "gemini",
 )
 
 
