@@ -17,6 +17,9 @@ import orjson
 from asyncbench.engine.stats import latency_summary
 from asyncbench.reporting.streaming import METRICS, SSE_METRICS
 
+#: (file label, {figure: values}) per results file
+Rows = list[tuple[str, dict[str, list[float]]]]
+
 
 def stream_values(path: Path) -> dict[str, list[float]]:
     """{metric: values over the file's ok lines} (empty lists for a batch provider's file)."""
@@ -56,8 +59,8 @@ def histogram_figure(groups: dict[str, list[float]]) -> bytes:
 def stream_html(files: Sequence[Any]) -> list[str]:
     """HTML parts for the report (nothing when no file was streamed). `files` are the
     report's FileData (`.score.path`, `.score.model_id`, `.name`)."""
-    rows: list[tuple[str, dict[str, list[float]]]] = []
-    sse_rows: list[tuple[str, dict[str, list[float]]]] = []
+    rows: Rows = []
+    sse_rows: Rows = []
     for f in files:
         values = stream_values(Path(f.score.path))
         if values["final_after_end_s"]:
@@ -70,50 +73,47 @@ def stream_html(files: Sequence[Any]) -> list[str]:
     return parts + live_html(rows)
 
 
-def sse_table(rows: list[tuple[str, dict[str, list[float]]]]) -> list[str]:
-    """The `--stream` table: each file's time to first delta and inter-delta gaps."""
-    if not rows:
-        return []
+def quantile_table(title: str, rows: Rows, names: tuple[str, ...], note: str) -> list[str]:
+    """A table of each file's p50/p90/p99 (ms) of `names`, under `title`, with its `note`."""
     e = html.escape
-    parts = ["<h2>Streamed replies (server-sent events)</h2><div class='wide'>"]
-    parts.append("<table class='data'><tr><th>file</th>")
-    for name in SSE_METRICS:
+    parts = [f"<h2>{e(title)}</h2><div class='wide'><table class='data'><tr><th>file</th>"]
+    for name in names:
         parts += [f"<th>{name} p50 ms</th>", "<th>p90</th>", "<th>p99</th>"]
     parts.append("</tr>")
     for label, values in rows:
         cells = [e(label)]
-        for name in SSE_METRICS:
+        for name in names:
             q = latency_summary(values[name])
             for p in ("p50", "p90", "p99"):
                 cells.append("n/a" if q[p] is None else f"{1000 * q[p]:.0f}")
         parts.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    parts.append(
-        "</table></div><p class='note'>first_delta_s = request start → the first non-empty "
-        "transcript delta (the time to first token of vLLM's benchmark client and GuideLLM); "
-        "delta gaps = the time between deltas of one reply, its p50 and p99 per line, then "
-        "percentiles over the lines.</p>"
-    )
+    parts.append(f"</table></div><p class='note'>{e(note)}</p>")
     return parts
 
 
-def live_html(rows: list[tuple[str, dict[str, list[float]]]]) -> list[str]:
+def sse_table(rows: Rows) -> list[str]:
+    """The `--stream` table: each file's time to first delta and inter-delta gaps."""
+    if not rows:
+        return []
+    return quantile_table(
+        "Streamed replies (server-sent events)",
+        rows,
+        SSE_METRICS,
+        "first_delta_s = request start → the first non-empty transcript delta (the time to "
+        "first token of vLLM's benchmark client and GuideLLM); delta gaps = the time between "
+        "deltas of one reply, its p50 and p99 per line, then percentiles over the lines.",
+    )
+
+
+def live_html(rows: Rows) -> list[str]:
     """The WebSocket streams' latency table and histogram."""
-    e = html.escape
-    parts = ["<h2>Streaming latency</h2><div class='wide'><table class='data'><tr><th>file</th>"]
-    for name in METRICS:
-        parts += [f"<th>{name} p50 ms</th>", "<th>p90</th>", "<th>p99</th>"]
-    parts.append("</tr>")
-    for label, values in rows:
-        cells = [e(label)]
-        for name in METRICS:
-            q = latency_summary(values[name])
-            for p in ("p50", "p90", "p99"):
-                cells.append("n/a" if q[p] is None else f"{1000 * q[p]:.0f}")
-        parts.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    parts.append(
-        "</table></div><p class='note'>Stream start = the session open and started; "
-        "final_after_end_s = the moment the last audio chunk was sent → the last final segment "
-        "(peers' time to final segment). Partials are timed, never scored.</p>"
+    parts = quantile_table(
+        "Streaming latency",
+        rows,
+        METRICS,
+        "Stream start = the session open and started; final_after_end_s = the moment the last "
+        "audio chunk was sent → the last final segment (peers' time to final segment). "
+        "Partials are timed, never scored.",
     )
     import base64
 

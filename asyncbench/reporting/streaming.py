@@ -63,17 +63,21 @@ def stream_lines(section: dict[str, Any]) -> list[str]:
     return out + (sse_lines(section["sse"]) if "sse" in section else [])
 
 
+def quantile_lines(s: dict[str, Any], names: tuple[str, ...]) -> list[str]:
+    """One `name p50 p90 p99 max` line per figure that has values."""
+    return [
+        f"  {name:<18} p50 {_ms(q['p50'])}  p90 {_ms(q['p90'])}  p99 {_ms(q['p99'])}"
+        f"  max {_ms(q['max'])}"
+        for name in names
+        if (q := s[name])["n"]
+    ]
+
+
 def sse_lines(s: dict[str, Any]) -> list[str]:
     out = [
-        f"stream (server-sent events): {s['samples']} replies, {s['deltas_mean']:.1f} deltas each"
+        f"stream (server-sent events): {s['samples']} replies, {s['deltas_mean']:.1f} deltas each",
+        *quantile_lines(s, SSE_METRICS),
     ]
-    for name in SSE_METRICS:
-        q = s[name]
-        if q["n"]:
-            out.append(
-                f"  {name:<18} p50 {_ms(q['p50'])}  p90 {_ms(q['p90'])}  p99 {_ms(q['p99'])}"
-                f"  max {_ms(q['max'])}"
-            )
     if s["usage"]:
         counts = ", ".join(f"{name} {value}" for name, value in s["usage"].items())
         out.append(f"  usage (sum): {counts}")
@@ -81,14 +85,10 @@ def sse_lines(s: dict[str, Any]) -> list[str]:
 
 
 def live_lines(s: dict[str, Any]) -> list[str]:
-    out = [f"streaming: {s['samples']} streams, {s['partials_mean']:.1f} partials per stream"]
-    for name in METRICS:
-        q = s[name]
-        if q["n"]:
-            out.append(
-                f"  {name:<18} p50 {_ms(q['p50'])}  p90 {_ms(q['p90'])}  p99 {_ms(q['p99'])}"
-                f"  max {_ms(q['max'])}"
-            )
+    out = [
+        f"streaming: {s['samples']} streams, {s['partials_mean']:.1f} partials per stream",
+        *quantile_lines(s, METRICS),
+    ]
     late = s["chunk_lateness_s"]
     if late["n"]:
         out.append(
