@@ -28,7 +28,6 @@ from aiohttp import web
 
 from asyncbench.servers.mock import sync
 from asyncbench.servers.mock.state import MockState
-from asyncbench.sources.audio import BadAudio
 
 NAME = "gemini"
 PATHS = ("/v1/interactions", "/v1beta/interactions")
@@ -110,18 +109,23 @@ def add_routes(app: web.Application, state: MockState) -> None:
         state.last_request[f"{NAME} body"] = {k: v for k, v in body.items() if k != "input"}
         state.last_request[f"{NAME} path"] = {"path": request.path}
         state.counters[f"{NAME}.locale.{locale}"] += 1
-        if sync.scenario(key) == "rate_limit" and sync.first_attempt(state, NAME, clip):
-            delay = f"{state.config.retry_after:g}s"
-            retry = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay}
-            return error(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted.", [retry])
-        fault = state.fault(NAME)
-        if fault is not None:
-            return fault
-        try:
-            text, seconds = await sync.listen(state, clip, None)
-        except BadAudio as exc:
-            return error(400, "INVALID_ARGUMENT", f"Unable to process input audio: {exc}")
-        await state.wait()
+        delay = f"{state.config.retry_after:g}s"
+        retry = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay}
+        heard = await sync.hear(
+            state,
+            NAME,
+            key,
+            clip,
+            limited=lambda: error(
+                429, "RESOURCE_EXHAUSTED", "Resource has been exhausted.", [retry]
+            ),
+            undecodable=lambda why: error(
+                400, "INVALID_ARGUMENT", f"Unable to process input audio: {why}"
+            ),
+        )
+        if isinstance(heard, web.Response):
+            return heard
+        text, seconds = heard.text, heard.seconds
         audio_tokens = round(seconds * 32)
         return web.json_response(
             {

@@ -21,7 +21,6 @@ from aiohttp import web
 
 from asyncbench.servers.mock import sync
 from asyncbench.servers.mock.state import MockState
-from asyncbench.sources.audio import BadAudio
 
 NAME = "meta"
 PATH = "/v1/asr/transcribe"
@@ -78,32 +77,29 @@ def add_routes(app: web.Application, state: MockState) -> None:
         key = state.bearer(request)
         if state.check_key(NAME, key) is not None:
             return error(401, "Invalid OAuth access token")
-        try:
-            parts = await sync.read_form(request)
-        except ValueError as exc:
-            return error(400, f"Malformed request: {exc}")
-        if parts is None:
-            return error(400, f"Malformed request: expected multipart, got {request.content_type}")
-        sync.record_form(state, NAME, parts)
+        parts = await sync.recorded_form(
+            state, NAME, request, lambda why: error(400, f"Malformed request: {why}")
+        )
+        if isinstance(parts, web.Response):
+            return parts
         why, config = _check_form(parts)
         if why is not None:
             return error(400, f"Malformed request: {why}")
         state.last_request[f"{NAME} request"] = config
         state.counters[f"{NAME}.mode.{config['mode']}"] += 1
-        clip = parts["audio"].data
-        if sync.scenario(key) == "rate_limit" and sync.first_attempt(state, NAME, clip):
-            retry = {"Retry-After": f"{state.config.retry_after:g}"}
-            return error(429, "Rate limit exceeded", retry)
-        fault = state.fault(NAME)
-        if fault is not None:
-            return fault
-        try:
-            text, seconds = await sync.listen(state, clip, None)
-        except BadAudio as exc:
-            return error(400, f"Could not decode audio: {exc}")
-        if seconds > MAX_SECONDS:
-            return error(400, f"Audio is {seconds:.0f} s; the limit is {MAX_SECONDS:g} s")
-        await state.wait()
+        heard = await sync.hear(
+            state,
+            NAME,
+            key,
+            parts["audio"].data,
+            limited=lambda: error(429, "Rate limit exceeded", sync.retry_after(state)),
+            undecodable=lambda why: error(400, f"Could not decode audio: {why}"),
+        )
+        if isinstance(heard, web.Response):
+            return heard
+        if heard.seconds > MAX_SECONDS:
+            return error(400, f"Audio is {heard.seconds:.0f} s; the limit is {MAX_SECONDS:g} s")
+        text = heard.text
         return web.json_response({"transcript": text, "turns": [{"transcript": text}]})
 
     app.router.add_post(PATH, transcribe)

@@ -14,7 +14,6 @@ from aiohttp import web
 
 from asyncbench.servers.mock import sync
 from asyncbench.servers.mock.state import MockState
-from asyncbench.sources.audio import BadAudio
 
 NAME = "sophea"
 PATH = "/v1/transcribe"
@@ -48,28 +47,22 @@ def add_routes(app: web.Application, state: MockState) -> None:
         key = request.headers.get("X-API-Key", "").strip() or None
         if state.check_key(NAME, key) is not None:
             return error(401, "Invalid API key")
-        try:
-            parts = await sync.read_form(request)
-        except ValueError as exc:
-            return error(400, f"could not parse multipart form: {exc}")
-        if parts is None:
-            return error(400, f"expected multipart/form-data, got {request.content_type}")
-        sync.record_form(state, NAME, parts)
+        parts = await sync.recorded_form(state, NAME, request, lambda why: error(400, why))
+        if isinstance(parts, web.Response):
+            return parts
         refused = _check_form(parts)
         if refused is not None:
             return refused
-        clip = parts["file"].data
-        if sync.scenario(key) == "rate_limit" and sync.first_attempt(state, NAME, clip):
-            retry = {"Retry-After": f"{state.config.retry_after:g}"}
-            return error(429, "Too many requests", retry)
-        fault = state.fault(NAME)
-        if fault is not None:
-            return fault
-        try:
-            text, _ = await sync.listen(state, clip, None)
-        except BadAudio as exc:
-            return error(400, f"could not decode audio: {exc}")
-        await state.wait()
-        return web.json_response({"text": text})
+        heard = await sync.hear(
+            state,
+            NAME,
+            key,
+            parts["file"].data,
+            limited=lambda: error(429, "Too many requests", sync.retry_after(state)),
+            undecodable=lambda why: error(400, f"could not decode audio: {why}"),
+        )
+        if isinstance(heard, web.Response):
+            return heard
+        return web.json_response({"text": heard.text})
 
     app.router.add_post(PATH, transcribe)
