@@ -44,6 +44,9 @@ class Case:
     robust: bool = False
     #: streams: the protocol has an error message the mock can send mid-stream
     error_message: bool = False
+    #: bytes that are not audio: (the failed line's kind, what its error says), recorded at
+    #: the first attempt; None: not checked here (streams refuse them before connecting)
+    undecodable: tuple[str, str] | None = None
     #: the HTTP status of a rejected key (Google says 400 API_KEY_INVALID)
     rejected_status: int = 401
     #: appended to the mock's URL to make the client's base URL (a service whose real path
@@ -71,20 +74,31 @@ CASES: tuple[Case, ...] = (
          rate_limit_key=None),
     Case("groq/whisper-large-v3", "groq", ("Authorization", "Bearer {key}")),
     Case("elevenlabs/scribe_v1", "elevenlabs", ("xi-api-key", "{key}"), rate_limit_key=None),
-    Case("deepgram/nova-3", "deepgram", ("Authorization", "Token {key}")),
-    Case("microsoft/azure-speech-07-2026", "microsoft", ("Ocp-Apim-Subscription-Key", "{key}")),
-    Case("zoom/scribe_v2_pro", "zoom", ("Authorization", "Bearer {key}")),
+    Case("deepgram/nova-3", "deepgram", ("Authorization", "Token {key}"),
+         undecodable=("bad_request", "HTTP 400: Bad Request: failed to process audio: corrupt or "
+                      "unsupported data")),
+    Case("microsoft/azure-speech-07-2026", "microsoft", ("Ocp-Apim-Subscription-Key", "{key}"),
+         undecodable=("bad_request", "HTTP 422: The audio could not be decoded.")),
+    Case("zoom/scribe_v2_pro", "zoom", ("Authorization", "Bearer {key}"),
+         undecodable=("bad_request", "HTTP 400: Unsupported or corrupt audio file.")),
     Case("modulate/vfast", "modulate", ("X-API-Key", "{key}"),
-         rate_limit_key="mock-concurrency_limit"),
+         rate_limit_key="mock-concurrency_limit",
+         undecodable=("bad_request", "HTTP 400: could not decode audio")),
     Case("reson8/resonant-1", "reson8", ("Authorization", "ApiKey {key}"),
-         auth_record="reson8 token"),
-    Case("smallestai/pulse", "smallestai", ("Authorization", "Bearer {key}")),
+         auth_record="reson8 token",
+         undecodable=("bad_request", "HTTP 400: could not decode audio")),
+    Case("smallestai/pulse", "smallestai", ("Authorization", "Bearer {key}"),
+         undecodable=("bad_request", "HTTP 400: could not decode audio")),
     Case("aquavoice/avalon-v1-en", "aquavoice", ("Authorization", "Bearer {key}")),
-    Case("meta/muse-voice-transcribe", "meta", ("Authorization", "Bearer {key}")),
-    Case("sprag/symphony", "sprag", ("Authorization", "Bearer {key}"), base_suffix="/sprag/v1"),
-    Case("sophea/asr-k1", "sophea", ("X-API-Key", "{key}")),
+    Case("meta/muse-voice-transcribe", "meta", ("Authorization", "Bearer {key}"),
+         undecodable=("bad_request", "HTTP 400: Could not decode audio")),
+    Case("sprag/symphony", "sprag", ("Authorization", "Bearer {key}"), base_suffix="/sprag/v1",
+         undecodable=("bad_request", "HTTP 400: Audio file might be corrupted or unsupported")),
+    Case("sophea/asr-k1", "sophea", ("X-API-Key", "{key}"),
+         undecodable=("bad_request", "HTTP 400: could not decode audio")),
     Case("gemini/gemini-3.5-transcribe", "gemini", ("x-goog-api-key", "{key}"),
-         rejected_status=400),
+         rejected_status=400,
+         undecodable=("bad_request", "HTTP 400: Unable to process input audio")),
     Case("assemblyai/best", "assemblyai", ("Authorization", "{key}"), "job", None,
          job_failure=("job_failed", "Internal server error while transcribing. Please resubmit"),
          jobs="assemblyai.jobs"),
@@ -96,9 +110,10 @@ CASES: tuple[Case, ...] = (
                             "resubmit"), jobs="speechmatics.jobs"),
     Case("soniox/stt-async-v5", "soniox", ("Authorization", "Bearer {key}"), "job", None,
          job_failure=("job_failed", "internal_error: Internal error while transcribing"),
-         jobs="soniox.jobs"),
+         jobs="soniox.jobs", undecodable=("bad_audio", "audio_decode_error")),
     Case("gladia/solaria-1", "gladia", ("x-gladia-key", "{key}"), "job", None,
-         job_failure=("job_failed", "(error_code 500)"), jobs="gladia.jobs"),
+         job_failure=("job_failed", "(error_code 500)"), jobs="gladia.jobs",
+         undecodable=("job_failed", "error_code 400")),
     Case("deepgram-live/nova-3", "deepgram-live", None, "stream", None, server_errors=False),
     Case("assemblyai-rt/universal-streaming", "assemblyai-rt", None, "stream", None,
          server_errors=False),

@@ -133,6 +133,22 @@ async def test_url_mode_sends_the_url_and_no_bytes(case: Case) -> None:
     assert not mock.state.uploads
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if c.undecodable], ids=str)
+async def test_bytes_that_are_not_audio_fail_once_in_the_services_words(
+    case: Case, tmp_path: Path
+) -> None:
+    assert case.undecodable is not None
+    kind, words = case.undecodable
+    broken = AudioPayload(b"\x00\x01garbage" * 50, "audio/wav", "audio.wav", 1.0)
+    items = [("Good words.", wav_clip("Good words.", 1.0)), ("x", broken)]
+    async with MockServer() as mock:
+        _, rows = await run_clips(make(case, mock.url), items, tmp_path / "r")
+    good, bad = sorted(rows, key=lambda r: r["id"])
+    assert (good["status"], good["pred_text"]) == ("ok", "Good words.")
+    assert (bad["status"], bad["error_kind"], bad["attempts"]) == ("failed", kind, 1), bad
+    assert words in bad["error"], bad["error"]
+
+
 @pytest.mark.parametrize("case", [c for c in CASES if c.job_failure], ids=str)
 async def test_failed_jobs_are_recorded_with_the_reason(case: Case, tmp_path: Path) -> None:
     assert case.job_failure is not None

@@ -18,7 +18,6 @@ from .provider_runs import (
     AudioHost,
     assert_split_end_to_end,
     client_of,
-    run_clips,
     run_with_key,
     split_fixture,
     transcribe_one,
@@ -57,18 +56,6 @@ async def test_no_credit_and_rejected_key_are_fatal(tmp_path: Path) -> None:
     assert credit.fatal is not None and (credit.fatal.kind, credit.fatal.status) == ("quota", 402)
     assert "DEEPGRAM_API_KEY" in str(credit.fatal)
     assert str(auth.fatal) == "HTTP 401: key rejected; check DEEPGRAM_API_KEY: Invalid credentials."
-
-
-async def test_corrupt_audio_is_a_failed_line(tmp_path: Path) -> None:
-    broken = AudioPayload(b"\x00\x01garbage" * 50, "audio/wav", "audio.wav", 1.0)
-    items = [("Good words.", wav_clip("Good words.", 1.0)), ("x", broken)]
-    async with MockServer() as mock:
-        _, rows = await run_clips(provider(mock.url), items, tmp_path / "r")
-    bad = next(r for r in rows if r["id"] == "c1")
-    assert (bad["status"], bad["error_kind"], bad["attempts"]) == ("failed", "bad_request", 1)
-    assert bad["error"] == (
-        "HTTP 400: Bad Request: failed to process audio: corrupt or unsupported data"
-    )
 
 
 async def test_url_mode_sends_json_with_its_content_type() -> None:

@@ -114,17 +114,6 @@ async def test_no_credit_and_rejected_key_stop_the_run(tmp_path: Path) -> None:
     assert requests <= 4  # the run stopped at the first refusals
 
 
-async def test_unreadable_audio_is_a_permanent_failure(tmp_path: Path) -> None:
-    broken = AudioPayload(b"\x00\x01garbage" * 50, "audio/wav", "audio.wav", 1.0)
-    items = [("Good words.", wav_clip("Good words.", 1.0)), ("x", broken)]
-    async with MockServer() as mock:
-        _, rows = await run_clips(provider(mock.url), items, tmp_path / "r")
-    good, bad = sorted(rows, key=lambda r: r["id"])
-    assert good["status"] == "ok" and good["pred_text"] == "Good words."
-    assert (bad["status"], bad["error_kind"], bad["attempts"]) == ("failed", "job_failed", 1)
-    assert "error_code 400" in bad["error"]
-
-
 async def test_over_the_caps_is_refused_before_any_request() -> None:
     long_clip = AudioPayload(b"RIFF" + b"\x00" * 100, "audio/wav", "a.wav", 136 * 60.0)
     async with MockServer() as mock:

@@ -30,7 +30,6 @@ from .provider_runs import (
     assert_missing_key,
     client_of,
     key_runs,
-    run_clips,
     run_with_key,
     small_split,
     transcribe_one,
@@ -142,16 +141,6 @@ async def test_quota_and_rejected_key_are_fatal(tmp_path: Path) -> None:
     assert rows_q == rows_a == []
     assert quota.fatal is not None and (quota.fatal.kind, quota.fatal.status) == ("quota", 403)
     assert auth.fatal is not None and str(auth.fatal).startswith(AUTH)
-
-
-async def test_undecodable_audio_is_a_failed_line(tmp_path: Path) -> None:
-    broken = AudioPayload(b"\x00\x01garbage" * 50, "audio/wav", "audio.wav", 1.0)
-    items = [("Good words.", wav_clip("Good words.", 1.0)), ("x", broken)]
-    async with MockServer() as mock:
-        _, rows = await run_clips(provider(mock.url), items, tmp_path / "r")
-    bad = next(r for r in rows if r["id"] == "c1")
-    assert (bad["status"], bad["error_kind"], bad["attempts"]) == ("failed", "bad_request", 1)
-    assert bad["error"] == "HTTP 422: The audio could not be decoded."
 
 
 async def test_over_two_hours_is_refused_before_any_request() -> None:

@@ -25,9 +25,7 @@ from .eval_runs import (
 from .provider_runs import (
     assert_key_rejected,
     clip_list,
-    run_clips,
     run_with_key,
-    wav_clip,
 )
 from .support import MockServer
 
@@ -114,15 +112,6 @@ async def test_no_credit_stops_the_run(tmp_path: Path) -> None:
     assert rows == []
     assert engine.fatal is not None and (engine.fatal.kind, engine.fatal.status) == ("quota", 402)
     assert ENV in str(engine.fatal)
-
-
-async def test_undecodable_audio_is_one_failed_line(tmp_path: Path) -> None:
-    broken = AudioPayload(b"\x00\x01garbage" * 50, "audio/wav", "audio.wav", 1.0)
-    items = [("Good words.", wav_clip("Good words.", 1.0)), ("x", broken)]
-    async with MockServer() as mock:
-        _, rows = await run_clips(provider(mock.url), items, tmp_path / "r")
-    bad = next(r for r in rows if r["id"] == "c1")
-    assert (bad["status"], bad["error_kind"], bad["attempts"]) == ("failed", "bad_request", 1)
 
 
 async def test_the_mock_refuses_unknown_options_and_bodies() -> None:

@@ -96,15 +96,6 @@ async def test_no_credit_stops_the_run(tmp_path: Path) -> None:
     assert engine.fatal is not None and (engine.fatal.kind, engine.fatal.status) == ("quota", 402)
 
 
-async def test_undecodable_audio_is_one_failed_line(tmp_path: Path) -> None:
-    broken = AudioPayload(b"\x00\x01garbage" * 50, "audio/wav", "audio.wav", 1.0)
-    items = [("Good words.", wav_clip("Good words.", 1.0)), ("x", broken)]
-    async with MockServer() as mock:
-        _, rows = await run_clips(provider(mock.url), items, tmp_path / "r")
-    bad = next(r for r in rows if r["id"] == "c1")
-    assert (bad["status"], bad["error_kind"], bad["attempts"]) == ("failed", "bad_request", 1)
-
-
 async def test_over_the_size_limit_is_refused_before_upload(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -27,7 +27,6 @@ from .provider_runs import (
     assert_missing_key,
     client_of,
     key_runs,
-    run_clips,
     run_with_key,
     transcribe_one,
     wav_clip,
@@ -139,17 +138,6 @@ async def test_rejected_key_is_fatal(tmp_path: Path) -> None:
     auth, rows = await run_with_key(MODEL, "wrong-key", 4, tmp_path / "a", keys)
     assert rows == []
     assert str(auth.fatal) == "HTTP 401: key rejected; check ZOOM_API_KEY: Invalid access token."
-
-
-async def test_undecodable_audio_is_a_failed_line(tmp_path: Path) -> None:
-    broken = AudioPayload(b"\x00\x01garbage" * 50, "audio/wav", "audio.wav", 1.0)
-    items = [("Good words.", wav_clip("Good words.", 1.0)), ("x", broken)]
-    async with MockServer() as mock:
-        _, rows = await run_clips(provider(mock.url), items, tmp_path / "r")
-    good, bad = sorted(rows, key=lambda r: r["id"])
-    assert good["status"] == "ok" and good["pred_text"] == "Good words."
-    assert (bad["status"], bad["error_kind"], bad["attempts"]) == ("failed", "bad_request", 1)
-    assert bad["error"] == "HTTP 400: Unsupported or corrupt audio file."
 
 
 async def test_over_100_mb_is_refused_before_any_request() -> None:
