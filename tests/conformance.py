@@ -47,6 +47,11 @@ class Case:
     #: bytes that are not audio: (the failed line's kind, what its error says), recorded at
     #: the first attempt; None: not checked here (streams refuse them before connecting)
     undecodable: tuple[str, str] | None = None
+    #: the exact line a rejected key stops the run with (None: only its kind and variable)
+    rejected: str | None = None
+    #: a spent balance: (the key of the mock's scenario, the status, words of the message);
+    #: the run stops with kind "quota" naming the key's variable
+    quota: tuple[str, int, str] | None = None
     #: the HTTP status of a rejected key (Google says 400 API_KEY_INVALID)
     rejected_status: int = 401
     #: appended to the mock's URL to make the client's base URL (a service whose real path
@@ -75,19 +80,28 @@ CASES: tuple[Case, ...] = (
     Case("groq/whisper-large-v3", "groq", ("Authorization", "Bearer {key}")),
     Case("elevenlabs/scribe_v1", "elevenlabs", ("xi-api-key", "{key}"), rate_limit_key=None),
     Case("deepgram/nova-3", "deepgram", ("Authorization", "Token {key}"),
+         rejected="HTTP 401: key rejected; check DEEPGRAM_API_KEY: Invalid credentials.",
+         quota=("mock-insufficient_credits", 402, ""),
          undecodable=("bad_request", "HTTP 400: Bad Request: failed to process audio: corrupt or "
                       "unsupported data")),
     Case("microsoft/azure-speech-07-2026", "microsoft", ("Ocp-Apim-Subscription-Key", "{key}"),
+         rejected="HTTP 401: key rejected; check AZURE_API_KEY: Access denied due to invalid "
+                  "subscription key or wrong API endpoint. Make sure to provide a valid key for "
+                  "an active subscription and use a correct regional API endpoint for your "
+                  "resource.",
+         quota=("mock-quota", 403, ""),
          undecodable=("bad_request", "HTTP 422: The audio could not be decoded.")),
     Case("zoom/scribe_v2_pro", "zoom", ("Authorization", "Bearer {key}"),
+         rejected="HTTP 401: key rejected; check ZOOM_API_KEY: Invalid access token.",
          undecodable=("bad_request", "HTTP 400: Unsupported or corrupt audio file.")),
     Case("modulate/vfast", "modulate", ("X-API-Key", "{key}"),
-         rate_limit_key="mock-concurrency_limit",
+         rate_limit_key="mock-concurrency_limit", quota=("mock-quota", 403, "not enabled"),
          undecodable=("bad_request", "HTTP 400: could not decode audio")),
     Case("reson8/resonant-1", "reson8", ("Authorization", "ApiKey {key}"),
-         auth_record="reson8 token",
+         auth_record="reson8 token", quota=("mock-no_credit", 402, ""),
          undecodable=("bad_request", "HTTP 400: could not decode audio")),
     Case("smallestai/pulse", "smallestai", ("Authorization", "Bearer {key}"),
+         quota=("mock-no_credit", 402, ""),
          undecodable=("bad_request", "HTTP 400: could not decode audio")),
     Case("aquavoice/avalon-v1-en", "aquavoice", ("Authorization", "Bearer {key}")),
     Case("meta/muse-voice-transcribe", "meta", ("Authorization", "Bearer {key}"),
@@ -110,10 +124,14 @@ CASES: tuple[Case, ...] = (
                             "resubmit"), jobs="speechmatics.jobs"),
     Case("soniox/stt-async-v5", "soniox", ("Authorization", "Bearer {key}"), "job", None,
          job_failure=("job_failed", "internal_error: Internal error while transcribing"),
-         jobs="soniox.jobs", undecodable=("bad_audio", "audio_decode_error")),
+         jobs="soniox.jobs", undecodable=("bad_audio", "audio_decode_error"),
+         rejected="HTTP 401: key rejected; check SONIOX_API_KEY: Invalid API key.",
+         quota=("mock-no_balance", 402, "no balance left")),
     Case("gladia/solaria-1", "gladia", ("x-gladia-key", "{key}"), "job", None,
          job_failure=("job_failed", "(error_code 500)"), jobs="gladia.jobs",
-         undecodable=("job_failed", "error_code 400")),
+         undecodable=("job_failed", "error_code 400"),
+         rejected="HTTP 401: key rejected; check GLADIA_API_KEY: Invalid or missing x-gladia-key",
+         quota=("mock-no_credit", 402, "")),
     Case("deepgram-live/nova-3", "deepgram-live", None, "stream", None, server_errors=False),
     Case("assemblyai-rt/universal-streaming", "assemblyai-rt", None, "stream", None,
          server_errors=False),

@@ -94,6 +94,20 @@ async def test_a_rejected_key_stops_the_run(case: Case, tmp_path: Path) -> None:
     fatal = engine.fatal
     assert fatal is not None and fatal.kind == "auth" and fatal.status == case.rejected_status
     assert case.key_env in str(fatal) and "wrong-key-0000" not in str(fatal)
+    if case.rejected is not None:
+        assert str(fatal) == case.rejected
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.quota], ids=str)
+async def test_a_spent_balance_stops_the_run(case: Case, tmp_path: Path) -> None:
+    assert case.quota is not None
+    key, status, words = case.quota
+    async with MockServer() as mock:
+        engine, rows = await run_clips(make(case, mock.url, key), clip_list(4), tmp_path / "r")
+    assert rows == []
+    fatal = engine.fatal
+    assert fatal is not None and (fatal.kind, fatal.status) == ("quota", status), fatal
+    assert case.key_env in str(fatal) and words in str(fatal)
 
 
 @pytest.mark.parametrize("case", [c for c in HTTP if c.rate_limit_key], ids=str)

@@ -12,13 +12,11 @@ import pytest
 from asyncbench.core.errors import PermanentError
 from asyncbench.providers.base import AudioPayload
 from asyncbench.providers.deepgram import DeepgramProvider
-from asyncbench.servers.mock.state import MockConfig
 
 from .provider_runs import (
     AudioHost,
     assert_split_end_to_end,
     client_of,
-    run_with_key,
     split_fixture,
     transcribe_one,
     wav_clip,
@@ -46,16 +44,6 @@ async def test_split_end_to_end(split: Path, tmp_path: Path) -> None:
     }
     headers = state.last_request["deepgram"]
     assert headers["Authorization"] == f"Token {KEY}" and headers["Content-Type"] == "audio/wav"
-
-
-async def test_no_credit_and_rejected_key_are_fatal(tmp_path: Path) -> None:
-    credit, rows_c = await run_with_key(MODEL, "mock-insufficient_credits", 4, tmp_path / "c")
-    keys = MockConfig(keys={"deepgram": KEY})
-    auth, rows_a = await run_with_key(MODEL, "dg-wrong-0000", 4, tmp_path / "a", keys)
-    assert rows_c == rows_a == []
-    assert credit.fatal is not None and (credit.fatal.kind, credit.fatal.status) == ("quota", 402)
-    assert "DEEPGRAM_API_KEY" in str(credit.fatal)
-    assert str(auth.fatal) == "HTTP 401: key rejected; check DEEPGRAM_API_KEY: Invalid credentials."
 
 
 async def test_url_mode_sends_json_with_its_content_type() -> None:

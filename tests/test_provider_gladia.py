@@ -4,8 +4,6 @@ the real engine, URL mode, the size/duration caps, and the wire the mock enforce
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import aiohttp
 import pytest
 
@@ -21,10 +19,8 @@ from .provider_runs import (
     CliRuns,
     assert_key_rejected,
     assert_missing_key,
-    clip_list,
     job_provider,
     key_runs,
-    run_clips,
     transcribe_one,
     wav_clip,
 )
@@ -96,22 +92,6 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # -- each error kind, through the engine ----------------------------------------------------
-
-
-async def test_no_credit_and_rejected_key_stop_the_run(tmp_path: Path) -> None:
-    async with MockServer() as mock:
-        broke, rows_b = await run_clips(
-            provider(mock.url, "mock-no_credit"), clip_list(4), tmp_path / "b"
-        )
-    async with MockServer(MockConfig(keys={"gladia": KEY})) as mock:
-        wrong, rows_w = await run_clips(provider(mock.url, "wrong"), clip_list(4), tmp_path / "w")
-        requests = mock.state.counters["gladia.requests"]
-    assert rows_b == rows_w == []
-    assert broke.fatal is not None and (broke.fatal.kind, broke.fatal.status) == ("quota", 402)
-    assert wrong.fatal is not None and str(wrong.fatal) == (
-        f"HTTP 401: key rejected; check {ENV}: Invalid or missing x-gladia-key"
-    )
-    assert requests <= 4  # the run stopped at the first refusals
 
 
 async def test_over_the_caps_is_refused_before_any_request() -> None:

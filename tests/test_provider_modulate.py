@@ -25,7 +25,6 @@ from .provider_runs import (
     assert_key_rejected,
     clip_list,
     run_clips,
-    run_with_key,
     transcribe_one,
     wav_clip,
 )
@@ -82,13 +81,6 @@ async def test_multilingual_sends_the_short_language_code() -> None:
     assert mock.state.last_request["modulate form"]["language"] == "de"
     with pytest.raises(ConfigError, match="language 'x1' is not an ISO 639 code"):
         provider(None, "multilingual", "x1")
-
-
-async def test_spent_quota_stops_the_run(tmp_path: Path) -> None:
-    engine, rows = await run_with_key(MODEL, "mock-quota", 4, tmp_path / "q")
-    assert rows == []
-    assert engine.fatal is not None and (engine.fatal.kind, engine.fatal.status) == ("quota", 403)
-    assert ENV in str(engine.fatal) and "not enabled" in str(engine.fatal)
 
 
 async def test_over_the_size_limit_is_refused_before_upload(

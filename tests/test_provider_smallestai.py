@@ -27,7 +27,6 @@ from .provider_runs import (
     assert_key_rejected,
     clip_list,
     run_clips,
-    run_with_key,
     transcribe_one,
     wav_clip,
 )
@@ -88,12 +87,6 @@ async def test_url_mode_sends_json_and_the_service_fetches() -> None:
     assert (info.value.kind, info.value.status) == ("bad_request", 400)
     assert "could not fetch the audio url" in str(info.value)
     assert SmallestAIProvider.fetches_urls
-
-
-async def test_no_credit_stops_the_run(tmp_path: Path) -> None:
-    engine, rows = await run_with_key(MODEL, "mock-no_credit", 4, tmp_path / "q")
-    assert rows == []
-    assert engine.fatal is not None and (engine.fatal.kind, engine.fatal.status) == ("quota", 402)
 
 
 async def test_over_the_size_limit_is_refused_before_upload(

@@ -22,7 +22,6 @@ from .provider_runs import (
     CliRuns,
     assert_key_rejected,
     assert_missing_key,
-    clip_list,
     job_provider,
     key_runs,
     run_clips,
@@ -115,21 +114,6 @@ def test_bad_base_url_names_its_source(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # -- each error kind, through the engine ----------------------------------------------------
-
-
-async def test_no_balance_and_rejected_key_stop_the_run(tmp_path: Path) -> None:
-    async with MockServer() as mock:
-        broke, rows_b = await run_clips(
-            provider(mock.url, "mock-no_balance"), clip_list(4), tmp_path / "b"
-        )
-    async with MockServer(MockConfig(keys={"soniox": KEY})) as mock:
-        wrong, rows_w = await run_clips(provider(mock.url, "wrong"), clip_list(4), tmp_path / "w")
-    assert rows_b == rows_w == []
-    assert broke.fatal is not None and (broke.fatal.kind, broke.fatal.status) == ("quota", 402)
-    assert ENV in str(broke.fatal) and "no balance left" in str(broke.fatal)
-    assert wrong.fatal is not None and str(wrong.fatal) == (
-        f"HTTP 401: key rejected; check {ENV}: Invalid API key."
-    )
 
 
 async def test_undecodable_audio_fails_once_and_is_cleaned_up(tmp_path: Path) -> None:
