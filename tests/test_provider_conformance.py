@@ -186,3 +186,19 @@ async def test_a_stream_cut_short_is_retried_whole(
     await assert_fault_retried_whole(
         cls, model, KEY, f"{case.mock}.requests", tmp_path, fault, kind, robust=case.robust
     )
+
+
+#: the board's newer providers (issue 27); older prefixes without an entry (aliases such as
+#: `assembly`, the real-time clients) are the price table's own open question
+PRICED = ("meta/muse-voice-transcribe", "sprag/symphony", "sophea/asr-k1",
+          "gemini/gemini-3.5-transcribe", "zoom/scribe_v2_pro")  # fmt: skip
+
+
+@pytest.mark.parametrize("model", PRICED)
+def test_the_new_providers_have_a_price_or_say_they_have_none(model: str) -> None:
+    """`estimate` and the budget price them, or say their price is unknown."""
+    from asyncbench.core.prices import load_prices
+
+    price = load_prices().lookup(model)
+    assert price is not None, f"add {model} to prices.toml"
+    assert price.known == (model == "zoom/scribe_v2_pro"), price
