@@ -6,6 +6,7 @@ test_provider_conformance.py."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import aiohttp
@@ -126,3 +127,37 @@ def test_routing_urls_and_options(monkeypatch: pytest.MonkeyPatch) -> None:
     assert MetaStreamProvider(settings).realtime is False
     with pytest.raises(ConfigError, match="sends 80 ms frames; drop --chunk_ms"):
         provider("http://127.0.0.1:9", chunk_ms=100)
+
+
+async def test_a_server_that_stays_open_after_end_of_stream(tmp_path: Path) -> None:
+    """The turn is complete and endStream sent, but the server never closes: the transcript
+    stands (after CLOSE_WAIT_S), rather than failing the sample as a final_timeout."""
+    from aiohttp import WSMsgType, web
+
+    from .loopback import served
+
+    async def handler(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.receive()  # the handshake
+        silent = 0
+        async for msg in ws:
+            if msg.type == WSMsgType.BINARY:
+                silent = silent + 1 if not any(msg.data) else 0
+                if silent == 2:
+                    done = {"type": "speechComplete", "transcript": "Kept open."}
+                    await ws.send_str(orjson.dumps(done).decode())
+            elif msg.type == WSMsgType.TEXT and "endStream" in msg.data:
+                await asyncio.sleep(30)  # never closes in the client's time
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/v1/asr/realtime", handler)
+    async with served(app) as base:
+        client = provider(base, final_timeout_s=8.0)
+        rows = await run_engine(client, clips(1), tmp_path, max_retries=0)
+    (row,) = rows.values()
+    assert (row["status"], row["pred_text"], row["attempts"]) == ("ok", "Kept open.", 1), (
+        row["error_kind"],
+        row["error"],
+    )

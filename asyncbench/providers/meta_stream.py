@@ -49,6 +49,8 @@ PACE_ENV = "META_STREAMING_PACE"
 ENCODINGS = {16000: "PCM_16KHZ", 24000: "PCM_24KHZ"}
 FRAME_MS = 80
 MAX_TRAILING_SILENCE_S = 10.0
+#: seconds to wait for the server's close once endStream is sent and the turn is complete
+CLOSE_WAIT_S = 2.0
 #: modes whose turn ends with `speechComplete` (a `final` transcript there is a hypothesis)
 ENDPOINTED = frozenset({"ENDPOINTING", "DIARIZATION"})
 
@@ -142,7 +144,17 @@ class MetaStreamProvider(StreamingProvider):
             sender = asyncio.create_task(send())
             try:
                 while True:
-                    msg = await ws.receive()
+                    if timeline.final_times:
+                        # the turn is complete: once endStream is sent the close should follow;
+                        # a server that keeps the socket open must not make it a timeout
+                        try:
+                            msg = await ws.receive(timeout=CLOSE_WAIT_S)
+                        except TimeoutError:
+                            if sender.done():
+                                return
+                            continue
+                    else:
+                        msg = await ws.receive()
                     if msg.type in (
                         aiohttp.WSMsgType.CLOSE,
                         aiohttp.WSMsgType.CLOSING,
