@@ -35,7 +35,8 @@ from .support import PYTHON, REPO, MockServer, only_file
 #: variables of these providers a developer may have set; the tests choose them explicitly
 LEADERBOARD_ENV = (
     "SONIOX_", "GLADIA_", "AZURE_", "MICROSOFT_", "ZOOM_",
-    "MODULATE_", "RESON8_", "SMALLESTAI_", "AQUAVOICE_",
+    "MODULATE_", "RESON8_", "SMALLESTAI_", "AQUAVOICE_", "META_", "SPRAG_", "SOPHEA_",
+    "GEMINI_",
 )  # fmt: skip
 
 

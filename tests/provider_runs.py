@@ -483,14 +483,12 @@ async def assert_missing_key_sends_nothing(
 
 
 async def assert_server_errors_retried(
-    model_name: str, key: str, path: Path, mock_name: str
+    make: Callable[[str], Provider], path: Path, mock_name: str
 ) -> None:
     """Half the requests answered 503: one worker, enough retries, every sample ends ok and
     each 503 the mock sent is counted as a server error."""
     async with MockServer(MockConfig(rate_5xx=0.5, seed=3)) as mock:
-        engine, rows = await run_clips(
-            client(model_name, mock.url, key), clip_list(4), path, workers=1, max_retries=8
-        )
+        engine, rows = await run_clips(make(mock.url), clip_list(4), path, workers=1, max_retries=8)
     assert [r["status"] for r in rows] == ["ok"] * 4
     assert (
         engine.stats.errors_by_kind["server_error"] == mock.state.counters[f"{mock_name}.503"] > 0

@@ -155,13 +155,18 @@ def test_every_provider_takes_the_five_languages_of_the_track() -> None:
         "assemblyai-rt": "universal-streaming-multilingual",
         "elevenlabs-rt": "scribe_v2_realtime",
         "openai-rt": "gpt-4o-transcribe",
+        "meta": "muse-voice-transcribe",
+        "sprag": "symphony",
+        "gemini": "gemini-3.5-transcribe",
     }
+    #: Sophea's asr-k1 takes English and German only
+    english_and_german = {"sophea": "asr-k1"}
     english_only = {
         "zoom": "scribe_v1",
         "aquavoice": "avalon-v1-en",
         "assemblyai-rt": "universal-streaming",
     }
-    assert set(models) | set(english_only) == set(REGISTRY)
+    assert set(models) | set(english_only) | set(english_and_german) == set(REGISTRY)
     for prefix, model in models.items():
         cls, _ = resolve_provider(f"{prefix}/{model}")
         for language in ("en", "de", "fr", "it", "es", "pt"):
@@ -171,6 +176,11 @@ def test_every_provider_takes_the_five_languages_of_the_track() -> None:
         cls.check_language(model, "en")
         with pytest.raises(ConfigError, match=f"{prefix}/{model} does not support language 'de'"):
             cls.check_language(model, "de")
+    for prefix, model in english_and_german.items():
+        cls, _ = resolve_provider(f"{prefix}/{model}")
+        cls.check_language(model, "de")
+        with pytest.raises(ConfigError, match=f"{prefix}/{model} does not support language 'fr'"):
+            cls.check_language(model, "fr")
 
 
 # --------------------------------------------------------------------------- bad input, CLI

@@ -19,11 +19,8 @@ from .eval_runs import (
     standard_specs,
 )
 from .provider_runs import (
-    assert_each_retried_once,
     assert_key_rejected,
-    assert_server_errors_retried,
     run_clips,
-    run_with_key,
     wav_clip,
 )
 from .support import MockServer
@@ -59,12 +56,6 @@ def test_rejected_key_stops_the_run(runs: dict[str, Outcome]) -> None:
     assert "wrong-key-0000" not in line
 
 
-def test_missing_key_names_the_variable(runs: dict[str, Outcome]) -> None:
-    assert_refused_before_any_request(
-        runs["no_key"], "aquavoice", f"error: {ENV} is not set; export {ENV}=... or pass --api_key"
-    )
-
-
 def test_bad_base_url_is_one_line(runs: dict[str, Outcome]) -> None:
     assert_refused_before_any_request(
         runs["bad_option"],
@@ -72,15 +63,6 @@ def test_bad_base_url_is_one_line(runs: dict[str, Outcome]) -> None:
         "error: --base_url: bad endpoint 'http://127.0.0.1:x': the port is not a number "
         "1-65535; expected host:port or a URL such as http://127.0.0.1:8800/asr/transcribe",
     )
-
-
-async def test_rate_limit_is_retried(tmp_path: Path) -> None:
-    engine, rows = await run_with_key(MODEL, "mock-rate_limit", 3, tmp_path / "r")
-    assert_each_retried_once(engine, rows, 3, "rate_limited")
-
-
-async def test_server_errors_are_retried(tmp_path: Path) -> None:
-    await assert_server_errors_retried(MODEL, KEY, tmp_path / "r", "aquavoice")
 
 
 async def test_unknown_model_and_bad_audio_are_permanent(tmp_path: Path) -> None:

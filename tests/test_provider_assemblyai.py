@@ -22,10 +22,8 @@ from .provider_runs import (
     AudioHost,
     CliRuns,
     assert_all_correct,
-    assert_failures_recorded,
     assert_key_rejected,
     assert_missing_key,
-    assert_rate_limits_retried,
     cli_runs,
     env_with,
     job_provider,
@@ -80,24 +78,6 @@ def test_missing_key_names_the_variable(cli: CliRuns) -> None:
 
 
 # -- each error kind, through the engine ----------------------------------------------------
-
-
-async def test_failed_jobs_are_recorded_with_the_reason(tmp_path: Path) -> None:
-    # the service says "resubmit": one new job, then recorded
-    await assert_failures_recorded(
-        provider,
-        tmp_path,
-        kind="job_failed",
-        reason="Internal server error while transcribing. Please resubmit",
-        max_retries=1,
-        per_attempt="assemblyai.jobs",
-    )
-
-
-async def test_rate_limits_are_retried(tmp_path: Path) -> None:
-    state = await assert_rate_limits_retried(provider, tmp_path, "assemblyai")
-    # a 429 on a status request is waited out in place: never a second job for a sample
-    assert state.counters["assemblyai.jobs"] == N_SAMPLES
 
 
 async def test_too_short_clip_is_recorded_and_not_retried(tmp_path: Path) -> None:

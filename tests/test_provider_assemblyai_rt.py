@@ -19,7 +19,7 @@ from .provider_runs import (
     clips,
     run_engine,
 )
-from .stream_runs import assert_fault_retried_whole, assert_streamed, stream_cli_runs
+from .stream_runs import assert_streamed, stream_cli_runs
 from .support import MockServer
 
 KEY = "aai-rt-key-3"
@@ -43,19 +43,6 @@ def test_rejected_key_is_one_error_line(runs: dict[str, CliRun]) -> None:
 def test_urls_become_websocket_urls() -> None:
     assert ws_url("http://127.0.0.1:9/") == "ws://127.0.0.1:9/v3/ws"
     assert ws_url("https://streaming.assemblyai.com") == "wss://streaming.assemblyai.com/v3/ws"
-
-
-@pytest.mark.parametrize(("fault", "kind"), [("drop", "connection"), ("no_final", "final_timeout")])
-async def test_stream_faults_are_retried_whole(tmp_path: Path, fault: str, kind: str) -> None:
-    await assert_fault_retried_whole(
-        AssemblyAIRTProvider,
-        "universal-streaming",
-        KEY,
-        "assemblyai-rt.requests",
-        tmp_path,
-        fault,
-        kind,
-    )
 
 
 async def test_a_close_before_begin_is_a_protocol_error(tmp_path: Path) -> None:

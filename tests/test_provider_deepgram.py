@@ -12,17 +12,11 @@ import pytest
 from asyncbench.core.errors import PermanentError
 from asyncbench.providers.base import AudioPayload
 from asyncbench.providers.deepgram import DeepgramProvider
-from asyncbench.servers.mock.state import MockConfig
 
 from .provider_runs import (
     AudioHost,
-    assert_each_retried_once,
-    assert_missing_key_sends_nothing,
-    assert_server_errors_retried,
     assert_split_end_to_end,
     client_of,
-    run_clips,
-    run_with_key,
     split_fixture,
     transcribe_one,
     wav_clip,
@@ -50,41 +44,6 @@ async def test_split_end_to_end(split: Path, tmp_path: Path) -> None:
     }
     headers = state.last_request["deepgram"]
     assert headers["Authorization"] == f"Token {KEY}" and headers["Content-Type"] == "audio/wav"
-
-
-async def test_missing_key_names_the_variable(split: Path, tmp_path: Path) -> None:
-    await assert_missing_key_sends_nothing(MODEL, split, tmp_path, ENV, "deepgram")
-
-
-async def test_rate_limit_is_retried(tmp_path: Path) -> None:
-    engine, rows = await run_with_key(MODEL, "mock-rate_limit", 3, tmp_path / "r")
-    assert_each_retried_once(engine, rows, 3, "rate_limited")
-
-
-async def test_server_errors_are_retried(tmp_path: Path) -> None:
-    await assert_server_errors_retried(MODEL, KEY, tmp_path / "r", "deepgram")
-
-
-async def test_no_credit_and_rejected_key_are_fatal(tmp_path: Path) -> None:
-    credit, rows_c = await run_with_key(MODEL, "mock-insufficient_credits", 4, tmp_path / "c")
-    keys = MockConfig(keys={"deepgram": KEY})
-    auth, rows_a = await run_with_key(MODEL, "dg-wrong-0000", 4, tmp_path / "a", keys)
-    assert rows_c == rows_a == []
-    assert credit.fatal is not None and (credit.fatal.kind, credit.fatal.status) == ("quota", 402)
-    assert "DEEPGRAM_API_KEY" in str(credit.fatal)
-    assert str(auth.fatal) == "HTTP 401: key rejected; check DEEPGRAM_API_KEY: Invalid credentials."
-
-
-async def test_corrupt_audio_is_a_failed_line(tmp_path: Path) -> None:
-    broken = AudioPayload(b"\x00\x01garbage" * 50, "audio/wav", "audio.wav", 1.0)
-    items = [("Good words.", wav_clip("Good words.", 1.0)), ("x", broken)]
-    async with MockServer() as mock:
-        _, rows = await run_clips(provider(mock.url), items, tmp_path / "r")
-    bad = next(r for r in rows if r["id"] == "c1")
-    assert (bad["status"], bad["error_kind"], bad["attempts"]) == ("failed", "bad_request", 1)
-    assert bad["error"] == (
-        "HTTP 400: Bad Request: failed to process audio: corrupt or unsupported data"
-    )
 
 
 async def test_url_mode_sends_json_with_its_content_type() -> None:

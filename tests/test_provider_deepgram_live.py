@@ -3,19 +3,17 @@ strict mock, partials and metrics per line, a rejected key, and the mock's stric
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import aiohttp
 import pytest
 
-from asyncbench.providers.deepgram_live import DeepgramLiveProvider, ws_url
+from asyncbench.providers.deepgram_live import ws_url
 from asyncbench.servers.mock.state import MockConfig
 
 from .provider_runs import (
     CliRun,
     assert_key_rejected,
 )
-from .stream_runs import assert_fault_retried_whole, assert_streamed, stream_cli_runs
+from .stream_runs import assert_streamed, stream_cli_runs
 from .support import MockServer
 
 KEY = "dg-live-key-7"
@@ -40,13 +38,6 @@ def test_urls_become_websocket_urls() -> None:
     assert ws_url("http://127.0.0.1:9/") == "ws://127.0.0.1:9/v1/listen"
     assert ws_url("https://api.deepgram.com") == "wss://api.deepgram.com/v1/listen"
     assert ws_url("wss://x/v1/listen") == "wss://x/v1/listen"
-
-
-@pytest.mark.parametrize(("fault", "kind"), [("drop", "connection"), ("no_final", "final_timeout")])
-async def test_stream_faults_are_retried_whole(tmp_path: Path, fault: str, kind: str) -> None:
-    await assert_fault_retried_whole(
-        DeepgramLiveProvider, "nova-3", KEY, "deepgram-live.requests", tmp_path, fault, kind
-    )
 
 
 async def test_the_mock_refuses_a_missing_interim_flag_and_a_bearer_key() -> None:

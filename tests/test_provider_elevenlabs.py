@@ -14,8 +14,6 @@ from asyncbench.servers.mock.state import MockConfig
 
 from .provider_runs import (
     assert_each_retried_once,
-    assert_missing_key_sends_nothing,
-    assert_server_errors_retried,
     assert_split_end_to_end,
     client_of,
     run_clips,
@@ -46,10 +44,6 @@ async def test_split_end_to_end(split: Path, tmp_path: Path) -> None:
     assert headers["xi-api-key"] == KEY and "Authorization" not in headers
 
 
-async def test_missing_key_names_the_variable(split: Path, tmp_path: Path) -> None:
-    await assert_missing_key_sends_nothing(MODEL, split, tmp_path, ENV, "elevenlabs")
-
-
 @pytest.mark.parametrize(
     ("scenario", "kind"),
     [("too_many_concurrent_requests", "concurrency_limited"), ("system_busy", "rate_limited")],
@@ -73,10 +67,6 @@ async def test_quota_and_auth_are_fatal(tmp_path: Path) -> None:
     )
     assert auth.fatal is not None and auth.fatal.kind == "auth"
     assert str(auth.fatal) == "HTTP 401: key rejected; check ELEVENLABS_API_KEY: Invalid API key"
-
-
-async def test_server_errors_are_retried(tmp_path: Path) -> None:
-    await assert_server_errors_retried(MODEL, KEY, tmp_path / "r", "elevenlabs")
 
 
 async def test_validation_errors_are_permanent_with_the_field_named() -> None:

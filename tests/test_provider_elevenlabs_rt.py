@@ -30,7 +30,7 @@ from .provider_runs import (
     run_engine,
     wav_clip,
 )
-from .stream_runs import assert_fault_retried_whole, assert_streamed, stream_cli_runs
+from .stream_runs import assert_streamed, stream_cli_runs
 from .support import MockServer
 
 KEY = "xi-rt-key-5"
@@ -87,22 +87,6 @@ async def test_the_wire_query_and_a_forced_language(tmp_path: Path) -> None:
     assert mock.state.last_request[MOCK]["xi-api-key"] == KEY
     assert mock.state.counters[f"{MOCK}.commits"] == 2
     assert mock.state.counters[f"{MOCK}.input_error"] == 0
-
-
-@pytest.mark.parametrize(
-    ("fault", "kind"),
-    [("drop", "connection"), ("no_final", "final_timeout"), ("error", "server_error")],
-)
-async def test_stream_faults_are_retried_whole(tmp_path: Path, fault: str, kind: str) -> None:
-    await assert_fault_retried_whole(
-        ElevenLabsRTProvider,
-        "scribe_v2_realtime",
-        KEY,
-        f"{MOCK}.requests",
-        tmp_path,
-        fault,
-        kind,
-    )
 
 
 async def test_a_close_before_session_started_is_a_protocol_error(tmp_path: Path) -> None:

@@ -16,7 +16,6 @@ from asyncbench.servers.mock.state import MockConfig
 from .provider_runs import (
     AudioHost,
     assert_each_retried_once,
-    assert_missing_key_sends_nothing,
     assert_split_end_to_end,
     by_id,
     client,
@@ -40,10 +39,6 @@ split = split_fixture("groq")
 async def test_split_end_to_end(split: Path, tmp_path: Path) -> None:
     state = await assert_split_end_to_end(MODEL, split, tmp_path, ENV, KEY, "groq")
     assert state.last_request["groq form"]["model"] == "whisper-large-v3"
-
-
-async def test_missing_key_names_the_variable(split: Path, tmp_path: Path) -> None:
-    await assert_missing_key_sends_nothing(MODEL, split, tmp_path, ENV, "groq")
 
 
 async def test_rate_limit_honours_retry_after(tmp_path: Path) -> None:

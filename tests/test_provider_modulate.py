@@ -22,12 +22,9 @@ from .eval_runs import (
     standard_specs,
 )
 from .provider_runs import (
-    assert_each_retried_once,
     assert_key_rejected,
-    assert_server_errors_retried,
     clip_list,
     run_clips,
-    run_with_key,
     transcribe_one,
     wav_clip,
 )
@@ -64,12 +61,6 @@ def test_rejected_key_stops_the_run(runs: dict[str, Outcome]) -> None:
     assert "Invalid or missing API key" in line and "wrong-key" not in line
 
 
-def test_missing_key_names_the_variable(runs: dict[str, Outcome]) -> None:
-    assert_refused_before_any_request(
-        runs["no_key"], "modulate", f"error: {ENV} is not set; export {ENV}=... or pass --api_key"
-    )
-
-
 def test_unknown_variant_is_one_line(runs: dict[str, Outcome]) -> None:
     assert_refused_before_any_request(
         runs["bad_option"],
@@ -90,32 +81,6 @@ async def test_multilingual_sends_the_short_language_code() -> None:
     assert mock.state.last_request["modulate form"]["language"] == "de"
     with pytest.raises(ConfigError, match="language 'x1' is not an ISO 639 code"):
         provider(None, "multilingual", "x1")
-
-
-async def test_concurrency_429_is_retried(tmp_path: Path) -> None:
-    engine, rows = await run_with_key(MODEL, "mock-concurrency_limit", 3, tmp_path / "r")
-    assert_each_retried_once(engine, rows, 3, "rate_limited")
-
-
-async def test_server_errors_are_retried(tmp_path: Path) -> None:
-    await assert_server_errors_retried(MODEL, KEY, tmp_path / "r", "modulate")
-
-
-async def test_spent_quota_stops_the_run(tmp_path: Path) -> None:
-    engine, rows = await run_with_key(MODEL, "mock-quota", 4, tmp_path / "q")
-    assert rows == []
-    assert engine.fatal is not None and (engine.fatal.kind, engine.fatal.status) == ("quota", 403)
-    assert ENV in str(engine.fatal) and "not enabled" in str(engine.fatal)
-
-
-async def test_undecodable_audio_is_one_failed_line(tmp_path: Path) -> None:
-    broken = AudioPayload(b"\x00\x01garbage" * 50, "audio/wav", "audio.wav", 1.0)
-    items = [("Good words.", wav_clip("Good words.", 1.0)), ("x", broken)]
-    async with MockServer() as mock:
-        _, rows = await run_clips(provider(mock.url), items, tmp_path / "r")
-    bad = next(r for r in rows if r["id"] == "c1")
-    assert (bad["status"], bad["error_kind"], bad["attempts"]) == ("failed", "bad_request", 1)
-    assert bad["error"].startswith("HTTP 400: could not decode audio")
 
 
 async def test_over_the_size_limit_is_refused_before_upload(

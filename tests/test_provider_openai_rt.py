@@ -35,7 +35,7 @@ from .provider_runs import (
     run_engine,
     wav_clip,
 )
-from .stream_runs import assert_fault_retried_whole, assert_streamed, stream_cli_runs
+from .stream_runs import assert_streamed, stream_cli_runs
 from .support import MockServer
 
 KEY = "sk-rt-key-5"
@@ -86,23 +86,6 @@ def test_clips_are_resampled_to_24_khz_and_keep_their_text() -> None:
     out = np.frombuffer(to_24k(PCM(pcm.tobytes(), 16000, 1)), dtype="<i2")
     assert len(out) == 24000
     assert watermark.extract(soxr.resample(out, 24000, 16000)) == "a clip at sixteen kilohertz"
-
-
-@pytest.mark.parametrize(
-    ("fault", "kind"),
-    [("drop", "connection"), ("no_final", "final_timeout"), ("error", "server_error")],
-)
-async def test_stream_faults_are_retried_whole(tmp_path: Path, fault: str, kind: str) -> None:
-    await assert_fault_retried_whole(
-        OpenAIRTProvider,
-        "gpt-4o-transcribe",
-        KEY,
-        "openai-rt.requests",
-        tmp_path,
-        fault,
-        kind,
-        robust=True,
-    )
 
 
 async def test_a_client_that_gives_up_leaves_the_mock_quiet(

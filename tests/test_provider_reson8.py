@@ -4,8 +4,6 @@ through the real engine, and the wire (query, raw bytes, Bearer token)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import aiohttp
 import pytest
 
@@ -23,13 +21,8 @@ from .eval_runs import (
     standard_specs,
 )
 from .provider_runs import (
-    assert_each_retried_once,
     assert_key_rejected,
-    assert_server_errors_retried,
     clip_list,
-    run_clips,
-    run_with_key,
-    wav_clip,
 )
 from .support import MockServer
 
@@ -78,14 +71,6 @@ def test_rejected_key_stops_the_run(runs: dict[str, Outcome]) -> None:
     assert runs["bad_key"].mock.counters["reson8.requests"] == 0  # refused at the token
 
 
-def test_missing_key_names_the_variable(runs: dict[str, Outcome]) -> None:
-    outcome = runs["no_key"]
-    assert_refused_before_any_request(
-        outcome, "reson8", f"error: {ENV} is not set; export {ENV}=... or pass --api_key"
-    )
-    assert outcome.mock.counters["reson8.tokens"] == 0
-
-
 def test_bad_base_url_is_one_line(runs: dict[str, Outcome]) -> None:
     outcome = runs["bad_option"]
     assert_refused_before_any_request(
@@ -117,31 +102,6 @@ async def test_a_token_near_its_expiry_is_renewed(monkeypatch: pytest.MonkeyPatc
         monkeypatch.setattr(reson8_mock, "TOKEN_LIFE", 20)
         assert await transcribe_all(provider(mock.url), items) == [t for t, _ in items]
     assert mock.state.counters["reson8.tokens"] == 1 + 3
-
-
-async def test_rate_limit_is_retried(tmp_path: Path) -> None:
-    engine, rows = await run_with_key(MODEL, "mock-rate_limit", 3, tmp_path / "r")
-    assert_each_retried_once(engine, rows, 3, "rate_limited")
-
-
-async def test_server_errors_are_retried(tmp_path: Path) -> None:
-    await assert_server_errors_retried(MODEL, KEY, tmp_path / "r", "reson8")
-
-
-async def test_no_credit_stops_the_run(tmp_path: Path) -> None:
-    engine, rows = await run_with_key(MODEL, "mock-no_credit", 4, tmp_path / "q")
-    assert rows == []
-    assert engine.fatal is not None and (engine.fatal.kind, engine.fatal.status) == ("quota", 402)
-    assert ENV in str(engine.fatal)
-
-
-async def test_undecodable_audio_is_one_failed_line(tmp_path: Path) -> None:
-    broken = AudioPayload(b"\x00\x01garbage" * 50, "audio/wav", "audio.wav", 1.0)
-    items = [("Good words.", wav_clip("Good words.", 1.0)), ("x", broken)]
-    async with MockServer() as mock:
-        _, rows = await run_clips(provider(mock.url), items, tmp_path / "r")
-    bad = next(r for r in rows if r["id"] == "c1")
-    assert (bad["status"], bad["error_kind"], bad["attempts"]) == ("failed", "bad_request", 1)
 
 
 async def test_the_mock_refuses_unknown_options_and_bodies() -> None:

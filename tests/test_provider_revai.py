@@ -4,8 +4,6 @@ enforces (multipart `media` + `options`, JSON `source_config` URL jobs, the tran
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import aiohttp
 import orjson
 import pytest
@@ -20,10 +18,7 @@ from .provider_runs import (
     AudioHost,
     CliRuns,
     assert_all_correct,
-    assert_failures_recorded,
     assert_key_rejected,
-    assert_missing_key,
-    assert_rate_limits_retried,
     cli_runs,
     env_with,
     job_provider,
@@ -66,27 +61,7 @@ def test_rejected_key_is_one_error_line(cli: CliRuns) -> None:
     assert "Authorization has been denied for this request" in line
 
 
-def test_missing_key_names_the_variable(cli: CliRuns) -> None:
-    assert_missing_key(cli.runs["no_key"], ENV)
-
-
 # -- each error kind, through the engine ----------------------------------------------------
-
-
-async def test_failed_jobs_are_recorded_with_the_reason(tmp_path: Path) -> None:
-    await assert_failures_recorded(
-        provider,
-        tmp_path,
-        kind="job_failed",
-        reason="failed: internal_processing: Internal processing error",
-        max_retries=1,
-        per_attempt="revai.jobs",
-    )
-
-
-async def test_rate_limits_are_retried(tmp_path: Path) -> None:
-    state = await assert_rate_limits_retried(provider, tmp_path, "revai")
-    assert state.counters["revai.jobs"] == N_SAMPLES  # status 429s never resubmit
 
 
 @pytest.mark.parametrize(

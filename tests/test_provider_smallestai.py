@@ -24,12 +24,9 @@ from .eval_runs import (
 )
 from .provider_runs import (
     AudioHost,
-    assert_each_retried_once,
     assert_key_rejected,
-    assert_server_errors_retried,
     clip_list,
     run_clips,
-    run_with_key,
     transcribe_one,
     wav_clip,
 )
@@ -65,12 +62,6 @@ def test_rejected_key_stops_the_run(runs: dict[str, Outcome]) -> None:
     assert_key_rejected(runs["bad_key"].run, ENV)
 
 
-def test_missing_key_names_the_variable(runs: dict[str, Outcome]) -> None:
-    assert_refused_before_any_request(
-        runs["no_key"], "smallestai", f"error: {ENV} is not set; export {ENV}=... or pass --api_key"
-    )
-
-
 def test_unknown_model_is_one_line(runs: dict[str, Outcome]) -> None:
     assert_refused_before_any_request(
         runs["bad_option"],
@@ -96,30 +87,6 @@ async def test_url_mode_sends_json_and_the_service_fetches() -> None:
     assert (info.value.kind, info.value.status) == ("bad_request", 400)
     assert "could not fetch the audio url" in str(info.value)
     assert SmallestAIProvider.fetches_urls
-
-
-async def test_rate_limit_is_retried(tmp_path: Path) -> None:
-    engine, rows = await run_with_key(MODEL, "mock-rate_limit", 3, tmp_path / "r")
-    assert_each_retried_once(engine, rows, 3, "rate_limited")
-
-
-async def test_server_errors_are_retried(tmp_path: Path) -> None:
-    await assert_server_errors_retried(MODEL, KEY, tmp_path / "r", "smallestai")
-
-
-async def test_no_credit_stops_the_run(tmp_path: Path) -> None:
-    engine, rows = await run_with_key(MODEL, "mock-no_credit", 4, tmp_path / "q")
-    assert rows == []
-    assert engine.fatal is not None and (engine.fatal.kind, engine.fatal.status) == ("quota", 402)
-
-
-async def test_undecodable_audio_is_one_failed_line(tmp_path: Path) -> None:
-    broken = AudioPayload(b"\x00\x01garbage" * 50, "audio/wav", "audio.wav", 1.0)
-    items = [("Good words.", wav_clip("Good words.", 1.0)), ("x", broken)]
-    async with MockServer() as mock:
-        _, rows = await run_clips(provider(mock.url), items, tmp_path / "r")
-    bad = next(r for r in rows if r["id"] == "c1")
-    assert (bad["status"], bad["error_kind"], bad["attempts"]) == ("failed", "bad_request", 1)
 
 
 async def test_over_the_size_limit_is_refused_before_upload(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
 import aiohttp
 import orjson
@@ -22,10 +21,8 @@ from .provider_runs import (
     AudioHost,
     CliRuns,
     assert_all_correct,
-    assert_failures_recorded,
     assert_key_rejected,
     assert_missing_key,
-    assert_rate_limits_retried,
     cli_runs,
     clips,
     env_with,
@@ -88,22 +85,6 @@ def test_missing_key_names_the_variable(cli: CliRuns) -> None:
 
 
 # -- each error kind, through the engine ----------------------------------------------------
-
-
-async def test_rejected_jobs_are_recorded_with_the_reason(tmp_path: Path) -> None:
-    await assert_failures_recorded(
-        provider,
-        tmp_path,
-        kind="job_failed",
-        reason="rejected: Job rejected: internal error, please resubmit",
-        max_retries=1,
-        per_attempt="speechmatics.jobs",
-    )
-
-
-async def test_rate_limits_are_retried(tmp_path: Path) -> None:
-    state = await assert_rate_limits_retried(provider, tmp_path, "speechmatics")
-    assert state.counters["speechmatics.jobs"] == N_SAMPLES  # status 429s never resubmit
 
 
 async def test_new_jobs_are_paced_under_the_documented_limit() -> None:

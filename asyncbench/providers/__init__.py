@@ -10,7 +10,15 @@ import importlib
 from asyncbench.core.errors import ConfigError
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings
 
-__all__ = ["REGISTRY", "AudioPayload", "Provider", "ProviderSettings", "resolve", "split_model"]
+__all__ = [
+    "REGISTRY",
+    "VARIANTS",
+    "AudioPayload",
+    "Provider",
+    "ProviderSettings",
+    "resolve",
+    "split_model",
+]
 
 #: prefix -> "module:Class"
 REGISTRY: dict[str, str] = {
@@ -38,6 +46,16 @@ REGISTRY: dict[str, str] = {
     "assemblyai-rt": "asyncbench.providers.assemblyai_rt:AssemblyAIRTProvider",
     "elevenlabs-rt": "asyncbench.providers.elevenlabs_rt:ElevenLabsRTProvider",
     "openai-rt": "asyncbench.providers.openai_rt:OpenAIRTProvider",
+    "meta": "asyncbench.providers.meta:MetaProvider",
+    "sprag": "asyncbench.providers.sprag:SpragProvider",
+    "sophea": "asyncbench.providers.sophea:SopheaProvider",
+    "gemini": "asyncbench.providers.gemini:GeminiProvider",
+}
+
+#: whole model names served by another client than their prefix's (a provider whose
+#: streaming variant is a different protocol): "prefix/model" -> "module:Class"
+VARIANTS: dict[str, str] = {
+    "meta/muse-voice-transcribe-streaming": "asyncbench.providers.meta_stream:MetaStreamProvider",
 }
 
 
@@ -54,7 +72,7 @@ def split_model(model_name: str) -> tuple[str, str]:
 
 def resolve(model_name: str) -> tuple[type[Provider], str]:
     prefix, model = split_model(model_name)
-    target = REGISTRY.get(prefix)
+    target = VARIANTS.get(f"{prefix}/{model}") or REGISTRY.get(prefix)
     if target is None:
         raise ConfigError(
             f"unknown provider prefix {prefix!r} in --model_name {model_name!r}; "

@@ -36,6 +36,7 @@ class AquaVoiceProvider(OpenAIProvider):
     languages = (("", frozenset({"en"})),)  # Avalon is an English model (avalon-v1-en)
     default_timeout = 300.0
     api_prefix = "/api/v1"
+    serves_sse = False  # no streamed transcription documented
 
     def fields(self) -> list[tuple[str, str]]:
         return [("model", self.model)]

@@ -94,6 +94,8 @@ class Provider(ABC):
     accepts_flac: ClassVar[bool] = False
     #: request timeout per second of audio sent; `--timeout` is the floor under it
     timeout_per_audio_s: ClassVar[float] = 0.25
+    #: `--stream`: the client can ask for the transcript as server-sent events (core/sse.py)
+    serves_sse: ClassVar[bool] = False
 
     def __init__(self, settings: ProviderSettings) -> None:
         self.check_language(settings.model, settings.language)

@@ -32,6 +32,7 @@ class GroqProvider(OpenAIProvider):
     limits = Limits(max_bytes=25 * MB)  # free tier (100 MB on dev) [PROTOCOLS-2026 C5]
     api_prefix = "/openai/v1"
     fetches_urls = True
+    serves_sse = False  # no streamed transcription documented
     #: English-only distil-whisper; the large-v3 models take every Whisper language
     #: [console.groq.com/docs/speech-to-text]
     languages = (("distil-whisper", frozenset({"en"})), ("", WHISPER_LANGUAGES))

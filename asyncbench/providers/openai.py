@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError
 from asyncbench.core.limits import MB, Limits
@@ -27,8 +27,12 @@ from asyncbench.providers._http import (
     reply_json,
     text_at,
 )
+from asyncbench.providers._sse import post_sse
 from asyncbench.providers._wire import check_plain_text
 from asyncbench.providers.base import AudioPayload, ProviderSettings, http_error
+
+if TYPE_CHECKING:
+    import aiohttp
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -71,10 +75,20 @@ class OpenAIProvider(HTTPProvider):
     api_prefix = "/v1"
     resource = "/audio/transcriptions"
     languages = (("", OPENAI_LANGUAGES),)
+    serves_sse: ClassVar[bool] = True
+    #: models that ignore `stream=true` (OpenAI: "not supported for whisper-1")
+    no_stream_models: ClassVar[frozenset[str]] = frozenset({"whisper-1"})
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
         self._headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        self.stream = settings.options.get("stream") == "1"
+        if self.stream and self.model in self.no_stream_models:
+            raise ConfigError(
+                f"{self.prefixes[0]}/{self.model} does not stream transcripts (the service "
+                "ignores stream=true); use gpt-4o-transcribe or gpt-4o-mini-transcribe, or "
+                "drop --stream"
+            )
 
     def fields(self) -> list[tuple[str, str]]:
         # json is the one format every model accepts (gpt-4o models accept only json/text)
@@ -82,7 +96,17 @@ class OpenAIProvider(HTTPProvider):
             ("model", self.model),
             ("language", self.settings.language),
             ("response_format", "json"),
+            *([("stream", "true")] if self.stream else []),
         ]
+
+    async def transcribe(
+        self, session: aiohttp.ClientSession, url: str, audio: AudioPayload
+    ) -> str:
+        """One POST; with `--stream`, the events read as they come (providers/_sse.py) and
+        the line gains the time to the first delta, the gaps between deltas and the usage."""
+        if self.stream:
+            return await post_sse(session, url, self.wire, self.error, **self.request(audio))
+        return await super().transcribe(session, url, audio)
 
     def request(self, audio: AudioPayload) -> dict[str, Any]:
         return {"data": multipart(self.fields(), audio), "headers": self._headers}
@@ -107,6 +131,12 @@ class OpenAICompatibleProvider(OpenAIProvider):
     base_url_env = "OPENAI_COMPATIBLE_BASE_URL"
     default_base_url = ""
     languages = (("", None),)  # whatever the user's server runs: it decides
+    no_stream_models: ClassVar[frozenset[str]] = frozenset()  # the server decides
+
+    def fields(self) -> list[tuple[str, str]]:
+        # vLLM reports usage in its last chunk only when asked (OpenAI sends it unasked)
+        return super().fields() + ([("stream_include_usage", "true")] if self.stream else [])
+
     # a server of the user's own: its limits are the user's to say (--max_upload_mb)
     limits = Limits()
 

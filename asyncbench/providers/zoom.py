@@ -1,4 +1,5 @@
-"""Zoom AI Services Scribe, fast mode (`zoom/<anything>`): one synchronous JSON POST.
+"""Zoom AI Services Scribe, fast mode (`zoom/scribe_v1`, `zoom/scribe_v2_pro`): one synchronous
+JSON POST.
 
 Wire facts (reference/PROTOCOLS-2026.md §A4, from the leaderboard's client and Zoom's docs):
 `POST https://api.zoom.us/v2/aiservices/scribe/transcribe`, `Authorization: Bearer <token>`,
@@ -6,8 +7,12 @@ JSON `{"file": F, "config": {...}}` with F a `data:<mime>;base64,...` URI of the
 `--use_url` mode the clip's URL (Zoom downloads it). The config is the leaderboard's:
 `language: en-US` (always: its client never passes another), `segmentation_mode: none` for
 clips up to 29.9 s and `auto` (voice activity detection) above, `experimental_feature:
-{model_pro: true}`, `timestamps: true`; the variant after `zoom/` is not sent. The transcript
-is `result.text_display` (punctuated; `text_lexical` is the other form).
+{gpu_pipeline_vnext: true}`, `timestamps: true`, and for `scribe_v2_pro` the model
+`zoom-scribe-en-pro` in `config.model` (`scribe_v1` sends none); any other variant is refused
+before any request. That is the board since its merged PR #210 (2026-09-03,
+huggingface/open_asr_leaderboard@30df8c90 api/providers/zoom_provider.py); at d1e99b2 the
+flag was `{model_pro: true}` and the variant was not sent. The transcript is
+`result.text_display` (punctuated; `text_lexical` is the other form).
 
 Auth: Zoom's AI Services pages ask for an HS256 JWT (`iss` = API key, `iat`, `exp` ≤ 1 h)
 signed with the API secret, while the leaderboard sends the key itself as the bearer. Both are
@@ -20,9 +25,8 @@ Rate limits follow the Zoom account's "Pro" API tier; a 429 is retried after its
 
 UNCONFIRMED: whether the raw key is accepted as bearer without a JWT (the leaderboard relies on
 it); whether the 100 MB cap counts the base64 text (then the raw cap is about 75 MB); the
-numeric rate limits; the error body (read as `{"code", "message"}`). A later leaderboard
-revision sends `experimental_feature: {gpu_pipeline_vnext: true}` and a `model` per variant;
-the pinned revision of the reference (d1e99b2) is followed here.
+numeric rate limits; the error body (read as `{"code", "message"}`); what the
+`gpu_pipeline_vnext` flag selects (the PR says only that it is the board's configuration).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from typing import Any
 
 import orjson
 
-from asyncbench.core.errors import ProviderError
+from asyncbench.core.errors import ConfigError, ProviderError
 from asyncbench.core.limits import Limits
 from asyncbench.providers._http import HTTPProvider, audio_bytes, read_error, reply_json, text_at
 from asyncbench.providers.base import AudioPayload, ProviderSettings, http_error
@@ -49,6 +53,11 @@ LIMITS = Limits(100 * 10**6, 2 * 3600.0, "Scribe fast mode")
 SEGMENTATION_OFF_UP_TO = 29.9
 JWT_LIFETIME = 3600
 TRANSCRIPT = ("result", "text_display")
+#: the board's variants and the `config.model` each sends (None: no model field)
+VARIANT_MODELS: dict[str, str | None] = {
+    "scribe_v1": None,
+    "scribe_v2_pro": "zoom-scribe-en-pro",
+}
 
 
 def _b64url(data: bytes) -> str:
@@ -79,6 +88,11 @@ class ZoomProvider(HTTPProvider):
     resource = "/aiservices/scribe/transcribe"
 
     def __init__(self, settings: ProviderSettings) -> None:
+        if settings.model not in VARIANT_MODELS:
+            raise ConfigError(
+                f"unknown Zoom model {settings.model!r} in zoom/{settings.model}; use "
+                + " or ".join(f"zoom/{v}" for v in VARIANT_MODELS)
+            )
         super().__init__(settings)
         self.secret = os.environ.get(SECRET_ENV, "").strip() or None
         self._token: tuple[str, float] | None = None  # (JWT, renew after)
@@ -98,12 +112,16 @@ class ZoomProvider(HTTPProvider):
 
     def config(self, audio: AudioPayload) -> dict[str, Any]:
         short = audio.duration <= SEGMENTATION_OFF_UP_TO
-        return {
+        config: dict[str, Any] = {
             "language": "en-US",
             "segmentation_mode": "none" if short else "auto",
-            "experimental_feature": {"model_pro": True},
+            "experimental_feature": {"gpu_pipeline_vnext": True},
             "timestamps": True,
         }
+        model = VARIANT_MODELS[self.model]
+        if model is not None:
+            config["model"] = model
+        return config
 
     def request(self, audio: AudioPayload) -> dict[str, Any]:
         self.limits.check(audio, "Zoom")

@@ -15,14 +15,17 @@ import orjson
 
 from asyncbench.engine.stats import latency_summary
 from asyncbench.reporting.markup import Markup, h, number, table
-from asyncbench.reporting.streaming import METRICS
+from asyncbench.reporting.streaming import METRICS, SSE_METRICS
+
+#: (file label, {figure: values}) per results file
+Rows = list[tuple[str, dict[str, list[float]]]]
 
 PCTS = ("p50", "p90", "p99")
 
 
 def stream_values(path: Path) -> dict[str, list[float]]:
     """{metric: values over the file's ok lines} (empty lists for a batch provider's file)."""
-    out: dict[str, list[float]] = {name: [] for name in METRICS}
+    out: dict[str, list[float]] = {name: [] for name in (*METRICS, *SSE_METRICS)}
     try:
         with path.open("rb") as f:
             for raw in f:
@@ -32,7 +35,7 @@ def stream_values(path: Path) -> dict[str, list[float]]:
                     continue
                 if not isinstance(line, dict) or line.get("status") != "ok":
                     continue
-                for name in METRICS:
+                for name in out:
                     value = line.get(name)
                     if isinstance(value, (int, float)):
                         out[name].append(float(value))
@@ -60,34 +63,64 @@ def histogram_figure(groups: dict[str, list[float]]) -> bytes:
 def stream_html(files: Sequence[Any]) -> list[Markup]:
     """HTML parts for the report (nothing when no file was streamed). `files` are the
     report's FileData (`.score.path`, `.score.model_id`, `.name`)."""
-    rows: list[tuple[str, dict[str, list[float]]]] = []
+    rows: Rows = []
+    sse_rows: Rows = []
     for f in files:
         values = stream_values(Path(f.score.path))
         if values["final_after_end_s"]:
             rows.append((f"{f.score.model_id} {f.name}", values))
+        if values["first_delta_s"]:
+            sse_rows.append((f"{f.score.model_id} {f.name}", values))
+    parts = sse_table(sse_rows)
     if not rows:
-        return []
+        return parts
+    return parts + live_html(rows)
+
+
+def quantile_table(title: str, rows: Rows, names: tuple[str, ...], note: str) -> list[Markup]:
+    """A table of each file's p50/p90/p99 (ms) of `names`, under `title`, with its `note`."""
     head = ["file"]
-    for name in METRICS:
+    for name in names:
         head += [f"{name} p50 ms", "p90", "p99"]
     cells = []
     for label, values in rows:
         row: list[object] = [label]
-        for name in METRICS:
+        for name in names:
             q = latency_summary(values[name])
             row += [number(None if q[p] is None else 1000 * q[p], ".0f", "n/a") for p in PCTS]
         cells.append(row)
+    return [h("<h2>{}</h2>", title), table(head, cells), h("<p class='note'>{}</p>", note)]
+
+
+def sse_table(rows: Rows) -> list[Markup]:
+    """The `--stream` table: each file's time to first delta and inter-delta gaps."""
+    if not rows:
+        return []
+    return quantile_table(
+        "Streamed replies (server-sent events)",
+        rows,
+        SSE_METRICS,
+        "first_delta_s = request start → the first non-empty transcript delta (the time to "
+        "first token of vLLM's benchmark client and GuideLLM); delta gaps = the time between "
+        "deltas of one reply, its p50 and p99 per line, then percentiles over the lines.",
+    )
+
+
+def live_html(rows: Rows) -> list[Markup]:
+    """The WebSocket streams' latency table and histogram."""
+    parts = quantile_table(
+        "Streaming latency",
+        rows,
+        METRICS,
+        "Stream start = the session open and started; final_after_end_s = the moment the last "
+        "audio chunk was sent → the last final segment (peers' time to final segment). "
+        "Partials are timed, never scored.",
+    )
     import base64
 
     png = histogram_figure({label: v["final_after_end_s"] for label, v in rows})
     return [
-        Markup("<h2>Streaming latency</h2>"),
-        table(head, cells),
-        Markup(
-            "<p class='note'>Stream start = the session open and started; final_after_end_s = "
-            "the moment the last audio chunk was sent → the last final segment (peers' time to "
-            "final segment). Partials are timed, never scored.</p>"
-        ),
+        *parts,
         h(
             "<h2>Time to final after end of audio</h2><img alt='final_after_end_s histogram' "
             "src='data:image/png;base64,{}'>",

@@ -102,6 +102,8 @@ class RunConfig:
     chunk_ms: int | None = None
     realtime_factor: float = 1.0
     final_timeout: float = 10.0  # seconds from the end of audio to the final
+    # openai/ and openai-compatible/: the transcript as server-sent events (core/sse.py)
+    stream: bool = False
     # cost (runs/budget.py): the limit, and the price table or flat price it is counted at
     budget_usd: float | None = None
     prices: str | None = None
@@ -437,6 +439,11 @@ def make_provider(cfg: RunConfig) -> tuple[Provider, list[str], float | None]:
     from asyncbench.providers import ProviderSettings, resolve
 
     provider_cls, model = resolve(cfg.model_name)
+    if cfg.stream and not provider_cls.serves_sse:
+        raise ConfigError(
+            f"--stream is for openai/ and openai-compatible/ models (transcripts as "
+            f"server-sent events); {cfg.model_name.split('/')[0]}/ does not stream them"
+        )
     if cfg.timeout is None:
         cfg.timeout = provider_cls.default_timeout
     settings = ProviderSettings(
@@ -449,7 +456,8 @@ def make_provider(cfg: RunConfig) -> tuple[Provider, list[str], float | None]:
         options=cfg.options
         | ({"poll_interval": str(cfg.poll_interval)} if cfg.poll_interval else {})
         | ({"aldea_api": cfg.aldea_api} if cfg.aldea_api else {})
-        | ({"delete_jobs": "1"} if cfg.delete_jobs else {}),
+        | ({"delete_jobs": "1"} if cfg.delete_jobs else {})
+        | ({"stream": "1"} if cfg.stream else {}),
         max_reply_bytes=cfg.max_reply_bytes,
         follow_redirects=cfg.follow_redirects,
         api_key_file=cfg.api_key_file,

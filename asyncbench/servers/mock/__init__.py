@@ -35,6 +35,11 @@ PROTOCOLS: tuple[str, ...] = (
     "assemblyai_rt",
     "elevenlabs_rt",
     "openai_rt",
+    "meta",
+    "meta_stream",
+    "sprag",
+    "sophea",
+    "gemini",
 )
 
 

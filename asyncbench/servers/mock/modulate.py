@@ -23,7 +23,6 @@ from aiohttp import web
 
 from asyncbench.servers.mock import sync
 from asyncbench.servers.mock.state import MockState
-from asyncbench.sources.audio import BadAudio
 
 NAME = "modulate"
 ENGLISH = "/api/velma-2-stt-batch-english-vfast"
@@ -62,32 +61,26 @@ def handler(state: MockState, multilingual: bool) -> Callable[[web.Request], Any
         key = request.headers.get("X-API-Key", "").strip() or None
         if state.check_key(NAME, key) is not None:
             return error(401, "Invalid or missing API key")
-        try:
-            parts = await sync.read_form(request)
-        except ValueError as exc:
-            return error(400, f"could not parse multipart form: {exc}")
-        if parts is None:
-            return error(400, f"expected multipart/form-data, got {request.content_type}")
-        sync.record_form(state, NAME, parts)
+        parts = await sync.recorded_form(state, NAME, request, lambda why: error(400, why))
+        if isinstance(parts, web.Response):
+            return parts
         refused = _check_form(parts, multilingual)
         if refused is not None:
             return refused
-        clip = parts["upload_file"].data
-        wanted = sync.scenario(key)
-        if wanted == "quota":
+        if sync.scenario(key) == "quota":
             return error(403, "Usage quota exceeded for this API key")
-        if wanted == "concurrency_limit" and sync.first_attempt(state, NAME, clip):
-            retry = f"{state.config.retry_after:g}"
-            return error(429, "Concurrency limit reached", headers={"Retry-After": retry})
-        fault = state.fault(NAME)
-        if fault is not None:
-            return fault
-        try:
-            text, seconds = await sync.listen(state, clip, None)
-        except BadAudio as exc:
-            return error(400, f"could not decode audio: {exc}")
-        await state.wait()
-        return web.json_response({"text": text, "duration_ms": round(seconds * 1000)})
+        heard = await sync.hear(
+            state,
+            NAME,
+            key,
+            parts["upload_file"].data,
+            limited=lambda: error(429, "Concurrency limit reached", sync.retry_after(state)),
+            undecodable=lambda why: error(400, f"could not decode audio: {why}"),
+            when="concurrency_limit",
+        )
+        if isinstance(heard, web.Response):
+            return heard
+        return web.json_response({"text": heard.text, "duration_ms": round(heard.seconds * 1000)})
 
     return transcribe
 

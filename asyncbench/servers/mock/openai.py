@@ -14,15 +14,29 @@ Key scenarios (see `asyncbench.servers.mock.sync`): `mock-insufficient_quota` (e
 `insufficient_quota`), `mock-rate_limit` (first attempt of each clip 429
 `rate_limit_exceeded` with `x-ratelimit-reset-requests`, no Retry-After), `mock-server_error`
 (first attempt of each clip 500).
+
+`stream=true` (OpenAI's gpt-4o models; whisper-1 ignores it, as OpenAI does): the reply is
+`text/event-stream`, one `transcript.text.delta` per word `sse_delta_gap` seconds apart, then
+`transcript.text.done` with the text and `usage` in tokens (the mock's counts: 10 audio tokens
+a second, one output token a word). The vLLM dialect, served at
+`/vllm/v1/audio/transcriptions` for `openai-compatible/` runs (no key needed, as a
+self-hosted server), sends vLLM's `transcription.chunk` objects
+(`choices[0].delta.content`), a last chunk with `finish_reason` and, with
+`stream_include_usage=true`, `usage` (`prompt_tokens`, `completion_tokens`), then
+`data: [DONE]`. Other dialects refuse `stream=true` (400). Streamed replies are counted in
+`<dialect>.streamed`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import math
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from asyncbench.core.service_languages import WHISPER_LANGUAGES
@@ -93,9 +107,24 @@ class Dialect:
     formats: frozenset[str] = frozenset({"json", "text", "verbose_json", "srt", "vtt"})
     rate_limit: Callable[[MockConfig, str], web.Response] = _openai_rate_limit
     reply_extra: Callable[[MockState], dict[str, Any]] = field(default=lambda state: {})
+    #: `stream=true`: "openai" events, "vllm" chunks, or None (refused)
+    sse: str | None = None
+    #: models that ignore `stream=true` and answer JSON
+    no_stream_models: frozenset[str] = frozenset()
+    #: a request without a key is refused (a self-hosted server usually takes none)
+    needs_key: bool = True
 
 
-OPENAI = Dialect(NAME, PATH, max_file_bytes=MAX_FILE_BYTES)
+OPENAI = Dialect(
+    NAME,
+    PATH,
+    max_file_bytes=MAX_FILE_BYTES,
+    sse="openai",
+    no_stream_models=frozenset({"whisper-1"}),
+)
+VLLM = Dialect(
+    "vllm", "/vllm/v1/audio/transcriptions", has_quota=False, sse="vllm", needs_key=False
+)
 
 
 def _unauthorized(presented: str | None) -> web.Response:
@@ -143,6 +172,11 @@ def _check_form(dialect: Dialect, parts: sync.Parts) -> web.Response | None:
             code="unsupported_value",
             param="response_format",
         )
+    stream = sync.form_text(parts, "stream")
+    if stream is not None and stream not in ("true", "false"):
+        return error(400, f"stream must be true or false, got {stream!r}", param="stream")
+    if stream == "true" and dialect.sse is None:
+        return error(400, "stream is not supported by this endpoint", param="stream")
     language = sync.form_text(parts, "language")
     if language and language not in WHISPER_LANGUAGES:
         return error(
@@ -170,6 +204,59 @@ def _reply(dialect: Dialect, state: MockState, fmt: str, text: str, seconds: flo
     return web.json_response(body)
 
 
+async def _sse_reply(
+    request: web.Request,
+    dialect: Dialect,
+    state: MockState,
+    text: str,
+    seconds: float,
+    include_usage: bool,
+) -> web.StreamResponse:
+    """The transcript as server-sent events, one word a delta, in the dialect's shape."""
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await resp.prepare(request)
+    words = text.split()
+    audio_tokens, output_tokens = math.ceil(seconds * 10), len(words)
+
+    async def event(obj: Any) -> None:
+        await resp.write(b"data: " + orjson.dumps(obj) + b"\n\n")
+
+    for i, word in enumerate(words):
+        if i:
+            await asyncio.sleep(state.config.sse_delta_gap)
+        piece = word if i == 0 else f" {word}"
+        if dialect.sse == "openai":
+            await event({"type": "transcript.text.delta", "delta": piece})
+        else:
+            await event(
+                {"object": "transcription.chunk", "choices": [{"delta": {"content": piece}}]}
+            )
+    if dialect.sse == "openai":
+        usage = {
+            "type": "tokens",
+            "input_tokens": audio_tokens,
+            "input_token_details": {"audio_tokens": audio_tokens, "text_tokens": 0},
+            "output_tokens": output_tokens,
+            "total_tokens": audio_tokens + output_tokens,
+        }
+        await event({"type": "transcript.text.done", "text": text, "usage": usage})
+    else:
+        last: dict[str, Any] = {
+            "object": "transcription.chunk",
+            "choices": [{"delta": {}, "finish_reason": "stop"}],
+        }
+        if include_usage:
+            last["usage"] = {
+                "prompt_tokens": audio_tokens,
+                "completion_tokens": output_tokens,
+                "total_tokens": audio_tokens + output_tokens,
+            }
+        await event(last)
+        await resp.write(b"data: [DONE]\n\n")
+    await resp.write_eof()
+    return resp
+
+
 def handler(state: MockState, dialect: Dialect) -> Callable[[web.Request], Any]:
     name = dialect.name
 
@@ -177,7 +264,7 @@ def handler(state: MockState, dialect: Dialect) -> Callable[[web.Request], Any]:
         state.counters[f"{name}.requests"] += 1
         state.last_request[name] = dict(request.headers)
         key = state.bearer(request)
-        if state.check_key(name, key) is not None:
+        if (dialect.needs_key or key) and state.check_key(name, key) is not None:
             return _unauthorized(key)
         try:
             parts = await sync.read_form(request)
@@ -240,6 +327,10 @@ def handler(state: MockState, dialect: Dialect) -> Callable[[web.Request], Any]:
                 param="file",
             )
         await state.wait()
+        if sync.form_text(parts, "stream") == "true" and model not in dialect.no_stream_models:
+            state.counters[f"{name}.streamed"] += 1
+            usage = sync.form_text(parts, "stream_include_usage") == "true"
+            return await _sse_reply(request, dialect, state, text, seconds, usage)
         return _reply(
             dialect, state, sync.form_text(parts, "response_format") or "json", text, seconds
         )
@@ -249,3 +340,4 @@ def handler(state: MockState, dialect: Dialect) -> Callable[[web.Request], Any]:
 
 def add_routes(app: web.Application, state: MockState) -> None:
     app.router.add_post(OPENAI.path, handler(state, OPENAI))
+    app.router.add_post(VLLM.path, handler(state, VLLM))

@@ -48,6 +48,8 @@ class MockConfig:
     stream_partial_every: int = 2
     stream_fault: str | None = None
     rate_stream_fault: float = 1.0
+    # `stream=true` transcription replies (servers/mock/openai.py): seconds between deltas
+    sse_delta_gap: float = 0.01
 
 
 @dataclass

@@ -11,6 +11,7 @@ every clip transcribed and one that does not ends with failures.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -18,6 +19,7 @@ from aiohttp import web
 
 from asyncbench.servers.mock.jobs import FetchFailed, audio_seconds
 from asyncbench.servers.mock.state import MockState
+from asyncbench.sources.audio import BadAudio
 
 SCENARIO_PREFIX = "mock-"
 
@@ -50,6 +52,21 @@ async def read_form(request: web.Request) -> Parts | None:
                 parts[part.name] = Part(data, part.filename, ctype)
     except (AssertionError, RuntimeError) as exc:  # aiohttp's words for a broken body
         raise ValueError(str(exc) or type(exc).__name__) from None
+    return parts
+
+
+async def recorded_form(
+    state: MockState, provider: str, request: web.Request, refuse: Callable[[str], web.Response]
+) -> Parts | web.Response:
+    """The parts of a multipart body, recorded (`record_form`), or `refuse(why)` (the
+    protocol's 400) for a body that is not multipart or is malformed."""
+    try:
+        parts = await read_form(request)
+    except ValueError as exc:
+        return refuse(f"could not parse multipart form: {exc}")
+    if parts is None:
+        return refuse(f"expected multipart/form-data, got {request.content_type}")
+    record_form(state, provider, parts)
     return parts
 
 
@@ -109,6 +126,46 @@ async def listen(state: MockState, audio: bytes | None, url: str | None) -> tupl
     data = audio if audio is not None else await fetch(url or "")
     seconds = await audio_seconds(data)
     return await state.recognize(data), seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """A clip the service transcribed: its text and length."""
+
+    text: str
+    seconds: float
+
+
+async def hear(
+    state: MockState,
+    provider: str,
+    key: str | None,
+    clip: bytes,
+    *,
+    limited: Callable[[], web.Response],
+    undecodable: Callable[[str], web.Response],
+    when: str = "rate_limit",
+) -> Heard | web.Response:
+    """What a synchronous service does with a clip it accepted: `limited()` (its 429) on the
+    clip's first attempt when the key asks for the scenario `when`, a configured fault, else
+    the transcript after the configured latency; bytes that are not audio get
+    `undecodable(why)`."""
+    if scenario(key) == when and first_attempt(state, provider, clip):
+        return limited()
+    fault = state.fault(provider)
+    if fault is not None:
+        return fault
+    try:
+        text, seconds = await listen(state, clip, None)
+    except BadAudio as exc:
+        return undecodable(str(exc))
+    await state.wait()
+    return Heard(text, seconds)
+
+
+def retry_after(state: MockState) -> dict[str, str]:
+    """The `Retry-After` header of the mock's 429s."""
+    return {"Retry-After": f"{state.config.retry_after:g}"}
 
 
 def as_duration(seconds: float) -> str:

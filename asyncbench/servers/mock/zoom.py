@@ -46,6 +46,8 @@ CONFIG = frozenset(
     }
 )
 _BOOLS = ("word_time_offsets", "channel_separation", "timestamps")
+#: Scribe models a config may name (Zoom's docs, and the board's scribe_v2_pro model)
+MODELS = frozenset({"zoom-scribe-en-pro", "zoom-scribe-multilingual", "whisper"})
 
 
 def error(status: int, code: int, message: str, **headers: str) -> web.Response:
@@ -91,6 +93,8 @@ def check_config(config: Any) -> str | None:
     for name in _BOOLS:
         if name in config and not isinstance(config[name], bool):
             return f"config.{name} must be a boolean"
+    if "model" in config and config["model"] not in MODELS:
+        return f"config.model {config['model']!r} is not a Scribe model"
     if not isinstance(config.get("experimental_feature", {}), dict):
         return "config.experimental_feature must be an object"
     return None
@@ -128,6 +132,8 @@ def add_routes(app: web.Application, state: MockState) -> None:
         if why is not None:
             return error(400, 300, why)
         state.last_request[f"{NAME} config"] = body.get("config", {})
+        if isinstance(body.get("config"), dict):
+            state.counters[f"{NAME}.model.{body['config'].get('model', '-')}"] += 1
         clip = url.encode() if url else audio or b""
         if sync.scenario(presented) == "rate_limit" and sync.first_attempt(state, NAME, clip):
             return error(
