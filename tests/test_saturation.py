@@ -147,7 +147,14 @@ def test_run_summary_carries_the_client_fields(
     assert summary["latency_validity"]["p99"]["needed"] == 368
     assert re.search(r"^client(-bound)?: ", err, re.MULTILINE)
     assert "p99 " in err and "is not a p99 from 6 requests (needs 368, 362 more)" in err
-    assert re.search(r"^throughput: [\d.]+ ok samples/s over the whole run; ", err, re.MULTILINE)
+    assert re.search(
+        r"^throughput: [\d.]+ ok samples/s over the whole run(, 95 % interval \[[\d.]+, [\d.]+\]"
+        r"| \(no 95 % interval: that takes \d+ samples\)); ",
+        err,
+        re.MULTILINE,
+    )
+    interval = summary["throughput"]["whole_interval"]
+    assert interval["n"] == 6 and set(interval) >= {"lo", "hi", "batches", "needed"}
 
 
 # --------------------------------------------------------------------------- percentiles
@@ -200,10 +207,26 @@ def test_steady_throughput_leaves_out_warmup_and_drain() -> None:
     assert by_time["steady_per_s"] == pytest.approx(100 / 10) and by_time["steady_n"] == 100
     by_count = steady_throughput(stats, Warmup(requests=2))
     assert by_count["steady_per_s"] == pytest.approx(100 / 10.5)
+    # the whole run's 95 % interval: 20 batches of 5 (nothing was in flight on average, as
+    # the stats record no busy time); the slow ramp and drain batches widen it
+    interval = whole["whole_interval"]
+    assert (interval["batches"], interval["batch_size"], interval["n"]) == (20, 5, 103)
+    assert interval["lo"] < 103 / 13 < interval["hi"]
     lines = saturation_lines(saturation_section(stats, Warmup(seconds=2.0)))
     assert lines[-1] == (
-        "throughput: 7.92 ok samples/s over the whole run; 10.00/s steady (100 samples in "
-        "10.0 s, warmup 2 s and drain left out)"
+        "throughput: 7.92 ok samples/s over the whole run, 95 % interval [5.45, 10.40]; "
+        "10.00/s steady (100 samples in 10.0 s, warmup 2 s and drain left out)"
+    )
+
+
+def test_a_short_run_says_how_many_samples_its_interval_takes() -> None:
+    t0 = 50.0
+    stats = RunStats(started=t0, ended=t0 + 1.0, done_at=[t0 + 0.1 * i for i in range(1, 9)])
+    stats.busy_s = 3.0  # 3 requests in flight on average: batches of 3, 4 of them
+    lines = saturation_lines(saturation_section(stats))
+    assert lines[-1] == (
+        "throughput: 8.00 ok samples/s over the whole run (no 95 % interval: that takes 12 "
+        "samples); 8.00/s steady (8 samples in 1.0 s, warmup none and drain left out)"
     )
 
 

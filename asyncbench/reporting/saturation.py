@@ -30,6 +30,7 @@ from typing import Any
 
 from asyncbench.core.errors import ConfigError
 from asyncbench.engine.stats import RunStats, percentile, percentile_bounds
+from asyncbench.reporting.rate_interval import rate_interval
 
 #: client-bound when the loop's p99 lag is at least this (seconds) ...
 CLIENT_LAG_S = 0.010
@@ -112,6 +113,10 @@ def steady_throughput(stats: RunStats, warmup: Warmup) -> dict[str, Any]:
         "hi_per_s": (
             len(done) / (wall - sum(stats.loop_lags)) if wall - sum(stats.loop_lags) > 0 else None
         ),
+        # the whole-run figure's 95 % interval (batch means; rate_interval.py)
+        "whole_interval": rate_interval(
+            done, stats.started, stats.started + wall, stats.mean_in_flight
+        ).to_json(),
     }
 
 
@@ -198,6 +203,11 @@ def throughput_line(section: dict[str, Any]) -> str | None:
     warm = t["warmup"]
     warmup = Warmup(warm["seconds"], warm["requests"])
     line = f"throughput: {t['whole_per_s']:.2f} ok samples/s over the whole run"
+    interval = t.get("whole_interval") or {}
+    if interval.get("lo") is not None:
+        line += f", 95 % interval [{interval['lo']:.2f}, {interval['hi']:.2f}]"
+    elif interval.get("needed"):
+        line += f" (no 95 % interval: that takes {interval['needed']} samples)"
     if t["steady_per_s"] is not None:
         line += (
             f"; {t['steady_per_s']:.2f}/s steady ({t['steady_n']} samples in "
