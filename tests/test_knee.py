@@ -150,6 +150,12 @@ def test_a_knee_beyond_doubt_reads_as_before() -> None:
         "8), within 5 %; more in flight buys latency, not throughput (p90 0.200 s there)"
     )
     assert interval_note(rows, rates=False) is None
+    # a level measured before intervals were recorded is named as such
+    old = _row(16, 26.0, None, None, interval_needed=None)
+    assert interval_note([*rows, old], rates=True) == (
+        "no interval recorded at request rate 16: written by an older asyncbench (remove the "
+        "level's folder to measure it again); those levels are judged by their point figures"
+    )
     # the best level has an interval: the unclear line quotes it
     rows[2] = _row(4, 24.6, 23.0, 26.2)
     data = _data(rows, 0.05)

@@ -303,24 +303,30 @@ def knee_line(data: dict[str, Any]) -> str:
 
 
 def interval_note(rows: Sequence[dict[str, Any]], rates: bool) -> str | None:
-    """Which levels had too few samples for a throughput interval, and what each needs."""
+    """Which levels have no throughput interval, and why: too few samples (and how many one
+    takes), or a summary written before asyncbench recorded intervals."""
     from asyncbench.reporting.rate_interval import MIN_BATCHES
 
     what = "request rate" if rates else "concurrency"
+    bare = [r for r in rows if r["samples_per_s"] is not None and r.get("samples_per_s_lo") is None]
     short = [
-        f"{r['level']:g} (needs {r['interval_needed']})"
-        for r in rows
-        if r["samples_per_s"] is not None
-        and r.get("samples_per_s_lo") is None
-        and r.get("interval_needed")
+        f"{r['level']:g} (needs {r['interval_needed']})" for r in bare if r.get("interval_needed")
     ]
-    if not short:
+    old = [f"{r['level']:g}" for r in bare if not r.get("interval_needed")]
+    parts = []
+    if short:
+        parts.append(
+            f"no 95 % throughput interval at {what} {', '.join(short)} samples: an interval "
+            f"takes {MIN_BATCHES} batches, each of at least the level's mean number in flight"
+        )
+    if old:
+        parts.append(
+            f"no interval recorded at {what} {', '.join(old)}: written by an older asyncbench "
+            "(remove the level's folder to measure it again)"
+        )
+    if not parts:
         return None
-    return (
-        f"no 95 % throughput interval at {what} {', '.join(short)} samples: an interval takes "
-        f"{MIN_BATCHES} batches, each of at least the level's mean number in flight; those "
-        "levels are judged by their point figures"
-    )
+    return "; ".join(parts) + "; those levels are judged by their point figures"
 
 
 def run_sweep(
