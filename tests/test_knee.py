@@ -86,6 +86,7 @@ def _row(level: float, rate: float | None, lo: float | None, hi: float | None, *
         "samples_per_s_hi": hi,
         "samples_per_s_lag_free": rate,
         "interval_needed": None if lo is not None else 32,
+        "interval_method": "closed-loop bootstrap",
         "ok": 16,
         "throughput_rtfx": None,
         "p50": 0.15,
@@ -131,9 +132,15 @@ def test_the_sweep_says_where_the_knee_may_lie_and_what_would_tell() -> None:
         "(p90 0.200 s there)"
     )
     assert interval_note(rows, rates=False) == (
-        "no 95 % throughput interval at concurrency 8 (needs 32), 16 (needs 40) samples: an "
-        "interval takes 4 batches, each of at least the level's mean number in flight; those "
-        "levels are judged by their point figures"
+        "no 95 % throughput interval at concurrency 8 (needs 32), 16 (needs 40) samples: a "
+        "closed loop's interval takes 3 requests per request in flight; those levels are judged "
+        "by their point figures"
+    )
+    paced = [_row(5, 5.0, None, None, interval_needed=25, interval_method="batch means")]
+    assert interval_note([*rows[:3], *paced], rates=True) == (
+        "no 95 % throughput interval at request rate 5 (needs 25) samples: an interval takes 5 "
+        "batches, each of at least the level's mean number in flight; those levels are judged "
+        "by their point figures"
     )
     table = sweep_table(rows, rates=False)
     assert table[0].startswith("in flight samples/s    95 % interval vs best  thr RTFx")

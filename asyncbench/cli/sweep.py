@@ -118,7 +118,7 @@ def level_row(level: float, summary: dict[str, Any] | None, status: str) -> dict
         # one takes
         "samples_per_s_lo": interval.get("lo"),
         "samples_per_s_hi": interval.get("hi"),
-        "interval_batches": interval.get("batches"),
+        "interval_method": interval.get("method"),
         "interval_needed": interval.get("needed"),
         "ok": this_run.get("ok"),
         # what the level could have done had its client not been late (saturation.py)
@@ -305,7 +305,7 @@ def knee_line(data: dict[str, Any]) -> str:
 def interval_note(rows: Sequence[dict[str, Any]], rates: bool) -> str | None:
     """Which levels have no throughput interval, and why: too few samples (and how many one
     takes), or a summary written before asyncbench recorded intervals."""
-    from asyncbench.reporting.rate_interval import MIN_BATCHES
+    from asyncbench.reporting.rate_interval import MIN_BATCHES, MIN_ROUNDS
 
     what = "request rate" if rates else "concurrency"
     bare = [r for r in rows if r["samples_per_s"] is not None and r.get("samples_per_s_lo") is None]
@@ -315,10 +315,14 @@ def interval_note(rows: Sequence[dict[str, Any]], rates: bool) -> str | None:
     old = [f"{r['level']:g}" for r in bare if not r.get("interval_needed")]
     parts = []
     if short:
-        parts.append(
-            f"no 95 % throughput interval at {what} {', '.join(short)} samples: an interval "
-            f"takes {MIN_BATCHES} batches, each of at least the level's mean number in flight"
+        closed = all(r.get("interval_method") == "closed-loop bootstrap" for r in bare)
+        why = (
+            f"a closed loop's interval takes {MIN_ROUNDS} requests per request in flight"
+            if closed
+            else f"an interval takes {MIN_BATCHES} batches, each of at least the level's mean "
+            "number in flight"
         )
+        parts.append(f"no 95 % throughput interval at {what} {', '.join(short)} samples: {why}")
     if old:
         parts.append(
             f"no interval recorded at {what} {', '.join(old)}: written by an older asyncbench "

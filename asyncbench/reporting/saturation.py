@@ -83,8 +83,10 @@ def _ms(values: list[float]) -> dict[str, float | int | None]:
     }
 
 
-def steady_throughput(stats: RunStats, warmup: Warmup) -> dict[str, Any]:
-    """ok samples per second over the whole run and between warmup and drain."""
+def steady_throughput(stats: RunStats, warmup: Warmup, slots: int | None = None) -> dict[str, Any]:
+    """ok samples per second over the whole run (with its 95 % interval: `slots` is the
+    number of requests in flight of a closed loop no rate cap paced, rate_interval.py) and
+    between warmup and drain."""
     wall = stats.wall_s
     done = sorted(stats.done_at)
     whole = len(done) / wall if wall > 0 else None
@@ -113,15 +115,23 @@ def steady_throughput(stats: RunStats, warmup: Warmup) -> dict[str, Any]:
         "hi_per_s": (
             len(done) / (wall - sum(stats.loop_lags)) if wall - sum(stats.loop_lags) > 0 else None
         ),
-        # the whole-run figure's 95 % interval (batch means; rate_interval.py)
+        # the whole-run figure's 95 % interval (rate_interval.py)
         "whole_interval": rate_interval(
-            done, stats.started, stats.started + wall, stats.mean_in_flight
+            done,
+            stats.started,
+            stats.started + wall,
+            stats.mean_in_flight,
+            latencies=stats.latencies,
+            slots=slots,
         ).to_json(),
     }
 
 
-def saturation_section(stats: RunStats, warmup: Warmup | None = None) -> dict[str, Any]:
-    """Every saturation figure of the summary as JSON-able data (top-level keys)."""
+def saturation_section(
+    stats: RunStats, warmup: Warmup | None = None, slots: int | None = None
+) -> dict[str, Any]:
+    """Every saturation figure of the summary as JSON-able data (top-level keys); `slots`:
+    the requests in flight of a closed loop that no rate cap paced (None: paced or open)."""
     lag = _ms(stats.loop_lags)
     ordered = sorted(stats.latencies)
     p50 = percentile(ordered, 50) if ordered else None
@@ -144,7 +154,7 @@ def saturation_section(stats: RunStats, warmup: Warmup | None = None) -> dict[st
         },
         "dispatch_lateness_ms": _ms([max(0.0, x) for x in stats.lateness]),
         "latency_validity": {f"p{q}": percentile_bounds(ordered, q) for q in TAILS},
-        "throughput": steady_throughput(stats, warmup or Warmup()),
+        "throughput": steady_throughput(stats, warmup or Warmup(), slots),
     }
 
 
