@@ -9,10 +9,11 @@ at once, each for a random time (lognormal, mean `--service` s, spread `--sigma`
 server whose requests differ in length): its throughput tops out at capacity ÷ service, so
 the true knee is at `--capacity` requests in flight. Each repetition runs `asyncbench sweep
 --levels 1,2,4,8,16` as a user would (a fresh sweep folder each time, so nothing is
-skipped) and prints, from its sweep.json, every level's throughput with its 95 % interval and
-verdict, the knee asyncbench called (and, when unclear, the range it gave), and the knee the
-point rule would have called from the figures alone (the first level within `--knee` of the
-best). The closing line counts how often each rule's answer held the true knee.
+skipped) and prints the sweep's own table (cut after its verdict column: each level's
+throughput, its 95 % interval and its verdict against the best), its knee line, the range
+the knee lies in by asyncbench (one level when it is sure), and the knee the point rule
+would have called from the figures alone (the first level within `--knee` of the best).
+The closing line counts how often each rule's answer held the true knee.
 
 Figures depend on the machine and on what else runs on it; the load average is printed.
 """
@@ -115,9 +116,11 @@ def one_sweep(label: str, dataset: Path, port: int, args: argparse.Namespace) ->
         raise SystemExit(f"{label}: exit {done.returncode}\n{done.stderr[-2000:]}")
     (path,) = out.rglob("sweep.json")
     data: dict[str, Any] = json.loads(path.read_text())
-    for line in done.stdout.splitlines():
-        if line.startswith("knee"):
-            print("   " + line[:230])
+    lines = done.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("in flight"))
+    for line in lines[start:]:
+        if not line.startswith("sweep figures"):
+            print("   " + line[:50] if line.startswith(" ") else "   " + line)
     return data
 
 
@@ -139,13 +142,6 @@ def main() -> None:
             print(f"-- sweep {rep + 1} (load average {os.getloadavg()[0]:.1f})", flush=True)
             data = one_sweep(f"rep{rep}", dataset, args.port, args)
             rows = data["levels"]
-            for r in rows:
-                lo, hi = r.get("samples_per_s_lo"), r.get("samples_per_s_hi")
-                band = f"[{lo:6.2f}, {hi:6.2f}]" if lo is not None else "[  none        ]"
-                print(
-                    f"   {r['level']:>3g} in flight: {r['samples_per_s']:6.2f}/s {band} "
-                    f"{r.get('vs_best')}"
-                )
             knee, upto = data["knee_level"], data.get("knee_upto_level")
             if data.get("knee_verdict") == "unclear":
                 last = upto if upto is not None else LEVELS[-1]
@@ -158,7 +154,9 @@ def main() -> None:
             held["point"] += point == true
             said = f"{span[0]}"
             if span[1] != span[0]:
-                said += f" to {span[1]} ({data.get('knee_samples_needed')} samples would tell)"
+                needed = data.get("knee_samples_needed")
+                tell = f"{needed} samples would tell" if needed else "no sample count would tell"
+                said += f" to {span[1]} ({tell})"
             print(f"== knee: the intervals say {said}; the figures alone say {point}; true {true}")
     print(
         f"== over {args.repeats} sweeps of {args.n} samples per level: the intervals' answer "

@@ -136,6 +136,10 @@ def test_the_sweep_says_where_the_knee_may_lie_and_what_would_tell() -> None:
         "closed loop's interval takes 3 requests per request in flight; those levels are judged "
         "by their point figures"
     )
+    # a level right on the line: no number of samples decides it
+    on_line = [_row(1, 10.0, 9.5, 10.5), _row(2, 38.0, 36.0, 40.0), _row(4, 40.0, 38.0, 42.0)]
+    line = knee_line(_data(on_line, 0.05))
+    assert "so the knee is at 2 or as late as 4; it sits on the line, where no number of " in line
     paced = [_row(5, 5.0, None, None, interval_needed=25, interval_method="batch means")]
     assert interval_note([*rows[:3], *paced], rates=True) == (
         "no 95 % throughput interval at request rate 5 (needs 25) samples: an interval takes 5 "

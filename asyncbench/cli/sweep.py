@@ -294,7 +294,7 @@ def knee_line(data: dict[str, Any]) -> str:
         if needed is not None:
             line += f"; about {needed} samples per level would tell (--max_samples {needed})"
         else:
-            line += "; it sits so close to the line that no practical number of samples would tell"
+            line += "; it sits on the line, where no number of samples would tell"
     line += f"; more in flight buys latency, not throughput (p90 {_f(at['p90'], '.3f')} s there)"
     late = [f"{r['level']:g}" for r in rows if r.get("client_bound")]
     if late:

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 BEST, BELOW, WITHIN, UNCLEAR = "best", "below", "within", "unclear"
 #: a level that would need more than this many times its samples sits on the line
-MAX_FACTOR = 100
+MAX_FACTOR = 10_000
 
 
 @dataclass(frozen=True, slots=True)
