@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pytest
+
 from asyncbench.cli.sweep import closed_knee, find_knee, interval_note, knee_line, sweep_table
 from asyncbench.reporting.knee import (
     BELOW,
@@ -173,3 +175,23 @@ def test_a_knee_beyond_doubt_reads_as_before() -> None:
     assert "cannot tell it from 95 % of the best's 26.10 [25.90, 26.30], so the knee is at 4 " in (
         knee_line(data)
     )
+
+
+def test_the_reports_sweep_charts_carry_each_levels_interval() -> None:
+    """RTFx moves in proportion to samples/s (every level sends the same audio), so a level's
+    interval reaches as far around its RTFx; a level without one has no bar."""
+    from asyncbench.reporting.interactive import sweep_chart
+    from asyncbench.reporting.knee import rtfx_band
+    from asyncbench.reporting.plots import sweep_figure
+
+    rows = [_row(1, 10.0, 9.0, 12.0), _row(2, 20.0, None, None)]
+    rows[0]["throughput_rtfx"], rows[1]["throughput_rtfx"] = 50.0, 100.0
+    low, high = rtfx_band(rows)
+    assert low[0] == pytest.approx(5.0) and high[0] == pytest.approx(10.0)
+    assert (low[1], high[1]) == (None, None)
+    sweep = {"levels": rows, "kind": "concurrency", "knee_level": 2, "model": "m"}
+    sweep |= {"dataset": "d", "split": "s"}
+    bars = sweep_chart(sweep)["data"][0]["error_y"]
+    assert bars["array"][0] == pytest.approx(10.0) and bars["array"][1] is None
+    assert bars["arrayminus"][0] == pytest.approx(5.0)
+    assert sweep_figure(sweep).startswith(b"\x89PNG")

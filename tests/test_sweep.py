@@ -123,6 +123,13 @@ def test_one_noisy_step_does_not_call_the_knee() -> None:
     assert find_knee(levels) == 2
 
 
+def test_find_knee_takes_each_levels_interval() -> None:
+    """Level 2's 40/s could be up to 44/s, within 5 % of the best 46/s: it may be the knee."""
+    assert find_knee([10, 40, 46]) is None
+    assert find_knee([10, 40, 46], lo=[9, 36, 45], hi=[11, 44, 47]) == 1
+    assert find_knee([10, 40, 46], lo=[9, 39, 45], hi=[11, 41, 47]) is None
+
+
 def test_a_late_client_is_taken_out_of_a_levels_bound() -> None:
     """Level 2 measured 30/s but its own loop was late for a third of the run: up to 45/s,
     within 5 % of the best 46/s, so it is the knee, not level 3."""

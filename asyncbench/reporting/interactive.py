@@ -280,8 +280,17 @@ def sweep_chart(sweep: dict[str, Any]) -> dict[str, Any]:
         fig.add_trace(go.Scatter(x=xs, y=[r.get("achieved_rate") for r in rows], name="sent"))
         fig.add_trace(go.Scatter(x=xs, y=[r.get("goodput") for r in rows], name="goodput"))
     else:
+        from asyncbench.reporting.knee import rtfx_band
+
+        low, high = rtfx_band(rows)
         fig.add_trace(
-            go.Scatter(x=xs, y=[r.get("throughput_rtfx") for r in rows], name="throughput RTFx")
+            go.Scatter(
+                x=xs,
+                y=[r.get("throughput_rtfx") for r in rows],
+                name="throughput RTFx",
+                # each level's 95 % throughput interval (reporting/rate_interval.py)
+                error_y={"type": "data", "array": high, "arrayminus": low, "visible": True},
+            )
         )
     for q in ("p50", "p90", "p99"):
         fig.add_trace(go.Scatter(x=xs, y=[r.get(q) for r in rows], name=f"{q} s"), 1, 2)

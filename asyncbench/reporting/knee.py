@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 BEST, BELOW, WITHIN, UNCLEAR = "best", "below", "within", "unclear"
 #: a level that would need more than this many times its samples sits on the line
@@ -122,3 +123,20 @@ def judge_knee(levels: Sequence[Level], threshold: float) -> Knee:
     by_lag = gap + half < 0  # not below only because of its lag-free bound
     needed = None if by_lag else samples_to_decide(levels[knee], best, threshold)
     return Knee(knee, b, verdicts, upto, needed, by_lag)
+
+
+def rtfx_band(rows: Sequence[dict[str, Any]]) -> tuple[list[float | None], list[float | None]]:
+    """(below, above) each level's throughput RTFx, its 95 % interval's reach: every level
+    sends the same audio, so RTFx moves in proportion to samples/s and its interval does."""
+    low: list[float | None] = []
+    high: list[float | None] = []
+    for r in rows:
+        rtfx, rate = r.get("throughput_rtfx"), r.get("samples_per_s")
+        lo, hi = r.get("samples_per_s_lo"), r.get("samples_per_s_hi")
+        if rtfx is None or not rate or lo is None or hi is None:
+            low.append(None)
+            high.append(None)
+            continue
+        low.append(rtfx * (1 - lo / rate))
+        high.append(rtfx * (hi / rate - 1))
+    return low, high
