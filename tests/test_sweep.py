@@ -35,8 +35,12 @@ def test_sweep_finds_where_throughput_stops_growing(
     # 4, 8 and 16 in flight, so throughput is 1 : 2 : 4 : 4 : 4 by the server's semaphore.
     # The knee (the first level within 25 % of the best) is 4: level 2 can never do more
     # than half the best, and level 4 would need over 0.3 s of turnaround lost in its 0.6 s
-    # to fall out (a client stall that long is taken out of its bound, too). Whether a
-    # request queued is the server's own record, not a clock reading.
+    # to fall out (a client stall that long is taken out of its bound, too). Each level's
+    # throughput interval replays its closed loop with its own latencies (all 0.15 s up to 4
+    # in flight, so tight there); on a busy machine a reply read late lengthens latencies and
+    # widens level 4's interval, and a stall of the loop is taken out of its lag-free bound:
+    # neither can make it below. Whether a request queued is the server's own record, not a
+    # clock reading.
     flags = ("--levels", "1,2,4,8,16", "--knee", "0.25")
     with Background(CappedAldea(capacity=4, service_s=0.15)) as srv:
         code, out, err = cli(capsys, "sweep", *sweep_args(esb, srv.endpoints, tmp_path), *flags)
@@ -57,8 +61,12 @@ def test_sweep_finds_where_throughput_stops_growing(
                 assert r["interval_needed"] > N and f"{r['level']} (needs " in out
             else:
                 assert r["samples_per_s_lo"] <= r["samples_per_s"] <= r["samples_per_s_hi"]
-        # up to 2 in flight a level holds at least 8 batches: its interval is always there
-        assert all(r["samples_per_s_lo"] is not None for r in levels[:2])
+        # a closed loop's interval replays it: it takes 3 requests per slot, so the levels up
+        # to 4 in flight always have one, and 8 and 16 (2 and 1 rounds) never do
+        assert {r["interval_method"] for r in levels} == {"closed-loop bootstrap"}
+        assert all(r["samples_per_s_lo"] is not None for r in levels[:3])
+        assert [r["interval_needed"] for r in levels[3:]] == [24, 48]
+        assert "no 95 % throughput interval at concurrency 8 (needs 24), 16 (needs 48) " in out
         assert [r["vs_best"] for r in levels[:2]] == ["below", "below"]
         # levels run one after the other, N requests each: up to 4 in flight nothing ever
         # queued at the server; past its capacity, requests queued (latency is queueing)
@@ -104,6 +112,8 @@ def test_rate_sweep_paces_each_level(
     assert slow["samples_per_s"] <= N / ((N - 10) / 10)
     assert fast["samples_per_s"] > 1.5 * slow["samples_per_s"]
     assert "req/s cap" in out
+    # a paced level's interval comes from batch means over its completions
+    assert {r["interval_method"] for r in data["levels"]} == {"batch means"}
 
 
 def test_find_knee() -> None:

@@ -10,9 +10,10 @@ own. Sweep folders stay out of `results/`, so scoring that folder keeps one line
 
 The knee is the first level whose throughput may be within `--knee` (5 % by default) of the
 best level's: past it, more requests in flight buy latency, not throughput. Each level's
-throughput is judged with its uncertainty (`reporting/knee.py`): its 95 % interval from batch
-means over its completion times (`reporting/rate_interval.py`), and, for a level whose client
-was itself late, what it could have done without that delay. When the first such level cannot
+throughput is judged with its uncertainty (`reporting/knee.py`): its 95 % interval
+(`reporting/rate_interval.py`: a replay of the level's closed loop with its own latencies, or
+batch means over its completions when a rate cap paced it), and, for a level whose client was
+itself late, what it could have done without that delay. When the first such level cannot
 be told from the line at this many samples, the sweep says between which levels the knee lies
 and about how many samples per level would decide it. Comparing with the best level rather
 than with the level before keeps one noisy step (a slow level between two fast ones) from
@@ -114,8 +115,7 @@ def level_row(level: float, summary: dict[str, Any] | None, status: str) -> dict
         "failed": wer.get("failed"),
         "errors": sum((this_run.get("errors_by_kind") or {}).values()),
         "mean_in_flight": (s.get("little") or {}).get("mean_in_flight"),
-        # its 95 % interval (batch means, reporting/rate_interval.py), or how many samples
-        # one takes
+        # its 95 % interval (reporting/rate_interval.py), or how many samples one takes
         "samples_per_s_lo": interval.get("lo"),
         "samples_per_s_hi": interval.get("hi"),
         "interval_method": interval.get("method"),

@@ -18,7 +18,8 @@ requests it needs (`engine.stats.needed_for_bound`, LoadGen's reasoning).
 
 Throughput is printed twice: over the whole run, and steady, between the end of the warmup
 (`--warmup 5s` or `--warmup 200` requests) and the start of the drain (the moment the last
-sample was handed out, after which fewer and fewer requests are in flight).
+sample was handed out, after which fewer and fewer requests are in flight). The whole-run
+figure carries its 95 % interval (`rate_interval.py`), which a sweep judges its knee by.
 """
 
 from __future__ import annotations
