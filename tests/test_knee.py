@@ -62,6 +62,9 @@ def test_with_no_intervals_it_is_the_point_rule() -> None:
     assert (knee.index, knee.verdicts) == (1, [BELOW, WITHIN, BEST])
     assert judge_knee([Level(10), Level(20), Level(40)], 0.05).index is None
     assert judge_knee([Level(None), Level(5)], 0.05).index is None
+    # every level failed: nothing came back ok, no knee and no division by zero
+    rows = [_row(1, 0.0, None, None), _row(2, 0.0, None, None)]
+    assert knee_line(_data(rows, 0.05)) == "knee: no level has a throughput (none came back ok)"
 
 
 def test_a_level_lifted_only_by_its_clients_delay_needs_no_more_samples() -> None:

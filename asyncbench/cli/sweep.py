@@ -256,7 +256,7 @@ def knee_line(data: dict[str, Any]) -> str:
     what = "request rate" if data["kind"] == "rate" else "concurrency"
     if len(rows) < 2:
         return "knee: one level only; give several to see where throughput stops growing"
-    known = [r for r in rows if r["samples_per_s"] is not None]
+    known = [r for r in rows if r["samples_per_s"]]
     if not known:
         return "knee: no level has a throughput (none came back ok)"
     best = max(known, key=lambda r: r["samples_per_s"])

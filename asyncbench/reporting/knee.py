@@ -93,7 +93,7 @@ def samples_to_decide(level: Level, best: Level, threshold: float) -> int | None
 def judge_knee(levels: Sequence[Level], threshold: float) -> Knee:
     """Every level's verdict against the best, and the knee (see the module docstring)."""
     known = [i for i, lv in enumerate(levels) if lv.rate is not None]
-    if len(known) < 2:
+    if len(known) < 2 or not any(levels[i].rate for i in known):  # none came back ok
         return Knee(None, known[0] if known else None, [None] * len(levels))
     b = max(known, key=lambda i: levels[i].rate or 0.0)
     best = levels[b]
