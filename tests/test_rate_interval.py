@@ -66,6 +66,11 @@ def test_too_few_samples_say_how_many_an_interval_takes() -> None:
     # the batch is at least one: a run with nothing in flight on average still has one
     assert rate_interval([], 0.0, 1.0, in_flight=0.0).needed == MIN_BATCHES
     assert rate_interval([], 0.0, 0.0, in_flight=1.0).rate is None
+    # latencies of zero (a clock too coarse to see them) leave nothing to replay
+    iv = rate_interval([0.1] * 12, 0.0, 1.0, 2.0, latencies=[0.0] * 12, slots=2)
+    assert (iv.rate, iv.lo, iv.needed) == (12.0, None, None)
+    iv = rate_interval([0.1] * 12, 0.0, 1.0, 2.0, latencies=[0.0] * 11 + [0.5], slots=2)
+    assert iv.lo is not None and iv.lo <= 12.0 <= iv.hi
     # a closed loop needs 3 requests per slot: 16 at 8 in flight is 2 rounds
     iv = rate_interval([0.1] * 16, 0.0, 1.0, 8.0, latencies=[0.1] * 16, slots=8)
     assert (iv.lo, iv.needed) == (None, MIN_ROUNDS * 8) and MIN_ROUNDS * 8 == 24

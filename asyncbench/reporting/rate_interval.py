@@ -147,8 +147,10 @@ def _closed_loop(
     method = "closed-loop bootstrap"
     slots = max(1, min(slots, n))
     rounds = n // slots
-    if rate is None or rounds < MIN_ROUNDS or min(latencies) < 0:
+    if rate is None or rounds < MIN_ROUNDS:
         return RateInterval(rate, None, None, n, method, 0, 0, MIN_ROUNDS * slots)
+    if min(latencies) < 0 or max(latencies) <= 0:  # no clock to replay: no interval
+        return RateInterval(rate, None, None, n, method, 0, 0, None)
     # a few seconds at most: fewer replays for very long runs (each costs about 2n draws)
     replayed = replay_closed_loop(latencies, n, slots, max(100, min(replays, 20_000_000 // n)))
     logs = [math.log(r) for r in replayed if r > 0]
@@ -170,7 +172,7 @@ def replay_closed_loop(latencies: Sequence[float], n: int, slots: int, replays: 
 
     rng = np.random.default_rng(0)
     pool = np.asarray(latencies, dtype=float)
-    per_slot = 2 * math.ceil(n / slots) + 8
+    per_slot = min(n, 2 * math.ceil(n / slots) + 8)
     out = []
     for _ in range(replays):
         while True:
@@ -178,10 +180,11 @@ def replay_closed_loop(latencies: Sequence[float], n: int, slots: int, replays: 
             ends = np.cumsum(draws, axis=1)
             starts = (ends - draws).ravel()
             chosen = np.argpartition(starts, n - 1)[:n]
-            # enough draws per slot: no slot sent every request it was given
-            if not (chosen % per_slot == per_slot - 1).any():
+            # enough draws per slot: no slot sent every request it was given (none can send
+            # more than n)
+            if per_slot == n or not (chosen % per_slot == per_slot - 1).any():
                 break
-            per_slot *= 2
+            per_slot = min(n, per_slot * 2)
         wall = float(ends.ravel()[chosen].max())
         out.append(n / wall if wall > 0 else 0.0)
     return out
