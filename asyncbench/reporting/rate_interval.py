@@ -29,7 +29,7 @@ flight (after that many completions the requests in flight have all been replace
 batch says little about the next). The spread of the inner batches' durations (the first
 holds the ramp-up and the last the drain, which every run has) gives the standard error of
 the run's wall clock, scaled to its n completions, and Student's t with (batches − 2) − 1
-degrees of freedom the interval. Simulated renewal processes are covered 91 to 97 % of the
+degrees of freedom the interval. Simulated renewal processes are covered 91 to 98 % of the
 time.
 
 A run too short for either has no interval and says how many samples one would take.
