@@ -20,8 +20,9 @@ right where cutting the run into batches does not: a server with a near-fixed la
 many requests in flight finishes them in waves, and its wall clock hardly varies between
 runs (batches cut across waves and look very noisy), while a server with exponential
 latencies has a drain that varies a lot (one drain per run: no batch sees its variation).
-Simulated closed loops (fixed, exponential and lognormal latencies, 16 to 1500 samples, 4
-to 64 in flight) hold the true mean throughput in 92 to 100 % of runs.
+Simulated closed loops (fixed, exponential and lognormal latencies, 32 to 320 samples, 4
+to 32 in flight; tests/test_rate_interval.py) hold the true mean throughput in 94 to 98 % of
+runs, with intervals 1.1 to 1.3 times as wide as the runs' own spread.
 
 **Paced or open-loop runs** (a rate cap, an arrival process): batch means. The run is cut at
 completions into 5 to 20 consecutive batches, each of at least the run's mean number in
