@@ -147,7 +147,14 @@ def test_run_summary_carries_the_client_fields(
     assert summary["latency_validity"]["p99"]["needed"] == 368
     assert re.search(r"^client(-bound)?: ", err, re.MULTILINE)
     assert "p99 " in err and "is not a p99 from 6 requests (needs 368, 362 more)" in err
-    assert re.search(r"^throughput: [\d.]+ ok samples/s over the whole run; ", err, re.MULTILINE)
+    assert re.search(
+        r"^throughput: [\d.]+ ok samples/s over the whole run(, 95 % interval \[[\d.]+, [\d.]+\]"
+        r"| \(no 95 % interval: that takes \d+ samples\)); ",
+        err,
+        re.MULTILINE,
+    )
+    interval = summary["throughput"]["whole_interval"]
+    assert interval["n"] == 6 and set(interval) >= {"lo", "hi", "batches", "needed"}
 
 
 # --------------------------------------------------------------------------- percentiles
@@ -200,11 +207,38 @@ def test_steady_throughput_leaves_out_warmup_and_drain() -> None:
     assert by_time["steady_per_s"] == pytest.approx(100 / 10) and by_time["steady_n"] == 100
     by_count = steady_throughput(stats, Warmup(requests=2))
     assert by_count["steady_per_s"] == pytest.approx(100 / 10.5)
+    # the whole run's 95 % interval, by batch means (no closed loop given): 20 batches of 5
+    # (the stats record no busy time, so nothing was in flight on average). The ramp-up and
+    # drain are in the first and last batch; those between finish exactly 10 per second, so
+    # nothing about this run is uncertain
+    interval = whole["whole_interval"]
+    assert (interval["batches"], interval["batch_size"], interval["n"]) == (20, 5, 103)
+    assert interval["lo"] == pytest.approx(103 / 13) == interval["hi"]
     lines = saturation_lines(saturation_section(stats, Warmup(seconds=2.0)))
     assert lines[-1] == (
-        "throughput: 7.92 ok samples/s over the whole run; 10.00/s steady (100 samples in "
-        "10.0 s, warmup 2 s and drain left out)"
+        "throughput: 7.92 ok samples/s over the whole run, 95 % interval [7.92, 7.92]; "
+        "10.00/s steady (100 samples in 10.0 s, warmup 2 s and drain left out)"
     )
+    # jitter between the ramp-up and the drain widens it
+    done[44] += 0.05  # batch edges: the 5th completion of a batch
+    done[64] -= 0.07
+    interval = steady_throughput(stats, Warmup())["whole_interval"]
+    assert interval["lo"] < 103 / 13 < interval["hi"]
+
+
+def test_a_short_run_says_how_many_samples_its_interval_takes() -> None:
+    t0 = 50.0
+    stats = RunStats(started=t0, ended=t0 + 1.0, done_at=[t0 + 0.1 * i for i in range(1, 9)])
+    stats.busy_s = 3.0  # 3 requests in flight on average: batch means need 5 batches of 3
+    lines = saturation_lines(saturation_section(stats))
+    assert lines[-1] == (
+        "throughput: 8.00 ok samples/s over the whole run (no 95 % interval: that takes 15 "
+        "samples); 8.00/s steady (8 samples in 1.0 s, warmup none and drain left out)"
+    )
+    # a closed loop of 4 needs 3 rounds of requests per slot
+    stats.latencies = [0.1] * 8
+    line = saturation_lines(saturation_section(stats, slots=4))[-1]
+    assert "(no 95 % interval: that takes 12 samples)" in line
 
 
 @pytest.mark.parametrize(

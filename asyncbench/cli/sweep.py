@@ -8,13 +8,16 @@ level in its own folder, `<sweep_dir>/<results file stem>/c<level>/` (`r<rate>` 
 `--rates`), so each level sends every sample and a rerun resumes or skips each level on its
 own. Sweep folders stay out of `results/`, so scoring that folder keeps one line per dataset.
 
-The knee is the first level whose throughput comes within `--knee` (5 % by default) of the
+The knee is the first level whose throughput may be within `--knee` (5 % by default) of the
 best level's: past it, more requests in flight buy latency, not throughput. Each level's
-throughput is judged with its uncertainty: a level whose client was itself late (event-loop
-lag, `reporting/saturation.py`) could have done up to ok ÷ (wall − that delay), and it counts
-as reaching the best when that bound does. Comparing with the best level rather than with the
-level before keeps one noisy step (a slow level between two fast ones) from calling the knee.
-`<sweep_dir>/<stem>/sweep.json` holds every level's figures for reports.
+throughput is judged with its uncertainty (`reporting/knee.py`): its 95 % interval
+(`reporting/rate_interval.py`: a replay of the level's closed loop with its own latencies, or
+batch means over its completions when a rate cap paced it), and, for a level whose client was
+itself late, what it could have done without that delay. When the first such level cannot
+be told from the line at this many samples, the sweep says between which levels the knee lies
+and about how many samples per level would decide it. Comparing with the best level rather
+than with the level before keeps one noisy step (a slow level between two fast ones) from
+calling the knee. `<sweep_dir>/<stem>/sweep.json` holds every level's figures for reports.
 
 With an open-loop `--arrival` (constant, poisson, gamma), `--rates` are the arrival rates of
 the levels (folders `<arrival><rate>`, e.g. `poisson40`), each for the same samples or, with
@@ -74,22 +77,20 @@ def find_knee(
     throughputs: Sequence[float | None],
     threshold: float = DEFAULT_KNEE,
     upper: Sequence[float | None] | None = None,
+    lo: Sequence[float | None] | None = None,
+    hi: Sequence[float | None] | None = None,
 ) -> int | None:
-    """Index of the first level whose throughput (or its upper bound, `upper`) comes within
-    `threshold` (a fraction) of the best level's, or None when that is only the last level
-    and it is the best: throughput was still growing at every step."""
-    known = [t for t in throughputs if t is not None]
-    if len(known) < 2:
-        return None
-    best = max(known)
-    for i, value in enumerate(throughputs):
-        if value is None:
-            continue
-        reach = max(value, (upper[i] if upper is not None else None) or value)
-        if reach >= (1 - threshold) * best:
-            last = i == len(throughputs) - 1
-            return None if last and value == best else i
-    return None
+    """Index of the knee (`reporting/knee.py`): the first level whose throughput may be within
+    `threshold` of the best's, given its 95 % interval (`lo`/`hi`) and its client-delay-free
+    bound (`upper`); None when that is only the last level and it is the best (throughput was
+    still growing at every step)."""
+    from asyncbench.reporting.knee import Level, judge_knee
+
+    def at(values: Sequence[float | None] | None, i: int) -> float | None:
+        return values[i] if values is not None else None
+
+    levels = [Level(t, at(lo, i), at(hi, i), at(upper, i)) for i, t in enumerate(throughputs)]
+    return judge_knee(levels, threshold).index
 
 
 def level_row(level: float, summary: dict[str, Any] | None, status: str) -> dict[str, Any]:
@@ -99,6 +100,7 @@ def level_row(level: float, summary: dict[str, Any] | None, status: str) -> dict
     wer = s.get("wer") or {}
     this_run = s.get("this_run") or {}
     wall = s.get("wall_s") or 0.0
+    interval = (s.get("throughput") or {}).get("whole_interval") or {}
     return {
         "level": level,
         "status": status,
@@ -113,8 +115,14 @@ def level_row(level: float, summary: dict[str, Any] | None, status: str) -> dict
         "failed": wer.get("failed"),
         "errors": sum((this_run.get("errors_by_kind") or {}).values()),
         "mean_in_flight": (s.get("little") or {}).get("mean_in_flight"),
+        # its 95 % interval (reporting/rate_interval.py), or how many samples one takes
+        "samples_per_s_lo": interval.get("lo"),
+        "samples_per_s_hi": interval.get("hi"),
+        "interval_method": interval.get("method"),
+        "interval_needed": interval.get("needed"),
+        "ok": this_run.get("ok"),
         # what the level could have done had its client not been late (saturation.py)
-        "samples_per_s_hi": (s.get("throughput") or {}).get("hi_per_s"),
+        "samples_per_s_lag_free": (s.get("throughput") or {}).get("hi_per_s"),
         "client_bound": s.get("client_bound"),
         "results_file": s.get("results_file"),
     }
@@ -214,16 +222,23 @@ def _f(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
+def _interval(r: dict[str, Any]) -> str:
+    lo, hi = r.get("samples_per_s_lo"), r.get("samples_per_s_hi")
+    return "-" if lo is None or hi is None else f"[{lo:.2f}, {hi:.2f}]"
+
+
 def sweep_table(rows: Sequence[dict[str, Any]], rates: bool) -> list[str]:
     head = "req/s cap" if rates else "in flight"
     lines = [
-        f"{head:>9} {'samples/s':>9} {'thr RTFx':>9} {'p50 s':>7} {'p90 s':>7} {'p99 s':>7} "
-        f"{'max s':>7} {'WER %':>6} {'failed':>6} {'errors':>6} {'mean in flight':>14}"
+        f"{head:>9} {'samples/s':>9} {'95 % interval':>16} {'vs best':>7} {'thr RTFx':>9} "
+        f"{'p50 s':>7} {'p90 s':>7} {'p99 s':>7} {'max s':>7} {'WER %':>6} {'failed':>6} "
+        f"{'errors':>6} {'mean in flight':>14}"
     ]
     for r in rows:
         level = _f(r["level"], "g")
         lines.append(
-            f"{level:>9} {_f(r['samples_per_s'], '.2f'):>9} {_f(r['throughput_rtfx'], '.2f'):>9} "
+            f"{level:>9} {_f(r['samples_per_s'], '.2f'):>9} {_interval(r):>16} "
+            f"{r.get('vs_best') or '-':>7} {_f(r['throughput_rtfx'], '.2f'):>9} "
             f"{_f(r['p50'], '.3f'):>7} {_f(r['p90'], '.3f'):>7} {_f(r['p99'], '.3f'):>7} "
             f"{_f(r['max'], '.3f'):>7} {_f(r['wer'], '.2f'):>6} {_f(r['failed'], 'd'):>6} "
             f"{r['errors']:>6} {_f(r['mean_in_flight'], '.1f'):>14}"
@@ -231,13 +246,17 @@ def sweep_table(rows: Sequence[dict[str, Any]], rates: bool) -> list[str]:
     return lines
 
 
-def knee_line(
-    rows: Sequence[dict[str, Any]], knee: int | None, threshold: float, rates: bool
-) -> str:
-    what = "request rate" if rates else "concurrency"
+def knee_line(data: dict[str, Any]) -> str:
+    """The knee with its share of the best throughput, and, when the first level that may be
+    within the threshold cannot be told from it, between which levels the knee lies."""
+    from asyncbench.reporting.knee import UNCLEAR
+
+    rows = data["levels"]
+    knee, threshold = data["knee_index"], data["knee_threshold"]
+    what = "request rate" if data["kind"] == "rate" else "concurrency"
     if len(rows) < 2:
         return "knee: one level only; give several to see where throughput stops growing"
-    known = [r for r in rows if r["samples_per_s"] is not None]
+    known = [r for r in rows if r["samples_per_s"]]
     if not known:
         return "knee: no level has a throughput (none came back ok)"
     best = max(known, key=lambda r: r["samples_per_s"])
@@ -251,15 +270,67 @@ def knee_line(
     line = (
         f"knee: {what} {at['level']:g} reaches {100 * share:.0f} % of the best throughput "
         f"({at['samples_per_s']:.2f} of {best['samples_per_s']:.2f} samples/s, at "
-        f"{best['level']:g}), within {100 * threshold:g} %"
+        f"{best['level']:g}), "
     )
-    if share < 1 - threshold:
-        line += f" once its client's own delay is taken out (up to {at['samples_per_s_hi']:.2f}/s)"
+    lag_free = at.get("samples_per_s_lag_free")
+    if at.get("vs_best") != UNCLEAR:
+        line += f"within {100 * threshold:g} %"
+    elif data.get("knee_by_lag") and lag_free is not None:
+        line += (
+            f"within {100 * threshold:g} % once its client's own delay is taken out (up to "
+            f"{lag_free:.2f}/s)"
+        )
+    else:
+        upto = data.get("knee_upto_level")
+        later = f"as late as {upto:g}" if upto is not None else "past it"
+        best_interval = "" if best.get("samples_per_s_lo") is None else f" {_interval(best)}"
+        line += (
+            f"maybe within {100 * threshold:g} %: its 95 % interval {_interval(at)} ("
+            f"{at.get('ok') or 0} samples) cannot tell it from {100 * (1 - threshold):g} % of "
+            f"the best's {best['samples_per_s']:.2f}{best_interval}, so the knee is at "
+            f"{at['level']:g} or {later}"
+        )
+        needed = data.get("knee_samples_needed")
+        if needed is not None:
+            line += f"; about {needed} samples per level would tell (--max_samples {needed})"
+        else:
+            line += "; it sits on the line, where no number of samples would tell"
     line += f"; more in flight buys latency, not throughput (p90 {_f(at['p90'], '.3f')} s there)"
     late = [f"{r['level']:g}" for r in rows if r.get("client_bound")]
     if late:
         line += f"; client-bound at {', '.join(late)}: those levels measured the client"
     return line
+
+
+def interval_note(rows: Sequence[dict[str, Any]], rates: bool) -> str | None:
+    """Which levels have no throughput interval, and why: too few samples (and how many one
+    takes), or a summary written before asyncbench recorded intervals."""
+    from asyncbench.reporting.rate_interval import MIN_BATCHES, MIN_ROUNDS
+
+    what = "request rate" if rates else "concurrency"
+    bare = [r for r in rows if r["samples_per_s"] is not None and r.get("samples_per_s_lo") is None]
+    short = [
+        f"{r['level']:g} (needs {r['interval_needed']})" for r in bare if r.get("interval_needed")
+    ]
+    old = [f"{r['level']:g}" for r in bare if not r.get("interval_needed")]
+    parts = []
+    if short:
+        closed = all(r.get("interval_method") == "closed-loop bootstrap" for r in bare)
+        why = (
+            f"a closed loop's interval takes {MIN_ROUNDS} requests per request in flight"
+            if closed
+            else f"an interval takes {MIN_BATCHES} batches, each of at least the level's mean "
+            "number in flight"
+        )
+        parts.append(f"no 95 % throughput interval at {what} {', '.join(short)} samples: {why}")
+    if old:
+        parts.append(
+            f"no interval recorded at {what} {', '.join(old)}: written by an older asyncbench "
+            "(remove the level's folder to measure it again)"
+        )
+    if not parts:
+        return None
+    return "; ".join(parts) + "; those levels are judged by their point figures"
 
 
 def run_sweep(
@@ -312,6 +383,35 @@ def run_sweep(
     return _result(base, rows, rates, threshold, root, level_seconds), close_command(ledger, 0)
 
 
+def closed_knee(rows: list[dict[str, Any]], threshold: float) -> tuple[int | None, dict[str, Any]]:
+    """(the knee's index, its sweep.json fields) of a closed-loop or rate-cap sweep, judged
+    with each level's throughput interval (`reporting/knee.py`); marks each row's `vs_best`."""
+    from asyncbench.reporting.knee import Level, judge_knee
+
+    judged = judge_knee(
+        [
+            Level(
+                r["samples_per_s"],
+                r.get("samples_per_s_lo"),
+                r.get("samples_per_s_hi"),
+                r.get("samples_per_s_lag_free"),
+                r.get("ok") or 0,
+            )
+            for r in rows
+        ],
+        threshold,
+    )
+    for r, verdict in zip(rows, judged.verdicts, strict=True):
+        r["vs_best"] = verdict
+    knee = judged.index
+    return knee, {
+        "knee_verdict": judged.verdicts[knee] if knee is not None else None,
+        "knee_upto_level": rows[judged.upto]["level"] if judged.upto is not None else None,
+        "knee_samples_needed": judged.needed,
+        "knee_by_lag": judged.by_lag,
+    }
+
+
 def _result(
     base: RunConfig,
     rows: list[dict[str, Any]],
@@ -324,10 +424,9 @@ def _result(
     why = None
     if open_loop:
         knee, why = find_open_knee(rows, threshold)
+        extra: dict[str, Any] = {}
     else:
-        knee = find_knee(
-            [r["samples_per_s"] for r in rows], threshold, [r["samples_per_s_hi"] for r in rows]
-        )
+        knee, extra = closed_knee(rows, threshold)
     data = {
         "model": base.model_name,
         "dataset_path": base.dataset_path,
@@ -339,6 +438,7 @@ def _result(
         "knee_index": knee,
         "knee_level": rows[knee]["level"] if knee is not None else None,
         "levels": rows,
+        **extra,
         **(
             {
                 "arrival": {"kind": base.arrival, "burstiness": base.burstiness, "seed": base.seed},
@@ -388,7 +488,10 @@ def print_sweep(data: dict[str, Any], root: Path) -> None:
     else:
         for line in sweep_table(rows, rates):
             print(line)
-        print(knee_line(rows, data["knee_index"], data["knee_threshold"], rates))
+        note = interval_note(rows, rates)
+        if note is not None:
+            print(note)
+        print(knee_line(data))
     print(f"sweep figures written to {root / 'sweep.json'}")
 
 

@@ -308,8 +308,17 @@ def sweep_chart(sweep: dict[str, Any]) -> dict[str, Any]:
         fig.update_yaxes(title_text="requests/s", row=1, col=1)
         level = "target rate, requests/s"
     else:
+        from asyncbench.reporting.knee import rtfx_band
+
+        low, high = rtfx_band(rows)
         fig.add_trace(
-            go.Scatter(x=xs, y=[r.get("throughput_rtfx") for r in rows], name="throughput RTFx")
+            go.Scatter(
+                x=xs,
+                y=[r.get("throughput_rtfx") for r in rows],
+                name="throughput RTFx",
+                # each level's 95 % throughput interval (reporting/rate_interval.py)
+                error_y={"type": "data", "array": high, "arrayminus": low, "visible": True},
+            )
         )
         fig.update_yaxes(title_text="throughput RTFx", row=1, col=1)
         level = "requests/s cap" if sweep.get("kind") == "rate" else "requests in flight"

@@ -317,6 +317,19 @@ def sweep_figure(sweep: dict[str, Any]) -> bytes:
     xs = [r["level"] for r in rows]
     kind = "requests/s cap" if sweep["kind"] == "rate" else "requests in flight"
     ax.plot(xs, [r["throughput_rtfx"] for r in rows], marker="o", color=color(0))
+    from asyncbench.reporting.knee import rtfx_band
+
+    low, high = rtfx_band(rows)
+    if any(v is not None for v in low):  # each level's 95 % throughput interval
+        nan = float("nan")
+        ax.errorbar(
+            xs,
+            [nan if r["throughput_rtfx"] is None else r["throughput_rtfx"] for r in rows],
+            yerr=[[nan if v is None else v for v in low], [nan if v is None else v for v in high]],
+            fmt="none",
+            ecolor=color(0),
+            capsize=3,
+        )
     ax.set_xscale("log", base=2)
     ax.set_xlabel(kind)
     ax.set_ylabel("throughput RTFx (audio s per s)")

@@ -18,7 +18,8 @@ requests it needs (`engine.stats.needed_for_bound`, LoadGen's reasoning).
 
 Throughput is printed twice: over the whole run, and steady, between the end of the warmup
 (`--warmup 5s` or `--warmup 200` requests) and the start of the drain (the moment the last
-sample was handed out, after which fewer and fewer requests are in flight).
+sample was handed out, after which fewer and fewer requests are in flight). The whole-run
+figure carries its 95 % interval (`rate_interval.py`), which a sweep judges its knee by.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 
 from asyncbench.core.errors import ConfigError
 from asyncbench.engine.stats import RunStats, percentile, percentile_bounds
+from asyncbench.reporting.rate_interval import rate_interval
 
 #: client-bound when the loop's p99 lag is at least this (seconds) ...
 CLIENT_LAG_S = 0.010
@@ -82,8 +84,10 @@ def _ms(values: list[float]) -> dict[str, float | int | None]:
     }
 
 
-def steady_throughput(stats: RunStats, warmup: Warmup) -> dict[str, Any]:
-    """ok samples per second over the whole run and between warmup and drain."""
+def steady_throughput(stats: RunStats, warmup: Warmup, slots: int | None = None) -> dict[str, Any]:
+    """ok samples per second over the whole run (with its 95 % interval: `slots` is the
+    number of requests in flight of a closed loop no rate cap paced, rate_interval.py) and
+    between warmup and drain."""
     wall = stats.wall_s
     done = sorted(stats.done_at)
     whole = len(done) / wall if wall > 0 else None
@@ -112,11 +116,23 @@ def steady_throughput(stats: RunStats, warmup: Warmup) -> dict[str, Any]:
         "hi_per_s": (
             len(done) / (wall - sum(stats.loop_lags)) if wall - sum(stats.loop_lags) > 0 else None
         ),
+        # the whole-run figure's 95 % interval (rate_interval.py)
+        "whole_interval": rate_interval(
+            done,
+            stats.started,
+            stats.started + wall,
+            stats.mean_in_flight,
+            latencies=stats.latencies,
+            slots=slots,
+        ).to_json(),
     }
 
 
-def saturation_section(stats: RunStats, warmup: Warmup | None = None) -> dict[str, Any]:
-    """Every saturation figure of the summary as JSON-able data (top-level keys)."""
+def saturation_section(
+    stats: RunStats, warmup: Warmup | None = None, slots: int | None = None
+) -> dict[str, Any]:
+    """Every saturation figure of the summary as JSON-able data (top-level keys); `slots`:
+    the requests in flight of a closed loop that no rate cap paced (None: paced or open)."""
     lag = _ms(stats.loop_lags)
     ordered = sorted(stats.latencies)
     p50 = percentile(ordered, 50) if ordered else None
@@ -139,7 +155,7 @@ def saturation_section(stats: RunStats, warmup: Warmup | None = None) -> dict[st
         },
         "dispatch_lateness_ms": _ms([max(0.0, x) for x in stats.lateness]),
         "latency_validity": {f"p{q}": percentile_bounds(ordered, q) for q in TAILS},
-        "throughput": steady_throughput(stats, warmup or Warmup()),
+        "throughput": steady_throughput(stats, warmup or Warmup(), slots),
     }
 
 
@@ -198,6 +214,11 @@ def throughput_line(section: dict[str, Any]) -> str | None:
     warm = t["warmup"]
     warmup = Warmup(warm["seconds"], warm["requests"])
     line = f"throughput: {t['whole_per_s']:.2f} ok samples/s over the whole run"
+    interval = t.get("whole_interval") or {}
+    if interval.get("lo") is not None:
+        line += f", 95 % interval [{interval['lo']:.2f}, {interval['hi']:.2f}]"
+    elif interval.get("needed"):
+        line += f" (no 95 % interval: that takes {interval['needed']} samples)"
     if t["steady_per_s"] is not None:
         line += (
             f"; {t['steady_per_s']:.2f}/s steady ({t['steady_n']} samples in "

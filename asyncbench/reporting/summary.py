@@ -271,7 +271,11 @@ def print_summary(
         print(line, file=err)
     from asyncbench.reporting.saturation import saturation_lines, saturation_section
 
-    saturation = saturation_section(stats, warmup)  # client_bound, loop_lag_ms, throughput...
+    # a closed loop that no rate cap paced: its throughput interval replays it (saturation.py)
+    paced = pool.global_bucket is not None or any(ep.bucket is not None for ep in pool.endpoints)
+    closed = load is None or (load.get("arrival") or {}).get("kind", "closed") == "closed"
+    slots = limit if closed and not paced else None
+    saturation = saturation_section(stats, warmup, slots)  # client_bound, loop_lag_ms, ...
     summary.update(saturation)
     for line in saturation_lines(saturation, processes):
         print(line, file=err)
