@@ -176,3 +176,17 @@ def test_asyncbench_suites_shows_the_pinned_revisions(capsys: pytest.CaptureFixt
     code, out, err = cli(capsys, "suites", "longform")
     assert code == 0, err
     assert "  bezzam/coraal ATL/test  (english/en; --datasets coraal; revision 76417d96197a)" in out
+
+
+async def test_estimate_measures_a_pinned_set_at_its_revision(tmp_path: Path) -> None:
+    async with hub(tmp_path) as (env, seen):
+        code, _, err = await run_cli_async(
+            *("estimate", "--model", "aldea/default", "--suite", "longform"),
+            *("--datasets", "tedlium"),
+            env=env,
+        )
+    assert code == 2
+    assert one_error_line(err).startswith(
+        "error: cannot find distil-whisper/tedlium-long-form default/test to measure its audio"
+    )
+    assert revisions(seen, TEDLIUM_LONGFORM_PATH) == {PINNED_REVISIONS[TEDLIUM_LONGFORM_PATH]}

@@ -110,13 +110,15 @@ def estimate_command(
 
             load_prices(prices)  # a bad file fails before any dataset is opened
         from asyncbench.sources.audio_hours import split_audio
-        from asyncbench.sources.suites import get_suite, select
+        from asyncbench.sources.suites import get_suite, pinned_revision, select
 
         chosen = get_suite(suite)
         entries = select(chosen, datasets)
+        paths = [e.dataset_path(dataset_path or chosen.path) for e in entries]
+        # each repository at the revision batch would read it at
         splits = [
-            split_audio(e.dataset_path(dataset_path or chosen.path), e.config, e.split, max_samples)
-            for e in entries
+            split_audio(p, e.config, e.split, max_samples, revision=pinned_revision(p))
+            for p, e in zip(paths, entries, strict=True)
         ]
         lines, total, _ = estimate_lines(model, splits, prices, price_per_hour)
     except ConfigError as e:

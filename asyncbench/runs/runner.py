@@ -409,6 +409,7 @@ def _prepare_locked(cfg: RunConfig, lock: ResultsLock) -> Prepared:
         prices=cfg.prices,
         price_per_hour=cfg.price_per_hour,
         measure=not cfg.use_url,
+        revision=cfg.revision,
     )
     if cfg.preflight:
         for reason in asyncio.run(preflight(urls, min(cfg.connect_timeout, 5.0))):
