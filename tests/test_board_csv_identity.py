@@ -159,3 +159,59 @@ def test_csv_blocks_are_the_boards_byte_for_byte(
     assert code == 0, err
     public = PUBLIC_2026H2 if layout == "2026h2" else PUBLIC_D1E99B2
     assert out == "\n".join(public + EXTRA) + "\n"
+
+
+HY = "Metric-AI-open-asr-leaderboard-multilingual-datasets"
+#: Armenian references and predictions: numbers said one way and written another, and errors
+HY_PAIRS = [
+    ("5-րդ դասարան", "հինգերորդ դասարան"),
+    ("Ժամը 10:30-ին եկավ", "ժամը տասը անց երեսունին եկավ"),
+    ("50% աճ", "հիսուն տոկոս աճ"),
+    ("2,5 միլիոն դրամ", "երկու ամբողջ հինգ միլիոն դոլար"),
+    ("2024 թվականին", "երկու հազար քսաներեք թվականին"),
+    ("Բարև, աշխարհ։", "բարեւ աշխարհ"),
+    ("$100 արժե", "հարյուր դոլար արժե"),
+    ("Մայիսի 5-ին", "մայիսի հինգին"),
+]
+
+
+def _write_armenian_files(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for m, model in enumerate(("m/a", "n/b")):
+        for k, corpus in enumerate(("fleurs", "mcv26")):
+            lines = [
+                {
+                    "audio_filepath": f"s{i}",
+                    "duration": 4.0 + i / 3,
+                    "time": 0.9 + (i * (m + 1) + k) / 7,
+                    "text": ref,
+                    "pred_text": pred if (i + m + k) % 3 else ref,
+                }
+                for i, (ref, pred) in enumerate(HY_PAIRS)
+            ]
+            name = f"MODEL_{model.replace('/', '-')}_DATASET_{HY}_{corpus}_hy_test.jsonl"
+            (folder / name).write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines))
+
+
+#: the board's `score_results(folder, language="hy", multilingual=True, families=["ml_hy"],
+#: csv_only=True)` at db339acb (as run_api_ml.sh scores a language), its Armenian normaliser
+#: OAL@db339acb normalizer/armenian_normalizer.py, on `_write_armenian_files`
+ARMENIAN_BLOCK: list[str] = [
+    "",
+    "********************************************************************************",
+    "CSV Summary (hy):",
+    "********************************************************************************",
+    "model,RTFx,FLEURS WER,MCV 26 WER",
+    "m/a,3.51,5.88,11.76",
+    "n/b,2.62,11.76,5.88",
+    "********************************************************************************",
+]
+
+
+def test_the_armenian_block_is_the_boards_byte_for_byte(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _write_armenian_files(tmp_path)
+    code, out, err = cli(capsys, "score", tmp_path, "--csv")
+    assert code == 0, err
+    assert out == "\n".join(ARMENIAN_BLOCK) + "\n"
