@@ -29,6 +29,7 @@ Outside text only: this module takes and returns `str` and imports nothing but `
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections.abc import Callable
@@ -185,17 +186,31 @@ def _follows(prev: _Part, cur: _Part) -> bool:
     return prev.value in _TENS.values() and 1 <= cur.value <= 9
 
 
-def _collect(tokens: list[str], start: int) -> list[_Part]:
+class _Words(list[str]):
+    """The lowered tokens, with each one read as a number word once, and where the run of
+    number words that reads as one number from each token ends. Several readers read a run
+    from each of its tokens; with the ends known, that costs a slice, not a rescan (a long
+    run of number words in a hostile text would otherwise take time quadratic in it)."""
+
+    def __init__(self, words: list[str]) -> None:
+        super().__init__(words)
+        self.parts = [_cardinal(w) for w in words]
+        # a number continues while each word may follow the one before (`_follows` is
+        # pairwise, and false after a word with an ending), so ends fill from the right
+        self.ends = [0] * (len(words) + 1)
+        for i in range(len(words) - 1, -1, -1):
+            part, nxt = self.parts[i], self.parts[i + 1] if i + 1 < len(words) else None
+            if part is None:
+                self.ends[i] = i
+            elif nxt is not None and _follows(part, nxt):
+                self.ends[i] = self.ends[i + 1]
+            else:
+                self.ends[i] = i + 1
+
+
+def _collect(tokens: _Words, start: int) -> list[_Part]:
     """The longest run of number words from `start` that reads as one number."""
-    parts: list[_Part] = []
-    for token in tokens[start:]:
-        part = _cardinal(token)
-        if part is None or (parts and not _follows(parts[-1], part)):
-            break
-        parts.append(part)
-        if part.ending is not None:
-            break
-    return parts
+    return tokens.parts[start : tokens.ends[start]] if start < len(tokens) else []
 
 
 def _value(parts: list[_Part]) -> int | None:
@@ -237,7 +252,7 @@ def _scaled(decimal: str, scale: int, ending: str = "") -> str:
 _Read = tuple[str, int] | None
 
 
-def _spoken_time(tokens: list[str], i: int) -> _Read:
+def _spoken_time(tokens: _Words, i: int) -> _Read:
     """`տասը անց երեսուն` (ten past thirty), `տասը անց կես` (half past ten), `տասը զրո
     զրո` → 10։30, 10։30, 10։00."""
     hour_parts = _collect(tokens, i)
@@ -261,13 +276,13 @@ def _spoken_time(tokens: list[str], i: int) -> _Read:
         )
     if j + 1 >= len(tokens):
         return None
-    first, second = _cardinal(tokens[j]), _cardinal(tokens[j + 1])
+    first, second = tokens.parts[j], tokens.parts[j + 1]
     if first is None or second is None or first.value or second.value or first.ending:
         return None
     return _time_token(hour, 0, second.ending or ""), len(hour_parts) + 2
 
 
-def _spoken_decimal_with_scale(tokens: list[str], i: int) -> _Read:
+def _spoken_decimal_with_scale(tokens: _Words, i: int) -> _Read:
     """`երկու ամբողջ հինգ միլիոն` (two whole five million) → 2500000."""
     whole_parts = _collect(tokens, i)
     j = i + len(whole_parts)
@@ -284,7 +299,7 @@ def _spoken_decimal_with_scale(tokens: list[str], i: int) -> _Read:
     return token, len(whole_parts) + 1 + len(fraction_parts)
 
 
-def _marked_ordinal(tokens: list[str], i: int) -> _Read:
+def _marked_ordinal(tokens: _Words, i: int) -> _Read:
     """A written ordinal marked by `_mark_written`: `5 հերթականաթիվ` → 5-րդ."""
     if i + 1 >= len(tokens) or not _is_digits(tokens[i]):
         return None
@@ -296,7 +311,7 @@ def _marked_ordinal(tokens: list[str], i: int) -> _Read:
     return _ordinal_spelling(int(tokens[i]), ending), 2
 
 
-def _and_a_half(tokens: list[str], i: int) -> _Read:
+def _and_a_half(tokens: _Words, i: int) -> _Read:
     """`մեկուկես` (one and a half), `երեքուկեսից` → 1ամբողջ5, 3ամբողջ5ից."""
 
     def half_of(word: str) -> int | None:
@@ -317,7 +332,7 @@ def _and_a_half(tokens: list[str], i: int) -> _Read:
     return None
 
 
-def _spoken_fraction(tokens: list[str], i: int) -> _Read:
+def _spoken_fraction(tokens: _Words, i: int) -> _Read:
     """`քառորդ` (a quarter), `երեք քառորդ` → 1բաժին4, 3բաժին4; halves are left to the time
     and `ու կես` readers."""
     direct = _fraction(tokens[i])
@@ -339,7 +354,7 @@ def _spoken_fraction(tokens: list[str], i: int) -> _Read:
     return f"{numerator}{_OVER}{fraction[1]}{fraction[2] or ''}", len(parts) + 1
 
 
-def _spoken_ordinal(tokens: list[str], i: int) -> _Read:
+def _spoken_ordinal(tokens: _Words, i: int) -> _Read:
     """`հինգերորդ`, `քսան հինգերորդից` → 5-րդ, 25-րդից."""
     direct = _ordinal(tokens[i])
     if direct is not None:
@@ -357,7 +372,7 @@ def _spoken_ordinal(tokens: list[str], i: int) -> _Read:
     return _ordinal_spelling(value, ordinal[1]), len(parts) + 1
 
 
-def _spoken_cardinal(tokens: list[str], i: int) -> _Read:
+def _spoken_cardinal(tokens: _Words, i: int) -> _Read:
     parts = _collect(tokens, i)
     value = _value(parts) if parts else None
     if value is None:
@@ -365,7 +380,7 @@ def _spoken_cardinal(tokens: list[str], i: int) -> _Read:
     return f"{value}{parts[-1].ending or ''}", len(parts)
 
 
-_READERS: tuple[Callable[[list[str], int], _Read], ...] = (
+_READERS: tuple[Callable[[_Words, int], _Read], ...] = (
     _spoken_time,
     _spoken_decimal_with_scale,
     _marked_ordinal,
@@ -379,11 +394,12 @@ _READERS: tuple[Callable[[list[str], int], _Read], ...] = (
 def _read_tokens(lowered: list[str], original: list[str]) -> list[str]:
     """Each run of tokens that says a number becomes one token; other tokens keep their
     original case; a digit run loses leading zeros unless it has one on purpose (`007`)."""
+    words = _Words(lowered)
     out: list[str] = []
     i = 0
-    while i < len(lowered):
+    while i < len(words):
         for reader in _READERS:
-            read = reader(lowered, i)
+            read = reader(words, i)
             if read is not None:
                 out.append(read[0])
                 i += read[1]
@@ -412,6 +428,7 @@ def _integer_with_ending(token: str) -> tuple[int, str] | None:
 def _join_decimals(tokens: list[str]) -> list[str]:
     """`2 ամբողջ 5` → 2ամբողջ5: a number, the word ամբողջ and the digits after it (up to
     the end mark of a written decimal, or while digits follow and are not a scale)."""
+    closings = [k for k, token in enumerate(tokens) if token == _DECIMAL_END]
     out: list[str] = []
     i = 0
     while i < len(tokens):
@@ -419,9 +436,10 @@ def _join_decimals(tokens: list[str]) -> list[str]:
             out.append(tokens[i])
             i += 1
             continue
-        closed = _DECIMAL_END in tokens[i:]
+        at = bisect.bisect_right(closings, i)  # the first end mark after ամբողջ, if any
+        closed = at < len(closings)
         if closed:
-            end = tokens.index(_DECIMAL_END, i + 1)
+            end = closings[at]
         else:
             end = i + 1
             while (
@@ -647,15 +665,34 @@ def _hide_symbols(text: str) -> tuple[str, list[_Symbol]]:
     return "".join(out), symbols
 
 
+_SYMBOL_MARK = re.compile(r"asrsymbol(\d+)marker")
+_IDENTIFIER_MARK = re.compile(r"asridentifier\d+marker")
+_KEPT_MARK = re.compile(r"asrnumberpunctuation\d+marker")
+
+
+def _put_back(text: str, marks: re.Pattern[str], values: dict[str, str]) -> str:
+    """Every mark of `values` replaced by its value in one pass (one `str.replace` per mark
+    is quadratic in a text of many numbers); a mark-like text of none stays."""
+    return marks.sub(lambda m: values.get(m.group(0), m.group(0)), text)
+
+
 def _show_symbols(text: str, symbols: list[_Symbol]) -> str:
-    for s in symbols:
-        mark = re.escape(s.mark)
-        if s.glued_left:
-            text = re.sub(rf"\s*{mark}", s.mark, text)
-        if s.glued_right:
-            text = re.sub(rf"{mark}\s*", s.mark, text)
-        text = text.replace(s.mark, s.char)
-    return text
+    """Each mark back to its symbol, the blanks beside it dropped where it touched its
+    neighbour. One pass over the text (a mark at a time would be quadratic in the number of
+    symbols); a mark-like text that names no symbol stays as it is."""
+    pieces = _SYMBOL_MARK.split(text)  # text, number, text, number, ..., text
+    for k in range(1, len(pieces), 2):
+        number = pieces[k]
+        if number != str(int(number)) or int(number) >= len(symbols):
+            pieces[k] = f"asrsymbol{number}marker"
+            continue
+        symbol = symbols[int(number)]
+        if symbol.glued_left:
+            pieces[k - 1] = pieces[k - 1].rstrip()
+        if symbol.glued_right:
+            pieces[k + 1] = pieces[k + 1].lstrip()
+        pieces[k] = symbol.char
+    return "".join(pieces)
 
 
 def _in_word(ch: str) -> bool:
@@ -761,8 +798,8 @@ def canonical_numbers(text: str) -> str:
     joined = " ".join(joined.split())
     joined = joined.replace(_TIME_MARK, "։").replace(_TIME_ENDING_MARK, "-")
     joined = joined.replace(_DECIMAL_ENDING_MARK, "-")
-    for i, identifier in enumerate(identifiers):
-        joined = joined.replace(f"asridentifier{i}marker", identifier)
+    hidden = {f"asridentifier{i}marker": value for i, value in enumerate(identifiers)}
+    joined = _put_back(joined, _IDENTIFIER_MARK, hidden)
     joined = era(_show_symbols(joined, symbols))
     joined = _PERCENT_WRITTEN.sub(
         lambda m: (
@@ -810,8 +847,6 @@ def shield(text: str) -> tuple[str, Callable[[str], str]]:
     text = _SLASH_BETWEEN_WORDS.sub(" ", _NUMBER_ENDING_HYPHEN.sub("", text))
 
     def restore(cleaned: str) -> str:
-        for key, value in kept.items():
-            cleaned = cleaned.replace(key, value)
-        return cleaned
+        return _put_back(cleaned, _KEPT_MARK, kept)
 
     return text, restore
