@@ -32,7 +32,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import NamedTuple
 
 from asyncbench.scoring.armenian_script import (
@@ -123,10 +123,10 @@ def _is_digits(token: str) -> bool:
     return _DIGITS.fullmatch(token) is not None
 
 
-def _split_ending(token: str, words: object) -> tuple[str, str] | None:
+def _split_ending(token: str, words: Container[str]) -> tuple[str, str] | None:
     """`token` as a word of `words` plus one of the number endings (the first that fits)."""
     for ending in NUMBER_ENDINGS:
-        if token.endswith(ending) and token[: -len(ending)] in words:  # type: ignore[operator]
+        if token.endswith(ending) and token[: -len(ending)] in words:
             return token[: -len(ending)], ending
     return None
 
