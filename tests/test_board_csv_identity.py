@@ -10,7 +10,8 @@ the CSV rules: which file fills a column, the family RTFx over timed files, the 
 rounded to 4, blank cells, several models, a chunked file merged per call, an untimed file.
 
 (The board's scorer raises TypeError when a model's untimed file sorts before a timed one, so
-the untimed file here is the last one in path order.)
+the untimed file here is the last one in path order.) The Armenian block was printed the way
+run_api_ml.sh scores a language, with the board's own Armenian normaliser.
 """
 
 from __future__ import annotations
