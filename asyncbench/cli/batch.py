@@ -31,7 +31,14 @@ import typer
 
 from asyncbench.core.errors import ConfigError
 from asyncbench.core.text import lines, one_line
-from asyncbench.sources.suites import DEFAULT_SUITE, SUITES, SuiteEntry, get_suite, select
+from asyncbench.sources.suites import (
+    DEFAULT_SUITE,
+    SUITES,
+    SuiteEntry,
+    get_suite,
+    pinned_revision,
+    select,
+)
 
 if TYPE_CHECKING:
     from asyncbench.runs.runner import RunConfig
@@ -102,15 +109,18 @@ def entry_config(base: RunConfig, entry: SuiteEntry | tuple[str, str]) -> RunCon
     """The run of one suite entry: its config, split, own path, parent and language."""
     if not isinstance(entry, SuiteEntry):
         entry = SuiteEntry(*entry)
+    dataset_path = entry.dataset_path(base.dataset_path)
     return replace(
         base,
         dataset=entry.config,
         split=entry.split,
-        dataset_path=entry.dataset_path(base.dataset_path),
+        dataset_path=dataset_path,
         parent_dataset_path=(base.parent_dataset_path or entry.parent_path)
         if entry.parent_path
         else None,
         language=base.language or entry.language,
+        # --revision for every entry, else the commit the board reads that repository at
+        revision=base.revision or pinned_revision(dataset_path),
     )
 
 

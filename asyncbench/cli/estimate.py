@@ -118,18 +118,21 @@ def estimate_command(
             load_prices(prices)  # a bad file fails before any dataset is opened
         from asyncbench.runs.budget import repaired_line
         from asyncbench.sources.audio_hours import split_audio
-        from asyncbench.sources.suites import get_suite, local_copy, select
+        from asyncbench.sources.suites import get_suite, local_copy, pinned_revision, select
 
         chosen = get_suite(suite)
         entries = select(chosen, datasets)
+        paths = [e.dataset_path(dataset_path or chosen.path) for e in entries]
+        # each repository at the revision batch would read it at
         splits = [
             split_audio(
-                local_copy(e.dataset_path(dataset_path or chosen.path), data_root),
+                local_copy(p, data_root),
                 e.config,
                 e.split,
                 max_samples,
+                revision=pinned_revision(p),
             )
-            for e in entries
+            for p, e in zip(paths, entries, strict=True)
         ]
         for s in splits:
             said = repaired_line(s)

@@ -190,6 +190,15 @@ def run_command(
             "<PROVIDER>_API_KEY_FILE, e.g. OPENAI_API_KEY_FILE)",
         ),
     ] = None,
+    revision: Annotated[
+        str | None,
+        typer.Option(
+            "--revision",
+            help="Hub revision (commit, branch or tag) to read the dataset at, as the board "
+            "pins its long-form sets (default: the hub's current one; batch: each suite "
+            "entry's pinned one); recorded in the results sidecar",
+        ),
+    ] = None,
     language: Annotated[
         str | None,
         typer.Option(
@@ -432,6 +441,7 @@ def run_config(o: Mapping[str, Any]) -> RunConfig:
         follow_redirects=o.get("follow_redirects", False),
         api_key_file=o.get("api_key_file"),
         language=o.get("language"),
+        revision=o.get("revision"),
         chunking=o.get("chunking", "auto"),
         chunk_max_s=o.get("chunk_max_s"),
         max_upload_mb=o.get("max_upload_mb"),

@@ -12,7 +12,9 @@ with exit code 2 before any request, naming both files and what to do.
 The sidecar also records the run's language (`"language": "de"`), which scoring reads to pick
 the normaliser; the file names stay the leaderboard's. A run in another language into the
 same file is refused like another model; a sidecar from before languages were recorded has
-none and is taken as agreeing.
+none and is taken as agreeing. The hub revision a run read its dataset at (`"revision"`,
+`--revision` or a suite entry's pinned one) is recorded and checked the same way: answers
+read from two versions of a dataset are not one run.
 
 A sidecar rather than a field in every line: the check costs one small read whatever the size
 of the results file, and lines keep the leaderboard's shape. A results file without a sidecar
@@ -38,7 +40,10 @@ _LABEL = {
     "config": "config",
     "split": "split",
     "language": "language",
+    "revision": "revision",
 }
+#: recorded only when known, and compared only when both sidecars have them
+OPTIONAL = ("language", "revision")
 
 
 def manifest_path(results: Path) -> Path:
@@ -53,7 +58,13 @@ def dataset_source(dataset_path: str) -> str:
 
 
 def identity(
-    model_name: str, dataset_path: str, config: str, split: str, *, language: str | None = None
+    model_name: str,
+    dataset_path: str,
+    config: str,
+    split: str,
+    *,
+    language: str | None = None,
+    revision: str | None = None,
 ) -> dict[str, str]:
     ident = {
         "model_name": model_name,
@@ -63,6 +74,8 @@ def identity(
     }
     if language is not None:
         ident["language"] = language
+    if revision is not None:
+        ident["revision"] = revision
     return ident
 
 
@@ -90,8 +103,7 @@ def check(results: Path, ours: dict[str, str]) -> bool:
     if not isinstance(theirs, dict):
         theirs = {}
     differ = [f for f in FIELDS if theirs.get(f) != ours[f]]
-    if "language" in ours and theirs.get("language") not in (None, ours["language"]):
-        differ.append("language")
+    differ += [f for f in OPTIONAL if f in ours and theirs.get(f) not in (None, ours[f])]
     if differ:
         was = ", ".join(f"{_LABEL[f]} {theirs.get(f)!r}" for f in differ)
         now = ", ".join(f"{_LABEL[f]} {ours[f]!r}" for f in differ)

@@ -44,6 +44,7 @@ def before_run(
     prices: str | None,
     price_per_hour: float | None,
     measure: bool,
+    revision: str | None = None,
 ) -> str | None:
     """The line `audio to send: ... hours, estimated cost $ ...` (printed with the run's other
     start lines, once every check has passed), after refusing a budget the estimate exceeds
@@ -60,7 +61,7 @@ def before_run(
     from asyncbench.sources.audio_hours import split_audio
 
     try:
-        audio = split_audio(path, config, split, max_samples)
+        audio = split_audio(path, config, split, max_samples, revision=revision)
     except ConfigError:
         if budget_usd is not None:
             raise

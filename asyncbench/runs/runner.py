@@ -13,6 +13,7 @@ import contextlib
 import logging
 import math
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable
@@ -39,6 +40,10 @@ if TYPE_CHECKING:
     from asyncbench.runs.ledger_wire import Money
 
 log = logging.getLogger("asyncbench")
+
+
+#: a git commit, branch or tag name as the hub takes it
+_REVISION = re.compile(r"[\w.\-/]{1,255}")
 
 
 @dataclass
@@ -72,6 +77,9 @@ class RunConfig:
     # chunked sets: the dataset holding each recording's transcript (else KNOWN_PARENTS)
     parent_dataset_path: str | None = None
     data_root: str | None = None  # a local copy of hub ids: <data_root>/<owner>/<name>
+    # the hub revision (commit, branch or tag) to read; None: the hub's current one. A local
+    # copy is taken to be that revision; the sidecar records it either way
+    revision: str | None = None
     language: str | None = None
     max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES  # a bigger reply fails the attempt
     follow_redirects: bool = False  # follow 307/308 within the same origin only
@@ -116,6 +124,11 @@ class RunConfig:
     rate_share: float = 1.0
 
     def validate(self) -> None:
+        if self.revision is not None and not _REVISION.fullmatch(self.revision):
+            raise ConfigError(
+                f"--revision {self.revision!r} is not a hub revision: give a commit hash, "
+                "branch or tag (letters, digits, . _ - /)"
+            )
         # NaN compares false with everything, so `nan <= 0` lets it through every check
         # below; an infinite timeout or rate means none at all: both are refused up front.
         for flag, value in (
@@ -379,7 +392,12 @@ def _prepare_locked(cfg: RunConfig, lock: ResultsLock) -> Prepared:
         raise ConfigError(f"results file {path} is not writable")
     check_use_url(cfg)
     ident = manifest.identity(
-        cfg.model_name, cfg.dataset_path, cfg.dataset, cfg.split, language=cfg.language
+        cfg.model_name,
+        cfg.dataset_path,
+        cfg.dataset,
+        cfg.split,
+        language=cfg.language,
+        revision=cfg.revision,
     )
     unclaimed = manifest.check(path, ident)  # another run's file is refused before prescan
     resume = prescan(path, retry_failed=cfg.retry_failed)
@@ -411,6 +429,7 @@ def _prepare_locked(cfg: RunConfig, lock: ResultsLock) -> Prepared:
         prices=cfg.prices,
         price_per_hour=cfg.price_per_hour,
         measure=not cfg.use_url,
+        revision=cfg.revision,
     )
     if cfg.preflight:
         for reason in asyncio.run(preflight(urls, min(cfg.connect_timeout, 5.0))):
@@ -513,6 +532,7 @@ def open_dataset(cfg: RunConfig):  # type: ignore[no-untyped-def]
         if parent
         else None,
         parent_given=cfg.parent_dataset_path is not None,
+        revision=cfg.revision,
     )
     if not applies(cfg.dataset, cfg.split):
         return ds

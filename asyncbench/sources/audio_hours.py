@@ -34,15 +34,23 @@ class SplitAudio:
         return None if self.seconds is None else sum(self.seconds) / 3600
 
 
-def split_audio(path: str, config: str, split: str, max_samples: int | None = None) -> SplitAudio:
-    """The clip lengths of `path` `config`/`split` (the first `max_samples` when given)."""
+def split_audio(
+    path: str,
+    config: str,
+    split: str,
+    max_samples: int | None = None,
+    *,
+    revision: str | None = None,
+) -> SplitAudio:
+    """The clip lengths of `path` `config`/`split` (the first `max_samples` when given), a
+    hub id read at `revision` when given."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from asyncbench.sources.parquet_split import data_files
 
     try:
-        files = data_files(path, config, split)
+        files = data_files(path, config, split, revision)
     except ConfigError:  # already one line naming the copy and the fix
         raise
     except Exception as exc:

@@ -139,13 +139,15 @@ def _looks_local(path: str) -> bool:
     return dataset._looks_local(path)
 
 
-def _config_candidates(read_path: str, config: str, hinted: bool) -> list[str | None]:
+def _config_candidates(
+    read_path: str, config: str, hinted: bool, revision: str | None = None
+) -> list[str | None]:
     """The config to read the table with: the one named if the dataset has it; else, for a
     set that may be chunked, its only (default) config, as the board loads it without one."""
     import datasets
 
     try:
-        configs = datasets.get_dataset_config_names(read_path)
+        configs = datasets.get_dataset_config_names(read_path, revision=revision)
     except Exception:
         return [None, config] if hinted else [config]
     if config in configs:
@@ -155,9 +157,12 @@ def _config_candidates(read_path: str, config: str, hinted: bool) -> list[str | 
     return [config]
 
 
-def peek_chunked(read_path: str, config: str, split: str, *, hinted: bool) -> Any | None:
+def peek_chunked(
+    read_path: str, config: str, split: str, *, hinted: bool, revision: str | None = None
+) -> Any | None:
     """The split's streaming table when it is chunked, else None (a plain split, or one that
-    cannot be opened here: `dataset.open_split` then names what is wrong)."""
+    cannot be opened here: `dataset.open_split` then names what is wrong). A hub id is read
+    at `revision` (None: its current one), as `open_split` reads it."""
     import datasets
 
     local = _looks_local(read_path)
@@ -170,9 +175,11 @@ def peek_chunked(read_path: str, config: str, split: str, *, hinted: bool) -> An
             )
         return None
     failure: Exception | None = None
-    for candidate in _config_candidates(source, config, hinted):
+    for candidate in _config_candidates(source, config, hinted, None if local else revision):
         try:
-            ds = datasets.load_dataset(source, candidate, split=split, streaming=True)
+            ds = datasets.load_dataset(
+                source, candidate, split=split, streaming=True, revision=None if local else revision
+            )
         except Exception as exc:
             failure = exc
             continue
@@ -334,6 +341,7 @@ def open_source(
     parent_path: str | None = None,
     parent_read_path: str | None = None,
     parent_given: bool = False,
+    revision: str | None = None,
 ) -> Any:
     """A plain split (`dataset.open_split`) or a `ChunkedSplit`, decided by the table.
 
@@ -346,7 +354,7 @@ def open_source(
 
     parent = parent_path or known_parent(dataset_path)
     if parent is not None:
-        table = peek_chunked(read_path, config, split, hinted=True)
+        table = peek_chunked(read_path, config, split, hinted=True, revision=revision)
         if table is None:
             if parent_given:
                 raise ConfigError(
@@ -354,12 +362,12 @@ def open_source(
                     f"{parent}) but has no {' or '.join(CHUNK_COLUMNS)} column; drop "
                     "--parent_dataset_path or point --dataset_path at the chunk metadata"
                 )
-            return open_split(read_path, config, split)
+            return open_split(read_path, config, split, revision)
     else:
         try:
-            return open_split(read_path, config, split)
+            return open_split(read_path, config, split, revision)
         except ConfigError:
-            table = peek_chunked(read_path, config, split, hinted=False)
+            table = peek_chunked(read_path, config, split, hinted=False, revision=revision)
             if table is None:
                 raise
     return open_chunked(

@@ -123,8 +123,11 @@ def _check_local(path: str, config: str, split: str) -> None:
         )
 
 
-def open_split(path: str, config: str, split: str) -> Any:
+def open_split(path: str, config: str, split: str, revision: str | None = None) -> Any:
     """Open one split as a streaming `IterableDataset` with audio left encoded.
+
+    `revision` (a commit, branch or tag) pins a hub id to that version, as the board pins its
+    long-form sets; a local folder is read as it is (it stands for that revision).
 
     A local folder whose card lists the split's parquet files plainly is read without
     `datasets` (`sources/parquet_split.py`: the same rows, without its second of imports)."""
@@ -149,7 +152,8 @@ def open_split(path: str, config: str, split: str) -> Any:
     try:
         # a hub repository of one set (VoiceArena/Monsoon_en_IN_test) is read as the board
         # reads it, with no config name: `datasets` takes the repository's own
-        ds = _load_streaming(str(Path(path).expanduser()) if local else path, config or None, split)
+        source = str(Path(path).expanduser()) if local else path
+        ds = _load_streaming(source, config or None, split, None if local else revision)
     except ValueError as exc:
         msg = str(exc)
         if "BuilderConfig" in msg or "not found" in msg:
@@ -199,7 +203,7 @@ def open_split(path: str, config: str, split: str) -> Any:
 PARQUET_BATCH_ROWS = 4
 
 
-def _load_streaming(source: str, config: str, split: str) -> Any:
+def _load_streaming(source: str, config: str | None, split: str, revision: str | None) -> Any:
     """`load_dataset(..., streaming=True)`, reading parquet so memory stays flat.
 
     With pyarrow's defaults memory grew with the shard being read: pre-buffering keeps every
@@ -218,13 +222,14 @@ def _load_streaming(source: str, config: str, split: str) -> Any:
             config,
             split=split,
             streaming=True,
+            revision=revision,
             fragment_scan_options=pds.ParquetFragmentScanOptions(pre_buffer=False),
             batch_size=PARQUET_BATCH_ROWS,
         )
     except ValueError as exc:
         if "fragment_scan_options" not in str(exc) and "batch_size" not in str(exc):
             raise
-    return datasets.load_dataset(source, config, split=split, streaming=True)
+    return datasets.load_dataset(source, config, split=split, streaming=True, revision=revision)
 
 
 def _audio_bytes(cell: Any) -> bytes | None:

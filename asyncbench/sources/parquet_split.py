@@ -142,10 +142,10 @@ def own_config(path: str) -> str:
     )
 
 
-def data_files(path: str, config: str, split: str) -> list[str]:
+def data_files(path: str, config: str, split: str, revision: str | None = None) -> list[str]:
     """The split's data files in the order `datasets` streams them: from the card when it lists
-    them plainly, else as `datasets` resolves them (a folder's odd card, or a hub id). Raises
-    what `datasets` raises."""
+    them plainly, else as `datasets` resolves them (a folder's odd card, or a hub id, at
+    `revision` when given). Raises what `datasets` raises."""
     if not config.strip() and Path(path).expanduser().is_dir():
         # a set run with no config (its own repository): a local copy's own config
         config = own_config(path)
@@ -154,7 +154,10 @@ def data_files(path: str, config: str, split: str) -> list[str]:
         return plain
     import datasets
 
-    builder = datasets.load_dataset_builder(path, config or None)
+    local = Path(path).expanduser().is_dir()
+    builder = datasets.load_dataset_builder(
+        path, config or None, revision=None if local else revision
+    )
     return [str(f) for f in (builder.config.data_files or {}).get(split) or []]
 
 

@@ -14,7 +14,8 @@ The facts come from the leaderboard's own scripts (`reference/PROTOCOLS-2026.md`
                no config, so its results file ends `..._DATASET_<repo-slug>__test.jsonl`)
   longform     whole recordings: earnings21, earnings22 of hf-audio/asr-leaderboard-longform,
                TED-LIUM from distil-whisper/tedlium-long-form (it left the consolidated set)
-               and all 8 CORAAL subsets of bezzam/coraal (OAL #191, open PR)
+               and all 8 CORAAL subsets of bezzam/coraal (OAL #191, open PR), each
+               repository read at the revision the board pins (`PINNED_REVISIONS`)
   multilingual the 16 `<corpus>_<lang>` configs of the multilingual set (Dutch added by OAL
                #208), Armenian FLEURS and MCV 26 (OAL #215, open PR) and Monsoon hi (scored
                with OIWER over its reference lattice)
@@ -89,6 +90,24 @@ ARMENIAN_PATH = "Metric-AI/open-asr-leaderboard-multilingual-datasets"  # ARMENI
 TEDLIUM_LONGFORM_PATH = "distil-whisper/tedlium-long-form"
 #: every CORAAL subset of bezzam/coraal, as the board's long-form branch runs them
 CORAAL_SUBSETS = ("ATL", "DCA", "DCB", "DTA", "LES", "PRV", "ROC", "VLD")
+#: the commit the board reads each of these repositories at: the dataset revisions its
+#: long-form jobs mount (LONGFORM_DATASET_CONFIGS of OAL@6601954b975d0d676c5d63681c041394ee231b3b
+#: :scripts/longform_job_utils.sh, which the migrate-longform-to-hf-jobs launchers source;
+#: in-index, open PR #191). A revision names a commit of one repository, so the pin belongs to
+#: the path, whichever entry reads it; `batch` reads a pinned path at its pin unless
+#: `--revision` says otherwise
+PINNED_REVISIONS = {
+    LONGFORM_PATH: "d6797370d3189c618e722721ab5b6c9be78c022c",
+    TEDLIUM_LONGFORM_PATH: "ea3a78479fb5337761f359abcd4e883d2d6e3c5b",
+    CORAAL_PATH: "76417d96197aa8bfa419eb5cc7637dab2f75cba0",
+}
+
+
+def pinned_revision(path: str) -> str | None:
+    """The revision the board reads the hub id `path` at, None when it pins none."""
+    return PINNED_REVISIONS.get(path)
+
+
 #: scoring family of Monsoon hi: OIWER over the reference lattice (`scoring/oiwer.py`)
 OIWER = "oiwer"
 
@@ -233,6 +252,8 @@ def describe(suite: Suite) -> list[str]:
             bits.append(f"--datasets {e.name}")
         if e.parent_path:
             bits.append(f"chunked, references from {e.parent_path}")
+        if revision := pinned_revision(where):
+            bits.append(f"revision {revision[:12]}")
         lines.append(f"  {where} {e.config_shown}/{e.split}  ({'; '.join(bits)})")
     return lines
 
