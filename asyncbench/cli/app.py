@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
@@ -84,6 +83,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "compare_command",
         "WER differences between two models, with paired-bootstrap CIs.",
     ),
+    "dataset": (
+        "asyncbench.cli.dataset",
+        "dataset_app",
+        "Your own audio and transcripts as a dataset folder (`dataset make SRC --out DIR`).",
+    ),
     "estimate": (
         "asyncbench.cli.estimate",
         "estimate_command",
@@ -92,7 +96,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _command(name: str) -> Callable[..., Any]:
+def _command(name: str) -> Any:
+    """The command's function, or its `typer.Typer` when it is a group (`dataset make`)."""
     module, attr, _ = COMMANDS[name]
     found = getattr(import_module(module), attr)
     if attr.startswith("make_"):  # batch and sweep drive runs through `run`'s own options
@@ -105,10 +110,15 @@ def register(args: list[str]) -> None:
     them: `--help`, no arguments, a typo that typer answers with the list), unless an
     earlier call in this process did."""
     asked = next((a for a in args if not a.startswith("-")), None)
-    have = {c.name for c in app.registered_commands}
+    have = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
     for name in [asked] if asked in COMMANDS else list(COMMANDS):
-        if name not in have:
-            app.command(name, help=COMMANDS[name][2])(_command(name))
+        if name in have:
+            continue
+        found = _command(name)
+        if isinstance(found, typer.Typer):
+            app.add_typer(found, name=name, help=COMMANDS[name][2])
+        else:
+            app.command(name, help=COMMANDS[name][2])(found)
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:

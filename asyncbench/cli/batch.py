@@ -68,10 +68,11 @@ def check_languages(
     after run. A model whose prefix is unknown is left to the batch (not started)."""
     from asyncbench.core.languages import resolve as resolve_language
     from asyncbench.providers import resolve
+    from asyncbench.sources.parquet_split import card_language
 
     for entry in entries:
         cfg = entry_config(base, entry)
-        code = resolve_language(cfg.dataset, cfg.language)
+        code = resolve_language(cfg.dataset, cfg.language or card_language(cfg.dataset_path))
         for model in models:
             try:
                 provider_cls, variant = resolve(model)

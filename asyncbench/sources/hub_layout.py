@@ -185,6 +185,7 @@ def write_hub_folder(
     max_rows_per_file: int | None = None,
     title: str = "asyncbench local dataset",
     rows_per_group: int = ROWS_PER_GROUP,
+    language: str | None = None,
 ) -> Path:
     """Write `tables[config][split] = rows` as a hub-layout folder under `root`; returns `root`.
 
@@ -195,6 +196,8 @@ def write_hub_folder(
     that off or the rows have no lengths. Old shards of the same split are removed so a
     rewrite never leaves stale files for the `<split>-*` pattern to pick up. `rows_per_group`
     is the parquet row group (what a streaming reader holds at once): 1 for long recordings.
+    `language` (an ISO 639-1 code) goes into the card's `language:` list, the hub's own field,
+    where a run that is given no `--language` finds it (`card_language`).
     """
     import pyarrow.parquet as pq
 
@@ -250,7 +253,7 @@ def write_hub_folder(
         info["download_size"] = download_size
         info["dataset_size"] = sum(s["num_bytes"] for s in split_infos)
         infos_yaml.append(info)
-    _write_readme(root, configs_yaml, infos_yaml, title)
+    _write_readme(root, configs_yaml, infos_yaml, title, language)
     return root
 
 
@@ -354,13 +357,17 @@ def _features_yaml(features: Mapping[str, Any]) -> list[dict[str, Any]] | None:
 
 
 def _write_readme(
-    root: Path, configs: list[dict[str, Any]], infos: list[dict[str, Any]], title: str
+    root: Path,
+    configs: list[dict[str, Any]],
+    infos: list[dict[str, Any]],
+    title: str,
+    language: str | None = None,
 ) -> None:
     import yaml
 
-    front = yaml.safe_dump(
-        {"configs": configs, "dataset_info": infos}, sort_keys=False, allow_unicode=True
-    )
+    card: dict[str, Any] = {"language": [language]} if language else {}
+    card.update(configs=configs, dataset_info=infos)
+    front = yaml.safe_dump(card, sort_keys=False, allow_unicode=True)
     body = (
         f"# {title}\n\nWritten by `asyncbench.sources.hub_layout` in the layout of "
         "`hf-audio/esb-datasets-test-only-sorted`: one config per corpus, parquet shards per "
