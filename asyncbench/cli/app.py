@@ -131,8 +131,15 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     # anything imports numpy, inherited by --processes and Ray workers; a user's own wins.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from asyncbench.core.redact import guard_output
+    from asyncbench.core.terminal import wrap_terminal_stderr
 
-    restore = guard_output(sys.argv[1:] if argv is None else argv)
+    unredact = guard_output(sys.argv[1:] if argv is None else argv)
+    unwrap = wrap_terminal_stderr()  # long lines wrap at words on a terminal, never cut
+
+    def restore() -> None:
+        unwrap()
+        unredact()
+
     args = sys.argv[1:] if argv is None else argv
     if "--ray" in args:
         from asyncbench.cli.batch import ray_flag_default
