@@ -18,7 +18,8 @@ from .support import cli_env, make_dataset, read_results
 
 pytest.importorskip("ray", reason="ray is not installed: pip install 'asyncbench[ray]'")
 
-pytestmark = pytest.mark.ray
+# one xdist worker runs them all, in turn: each starts a two-node cluster (`make test` -n)
+pytestmark = [pytest.mark.ray, pytest.mark.xdist_group("ray")]
 
 
 @pytest.fixture(scope="module")
