@@ -94,6 +94,15 @@ def estimate_command(
         float | None,
         typer.Option("--budget_usd", help="Exit 2 when the estimate is above this many USD."),
     ] = None,
+    data_root: Annotated[
+        str | None,
+        typer.Option(
+            "--data_root",
+            "--data-root",
+            envvar="ASYNCBENCH_DATA_ROOT",
+            help="Read hub ids from local copies DATA_ROOT/OWNER/NAME, as run and batch do.",
+        ),
+    ] = None,
 ) -> None:
     """Print the audio hours and estimated cost of a batch without running anything."""
     from asyncbench.core.errors import ConfigError
@@ -112,12 +121,17 @@ def estimate_command(
 
             load_prices(prices)  # a bad file fails before any dataset is opened
         from asyncbench.sources.audio_hours import split_audio
-        from asyncbench.sources.suites import get_suite, select
+        from asyncbench.sources.suites import get_suite, local_copy, select
 
         chosen = get_suite(suite)
         entries = select(chosen, datasets)
         splits = [
-            split_audio(e.dataset_path(dataset_path or chosen.path), e.config, e.split, max_samples)
+            split_audio(
+                local_copy(e.dataset_path(dataset_path or chosen.path), data_root),
+                e.config,
+                e.split,
+                max_samples,
+            )
             for e in entries
         ]
         lines, total, _ = estimate_lines(model, splits, prices, price_per_hour)
