@@ -254,6 +254,31 @@ def test_a_bad_input_is_one_line_and_writes_nothing(
     assert not out.is_dir()
 
 
+def test_out_is_never_someone_elses_folder_but_a_made_set_can_be_rewritten(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    src = tmp_path / "src"
+    clip(src / "a.wav", TEXTS["a"], 0)
+    (src / "a.txt").write_text(TEXTS["a"], "utf-8")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "README.md").write_text("# my project\n", "utf-8")
+    code, out, err = cli(capsys, "dataset", "make", src, "--out", project)
+    assert (code, out) == (2, ""), err
+    assert one_error_line(err) == (
+        f"error: --out {project} is a folder with other files in it; give a new or empty "
+        "folder (or one this command wrote before, to rewrite it)"
+    )
+    assert (project / "README.md").read_text("utf-8") == "# my project\n"
+    made = tmp_path / "set"
+    assert cli(capsys, "dataset", "make", src, "--out", made)[0] == 0
+    (src / "b.wav").write_bytes((src / "a.wav").read_bytes())
+    (src / "b.txt").write_text("Bravo.", "utf-8")
+    code, out, err = cli(capsys, "dataset", "make", src, "--out", made)
+    assert code == 0, err
+    assert_set(made, {"a": TEXTS["a"], "b": "Bravo."})
+
+
 def test_make_then_run_against_the_mock_then_score(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -46,6 +46,7 @@ FILE_COLUMNS = ("file", "file_name", "filename", "audio_filepath", "audio", "pat
 TEXT_COLUMNS = ("text", "sentence", "normalized_text", "transcript", "transcription")
 TABLE_SUFFIXES = (".tsv", ".csv", ".jsonl", ".json")
 SKIPPED_NAME = "skipped.tsv"
+CARD_MARK = "Made by asyncbench dataset make"  # the card's title: a folder this command wrote
 _NUM = re.compile(r"(\d+)")
 
 
@@ -286,7 +287,8 @@ def _measure(entry: Entry) -> tuple[bytes, float] | str:
     try:
         from torchcodec.decoders import AudioDecoder
 
-        samples = AudioDecoder(data).get_all_samples()
+        # as a run will decode it (16 kHz mono), which also bounds the memory of a long file
+        samples = AudioDecoder(data, sample_rate=16000, num_channels=1).get_all_samples()
     except Exception as exc:  # torchcodec raises RuntimeError/ValueError for what FFmpeg rejects
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         reason = re.sub(r"^\w+, \S+:\d+, ", "", reason)  # torchcodec's source-location prefix
@@ -369,7 +371,7 @@ def make_dataset(
         out,
         {config: {split: rows}},
         sampling_rate=None,
-        title=f"Made by asyncbench dataset make from {kind}",
+        title=f"{CARD_MARK} from {kind}",
         language=lang,
     )
     _write_skipped(out, bad)
@@ -381,11 +383,20 @@ def _check_out(out: Path, src: Path) -> None:
         raise ConfigError(f"--out {terminal_text(str(out))} is a file; give a folder")
     if out.exists() and src.exists() and out.resolve() == src.resolve():
         raise ConfigError("--out must not be the source folder; give a new folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / "README.md").is_file():
+    if out.is_dir() and any(out.iterdir()) and not _made_here(out):
         raise ConfigError(
             f"--out {terminal_text(str(out))} is a folder with other files in it; give a new "
             "or empty folder (or one this command wrote before, to rewrite it)"
         )
+
+
+def _made_here(out: Path) -> bool:
+    """Whether `out` is a set this command wrote (its card says so): only such a folder is
+    rewritten, never someone's project with a README.md of its own."""
+    try:
+        return CARD_MARK in (out / "README.md").read_text("utf-8", "replace")
+    except OSError:
+        return False
 
 
 def _write_skipped(out: Path, bad: list[BadRow]) -> None:
