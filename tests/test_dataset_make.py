@@ -195,7 +195,7 @@ def assert_bad(err: str, expected: set[str]) -> None:
         assert len(hits) == 1, (want, lines)
 
 
-def assert_set(out: Path, texts: dict[str, str]) -> None:
+def assert_set(out: Path, texts: dict[str, str], min_s: float = 0.9) -> None:
     """The folder is the hub's layout: a card with configs and sizes, parquet that
     `datasets` loads, one row per good clip with its id, text and measured length."""
     import datasets
@@ -211,7 +211,7 @@ def assert_set(out: Path, texts: dict[str, str]) -> None:
     ds = ds.cast_column("audio", datasets.Audio(decode=False))
     got = {row["id"]: row["text"] for row in ds}
     assert got == {k: " ".join(v.split()) for k, v in texts.items()}
-    assert all(row["audio_length_s"] > 0.9 and row["audio"]["bytes"] for row in ds)
+    assert all(row["audio_length_s"] > min_s and row["audio"]["bytes"] for row in ds)
 
 
 @pytest.mark.parametrize(
@@ -252,6 +252,35 @@ def test_a_bad_input_is_one_line_and_writes_nothing(
     assert (code, stdout) == (2, ""), err
     assert one_error_line(err) == expected.format(src=str(src), out=str(out))
     assert not out.is_dir()
+
+
+def test_a_large_folder_is_written_a_row_group_at_a_time_longest_first(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """230 clips: three row groups of at most 100, so memory holds one group's audio, and
+    the rows in the hub's order (longest first), every one readable through `datasets`."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from asyncbench.sources.hub_layout import encode_wav
+
+    src = tmp_path / "src"
+    src.mkdir()
+    lines = ["file\ttext"]
+    for i in range(230):
+        n = 1600 + 16 * (i % 37)  # 0.1 s .. 0.136 s, many ties
+        (src / f"c{i:03d}.wav").write_bytes(encode_wav(np.zeros(n, dtype=np.int16), 16000))
+        lines.append(f"c{i:03d}.wav\tword {i}")
+    (src / "list.tsv").write_text("\n".join(lines) + "\n", "utf-8")
+    code, stdout, err = cli(capsys, "dataset", "make", src, "--out", tmp_path / "set")
+    assert (code, err) == (0, ""), err
+    assert stdout.startswith(f"wrote {tmp_path / 'set'}: 230 clips, ")
+    (shard,) = (tmp_path / "set" / "default").glob("test-*.parquet")
+    meta = pq.ParquetFile(shard).metadata
+    assert [meta.row_group(g).num_rows for g in range(meta.num_row_groups)] == [100, 100, 30]
+    lengths = pq.read_table(shard, columns=["audio_length_s"]).column(0).to_pylist()
+    assert lengths == sorted(lengths, reverse=True) and len(set(lengths)) == 37
+    assert_set(tmp_path / "set", {f"c{i:03d}": f"word {i}" for i in range(230)}, min_s=0.09)
 
 
 def test_out_is_never_someone_elses_folder_but_a_made_set_can_be_rewritten(

@@ -271,8 +271,9 @@ def _leftovers(folder: Path, entries: list[Entry]) -> list[BadRow]:
 # --------------------------------------------------------------------------- writing the set
 
 
-def _measure(entry: Entry) -> tuple[bytes, float] | str:
-    """(the file's bytes, its duration) or why it cannot be used."""
+def _measure(entry: Entry) -> float | str:
+    """The clip's duration in seconds, or why it cannot be used. Its bytes are not kept:
+    the set is written later, a row group at a time, so memory does not grow with it."""
     assert entry.audio is not None
     try:
         data = entry.audio.read_bytes()
@@ -296,7 +297,7 @@ def _measure(entry: Entry) -> tuple[bytes, float] | str:
     seconds = samples.data.shape[-1] / samples.sample_rate
     if seconds <= 0:
         return "cannot decode audio: no samples"
-    return data, seconds
+    return seconds
 
 
 def make_dataset(
@@ -312,7 +313,7 @@ def make_dataset(
     kept and what was skipped (also written to `out/skipped.tsv`). Raises ConfigError when
     nothing usable is left, or `out` is not a folder this command may write."""
     from asyncbench.core.languages import check_code
-    from asyncbench.sources.hub_layout import audio_cell, write_hub_folder
+    from asyncbench.sources.hub_layout import write_split_streamed
 
     lang = check_code(language, "--language") if language else None
     for kind_name, value in (("--config", config), ("--split", split)):
@@ -338,44 +339,65 @@ def make_dataset(
     workers = workers or min(8, 2 * (os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dataset-make") as pool:
         measured = list(pool.map(_measure, usable))
-    rows: list[dict[str, Any]] = []
     made = Made(out, config, split, kind)
+    good: list[tuple[Entry, float]] = []
     for e, got in zip(usable, measured, strict=True):
         if isinstance(got, str):
             bad.append(BadRow(e.where, got))
-            continue
-        data, seconds = got
-        assert e.audio is not None and e.text is not None
-        rows.append(
-            {
-                "audio": audio_cell(data, e.audio.name),
-                "dataset": config,
-                "text": " ".join(e.text.split()),
-                "id": e.id,
-                "audio_length_s": round(seconds, 6),
-            }
-        )
-        made.seconds += seconds
-    made.rows = len(rows)
+        else:
+            good.append((e, got))
+            made.seconds += got
+    made.rows = len(good)
     # in the order a person reads the source: by file, then line (`line 9` before `line 10`)
     made.bad = sorted(
         bad, key=lambda b: [int(t) if t.isdigit() else t for t in _NUM.split(b.where)]
     )
-    if not rows:
+    if not good:
         raise ConfigError(
             f"no usable rows in {terminal_text(str(src))} ({len(bad)} skipped"
-            + (f"; first: {bad[0].line()[8:]}" if bad else "")
+            + (f"; first: {made.bad[0].line()[8:]}" if made.bad else "")
             + ")"
         )
-    write_hub_folder(
+    good.sort(key=lambda g: -g[1])  # longest first, like the hub's sets (stable)
+    write_split_streamed(
         out,
-        {config: {split: rows}},
+        config,
+        split,
+        _row_batches(good, config),
         sampling_rate=None,
         title=f"{CARD_MARK} from {kind}",
         language=lang,
     )
-    _write_skipped(out, bad)
+    _write_skipped(out, made.bad)
     return made
+
+
+def _row_batches(good: list[tuple[Entry, float]], config: str) -> Iterator[list[dict[str, Any]]]:
+    """The rows, a parquet row group at a time, each clip's bytes read when its group is
+    written."""
+    from asyncbench.sources.hub_layout import ROWS_PER_GROUP, audio_cell
+
+    for start in range(0, len(good), ROWS_PER_GROUP):
+        batch = []
+        for e, seconds in good[start : start + ROWS_PER_GROUP]:
+            assert e.audio is not None and e.text is not None
+            try:
+                data = e.audio.read_bytes()
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot read {terminal_text(str(e.audio))} again ({exc.strerror}): did "
+                    "it change while the set was made? run the command again"
+                ) from None
+            batch.append(
+                {
+                    "audio": audio_cell(data, e.audio.name),
+                    "dataset": config,
+                    "text": " ".join(e.text.split()),
+                    "id": e.id,
+                    "audio_length_s": round(seconds, 6),
+                }
+            )
+        yield batch
 
 
 def _check_out(out: Path, src: Path) -> None:
