@@ -165,6 +165,17 @@ def test_compare_names_the_models_in_every_line_and_gives_the_composite(tmp_path
     assert low < composite["difference"] < high and low > 0  # bad is worse, beyond chance
 
 
+def test_compare_prints_a_hostile_model_name_escaped(tmp_path: Path) -> None:
+    """A model name comes from a file name: a terminal escape in it is shown, not obeyed."""
+    hostile = "acme/b\x1b[2J"
+    synthetic_run(tmp_path, "acme/a", "ami_test", random.Random(1), p=0.1, n=50)
+    synthetic_run(tmp_path, hostile, "ami_test", random.Random(2), p=0.1, n=50)
+    done = run_compare(tmp_path, "--model", "acme/a", "--model", hostile)
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout
+    assert done.stdout.startswith("acme/b\\x1b[2J compared with acme/a: ")
+
+
 def test_compare_pairs_only_samples_both_answered(tmp_path: Path) -> None:
     a = [ours(f"s{i}", "alpha bravo", "alpha bravo") for i in range(10)]
     b = [ours(f"s{i}", "alpha bravo", "alpha") for i in range(8)]

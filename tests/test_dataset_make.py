@@ -8,6 +8,7 @@ with its true text), saved as WAV or FLAC; bad audio is bytes no decoder reads.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import orjson
@@ -345,3 +346,34 @@ def test_make_then_run_against_the_mock_then_score(
         3,
     )
     assert (row["wer"], row["ref_len"]) == (0.0, sum(len(t.split()) for t in texts))
+
+
+def test_estimate_and_batch_take_a_made_set_by_its_path_alone(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """No suite to name: a folder of your own is its own suite (its configs × splits)."""
+    src = tmp_path / "src"
+    for i, word in enumerate(("one", "two")):
+        clip(src / f"c{i}.wav", f"Clip {word} of my own.", i)
+        (src / f"c{i}.txt").write_text(f"Clip {word} of my own.", "utf-8")
+    out = tmp_path / "myset"
+    assert cli(capsys, "dataset", "make", src, "--out", out, "--language", "de")[0] == 0
+    code, stdout, err = cli(
+        capsys, "estimate", "--model", "openai/whisper-1", "--dataset_path", out
+    )
+    assert code == 0, err
+    assert "  default/test: 2 clips, 0.0006 audio hours" in stdout.splitlines()
+    assert re.search(r"^  openai/whisper-1: \$ 0\.0\d{3} ", stdout, re.M), stdout
+    results = tmp_path / "results"
+    with Background(MockServer()) as mock:
+        code, _out, err = cli(
+            capsys,
+            "batch",
+            *("--model", "aldea/default", "--dataset_path", out, "--no_progress"),
+            *("--aldea_endpoints", f"127.0.0.1:{mock.port}", "--results_dir", results),
+        )
+        assert code == 0, err
+        assert mock.state.counters["aldea.language.de"] == 2  # the card's language was sent
+    (done,) = results.glob("*.jsonl")
+    assert done.name == "MODEL_aldea-default_DATASET_myset_default_test.jsonl"
+    assert len(read_results(done)) == 2

@@ -31,7 +31,13 @@ import typer
 
 from asyncbench.core.errors import ConfigError
 from asyncbench.core.terminal import terminal_text
-from asyncbench.sources.suites import DEFAULT_SUITE, SUITES, SuiteEntry, get_suite, select
+from asyncbench.sources.suites import (
+    DEFAULT_SUITE,
+    SUITES,
+    SuiteEntry,
+    select,
+    suite_for,
+)
 
 if TYPE_CHECKING:
     from asyncbench.runs.runner import RunConfig
@@ -463,7 +469,8 @@ def make_batch_command(run_command: Callable[..., None]) -> Callable[..., None]:
         models, max_workers = options.pop("model"), options.pop("max_workers")
         sequential, max_runs = options.pop("sequential"), options.pop("max_runs")
         ray_address, shards = options.pop("ray"), options.pop("shards")
-        suite = get_suite(options.pop("suite"))
+        given = options["dataset_path"] if options["dataset_path"] != DEFAULT_DATASET_PATH else None
+        suite = suite_for(options.pop("suite"), given)  # your own folder: its own splits
         splits = select(suite, options.pop("datasets"))
         if max_workers is not None and max_workers < 1:
             raise ConfigError(f"--max_workers must be at least 1 (got {max_workers})")

@@ -121,9 +121,9 @@ def estimate_command(
 
             load_prices(prices)  # a bad file fails before any dataset is opened
         from asyncbench.sources.audio_hours import split_audio
-        from asyncbench.sources.suites import get_suite, local_copy, select
+        from asyncbench.sources.suites import local_copy, select, suite_for
 
-        chosen = get_suite(suite)
+        chosen = suite_for(suite, dataset_path)  # your own folder: its own splits
         entries = select(chosen, datasets)
         splits = [
             split_audio(
