@@ -36,3 +36,8 @@ def test_pytest_args_choose_the_run() -> None:
 def test_the_ray_tests_share_one_xdist_group() -> None:
     text = (REPO / "tests" / "test_ray.py").read_text()
     assert 'pytest.mark.xdist_group("ray")' in text
+
+
+def test_the_tests_on_the_seeds_ports_share_one_xdist_group() -> None:
+    for name in ("test_demo.py", "test_readme_recipes.py"):
+        assert '@pytest.mark.xdist_group("port-8800")' in (REPO / "tests" / name).read_text()
