@@ -11,9 +11,10 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS := libavcodec59 libavformat59 libavutil57 libswresample4 libswscale6 \
             libavfilter8 libavdevice59 flite
 
-# `make test PYTEST_ARGS="-x -k batch"`: the suite runs on every core by default (pytest-xdist;
-# the Ray tests share one worker, `xdist_group("ray")`); PYTEST_ARGS="-p no:xdist" runs it serially
-PYTEST_ARGS ?= -n auto --dist loadgroup
+# `make test PYTEST_ARGS="-x -k batch"`: the suite runs on every core by default (pytest-xdist, a
+# test file per worker at a time; files sharing Ray or fixed ports in turn: tests/conftest.py);
+# PYTEST_ARGS="-p no:xdist" runs it in one process
+PYTEST_ARGS ?= -n auto --dist loadfile
 
 .PHONY: install system-deps browser demo test lint bench clean
 

@@ -3,14 +3,9 @@
 import re
 from pathlib import Path
 
-import pytest
-
 from .support import run_cli
 
 
-# the seed's ports 8800.. are the demo's first choice and the README recipe's `serve`: one
-# xdist worker runs both, in turn (`make test` uses --dist loadgroup)
-@pytest.mark.xdist_group("port-8800")
 def test_demo_prints_the_score_table_from_real_recognition(tmp_path: Path) -> None:
     args = ["demo", "--data_dir", tmp_path / "esb", "--results_dir", tmp_path / "results"]
     out = run_cli(*args, "--servers", "2", timeout=900)

@@ -18,8 +18,7 @@ from .support import cli_env, make_dataset, read_results
 
 pytest.importorskip("ray", reason="ray is not installed: pip install 'asyncbench[ray]'")
 
-# one xdist worker runs them all, in turn: each starts a two-node cluster (`make test` -n)
-pytestmark = [pytest.mark.ray, pytest.mark.xdist_group("ray")]
+pytestmark = pytest.mark.ray  # one xdist worker runs this file (tests/conftest.py SHARED)
 
 
 @pytest.fixture(scope="module")

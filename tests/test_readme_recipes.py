@@ -79,7 +79,6 @@ def test_the_front_page_leads() -> None:
 
 
 @pytest.mark.skipif(shutil.which("flite") is None, reason="needs flite for real speech")
-@pytest.mark.xdist_group("port-8800")  # the recipe serves on 8800-8801, the demo's first choice
 def test_recipe_own_server_on_own_audio(tmp_path: Path) -> None:
     from ._speech import SENTENCES, speech_wav
 
