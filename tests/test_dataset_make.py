@@ -237,12 +237,32 @@ def assert_set(out: Path, texts: dict[str, str], min_s: float = 0.9) -> None:
             "error: --out {out} is a file; give a folder",
         ),
         (
+            lambda t: (t / "src").mkdir() or (t / "src" / "list.tsv").write_text("path\twords\n"),
+            [],
+            "error: list.tsv has no text column (one of text, sentence, normalized_text, "
+            "transcript, transcription) in its header line; columns found: path, words",
+        ),
+        (
+            lambda t: (t / "src").mkdir() or (t / "src" / "list.csv").write_text("a.wav,hi\n"),
+            [],
+            "error: list.csv has no file column (one of file, file_name, filename, "
+            "audio_filepath, audio, path, wav) in its header line; columns found: a.wav, hi",
+        ),
+        (
             lambda t: (t / "src").mkdir() or (t / "src" / "x\x1b[31m.wav").write_bytes(b"no"),
             [],
             "error: no usable rows in {src} (1 skipped; first: x\\x1b[31m.wav: no transcript)",
         ),
     ],
-    ids=["no-source", "empty-folder", "bad-language", "out-is-file", "nothing-usable"],
+    ids=[
+        "no-source",
+        "empty-folder",
+        "bad-language",
+        "out-is-file",
+        "tsv-without-text-column",
+        "csv-without-header",
+        "nothing-usable",
+    ],
 )
 def test_a_bad_input_is_one_line_and_writes_nothing(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, setup, extra, expected: str

@@ -107,6 +107,14 @@ def _table_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     with path.open(encoding="utf-8", errors="replace", newline="") as fh:
         reader = csv.DictReader(fh, delimiter=delimiter)
+        header = [c for c in reader.fieldnames or [] if c]
+        for what, wanted in (("file", FILE_COLUMNS), ("text", TEXT_COLUMNS)):
+            if _pick(header, wanted) is None:  # the whole table, not each row, is wrong
+                shown = ", ".join(terminal_text(c, 40) for c in header[:12]) or "none"
+                raise ConfigError(
+                    f"{terminal_text(path.name)} has no {what} column (one of "
+                    f"{', '.join(wanted)}) in its header line; columns found: {shown}"
+                )
         for row in reader:
             yield reader.line_num, {k: v for k, v in row.items() if k is not None}
 
