@@ -11,7 +11,12 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS := libavcodec59 libavformat59 libavutil57 libswresample4 libswscale6 \
             libavfilter8 libavdevice59 flite
 
-.PHONY: install system-deps demo test lint bench clean
+# `make test PYTEST_ARGS="-x -k batch"`: the suite runs on every core by default (pytest-xdist, a
+# test file per worker at a time; files sharing Ray or fixed ports in turn: tests/conftest.py);
+# PYTEST_ARGS="-p no:xdist" runs it in one process
+PYTEST_ARGS ?= -n auto --dist loadfile
+
+.PHONY: install system-deps browser demo test lint bench clean
 
 install: system-deps $(STAMP)
 
@@ -35,9 +40,19 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/asyncbench demo
 
-test: install
+# Chromium drives the HTML report in a real browser (tests/test_report_browser.py); installed
+# when it can be, so a newcomer's `make test` runs that test too. A failed install (no sudo, no
+# network) only means that one test skips, with its reason.
+browser:
+	@command -v chromium >/dev/null || { \
+	  echo "installing chromium (for the report's browser test)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	} || echo "make: chromium not installed; the report's browser test will skip"
+
+test: install browser
 	$(BIN)/ruff check asyncbench tests bench run_eval.py eval_utils.py
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check asyncbench tests bench run_eval.py eval_utils.py

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -114,7 +115,7 @@ def test_compare_prints_significance_per_dataset(tmp_path: Path) -> None:
     done = run_compare(tmp_path, "--model", "acme/good", "--model", "acme/bad")
     assert done.returncode == 0, done.stderr
     ami = next(line for line in done.stdout.splitlines() if line.startswith(f"{DS}_ami_test:"))
-    assert "B - A = +" in ami and ami.split(", ")[-1].startswith("significant (n = 600)")
+    assert ", difference +" in ami and ami.split(", ")[-1].startswith("significant (n = 600)")
     data = json.loads(
         run_compare(tmp_path, "--model", "acme/good", "--model", "acme/bad", "--json").stdout
     )
@@ -122,6 +123,57 @@ def test_compare_prints_significance_per_dataset(tmp_path: Path) -> None:
     assert by_name[f"{DS}_ami_test"]["significant"] is True
     assert by_name[f"{DS}_ami_test"]["difference_ci95"][0] > 0
     assert by_name[f"{DS}_ami_test"]["samples"] == 600
+
+
+def test_compare_names_the_models_in_every_line_and_gives_the_composite(tmp_path: Path) -> None:
+    """No "A"/"B" to decode: each line says which model is which, and the composite (the
+    mean of the datasets' WERs) gets its own difference and stratified paired interval."""
+    for dataset in ("ami_test", "tedlium_test"):
+        synthetic_run(tmp_path, "acme/good", dataset, random.Random(dataset), p=0.05, n=600)
+    synthetic_run(tmp_path, "acme/bad", "ami_test", random.Random(9), p=0.15, n=600)
+    synthetic_run(tmp_path, "acme/bad", "tedlium_test", random.Random(8), p=0.05, n=600)
+    done = run_compare(tmp_path, "--model", "acme/good", "--model", "acme/bad")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == (
+        "acme/bad compared with acme/good: WER difference (acme/bad minus acme/good, "
+        "percentage points; negative means acme/bad makes fewer errors) on the samples both "
+        "answered; paired bootstrap, 1000 resamples, seed 0"
+    )
+    number = r"\d+\.\d\d"
+    measured = (
+        rf"acme/good {number} %, acme/bad {number} %, difference [+-]{number} "
+        rf"\[[+-]{number}, [+-]{number}\], p = (?:0\.\d{{4}}|1\.0000), (not )?significant"
+    )
+    body = [line for line in lines[2:] if not line.startswith("*")]
+    assert re.fullmatch(rf"{DS}_ami_test: {measured} \(n = 600\)", body[0]), body[0]
+    assert re.fullmatch(rf"{DS}_tedlium_test: {measured} \(n = 600\)", body[1]), body[1]
+    assert re.fullmatch(rf"composite \(en, mean of 2 datasets\): {measured}", body[2]), body[2]
+    assert (
+        lines[-1]
+        == f"1 of 2 differences significant at the 5 % level: {DS}_ami_test (acme/good better)"
+    )
+    assert not any(re.search(r"\b(A|B)\b", line) for line in lines), lines
+    data = json.loads(
+        run_compare(tmp_path, "--model", "acme/good", "--model", "acme/bad", "--json").stdout
+    )
+    (composite,) = data["composite"]
+    per = [d["difference"] for d in data["datasets"]]
+    assert composite["datasets"] == 2 and composite["samples"] == 1200
+    assert abs(composite["difference"] - sum(per) / 2) <= 0.011
+    low, high = composite["difference_ci95"]
+    assert low < composite["difference"] < high and low > 0  # bad is worse, beyond chance
+
+
+def test_compare_prints_a_hostile_model_name_escaped(tmp_path: Path) -> None:
+    """A model name comes from a file name: a terminal escape in it is shown, not obeyed."""
+    hostile = "acme/b\x1b[2J"
+    synthetic_run(tmp_path, "acme/a", "ami_test", random.Random(1), p=0.1, n=50)
+    synthetic_run(tmp_path, hostile, "ami_test", random.Random(2), p=0.1, n=50)
+    done = run_compare(tmp_path, "--model", "acme/a", "--model", hostile)
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout
+    assert done.stdout.startswith("acme/b\\x1b[2J compared with acme/a: ")
 
 
 def test_compare_pairs_only_samples_both_answered(tmp_path: Path) -> None:

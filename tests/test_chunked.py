@@ -61,9 +61,7 @@ def test_each_chunk_is_a_sample_retried_resumed_and_sharded(
         code, out, err = run(capsys, data, parent, srv.endpoints, results)
         assert code == 0, err
         (path,) = results.glob("*.jsonl")
-        assert path.name == (
-            f"MODEL_aldea-default_DATASET_{str(data).replace('/', '-')}_{CONFIG}_test.jsonl"
-        )
+        assert path.name == (f"MODEL_aldea-default_DATASET_{data.name}_{CONFIG}_test.jsonl")
         lines = read_results(path)
         assert sorted((ln["parent_id"], ln["chunk_index"]) for ln in lines) == [
             ("call-a", 0),

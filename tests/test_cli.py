@@ -124,10 +124,7 @@ async def test_seed_command_equals_and_space_forms_round_robin(esb: Path, tmp_pa
         )
     assert code == 0, err
     path = only_file(tmp_path)
-    assert (
-        path.name
-        == f"MODEL_aldea-default_DATASET_{str(esb).replace('/', '-')}_librispeech_test.clean.jsonl"
-    )
+    assert path.name == f"MODEL_aldea-default_DATASET_{esb.name}_librispeech_test.clean.jsonl"
     rows = read_results(path)
     assert len(rows) == 12 and all(r["pred_text"] == r["text"] for r in rows)
     # least-in-flight follows completions, so the split is even only up to timing

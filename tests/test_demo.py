@@ -14,7 +14,7 @@ def test_demo_prints_the_score_table_from_real_recognition(tmp_path: Path) -> No
     lines = re.findall(
         r"aldea/pocketsphinx \| (\S+): WER = ([\d.]+) %, RTFx = ([\d.]+)", out.stdout
     )
-    assert {name.rsplit("-esb_", 1)[1] for name, _, _ in lines} == {
+    assert {name.rsplit("esb_", 1)[1] for name, _, _ in lines} == {
         "librispeech_test.clean",
         "librispeech_test.other",
         "tedlium_test",

@@ -358,8 +358,7 @@ async def test_the_multilingual_folder_through_run_eval_sends_each_configs_langu
         config = meta["config"]
         assert meta["language"] == config.rsplit("_", 1)[1]
         assert path.name == (
-            f"MODEL_{model_name.replace('/', '-')}_DATASET_"
-            f"{str(ml_folder).replace('/', '-')}_{config}_test.jsonl"
+            f"MODEL_{model_name.replace('/', '-')}_DATASET_{ml_folder.name}_{config}_test.jsonl"
         )
     assert any("ß" in r["text"] or "ü" in r["text"] for r in read_results(files[0]))
 

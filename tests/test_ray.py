@@ -18,7 +18,7 @@ from .support import cli_env, make_dataset, read_results
 
 pytest.importorskip("ray", reason="ray is not installed: pip install 'asyncbench[ray]'")
 
-pytestmark = pytest.mark.ray
+pytestmark = pytest.mark.ray  # one xdist worker runs this file (tests/conftest.py SHARED)
 
 
 @pytest.fixture(scope="module")

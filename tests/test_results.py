@@ -19,8 +19,12 @@ def test_name_is_the_seeds() -> None:
         == "MODEL_aldea-default_DATASET_hf-audio-esb-datasets-test-only-sorted"
         "_librispeech_test.clean.jsonl"
     )
+    # a local folder by its own name, not its whole path (issue 26 item 6; was `.-data-esb`)
     assert results_name("openai/whisper-1", "./data/esb/", "ami", "test") == (
-        "MODEL_openai-whisper-1_DATASET_.-data-esb_ami_test.jsonl"
+        "MODEL_openai-whisper-1_DATASET_esb_ami_test.jsonl"
+    )
+    assert results_name("openai/whisper-1", "/tmp/ux/work/myset", "ami", "test") == (
+        "MODEL_openai-whisper-1_DATASET_myset_ami_test.jsonl"
     )
 
 

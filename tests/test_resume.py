@@ -109,9 +109,11 @@ def test_sigkill_then_resume_gives_every_sample_exactly_once(
     kill_when(proc, name, kill_at)
     done_before = len(read_results_tolerant(name))
     assert done_before < N
+    assert [p.name for p in tmp_path.glob("*.lock")] == [name.name + ".lock"]  # SIGKILL's
     out = run_cli(*args)
     assert out.returncode == 0, out.stderr
     assert f"resuming {name}: {done_before} finished" in out.stderr
+    assert not list(tmp_path.glob("*.lock"))  # the next run took it over, and removed it
     check_exactly_once(name)
 
 
@@ -137,6 +139,7 @@ def test_ctrl_c_stops_cleanly_with_exit_130_and_resumes(
     assert b"interrupted by SIGINT" in err and b"Traceback" not in err
     raw = path.read_bytes()
     assert raw.endswith(b"\n")  # nothing half-written
+    assert not list(tmp_path.glob("*.lock"))  # an interrupted run leaves no lock file
     written = read_results(path)
     assert 40 <= len(written) < N
     out = run_cli(*args)
@@ -149,6 +152,7 @@ def test_sigterm_exits_143(esb: Path, mock_url: str, tmp_path: Path) -> None:
     path, code, err = stop_when_written(args, tmp_path, 5, signal.SIGTERM)
     assert code == 143, err
     assert path.read_bytes().endswith(b"\n")
+    assert not list(tmp_path.glob("*.lock"))
 
 
 def only_file_when_created(

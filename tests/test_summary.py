@@ -55,7 +55,7 @@ def test_run_ends_with_the_summary_and_writes_it_as_json(
     assert code == 0, err
     # the seed's lines, exactly: scripts and tests read them
     out_lines = out.splitlines()
-    path = results / f"MODEL_aldea-default_DATASET_{str(esb).replace('/', '-')}_ami_test.jsonl"
+    path = results / f"MODEL_aldea-default_DATASET_{esb.name}_ami_test.jsonl"
     assert f"Results saved at path: {path}" in out_lines
     assert "WER: 0.0 %" in out_lines
     rtfx_line = next(line for line in out_lines if line.startswith("RTFx: "))

@@ -105,4 +105,4 @@ def test_compare_names_hostile_models_as_text(
     )
     assert code == 0, err
     assert ESC not in out + err
-    assert out.splitlines()[0].startswith("evil\\x1b]0;owned\\x1b\\/m vs good/m: ")
+    assert out.splitlines()[0].startswith("evil\\x1b]0;owned\\x1b\\/m compared with good/m: ")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
@@ -85,6 +84,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "compare_command",
         "WER differences between two models, with paired-bootstrap CIs.",
     ),
+    "dataset": (
+        "asyncbench.cli.dataset",
+        "dataset_app",
+        "Your own audio and transcripts as a dataset folder (`dataset make SRC --out DIR`).",
+    ),
     "estimate": (
         "asyncbench.cli.estimate",
         "estimate_command",
@@ -93,7 +97,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _command(name: str) -> Callable[..., Any]:
+def _command(name: str) -> Any:
+    """The command's function, or its `typer.Typer` when it is a group (`dataset make`)."""
     module, attr, _ = COMMANDS[name]
     found = getattr(import_module(module), attr)
     if attr.startswith("make_"):  # batch and sweep drive runs through `run`'s own options
@@ -106,10 +111,15 @@ def register(args: list[str]) -> None:
     them: `--help`, no arguments, a typo that typer answers with the list), unless an
     earlier call in this process did."""
     asked = next((a for a in args if not a.startswith("-")), None)
-    have = {c.name for c in app.registered_commands}
+    have = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
     for name in [asked] if asked in COMMANDS else list(COMMANDS):
-        if name not in have:
-            app.command(name, help=COMMANDS[name][2])(_command(name))
+        if name in have:
+            continue
+        found = _command(name)
+        if isinstance(found, typer.Typer):
+            app.add_typer(found, name=name, help=COMMANDS[name][2])
+        else:
+            app.command(name, help=COMMANDS[name][2])(found)
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
@@ -122,8 +132,15 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     # anything imports numpy, inherited by --processes and Ray workers; a user's own wins.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from asyncbench.core.redact import guard_output
+    from asyncbench.core.terminal import wrap_terminal_stderr
 
-    restore = guard_output(sys.argv[1:] if argv is None else argv)
+    unredact = guard_output(sys.argv[1:] if argv is None else argv)
+    unwrap = wrap_terminal_stderr()  # long lines wrap at words on a terminal, never cut
+
+    def restore() -> None:
+        unwrap()
+        unredact()
+
     args = sys.argv[1:] if argv is None else argv
     if "--ray" in args:
         from asyncbench.cli.batch import ray_flag_default

@@ -30,14 +30,15 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from asyncbench.core.errors import ConfigError
+from asyncbench.core.terminal import terminal_text
 from asyncbench.core.text import lines, one_line
 from asyncbench.sources.suites import (
     DEFAULT_SUITE,
     SUITES,
     SuiteEntry,
-    get_suite,
     pinned_revision,
     select,
+    suite_for,
 )
 
 if TYPE_CHECKING:
@@ -76,10 +77,11 @@ def check_languages(
     after run. A model whose prefix is unknown is left to the batch (not started)."""
     from asyncbench.core.languages import resolve as resolve_language
     from asyncbench.providers import resolve
+    from asyncbench.sources.parquet_split import card_language
 
     for entry in entries:
         cfg = entry_config(base, entry)
-        code = resolve_language(cfg.dataset, cfg.language)
+        code = resolve_language(cfg.dataset, cfg.language or card_language(cfg.dataset_path))
         for model in models:
             try:
                 provider_cls, variant = resolve(model)
@@ -298,25 +300,42 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def batch_table(outcomes: Sequence[SplitOutcome], wall_s: float) -> list[str]:
-    """One line per split: what happened, how many samples, how fast, WER."""
-    lines = [
-        f"batch: {len(outcomes)} splits in {wall_s:.1f} s "
-        "(throughput RTFx = audio ÷ wall clock of the split's last run)",
-        f"{'model':<24} {'split':<24} {'status':<11} {'samples':>7} {'failed':>6} "
-        f"{'wall s':>8} {'thr RTFx':>9} {'WER %':>7}",
-    ]
+    """One line per split: what happened, how many samples, how fast, WER. Text columns are
+    as wide as their longest entry, so the usual table fits 80 columns without wrapping."""
+    rows = []
     for o in outcomes:
         s = o.summary or {}
         wer = s.get("wer") or {}
-        lines.append(
-            f"{o.model:<24} {o.config + '/' + o.split:<24} {o.status:<11} "
-            f"{_fmt(wer.get('samples'), 'd'):>7} {_fmt(wer.get('failed'), 'd'):>6} "
-            f"{_fmt(s.get('wall_s'), '.1f'):>8} "
-            f"{_fmt((s.get('rtfx') or {}).get('throughput'), '.2f'):>9} "
-            f"{_fmt(wer.get('wer'), '.2f'):>7}"
+        rows.append(
+            (
+                terminal_text(o.model, 60),
+                terminal_text(f"{o.config}/{o.split}", 60),
+                o.status,
+                _fmt(wer.get("samples"), "d"),
+                _fmt(wer.get("failed"), "d"),
+                _fmt(s.get("wall_s"), ".1f"),
+                _fmt((s.get("rtfx") or {}).get("throughput"), ".2f"),
+                _fmt(wer.get("wer"), ".2f"),
+            )
         )
+    head = ("model", "split", "status", "samples", "failed", "wall s", "thr RTFx", "WER %")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+
+    def line(cells: Sequence[str]) -> str:
+        return " ".join(
+            f"{c:<{w}}" if i < 3 else f"{c:>{w}}"
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    lines = [
+        f"batch: {len(outcomes)} splits in {wall_s:.1f} s "
+        "(throughput RTFx = audio ÷ wall clock of the split's last run)",
+        line(head),
+    ]
+    for o, row in zip(outcomes, rows, strict=True):
+        lines.append(line(row))
         if o.error:
-            lines.append(f"    error: {o.error}")
+            lines.append(f"    error: {terminal_text(o.error, 400)}")
     return lines
 
 
@@ -480,7 +499,8 @@ def make_batch_command(run_command: Callable[..., None]) -> Callable[..., None]:
         models, max_workers = options.pop("model"), options.pop("max_workers")
         sequential, max_runs = options.pop("sequential"), options.pop("max_runs")
         ray_address, shards = options.pop("ray"), options.pop("shards")
-        suite = get_suite(options.pop("suite"))
+        given = options["dataset_path"] if options["dataset_path"] != DEFAULT_DATASET_PATH else None
+        suite = suite_for(options.pop("suite"), given)  # your own folder: its own splits
         splits = select(suite, options.pop("datasets"))
         if max_workers is not None and max_workers < 1:
             raise ConfigError(f"--max_workers must be at least 1 (got {max_workers})")

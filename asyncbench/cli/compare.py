@@ -18,7 +18,11 @@ def compare_command(
     ] = "results",
     model: Annotated[
         list[str] | None,
-        typer.Option("--model", help="Exactly twice: model A, then model B (B - A is shown)."),
+        typer.Option(
+            "--model",
+            help="Exactly twice: the baseline, then the model compared with it (its WER "
+            "minus the baseline's is shown).",
+        ),
     ] = None,
     scoring: Annotated[
         str, typer.Option("--scoring", help="leaderboard (default) or legacy, as for score.")
@@ -30,7 +34,7 @@ def compare_command(
         bool, typer.Option("--json", help="Print the comparison as one JSON object.")
     ] = False,
 ) -> None:
-    """Is model B better than model A on each dataset, beyond chance?"""
+    """Is the second model better than the first on each dataset and overall, beyond chance?"""
     from asyncbench.core.errors import ConfigError
     from asyncbench.scoring.compare import compare_models, comparison_as_json, format_comparison
 

@@ -96,7 +96,9 @@ def estimate_command(
         str | None,
         typer.Option(
             "--data_root",
-            help="Read hub id OWNER/NAME from the local copy DIR/OWNER/NAME (offline).",
+            "--data-root",
+            envvar="ASYNCBENCH_DATA_ROOT",
+            help="Read hub ids from local copies DATA_ROOT/OWNER/NAME, as run and batch do.",
         ),
     ] = None,
 ) -> None:
@@ -118,9 +120,9 @@ def estimate_command(
             load_prices(prices)  # a bad file fails before any dataset is opened
         from asyncbench.runs.budget import repaired_line
         from asyncbench.sources.audio_hours import split_audio
-        from asyncbench.sources.suites import get_suite, local_copy, pinned_revision, select
+        from asyncbench.sources.suites import local_copy, pinned_revision, select, suite_for
 
-        chosen = get_suite(suite)
+        chosen = suite_for(suite, dataset_path)  # your own folder: its own splits
         entries = select(chosen, datasets)
         paths = [e.dataset_path(dataset_path or chosen.path) for e in entries]
         # each repository at the revision batch would read it at

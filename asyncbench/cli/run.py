@@ -159,6 +159,7 @@ def run_command(
         typer.Option(
             "--data_root",
             "--data-root",
+            envvar="ASYNCBENCH_DATA_ROOT",
             help="Read hub ids from local copies: OWNER/NAME is the folder DATA_ROOT/OWNER/NAME "
             "(results files keep the hub id's name)",
         ),

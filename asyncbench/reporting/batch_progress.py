@@ -17,8 +17,9 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from asyncbench.core.terminal import fit_lines
 from asyncbench.core.text import one_line
 from asyncbench.reporting.progress import format_duration, progress_interval
 
@@ -62,6 +63,40 @@ def lane_line(lane: Lane, req_per_s: float, samples_per_s: float, width: int) ->
     )
 
 
+class _AboveTheView:
+    """stdout or stderr while the live view is drawn: each finished line is printed above the
+    view's rows (rich keeps them there), wrapped at words to the terminal's width."""
+
+    def __init__(self, live: Live, stream: TextIO) -> None:
+        self._live = live
+        self._stream = stream
+        self._held = ""
+
+    def write(self, text: str) -> int:
+        *done, self._held = (self._held + text).split("\n")
+        if done:
+            self._print(done)
+        return len(text)
+
+    def _print(self, lines: list[str]) -> None:
+        from rich.text import Text
+
+        width = self._live.console.width
+        rows = [row for line in lines for row in fit_lines(line, width)]
+        self._live.console.print(Text("\n".join(rows)), soft_wrap=True)
+
+    def flush(self) -> None:
+        if self._held:
+            held, self._held = self._held, ""
+            self._print([held])
+
+    def isatty(self) -> bool:
+        return True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 class BatchProgress:
     """`async with BatchProgress(snapshot):` beside the scheduler; draws the last state once
     more when it ends."""
@@ -84,6 +119,7 @@ class BatchProgress:
         self.marks: dict[str, _Mark] = {}
         self._task: asyncio.Task[None] | None = None
         self._live: Live | None = None
+        self._saved: tuple[TextIO, TextIO] = (sys.stdout, sys.stderr)
 
     def render(self) -> list[str]:
         now = time.monotonic()
@@ -142,6 +178,13 @@ class BatchProgress:
             console = Console(file=self.stream, force_terminal=True, highlight=False)
             self._live = Live(console=console, auto_refresh=False, redirect_stderr=False)
             self._live.start()
+            # what runs print while the view is up (each run's summary) goes above its rows,
+            # whole lines wrapped to the width: written straight to the terminal it would
+            # continue the view's last row (`ETA 7sthis run: ...`) and be drawn over
+            self._saved = sys.stdout, sys.stderr
+            if sys.stdout.isatty():
+                sys.stdout = _AboveTheView(self._live, sys.stdout)  # type: ignore[assignment]
+            sys.stderr = _AboveTheView(self._live, sys.stderr)  # type: ignore[assignment]
         self._task = asyncio.create_task(self._loop(), name="batch-progress")
         return self
 
@@ -153,4 +196,7 @@ class BatchProgress:
             await self._task
         self.draw()
         if self._live is not None:
+            for proxy in (sys.stdout, sys.stderr):
+                proxy.flush()
+            sys.stdout, sys.stderr = self._saved
             self._live.stop()

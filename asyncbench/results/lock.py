@@ -10,12 +10,16 @@ file is refused at once, before any request, naming the file and the PID that ho
 `flock` rather than a PID file: the kernel drops the lock when its holder dies, however it
 dies (SIGKILL, OOM killer, power loss on a local disk), so a stale lock can never block a
 rerun, and there is no PID-reuse guessing. The PID is written into the lock file only to be
-shown in the refusal. The file is left in place when the run ends: deleting it would race
-with a run that has just opened it (it would then lock a file nobody else can see).
+shown in the refusal. The holder deletes the file when it lets go, so no `.lock` stays
+behind after any exit that runs Python's cleanup (a SIGKILL leaves it, harmlessly: the next
+run takes it over). Deleting a lock file races with a run that has just opened it, which would
+then lock a file nobody else can see; so `acquire` checks, once it holds the lock, that the
+path still names the file it locked, and starts again on a fresh one when it does not.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -40,6 +44,15 @@ class ResultsLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
+        for _ in range(100):  # a retry only follows another run's release: a few at most
+            fd = self._lock_once()
+            if _same_file(fd, self.path):
+                self._fd = fd
+                return
+            os.close(fd)  # the holder released and deleted it between our open and flock
+        raise ConfigError(f"cannot lock {self.path} for {self.results}: it keeps changing")
+
+    def _lock_once(self) -> int:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
@@ -73,10 +86,14 @@ class ResultsLock:
                 f"cannot write {self.path}: {exc.strerror}; free some space or pass another "
                 "--results_dir"
             ) from None
-        self._fd = fd
+        return fd
 
     def release(self) -> None:
         if self._fd is not None:
+            if _same_file(self._fd, self.path):
+                # unlinked while still held, so no other run can lock this file and see it go
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
             os.close(self._fd)  # closing the last descriptor drops the flock
             self._fd = None
 
@@ -86,6 +103,16 @@ class ResultsLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether `path` still names the open file `fd` (not deleted, not replaced)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    mine = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino)
 
 
 def _read_pid(fd: int) -> int | None:

@@ -38,10 +38,42 @@ FINISHED = frozenset({OK, SKIPPED_SHORT})
 
 
 def results_name(model_name: str, dataset_path: str, config: str, split: str) -> str:
-    """The seed's file name: `MODEL_<model>_DATASET_<path>_<config>_<split>.jsonl`, `/` → `-`."""
+    """The seed's file name, `MODEL_<model>_DATASET_<dataset>_<config>_<split>.jsonl` with `/`
+    → `-`, where `<dataset>` is a hub id as given, and a local folder its own name (`myset`,
+    not `-tmp-ux-work-myset`: where a folder lies is not what it is; the sidecar records its
+    absolute path, so two folders of one name are still told apart on resume)."""
+    model = model_name.replace("/", "-")
+    dataset = dataset_label(dataset_path)
+    return f"MODEL_{model}_DATASET_{dataset}_{config.replace('/', '-')}_{split}.jsonl"
+
+
+def legacy_results_name(model_name: str, dataset_path: str, config: str, split: str) -> str:
+    """The name a local folder's results had before `results_name` used the folder's own name
+    (its whole path, `/` → `-`): a run looks for it so an older results file still resumes."""
     model = model_name.replace("/", "-")
     path = dataset_path.rstrip("/").replace("/", "-")
     return f"MODEL_{model}_DATASET_{path}_{config.replace('/', '-')}_{split}.jsonl"
+
+
+def is_local_path(dataset_path: str) -> bool:
+    """A hub id is `owner/name`; anything that exists, is explicitly relative or absolute, or
+    has more path parts is a folder (the rule the dataset loader uses)."""
+    return (
+        os.path.exists(dataset_path)
+        or dataset_path.startswith((".", "/", "~"))
+        or dataset_path.count("/") >= 2
+    )
+
+
+def dataset_label(dataset_path: str) -> str:
+    """What a results file name calls the dataset: a local folder's own name, else the hub id
+    with `/` → `-` (the board's names, unchanged)."""
+    if is_local_path(dataset_path):
+        folder = Path(dataset_path).expanduser()
+        name = folder.name if folder.name not in ("", ".", "..") else folder.resolve().name
+        if name:
+            return name.replace("/", "-")
+    return dataset_path.rstrip("/").replace("/", "-")
 
 
 @dataclass(slots=True)

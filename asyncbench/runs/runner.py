@@ -28,7 +28,13 @@ from asyncbench.core.limits import DEFAULT_MAX_REPLY_BYTES
 from asyncbench.core.redact import make_redactor, url_secrets
 from asyncbench.results import manifest
 from asyncbench.results.lock import ResultsLock
-from asyncbench.results.store import ResumeState, check_writable, prescan, results_name
+from asyncbench.results.store import (
+    ResumeState,
+    check_writable,
+    legacy_results_name,
+    prescan,
+    results_name,
+)
 
 if TYPE_CHECKING:
     from asyncbench.engine.arrivals import ArrivalSpec
@@ -244,7 +250,15 @@ def results_path(cfg: RunConfig) -> Path:
     from asyncbench.core.shard import shard_file_name
 
     name = results_name(cfg.model_name, cfg.dataset_path, cfg.dataset, cfg.split)
-    return cfg.results_dir / shard_file_name(name, cfg.shard)
+    path = cfg.results_dir / shard_file_name(name, cfg.shard)
+    legacy = legacy_results_name(cfg.model_name, cfg.dataset_path, cfg.dataset, cfg.split)
+    if legacy != name and not path.exists():
+        # a local folder's results from before files were named by the folder's own name:
+        # keep resuming the file that holds them
+        old = cfg.results_dir / shard_file_name(legacy, cfg.shard)
+        if old.exists():
+            return old
+    return path
 
 
 def samples_left(cfg: RunConfig, total: int | None, resume: ResumeState) -> int | None:
@@ -364,25 +378,45 @@ def prepare(cfg: RunConfig) -> Prepared:
     a batch prepares all its runs first, then drives them in one loop (runs/scheduler.py)."""
 
     cfg.validate()
+    # a run refused below creates nothing: folders it made for its results go again
+    made = _missing_dirs(cfg.results_dir)
     check_writable(cfg.results_dir)
-    # one writer per results file, from before the sidecar check and the pre-scan until the
-    # summary is written (run, batch, sweep and shards all come through here); a run that
-    # cannot start lets it go at once
-    lock = ResultsLock(results_path(cfg))
-    lock.acquire()
     try:
-        return _prepare_locked(cfg, lock)
+        # one writer per results file, from before the sidecar check and the pre-scan until
+        # the summary is written (run, batch, sweep and shards all come through here); a run
+        # that cannot start lets it go at once (and the lock file goes with it)
+        lock = ResultsLock(results_path(cfg))
+        lock.acquire()
+        try:
+            return _prepare_locked(cfg, lock)
+        except BaseException:
+            lock.release()
+            raise
     except BaseException:
-        lock.release()
+        for folder in made:  # deepest first; one that something else wrote into stays
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         raise
+
+
+def _missing_dirs(folder: Path) -> list[Path]:
+    """`folder` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    for path in [folder, *folder.parents]:
+        if path.exists():
+            break
+        missing.append(path)
+    return missing
 
 
 def _prepare_locked(cfg: RunConfig, lock: ResultsLock) -> Prepared:
     from asyncbench.core.languages import resolve as resolve_language
     from asyncbench.runs.limits import raise_open_files_limit
+    from asyncbench.sources.parquet_split import card_language
 
-    # once, here: --language, else the config's own (fleurs_de → de), else en
-    cfg.language = resolve_language(cfg.dataset, cfg.language)
+    # once, here: --language, else the config's own (fleurs_de → de), else the local
+    # folder's card (`dataset make --language`), else en
+    cfg.language = resolve_language(cfg.dataset, cfg.language or card_language(cfg.dataset_path))
     provider, urls, rps = make_provider(cfg)
     raise_open_files_limit(cfg.max_workers, len(urls))
 

@@ -194,6 +194,46 @@ def paired_bootstrap(
     )
 
 
+def paired_composite(
+    groups: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]],
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> Paired:
+    """Paired bootstrap of the composite difference: the composite is the plain mean of the
+    datasets' WERs, so each resample draws every dataset's utterances (stratified, with the
+    same generator per dataset as `paired_bootstrap`, hence the same rows) and takes the mean
+    of the datasets' differences. `groups` holds (errors A, words A, errors B, words B,
+    dataset key) per dataset, rows paired as in `paired_bootstrap`."""
+    if not groups:
+        raise ValueError("a composite needs at least one dataset")
+    diffs = np.zeros(resamples)
+    wer_a = wer_b = 0.0
+    samples = 0
+    for ea, wa, eb, wb, key in groups:
+        arrays = [np.asarray(x, dtype=np.int64) for x in (ea, wa, eb, wb)]
+        rates_a, rates_b = _resampled(
+            ((arrays[0], arrays[1]), (arrays[2], arrays[3])), resamples, rng_for(seed, key)
+        )
+        diffs += rates_b - rates_a
+        wer_a += _rate(arrays[0], arrays[1])
+        wer_b += _rate(arrays[2], arrays[3])
+        samples += len(arrays[0])
+    n = len(groups)
+    diffs /= n
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    below = int(np.count_nonzero(diffs <= 0))
+    above = int(np.count_nonzero(diffs >= 0))
+    p_value = min(1.0, 2 * (min(below, above) + 1) / (resamples + 1))
+    return Paired(
+        samples=samples,
+        wer_a=_percent(wer_a / n),
+        wer_b=_percent(wer_b / n),
+        difference=round(100 * (wer_b - wer_a) / n, 2),
+        ci95=(round(100 * float(low), 2), round(100 * float(high), 2)),
+        p_value=round(p_value, 4),
+    )
+
+
 def _rate(errors: np.ndarray, words: np.ndarray) -> float:
     total = int(words.sum())
     wrong = int(errors.sum())

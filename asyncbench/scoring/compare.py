@@ -17,7 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from asyncbench.core.errors import ConfigError
-from asyncbench.scoring.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, Paired, paired_bootstrap
+from asyncbench.core.terminal import terminal_text
+from asyncbench.scoring.bootstrap import (
+    DEFAULT_RESAMPLES,
+    DEFAULT_SEED,
+    Paired,
+    paired_bootstrap,
+    paired_composite,
+)
 from asyncbench.scoring.score import FileScore, collect_scores
 
 RULE = "*" * 80
@@ -41,6 +48,8 @@ class Comparison:
     datasets: tuple[DatasetComparison, ...]
     missing: tuple[str, ...]  # datasets only one of the two models has, as "model: dataset"
     problems: tuple[str, ...]
+    # per language, over the datasets both answered: mean WER of each and B − A, stratified
+    composites: tuple[tuple[str, int, Paired], ...] = ()
 
 
 def _matches(model_id: str, wanted: str) -> bool:
@@ -98,6 +107,7 @@ def compare_models(
     keys_a = [k for k in by_key if k[0] == name_a]
     keys_b = {(k[1], k[2]) for k in by_key if k[0] == name_b}
     datasets: list[DatasetComparison] = []
+    groups: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]]] = {}
     missing: list[str] = []
     for _, dataset, language in keys_a:
         if (dataset, language) not in keys_b:
@@ -109,15 +119,9 @@ def compare_models(
         if len(rows_a):
             ua, ub = a.utterances, b.utterances
             assert ua is not None and ub is not None
-            paired = paired_bootstrap(
-                ua.errors[rows_a],
-                ua.words[rows_a],
-                ub.errors[rows_b],
-                ub.words[rows_b],
-                resamples,
-                seed,
-                key=dataset,
-            )
+            group = (ua.errors[rows_a], ua.words[rows_a], ub.errors[rows_b], ub.words[rows_b])
+            paired = paired_bootstrap(*group, resamples, seed, key=dataset)
+            groups.setdefault(language, []).append((*group, dataset))
         datasets.append(DatasetComparison(dataset, language, paired, only_a, only_b))
     keys_a_set = {(k[1], k[2]) for k in keys_a}
     missing += [f"{name_b}: {d}" for d, lang in sorted(keys_b) if (d, lang) not in keys_a_set]
@@ -129,51 +133,62 @@ def compare_models(
         datasets=tuple(datasets),
         missing=tuple(missing),
         problems=report.problems,
+        composites=tuple(
+            (language, len(g), paired_composite(g, resamples, seed))
+            for language, g in groups.items()
+        ),
     )
 
 
 def format_comparison(c: Comparison) -> str:
-    """One line per dataset: both WERs on the shared samples, B − A with its interval and
-    p-value, and whether the difference is significant at 5 %."""
+    """One line per dataset, then the composite per language: both models' WERs on the
+    samples both answered, the difference with its interval and p-value, and whether it is
+    significant at 5 %. Every line names the models (no "A" and "B" to decode)."""
+    a, b = terminal_text(c.model_a, 80), terminal_text(c.model_b, 80)
     lines = [
-        f"{c.model_b} vs {c.model_a}: WER difference (B - A, percentage points) on the "
-        f"samples both answered; paired bootstrap, {c.resamples} resamples, seed {c.seed}",
+        f"{b} compared with {a}: WER difference ({b} minus {a}, percentage points; negative "
+        f"means {b} makes fewer errors) on the samples both answered; paired bootstrap, "
+        f"{c.resamples} resamples, seed {c.seed}",
         RULE,
     ]
     significant = 0
     for d in c.datasets:
         p = d.paired
+        name = terminal_text(d.dataset_id, 120)
         if p is None:
-            lines.append(f"{d.dataset_id}: no sample answered by both models")
+            lines.append(f"{name}: no sample answered by both {a} and {b}")
             continue
-        verdict = "significant" if p.significant else "not significant"
         significant += p.significant
-        line = (
-            f"{d.dataset_id}: A = {p.wer_a:0.2f} %, B = {p.wer_b:0.2f} %, "
-            f"B - A = {p.difference:+0.2f} [{p.ci95[0]:+0.2f}, {p.ci95[1]:+0.2f}], "
-            f"p = {p.p_value:0.4f}, {verdict} (n = {p.samples})"
-        )
+        line = f"{name}: {_measured(p, a, b)} (n = {p.samples})"
         if d.only_a or d.only_b:
-            line += f"; left out: {d.only_a} answered by A only, {d.only_b} by B only"
+            line += f"; left out: {d.only_a} answered by {a} only, {d.only_b} by {b} only"
         lines.append(line)
+    for language, n, p in c.composites:
+        lines.append(
+            f"composite ({language}, mean of {n} dataset{'s' * (n != 1)}): {_measured(p, a, b)}"
+        )
     lines.append(RULE)
     compared = sum(d.paired is not None for d in c.datasets)
+    better = [
+        f"{terminal_text(d.dataset_id, 120)} ({b if d.paired.difference < 0 else a} better)"
+        for d in c.datasets
+        if d.paired is not None and d.paired.significant
+    ]
     lines.append(
         f"{significant} of {compared} differences significant at the 5 % level"
-        + (
-            ""
-            if not significant
-            else ": "
-            + ", ".join(
-                f"{d.dataset_id} ({'B' if d.paired.difference < 0 else 'A'} better)"
-                for d in c.datasets
-                if d.paired is not None and d.paired.significant
-            )
-        )
+        + (": " + ", ".join(better) if better else "")
     )
     for m in c.missing:
-        lines.append(f"not compared (only one model has it): {m}")
+        lines.append(f"not compared (only one model has it): {terminal_text(m, 200)}")
     return "\n".join(lines)
+
+
+def _measured(p: Paired, a: str, b: str) -> str:
+    verdict = "significant" if p.significant else "not significant"
+    return (
+        f"{a} {p.wer_a:0.2f} %, {b} {p.wer_b:0.2f} %, difference {p.difference:+0.2f} "
+        f"[{p.ci95[0]:+0.2f}, {p.ci95[1]:+0.2f}], p = {p.p_value:0.4f}, {verdict}"
+    )
 
 
 def comparison_as_json(c: Comparison) -> dict[str, object]:
@@ -190,6 +205,9 @@ def comparison_as_json(c: Comparison) -> dict[str, object]:
                 "answered_by_b_only": d.only_b,
             }
             for d in c.datasets
+        ],
+        "composite": [
+            {"language": language, "datasets": n, **p.as_dict()} for language, n, p in c.composites
         ],
         "not_compared": list(c.missing),
         "problems": list(c.problems),

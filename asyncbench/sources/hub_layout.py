@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,7 @@ __all__ = [
     "write_chunked_set",
     "write_hub_folder",
     "write_multilingual_folder",
+    "write_split_streamed",
 ]
 
 # Column order and value types of the ESB test sets; callers may leave any of them out.
@@ -185,6 +186,7 @@ def write_hub_folder(
     max_rows_per_file: int | None = None,
     title: str = "asyncbench local dataset",
     rows_per_group: int = ROWS_PER_GROUP,
+    language: str | None = None,
 ) -> Path:
     """Write `tables[config][split] = rows` as a hub-layout folder under `root`; returns `root`.
 
@@ -195,6 +197,8 @@ def write_hub_folder(
     that off or the rows have no lengths. Old shards of the same split are removed so a
     rewrite never leaves stale files for the `<split>-*` pattern to pick up. `rows_per_group`
     is the parquet row group (what a streaming reader holds at once): 1 for long recordings.
+    `language` (an ISO 639-1 code) goes into the card's `language:` list, the hub's own field,
+    where a run that is given no `--language` finds it (`card_language`).
     """
     import pyarrow.parquet as pq
 
@@ -250,8 +254,68 @@ def write_hub_folder(
         info["download_size"] = download_size
         info["dataset_size"] = sum(s["num_bytes"] for s in split_infos)
         infos_yaml.append(info)
-    _write_readme(root, configs_yaml, infos_yaml, title)
+    _write_readme(root, configs_yaml, infos_yaml, title, language)
     return root
+
+
+def write_split_streamed(
+    root: Path,
+    config: str,
+    split: str,
+    batches: Iterable[Sequence[Mapping[str, Any]]],
+    *,
+    sampling_rate: int | None = 16000,
+    title: str = "asyncbench local dataset",
+    language: str | None = None,
+    rows_per_group: int = ROWS_PER_GROUP,
+) -> int:
+    """One config with one split, written batch by batch (rows already in their final order,
+    every batch with the same columns): the card and layout of `write_hub_folder`, holding
+    one batch of audio in memory at a time instead of the whole split. For sets too large to
+    hold at once (`dataset make` on a folder of recordings). Returns the rows written."""
+    import pyarrow.parquet as pq
+
+    _check_name("config", config)
+    _check_name("split", split)
+    root = Path(root)
+    (root / config).mkdir(parents=True, exist_ok=True)
+    for stale in (root / config).glob(f"{split}-*.parquet"):
+        stale.unlink()
+    path = root / config / f"{split}-00000-of-00001.parquet"
+    writer: pq.ParquetWriter | None = None
+    rows = num_bytes = 0
+    features: dict[str, Any] = {}
+    try:
+        for batch in batches:
+            table = _to_table(batch, sampling_rate)
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema)
+                features = json.loads(table.schema.metadata[b"huggingface"])["info"]["features"]
+            elif table.schema != writer.schema:
+                raise ValueError(f"{config}/{split}: a batch has other columns than the first")
+            if table.num_rows:
+                writer.write_table(table, row_group_size=rows_per_group)
+            rows += table.num_rows
+            num_bytes += table.nbytes
+        if writer is None:  # no batch at all: the ESB schema, zero rows
+            table = _to_table([], sampling_rate)
+            writer = pq.ParquetWriter(path, table.schema)
+            features = json.loads(table.schema.metadata[b"huggingface"])["info"]["features"]
+    finally:
+        if writer is not None:
+            writer.close()
+    info: dict[str, Any] = {"config_name": config}
+    card_features = _features_yaml(features)
+    if card_features is not None:
+        info["features"] = card_features
+    info["splits"] = [{"name": split, "num_bytes": num_bytes, "num_examples": rows}]
+    info["download_size"] = path.stat().st_size
+    info["dataset_size"] = num_bytes
+    configs = [
+        {"config_name": config, "data_files": [{"split": split, "path": f"{config}/{split}-*"}]}
+    ]
+    _write_readme(root, configs, [info], title, language)
+    return rows
 
 
 def _check_name(kind: str, name: str) -> None:
@@ -354,13 +418,17 @@ def _features_yaml(features: Mapping[str, Any]) -> list[dict[str, Any]] | None:
 
 
 def _write_readme(
-    root: Path, configs: list[dict[str, Any]], infos: list[dict[str, Any]], title: str
+    root: Path,
+    configs: list[dict[str, Any]],
+    infos: list[dict[str, Any]],
+    title: str,
+    language: str | None = None,
 ) -> None:
     import yaml
 
-    front = yaml.safe_dump(
-        {"configs": configs, "dataset_info": infos}, sort_keys=False, allow_unicode=True
-    )
+    card: dict[str, Any] = {"language": [language]} if language else {}
+    card.update(configs=configs, dataset_info=infos)
+    front = yaml.safe_dump(card, sort_keys=False, allow_unicode=True)
     body = (
         f"# {title}\n\nWritten by `asyncbench.sources.hub_layout` in the layout of "
         "`hf-audio/esb-datasets-test-only-sorted`: one config per corpus, parquet shards per "

@@ -69,6 +69,20 @@ def _parse_card(readme: str, _mtime_ns: int, _size: int) -> dict[str, Any] | Non
     return card if isinstance(card, dict) else None
 
 
+def card_language(path: str) -> str | None:
+    """The one language a local folder's card declares (`language: [de]`, what `dataset
+    make --language` writes), or None: no card, no such field, or several languages."""
+    if not os.path.isdir(os.path.expanduser(path)):
+        return None
+    card = read_card(Path(path).expanduser())
+    value = card.get("language") if card else None
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], str):
+        return value[0]
+    return None
+
+
 def _patterns(card: dict[str, Any], config: str, split: str) -> list[str] | None:
     """The card's path patterns for config/split, when it lists them plainly."""
     configs = card.get("configs")

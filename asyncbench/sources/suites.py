@@ -195,6 +195,56 @@ def get_suite(name: str | None) -> Suite:
         ) from None
 
 
+def suite_for(name: str | None, dataset_path: str | None) -> Suite:
+    """The suite a batch or estimate runs: `--suite` when given; else, for a local folder of
+    your own (`folder_suite`), that folder's configs and splits; else the default suite."""
+    if name is None and dataset_path:
+        own = folder_suite(dataset_path)
+        if own is not None:
+            return own
+    return get_suite(name)
+
+
+def folder_suite(dataset_path: str) -> Suite | None:
+    """A suite of a local folder's own configs × splits, in its card's order and language,
+    when the card names none of the default suite's configs (a set `dataset make` wrote, or
+    any set of your own); None for anything else (a hub id, a local copy of the board's
+    sets, a folder without a readable card). So `batch` and `estimate` work on your own set
+    with `--dataset_path` alone."""
+    import os
+    from pathlib import Path
+
+    from asyncbench.sources.parquet_split import card_language, read_card
+
+    folder = Path(dataset_path).expanduser()
+    if not os.path.isdir(folder):
+        return None
+    card = read_card(folder)
+    configs = card.get("configs") if card else None
+    if not isinstance(configs, list):
+        return None
+    pairs: list[tuple[str, str]] = []
+    for entry in configs:
+        if not isinstance(entry, dict) or not isinstance(entry.get("config_name"), str):
+            return None
+        files = entry.get("data_files")
+        splits = [f.get("split") for f in files] if isinstance(files, list) else []
+        if not splits or not all(isinstance(f, dict) for f in files):
+            return None
+        pairs += [(entry["config_name"], str(split)) for split in splits]
+    board = {e.config for e in SUITES[DEFAULT_SUITE].entries}
+    if not pairs or any(config in board for config, _ in pairs):
+        return None
+    language = card_language(dataset_path) or "en"
+    family = ENGLISH if language == "en" else MULTILINGUAL
+    return Suite(
+        "folder",
+        dataset_path,
+        f"the configs and splits of {folder.name}",
+        tuple(SuiteEntry(c, sp, family=family, language=language) for c, sp in pairs),
+    )
+
+
 def select(suite: Suite, spec: str | None) -> list[SuiteEntry]:
     """`"ami librispeech:test.clean"` → those entries of `suite`, in the suite's order.
 

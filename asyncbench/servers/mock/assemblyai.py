@@ -19,6 +19,7 @@ from aiohttp import web
 
 from asyncbench.core.languages import ISO639_1, primary_subtag
 from asyncbench.servers.mock import jobs
+from asyncbench.servers.mock import models as model_lists
 from asyncbench.servers.mock.state import MockState
 
 NAME = "assemblyai"
@@ -93,6 +94,12 @@ def add_routes(app: web.Application, state: MockState) -> None:
                 return _error("speech_model must be a string")
             if model.startswith("universal-3"):
                 return _error(f"{model} must be selected with speech_models")
+        for name in [model] if models is None else models:
+            if model_lists.unknown(state.config.strict_models, NAME, name):
+                return _error(
+                    f"speech_model '{name}' is not a valid model; use one of "
+                    f"{', '.join(sorted(model_lists.ASSEMBLYAI))}"
+                )
         job = runner.start(
             url=audio_url,
             min_duration=MIN_SECONDS,

@@ -74,6 +74,15 @@ def mock_command(
             "--viewer_url_ttl", "--viewer-url-ttl", help="Seconds a signed audio URL stays valid"
         ),
     ] = 3600.0,
+    strict_models: Annotated[
+        bool,
+        typer.Option(
+            "--strict_models",
+            "--strict-models",
+            help="Refuse model names a provider does not document (OpenAI, Deepgram, "
+            "ElevenLabs, AssemblyAI; Groq, Gladia, Aqua Voice always), as the real API does",
+        ),
+    ] = False,
 ) -> None:
     from aiohttp import web
 
@@ -98,6 +107,7 @@ def mock_command(
         viewer_root=viewer_root,
         viewer_legacy_audio=viewer_legacy_audio,
         viewer_url_ttl=viewer_url_ttl,
+        strict_models=strict_models,
     )
     if viewer_root is not None and not viewer_root.is_dir():
         print(f"error: --viewer_root {viewer_root} is not a folder", file=sys.stderr)

@@ -24,6 +24,7 @@ import orjson
 from aiohttp import web
 
 from asyncbench.core.languages import ISO639_1, primary_subtag
+from asyncbench.servers.mock import models as model_lists
 from asyncbench.servers.mock import sync
 from asyncbench.servers.mock.jobs import FetchFailed
 from asyncbench.servers.mock.state import MockState
@@ -106,6 +107,10 @@ def add_routes(app: web.Application, state: MockState) -> None:
             value = request.query.get(flag)
             if value is not None and value not in ("true", "false"):
                 return error(400, "Bad Request", f"Invalid query string: {flag}={value}")
+        if model_lists.unknown(state.config.strict_models, NAME, request.query.get("model")):
+            return error(
+                400, "Bad Request", "Bad Request: No such model/language/tier combination found."
+            )
         language = request.query.get("language")
         known = language in (None, "multi") or primary_subtag(language or "") in ISO639_1
         if not known:

@@ -22,6 +22,7 @@ from aiohttp import web
 
 from asyncbench.core.languages import ISO639_1
 from asyncbench.core.service_languages import ISO639_3
+from asyncbench.servers.mock import models as model_lists
 from asyncbench.servers.mock import sync
 from asyncbench.servers.mock.jobs import FetchFailed
 from asyncbench.servers.mock.state import MockState
@@ -117,6 +118,11 @@ def add_routes(app: web.Application, state: MockState) -> None:
             )
         sync.record_form(state, NAME, parts)
         refused = _check_form(parts)
+        model_id = sync.form_text(parts, "model_id")
+        if refused is None and model_lists.unknown(state.config.strict_models, NAME, model_id):
+            refused = error(
+                400, "invalid_model_id", f"Model '{model_id}' is not a speech-to-text model."
+            )
         if refused is not None:
             return refused
         state.counters[f"{NAME}.language.{sync.form_text(parts, 'language_code') or '-'}"] += 1

@@ -40,6 +40,7 @@ import orjson
 from aiohttp import web
 
 from asyncbench.core.service_languages import WHISPER_LANGUAGES
+from asyncbench.servers.mock import models as model_lists
 from asyncbench.servers.mock import sync
 from asyncbench.servers.mock.jobs import FetchFailed
 from asyncbench.servers.mock.state import MockConfig, MockState
@@ -279,6 +280,14 @@ def handler(state: MockState, dialect: Dialect) -> Callable[[web.Request], Any]:
             )
         sync.record_form(state, name, parts)
         refused = _check_form(dialect, parts)
+        model = sync.form_text(parts, "model")
+        if refused is None and model_lists.unknown(state.config.strict_models, name, model):
+            refused = error(
+                404,
+                f"The model `{model}` does not exist or you do not have access to it.",
+                code="model_not_found",
+                param="model",
+            )
         if refused is not None:
             return refused
         state.counters[f"{name}.language.{sync.form_text(parts, 'language') or '-'}"] += 1

@@ -40,6 +40,8 @@ class MockConfig:
     viewer_legacy_audio: bool = False
     viewer_url_ttl: float = 3600.0
     seed: int | None = None
+    # refuse model names the provider does not document (servers/mock/models.py)
+    strict_models: bool = False
     # streaming mocks (servers/mock/streaming.py): seconds from the end of audio to the final,
     # a partial every this many chunks, and a fault injected into a fraction of the sessions:
     # "drop" (socket closed mid-utterance), "error" (an error message mid-stream) or
