@@ -124,6 +124,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
 
     restore = guard_output(sys.argv[1:] if argv is None else argv)
     args = sys.argv[1:] if argv is None else argv
+    from asyncbench.core import invocation
+
+    invocation.record([prog or "asyncbench", *args])  # what a results sidecar records
     if "--ray" in args:
         from asyncbench.cli.batch import ray_flag_default
 

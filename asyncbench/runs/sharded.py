@@ -31,7 +31,7 @@ from typing import Any, Protocol
 import orjson
 
 from asyncbench.core.errors import ConfigError
-from asyncbench.runs.runner import Prepared, expected_samples, run_info
+from asyncbench.runs.runner import Prepared, expected_samples, record_end, run_info
 from asyncbench.runs.scheduler import budget_key
 from asyncbench.runs.shard_worker import ShardEnd, ShardTask, provider_env
 
@@ -252,6 +252,7 @@ def _summarise(state: _Run) -> int | BaseException:
         stats.interrupted = "SIGINT"
     pool = EndpointPool(p.urls, 1)
     finished = state.error is None and not any(codes)
+    record_end(p.cfg, p.path, p.total, source)  # the driver, the file's one writer
     print_summary(
         p.path,
         stats,

@@ -71,6 +71,14 @@ def score_command(
         float | None,
         typer.Option("--price_per_hour", help="USD per audio hour for every model, per second."),
     ] = None,
+    run: Annotated[
+        str | None,
+        typer.Option(
+            "--run",
+            help="A results file: the run to score where one model has several runs of a "
+            "dataset under the folder (the candidates are listed when it is needed).",
+        ),
+    ] = None,
 ) -> None:
     """Score results files exactly like the Open ASR Leaderboard."""
     from asyncbench.core.errors import ConfigError
@@ -90,6 +98,7 @@ def score_command(
             prices=prices,
             price_per_hour=price_per_hour,
             priced=True,
+            run=run,
         )
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)

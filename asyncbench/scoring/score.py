@@ -48,6 +48,7 @@ from asyncbench.scoring.resultfiles import (
     read_result_file,
     read_result_files,
 )
+from asyncbench.scoring.runs import Run, choose, runs_of, without_sweeps
 
 # The totals, then each utterance's errors and reference words (for the bootstrap).
 PerUtterance = tuple[ErrorCounts, list[int], list[int]]
@@ -143,6 +144,9 @@ class FileScore:
     wer_ci95: tuple[float, float] | None = None  # percent; None when --bootstrap 0
     cost_usd: float | None = None  # audio sent (retries included) at the model's price
     price_note: str | None = None  # the price used, or why there is no cost
+    # what made the numbers, from the run's sidecar (`scoring.runs.PROVENANCE_KEYS`); None
+    # for a file without one (read as the board's format)
+    provenance: dict | None = None
 
     @property
     def n_samples(self) -> int:
@@ -386,6 +390,34 @@ def _score_paths(
         return [futures[p].result() for p in paths]
 
 
+def find_runs(
+    directory: str | Path, model_id: str | None = None, run: str | None = None
+) -> tuple[list[Run], list[str]]:
+    """The runs under `directory` that make a model's table (see `scoring.runs`), and notes
+    on what was left out or read as the board's format."""
+    root = Path(directory)
+    groups, notes = without_sweeps(root, group_shards(find_result_files(directory, model_id)))
+    if not groups:
+        raise ConfigError(f"only sweep levels under {str(directory)!r}: " + "; ".join(notes))
+    runs = choose(runs_of(groups), lambda r: _identify(r.files[0], model_id), run)
+    for r in runs:
+        if not r.has_sidecar and _ours(r.files[0]):
+            notes.append(
+                f"{r.label}: no .meta.json sidecar; read as the board's format (coverage "
+                "counted from its own lines)"
+            )
+    return runs, notes
+
+
+def _ours(path: Path) -> bool:
+    """Whether the first line of `path` is one of asyncbench's (it has a `status`)."""
+    try:
+        with path.open("rb") as f:
+            return b'"status"' in f.readline()
+    except OSError:
+        return False
+
+
 def collect_scores(
     directory: str | Path,
     model_id: str | None = None,
@@ -397,13 +429,16 @@ def collect_scores(
     prices: str | Path | None = None,
     price_per_hour: float | None = None,
     priced: bool = False,
+    run: str | None = None,
 ) -> ScoreReport:
     """Score every results file under `directory` (optionally one model's) without
     printing anything. A file with no scorable line is left out and named in `problems`.
     Large sets of files are scored in parallel, one process per CPU unless `workers` says
     otherwise (1 = in this process). `bootstrap` resamples (0: none) give each dataset and
     composite a seeded 95 % interval (`bootstrap.py`). `priced` (or a price file or
-    hourly price) adds the spend: audio sent, retries included, at each model's price."""
+    hourly price) adds the spend: audio sent, retries included, at each model's price.
+    Files are grouped into runs by their sidecars (`scoring.runs`): sweep levels are left
+    out, and several runs of one model and dataset need `run` (a path) to choose one."""
     get_scheme(scheme)
     priced = priced or prices is not None or price_per_hour is not None
     if priced:  # a bad price file fails before anything is read
@@ -414,10 +449,15 @@ def collect_scores(
         table = None if price_per_hour is not None else load_prices(prices)
     if bootstrap < 0:
         raise ConfigError(f"--bootstrap must be 0 (off) or a number of resamples, got {bootstrap}")
-    paths = group_shards(find_result_files(directory, model_id))
+    runs, notes = find_runs(directory, model_id, run)
+    paths = [r.files for r in runs]
     outcomes = _score_paths(paths, scheme, model_id, _worker_count(paths, workers))
-    scored = [score for score, _ in outcomes if score is not None]
-    problems = [problem for _, found in outcomes for problem in found]
+    scored = [
+        replace(score, expected_samples=r.expected_samples(), provenance=r.provenance())
+        for r, (score, _) in zip(runs, outcomes, strict=True)
+        if score is not None
+    ]
+    problems = notes + [problem for _, found in outcomes for problem in found]
     if not scored:
         raise ConfigError(
             f"none of the results files under {str(directory)!r} has a line that can be "

@@ -230,6 +230,8 @@ def report_as_json(report: ScoreReport) -> dict[str, object]:
                 "superseded_lines": f.n_superseded,
                 "audio_s": f.total_audio_s,
                 "time_s": f.total_time_s,
+                "expected_samples": f.expected_samples,
+                "provenance": f.provenance,
             }
             for f in report.files
         ],

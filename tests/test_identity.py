@@ -1,0 +1,255 @@
+"""Numbers that cannot be silently wrong (#25): provenance in every sidecar, resume checks the
+dataset's identity, denominators from the source, runs found by their sidecars, `verify`.
+
+Real runs of the CLI (in a subprocess where a signal is sent, else in-process) against a real
+loopback server, on real hub-layout folders whose card has no `dataset_info` (as people write
+them): the split's size is known only from its parquet footers.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .inproc import Background, cli, one_error_line, run_args
+from .loopback import Action, LoopbackAldea
+from .support import PYTHON, REPO, cli_env, make_dataset, only_file, read_results, transcript_of
+
+N = 20  # rows of the split
+STOP_AT = 6  # the server answers this many, then holds every further request
+
+
+def drop_dataset_info(root: Path) -> Path:
+    """The card as people write it: `configs:` only, no `dataset_info` sizes."""
+    text = (root / "README.md").read_text()
+    front = yaml.safe_load(text.split("---")[1])
+    front.pop("dataset_info")
+    (root / "README.md").write_text("---\n" + yaml.safe_dump(front) + "---\n")
+    return root
+
+
+@pytest.fixture()
+def plain(tmp_path: Path) -> Path:
+    return drop_dataset_info(make_dataset(tmp_path / "plain", {("ami", "test"): N}))
+
+
+@pytest.fixture()
+def server() -> Iterator[LoopbackAldea]:
+    with Background(LoopbackAldea(transcript=transcript_of)) as srv:
+        yield srv
+
+
+def meta_of(results_file: Path) -> dict:
+    return json.loads(results_file.with_name(results_file.stem + ".meta.json").read_text())
+
+
+def run(capsys, dataset: Path, results: Path, endpoints: str, *extra: str | Path):  # type: ignore[no-untyped-def]
+    return cli(
+        capsys,
+        "run",
+        *run_args("aldea/default", dataset, "ami", "test", endpoints, results),
+        *extra,
+    )
+
+
+# -- 1. provenance -------------------------------------------------------------------------------
+
+
+def test_sidecar_carries_provenance_and_lines_carry_digests(
+    capsys: pytest.CaptureFixture[str], plain: Path, tmp_path: Path, server: LoopbackAldea
+) -> None:
+    results = tmp_path / "r"
+    code, _, err = run(capsys, plain, results, server.endpoints, "--api_key", "sk-supersecret-123")
+    assert code == 0, err
+    path = only_file(results)
+    meta = meta_of(path)
+    assert meta["format"] == "asyncbench-results/2"
+    for key in (
+        "tool_version",
+        "scoring",
+        "dataset",
+        "provider",
+        "model_name",
+        "endpoints",
+        "language",
+        "options",
+        "arrival",
+        "concurrency",
+        "command",
+        "started_at",
+        "ended_at",
+        "provider_model_version",
+    ):
+        assert key in meta, key
+    assert meta["scoring"] == {
+        "family": "english",
+        "normalizer_version": "open-asr-leaderboard-english-2026",
+    }
+    ds = meta["dataset"]
+    assert ds["kind"] == "local" and ds["rows"] == N and ds["fingerprint"].startswith("v1:")
+    assert (ds["config"], ds["split"], ds["path"]) == ("ami", "test", str(plain))
+    assert meta["provider"] == "aldea" and meta["concurrency"]["max_workers"] == 300
+    assert meta["ended_at"] >= meta["started_at"]
+    assert "sk-supersecret-123" not in json.dumps(meta) and "***" in meta["command"]
+    rows = read_results(path)
+    assert all(len(r["audio_sha"]) == 12 and len(r["ref_sha"]) == 12 for r in rows)
+    assert len({r["audio_sha"] for r in rows}) == N  # each clip its own digest
+    # scoring ignores the new fields: the same WER as ever
+    code, out, err = cli(capsys, "score", results, "--bootstrap", "0")
+    assert code == 0, err
+    assert "0.00" in out
+
+
+# -- 4. denominators from the source -------------------------------------------------------------
+
+
+def held_after(n: int):  # type: ignore[no-untyped-def]
+    """A plan answering the first `n` requests, then holding every further one."""
+    return lambda port, count, body: Action(hang=True) if count > n else Action()
+
+
+def test_ctrl_c_coverage_counts_the_rows_the_footers_say(plain: Path, tmp_path: Path) -> None:
+    """Card without dataset_info, Ctrl-C after 6 of 20: coverage 6/20, the live line says
+    `6/20 done`, and `score` later reads 20 from the sidecar (was 6/6, 100 %)."""
+    results = tmp_path / "r"
+    with Background(LoopbackAldea(transcript=transcript_of, plan=held_after(STOP_AT))) as srv:
+        args = run_args("aldea/default", plain, "ami", "test", srv.endpoints, results)
+        args = [a for a in args if a != "--no_progress"] + ["--max_workers", "2", "--grace", "1"]
+        env = cli_env(ASYNCBENCH_PROGRESS_S="0.05")
+        proc = subprocess.Popen(
+            [PYTHON, "-m", "asyncbench", "run", *map(str, args)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 120
+        while len(srv.seen) < STOP_AT + 2:  # the 6 answered are written, 2 more are held
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.02)
+        path = only_file(results)
+        while len(read_results(path)) < STOP_AT:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        out, err = (b.decode() for b in proc.communicate(timeout=60))
+    assert proc.returncode == 130, err
+    assert f"coverage: {STOP_AT}/{N} samples done ({100 * STOP_AT / N:.2f} %)" in out + err
+    live = [line for line in err.splitlines() if " done" in line and "in flight" in line]
+    assert live and all(f"/{N} done" in line for line in live), live
+    assert meta_of(path)["expected_samples"] == N
+    code, out2, err2 = score_cli(results)
+    assert code == 0, err2
+    assert f": {STOP_AT}/{N} samples done ({100 * STOP_AT / N:.2f} %)" in out2, out2
+
+
+def score_cli(results: Path, *extra: str) -> tuple[int, str, str]:
+    proc = subprocess.run(
+        [PYTHON, "-m", "asyncbench", "score", str(results), "--bootstrap", "0", *extra],
+        cwd=REPO,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_unknown_total_is_shown_as_unknown() -> None:
+    from asyncbench.engine.endpoints import EndpointPool
+    from asyncbench.engine.stats import RunStats
+    from asyncbench.reporting.progress import Rates, progress_line
+
+    stats = RunStats(total=None)
+    stats.done = 170
+    line = progress_line(stats, EndpointPool(["http://127.0.0.1:1"], 1), Rates(1, 1, 1, 1), 4)
+    assert line.startswith("170 of ? done | "), line
+
+
+# -- 2. resume checks the dataset's identity -----------------------------------------------------
+
+
+def rewrite_clip(root: Path, sample_id: str, text: str) -> None:
+    """Revise the split under the same ids: one clip gets new audio and a new reference."""
+    import pyarrow.parquet as pq
+
+    from asyncbench.sources import watermark
+    from asyncbench.sources.hub_layout import encode_audio
+
+    (file,) = sorted((root / "ami").glob("test-*.parquet"))
+    rows = pq.read_table(file).to_pylist()
+    index = next(i for i, r in enumerate(rows) if r["id"] == sample_id)
+    pcm = watermark.embed(text, 1.5, seed=99)
+    rows[index]["audio"] = {"bytes": encode_audio(pcm, 16000, "flac"), "path": "new.flac"}
+    rows[index]["text"] = text
+    import pyarrow as pa
+
+    pq.write_table(pa.Table.from_pylist(rows, schema=pq.read_schema(file)), file)
+
+
+def test_resume_after_the_dataset_changed_is_refused_then_revalidated(
+    capsys: pytest.CaptureFixture[str], plain: Path, tmp_path: Path, server: LoopbackAldea
+) -> None:
+    results = tmp_path / "r"
+    code, _, err = run(capsys, plain, results, server.endpoints)
+    assert code == 0, err
+    path = only_file(results)
+    before = meta_of(path)["dataset"]["fingerprint"]
+    rewrite_clip(plain, "ami-test-00003", "A brand new sentence about rivers.")
+    sent = len(server.seen)
+    code, _, err = run(capsys, plain, results, server.endpoints)
+    assert code == 2
+    after = json.loads(
+        json.dumps(
+            __import__("asyncbench.sources.describe", fromlist=["x"])
+            .describe(str(plain), "ami", "test")
+            .fingerprint
+        )
+    )
+    assert one_error_line(err) == (
+        f"error: results file {path} was written from another version of the dataset "
+        f"(fingerprint {before!r} → {after!r}, says {path.stem}.meta.json); pass another "
+        "--results_dir to start afresh, or --revalidate to redo exactly the samples whose "
+        "audio or reference changed"
+    )
+    assert len(server.seen) == sent  # nothing was sent
+    code, _, err = run(capsys, plain, results, server.endpoints, "--revalidate")
+    assert code == 0, err
+    assert (
+        f"revalidate: {N} samples of {path.name} checked against the dataset (fingerprint "
+        f"{before!r} → {after!r}): 1 changed (audio or reference); 1 will be redone"
+    ) in err
+    assert len(server.seen) == sent + 1  # exactly the changed clip went again
+    rows = {r["id"]: r for r in read_results(path)}
+    assert len(rows) == N
+    assert rows["ami-test-00003"]["pred_text"] == "A brand new sentence about rivers."
+    assert rows["ami-test-00003"]["text"] == "A brand new sentence about rivers."
+    assert meta_of(path)["dataset"]["fingerprint"] == after
+    # and the next plain resume agrees again: nothing to do, no refusal
+    code, _, err = run(capsys, plain, results, server.endpoints)
+    assert code == 0, err and len(server.seen) == sent + 1
+
+
+def test_a_format_1_sidecar_is_upgraded_not_refused(
+    capsys: pytest.CaptureFixture[str], plain: Path, tmp_path: Path, server: LoopbackAldea
+) -> None:
+    results = tmp_path / "r"
+    code, _, err = run(capsys, plain, results, server.endpoints)
+    assert code == 0, err
+    path = only_file(results)
+    meta = meta_of(path)
+    old = {k: meta[k] for k in ("model_name", "dataset_source", "config", "split", "language")}
+    path.with_name(path.stem + ".meta.json").write_text(
+        json.dumps({"format": "asyncbench-results/1", **old})
+    )
+    code, _, err = run(capsys, plain, results, server.endpoints)
+    assert code == 0, err
+    assert meta_of(path)["format"] == "asyncbench-results/2"
+    assert meta_of(path)["dataset"]["rows"] == N
