@@ -253,3 +253,117 @@ def test_a_format_1_sidecar_is_upgraded_not_refused(
     assert code == 0, err
     assert meta_of(path)["format"] == "asyncbench-results/2"
     assert meta_of(path)["dataset"]["rows"] == N
+
+
+# -- 5. runs found by their sidecars -------------------------------------------------------------
+
+
+def test_a_sweep_under_results_stays_out_of_the_model_table(
+    capsys: pytest.CaptureFixture[str], plain: Path, tmp_path: Path, server: LoopbackAldea
+) -> None:
+    results = tmp_path / "results"
+    code, _, err = run(capsys, plain, results, server.endpoints)
+    assert code == 0, err
+    args = run_args("aldea/default", plain, "ami", "test", server.endpoints, results)
+    at = args.index("--results_dir")
+    del args[at : at + 2]  # a sweep writes its levels under --sweep_dir
+    code, _, err = cli(
+        capsys,
+        "sweep",
+        *args,
+        "--levels",
+        "1,2",
+        "--max_samples",
+        "4",
+        "--sweep_dir",
+        results / "sweeps",
+    )
+    assert code == 0, err
+    assert len(list(results.rglob("*.jsonl"))) == 3  # the run and two sweep levels
+    code, out, err = cli(capsys, "score", results, "--bootstrap", "0", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert [d["samples"] for d in report["datasets"]] == [N]  # one row: the run, not 3
+    assert report["composite"][0]["datasets"] == 1
+    (note,) = [line for line in err.splitlines() if line.startswith("note: ")]
+    assert note.endswith(
+        "a sweep's 2 level files left out of the tables (score that folder itself to see them)"
+    )
+    # the run's identity travels with its score
+    prov = report["datasets"][0]["provenance"]
+    assert prov["dataset"]["rows"] == N and prov["tool_version"] and prov["command"][1] == "run"
+    # a second run of the same model and dataset elsewhere under results/: asked, not merged
+    code, _, err = run(capsys, plain, results / "again", server.endpoints)
+    assert code == 0, err
+    code, out, err = cli(capsys, "score", results, "--bootstrap", "0")
+    assert code == 2
+    first, second = only_file(results), only_file(results / "again")
+    assert one_error_line(err) == (
+        f"error: 2 runs of aldea/default on {first.stem.split('_DATASET_')[1]} found ({first}; "
+        f"{second}); pass --run PATH to choose one, or a folder that holds only one"
+    )
+    code, out, err = cli(capsys, "score", results, "--bootstrap", "0", "--json", "--run", second)
+    assert code == 0, err
+    assert [d["file"] for d in json.loads(out)["datasets"]] == [str(second)]
+
+
+# -- 7. verify -----------------------------------------------------------------------------------
+
+
+def test_verify_accepts_a_whole_run_and_names_what_is_wrong_with_others(
+    capsys: pytest.CaptureFixture[str], plain: Path, tmp_path: Path, server: LoopbackAldea
+) -> None:
+    results = tmp_path / "results"
+    code, _, err = run(capsys, plain, results, server.endpoints)
+    assert code == 0, err
+    code, out, err = cli(capsys, "verify", results, "--dataset_path", plain)
+    assert code == 0, out + err
+    assert out.splitlines()[-1] == "verify: 1 of 1 runs accepted; the folder is acceptable"
+    path = only_file(results)
+    assert f"{N}/{N}" in out.splitlines()[1] and out.splitlines()[1].endswith("ok")
+
+    # a clip revised since, a duplicated line, and a sample from another dataset
+    rewrite_clip(plain, "ami-test-00003", "A brand new sentence about rivers.")
+    lines = path.read_bytes().splitlines(keepends=True)
+    foreign = json.loads(lines[0]) | {"id": "other-set-00001\x1b[31m"}
+    path.write_bytes(b"".join(lines) + lines[1] + json.dumps(foreign).encode() + b"\n")
+    code, out, err = cli(capsys, "verify", results, "--dataset_path", plain)
+    assert code == 1, out + err
+    row = out.splitlines()[1]
+    assert "\x1b" not in out
+    assert row.endswith(
+        "NO: 1 duplicate lines; 1 samples not in the dataset; 1 samples changed since they ran"
+    ), row
+    assert out.splitlines()[-1] == "verify: 0 of 1 runs accepted; the folder is not acceptable"
+
+
+def test_verify_refuses_an_interrupted_run_and_a_file_without_sidecar(
+    capsys: pytest.CaptureFixture[str], plain: Path, tmp_path: Path
+) -> None:
+    results = tmp_path / "results"
+    with Background(LoopbackAldea(transcript=transcript_of, plan=held_after(4))) as srv:
+        args = run_args("aldea/default", plain, "ami", "test", srv.endpoints, results)
+        proc = subprocess.Popen(
+            [PYTHON, "-m", "asyncbench", "run", *map(str, args), "--max_workers", "1"],
+            cwd=REPO,
+            env=cli_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 120
+        while len(srv.seen) < 5:
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    path = only_file(results)
+    bare = results / "hand" / "MODEL_aldea-default_DATASET_x_ami_test.jsonl"
+    bare.parent.mkdir()
+    bare.write_bytes(path.read_bytes())
+    code, out, err = cli(capsys, "verify", results)
+    assert code == 1, out + err
+    rows = {line.split()[0]: line for line in out.splitlines()[1:-1]}
+    assert rows[path.name].endswith(f"NO: {N - 4} samples not done"), rows
+    assert rows[f"hand/{bare.name}"].endswith(
+        "NO: dataset size unknown (no sidecar rows; pass --dataset_path); provenance lacks sidecar"
+    ), rows

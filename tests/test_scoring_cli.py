@@ -42,7 +42,7 @@ def test_defaults_to_results_in_the_current_directory(tmp_path: Path) -> None:
     rel = path.relative_to(tmp_path)
     assert done.stderr == (
         # written by hand without the sidecar a run writes: said to be read as the board's
-        f"warning: {rel}: no .meta.json sidecar; read as the board's format (coverage counted "
+        f"note: {rel}: no .meta.json sidecar; read as the board's format (coverage counted "
         f"from its own lines)\nwarning: {rel}:7: not valid JSON; line skipped\n"
     )
 

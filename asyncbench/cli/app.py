@@ -84,6 +84,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "compare_command",
         "WER differences between two models, with paired-bootstrap CIs.",
     ),
+    "verify": (
+        "asyncbench.cli.verify",
+        "verify_command",
+        "Check a results folder against its sidecars (and dataset): could it be accepted?",
+    ),
     "estimate": (
         "asyncbench.cli.estimate",
         "estimate_command",

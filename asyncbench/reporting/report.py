@@ -58,20 +58,25 @@ class ReportData:
 
 def gather(directory: str | Path, model_id: str | None = None) -> ReportData:
     """Read and score every results file under `directory` (shards of a split as one)."""
+    from dataclasses import replace
+
     from asyncbench.scoring.bootstrap import DEFAULT_SEED
-    from asyncbench.scoring.resultfiles import find_result_files, group_shards, read_result_files
-    from asyncbench.scoring.score import composites, score_read_file, with_intervals
+    from asyncbench.scoring.resultfiles import read_result_files
+    from asyncbench.scoring.score import composites, find_runs, score_read_file, with_intervals
 
     root = Path(directory)
     files: list[FileData] = []
-    problems: list[str] = []
-    for group in group_shards(find_result_files(root, model_id)):
+    # runs by their sidecars, as `score` finds them: sweep levels stay in the sweep section
+    runs, problems = find_runs(root, model_id)
+    for run in runs:
+        group = run.files
         result = read_result_files(group)
         problems.extend(result.problems)
         if not result.samples:
             problems.append(f"{group[0]}: nothing to score; left out of the report")
             continue
         score = score_read_file(result, model_id=model_id)
+        score = replace(score, expected_samples=run.expected_samples(), provenance=run.provenance())
         files.append(FileData(score, result.samples))
     if not files:
         raise ConfigError(

@@ -115,6 +115,8 @@ def score_command(
             )
             raise typer.Exit(ConfigError.exit_code)
         print("\n".join(lines))
+        for note in report.notes:
+            print(f"note: {note}", file=sys.stderr)
         for problem in report.problems:
             print(f"warning: {problem}", file=sys.stderr)
         return

@@ -317,6 +317,8 @@ class ScoreReport:
     seed: int = DEFAULT_SEED
     priced: bool = False  # whether `cost_usd` was worked out (the score table's `cost $`)
     explicit_prices: bool = False  # --prices or --price_per_hour given: print the spend
+    # how files were read into runs: sweep levels left out, files read as the board's format
+    notes: tuple[str, ...] = ()
 
 
 def composites(files: Sequence[FileScore]) -> tuple[Composite, ...]:
@@ -457,7 +459,7 @@ def collect_scores(
         for r, (score, _) in zip(runs, outcomes, strict=True)
         if score is not None
     ]
-    problems = notes + [problem for _, found in outcomes for problem in found]
+    problems = [problem for _, found in outcomes for problem in found]
     if not scored:
         raise ConfigError(
             f"none of the results files under {str(directory)!r} has a line that can be "
@@ -487,6 +489,7 @@ def collect_scores(
         seed=seed,
         priced=priced,
         explicit_prices=prices is not None or price_per_hour is not None,
+        notes=tuple(notes),
     )
 
 

@@ -248,6 +248,7 @@ def report_as_json(report: ScoreReport) -> dict[str, object]:
             for c in report.composites
         ],
         "problems": list(report.problems),
+        "notes": list(report.notes),
         "bootstrap": {"resamples": report.bootstrap, "seed": report.seed},
     }
 
@@ -258,6 +259,8 @@ def print_report(report: ScoreReport, *, as_json: bool = False) -> None:
         print(json.dumps(report_as_json(report), indent=2))
     else:
         print(format_table(report))
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
     for problem in report.problems:
         print(f"warning: {problem}", file=sys.stderr)
 
