@@ -367,3 +367,36 @@ def test_verify_refuses_an_interrupted_run_and_a_file_without_sidecar(
     assert rows[f"hand/{bare.name}"].endswith(
         "NO: dataset size unknown (no sidecar rows; pass --dataset_path); provenance lacks sidecar"
     ), rows
+
+
+# -- the same through --processes 2 and batch: the driver writes one sidecar per results file ---
+
+
+@pytest.mark.parametrize("how", ["processes", "batch"])
+def test_processes_and_batch_write_the_provenance_sidecar(
+    capsys: pytest.CaptureFixture[str],
+    plain: Path,
+    tmp_path: Path,
+    server: LoopbackAldea,
+    how: str,
+) -> None:
+    results = tmp_path / "r"
+    if how == "processes":
+        code, _, err = run(capsys, plain, results, server.endpoints, "--processes", "2")
+    else:
+        code, _, err = cli(
+            capsys, "batch", "--model", "aldea/default", "--datasets", "ami:test",
+            "--dataset_path", plain, "--aldea_endpoints", server.endpoints,
+            "--results_dir", results, "--max_workers", "2", "--no_progress",
+        )  # fmt: skip
+    assert code == 0, err
+    path = only_file(results)
+    assert sorted(p.name for p in results.glob("*.meta.json")) == [path.stem + ".meta.json"]
+    meta = meta_of(path)
+    assert meta["dataset"]["rows"] == N and meta["expected_samples"] == N
+    assert meta["ended_at"] and meta["command"][1] == ("run" if how == "processes" else "batch")
+    assert meta["concurrency"]["processes"] == (2 if how == "processes" else 1)
+    rows = read_results(path)
+    assert len(rows) == N and all(r["audio_sha"] and r["ref_sha"] for r in rows)
+    code, out, err = cli(capsys, "verify", results, "--dataset_path", plain)
+    assert code == 0, out + err
