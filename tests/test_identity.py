@@ -289,6 +289,11 @@ def test_a_sweep_under_results_stays_out_of_the_model_table(
     assert note.endswith(
         "a sweep's 2 level files left out of the tables (score that folder itself to see them)"
     )
+    # the report reads the same runs: one file for the model, the sweep in its own section
+    from asyncbench.reporting.report import gather
+
+    data = gather(results)
+    assert [f.score.n_samples for f in data.files] == [N] and len(data.sweeps) == 1
     # the run's identity travels with its score
     prov = report["datasets"][0]["provenance"]
     assert prov["dataset"]["rows"] == N and prov["tool_version"] and prov["command"][1] == "run"
@@ -400,3 +405,72 @@ def test_processes_and_batch_write_the_provenance_sidecar(
     assert len(rows) == N and all(r["audio_sha"] and r["ref_sha"] for r in rows)
     code, out, err = cli(capsys, "verify", results, "--dataset_path", plain)
     assert code == 0, out + err
+
+
+# -- a hub dataset is named by the revision the Hub resolves -------------------------------------
+
+
+class FakeHub:
+    """The Hub's `GET /api/datasets/<repo>` on loopback: answers the commit `sha` it is set to."""
+
+    def __init__(self) -> None:
+        from .loopback import free_port
+
+        self.port = free_port()
+        self.sha = "1111111111111111111111111111111111111111"
+        self._runner = None
+
+    async def __aenter__(self) -> FakeHub:
+        from aiohttp import web
+
+        from .loopback import serve
+
+        async def info(request: web.Request) -> web.Response:
+            repo = f"{request.match_info['owner']}/{request.match_info['name']}"
+            return web.json_response({"id": repo, "sha": self.sha, "private": False})
+
+        app = web.Application()
+        app.router.add_get("/api/datasets/{owner}/{name}", info)
+        self._runner = await serve(app, [self.port])
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._runner is not None
+        await self._runner.cleanup()
+
+
+def test_a_hub_dataset_whose_revision_moved_is_refused(
+    plain: Path, tmp_path: Path, server: LoopbackAldea
+) -> None:
+    """The local copy under --data_root did not change, but the Hub's commit did."""
+    root = tmp_path / "copies"
+    (root / "owner").mkdir(parents=True)
+    plain.rename(root / "owner" / "set")
+    results = tmp_path / "r"
+    with Background(FakeHub()) as hub:
+        env = cli_env(HF_HUB_OFFLINE="0", HF_ENDPOINT=f"http://127.0.0.1:{hub.port}")
+        args = ["run", "--model_name", "aldea/default", "--dataset_path", "owner/set"]
+        args += ["--data_root", str(root), "--dataset", "ami", "--split", "test"]
+        args += ["--aldea_endpoints", server.endpoints, "--results_dir", str(results)]
+        args += ["--no_progress"]
+
+        def go() -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [PYTHON, "-m", "asyncbench", *args],
+                cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+
+        done = go()
+        assert done.returncode == 0, done.stderr
+        path = only_file(results)
+        ds = meta_of(path)["dataset"]
+        assert (ds["kind"], ds["repo_id"], ds["revision"]) == ("hub", "owner/set", hub.sha)
+        old, hub.sha = hub.sha, "2222222222222222222222222222222222222222"
+        done = go()
+    assert done.returncode == 2
+    assert one_error_line(done.stderr) == (
+        f"error: results file {path} was written from another version of the dataset "
+        f"(revision {old!r} → {hub.sha!r}, says {path.stem}.meta.json); pass another "
+        "--results_dir to start afresh, or --revalidate to redo exactly the samples whose "
+        "audio or reference changed"
+    )

@@ -65,7 +65,9 @@ class Run:
 
     @property
     def label(self) -> str:
-        return str(self.files[0]) if len(self.files) == 1 else f"{self.files[0]} (+ shards)"
+        """The run's path for messages (control characters shown as `?`)."""
+        first = "".join(c if c.isprintable() else "?" for c in str(self.files[0]))
+        return first if len(self.files) == 1 else f"{first} (+ shards)"
 
     def expected_samples(self) -> int | None:
         """The samples the run should end with, as its sidecar says (see module docstring)."""
