@@ -474,3 +474,30 @@ def test_a_hub_dataset_whose_revision_moved_is_refused(
         "--results_dir to start afresh, or --revalidate to redo exactly the samples whose "
         "audio or reference changed"
     )
+
+
+# -- the model version an API reports goes into the sidecar --------------------------------------
+
+
+def test_the_model_version_deepgram_reports_is_recorded(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    plain: Path,
+    tmp_path: Path,
+) -> None:
+    from asyncbench.servers.mock.deepgram import MODEL_VERSION
+
+    from .support import MockServer
+
+    results = tmp_path / "r"
+    with Background(MockServer()) as mock:
+        monkeypatch.setenv("DEEPGRAM_BASE_URL", mock.url)
+        monkeypatch.setenv("DEEPGRAM_API_KEY", "dg-test-0123456789")
+        code, _, err = cli(
+            capsys, "run", "--model_name", "deepgram/nova-3", "--dataset_path", plain,
+            "--dataset", "ami", "--split", "test", "--results_dir", results, "--no_progress",
+        )  # fmt: skip
+    assert code == 0, err
+    meta = meta_of(only_file(results))
+    assert meta["provider_model_version"] == f"nova-3 {MODEL_VERSION}"
+    assert meta["provider"] == "deepgram" and meta["endpoints"] == [f"{mock.url}/v1/listen"]

@@ -94,6 +94,9 @@ class Provider(ABC):
     accepts_flac: ClassVar[bool] = False
     #: request timeout per second of audio sent; `--timeout` is the floor under it
     timeout_per_audio_s: ClassVar[float] = 0.25
+    #: the model version the API said it ran, where its replies say one (set while parsing;
+    #: the run records it in its results sidecar as `provider_model_version`)
+    reported_model_version: str | None = None
 
     def __init__(self, settings: ProviderSettings) -> None:
         self.check_language(settings.model, settings.language)

@@ -794,7 +794,7 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
 
     if shared is not None and not shared.summary:
         return _outcome(cfg, engine, stats, source_stats, redact, budget)
-    record_end(cfg, path, total, source_stats)
+    record_end(cfg, path, total, source_stats, provider.reported_model_version)
     print_summary(
         path,
         stats,
@@ -858,17 +858,25 @@ def open_job_journal(provider: object, path: Path):  # type: ignore[no-untyped-d
     return journal
 
 
-def record_end(cfg: RunConfig, path: Path, total: int | None, source: object) -> None:
+def record_end(
+    cfg: RunConfig,
+    path: Path,
+    total: int | None,
+    source: object,
+    model_version: str | None = None,
+) -> None:
     """What the sidecar can say only at the end: when the run ended, the split's rows when
-    only the viewer could tell them, and the samples the file should end with (what `score`
-    and `verify` take as the denominator)."""
+    only the viewer could tell them, the samples the file should end with (what `score` and
+    `verify` take as the denominator), and the model version the API reported."""
     from asyncbench.runs.provenance import now_iso
 
+    extra = {"provider_model_version": model_version} if model_version else {}
     manifest.finish(
         path,
         ended_at=now_iso(),
         dataset={"rows": total},
         expected_samples=expected_samples(cfg, total, source),
+        **extra,
     )
 
 
