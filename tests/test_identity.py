@@ -501,3 +501,22 @@ def test_the_model_version_deepgram_reports_is_recorded(
     meta = meta_of(only_file(results))
     assert meta["provider_model_version"] == f"nova-3 {MODEL_VERSION}"
     assert meta["provider"] == "deepgram" and meta["endpoints"] == [f"{mock.url}/v1/listen"]
+
+
+def test_shards_are_one_run_counted_against_the_whole_split(
+    capsys: pytest.CaptureFixture[str], plain: Path, tmp_path: Path, server: LoopbackAldea
+) -> None:
+    results = tmp_path / "r"
+    code, _, err = run(capsys, plain, results, server.endpoints, "--shard", "0/2")
+    assert code == 0, err
+    first = len(read_results(only_file(results)))
+    assert 0 < first < N
+    code, out, err = cli(capsys, "score", results, "--bootstrap", "0", "--json")
+    assert code == 0, err
+    (scored,) = json.loads(out)["datasets"]
+    assert scored["coverage_percent"] == round(100 * first / N, 2)  # not 100 %: a shard is missing
+    code, _, err = run(capsys, plain, results, server.endpoints, "--shard", "1/2")
+    assert code == 0, err
+    code, out, err = cli(capsys, "score", results, "--bootstrap", "0", "--json")
+    (scored,) = json.loads(out)["datasets"]
+    assert scored["samples"] == N and scored["coverage_percent"] == 100.0

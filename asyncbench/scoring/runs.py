@@ -71,7 +71,7 @@ class Run:
 
     def expected_samples(self) -> int | None:
         """The samples the run should end with, as its sidecar says (see module docstring)."""
-        return expected_samples(self.meta, sharded=len(self.files) > 1)
+        return expected_samples(self.meta)
 
     def provenance(self) -> dict[str, Any] | None:
         if not self.meta:
@@ -83,15 +83,13 @@ def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def expected_samples(meta: Mapping[str, Any], *, sharded: bool = False) -> int | None:
-    """The denominator a sidecar gives: its `expected_samples` (a whole run), else its
-    dataset's `rows` capped by `max_samples` (a whole run, or all the shards of one); None
-    for one shard alone or a sidecar that does not say."""
+def expected_samples(meta: Mapping[str, Any]) -> int | None:
+    """The denominator a sidecar gives: its `expected_samples`, else its dataset's `rows`
+    capped by `max_samples`. A shard's files are scored as their whole split (the shards of
+    one split are one run), so a shard's denominator is the split's: a run missing a shard
+    shows the samples it lacks instead of 100 %. None when the sidecar does not say."""
     options = meta.get("options") if isinstance(meta.get("options"), dict) else {}
-    shard = options.get("shard") if isinstance(options, dict) else None
-    if shard and not sharded:
-        return None  # one shard's share is even only on average
-    if not sharded and (given := _int(meta.get("expected_samples"))) is not None:
+    if (given := _int(meta.get("expected_samples"))) is not None:
         return given
     dataset = meta.get("dataset")
     rows = _int(dataset.get("rows")) if isinstance(dataset, dict) else None

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,12 +53,6 @@ class DatasetDescription:
     scoring: str = "english"  # "english" | "multilingual"
     chunking: str | None = None  # "chunked" for a set whose rows are chunks of recordings
 
-    def with_rows(self, rows: int | None, rows_from: str) -> DatasetDescription:
-        """The same description once a later source (the viewer) has told the size."""
-        if rows is None or self.rows is not None:
-            return self
-        return replace(self, rows=rows, rows_from=rows_from)
-
     def sidecar(self) -> dict[str, Any]:
         """The `dataset` entry of the results sidecar (the report renders these keys)."""
         return {
@@ -72,9 +66,6 @@ class DatasetDescription:
             "split": self.split,
             "path": self.path,
         }
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def scoring_family(language: str) -> str:
