@@ -520,3 +520,22 @@ def test_shards_are_one_run_counted_against_the_whole_split(
     code, out, err = cli(capsys, "score", results, "--bootstrap", "0", "--json")
     (scored,) = json.loads(out)["datasets"]
     assert scored["samples"] == N and scored["coverage_percent"] == 100.0
+
+
+def test_verify_bad_input_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = cli(capsys, "verify", tmp_path / "nowhere")
+    assert code == 2
+    assert one_error_line(err) == (
+        f"error: results directory '{tmp_path / 'nowhere'}' does not exist: pass the folder "
+        "your runs wrote their .jsonl files to (default ./results)"
+    )
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "MODEL_a-b_DATASET_x_c_test.jsonl").write_text(
+        '{"text": "a", "pred_text": "a"}\n'
+    )
+    code, _, err = cli(capsys, "verify", tmp_path / "r", "--dataset_path", "./no/such/folder")
+    assert code == 2
+    assert one_error_line(err) == (
+        "error: --dataset_path './no/such/folder' does not exist: pass the dataset folder the "
+        "runs read (or its hub id)"
+    )
