@@ -305,7 +305,8 @@ def test_a_sweep_under_results_stays_out_of_the_model_table(
     first, second = only_file(results), only_file(results / "again")
     assert one_error_line(err) == (
         f"error: 2 runs of aldea/default on {first.stem.split('_DATASET_')[1]} found ({first}; "
-        f"{second}); pass --run PATH to choose one, or a folder that holds only one"
+        f"{second}); pass a folder that holds only one of them (score also takes --run PATH "
+        "to choose one)"
     )
     code, out, err = cli(capsys, "score", results, "--bootstrap", "0", "--json", "--run", second)
     assert code == 0, err

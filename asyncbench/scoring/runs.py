@@ -151,7 +151,7 @@ def choose(runs: Sequence[Run], key_of, run: str | None) -> list[Run]:  # type: 
         if len(same) > 1:
             listed = "; ".join(r.label for r in same)
             raise ConfigError(
-                f"{len(same)} runs of {key[0]} on {key[1]} found ({listed}); pass --run PATH "
-                "to choose one, or a folder that holds only one"
+                f"{len(same)} runs of {key[0]} on {key[1]} found ({listed}); pass a folder "
+                "that holds only one of them (score also takes --run PATH to choose one)"
             )
     return list(runs)
