@@ -540,3 +540,27 @@ def test_verify_bad_input_is_one_line(capsys: pytest.CaptureFixture[str], tmp_pa
         "error: --dataset_path './no/such/folder' does not exist: pass the dataset folder the "
         "runs read (or its hub id)"
     )
+
+
+def test_a_chunked_set_is_described_by_its_chunk_table_and_audio_files(tmp_path: Path) -> None:
+    """Rows are chunks; a chunk's audio file re-cut (another size) changes the fingerprint."""
+    from asyncbench.sources.chunked import open_source
+    from asyncbench.sources.describe import describe
+
+    from .board_layout import write_chunked_copy
+
+    chunks, parent = tmp_path / "chunks", tmp_path / "parent"
+    write_chunked_copy(chunks, parent, {"call-a": 3, "call-b": 2})
+    config = "earnings22_cleaned_aa_chunked"
+
+    def described():  # type: ignore[no-untyped-def]
+        ds = open_source(
+            str(chunks), str(chunks), config, "test", parent_path=str(parent), parent_given=True
+        )
+        return describe(str(chunks), config, "test", ds=ds)
+
+    before = described()
+    assert (before.kind, before.rows, before.chunking) == ("chunked", 5, "chunked")
+    clip = chunks / "audio" / "call-b_0000.wav"
+    clip.write_bytes(clip.read_bytes() + b"\0" * 64)
+    assert described().fingerprint != before.fingerprint

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,12 +75,15 @@ def scoring_family(language: str) -> str:
     return "english" if language.split("-")[0].split("_")[0].lower() == "en" else "multilingual"
 
 
-def fingerprint_files(folder: Path, files: list[str]) -> str | None:
+def fingerprint_files(folder: Path, files: list[str], extra: Iterable[str] = ()) -> str | None:
     """A short hash of the split's files (names relative to `folder`, sizes, first and last
-    MiB of each); None when there are none or one cannot be read."""
+    MiB of each) and of `extra` lines (a chunked set's audio files, by name and size); None
+    when there are no files or one cannot be read."""
     if not files:
         return None
     h = hashlib.sha256(FINGERPRINT_SCHEME.encode())
+    for line in extra:
+        h.update(f"\0{line}".encode())
     for name in sorted(files):
         path = Path(name)
         try:
@@ -135,6 +139,19 @@ def parquet_seconds(files: list[str]) -> float | None:
     except Exception:
         return None
     return round(total, 3)
+
+
+def _chunk_files(ds: Any) -> list[str]:
+    """A chunked set's audio files as `name size` lines (a stat each, no reads: the audio of
+    a long-form set weighs gigabytes; the per-line digests catch a clip changed in place)."""
+    lines = []
+    for chunk in ds.chunks:
+        try:
+            size = (ds.audio_dir / chunk.file_name).stat().st_size
+        except OSError:
+            size = -1
+        lines.append(f"{chunk.file_name} {size}")
+    return lines
 
 
 def _card_rows(folder: Path, config: str, split: str) -> int | None:
@@ -205,7 +222,10 @@ def describe(
         rows, rows_from = ds.num_rows, "chunk table"
     if local and not use_url:
         files = split_data_files(folder, config, split)
-        fingerprint = fingerprint_files(folder, files)
+        if chunking and not files:  # the board's chunk table sits in the `default` config
+            files = split_data_files(folder, "default", split)
+        extra = _chunk_files(ds) if chunking else ()
+        fingerprint = fingerprint_files(folder, files, extra)
         if rows is None and (rows := parquet_rows(files)) is not None:
             rows_from = "parquet footers"
         seconds = parquet_seconds(files) if chunking is None else None
