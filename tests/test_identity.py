@@ -171,6 +171,17 @@ def test_unknown_total_is_shown_as_unknown() -> None:
     stats.done = 170
     line = progress_line(stats, EndpointPool(["http://127.0.0.1:1"], 1), Rates(1, 1, 1, 1), 4)
     assert line.startswith("170 of ? done | "), line
+    # and on a terminal: no bar, no percentage, `of ?`
+    import io
+
+    from rich.console import Console
+
+    from asyncbench.reporting.progress import render_panel
+
+    out = io.StringIO()
+    pool = EndpointPool(["http://127.0.0.1:1"], 1)
+    Console(file=out, width=100).print(render_panel(stats, pool, Rates(1, 1, 1, 1), 4, "t"))
+    assert "170 of ? done  ETA --" in out.getvalue() and "%" not in out.getvalue()
 
 
 # -- 2. resume checks the dataset's identity -----------------------------------------------------
