@@ -575,3 +575,21 @@ def test_a_chunked_set_is_described_by_its_chunk_table_and_audio_files(tmp_path:
     clip = chunks / "audio" / "call-b_0000.wav"
     clip.write_bytes(clip.read_bytes() + b"\0" * 64)
     assert described().fingerprint != before.fingerprint
+
+
+def test_a_run_whose_size_nothing_said_is_scored_of_unknown(
+    capsys: pytest.CaptureFixture[str], plain: Path, tmp_path: Path, server: LoopbackAldea
+) -> None:
+    """A sidecar without rows (a source that could not say): `of ?`, never 100 %."""
+    results = tmp_path / "r"
+    code, _, err = run(capsys, plain, results, server.endpoints)
+    assert code == 0, err
+    path = only_file(results)
+    meta = meta_of(path)
+    meta["dataset"]["rows"] = meta["expected_samples"] = None
+    path.with_name(path.stem + ".meta.json").write_text(json.dumps(meta))
+    code, out, err = cli(capsys, "score", results, "--bootstrap", "0")
+    assert code == 0, err
+    assert f": {N} of ? samples done (the dataset's size is unknown)" in out, out
+    code, out, err = cli(capsys, "score", results, "--bootstrap", "0", "--json")
+    assert json.loads(out)["datasets"][0]["coverage_percent"] is None

@@ -76,7 +76,12 @@ def gather(directory: str | Path, model_id: str | None = None) -> ReportData:
             problems.append(f"{group[0]}: nothing to score; left out of the report")
             continue
         score = score_read_file(result, model_id=model_id)
-        score = replace(score, expected_samples=run.expected_samples(), provenance=run.provenance())
+        score = replace(
+            score,
+            expected_samples=run.expected_samples(),
+            provenance=run.provenance(),
+            size_known=not run.has_sidecar or run.expected_samples() is not None,
+        )
         files.append(FileData(score, result.samples))
     if not files:
         raise ConfigError(
@@ -245,7 +250,7 @@ def file_row(f: FileData) -> dict[str, Any]:
         "model": sc.model_id,
         "dataset": f.name,
         "samples": sc.n_samples,
-        "coverage": f"{sc.coverage:.2f} %" if sc.ours else "n/a",
+        "coverage": f"{sc.coverage:.2f} %" if sc.ours and sc.size_known else "n/a",
         "failed": sc.n_failed,
         "wer": sc.wer,
         "wer_ok_only": sc.wer_ok_only,

@@ -147,6 +147,9 @@ class FileScore:
     # what made the numbers, from the run's sidecar (`scoring.runs.PROVENANCE_KEYS`); None
     # for a file without one (read as the board's format)
     provenance: dict | None = None
+    # False when the run's sidecar could not say how many samples its dataset has: coverage
+    # is then unknown and printed `of ?`, never as 100 % of the lines the file happens to hold
+    size_known: bool = True
 
     @property
     def n_samples(self) -> int:
@@ -455,7 +458,12 @@ def collect_scores(
     paths = [r.files for r in runs]
     outcomes = _score_paths(paths, scheme, model_id, _worker_count(paths, workers))
     scored = [
-        replace(score, expected_samples=r.expected_samples(), provenance=r.provenance())
+        replace(
+            score,
+            expected_samples=r.expected_samples(),
+            provenance=r.provenance(),
+            size_known=not r.has_sidecar or r.expected_samples() is not None,
+        )
         for r, (score, _) in zip(runs, outcomes, strict=True)
         if score is not None
     ]
