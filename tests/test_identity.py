@@ -593,3 +593,21 @@ def test_a_run_whose_size_nothing_said_is_scored_of_unknown(
     assert f": {N} of ? samples done (the dataset's size is unknown)" in out, out
     code, out, err = cli(capsys, "score", results, "--bootstrap", "0", "--json")
     assert json.loads(out)["datasets"][0]["coverage_percent"] is None
+
+
+def test_hostile_names_are_shown_safely(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Names come from file names: control characters become `?`, long ones are cut."""
+    model = "evil-m\x1b[31m<b>" + "x" * 200
+    name = f"MODEL_{model}_DATASET_set_c_test.jsonl"
+    line = '{"id": "a", "status": "ok", "text": "a b", "pred_text": "a b", "duration": 1.0}\n'
+    for folder in ("one", "two"):
+        (tmp_path / "r" / folder).mkdir(parents=True)
+        (tmp_path / "r" / folder / name).write_text(line)
+    code, _, err = cli(capsys, "score", tmp_path / "r", "--bootstrap", "0")
+    assert code == 2
+    shown = one_error_line(err)
+    assert "\x1b" not in shown and "evil/m?[31m<b>" in shown
+    code, out, err = cli(capsys, "verify", tmp_path / "r")
+    assert code == 1
+    assert "\x1b" not in out and all(len(row) < 700 for row in out.splitlines())
+    assert out.splitlines()[-1] == "verify: 0 of 2 runs accepted; the folder is not acceptable"

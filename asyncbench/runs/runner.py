@@ -980,6 +980,7 @@ def make_url_prepare(source, *, fetches_urls: bool, long_prepare=None):  # type:
     from asyncbench.engine.pipeline import Job
     from asyncbench.providers.base import AudioPayload
     from asyncbench.sources.audio import MIN_SEND_S, sniff
+    from asyncbench.sources.dataset import digest
 
     async def prepare(sample):  # type: ignore[no-untyped-def]
         duration = sample.duration if sample.duration is not None else 0.0
@@ -995,6 +996,7 @@ def make_url_prepare(source, *, fetches_urls: bool, long_prepare=None):  # type:
             data = await source.fetch_audio(sample)
         except ProviderError as err:
             return Job(sample, duration, error=err)
+        sample.audio_sha = digest(data)  # as local runs have it: a changed clip is known
         if long_prepare is not None:
             from asyncbench.runs.longform import is_long
 

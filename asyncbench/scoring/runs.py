@@ -66,7 +66,7 @@ class Run:
     @property
     def label(self) -> str:
         """The run's path for messages (control characters shown as `?`)."""
-        first = "".join(c if c.isprintable() else "?" for c in str(self.files[0]))
+        first = printable(self.files[0])
         return first if len(self.files) == 1 else f"{first} (+ shards)"
 
     def expected_samples(self) -> int | None:
@@ -77,6 +77,11 @@ class Run:
         if not self.meta:
             return None
         return {k: self.meta[k] for k in PROVENANCE_KEYS if k in self.meta}
+
+
+def printable(text: object) -> str:
+    """Outside text (paths, names from file names) for a message: control characters `?`."""
+    return "".join(c if c.isprintable() else "?" for c in str(text))
 
 
 def _int(value: object) -> int | None:
@@ -127,8 +132,8 @@ def without_sweeps(root: Path, groups: Sequence[tuple[Path, ...]]) -> tuple[list
         else:
             kept.append(group)
     notes = [
-        f"{folder}: a sweep's {n} level file{'s' * (n != 1)} left out of the tables (score "
-        "that folder itself to see them)"
+        f"{printable(folder)}: a sweep's {n} level file{'s' * (n != 1)} left out of the tables "
+        "(score that folder itself to see them)"
         for folder, n in left.items()
     ]
     return kept, notes
@@ -141,7 +146,9 @@ def choose(runs: Sequence[Run], key_of, run: str | None) -> list[Run]:  # type: 
         wanted = Path(run).resolve()
         picked = [r for r in runs if any(f.resolve() == wanted for f in r.files)]
         if not picked:
-            raise ConfigError(f"--run {run}: no results file of the runs found is that path")
+            raise ConfigError(
+                f"--run {printable(run)}: no results file of the runs found is that path"
+            )
         keys = {key_of(r) for r in picked}
         return [r for r in runs if key_of(r) not in keys] + picked
     by_key: dict[Any, list[Run]] = {}
@@ -151,7 +158,8 @@ def choose(runs: Sequence[Run], key_of, run: str | None) -> list[Run]:  # type: 
         if len(same) > 1:
             listed = "; ".join(r.label for r in same)
             raise ConfigError(
-                f"{len(same)} runs of {key[0]} on {key[1]} found ({listed}); pass a folder "
+                f"{len(same)} runs of {printable(key[0])} on {printable(key[1])} found "
+                f"({listed}); pass a folder "
                 "that holds only one of them (score also takes --run PATH to choose one)"
             )
     return list(runs)
