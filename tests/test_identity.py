@@ -611,3 +611,28 @@ def test_hostile_names_are_shown_safely(capsys: pytest.CaptureFixture[str], tmp_
     assert code == 1
     assert "\x1b" not in out and all(len(row) < 700 for row in out.splitlines())
     assert out.splitlines()[-1] == "verify: 0 of 2 runs accepted; the folder is not acceptable"
+
+
+def test_compare_pairs_the_runs_not_a_sweep_level(
+    capsys: pytest.CaptureFixture[str], plain: Path, tmp_path: Path, server: LoopbackAldea
+) -> None:
+    results = tmp_path / "results"
+    for model in ("aldea/a", "aldea/b"):
+        args = run_args(model, plain, "ami", "test", server.endpoints, results)
+        code, _, err = cli(capsys, "run", *args)
+        assert code == 0, err
+    args = run_args("aldea/b", plain, "ami", "test", server.endpoints, results)
+    at = args.index("--results_dir")
+    del args[at : at + 2]
+    code, _, err = cli(
+        capsys, "sweep", *args, "--levels", "1", "--max_samples", "4",
+        "--sweep_dir", results / "sweeps",
+    )  # fmt: skip
+    assert code == 0, err
+    code, out, err = cli(
+        capsys, "compare", results, "--model", "aldea/a", "--model", "aldea/b", "--json",
+        "--bootstrap", "50",
+    )  # fmt: skip
+    assert code == 0, err
+    (pair,) = json.loads(out)["datasets"]
+    assert pair["samples"] == N, pair  # every sample, not the 4 of the level
