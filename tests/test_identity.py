@@ -636,3 +636,20 @@ def test_compare_pairs_the_runs_not_a_sweep_level(
     assert code == 0, err
     (pair,) = json.loads(out)["datasets"]
     assert pair["samples"] == N, pair  # every sample, not the 4 of the level
+
+
+def test_processes_count_rows_without_a_reference_once(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, server: LoopbackAldea
+) -> None:
+    """Every shard reads every row: rows dropped for an empty reference are counted once in
+    the denominator, not once per process (was: 20 - 2 × 2 = 16 expected of 18 done)."""
+    from .support import sentence
+
+    texts = [sentence(i) for i in range(N)]
+    texts[3] = texts[11] = ""
+    data = drop_dataset_info(make_dataset(tmp_path / "gaps", {("ami", "test"): texts}))
+    results = tmp_path / "r"
+    code, _, err = run(capsys, data, results, server.endpoints, "--processes", "2")
+    assert code == 0, err
+    assert meta_of(only_file(results))["expected_samples"] == N - 2
+    assert f"coverage: {N - 2}/{N - 2} samples done (100.00 %)" in err

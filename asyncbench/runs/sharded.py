@@ -246,6 +246,12 @@ def _summarise(state: _Run) -> int | BaseException:
     for end in state.ends:
         _merge(stats, end.stats)
         _merge(source, end.source)
+    # every shard reads every row of the split and keeps its slice: what it counts of the
+    # rows themselves (read, dropped for an empty reference) is the split's, not a share
+    ends = [end.source for end in state.ends if end.source is not None]
+    if ends:
+        source.rows = max(e.rows for e in ends)
+        source.dropped_empty_reference = max(e.dropped_empty_reference for e in ends)
     stats.ended = time.monotonic()
     codes = [end.code for end in state.ends]
     if 130 in codes:
