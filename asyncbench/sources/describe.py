@@ -269,5 +269,4 @@ def describe_run(cfg: Any, ds: Any = None) -> DatasetDescription:
         language=cfg.language or "en",
         use_url=cfg.use_url,
         ds=ds,
-        resolve_revision=not cfg.use_url,
     )
