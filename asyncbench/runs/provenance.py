@@ -27,10 +27,6 @@ from asyncbench.core.redact import (
 if TYPE_CHECKING:
     from asyncbench.sources.describe import DatasetDescription
 
-#: per-line digests: hex characters kept of each sha256 (48 bits: a changed clip among a
-#: million has a one-in-hundreds-of-millions chance of keeping its digest)
-DIGEST_CHARS = 12
-
 
 def now_iso() -> str:
     """The wall clock in UTC, to the second (ISO 8601)."""
