@@ -260,6 +260,14 @@ def test_a_format_1_sidecar_is_upgraded_not_refused(
     path.with_name(path.stem + ".meta.json").write_text(
         json.dumps({"format": "asyncbench-results/1", **old})
     )
+    # scored as before sizes were recorded: from its own lines, and said so
+    code, out, err = cli(capsys, "score", results, "--bootstrap", "0")
+    assert code == 0, err
+    assert f": {N}/{N} samples done (100.00 %)" in out
+    assert err == (
+        f"note: {path}: its sidecar is from before dataset sizes were recorded; coverage "
+        "counted from its own lines\n"
+    )
     code, _, err = run(capsys, plain, results, server.endpoints)
     assert code == 0, err
     assert meta_of(path)["format"] == "asyncbench-results/2"

@@ -80,7 +80,7 @@ def gather(directory: str | Path, model_id: str | None = None) -> ReportData:
             score,
             expected_samples=run.expected_samples(),
             provenance=run.provenance(),
-            size_known=not run.has_sidecar or run.expected_samples() is not None,
+            size_known=run.size_known,
         )
         files.append(FileData(score, result.samples))
     if not files:

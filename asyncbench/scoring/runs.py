@@ -73,6 +73,17 @@ class Run:
         """The samples the run should end with, as its sidecar says (see module docstring)."""
         return expected_samples(self.meta)
 
+    @property
+    def records_size(self) -> bool:
+        """Whether the sidecar is of a version that records the dataset's size (format 2 and
+        later have `dataset`); without one, coverage is counted from the file's own lines."""
+        return isinstance(self.meta.get("dataset"), dict)
+
+    @property
+    def size_known(self) -> bool:
+        """False only when a sidecar that records sizes says none: coverage `of ?`."""
+        return not self.records_size or self.expected_samples() is not None
+
     def provenance(self) -> dict[str, Any] | None:
         if not self.meta:
             return None

@@ -411,6 +411,11 @@ def find_runs(
                 f"{r.label}: no .meta.json sidecar; read as the board's format (coverage "
                 "counted from its own lines)"
             )
+        elif r.has_sidecar and not r.records_size:
+            notes.append(
+                f"{r.label}: its sidecar is from before dataset sizes were recorded; coverage "
+                "counted from its own lines"
+            )
     return runs, notes
 
 
@@ -462,7 +467,7 @@ def collect_scores(
             score,
             expected_samples=r.expected_samples(),
             provenance=r.provenance(),
-            size_known=not r.has_sidecar or r.expected_samples() is not None,
+            size_known=r.size_known,
         )
         for r, (score, _) in zip(runs, outcomes, strict=True)
         if score is not None
