@@ -251,7 +251,9 @@ def test_report_shows_what_each_real_run_said_about_its_client(report: Path, res
     page = parsed(report)
     shown = {(r[0], r[1]): r for r in page.rows["client-health"][1:]}
     ours = [f for f in gather(results).files if f.score.model_id == "aldea/default"]
-    assert len(ours) == 5 == len(shown)  # ami, tedlium and the sweep's three levels
+    # ami and tedlium: the sweep's levels are found by their sidecars and kept out of the
+    # runs' tables (they are shown in the sweep's own section below)
+    assert len(ours) == 2 == len(shown)
     for f in ours:
         summary = read_summary(f.score.path)
         assert summary is not None and isinstance(summary["client_bound"], bool)

@@ -92,7 +92,10 @@ def test_golden_coverage_and_failures(tmp_path: Path, capsys: pytest.CaptureFixt
     score_results(tmp_path)
     out, err = capsys.readouterr()
     assert out == OUR_TABLE
-    assert err == f"warning: {path}:7: not valid JSON; line skipped\n"
+    assert err == (
+        f"note: {path}: no .meta.json sidecar; read as the board's format (coverage counted "
+        f"from its own lines)\nwarning: {path}:7: not valid JSON; line skipped\n"
+    )
 
 
 def test_rtfx_without_timing_is_printed_as_not_available(tmp_path: Path) -> None:
@@ -178,6 +181,8 @@ def test_json_report(tmp_path: Path) -> None:
             "superseded_lines": 1,
             "audio_s": 4.0,
             "time_s": 2.0,
+            "expected_samples": None,  # no sidecar says the dataset's size
+            "provenance": None,
         }
     ]
     assert data["problems"] == [f"{path}:7: not valid JSON; line skipped"]

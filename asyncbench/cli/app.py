@@ -89,6 +89,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "dataset_app",
         "Your own audio and transcripts as a dataset folder (`dataset make SRC --out DIR`).",
     ),
+    "verify": (
+        "asyncbench.cli.verify",
+        "verify_command",
+        "Check a results folder against its sidecars (and dataset): could it be accepted?",
+    ),
     "estimate": (
         "asyncbench.cli.estimate",
         "estimate_command",
@@ -142,6 +147,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         unredact()
 
     args = sys.argv[1:] if argv is None else argv
+    from asyncbench.core import invocation
+
+    invocation.record([prog or "asyncbench", *args])  # what a results sidecar records
     if "--ray" in args:
         from asyncbench.cli.batch import ray_flag_default
 

@@ -133,6 +133,14 @@ def run_command(
     grace: Annotated[
         float, typer.Option("--grace", help="Seconds in-flight requests get to finish on Ctrl-C")
     ] = 10.0,
+    revalidate: Annotated[
+        bool,
+        typer.Option(
+            "--revalidate",
+            help="Resume after the dataset changed: redo exactly the samples whose audio or "
+            "reference digest differs from the one on their results line",
+        ),
+    ] = False,
     no_progress: Annotated[
         bool, typer.Option("--no_progress", "--no-progress", help="No progress line")
     ] = False,
@@ -465,4 +473,5 @@ def run_config(o: Mapping[str, Any]) -> RunConfig:
         price_per_hour=o.get("price_per_hour"),
         processes=o.get("processes", 1),
         warmup=o.get("warmup"),
+        revalidate=o.get("revalidate", False),
     )

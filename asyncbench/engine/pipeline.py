@@ -395,6 +395,8 @@ class Engine:
             t_sent=None if sent is None else sent + wall,
             parent_id=s.meta.get("parent_id"),
             chunk_index=s.meta.get("chunk_index"),
+            audio_sha=s.audio_sha,
+            ref_sha=s.ref_sha,
             **kw,  # type: ignore[arg-type]
         )
 

@@ -96,6 +96,9 @@ class Provider(ABC):
     timeout_per_audio_s: ClassVar[float] = 0.25
     #: `--stream`: the client can ask for the transcript as server-sent events (core/sse.py)
     serves_sse: ClassVar[bool] = False
+    #: the model version the API said it ran, where its replies say one (set while parsing;
+    #: the run records it in its results sidecar as `provider_model_version`)
+    reported_model_version: str | None = None
 
     def __init__(self, settings: ProviderSettings) -> None:
         self.check_language(settings.model, settings.language)

@@ -82,4 +82,19 @@ class DeepgramProvider(HTTPProvider):
         return http_error(status, info.message, headers, key_env=self.key_env)
 
     def parse(self, body: bytes, content_type: str) -> str:
-        return text_at(reply_json(body, content_type), TRANSCRIPT, body)
+        reply = reply_json(body, content_type)
+        if self.reported_model_version is None:
+            self.reported_model_version = model_version(reply)
+        return text_at(reply, TRANSCRIPT, body)
+
+
+def model_version(reply: object) -> str | None:
+    """`name version` of the model a reply says it ran (`metadata.model_info`, keyed by the
+    model's uuid), or None when the reply does not say."""
+    meta = reply.get("metadata") if isinstance(reply, dict) else None
+    info = meta.get("model_info") if isinstance(meta, dict) else None
+    for entry in info.values() if isinstance(info, dict) else ():
+        if isinstance(entry, dict) and entry.get("version"):
+            name = str(entry.get("name") or entry.get("arch") or "")
+            return f"{name} {entry['version']}".strip()[:200]
+    return None

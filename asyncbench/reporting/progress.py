@@ -123,7 +123,8 @@ def endpoint_spread(pool: EndpointPool) -> str:
 
 def progress_line(stats: RunStats, pool: EndpointPool, rates: Rates, limit: int | None) -> str:
     """The plain line printed to logs."""
-    total = f"/{stats.total}" if stats.total is not None else ""
+    # an unknown total is said to be unknown (`of ?`), never shown as a count that looks whole
+    total = f"/{stats.total}" if stats.total is not None else " of ?"
     pct = f" ({100 * stats.done / stats.total:.0f}%)" if stats.total else ""
     flight = f"{pool.in_flight}/{limit}" if limit else f"{pool.in_flight}"
     parts = [
@@ -159,7 +160,7 @@ def render_panel(
     from rich.text import Text
 
     total = stats.total
-    counts = Text(f"{stats.done}/{total}" if total is not None else f"{stats.done} done")
+    counts = Text(f"{stats.done}/{total}" if total is not None else f"{stats.done} of ? done")
     if total:
         counts.append(f"  {100 * stats.done / total:.1f}%")
     left = eta_s(stats, rates.samples_per_s)

@@ -59,14 +59,18 @@ class ReportData:
 
 def gather(directory: str | Path, model_id: str | None = None) -> ReportData:
     """Read and score every results file under `directory` (shards of a split as one)."""
+    from dataclasses import replace
+
     from asyncbench.scoring.bootstrap import DEFAULT_SEED
-    from asyncbench.scoring.resultfiles import find_result_files, group_shards, read_result_files
-    from asyncbench.scoring.score import composites, score_read_file, with_intervals
+    from asyncbench.scoring.resultfiles import read_result_files
+    from asyncbench.scoring.score import composites, find_runs, score_read_file, with_intervals
 
     root = Path(directory)
     files: list[FileData] = []
-    problems: list[str] = []
-    for group in group_shards(find_result_files(root, model_id)):
+    # runs by their sidecars, as `score` finds them: sweep levels stay in the sweep section
+    runs, problems = find_runs(root, model_id)
+    for run in runs:
+        group = run.files
         result = read_result_files(group)
         problems.extend(result.problems)
         if not result.samples:
@@ -77,6 +81,12 @@ def gather(directory: str | Path, model_id: str | None = None) -> ReportData:
         except ConfigError as exc:
             problems.append(f"{exc}; left out of the report")
             continue
+        score = replace(
+            score,
+            expected_samples=run.expected_samples(),
+            provenance=run.provenance(),
+            size_known=run.size_known,
+        )
         files.append(FileData(score, result.samples))
     if not files:
         raise ConfigError(
@@ -269,7 +279,7 @@ def file_row(f: FileData) -> dict[str, Any]:
         "model": sc.model_id,
         "dataset": f.name,
         "samples": sc.n_samples,
-        "coverage": f"{sc.coverage:.2f} %" if sc.ours else "n/a",
+        "coverage": f"{sc.coverage:.2f} %" if sc.ours and sc.size_known else "n/a",
         "failed": sc.n_failed,
         "wer": sc.wer,
         "wer_ok_only": sc.wer_ok_only,

@@ -142,7 +142,7 @@ def build_summary(
             "ok": score.n_ok,
             "skipped_short": score.n_skipped,
             "failed": score.n_failed,
-            "coverage_percent": round(score.coverage, 2),
+            "coverage_percent": round(score.coverage, 2) if score.size_known else None,
         },
         "endpoints": endpoint_rows(pool),
     }
@@ -254,9 +254,13 @@ def print_summary(
 
     score = None
     if path.exists() and path.stat().st_size > 0:
+        from dataclasses import replace
+
         from asyncbench.scoring import score_file
 
         score = score_file(path, expected_samples=expected_samples)
+        # the split's size unknown (nothing said it, or one shard of it): coverage `of ?`
+        score = replace(score, size_known=expected_samples is not None)
     summary = build_summary(
         path,
         stats,

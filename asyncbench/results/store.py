@@ -102,6 +102,10 @@ class Result:
     # a streamed sample: first_partial_s, first_final_s, final_after_end_s, partials, ...
     # (core/streaming.py), written as fields of the line
     stream: dict[str, float | int | None] | None = None
+    # short digests of the clip's encoded bytes and of its reference (sources.dataset.digest):
+    # a changed sample is known as changed (resume --revalidate, verify); scoring ignores them
+    audio_sha: str | None = None
+    ref_sha: str | None = None
 
     def to_line(self) -> bytes:
         line = {
@@ -130,6 +134,10 @@ class Result:
             line["t_sent"] = round(self.t_sent, 6)
         if self.stream is not None:
             line.update(self.stream)
+        if self.audio_sha is not None:
+            line["audio_sha"] = self.audio_sha
+        if self.ref_sha is not None:
+            line["ref_sha"] = self.ref_sha
         return orjson.dumps(line) + b"\n"
 
 

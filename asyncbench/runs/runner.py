@@ -128,6 +128,8 @@ class RunConfig:
     warmup: str | None = None
     # this process's share of the provider's documented request rates (a Ray shard's fraction)
     rate_share: float = 1.0
+    # resume after the dataset changed: redo exactly the samples whose digests changed
+    revalidate: bool = False
 
     def validate(self) -> None:
         if self.revision is not None and not _REVISION.fullmatch(self.revision):
@@ -218,7 +220,7 @@ class Prepared(NamedTuple):
     path: Path
     resume: ResumeState
     ds: Any  # the streaming dataset, or None with --use_url
-    total: int | None
+    total: int | None  # rows in the split (`description.rows`), None when nothing says
     lock: ResultsLock  # held from before the pre-scan until the summary is written
 
 
@@ -425,6 +427,20 @@ def _prepare_locked(cfg: RunConfig, lock: ResultsLock) -> Prepared:
     if path.exists() and not os.access(path, os.W_OK):
         raise ConfigError(f"results file {path} is not writable")
     check_use_url(cfg)
+    # --use_url reads the dataset viewer over the run's own session (in _run_async) instead
+    ds = None if cfg.use_url else open_dataset(cfg)
+    from asyncbench.sources.chunked import ChunkedSplit
+
+    if ds is not None and not isinstance(ds, ChunkedSplit):
+        from asyncbench.sources.read_failure import check_first_file
+        from asyncbench.sources.suites import local_copy
+
+        check_first_file(local_copy(cfg.dataset_path, cfg.data_root), cfg.dataset, cfg.split)
+    from asyncbench.runs.provenance import sidecar
+    from asyncbench.sources.describe import describe_run
+
+    description = describe_run(cfg, ds)  # the split resolved once: identity, rows, language
+    total = description.rows
     ident = manifest.identity(
         cfg.model_name,
         cfg.dataset_path,
@@ -433,22 +449,13 @@ def _prepare_locked(cfg: RunConfig, lock: ResultsLock) -> Prepared:
         language=cfg.language,
         revision=cfg.revision,
     )
-    unclaimed = manifest.check(path, ident)  # another run's file is refused before prescan
+    ours = sidecar(cfg, ident, description, urls, provider.secrets())
+    # another run's file, or another version of the dataset, is refused before the pre-scan
+    claim = manifest.check(path, ours, revalidate=cfg.revalidate)
+    if cfg.revalidate:
+        redo_changed(cfg, ds, path, claim.dataset_changed)
     resume = prescan(path, retry_failed=cfg.retry_failed)
 
-    from asyncbench.sources.chunked import ChunkedSplit
-    from asyncbench.sources.dataset import known_size
-
-    # --use_url reads the dataset viewer over the run's own session (in _run_async) instead
-    ds = None if cfg.use_url else open_dataset(cfg)
-    if ds is not None and not isinstance(ds, ChunkedSplit):
-        from asyncbench.sources.read_failure import check_first_file
-        from asyncbench.sources.suites import local_copy
-
-        check_first_file(local_copy(cfg.dataset_path, cfg.data_root), cfg.dataset, cfg.split)
-    total = ds.num_rows if isinstance(ds, ChunkedSplit) else None
-    if ds is not None and total is None:
-        total = known_size(ds, cfg.split)
     from asyncbench.runs.budget import before_run
     from asyncbench.sources.suites import local_copy
 
@@ -471,18 +478,39 @@ def _prepare_locked(cfg: RunConfig, lock: ResultsLock) -> Prepared:
                 f"warning: endpoint not reachable now, will be retried: {reason}", file=sys.stderr
             )
     try:
-        manifest.write(path, ident)
+        manifest.write(path, ours)
     except OSError as exc:
         raise ConfigError(
             f"cannot write {manifest.manifest_path(path)}: {exc.strerror}; free some space "
             "or pass another --results_dir"
         ) from None
-    if unclaimed:
+    if claim.adopted:
         print(f"note: {path} had no {manifest.manifest_path(path).name}; adopted", file=sys.stderr)
     _say_start(cfg, path, resume, urls, total)
     if estimate:
         print(estimate, file=sys.stderr)
     return Prepared(cfg, provider, urls, rps, path, resume, ds, total, lock)
+
+
+def redo_changed(cfg: RunConfig, ds: Any, path: Path, what_changed: str | None) -> None:
+    """`--revalidate`: read the split's digests and drop the results lines of samples that
+    changed, so the resume that follows redoes exactly those (`runs/revalidate.py`)."""
+    from asyncbench.runs import revalidate
+    from asyncbench.sources.chunked import ChunkedSplit
+
+    if ds is None:
+        raise ConfigError(
+            "--revalidate reads the dataset's audio to compare digests; run it without --use_url"
+        )
+    if isinstance(ds, ChunkedSplit):
+        batches = ds.iter_samples()
+    else:
+        from asyncbench.sources.dataset import iter_samples
+
+        normalize = reference_normalizer(cfg.language)
+        batches = iter_samples(ds, cfg.dataset, cfg.split, normalize=normalize)
+    found = revalidate.revalidate(path, revalidate.current_digests(batches))
+    revalidate.say(path, found, what_changed)
 
 
 def make_provider(cfg: RunConfig) -> tuple[Provider, list[str], float | None]:
@@ -883,6 +911,7 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared, mone
     if shared is not None and not shared.summary:
         return _outcome(cfg, engine, stats, source_stats, redact, budget)
     say_lengths(cfg, stats.length_off)
+    record_end(cfg, path, total, source_stats, provider.reported_model_version)
     print_summary(
         path,
         stats,
@@ -950,6 +979,28 @@ def attach_journal(provider: object, money: Money, results: Path, model: str, ur
     journal = RunJournal(money, str(results), model, urls)
     attach(journal)
     return journal
+
+
+def record_end(
+    cfg: RunConfig,
+    path: Path,
+    total: int | None,
+    source: object,
+    model_version: str | None = None,
+) -> None:
+    """What the sidecar can say only at the end: when the run ended, the split's rows when
+    only the viewer could tell them, the samples the file should end with (what `score` and
+    `verify` take as the denominator), and the model version the API reported."""
+    from asyncbench.runs.provenance import now_iso
+
+    extra = {"provider_model_version": model_version} if model_version else {}
+    manifest.finish(
+        path,
+        ended_at=now_iso(),
+        dataset={"rows": total},
+        expected_samples=expected_samples(cfg, total, source),
+        **extra,
+    )
 
 
 def expected_samples(cfg: RunConfig, total: int | None, source: object) -> int | None:
@@ -1057,6 +1108,7 @@ def make_url_prepare(source, *, fetches_urls: bool, long_prepare=None):  # type:
     from asyncbench.engine.pipeline import Job
     from asyncbench.providers.base import AudioPayload
     from asyncbench.sources.audio import MIN_SEND_S, sniff
+    from asyncbench.sources.dataset import digest
 
     async def prepare(sample):  # type: ignore[no-untyped-def]
         duration = sample.duration if sample.duration is not None else 0.0
@@ -1072,6 +1124,7 @@ def make_url_prepare(source, *, fetches_urls: bool, long_prepare=None):  # type:
             data = await source.fetch_audio(sample)
         except ProviderError as err:
             return Job(sample, duration, error=err)
+        sample.audio_sha = digest(data)  # as local runs have it: a changed clip is known
         if long_prepare is not None:
             from asyncbench.runs.longform import is_long
 

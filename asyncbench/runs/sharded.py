@@ -39,7 +39,7 @@ from asyncbench.core.errors import ConfigError
 from asyncbench.runs.budget import BUDGET_EXIT
 from asyncbench.runs.ledger import Ledger
 from asyncbench.runs.ledger_wire import LedgerAddress, LedgerServer
-from asyncbench.runs.runner import Prepared, expected_samples, run_info
+from asyncbench.runs.runner import Prepared, expected_samples, record_end, run_info
 from asyncbench.runs.scheduler import budget_key
 from asyncbench.runs.shard_worker import ShardEnd, ShardTask, provider_env
 
@@ -281,6 +281,12 @@ def _summarise(state: _Run) -> int | BaseException:
     for end in state.ends:
         _merge(stats, end.stats)
         _merge(source, end.source)
+    # every shard reads every row of the split and keeps its slice: what it counts of the
+    # rows themselves (read, dropped for an empty reference) is the split's, not a share
+    ends = [end.source for end in state.ends if end.source is not None]
+    if ends:
+        source.rows = max(e.rows for e in ends)
+        source.dropped_empty_reference = max(e.dropped_empty_reference for e in ends)
     stats.ended = time.monotonic()
     from asyncbench.runs.runner import say_lengths
 
@@ -290,6 +296,7 @@ def _summarise(state: _Run) -> int | BaseException:
         stats.interrupted = "SIGINT"
     pool = EndpointPool(p.urls, 1)
     finished = state.error is None and not any(codes)
+    record_end(p.cfg, p.path, p.total, source)  # the driver, the file's one writer
     print_summary(
         p.path,
         stats,

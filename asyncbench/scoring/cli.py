@@ -83,6 +83,14 @@ def score_command(
         float | None,
         typer.Option("--price_per_hour", help="USD per audio hour for every model, per second."),
     ] = None,
+    run: Annotated[
+        str | None,
+        typer.Option(
+            "--run",
+            help="A results file: the run to score where one model has several runs of a "
+            "dataset under the folder (the candidates are listed when it is needed).",
+        ),
+    ] = None,
 ) -> None:
     """Score results files exactly like the Open ASR Leaderboard."""
     from asyncbench.core.errors import ConfigError
@@ -103,6 +111,7 @@ def score_command(
             prices=prices,
             price_per_hour=price_per_hour,
             priced=True,
+            run=run,
         )
     except ConfigError as e:
         print(f"error: {safe_lines(e)}", file=sys.stderr)
@@ -119,6 +128,8 @@ def score_command(
             )
             raise typer.Exit(ConfigError.exit_code)
         print(safe_lines("\n".join(lines)))
+        for note in report.notes:
+            print(f"note: {safe_lines(note)}", file=sys.stderr)
         for problem in report.problems:
             print(f"warning: {safe_lines(problem)}", file=sys.stderr)
         return

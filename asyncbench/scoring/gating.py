@@ -20,9 +20,10 @@ def model_figures(report: ScoreReport) -> dict[str, dict[str, float | None]]:
         ours = [f for f in report.files if f.model_id == comp.model_id and f.ours]
         total = sum(f.total_samples for f in ours)
         done = sum(f.n_done for f in ours)
+        known = all(f.size_known for f in ours)  # an unknown size is no 100 %
         out[comp.model_id] = {
             "wer": comp.wer,
-            "coverage": 100 * done / total if total else None,
+            "coverage": 100 * done / total if total and known else None,
             "rtfx": comp.rtfx,
         }
     return out

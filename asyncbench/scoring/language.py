@@ -143,3 +143,16 @@ def count_errors(
 def wer(references: list[str], predictions: list[str], language: str = ENGLISH) -> float:
     """Board WER in percent, 2 decimals, after normalising both sides for `language`."""
     return count_errors(references, predictions, language=language).wer
+
+
+#: the normaliser a file is scored with, by family: changes whenever its output may change
+#: (a results file's sidecar records it, so a WER can be traced to the rules that made it)
+NORMALIZER_VERSIONS = {
+    "english": "open-asr-leaderboard-english-2026",
+    "multilingual": "open-asr-leaderboard-multilingual-2026",
+}
+
+
+def normalizer_version(language: str) -> str:
+    """The version of the normaliser a file in `language` is scored with."""
+    return NORMALIZER_VERSIONS["english" if is_english(language) else "multilingual"]

@@ -48,6 +48,7 @@ from asyncbench.scoring.resultfiles import (
     read_result_file,
     read_result_files,
 )
+from asyncbench.scoring.runs import Run, choose, runs_of, without_sweeps
 
 # The totals, then each utterance's errors and reference words (for the bootstrap).
 PerUtterance = tuple[ErrorCounts, list[int], list[int]]
@@ -155,6 +156,12 @@ class FileScore:
     #: the board's `compute_rtfx`: every line (chunks merged) has a non-zero duration and
     #: time; when not, its CSV leaves the file's RTFx blank and out of family sums
     board_timed: bool = True
+    # what made the numbers, from the run's sidecar (`scoring.runs.PROVENANCE_KEYS`); None
+    # for a file without one (read as the board's format)
+    provenance: dict | None = None
+    # False when the run's sidecar could not say how many samples its dataset has: coverage
+    # is then unknown and printed `of ?`, never as 100 % of the lines the file happens to hold
+    size_known: bool = True
 
     @property
     def n_samples(self) -> int:
@@ -329,6 +336,8 @@ class ScoreReport:
     seed: int = DEFAULT_SEED
     priced: bool = False  # whether `cost_usd` was worked out (the score table's `cost $`)
     explicit_prices: bool = False  # --prices or --price_per_hour given: print the spend
+    # how files were read into runs: sweep levels left out, files read as the board's format
+    notes: tuple[str, ...] = ()
 
 
 def composites(files: Sequence[FileScore]) -> tuple[Composite, ...]:
@@ -402,6 +411,39 @@ def _score_paths(
         return [futures[p].result() for p in paths]
 
 
+def find_runs(
+    directory: str | Path, model_id: str | None = None, run: str | None = None
+) -> tuple[list[Run], list[str]]:
+    """The runs under `directory` that make a model's table (see `scoring.runs`), and notes
+    on what was left out or read as the board's format."""
+    root = Path(directory)
+    groups, notes = without_sweeps(root, group_shards(find_result_files(directory, model_id)))
+    if not groups:
+        raise ConfigError(f"only sweep levels under {str(directory)!r}: " + "; ".join(notes))
+    runs = choose(runs_of(groups), lambda r: _identify(r.files[0], model_id), run)
+    for r in runs:
+        if not r.has_sidecar and _ours(r.files[0]):
+            notes.append(
+                f"{r.label}: no .meta.json sidecar; read as the board's format (coverage "
+                "counted from its own lines)"
+            )
+        elif r.has_sidecar and not r.records_size:
+            notes.append(
+                f"{r.label}: its sidecar is from before dataset sizes were recorded; coverage "
+                "counted from its own lines"
+            )
+    return runs, notes
+
+
+def _ours(path: Path) -> bool:
+    """Whether the first line of `path` is one of asyncbench's (it has a `status`)."""
+    try:
+        with path.open("rb") as f:
+            return b'"status"' in f.readline()
+    except OSError:
+        return False
+
+
 def collect_scores(
     directory: str | Path,
     model_id: str | None = None,
@@ -413,13 +455,16 @@ def collect_scores(
     prices: str | Path | None = None,
     price_per_hour: float | None = None,
     priced: bool = False,
+    run: str | None = None,
 ) -> ScoreReport:
     """Score every results file under `directory` (optionally one model's) without
     printing anything. A file with no scorable line is left out and named in `problems`.
     Large sets of files are scored in parallel, one process per CPU unless `workers` says
     otherwise (1 = in this process). `bootstrap` resamples (0: none) give each dataset and
     composite a seeded 95 % interval (`bootstrap.py`). `priced` (or a price file or
-    hourly price) adds the spend: audio sent, retries included, at each model's price."""
+    hourly price) adds the spend: audio sent, retries included, at each model's price.
+    Files are grouped into runs by their sidecars (`scoring.runs`): sweep levels are left
+    out, and several runs of one model and dataset need `run` (a path) to choose one."""
     get_scheme(scheme)
     priced = priced or prices is not None or price_per_hour is not None
     if priced:  # a bad price file fails before anything is read
@@ -430,9 +475,19 @@ def collect_scores(
         table = None if price_per_hour is not None else load_prices(prices)
     if bootstrap < 0:
         raise ConfigError(f"--bootstrap must be 0 (off) or a number of resamples, got {bootstrap}")
-    paths = group_shards(find_result_files(directory, model_id))
+    runs, notes = find_runs(directory, model_id, run)
+    paths = [r.files for r in runs]
     outcomes = _score_paths(paths, scheme, model_id, _worker_count(paths, workers))
-    scored = [score for score, _ in outcomes if score is not None]
+    scored = [
+        replace(
+            score,
+            expected_samples=r.expected_samples(),
+            provenance=r.provenance(),
+            size_known=r.size_known,
+        )
+        for r, (score, _) in zip(runs, outcomes, strict=True)
+        if score is not None
+    ]
     problems = [problem for _, found in outcomes for problem in found]
     if not scored:
         raise ConfigError(
@@ -463,6 +518,7 @@ def collect_scores(
         seed=seed,
         priced=priced,
         explicit_prices=prices is not None or price_per_hour is not None,
+        notes=tuple(notes),
     )
 
 

@@ -52,11 +52,14 @@ def dataset_line(score: FileScore) -> str:
 
 def coverage_line(score: FileScore) -> str:
     """`2610/2620 samples done (99.62 %); 10 failed: timeout 7, rate_limited 3`."""
-    line = f"{score.n_done}/{score.total_samples} samples done ({score.coverage:0.2f} %)"
+    if score.size_known:
+        line = f"{score.n_done}/{score.total_samples} samples done ({score.coverage:0.2f} %)"
+    else:  # nothing said how many rows the dataset has: never a percentage of the lines
+        line = f"{score.n_done} of ? samples done (the dataset's size is unknown)"
     if score.n_skipped:
         line += f", {score.n_skipped} of them skipped as shorter than 0.16 s"
     missing = score.total_samples - score.n_samples
-    if missing:
+    if missing and score.size_known:
         line += f"; {missing} never attempted"
     if score.n_failed:
         kinds = ", ".join(f"{kind} {n}" for kind, n in score.failures_by_kind.items())
@@ -227,10 +230,12 @@ def report_as_json(report: ScoreReport) -> dict[str, object]:
                 "skipped_short": f.n_skipped,
                 "failed": f.n_failed,
                 "failures_by_kind": f.failures_by_kind,
-                "coverage_percent": round(f.coverage, 2) if f.ours else None,
+                "coverage_percent": round(f.coverage, 2) if f.ours and f.size_known else None,
                 "superseded_lines": f.n_superseded,
                 "audio_s": f.total_audio_s,
                 "time_s": f.total_time_s,
+                "expected_samples": f.expected_samples,
+                "provenance": f.provenance,
             }
             for f in report.files
         ],
@@ -247,6 +252,7 @@ def report_as_json(report: ScoreReport) -> dict[str, object]:
             for c in report.composites
         ],
         "problems": list(report.problems),
+        "notes": list(report.notes),
         "bootstrap": {"resamples": report.bootstrap, "seed": report.seed},
     }
 
@@ -257,6 +263,8 @@ def print_report(report: ScoreReport, *, as_json: bool = False) -> None:
         print(json.dumps(report_as_json(report), indent=2))
     else:
         print(lines(format_table(report)))
+    for note in report.notes:
+        print(f"note: {lines(note)}", file=sys.stderr)
     for problem in report.problems:
         print(f"warning: {lines(problem)}", file=sys.stderr)
 

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from asyncbench.core.errors import ConfigError
-from asyncbench.sources.dataset import Sample, SourceStats, in_shard
+from asyncbench.sources.dataset import Sample, SourceStats, digest, in_shard
 
 CHUNK_COLUMNS = ("parent_id", "chunk_index")
 #: the board's `get_text`: the first of these columns is a dataset's reference
@@ -110,6 +110,8 @@ class ChunkedSplit:
                     duration=chunk.duration,
                     audio=audio,
                     meta=meta,
+                    audio_sha=digest(audio),
+                    ref_sha=digest(self.references[chunk.parent_id]),
                 )
             )
             if len(out) >= BATCH:

@@ -34,6 +34,7 @@ from asyncbench.core.retry import backoff_delay, retry_after_from_headers
 from asyncbench.sources.dataset import (
     Sample,
     SourceStats,
+    digest,
     is_scorable_reference,
     text_of,
     unique_id,
@@ -352,6 +353,7 @@ class ViewerSource:
             duration=float(length) if isinstance(length, int | float) else None,
             url=ref.src if ref else None,
             mime=ref.mime if ref else None,
+            ref_sha=digest(reference),
         )
 
     async def refresh(self, sample: Sample) -> bool:

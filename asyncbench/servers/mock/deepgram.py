@@ -72,6 +72,10 @@ def _url_of(body: bytes) -> tuple[str | None, web.Response | None]:
     return url, None
 
 
+#: the version the mock says its models are (a real reply names a dated build)
+MODEL_VERSION = "2026-01-01.0"
+
+
 def _reply(request: web.Request, text: str, seconds: float) -> web.Response:
     model = request.query.get("model", "base")
     words = [
@@ -85,7 +89,14 @@ def _reply(request: web.Request, text: str, seconds: float) -> web.Response:
             "duration": round(seconds, 3),
             "channels": 1,
             "models": [str(uuid.uuid5(uuid.NAMESPACE_URL, model))],
-            "model_info": {},
+            # what the API ran, keyed by the model's uuid (the version is the mock's own)
+            "model_info": {
+                str(uuid.uuid5(uuid.NAMESPACE_URL, model)): {
+                    "name": model,
+                    "version": MODEL_VERSION,
+                    "arch": model,
+                }
+            },
         },
         "results": {
             "channels": [
