@@ -37,6 +37,7 @@ from asyncbench.core.retry import backoff_delay
 from asyncbench.core.streaming import StreamMetrics
 from asyncbench.engine.arrivals import ArrivalSpec, schedule
 from asyncbench.engine.endpoints import Endpoint, EndpointPool
+from asyncbench.engine.liveness import LivenessWatch
 from asyncbench.engine.parts import PartSource
 from asyncbench.engine.stall import StallWatch, stall_aware_timeout
 from asyncbench.engine.stats import RunStats
@@ -94,6 +95,9 @@ class EngineOptions:
     #: asked before every attempt with its audio seconds (retries too): False means
     #: sending it would cross --budget_usd, so it is not sent and the run stops (resumable)
     admit: Callable[[float], bool] | None = None
+    #: stop the run (`Engine.stalled`) when nothing has succeeded for this many seconds and
+    #: every endpoint is resting (engine/liveness.py); None: wait for them however long
+    stall_timeout: float | None = None
 
 
 Transcribe = Callable[[str, AudioPayload], Awaitable[str]]
@@ -160,6 +164,9 @@ class Engine:
         #: what the sample source raised mid-split (a corrupt parquet page): reading stopped
         #: there, and everything read before it was still sent and written
         self.source_error: Exception | None = None
+        #: the one line naming each endpoint and its last error, when the run stopped because
+        #: every endpoint was resting and nothing had succeeded for `stall_timeout`
+        self.stalled: str | None = None
 
     # -- stopping ---------------------------------------------------------------------------
 
@@ -172,6 +179,17 @@ class Engine:
             self.opts.grace_s = 0.0
             for task in list(self._busy):
                 task.cancel()
+        self._stop.set()
+
+    def _stalled(self, line: str) -> None:
+        """Every endpoint is resting and nothing has succeeded for `stall_timeout`: stop at
+        once (requests in flight to dead endpoints would only time out); what was written
+        stays, and a rerun resumes the rest."""
+        self.stalled = line
+        self.accepting = False
+        self.opts.grace_s = 0.0
+        for task in list(self._busy):
+            task.cancel()
         self._stop.set()
 
     def _write_failed(self, failure: WriteFailed) -> None:
@@ -470,6 +488,7 @@ class Engine:
                 latency=latency,
                 kind=err.kind,
                 health=err.kind in HEALTH_KINDS and not paused,
+                error=f"{err.kind}: {self.redact(str(err))}",
             )
             failed_on.append(ep)
             self.stats.attempts += 1
@@ -581,6 +600,13 @@ class Engine:
             maxsize=max(256 if open_loop else 16, opts.max_workers // 4)
         )
         self.stall_watch.start()
+        liveness = (
+            LivenessWatch(self.pool, opts.stall_timeout, self._stalled)
+            if opts.stall_timeout is not None
+            else None
+        )
+        if liveness is not None:
+            liveness.start()
         writer_task = asyncio.create_task(self.writer.run(), name="writer")
         reader = asyncio.create_task(self._read(batches, raw), name="reader")
         preppers = [
@@ -628,6 +654,8 @@ class Engine:
                 pipe, reader, *preppers, *workers, *sending, return_exceptions=True
             )
             await self.stall_watch.stop()
+            if liveness is not None:
+                await liveness.stop()
             self.writer.close()
             await writer_task
             self.stats.ended = time.monotonic()

@@ -24,11 +24,13 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from asyncbench.engine.endpoints import EndpointPool
 from asyncbench.engine.stats import RunStats, latency_summary
+from asyncbench.results.errors_top import errors_lines, errors_top
 from asyncbench.results.store import ResumeState
 from asyncbench.sources.dataset import SourceStats
 
@@ -135,6 +137,7 @@ def build_summary(
             "wer": _finite(score.wer),
             "wer_ok_only": _finite(score.wer_ok_only),
             "samples": score.n_samples,
+            "total": score.total_samples,  # the split's rows when known, else the file's
             "ok": score.n_ok,
             "skipped_short": score.n_skipped,
             "failed": score.n_failed,
@@ -216,6 +219,7 @@ def print_summary(
     finished: bool = False,
     expected_samples: int | None = None,
     load: dict[str, Any] | None = None,
+    redact: Callable[[str], str] = lambda s: s,
 ) -> dict[str, Any]:
     """Print the summary (details to stderr, the seed's three lines to stdout), write it as
     JSON beside the results file, and return it. `load` (reporting/load.py: arrival,
@@ -284,6 +288,10 @@ def print_summary(
 
         for line in format_run_summary(score)[1:]:  # coverage (and WER without failures)
             print(line, file=err)
+    # the server's own words for what failed, counted (the JSONL is where they were before)
+    summary["errors_top"] = errors_top(path, redact) if score is not None and score.n_failed else []
+    for line in errors_lines(summary["errors_top"]):
+        print(line, file=err)
     try:
         out = summary_path(path)
         out.write_text(json.dumps(summary, indent=2) + "\n")

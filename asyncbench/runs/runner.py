@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
+from asyncbench.core import exit_codes
 from asyncbench.core.errors import ConfigError, ProviderError
 from asyncbench.core.limits import DEFAULT_MAX_REPLY_BYTES
 from asyncbench.core.redact import make_redactor, url_secrets
@@ -108,6 +109,12 @@ class RunConfig:
     processes: int = 1
     # this process's share of the provider's documented request rates (a Ray shard's fraction)
     rate_share: float = 1.0
+    # percent of the split that may end failed or missing before the run exits 3
+    # (core/exit_codes.py); None: no such check (a sweep level, a library caller)
+    max_failed_pct: float | None = None
+    # seconds without any success, every endpoint resting, before the run stops (exit 5);
+    # None: derived from the timeout (engine/liveness.py)
+    stall_timeout: float | None = None
 
     def validate(self) -> None:
         # NaN compares false with everything, so `nan <= 0` lets it through every check
@@ -119,12 +126,17 @@ class RunConfig:
             ("poll_interval", self.poll_interval),
             ("grace", self.grace_s),
             ("connect_timeout", self.connect_timeout),
+            ("stall_timeout", self.stall_timeout),
         ):
             if value is not None and not math.isfinite(value):
                 raise ConfigError(
                     f"--{flag} must be a finite number of seconds or requests "
                     f"per second (got {value})"
                 )
+        if self.max_failed_pct is not None and not 0 <= self.max_failed_pct <= 100:
+            raise ConfigError(
+                f"--max_failed_pct must be a percentage from 0 to 100 (got {self.max_failed_pct:g})"
+            )
         if self.max_workers < 1:
             raise ConfigError(f"--max_workers must be at least 1 (got {self.max_workers})")
         if self.processes < 1:
@@ -143,6 +155,8 @@ class RunConfig:
             raise ConfigError("--per_endpoint_concurrency must be at least 1")
         if self.timeout is not None and self.timeout <= 0:
             raise ConfigError("--timeout must be positive")
+        if self.stall_timeout is not None and self.stall_timeout <= 0:
+            raise ConfigError(f"--stall_timeout must be positive (got {self.stall_timeout:g})")
         if self.max_retries < 0:
             raise ConfigError("--max_retries must be 0 or more")
         if self.max_reply_bytes < 1024:
@@ -582,6 +596,7 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
     import aiohttp
 
     from asyncbench.engine.endpoints import EndpointPool
+    from asyncbench.engine.liveness import default_stall_timeout
     from asyncbench.engine.pipeline import Engine, EngineOptions
     from asyncbench.engine.stats import RunStats
     from asyncbench.reporting.progress import Progress
@@ -722,6 +737,7 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
                 read_ahead=read_ahead,
                 arrivals=cfg.arrival_spec(),
                 admit=budget.admit,
+                stall_timeout=cfg.stall_timeout or default_stall_timeout(cfg.timeout),
             ),
             stats=stats,
             redact=redact,
@@ -766,7 +782,7 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
 
     if shared is not None and not shared.summary:
         return _outcome(cfg, engine, stats, source_stats, redact, budget)
-    print_summary(
+    summary = print_summary(
         path,
         stats,
         pool,
@@ -777,20 +793,30 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
         finished=engine.fatal is None
         and not stats.interrupted
         and engine.write_failure is None
-        and engine.source_error is None,
+        and engine.source_error is None
+        and engine.stalled is None,
         load=load_section(stats, cfg.arrival_spec(), parse_slos(cfg.slos)),
         expected_samples=expected_samples(cfg, total, source_stats),
+        redact=redact,
     )
-    return _outcome(cfg, engine, stats, source_stats, redact, budget)
+    return _outcome(cfg, engine, stats, source_stats, redact, budget, summary)
 
 
-def _outcome(cfg, engine, stats, source_stats, redact, budget) -> int:  # type: ignore[no-untyped-def]
-    """The run's exit code once its engine has stopped (a fatal provider error raises)."""
+def _outcome(cfg, engine, stats, source_stats, redact, budget, summary=None) -> int:  # type: ignore[no-untyped-def]
+    """The run's exit code once its engine has stopped (a fatal provider error raises);
+    `summary` (when this process printed one) decides whether a finished run was whole."""
     if engine.fatal is not None:
         raise ConfigError(redact(str(engine.fatal)))
     if engine.write_failure is not None:
         print(f"error: {engine.write_failure.message()}", file=sys.stderr)
         return 1
+    if engine.stalled is not None:
+        print(
+            f"error: {engine.stalled}; {stats.done} samples written; rerun the same command "
+            "to resume once an endpoint answers",
+            file=sys.stderr,
+        )
+        return exit_codes.STALLED
     if engine.source_error is not None:
         return _source_failed(cfg, source_stats.rows, stats.done, engine.source_error)
     if budget.price is not None and budget.price.known:
@@ -812,7 +838,11 @@ def _outcome(cfg, engine, stats, source_stats, redact, budget) -> int:  # type: 
             file=sys.stderr,
         )
         return 143 if stats.interrupted == "SIGTERM" else 130
-    return 0
+    if summary is None:
+        return exit_codes.OK
+    from asyncbench.runs.verdict import verdict
+
+    return verdict(summary, cfg.max_failed_pct)
 
 
 def open_job_journal(provider: object, path: Path):  # type: ignore[no-untyped-def]

@@ -252,7 +252,7 @@ def _summarise(state: _Run) -> int | BaseException:
         stats.interrupted = "SIGINT"
     pool = EndpointPool(p.urls, 1)
     finished = state.error is None and not any(codes)
-    print_summary(
+    summary = print_summary(
         p.path,
         stats,
         pool,
@@ -266,7 +266,11 @@ def _summarise(state: _Run) -> int | BaseException:
     )
     if state.error is not None:
         return ConfigError(state.error)
-    return next((c for c in codes if c), 0)
+    from asyncbench.core.exit_codes import most_serious
+    from asyncbench.runs.verdict import verdict
+
+    code = most_serious(codes)
+    return code or verdict(summary, p.cfg.max_failed_pct)
 
 
 def _merge(into: Any, part: Any) -> None:
