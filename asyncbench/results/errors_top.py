@@ -25,6 +25,7 @@ TOP = 5
 #: characters of a message shown in a label
 MESSAGE_CHARS = 100
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_MESSAGE = re.compile(r'"(?:message|err_msg|detail|msg)"\s*:\s*"((?:[^"\\]|\\.)+)"')
 _HTTP = re.compile(r"^HTTP (\d{3}): (.*)$", re.S)
 _VARYING = re.compile(
     r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b[0-9a-f]{16,}\b", re.I
@@ -57,13 +58,17 @@ def _said(obj: object) -> str | None:
 def _unwrap_json(text: str) -> str:
     """A message that quotes a JSON error body shows the body's own message instead."""
     start, end = text.find("{"), text.rfind("}")
-    if start < 0 or end <= start:
+    if start < 0:
         return text
     try:
-        said = _said(orjson.loads(text[start : end + 1]))
+        said = _said(orjson.loads(text[start : end + 1])) if end > start else None
     except orjson.JSONDecodeError:
-        return text
-    return text if not said else text[:start] + said + text[end + 1 :]
+        said = None
+    if said:
+        return text[:start] + said + text[end + 1 :]
+    # a body cut short (an excerpt) is no JSON any more: its first "message" still is
+    found = _MESSAGE.search(text, start)
+    return text[:start] + found[1] if found else text
 
 
 def error_label(kind: str | None, message: str | None) -> str:
