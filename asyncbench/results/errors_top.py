@@ -4,8 +4,8 @@
 ("The model whisper-large-v2 does not exist") sat only inside the JSONL. A results file's
 failed samples (the last line of each id, as scoring reads it) are grouped by their message,
 made safe for a terminal (control characters replaced, whitespace collapsed, cut short) and
-with ids that differ from request to request (UUIDs, long hex) folded, so one cause is one
-line: `448 × HTTP 404 "The model whisper-large-v2 does not exist"`.
+with what differs from request to request (UUIDs, long hex, numbers of 6+ digits) folded, so
+one cause is one line: `448 × HTTP 404 "The model whisper-large-v2 does not exist"`.
 
 Messages in result lines are already redacted by the engine; the caller's redactor runs again
 on the label, so an old file written by another version cannot leak a key through here.
@@ -28,7 +28,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202
 _MESSAGE = re.compile(r'"(?:message|err_msg|detail|msg)"\s*:\s*"((?:[^"\\]|\\.)+)"')
 _HTTP = re.compile(r"^HTTP (\d{3}): (.*)$", re.S)
 _VARYING = re.compile(
-    r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b[0-9a-f]{16,}\b", re.I
+    r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b[0-9a-f]{16,}\b"
+    r"|\b\d{6,}\b",  # byte counts and request numbers: one cause, many figures
+    re.I,
 )
 
 

@@ -796,7 +796,7 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared) -> i
         and engine.source_error is None
         and engine.stalled is None,
         load=load_section(stats, cfg.arrival_spec(), parse_slos(cfg.slos)),
-        expected_samples=expected_samples(cfg, total, source_stats),
+        expected_samples=expected_samples(cfg, total, source_stats, ds),
         redact=redact,
     )
     return _outcome(cfg, engine, stats, source_stats, redact, budget, summary)
@@ -859,13 +859,19 @@ def open_job_journal(provider: object, path: Path):  # type: ignore[no-untyped-d
     return journal
 
 
-def expected_samples(cfg: RunConfig, total: int | None, source: object) -> int | None:
+def expected_samples(
+    cfg: RunConfig, total: int | None, source: object, ds: object = None
+) -> int | None:
     """How many samples the results file should end with, when the split's size is known:
     coverage then counts rows that never reached the file (a split cut short by an
     unreadable page reads 64/130, not 64/64). Rows dropped for an empty reference are not
     samples. Unknown for a shard (ids split evenly only on average)."""
     if total is None or cfg.shard is not None:
         return None
+    from asyncbench.sources.chunked import ChunkedSplit
+
+    if isinstance(ds, ChunkedSplit):  # scored per recording, its chunks joined
+        return ds.recordings(cfg.max_samples)
     scorable = max(0, total - getattr(source, "dropped_empty_reference", 0))
     return min(scorable, cfg.max_samples) if cfg.max_samples else scorable
 

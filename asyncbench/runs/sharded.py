@@ -262,7 +262,7 @@ def _summarise(state: _Run) -> int | BaseException:
         limit=p.cfg.max_workers,
         finished=finished,
         load=load_section(stats, p.cfg.arrival_spec(), parse_slos(p.cfg.slos)),
-        expected_samples=expected_samples(p.cfg, p.total, source),
+        expected_samples=expected_samples(p.cfg, p.total, source, p.ds),
     )
     if state.error is not None:
         return ConfigError(state.error)
