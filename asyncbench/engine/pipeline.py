@@ -455,7 +455,11 @@ class Engine:
             except self.transport_errors as exc:
                 err = _transport_error(exc)
             except Exception as exc:  # a client bug must cost one sample, not the run
-                err = ProviderError("internal", f"{type(exc).__name__}: {exc}"[:300])
+                err = ProviderError(
+                    "internal",
+                    f"{type(exc).__name__}: {exc}"[:240]
+                    + " (an asyncbench bug: please report it with this line and the command)",
+                )
             else:
                 latency = time.perf_counter() - t0
                 self._busy.discard(task)

@@ -69,6 +69,16 @@ class ProviderSettings:
 class Provider(ABC):
     """One API. Subclasses set the class attributes and implement `transcribe`."""
 
+    def __init_subclass__(cls, **kw: object) -> None:
+        """Every client's own `transcribe` reports a reply it cannot parse as `bad_response`
+        (`providers/boundary.py`), so no client can call a server's garbage an asyncbench bug."""
+        super().__init_subclass__(**kw)
+        own = cls.__dict__.get("transcribe")
+        if own is not None and not getattr(own, "__isabstractmethod__", False):
+            from asyncbench.providers.boundary import at_the_boundary
+
+            cls.transcribe = at_the_boundary(own)  # type: ignore[method-assign]
+
     #: model-name prefixes this client answers to, e.g. ("openai",)
     prefixes: ClassVar[tuple[str, ...]] = ()
     #: environment variable holding the key
