@@ -235,5 +235,32 @@ async def test_a_non_json_text_frame_is_a_bad_response_naming_where() -> None:
         with pytest.raises(ProviderError) as info:
             await asyncio.wait_for(client.transcribe(session, url, clip()), 10)
     assert info.value.kind == "bad_response" and info.value.retryable
-    assert str(info.value).startswith("reply not understood (JSONDecodeError: ")
-    assert "; in deepgram_live.py:" in str(info.value)
+    assert str(info.value) == "not a Deepgram message: <html>not json</html>"
+
+
+async def test_a_client_meeting_an_unexpected_shape_says_bad_response_and_where() -> None:
+    """The boundary itself: any client (this one made up) that trips over a reply's shape."""
+    from asyncbench.providers.base import Provider
+
+    class Careless(Provider):
+        key_required = False
+
+        async def transcribe(self, session, url, audio):  # type: ignore[no-untyped-def]
+            reply: dict[str, object] = {"result": None}
+            return reply["results"]  # the server named it differently
+
+    client = Careless(ProviderSettings(model="m"))
+    with pytest.raises(ProviderError) as info:
+        await client.transcribe(None, "http://x", clip())  # type: ignore[arg-type]
+    assert info.value.kind == "bad_response" and info.value.retryable
+    assert str(info.value).startswith("reply not understood (KeyError: 'results'; in ")
+    assert str(info.value).endswith(
+        "test_boundary_fuzz.py:" + str(_line_of('reply["results"]')) + ")"
+    )
+
+
+def _line_of(text: str) -> int:
+    from pathlib import Path
+
+    lines = Path(__file__).read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if text in line and "return" in line)

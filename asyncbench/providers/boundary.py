@@ -32,11 +32,9 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 def _where(exc: BaseException) -> str:
     """`deepgram_live.py:104`: the innermost asyncbench frame the exception passed through."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    for frame in reversed(frames):
-        if "asyncbench" in Path(frame.filename).parts:
-            return f"{Path(frame.filename).name}:{frame.lineno}"
-    return "?"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
+    ours = [f for f in frames if "asyncbench" in Path(f.filename).parts] or frames
+    return f"{Path(ours[-1].filename).name}:{ours[-1].lineno}" if ours else "?"
 
 
 def unreadable(exc: BaseException) -> TransientError | None:
