@@ -40,7 +40,7 @@ from asyncbench.engine.endpoints import Endpoint, EndpointPool
 from asyncbench.engine.liveness import LivenessWatch
 from asyncbench.engine.parts import PartSource
 from asyncbench.engine.stall import StallWatch, stall_aware_timeout
-from asyncbench.engine.stats import RunStats
+from asyncbench.engine.stats import RunStats, implausibly_long
 from asyncbench.providers.base import AudioPayload
 from asyncbench.results.parts import stitch
 from asyncbench.results.store import (
@@ -349,6 +349,8 @@ class Engine:
             st.ok += 1
             st.audio_s += result.duration
             st.latencies.append(result.time)
+            if implausibly_long(result.pred_text, result.duration):
+                st.implausible += 1
             if result.stream is not None:
                 st.streams.append(result.stream)
             if result.t_intended is not None and result.t_end is not None:
@@ -368,6 +370,8 @@ class Engine:
         if result.status == OK:
             st.ok -= 1
             st.audio_s -= result.duration
+            if implausibly_long(result.pred_text, result.duration):
+                st.implausible -= 1
             with contextlib.suppress(ValueError):
                 st.latencies.remove(result.time)
         elif result.status == SKIPPED_SHORT:

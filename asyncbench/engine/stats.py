@@ -35,6 +35,9 @@ class RunStats:
     # of every chunk sent on the real-time schedule (reporting/streaming.py reads them)
     streams: list[dict[str, float | int | None]] = field(default_factory=list)
     chunk_lateness: list[float] = field(default_factory=list)
+    # ok transcripts far longer than their audio could hold (a server's runaway or filler
+    # reply): still scored as the board scores them, but counted so the summary says so
+    implausible: int = 0
 
     @property
     def wall_s(self) -> float:
@@ -49,6 +52,17 @@ class RunStats:
     def requests_per_s(self) -> float:
         wall = self.wall_s
         return self.attempts / wall if wall > 0 else 0.0
+
+
+#: characters per second of audio beyond any speech (fast speech is about 20)...
+IMPLAUSIBLE_CHARS_PER_S = 60.0
+#: ...and a floor, so a short clip with a long but real sentence is not counted
+IMPLAUSIBLE_FLOOR_CHARS = 500
+
+
+def implausibly_long(text: str, duration: float) -> bool:
+    """Whether a transcript is longer than any speech in `duration` seconds could be."""
+    return len(text) > max(IMPLAUSIBLE_FLOOR_CHARS, IMPLAUSIBLE_CHARS_PER_S * duration)
 
 
 def percentile(ordered: list[float], q: float) -> float:

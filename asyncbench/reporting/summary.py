@@ -29,7 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from asyncbench.engine.endpoints import EndpointPool
-from asyncbench.engine.stats import RunStats, latency_summary
+from asyncbench.engine.stats import (
+    IMPLAUSIBLE_CHARS_PER_S,
+    IMPLAUSIBLE_FLOOR_CHARS,
+    RunStats,
+    latency_summary,
+)
 from asyncbench.results.errors_top import errors_lines, errors_top
 from asyncbench.results.store import ResumeState
 from asyncbench.sources.dataset import SourceStats
@@ -114,6 +119,7 @@ def build_summary(
             "errors_by_kind": dict(stats.errors_by_kind.most_common()),
             "already_done": resume.finished,
             "audio_s": stats.audio_s,
+            "implausible_transcripts": stats.implausible,
         },
         "latency_s": latency_summary(stats.latencies),
         "rtfx": {
@@ -239,6 +245,13 @@ def print_summary(
         print(
             f"{source.dropped_empty_reference} samples skipped: reference empty after "
             "normalisation or 'ignore time segment in scoring' (as the leaderboard does)",
+            file=err,
+        )
+    if stats.implausible:
+        print(
+            f"{stats.implausible} transcripts are implausibly long for their audio (over "
+            f"{IMPLAUSIBLE_CHARS_PER_S:g} characters per second, at least "
+            f"{IMPLAUSIBLE_FLOOR_CHARS}): scored as they are, as the board does; check the server",
             file=err,
         )
     if resume.finished:
