@@ -19,13 +19,7 @@ import orjson
 
 from asyncbench.core.endpoint_spec import normalize_endpoint
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, TransientError
-from asyncbench.providers._wire import (
-    BIG_REPLY,
-    check_text,
-    parse_json,
-    send,
-    transcript_string,
-)
+from asyncbench.providers._wire import check_text, send, transcript_string
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings, excerpt
 from asyncbench.sources.audio import sniff
 
@@ -172,9 +166,9 @@ def quota_error(key_env: str | None, message: str, status: int) -> PermanentErro
 def reply_json(body: bytes, content_type: str = "application/json") -> Any:
     """The reply as JSON; a torn or non-JSON 200 (an HTML login page, binary, invalid UTF-8)
     is retried rather than scored as words."""
-    text = check_text(body, content_type)
+    check_text(body, content_type)
     try:
-        return parse_json(text if len(body) > BIG_REPLY else body)
+        return orjson.loads(body)
     except orjson.JSONDecodeError:
         raise TransientError("bad_response", f"reply is not JSON: {excerpt(body)}") from None
 

@@ -40,8 +40,7 @@ from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, T
 from asyncbench.core.pacing import AccountPace
 from asyncbench.core.retry import backoff_delay
 from asyncbench.providers._http import quota_error
-from asyncbench.providers._wire import BIG_REPLY, check_text, send
-from asyncbench.providers._wire import parse_json as loads_reply
+from asyncbench.providers._wire import check_text, send
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings, excerpt, http_error
 
 T = TypeVar("T")
@@ -358,7 +357,7 @@ class JobProvider(Provider):
         if not parse_json:
             return text
         try:
-            return loads_reply(text if len(body) > BIG_REPLY else body)
+            return orjson.loads(body)
         except orjson.JSONDecodeError:
             raise TransientError(
                 "bad_response", f"{method} {url}: not JSON: {excerpt(body) or '(empty body)'}"

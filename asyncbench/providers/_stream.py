@@ -36,7 +36,7 @@ from asyncbench.core.streaming import (
     split_chunks,
 )
 from asyncbench.providers._jobs import error_text
-from asyncbench.providers._wire import parse_json, redirect_target
+from asyncbench.providers._wire import redirect_target
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings, http_error
 from asyncbench.sources.audio import parse_wav
 
@@ -192,7 +192,7 @@ class StreamingProvider(Provider):
         msg = await ws.receive()
         if msg.type == aiohttp.WSMsgType.TEXT:
             try:
-                data = parse_json(msg.data)
+                data = orjson.loads(msg.data)
             except orjson.JSONDecodeError:
                 data = None
             if not isinstance(data, dict):

@@ -20,14 +20,10 @@ rules hold for all of them and cannot drift apart:
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
-
-import orjson
 
 from asyncbench.core.errors import PermanentError, TransientError
 from asyncbench.core.limits import DEFAULT_MAX_REPLY_BYTES
@@ -186,35 +182,6 @@ async def send(
                 body = await read_error_body(resp)
             return Reply(resp.status, resp.headers, resp.content_type, body)
     raise PermanentError("redirect", f"more than {MAX_REDIRECTS} redirects, the last to {url}")
-
-
-#: replies longer than this are parsed by the standard library's json: orjson's parser holds
-#: about 13x a long string's size while it works (130 MB for a 10 MB transcript), json about
-#: 1x (bench/reply_memory.py); below it orjson is faster and the difference is small
-BIG_REPLY = 1 << 20
-_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-def parse_json(data: bytes | str) -> Any:
-    """A reply (or WebSocket message) as JSON, in memory bounded by a small multiple of its
-    size; raises `orjson.JSONDecodeError` (a `ValueError`) like `orjson.loads`. A long reply
-    that escapes surrogates goes to orjson, which refuses lone ones as the rest of asyncbench
-    expects."""
-    if len(data) <= BIG_REPLY:
-        return orjson.loads(data)
-    text = data if isinstance(data, str) else None
-    if text is not None and _ESCAPED_SURROGATE.search(text):
-        return orjson.loads(data)
-    try:
-        if text is None:
-            text = data.decode("utf-8")  # type: ignore[union-attr]
-            if _ESCAPED_SURROGATE.search(text):
-                return orjson.loads(data)
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise orjson.JSONDecodeError(exc.msg, exc.doc, exc.pos) from None
-    except (UnicodeDecodeError, RecursionError) as exc:
-        raise orjson.JSONDecodeError(f"{type(exc).__name__}", "", 0) from None
 
 
 def _excerpt(body: bytes, limit: int = 120) -> str:

@@ -26,7 +26,7 @@ import orjson
 from asyncbench.core.errors import TransientError
 from asyncbench.core.streaming import PacedAudio, Timeline
 from asyncbench.providers._stream import PCM, StreamingProvider, websocket_url
-from asyncbench.providers._wire import parse_json, transcript_string
+from asyncbench.providers._wire import transcript_string
 from asyncbench.providers.base import ProviderSettings
 from asyncbench.providers.deepgram import DeepgramProvider
 
@@ -98,7 +98,7 @@ class DeepgramLiveProvider(StreamingProvider):
                     if msg.type != aiohttp.WSMsgType.TEXT:
                         await self._raise_frame(ws, msg)
                     try:
-                        data = parse_json(msg.data) if msg.data else None
+                        data = orjson.loads(msg.data) if msg.data else None
                     except orjson.JSONDecodeError:
                         data = None
                     if not isinstance(data, dict):

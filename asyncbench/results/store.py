@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import json
 import os
 import re
 from collections.abc import Callable
@@ -31,10 +30,6 @@ from typing import Any
 import orjson
 
 from asyncbench.core.errors import ConfigError
-
-#: lines whose transcript is longer than this are written by the standard library's json
-#: (same bytes; orjson holds ~13x a long string while it encodes: bench/reply_memory.py)
-BIG_LINE = 1 << 20
 
 OK = "ok"
 SKIPPED_SHORT = "skipped_short"
@@ -103,9 +98,6 @@ class Result:
             line["t_sent"] = round(self.t_sent, 6)
         if self.stream is not None:
             line.update(self.stream)
-        if len(self.pred_text) > BIG_LINE:
-            # byte for byte what orjson writes, in about 3x the text's size instead of 13x
-            return json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
         return orjson.dumps(line) + b"\n"
 
 
