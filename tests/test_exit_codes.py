@@ -170,3 +170,16 @@ def test_a_batch_with_failed_samples_exits_3_and_names_the_message(
         "error: 1 of 1 splits have samples failed or never written: exit 3; rerun the same "
         "command to retry them, or allow some with --max_failed_pct X"
     )
+
+
+def test_a_run_split_over_processes_exits_3_too(
+    esb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--processes 2: the driver, which owns the exit code, judges the merged file."""
+
+    def plan(port: int, n: int, body: bytes) -> Action:
+        return Action(status=404, body=NO_MODEL, content_type="application/json")
+
+    code, _out, err = _run(capsys, esb, tmp_path / "p", plan, "--processes", "2")
+    assert code == 3, err
+    assert _last(err).startswith("error: 12 of 12 samples not done (12 failed, 0 never written")
