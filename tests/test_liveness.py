@@ -125,3 +125,36 @@ async def test_the_watch_waits_while_any_endpoint_is_not_resting() -> None:
     assert fired[0].endswith(
         "every endpoint is resting: http://a (no reply within 1 s); http://b (refused [2J)"
     )
+
+
+async def test_a_batch_whose_endpoint_dies_exits_5_and_marks_the_split_stalled(
+    forty: Path, tmp_path: Path
+) -> None:
+    async with server(1, plan=lambda port, n, body: Action(hang=True)) as srv:
+        args = [
+            "batch",
+            "--model",
+            "aldea/default",
+            "--dataset_path",
+            str(forty),
+            "--datasets",
+            "ami",
+            "--aldea_endpoints",
+            srv.endpoints,
+            "--results_dir",
+            str(tmp_path / "b"),
+            "--no_progress",
+            "--max_workers",
+            "4",
+            "--timeout",
+            "1",
+            "--max_retries",
+            "0",
+            "--stall_timeout",
+            "2",
+        ]
+        code, _out, err = await finish(await start(args), timeout=120)
+    assert code == exit_codes.STALLED, err
+    assert sum(line.startswith("error: stalled: ") for line in err.splitlines()) == 1
+    row = next(line for line in err.splitlines() if line.startswith("aldea/default "))
+    assert " stalled " in row
