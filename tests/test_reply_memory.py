@@ -36,3 +36,26 @@ def test_implausibly_long_transcripts_are_counted_in_the_summary(
     ) in err.splitlines()
     summary = json.loads(next(results.glob("*.summary.json")).read_text())
     assert summary["this_run"]["implausible_transcripts"] == 6
+
+
+def test_scoring_runaway_transcripts_splits_one_at_a_time(tmp_path: Path) -> None:
+    """Scoring held every transcript's word list at once (~12x the text each): ten 10 MB
+    runaway replies peaked at 1.9 GB when the run scored its file (1.0 GB now); one at a time."""
+    import tracemalloc
+
+    import orjson
+
+    from asyncbench.scoring import score_file
+
+    text = ("seven bright stars shine above quiet hills " * 25_000)[: 2**20]
+    path = tmp_path / "r.jsonl"
+    line = {"status": "ok", "text": "seven bright stars", "pred_text": text, "duration": 5.0}
+    path.write_bytes(b"".join(orjson.dumps({"id": f"a{i}", **line}) + b"\n" for i in range(6)))
+    tracemalloc.start()
+    try:
+        score = score_file(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert score.n_ok == 6 and score.counts.ins == 6 * (len(text.split()) - 3)
+    assert peak < 48 * len(text), peak / len(text)  # 30x now (the normaliser 17x); was 68x
