@@ -103,7 +103,7 @@ async def test_bad_clips_are_recorded_and_odd_formats_just_work(
     async with server(2, transcript=by_pitch) as srv:
         args = run_args(mixed, srv.endpoints, tmp_path, config="mixed")
         code, _, err = await finish(await start(args))
-    assert code == 0, err
+    assert code == 3, err  # undecodable clips fail: exit 3 since #25 item 6 (was 0)
     rows = ledger(results_file(mixed, tmp_path, config="mixed"))
     assert sorted(rows) == sorted(
         ["plain", "stereo16k", "wav44k", "mp3", "flac48k", "short", "corrupt", "empty", "nosamples"]

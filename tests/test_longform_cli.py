@@ -84,7 +84,7 @@ async def test_over_the_limit_is_chunked_and_stitched_under_it_sent_whole(
             mock.url, data, tmp_path / "told-100", "--max_upload_mb", "100", "--max_retries", "0"
         )
         assert mock.state.counters["openai.413"] == 2
-    assert code == 0, err
+    assert code == 3, err  # two samples failed: exit 3 since #25 item 6 (was 0)
     kinds = sorted((r["id"], r["status"], r["error_kind"]) for r in rows)
     assert kinds == [
         ("earnings22-000", "ok", None),
@@ -126,7 +126,7 @@ async def test_over_the_limit_with_chunking_off_or_too_long_to_cut_fails_that_sa
     async with MockServer(MockConfig()) as mock:
         code, _, err, rows = await run(mock.url, data, tmp_path / "off", "--chunking", "off")
         assert mock.state.counters["openai.requests"] == 2  # nothing sent for the 20 min
-    assert code == 0, err
+    assert code == 3, err  # one sample failed: exit 3 since #25 item 6 (was 0)
     [failed] = [r for r in rows if r["status"] == "failed"]
     assert failed["id"] == "earnings22-002" and failed["error_kind"] == "over_limit"
     assert "over openai's limits (25 MB, 1400 s)" in failed["error"]
@@ -137,7 +137,7 @@ async def test_over_the_limit_with_chunking_off_or_too_long_to_cut_fails_that_sa
     async with MockServer(MockConfig()) as mock:
         code, _, err, rows = await run(mock.url, data, tmp_path / "tiny", "--max_upload_mb", "0.02")
         assert mock.state.counters["openai.requests"] == 0
-    assert code == 0, err
+    assert code == 3, err  # every sample failed: exit 3 since #25 item 6 (was 0)
     assert [r["error_kind"] for r in rows] == ["too_long"] * 3
     assert "too long to cut" in rows[0]["error"]
 

@@ -82,7 +82,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with Background(LoopbackAldea(2, plan=plan, transcript=transcript_of)) as srv:
         for config in ("ami", "tedlium"):
             args = run_args("aldea/default", esb, config, "test", srv.endpoints, out)
-            code, _, err = capsys.cli("run", *args, "--max_workers", "6")
+            # failed samples are part of what the report shows: allowed, so the exit is 0
+            code, _, err = capsys.cli("run", *args, "--max_workers", "6", "--max_failed_pct", "100")
             assert code == 0, err
     with Background(CappedAldea(capacity=2, service_s=0.05)) as capped:
         args = run_args("aldea/default", esb, "tedlium", "test", capped.endpoints, out)

@@ -156,7 +156,7 @@ async def test_urls_refused_twice_fail_as_download_and_a_rerun_retries_them(
         code, _, err = await use_url(
             viewer, aldea.endpoints, tmp_path, "--max_samples", "3", split="test.other"
         )
-        assert code == 0, err
+        assert code == 3, err  # every sample failed: exit 3 since #25 item 6 (was 0)
         assert "failed by kind: download: 3" in err
         assert not aldea.seen  # nothing to send
         failed = results_of(tmp_path, "test.other")

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from asyncbench.core import exit_codes
 from asyncbench.core.errors import ConfigError
 from asyncbench.core.terminal import terminal_text
 from asyncbench.core.text import lines, one_line
@@ -221,7 +222,8 @@ def run_batch(
     for outcome in outcomes:
         if outcome.status == "pending":  # never started: the budget was spent first
             outcome.status = "budget"
-    return outcomes, 1 if any(o.status in ("error", "not started") for o in outcomes) else 0
+    broken = any(o.status in ("error", "not started") for o in outcomes)
+    return outcomes, exit_codes.most_serious([code, exit_codes.ERROR if broken else 0])
 
 
 def _settle(outcome: SplitOutcome, result: int | BaseException) -> int:
@@ -243,10 +245,12 @@ def _settle(outcome: SplitOutcome, result: int | BaseException) -> int:
         outcome.summary = read_summary(outcome.results)
         return 0
     outcome.summary = read_summary(outcome.results)
-    from asyncbench.runs.budget import BUDGET_EXIT
-
-    statuses = {130: "interrupted", 143: "interrupted", BUDGET_EXIT: "budget"}
-    outcome.status = statuses.get(result, "done")
+    outcome.status = {
+        exit_codes.INTERRUPTED: "interrupted",
+        exit_codes.TERMINATED: "interrupted",
+        exit_codes.STALLED: "stalled",
+        exit_codes.BUDGET: "budget",
+    }.get(result, "done")
     return result
 
 
@@ -260,6 +264,7 @@ def announce(cfg: RunConfig) -> None:
 def _run_in_turn(todo: Sequence[tuple[SplitOutcome, RunConfig]], ledger: Any) -> int:
     from asyncbench.runs.runner import run
 
+    codes: list[int] = []
     for outcome, cfg in todo:
         if ledger.stopped:  # the budget is spent: no further split starts
             break
@@ -271,7 +276,8 @@ def _run_in_turn(todo: Sequence[tuple[SplitOutcome, RunConfig]], ledger: Any) ->
         code = _settle(outcome, result)
         if code in (130, 143):
             return code
-    return 0
+        codes.append(code)
+    return exit_codes.most_serious(codes)
 
 
 def _run_at_once(
@@ -281,7 +287,7 @@ def _run_at_once(
 
     results = run_all([cfg for _, cfg in todo], ledger, max_runs=max_runs, announce=announce)
     codes = [_settle(outcome, result) for (outcome, _), result in zip(todo, results, strict=True)]
-    return next((c for c in codes if c in (130, 143)), 0)
+    return exit_codes.most_serious(codes)
 
 
 def _run_sharded(
@@ -292,7 +298,7 @@ def _run_sharded(
 
     results = run_all_sharded([cfg for _, cfg in todo], shards, executor, ledger, announce=announce)
     codes = [_settle(outcome, result) for (outcome, _), result in zip(todo, results, strict=True)]
-    return next((c for c in codes if c in (130, 143)), 0)
+    return exit_codes.most_serious(codes)
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -378,7 +384,44 @@ def batch(
     report = score_outcomes(outcomes, base.results_dir, models)
     if report is not None:
         print_report(report)
-    return close_command(ledger, code)
+    for line in batch_errors(outcomes):
+        print(line, file=sys.stderr)
+    code = close_command(ledger, code)  # the spend lines; a budget stop explains a shortfall
+    if code == exit_codes.SHORT:
+        short = sum(1 for o in outcomes if _short(o))
+        print(
+            f"error: {short} of {len(outcomes)} splits have samples failed or never written: "
+            f"exit {exit_codes.SHORT}; rerun the same command to retry them, or allow some "
+            "with --max_failed_pct X",
+            file=sys.stderr,
+        )
+    return code
+
+
+def _short(outcome: SplitOutcome) -> bool:
+    from asyncbench.runs.verdict import short_percent
+
+    return outcome.status == "done" and short_percent(outcome.summary or {})[2] > 0
+
+
+def batch_errors(outcomes: Sequence[SplitOutcome]) -> list[str]:
+    """The most frequent failure messages over the batch's runs, with their model (each
+    run's summary counted them: `errors_top`)."""
+    from asyncbench.results.errors_top import TOP, errors_lines
+
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        for entry in (o.summary or {}).get("errors_top") or []:
+            message = str(entry.get("message", ""))
+            if message.startswith("("):  # a run's "(N other messages)" line
+                continue
+            label = f"{o.model}: {message}"
+            counts[label] = counts.get(label, 0) + int(entry.get("count") or 0)
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    lines = errors_lines([{"count": n, "message": m} for m, n in ranked[:TOP]])
+    if len(ranked) > TOP:
+        lines.append(f"  ... and {len(ranked) - TOP} other messages (each run's summary lists its)")
+    return lines
 
 
 def sharded_plan(

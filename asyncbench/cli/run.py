@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from asyncbench.core import exit_codes
 from asyncbench.core.limits import DEFAULT_MAX_REPLY_BYTES
 
 if TYPE_CHECKING:
@@ -389,6 +390,24 @@ def run_command(
             "each; this process writes the results file, --max_workers is shared among them)",
         ),
     ] = 1,
+    max_failed_pct: Annotated[
+        float,
+        typer.Option(
+            "--max_failed_pct",
+            "--max-failed-pct",
+            help="Percent of the split that may end failed or never written and still exit 0 "
+            "(default 0: any such sample makes the run exit 3)",
+        ),
+    ] = 0.0,
+    stall_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--stall_timeout",
+            "--stall-timeout",
+            help="Stop (exit 5, resumable) when no request has succeeded for this many seconds "
+            "and every endpoint is resting (default: 2 x --timeout, at least 30)",
+        ),
+    ] = None,
     prep_threads: Annotated[
         int | None,
         typer.Option(
@@ -405,14 +424,14 @@ def run_command(
     gates = parse_gates(fail_if)  # a malformed gate stops here, before any request
     cfg = run_config(locals())
     code = run_processes(cfg)  # runner.run unless --processes N
-    if code:
+    if code and code != exit_codes.SHORT:
         raise typer.Exit(code)
-    if gates:
+    if gates:  # still judged when samples failed: the gates' lines say which held
         from asyncbench.cli.gating import run_gates
 
-        code = run_gates(cfg, gates)
-        if code:
-            raise typer.Exit(code)
+        code = run_gates(cfg, gates) or code
+    if code:
+        raise typer.Exit(code)
 
 
 def run_config(o: Mapping[str, Any]) -> RunConfig:
@@ -474,4 +493,6 @@ def run_config(o: Mapping[str, Any]) -> RunConfig:
         processes=o.get("processes", 1),
         warmup=o.get("warmup"),
         revalidate=o.get("revalidate", False),
+        max_failed_pct=o.get("max_failed_pct"),
+        stall_timeout=o.get("stall_timeout"),
     )

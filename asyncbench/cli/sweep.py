@@ -536,7 +536,11 @@ def make_sweep_command(run_command: Callable[..., None]) -> Callable[..., None]:
         ),
     ]
 
-    @like_run(run_command, drop=("results_dir", "shard", "fail_if", "processes"), own=own)
+    @like_run(
+        run_command,
+        drop=("results_dir", "shard", "fail_if", "processes", "max_failed_pct"),
+        own=own,
+    )
     def sweep_command(**options: Any) -> None:
         """Run the same samples at each concurrency (or rate) level and find the knee."""
         levels_spec, rates_spec = options.pop("levels"), options.pop("rates")

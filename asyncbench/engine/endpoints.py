@@ -40,6 +40,8 @@ class Endpoint:
     errors: int = 0
     latency_sum: float = 0.0
     errors_by_kind: dict[str, int] = field(default_factory=dict)
+    #: the last failure's message (redacted by the caller): what a stalled run names
+    last_error: str | None = None
     #: the URL as shown in results, summaries and messages: key-shaped query values masked
     #: (worked out once: every result line carries it)
     label: str = field(init=False, default="")
@@ -88,10 +90,17 @@ class EndpointPool:
         # to the longest waiter, so runs sharing a pool are served in the batch's order
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._arrivals = itertools.count()
+        #: monotonic time of the last success on any endpoint (liveness, engine/liveness.py)
+        self.last_ok = 0.0
 
     @property
     def in_flight(self) -> int:
         return sum(ep.in_flight for ep in self.endpoints)
+
+    def all_resting(self) -> bool:
+        """Every endpoint has failed `fail_threshold` times in a row (resting, or its one probe
+        out): nothing is answering anywhere."""
+        return all(ep.consecutive_failures >= self.fail_threshold for ep in self.endpoints)
 
     def _choose(self, now: float, skip: frozenset[int] = frozenset()) -> Endpoint | None:
         """Least in flight among usable endpoints; ties go round-robin from the last pick."""
@@ -191,6 +200,7 @@ class EndpointPool:
         latency: float,
         kind: str | None = None,
         health: bool = True,
+        error: str | None = None,
     ) -> None:
         """Return a slot and record the outcome.
 
@@ -199,12 +209,15 @@ class EndpointPool:
         """
         ep.requests += 1
         if ok:
+            self.last_ok = time.monotonic()
             ep.latency_sum += latency
             ep.consecutive_failures = 0
             ep.rest_s = 0.0
             ep.rested_until = 0.0
         else:
             ep.errors += 1
+            if error is not None:
+                ep.last_error = error
             if kind:
                 ep.errors_by_kind[kind] = ep.errors_by_kind.get(kind, 0) + 1
             if health:

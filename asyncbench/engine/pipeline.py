@@ -39,9 +39,10 @@ from asyncbench.core.sse import SSEMetrics
 from asyncbench.core.streaming import StreamMetrics
 from asyncbench.engine.arrivals import ArrivalSpec, schedule
 from asyncbench.engine.endpoints import Endpoint, EndpointPool
+from asyncbench.engine.liveness import LivenessWatch
 from asyncbench.engine.parts import PartSource
 from asyncbench.engine.stall import StallWatch, stall_aware_timeout
-from asyncbench.engine.stats import RunStats
+from asyncbench.engine.stats import RunStats, implausibly_long
 from asyncbench.engine.written import open_mark
 from asyncbench.providers.base import AudioPayload
 from asyncbench.results.parts import stitch
@@ -102,6 +103,9 @@ class EngineOptions:
     admit: Callable[[float], bool | Awaitable[bool]] | None = None
     #: told after every admitted attempt (whatever its end) with the same audio seconds
     settle: Callable[[float], None] | None = None
+    #: stop the run (`Engine.stalled`) when nothing has succeeded for this many seconds and
+    #: every endpoint is resting (engine/liveness.py); None: wait for them however long
+    stall_timeout: float | None = None
 
 
 Transcribe = Callable[[str, AudioPayload], Awaitable[str]]
@@ -168,6 +172,9 @@ class Engine:
         #: what the sample source raised mid-split (a corrupt parquet page): reading stopped
         #: there, and everything read before it was still sent and written
         self.source_error: Exception | None = None
+        #: the one line naming each endpoint and its last error, when the run stopped because
+        #: every endpoint was resting and nothing had succeeded for `stall_timeout`
+        self.stalled: str | None = None
 
     # -- stopping ---------------------------------------------------------------------------
 
@@ -180,6 +187,17 @@ class Engine:
             self.opts.grace_s = 0.0
             for task in list(self._busy):
                 task.cancel()
+        self._stop.set()
+
+    def _stalled(self, line: str) -> None:
+        """Every endpoint is resting and nothing has succeeded for `stall_timeout`: stop at
+        once (requests in flight to dead endpoints would only time out); what was written
+        stays, and a rerun resumes the rest."""
+        self.stalled = line
+        self.accepting = False
+        self.opts.grace_s = 0.0
+        for task in list(self._busy):
+            task.cancel()
         self._stop.set()
 
     def _write_failed(self, failure: WriteFailed) -> None:
@@ -344,6 +362,8 @@ class Engine:
             st.audio_s += result.duration
             st.latencies.append(result.time)
             st.done_at.append(time.monotonic())
+            if implausibly_long(result.pred_text, result.duration):
+                st.implausible += 1
             if result.stream is not None:
                 st.streams.append(result.stream)
             if result.t_intended is not None and result.t_end is not None:
@@ -363,6 +383,8 @@ class Engine:
         if result.status == OK:
             st.ok -= 1
             st.audio_s -= result.duration
+            if implausibly_long(result.pred_text, result.duration):
+                st.implausible -= 1
             with contextlib.suppress(ValueError):
                 st.latencies.remove(result.time)
             if st.done_at:
@@ -463,7 +485,11 @@ class Engine:
             except self.transport_errors as exc:
                 err = _transport_error(exc)
             except Exception as exc:  # a client bug must cost one sample, not the run
-                err = ProviderError("internal", f"{type(exc).__name__}: {exc}"[:300])
+                err = ProviderError(
+                    "internal",
+                    f"{type(exc).__name__}: {exc}"[:240]
+                    + " (an asyncbench bug: please report it with this line and the command)",
+                )
             else:
                 latency = time.perf_counter() - (mark[0] if mark else t0)
                 self._busy.discard(task)
@@ -497,6 +523,7 @@ class Engine:
                 latency=latency,
                 kind=err.kind,
                 health=err.kind in HEALTH_KINDS and not paused,
+                error=f"{err.kind}: {self.redact(str(err))}",
             )
             failed_on.append(ep)
             self.stats.attempts += 1
@@ -608,6 +635,13 @@ class Engine:
             maxsize=max(256 if open_loop else 16, opts.max_workers // 4)
         )
         self.stall_watch.start()
+        liveness = (
+            LivenessWatch(self.pool, opts.stall_timeout, self._stalled)
+            if opts.stall_timeout is not None
+            else None
+        )
+        if liveness is not None:
+            liveness.start()
         writer_task = asyncio.create_task(self.writer.run(), name="writer")
         reader = asyncio.create_task(self._read(batches, raw), name="reader")
         preppers = [
@@ -657,6 +691,8 @@ class Engine:
             await self.stall_watch.stop()
             self.stats.loop_lags = self.stall_watch.lags
             self.stats.loop_busy = self.stall_watch.busy
+            if liveness is not None:
+                await liveness.stop()
             self.writer.close()
             await writer_task
             self.stats.ended = time.monotonic()

@@ -53,6 +53,10 @@ class RunStats:
     #: the decoded audio: cost, RTFx and audio hours use the decoded length (warned once)
     length_off: int = 0
 
+    # ok transcripts far longer than their audio could hold (a server's runaway or filler
+    # reply): still scored as the board scores them, but counted so the summary says so
+    implausible: int = 0
+
     @property
     def wall_s(self) -> float:
         return (self.ended or time.monotonic()) - self.started
@@ -66,6 +70,17 @@ class RunStats:
     def requests_per_s(self) -> float:
         wall = self.wall_s
         return self.attempts / wall if wall > 0 else 0.0
+
+
+#: characters per second of audio beyond any speech (fast speech is about 20)...
+IMPLAUSIBLE_CHARS_PER_S = 60.0
+#: ...and a floor, so a short clip with a long but real sentence is not counted
+IMPLAUSIBLE_FLOOR_CHARS = 500
+
+
+def implausibly_long(text: str, duration: float) -> bool:
+    """Whether a transcript is longer than any speech in `duration` seconds could be."""
+    return len(text) > max(IMPLAUSIBLE_FLOOR_CHARS, IMPLAUSIBLE_CHARS_PER_S * duration)
 
 
 def percentile(ordered: list[float], q: float) -> float:

@@ -429,11 +429,17 @@ class JobProvider(Provider):
         **kwargs: Any,
     ) -> dict[str, Any]:
         """GET `url` until the job (the reply, or its `key` member) has a final status: the
-        job object when done, its `failure(job_id, job)` raised when failed."""
+        job object when done, its `failure(job_id, job)` raised when failed. A reply that
+        names another job (its `id`) is a `protocol` error: its transcript is never taken."""
 
         async def check() -> dict[str, Any] | ProviderError | None:
             reply = await self.request(session, "GET", url, **kwargs)
             job = reply.get(key) if key and isinstance(reply, dict) else reply
+            other = job.get("id") if isinstance(job, dict) else None
+            if isinstance(other, str | int) and str(other) != job_id:
+                return TransientError(  # at once, not asked again: this job is not trusted
+                    "protocol", f"the status of job {job_id} came back for job {other}"[:300]
+                )
             status = job.get("status") if isinstance(job, dict) else None
             if status == statuses.done:
                 return job  # type: ignore[no-any-return]

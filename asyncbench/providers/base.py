@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
+from asyncbench.core.credentials import check_base_url, check_key
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, TransientError
 from asyncbench.core.languages import described
 from asyncbench.core.limits import Limits
@@ -68,6 +69,16 @@ class ProviderSettings:
 class Provider(ABC):
     """One API. Subclasses set the class attributes and implement `transcribe`."""
 
+    def __init_subclass__(cls, **kw: object) -> None:
+        """Every client's own `transcribe` reports a reply it cannot parse as `bad_response`
+        (`providers/boundary.py`), so no client can call a server's garbage an asyncbench bug."""
+        super().__init_subclass__(**kw)
+        own = cls.__dict__.get("transcribe")
+        if own is not None and not getattr(own, "__isabstractmethod__", False):
+            from asyncbench.providers.boundary import at_the_boundary
+
+            cls.transcribe = at_the_boundary(own)  # type: ignore[method-assign]
+
     #: model-name prefixes this client answers to, e.g. ("openai",)
     prefixes: ClassVar[tuple[str, ...]] = ()
     #: environment variable holding the key
@@ -111,6 +122,10 @@ class Provider(ABC):
             )
         self.wire = WirePolicy(settings.max_reply_bytes, settings.follow_redirects)
         env_url = os.environ.get(self.base_url_env) if self.base_url_env else None
+        if settings.base_url:
+            check_base_url(settings.base_url, "--base_url", self.key_env)
+        elif env_url and self.base_url_env:
+            check_base_url(env_url, self.base_url_env, self.key_env)
         self.base_url = (settings.base_url or env_url or self.default_base_url).rstrip("/")
 
     def account_pace(self, limit: str, per_second: float) -> AccountPace:
@@ -177,9 +192,10 @@ def resolve_key(settings: ProviderSettings, key_env: str | None) -> str | None:
     if settings.api_key and settings.api_key_file:
         raise ConfigError("pass --api_key or --api_key_file, not both")
     if settings.api_key:
-        return settings.api_key
+        return check_key(settings.api_key, "--api_key", key_env)
     if settings.api_key_file:
-        return read_key_file(settings.api_key_file, "--api_key_file")
+        key = read_key_file(settings.api_key_file, "--api_key_file")
+        return check_key(key, f"--api_key_file {settings.api_key_file}", key_env)
     if not key_env:
         return None
     value = os.environ.get(key_env) or None
@@ -188,8 +204,8 @@ def resolve_key(settings: ProviderSettings, key_env: str | None) -> str | None:
     if value and path:
         raise ConfigError(f"both {key_env} and {file_env} are set; unset one")
     if path:
-        return read_key_file(path, file_env)
-    return value
+        return check_key(read_key_file(path, file_env), f"{file_env} {path}", key_env)
+    return check_key(value, key_env, key_env) if value and value.strip() else None
 
 
 def excerpt(body: bytes | str, limit: int = 300) -> str:

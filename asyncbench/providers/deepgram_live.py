@@ -97,7 +97,10 @@ class DeepgramLiveProvider(StreamingProvider):
                         )
                     if msg.type != aiohttp.WSMsgType.TEXT:
                         await self._raise_frame(ws, msg)
-                    data = orjson.loads(msg.data) if msg.data else None
+                    try:
+                        data = orjson.loads(msg.data) if msg.data else None
+                    except orjson.JSONDecodeError:
+                        data = None
                     if not isinstance(data, dict):
                         raise TransientError(
                             "bad_response", f"not a Deepgram message: {msg.data[:200]}"

@@ -171,23 +171,42 @@ class OpenAIRTProvider(StreamingProvider):
                         await sender
 
     async def _receive(self, ws: aiohttp.ClientWebSocketResponse, timeline: Timeline) -> None:
-        """Deltas as partials until the committed item's `completed` (the final)."""
+        """Deltas as partials until the committed item's `completed` (the final).
+
+        The final is bound to this session's own item: the `item_id` of its one
+        `input_audio_buffer.committed`. A `completed` for any other item (or before the
+        commit was acknowledged) is words from somewhere else: a `protocol` error, never
+        scored. (It used to be taken whenever the commit had not been acknowledged yet.)"""
         committed: str | None = None
         running: dict[str, str] = {}  # item id -> the deltas so far
         while True:
             data = await self.receive_json(ws, "realtime")
             kind = data.get("type")
             if kind == "input_audio_buffer.committed":
-                committed = data.get("item_id")
+                item_id = data.get("item_id")
+                if not isinstance(item_id, str) or not item_id:
+                    raise TransientError("protocol", f"committed without an item_id: {data}"[:300])
+                if committed is not None and item_id != committed:
+                    raise TransientError(
+                        "protocol", f"a second commit ({item_id}) after {committed}"[:300]
+                    )
+                committed = item_id
             elif kind == "conversation.item.input_audio_transcription.delta":
                 item = str(data.get("item_id"))
                 delta = data.get("delta") or ""
                 running[item] = running.get(item, "") + transcript_string(delta, "delta")
-                timeline.partial(running[item])
+                if committed is None or item == committed:
+                    timeline.partial(running[item])
             elif kind == "conversation.item.input_audio_transcription.completed":
-                if committed is None or data.get("item_id") == committed:
-                    timeline.final(transcript_string(data.get("transcript"), "transcript"))
-                    return
+                item = data.get("item_id")
+                if committed is None or item != committed:
+                    raise TransientError(
+                        "protocol",
+                        f"a final for item {str(item)[:60]!r}, not this session's "
+                        f"{'(no commit acknowledged yet)' if committed is None else committed}",
+                    )
+                timeline.final(transcript_string(data.get("transcript"), "transcript"))
+                return
             elif kind == "conversation.item.input_audio_transcription.failed":
                 error = data.get("error") or {}
                 raise TransientError("server_error", f"OpenAI transcription failed: {error}"[:300])

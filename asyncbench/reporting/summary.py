@@ -24,12 +24,19 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from asyncbench.core.text import lines, one_line
 from asyncbench.engine.endpoints import EndpointPool
-from asyncbench.engine.stats import RunStats, latency_summary
+from asyncbench.engine.stats import (
+    IMPLAUSIBLE_CHARS_PER_S,
+    IMPLAUSIBLE_FLOOR_CHARS,
+    RunStats,
+    latency_summary,
+)
+from asyncbench.results.errors_top import errors_lines, errors_top
 from asyncbench.results.store import ResumeState
 from asyncbench.sources.dataset import SourceStats
 
@@ -116,6 +123,7 @@ def build_summary(
             "errors_by_kind": dict(stats.errors_by_kind.most_common()),
             "already_done": resume.finished,
             "audio_s": stats.audio_s,
+            "implausible_transcripts": stats.implausible,
         },
         "latency_s": latency_summary(stats.latencies),
         "rtfx": {
@@ -139,6 +147,7 @@ def build_summary(
             "wer": _finite(score.wer),
             "wer_ok_only": _finite(score.wer_ok_only),
             "samples": score.n_samples,
+            "total": score.total_samples,  # the split's rows when known, else the file's
             "ok": score.n_ok,
             "skipped_short": score.n_skipped,
             "failed": score.n_failed,
@@ -222,6 +231,7 @@ def print_summary(
     load: dict[str, Any] | None = None,
     warmup: Warmup | None = None,
     processes: int = 1,
+    redact: Callable[[str], str] = lambda s: s,
 ) -> dict[str, Any]:
     """Print the summary (details to stderr, the seed's three lines to stdout), write it as
     JSON beside the results file, and return it. `load` (reporting/load.py: arrival,
@@ -241,6 +251,13 @@ def print_summary(
         print(
             f"{source.dropped_empty_reference} samples skipped: reference empty after "
             "normalisation or 'ignore time segment in scoring' (as the leaderboard does)",
+            file=err,
+        )
+    if stats.implausible:
+        print(
+            f"{stats.implausible} transcripts are implausibly long for their audio (over "
+            f"{IMPLAUSIBLE_CHARS_PER_S:g} characters per second, at least "
+            f"{IMPLAUSIBLE_FLOOR_CHARS}): scored as they are, as the board does; check the server",
             file=err,
         )
     if resume.finished:
@@ -304,6 +321,10 @@ def print_summary(
 
         for line in format_run_summary(score)[1:]:  # coverage (and WER without failures)
             print(lines(line), file=err)
+    # the server's own words for what failed, counted (the JSONL is where they were before)
+    summary["errors_top"] = errors_top(path, redact) if score is not None and score.n_failed else []
+    for line in errors_lines(summary["errors_top"]):
+        print(lines(line), file=err)
     try:
         out = summary_path(path)
         out.write_text(json.dumps(summary, indent=2) + "\n")

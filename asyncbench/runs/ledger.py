@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from asyncbench.core import exit_codes
 from asyncbench.core.prices import Price
 from asyncbench.providers._jobs import DUPLICATE_JOB
 from asyncbench.results.jobs import SUBMITTED, JobEntry, JobJournal, jobs_path
@@ -263,11 +264,14 @@ class Ledger:
 
 def close_command(ledger: Ledger, code: int) -> int:
     """The end of a command: its spend (stdout), the budget stop (stderr) and the exit code,
-    `BUDGET_EXIT` when the budget stopped it (unless it was interrupted or failed)."""
+    `BUDGET_EXIT` when the budget stopped it (unless it was interrupted or failed otherwise).
+
+    A budget stop leaves samples unsent, so a run's own verdict may say "short" (exit 3):
+    the stop is what explains that shortfall, and a rerun with room resumes it, so it wins."""
     for line in ledger.spend_lines():
         print(line, flush=True)
     if ledger.stopped:
         print(ledger.stop_line(), file=sys.stderr, flush=True)
-        if code in (0, BUDGET_EXIT):
+        if code in (exit_codes.OK, exit_codes.SHORT, BUDGET_EXIT):
             return BUDGET_EXIT
     return code

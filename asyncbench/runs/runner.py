@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
+from asyncbench.core import exit_codes
 from asyncbench.core.errors import ConfigError, ProviderError
 from asyncbench.core.limits import DEFAULT_MAX_REPLY_BYTES
 from asyncbench.core.redact import make_redactor, url_secrets
@@ -130,6 +131,12 @@ class RunConfig:
     rate_share: float = 1.0
     # resume after the dataset changed: redo exactly the samples whose digests changed
     revalidate: bool = False
+    # percent of the split that may end failed or missing before the run exits 3
+    # (core/exit_codes.py); None: no such check (a sweep level, a library caller)
+    max_failed_pct: float | None = None
+    # seconds without any success, every endpoint resting, before the run stops (exit 5);
+    # None: derived from the timeout (engine/liveness.py)
+    stall_timeout: float | None = None
 
     def validate(self) -> None:
         if self.revision is not None and not _REVISION.fullmatch(self.revision):
@@ -146,12 +153,17 @@ class RunConfig:
             ("poll_interval", self.poll_interval),
             ("grace", self.grace_s),
             ("connect_timeout", self.connect_timeout),
+            ("stall_timeout", self.stall_timeout),
         ):
             if value is not None and not math.isfinite(value):
                 raise ConfigError(
                     f"--{flag} must be a finite number of seconds or requests "
                     f"per second (got {value})"
                 )
+        if self.max_failed_pct is not None and not 0 <= self.max_failed_pct <= 100:
+            raise ConfigError(
+                f"--max_failed_pct must be a percentage from 0 to 100 (got {self.max_failed_pct:g})"
+            )
         if self.max_workers < 1:
             raise ConfigError(f"--max_workers must be at least 1 (got {self.max_workers})")
         if self.processes < 1:
@@ -173,6 +185,8 @@ class RunConfig:
             raise ConfigError("--per_endpoint_concurrency must be at least 1")
         if self.timeout is not None and self.timeout <= 0:
             raise ConfigError("--timeout must be positive")
+        if self.stall_timeout is not None and self.stall_timeout <= 0:
+            raise ConfigError(f"--stall_timeout must be positive (got {self.stall_timeout:g})")
         if self.max_retries < 0:
             raise ConfigError("--max_retries must be 0 or more")
         if self.max_reply_bytes < 1024:
@@ -718,6 +732,7 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared, mone
     import aiohttp
 
     from asyncbench.engine.endpoints import EndpointPool
+    from asyncbench.engine.liveness import default_stall_timeout
     from asyncbench.engine.pipeline import Engine, EngineOptions
     from asyncbench.engine.stats import RunStats
     from asyncbench.reporting.progress import Progress
@@ -862,6 +877,7 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared, mone
                 arrivals=cfg.arrival_spec(),
                 admit=budget.admit,
                 settle=budget.settle,
+                stall_timeout=cfg.stall_timeout or default_stall_timeout(cfg.timeout),
             ),
             stats=stats,
             redact=redact,
@@ -911,8 +927,8 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared, mone
     if shared is not None and not shared.summary:
         return _outcome(cfg, engine, stats, source_stats, redact, budget)
     say_lengths(cfg, stats.length_off)
-    record_end(cfg, path, total, source_stats, provider.reported_model_version)
-    print_summary(
+    record_end(cfg, path, total, source_stats, provider.reported_model_version, ds)
+    summary = print_summary(
         path,
         stats,
         pool,
@@ -923,13 +939,15 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared, mone
         finished=engine.fatal is None
         and not stats.interrupted
         and engine.write_failure is None
-        and engine.source_error is None,
+        and engine.source_error is None
+        and engine.stalled is None,
         load=load_section(stats, cfg.arrival_spec(), parse_slos(cfg.slos)),
-        expected_samples=expected_samples(cfg, total, source_stats),
+        expected_samples=expected_samples(cfg, total, source_stats, ds),
         warmup=parse_warmup(cfg.warmup),
         processes=cfg.processes,
+        redact=redact,
     )
-    return _outcome(cfg, engine, stats, source_stats, redact, budget)
+    return _outcome(cfg, engine, stats, source_stats, redact, budget, summary)
 
 
 def say_lengths(cfg: RunConfig, n: int) -> None:
@@ -943,13 +961,21 @@ def say_lengths(cfg: RunConfig, n: int) -> None:
         )
 
 
-def _outcome(cfg, engine, stats, source_stats, redact, budget) -> int:  # type: ignore[no-untyped-def]
-    """The run's exit code once its engine has stopped (a fatal provider error raises)."""
+def _outcome(cfg, engine, stats, source_stats, redact, budget, summary=None) -> int:  # type: ignore[no-untyped-def]
+    """The run's exit code once its engine has stopped (a fatal provider error raises);
+    `summary` (when this process printed one) decides whether a finished run was whole."""
     if engine.fatal is not None:
         raise ConfigError(redact(str(engine.fatal)))
     if engine.write_failure is not None:
         print(f"error: {engine.write_failure.message()}", file=sys.stderr)
         return 1
+    if engine.stalled is not None:
+        print(
+            f"error: {engine.stalled}; {stats.done} samples written; rerun the same command "
+            "to resume once an endpoint answers",
+            file=sys.stderr,
+        )
+        return exit_codes.STALLED
     if engine.source_error is not None:
         return _source_failed(cfg, source_stats.rows, stats.done, engine.source_error)
     if budget.refused:  # the command's ledger prints the spend and the stop, once
@@ -963,7 +989,11 @@ def _outcome(cfg, engine, stats, source_stats, redact, budget) -> int:  # type: 
             file=sys.stderr,
         )
         return 143 if stats.interrupted == "SIGTERM" else 130
-    return 0
+    if summary is None:
+        return exit_codes.OK
+    from asyncbench.runs.verdict import verdict
+
+    return verdict(summary, cfg.max_failed_pct)
 
 
 def attach_journal(provider: object, money: Money, results: Path, model: str, urls: list[str]):  # type: ignore[no-untyped-def]
@@ -987,6 +1017,7 @@ def record_end(
     total: int | None,
     source: object,
     model_version: str | None = None,
+    ds: object = None,
 ) -> None:
     """What the sidecar can say only at the end: when the run ended, the split's rows when
     only the viewer could tell them, the samples the file should end with (what `score` and
@@ -998,18 +1029,24 @@ def record_end(
         path,
         ended_at=now_iso(),
         dataset={"rows": total},
-        expected_samples=expected_samples(cfg, total, source),
+        expected_samples=expected_samples(cfg, total, source, ds),
         **extra,
     )
 
 
-def expected_samples(cfg: RunConfig, total: int | None, source: object) -> int | None:
+def expected_samples(
+    cfg: RunConfig, total: int | None, source: object, ds: object = None
+) -> int | None:
     """How many samples the results file should end with, when the split's size is known:
     coverage then counts rows that never reached the file (a split cut short by an
     unreadable page reads 64/130, not 64/64). Rows dropped for an empty reference are not
     samples. Unknown for a shard (ids split evenly only on average)."""
     if total is None or cfg.shard is not None:
         return None
+    from asyncbench.sources.chunked import ChunkedSplit
+
+    if isinstance(ds, ChunkedSplit):  # scored per recording, its chunks joined
+        return ds.recordings(cfg.max_samples)
     scorable = max(0, total - getattr(source, "dropped_empty_reference", 0))
     return min(scorable, cfg.max_samples) if cfg.max_samples else scorable
 

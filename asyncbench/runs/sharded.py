@@ -296,8 +296,8 @@ def _summarise(state: _Run) -> int | BaseException:
         stats.interrupted = "SIGINT"
     pool = EndpointPool(p.urls, 1)
     finished = state.error is None and not any(codes)
-    record_end(p.cfg, p.path, p.total, source)  # the driver, the file's one writer
-    print_summary(
+    record_end(p.cfg, p.path, p.total, source, ds=p.ds)  # the driver, the file's one writer
+    summary = print_summary(
         p.path,
         stats,
         pool,
@@ -307,13 +307,17 @@ def _summarise(state: _Run) -> int | BaseException:
         limit=p.cfg.max_workers,
         finished=finished,
         load=load_section(stats, p.cfg.arrival_spec(), parse_slos(p.cfg.slos)),
-        expected_samples=expected_samples(p.cfg, p.total, source),
+        expected_samples=expected_samples(p.cfg, p.total, source, p.ds),
         warmup=parse_warmup(p.cfg.warmup),
         processes=p.cfg.processes,
     )
     if state.error is not None:
         return ConfigError(state.error)
-    return next((c for c in codes if c), 0)
+    from asyncbench.core.exit_codes import most_serious
+    from asyncbench.runs.verdict import verdict
+
+    code = most_serious(codes)
+    return code or verdict(summary, p.cfg.max_failed_pct)
 
 
 def _merge(into: Any, part: Any) -> None:

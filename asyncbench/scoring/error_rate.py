@@ -10,7 +10,7 @@ adds normalisation and the rounding the board prints.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from kaldialign import edit_distance
@@ -85,15 +85,15 @@ def count_errors(
         references = [normalize(r) for r in references]
         predictions = [normalize(p) for p in predictions]
     return count_token_errors(
-        [r.split() for r in references],
-        [p.split() for p in predictions],
+        (r.split() for r in references),  # one pair's words at a time (see utterance_...)
+        (p.split() for p in predictions),
         merge_compounds=merge_compounds,
     )
 
 
 def count_token_errors(
-    references: Sequence[list[str]],
-    predictions: Sequence[list[str]],
+    references: Iterable[list[str]],
+    predictions: Iterable[list[str]],
     *,
     merge_compounds: bool = True,
 ) -> ErrorCounts:
@@ -103,13 +103,17 @@ def count_token_errors(
 
 
 def utterance_token_errors(
-    references: Sequence[list[str]],
-    predictions: Sequence[list[str]],
+    references: Iterable[list[str]],
+    predictions: Iterable[list[str]],
     *,
     merge_compounds: bool = True,
 ) -> tuple[ErrorCounts, list[int], list[int]]:
     """The edits summed, plus each pair's errors and reference length in input order: what
-    a bootstrap resamples, from the one alignment the totals come from (never a second)."""
+    a bootstrap resamples, from the one alignment the totals come from (never a second).
+
+    Given iterators, only one pair's word lists exist at a time: a word list costs about 12x
+    its text (a str object and a pointer per word), so splitting a file's 10 runaway 10 MB
+    transcripts up front held 1.5 GB at the end of a run (bench/reply_memory.py)."""
     # kaldialign's batch_error_rate is this same loop over edit_distance; doing it here
     # keeps each pair's numbers. An exact match needs no alignment (0 errors either way),
     # and with good models most pairs are exact: skipping them halves the time in kaldialign.

@@ -62,7 +62,8 @@ class Scheme:
 
 def _leaderboard_count(refs: Sequence[str], preds: Sequence[str]) -> PerUtterance:
     check_pairs(refs, preds)
-    return utterance_token_errors([r.split() for r in refs], [p.split() for p in preds])
+    # lazily: one pair's words at a time (a runaway transcript's list is ~12x its text)
+    return utterance_token_errors((r.split() for r in refs), (p.split() for p in preds))
 
 
 def _legacy_count(refs: Sequence[str], preds: Sequence[str]) -> PerUtterance:

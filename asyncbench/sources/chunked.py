@@ -72,6 +72,12 @@ class ChunkedSplit:
     def num_rows(self) -> int:
         return len(self.chunks)
 
+    def recordings(self, max_samples: int | None = None) -> int:
+        """Recordings the first `max_samples` chunks (all: None) belong to: what the scorer
+        counts as samples once it has joined each recording's chunks."""
+        chosen = self.chunks if max_samples is None else self.chunks[:max_samples]
+        return len({chunk.parent_id for chunk in chosen})
+
     def iter_samples(
         self,
         *,
@@ -169,6 +175,10 @@ def peek_chunked(
 
     local = _looks_local(read_path)
     source = str(Path(read_path).expanduser()) if local else read_path
+    if not local:
+        from asyncbench.sources.locate import check_hub_reachable
+
+        check_hub_reachable(read_path)
     if local and not Path(source).is_dir():
         if hinted:
             raise ConfigError(

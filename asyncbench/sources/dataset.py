@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from asyncbench.core.errors import ConfigError
+from asyncbench.sources.locate import check_hub_reachable, check_local_folder, looks_local
 
 # `datasets` imports torch (seconds of CPU) for every streaming dataset when torch is
 # installed, only to share an epoch counter with torch DataLoader workers, which asyncbench
@@ -101,9 +102,10 @@ class SourceStats:
 
 
 def _looks_local(path: str) -> bool:
-    """A hub id is `owner/name`; anything that exists, is explicitly relative or absolute, or
-    has more path parts is a folder (so a missing folder gets a folder error, not a Hub one)."""
-    return os.path.exists(path) or path.startswith((".", "/", "~")) or path.count("/") >= 2
+    """A hub id is `owner/name`; anything that exists, is explicitly relative or absolute, has
+    more path parts, or starts with a folder that is here, is a folder (so a missing folder
+    gets a folder error, not a Hub one): `sources/locate.py`."""
+    return looks_local(path)
 
 
 def is_scorable_reference(text: str, normalize: Callable[[str], str]) -> bool:
@@ -121,11 +123,7 @@ def _check_local(path: str, config: str, split: str) -> None:
     import datasets
 
     folder = Path(path).expanduser()
-    if not folder.exists():
-        raise ConfigError(
-            f"dataset folder {path!r} does not exist; pass a hub id such as "
-            "hf-audio/esb-datasets-test-only-sorted or a folder with the hub layout"
-        )
+    check_local_folder(path)
     if not folder.is_dir():
         raise ConfigError(f"--dataset_path {path!r} is a file; it must be a folder or a hub id")
     try:
@@ -156,6 +154,10 @@ def open_split(path: str, config: str, split: str, revision: str | None = None) 
     A local folder whose card lists the split's parquet files plainly is read without
     `datasets` (`sources/parquet_split.py`: the same rows, without its second of imports)."""
     local = _looks_local(path)
+    if local:
+        check_local_folder(path)  # at once, naming the nearest folder that exists
+    else:
+        check_hub_reachable(path)  # in seconds, instead of a minute of retries
     if not config.strip() and local:
         from asyncbench.sources.parquet_split import own_config
 

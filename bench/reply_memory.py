@@ -1,0 +1,173 @@
+"""Memory per reply: what a long transcript costs the client, as a multiple of its size.
+
+A 10 MB transcript for a 5 s clip (under the 16 MiB reply cap) used to cost about 270 MB of
+RSS per reply in flight (issue 28 item 7). This script serves clips with an Aldea-protocol
+server on 127.0.0.1 whose every reply is `{"text": "<word word ...>"}` of `--reply_mb` MB
+and runs `asyncbench run` as a child (the checkout under `--code`) at 1 and at `--in_flight`
+requests in flight, then once with short replies (the baseline). It prints each run's peak
+RSS (`VmHWM`) while requests were in flight (until the results file has every line)
+and over the whole run (the end-of-run scoring included), the growth of each over the
+baseline, and that growth per reply in flight as a multiple of the reply's size (aim: 3x).
+
+    .venv/bin/python bench/reply_memory.py                    # this checkout
+    .venv/bin/python bench/reply_memory.py --code /tmp/old    # an older checkout
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from aiohttp import web
+
+from bench import clips
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class Server:
+    """Answers every clip with the same long transcript, all requests at once (a barrier of
+    `hold` requests), so that many replies really are in the client together."""
+
+    def __init__(self, reply: bytes, hold: int) -> None:
+        self.reply = reply
+        self.hold = hold
+        self.loop = asyncio.new_event_loop()
+        self.port = 0
+        self.last_reply = 0.0
+        self._runner: web.AppRunner | None = None
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        await request.read()
+        self.last_reply = time.monotonic()
+        return web.Response(body=self.reply, content_type="application/json")
+
+    async def _start(self) -> None:
+        app = web.Application(client_max_size=64 * 2**20)
+        app.router.add_post("/asr/transcribe", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    def __enter__(self) -> Server:
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._runner is not None
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def transcript(mb: float) -> bytes:
+    """`{"text": "..."}` of about `mb` MB of plain words."""
+    words = ("seven bright stars shine above quiet hills " * int(mb * 2**20 / 43 + 1))[
+        : int(mb * 2**20)
+    ]
+    return b'{"text": "' + words.encode() + b'"}'
+
+
+def _hwm_mb(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _lines(folder: Path) -> int:
+    """Complete lines in the run's results file (0 before it exists)."""
+    found = list(folder.glob("*.jsonl"))
+    if not found:
+        return 0
+    with open(found[0], "rb") as f:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+
+
+def measure(code: Path, dataset: Path, reply: bytes, in_flight: int, n: int) -> tuple[float, float]:
+    """The child's peak RSS in MB while replies were in flight, and over its whole run."""
+    with Server(reply, in_flight) as srv, tempfile.TemporaryDirectory() as tmp:
+        argv = [
+            sys.executable,
+            "-m",
+            "asyncbench",
+            "run",
+            "--model_name",
+            "aldea/default",
+            "--dataset_path",
+            str(dataset),
+            "--dataset",
+            clips.CONFIG,
+            "--split",
+            clips.SPLIT,
+            "--aldea_endpoints",
+            f"127.0.0.1:{srv.port}",
+            "--results_dir",
+            tmp,
+            "--max_workers",
+            str(in_flight),
+            "--max_samples",
+            str(n),
+            "--max_retries",
+            "0",
+            "--no_progress",
+        ]
+        env = {**os.environ, "PYTHONPATH": str(code), "HF_HUB_OFFLINE": "1"}
+        env.pop("ALDEA_ENDPOINTS", None)
+        with open(Path(tmp) / "run.log", "wb") as log:
+            proc = subprocess.Popen(argv, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
+        # "while sending" ends when the results file has every line (scoring comes next)
+        during = whole = 0.0
+        written = False
+        while proc.poll() is None:
+            hwm = _hwm_mb(proc.pid)
+            if hwm is not None:
+                whole = max(whole, hwm)
+                if not written:
+                    during = whole
+                    written = _lines(Path(tmp)) >= n
+            time.sleep(0.005)
+        return during, whole
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--code", type=Path, default=REPO, help="checkout whose asyncbench runs")
+    ap.add_argument("--reply_mb", type=float, default=10.0, help="size of each reply, MB")
+    ap.add_argument("--in_flight", type=int, default=5, help="requests in flight (2nd run)")
+    ap.add_argument("--clips", type=int, default=10, help="clips per run")
+    args = ap.parse_args()
+    dataset = clips.build(args.clips)
+    reply = transcript(args.reply_mb)
+    size = len(reply) / 2**20
+    print(f"asyncbench from {args.code}; each reply {size:.1f} MiB; {args.clips} clips per run")
+    base, _ = measure(args.code, dataset, b'{"text": "hello world"}', 1, args.clips)
+    print(f"  short replies   peak RSS {base:7.1f} MB (the baseline)")
+    for in_flight in (1, args.in_flight):
+        during, whole = measure(args.code, dataset, reply, in_flight, args.clips)
+        per = (during - base) / in_flight
+        print(
+            f"  {in_flight:>2} in flight    while sending: peak {during:7.1f} MB, "
+            f"{per:6.1f} MB per reply in flight = {per / size:4.1f} x the reply; "
+            f"whole run (scoring included): peak {whole:7.1f} MB"
+        )
+
+
+if __name__ == "__main__":
+    main()

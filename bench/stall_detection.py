@@ -1,0 +1,134 @@
+"""How long a run takes to notice that its only endpoint is dead (issue 28 item 1).
+
+The endpoint accepts connections and never answers. Before liveness, 600 clips at
+`--timeout 5 --max_retries 0` reached 207/600 after 120 s and then went on at one request
+every 20-35 s (a resting endpoint's single probe): about 3.8 hours. Now the run stops once
+nothing has succeeded for `--stall_timeout` (default 2 x --timeout, at least 30 s) and every
+endpoint rests, with exit code 5 and one line naming the endpoint and its last error.
+
+    .venv/bin/python bench/stall_detection.py                     # 600 clips, --timeout 5
+    .venv/bin/python bench/stall_detection.py --stall_timeout 10  # a shorter watch
+
+It prints the exit code, the wall time from start to exit, how many lines were written, and
+the run's last stderr line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from aiohttp import web
+
+from bench import clips
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class DeadServer:
+    """Accepts every request and never answers (on its own loop in a thread)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.port = 0
+        self.requests = 0
+        self._runner: web.AppRunner | None = None
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        await asyncio.sleep(3600)
+        return web.Response()
+
+    async def _start(self) -> None:
+        app = web.Application(client_max_size=64 * 2**20)
+        app.router.add_post("/asr/transcribe", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    def __enter__(self) -> DeadServer:
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
+        return self
+
+    async def _stop(self) -> None:
+        assert self._runner is not None
+        await self._runner.cleanup()
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--code", type=Path, default=REPO, help="checkout whose asyncbench runs")
+    ap.add_argument("--clips", type=int, default=600)
+    ap.add_argument("--timeout", type=float, default=5.0, help="the run's --timeout")
+    ap.add_argument("--stall_timeout", type=float, default=None, help="default: the run's own")
+    ap.add_argument("--limit", type=float, default=600.0, help="kill the run after this long")
+    args = ap.parse_args()
+    dataset = clips.build(args.clips)
+    with DeadServer() as srv, tempfile.TemporaryDirectory() as tmp:
+        argv = [
+            sys.executable,
+            "-m",
+            "asyncbench",
+            "run",
+            "--model_name",
+            "aldea/default",
+            "--dataset_path",
+            str(dataset),
+            "--dataset",
+            clips.CONFIG,
+            "--split",
+            clips.SPLIT,
+            "--aldea_endpoints",
+            f"127.0.0.1:{srv.port}",
+            "--results_dir",
+            tmp,
+            "--timeout",
+            str(args.timeout),
+            "--max_retries",
+            "0",
+            "--no_progress",
+        ]
+        if args.stall_timeout is not None:
+            argv += ["--stall_timeout", str(args.stall_timeout)]
+        env = {**os.environ, "PYTHONPATH": str(args.code), "HF_HUB_OFFLINE": "1"}
+        env.pop("ALDEA_ENDPOINTS", None)
+        t0 = time.monotonic()
+        try:
+            done = subprocess.run(
+                argv, cwd=tmp, env=env, capture_output=True, text=True, timeout=args.limit
+            )
+            code, err = done.returncode, done.stderr
+        except subprocess.TimeoutExpired as exc:
+            code, err = None, (exc.stderr or b"").decode(errors="replace") if exc.stderr else ""
+        took = time.monotonic() - t0
+        lines = sum(p.read_bytes().count(b"\n") for p in Path(tmp).glob("*.jsonl"))
+    last = next((ln for ln in reversed(err.splitlines()) if ln.strip()), "")
+    shown = "killed (still running)" if code is None else f"exit {code}"
+    print(f"{args.clips} clips, --timeout {args.timeout:g}, the only endpoint never answers")
+    print(f"  {shown} after {took:.1f} s; {lines} lines written; {srv.requests} requests seen")
+    print(f"  last line: {last[:300]}")
+
+
+if __name__ == "__main__":
+    main()
