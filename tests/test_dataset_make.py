@@ -254,8 +254,10 @@ def assert_set(out: Path, texts: dict[str, str], min_s: float = 0.9) -> None:
             "error: no usable rows in {src} (1 skipped; first: x\\x1b[31m.wav: no transcript)",
         ),
         (
-            lambda t: (t / "src").mkdir()
-            or (t / "src" / "x\u202egnp.\nerror: fake.wav").write_bytes(b"no"),
+            lambda t: (
+                (t / "src").mkdir()
+                or (t / "src" / "x\u202egnp.\nerror: fake.wav").write_bytes(b"no")
+            ),
             [],
             "error: no usable rows in {src} (1 skipped; first: x\\u202egnp.\\x0aerror: "
             "fake.wav: no transcript)",
