@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from asyncbench.core.prices import Price
+from asyncbench.core.prices import Price, price_for
 from asyncbench.core.text import one_line
 from asyncbench.providers._jobs import DUPLICATE_JOB
 from asyncbench.results.jobs import SUBMITTED, JobEntry, JobJournal, jobs_path
@@ -72,9 +72,7 @@ class Ledger:
     def _price(self, model: str) -> _Spend:
         entry = self.spend.get(model)
         if entry is None:
-            from asyncbench.runs.budget import model_price
-
-            entry = self.spend[model] = _Spend(model_price(model, self.prices, self.price_per_hour))
+            entry = self.spend[model] = _Spend(price_for(model, self.prices, self.price_per_hour))
         return entry
 
     @property
