@@ -182,9 +182,7 @@ def processes_figure(n: int, procs: int, latency: float) -> None:
         for p in (1, procs):
             results = WORK / f"procs-{p}"
             shutil.rmtree(results, ignore_errors=True)
-            argv = [sys.executable, "-m", "asyncbench", "run", "--model_name", "aldea/default"]
-            argv += ["--dataset_path", str(ds), "--dataset", clips.CONFIG, "--split", clips.SPLIT]
-            argv += ["--aldea_endpoints", server.endpoints, "--max_workers", "256"]
+            argv = clips.aldea_command("run", ds, server.endpoints, "--max_workers", "256")
             argv += ["--results_dir", str(results), "--no_progress", "--processes", str(p)]
             server.reset(latency)
             started = time.monotonic()

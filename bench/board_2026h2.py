@@ -27,7 +27,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.host import free_port
-from bench.leaderboard_providers import REPO, build
+from bench.leaderboard_providers import REPO, build, mock_serving
 
 #: (model, the board's max_workers, environment, base URL suffix, extra flags)
 CASES: list[tuple[str, int, dict[str, str], str, tuple[str, ...]]] = [
@@ -60,47 +60,37 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", PYTHONUNBUFFERED="1")
     port = free_port()
-    mock = subprocess.Popen(
-        [sys.executable, "-m", "asyncbench", "mock", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
-        cwd=REPO,
-    )
     try:
-        assert mock.stdout is not None
-        mock.stdout.readline()  # "mock serving ..."
-        dataset = build(work / "esb", args.clips)
-        for i, (model, workers, keys, suffix, extra) in enumerate(CASES):
-            started = time.perf_counter()
-            out = subprocess.run(
-                [
-                    sys.executable, "run_eval.py", "--model_name", model,
-                    "--dataset", "librispeech", "--split", "test.clean",
-                    "--dataset_path", str(dataset), "--results_dir", str(work / f"r{i}"),
-                    "--base_url", f"http://127.0.0.1:{port}{suffix}",
-                    "--max_workers", str(workers), "--no_progress", *extra,
-                ],
-                capture_output=True, text=True, env={**env, **keys}, cwd=REPO,
-            )  # fmt: skip
-            wall = time.perf_counter() - started
-            ok, n = right(work / f"r{i}")
-            wer = re.search(r"WER: ([\d.]+) %", out.stdout)
-            rtfx = re.search(r"RTFx: ([\d.]+)", out.stdout)
-            print(
-                f"{model + ' ' + ' '.join(extra):56s} exit={out.returncode} {ok}/{n} right "
-                f"WER={wer.group(1) if wer else '?'} % RTFx={rtfx.group(1) if rtfx else '?'} "
-                f"wall={wall:5.1f} s",
-                flush=True,
-            )
-            for line in out.stderr.splitlines():
-                if line.startswith(SUMMARY):
-                    print("    " + line.strip(), flush=True)
-            if out.returncode:
-                print(out.stderr[-500:])
+        with mock_serving(port, env):
+            dataset = build(work / "esb", args.clips)
+            for i, (model, workers, keys, suffix, extra) in enumerate(CASES):
+                started = time.perf_counter()
+                out = subprocess.run(
+                    [
+                        sys.executable, "run_eval.py", "--model_name", model,
+                        "--dataset", "librispeech", "--split", "test.clean",
+                        "--dataset_path", str(dataset), "--results_dir", str(work / f"r{i}"),
+                        "--base_url", f"http://127.0.0.1:{port}{suffix}",
+                        "--max_workers", str(workers), "--no_progress", *extra,
+                    ],
+                    capture_output=True, text=True, env={**env, **keys}, cwd=REPO,
+                )  # fmt: skip
+                wall = time.perf_counter() - started
+                ok, n = right(work / f"r{i}")
+                wer = re.search(r"WER: ([\d.]+) %", out.stdout)
+                rtfx = re.search(r"RTFx: ([\d.]+)", out.stdout)
+                print(
+                    f"{model + ' ' + ' '.join(extra):56s} exit={out.returncode} {ok}/{n} right "
+                    f"WER={wer.group(1) if wer else '?'} % RTFx={rtfx.group(1) if rtfx else '?'} "
+                    f"wall={wall:5.1f} s",
+                    flush=True,
+                )
+                for line in out.stderr.splitlines():
+                    if line.startswith(SUMMARY):
+                        print("    " + line.strip(), flush=True)
+                if out.returncode:
+                    print(out.stderr[-500:])
     finally:
-        mock.terminate()
-        mock.wait()
         shutil.rmtree(work, ignore_errors=True)
 
 

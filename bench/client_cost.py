@@ -139,9 +139,7 @@ def asyncbench_part(
     run_dir = WORK / label.replace(" ", "_").replace("-", "")
     shutil.rmtree(run_dir, ignore_errors=True)
     (run_dir / "results").mkdir(parents=True)
-    argv = [sys.executable, "-m", "asyncbench", "run", "--model_name", "aldea/default"]
-    argv += ["--dataset_path", str(ds), "--dataset", clips.CONFIG, "--split", clips.SPLIT]
-    argv += ["--aldea_endpoints", server.endpoints, "--max_workers", str(workers)]
+    argv = clips.aldea_command("run", ds, server.endpoints, "--max_workers", str(workers))
     argv += ["--results_dir", "results", *flags]
     server.reset()
     m = run_measured(argv, cwd=run_dir, env=child_env(), log=run_dir / "log.txt")
@@ -184,9 +182,7 @@ def by_thread(ds: Path, n: int, workers: int, server: ServerProcess) -> dict[str
     run_dir = WORK / "threads"
     shutil.rmtree(run_dir, ignore_errors=True)
     (run_dir / "results").mkdir(parents=True)
-    argv = [sys.executable, "-m", "asyncbench", "run", "--model_name", "aldea/default"]
-    argv += ["--dataset_path", str(ds), "--dataset", clips.CONFIG, "--split", clips.SPLIT]
-    argv += ["--aldea_endpoints", server.endpoints, "--max_workers", str(workers)]
+    argv = clips.aldea_command("run", ds, server.endpoints, "--max_workers", str(workers))
     argv += ["--results_dir", "results", "--no_progress"]
     server.reset()
     tick = os.sysconf("SC_CLK_TCK")

@@ -17,6 +17,7 @@ import io
 import os
 import random
 import shutil
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,17 @@ _WORDS = (
     "falcon ginger helmet jacket kettle ladder mirror napkin orchid parrot rabbit spider "
     "tiger violin walnut zebra"
 ).split()
+
+
+def aldea_command(command: str, dataset: Path, endpoints: str, *more: str) -> list[str]:
+    """`python -m asyncbench COMMAND` on this folder's clips against aldea ENDPOINTS (host:port
+    list), followed by MORE: every bench that drives the local aldea server starts from it,
+    so they all read the same set the same way."""
+    return [
+        *(sys.executable, "-m", "asyncbench", command, "--model_name", "aldea/default"),
+        *("--dataset_path", str(dataset), "--dataset", CONFIG, "--split", SPLIT),
+        *("--aldea_endpoints", endpoints, *more),
+    ]
 
 
 def reference(i: int) -> str:

@@ -14,6 +14,7 @@ its 300 requests/min; zoom 5 s).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `bench` importable
@@ -44,6 +46,26 @@ CASES = [
     ("zoom/scribe_v1", 32, {"ZOOM_API_KEY": "k"}),
 ]
 WORDS = "apple river stone cloud garden window paper silver forest candle market bridge".split()
+
+
+@contextlib.contextmanager
+def mock_serving(port: int, env: dict[str, str], *flags: str) -> Iterator[None]:
+    """`asyncbench mock --port PORT FLAGS` running (its first line read: it is listening)
+    for the block, stopped after it whatever happens."""
+    mock = subprocess.Popen(
+        [sys.executable, "-m", "asyncbench", "mock", "--port", str(port), *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=REPO,
+    )
+    try:
+        assert mock.stdout is not None
+        mock.stdout.readline()  # "mock serving ..."
+        yield
+    finally:
+        mock.terminate()
+        mock.wait()
 
 
 def build(root: Path, n: int) -> Path:
@@ -73,57 +95,46 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SONIOX_", "GLADIA_"))}
     env.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", PYTHONUNBUFFERED="1")
     port = free_port()
-    mock_cmd = [sys.executable, "-m", "asyncbench", "mock", "--port", str(port)]
-    mock = subprocess.Popen(
-        [*mock_cmd, "--latency", str(args.latency)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
-        cwd=REPO,
-    )
     try:
-        assert mock.stdout is not None
-        mock.stdout.readline()  # "mock serving ..."
-        dataset = build(work / "esb", args.clips)
-        for i, (model, workers, extra) in enumerate(CASES):
-            started = time.perf_counter()
-            flags = {
-                "--model_name": model,
-                "--dataset": "librispeech",
-                "--split": "test.clean",
-                "--dataset_path": str(dataset),
-                "--results_dir": str(work / f"r{i}"),
-                "--base_url": f"http://127.0.0.1:{port}",
-                "--max_workers": str(workers),
-            }
-            out = subprocess.run(
-                [
-                    sys.executable,
-                    "run_eval.py",
-                    *(x for kv in flags.items() for x in kv),
-                    "--no_progress",
-                ],
-                capture_output=True,
-                text=True,
-                env={**env, **extra},
-                cwd=REPO,
-            )
-            wall = time.perf_counter() - started
-            wer = re.search(r"WER: ([\d.]+) %", out.stdout)
-            rtfx = re.search(r"RTFx: ([\d.]+)", out.stdout)
-            label = model + (
-                " (budgets raised)" if "SONIOX_FILE_REQUESTS_PER_MINUTE" in extra else ""
-            )
-            print(
-                f"{label:48s} workers={workers:3d} exit={out.returncode} wall={wall:6.1f} s "
-                f"WER={wer.group(1) if wer else '?'} % RTFx={rtfx.group(1) if rtfx else '?'}",
-                flush=True,
-            )
-            if out.returncode:
-                print(out.stderr[-500:])
+        with mock_serving(port, env, "--latency", str(args.latency)):
+            dataset = build(work / "esb", args.clips)
+            for i, (model, workers, extra) in enumerate(CASES):
+                started = time.perf_counter()
+                flags = {
+                    "--model_name": model,
+                    "--dataset": "librispeech",
+                    "--split": "test.clean",
+                    "--dataset_path": str(dataset),
+                    "--results_dir": str(work / f"r{i}"),
+                    "--base_url": f"http://127.0.0.1:{port}",
+                    "--max_workers": str(workers),
+                }
+                out = subprocess.run(
+                    [
+                        sys.executable,
+                        "run_eval.py",
+                        *(x for kv in flags.items() for x in kv),
+                        "--no_progress",
+                    ],
+                    capture_output=True,
+                    text=True,
+                    env={**env, **extra},
+                    cwd=REPO,
+                )
+                wall = time.perf_counter() - started
+                wer = re.search(r"WER: ([\d.]+) %", out.stdout)
+                rtfx = re.search(r"RTFx: ([\d.]+)", out.stdout)
+                label = model + (
+                    " (budgets raised)" if "SONIOX_FILE_REQUESTS_PER_MINUTE" in extra else ""
+                )
+                print(
+                    f"{label:48s} workers={workers:3d} exit={out.returncode} wall={wall:6.1f} s "
+                    f"WER={wer.group(1) if wer else '?'} % RTFx={rtfx.group(1) if rtfx else '?'}",
+                    flush=True,
+                )
+                if out.returncode:
+                    print(out.stderr[-500:])
     finally:
-        mock.terminate()
-        mock.wait()
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -108,20 +108,9 @@ class Server:
 def measure(mode: str, code: Path, dataset: Path, send_bytes: int, timeout: float) -> float:
     """The child's peak RSS in MB for one mode."""
     with Server(mode, send_bytes) as srv, tempfile.TemporaryDirectory() as tmp:
-        argv = [
-            sys.executable,
-            "-m",
-            "asyncbench",
+        argv = clips.aldea_command(
             "run",
-            "--model_name",
-            "aldea/default",
-            "--dataset_path",
-            str(dataset),
-            "--dataset",
-            clips.CONFIG,
-            "--split",
-            clips.SPLIT,
-            "--aldea_endpoints",
+            dataset,
             f"127.0.0.1:{srv.port}",
             "--results_dir",
             tmp,
@@ -134,7 +123,7 @@ def measure(mode: str, code: Path, dataset: Path, send_bytes: int, timeout: floa
             "--timeout",
             str(timeout),
             "--no_progress",
-        ]
+        )
         env = {**os.environ, "PYTHONPATH": str(code), "HF_HUB_OFFLINE": "1"}
         env.pop("ALDEA_ENDPOINTS", None)
         log = Path(tmp) / "run.log"

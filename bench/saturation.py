@@ -51,17 +51,13 @@ def phase(
     run_dir = clips.CACHE / "saturation" / label
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
-    argv = [
-        sys.executable,
-        "-m",
-        "asyncbench",
+    argv = clips.aldea_command(
         "run",
-        *("--model_name", "aldea/default", "--dataset_path", str(dataset)),
-        *("--dataset", clips.CONFIG, "--split", clips.SPLIT, "--max_samples", str(n)),
-        *("--aldea_endpoints", server.endpoints, "--results_dir", str(run_dir / "results")),
-        "--no_progress",
+        dataset,
+        server.endpoints,
+        *("--max_samples", str(n), "--results_dir", str(run_dir / "results"), "--no_progress"),
         *flags,
-    ]
+    )
     print(f"-- {label}: {' '.join(flags)} (load average {os.getloadavg()[0]:.1f})", flush=True)
     server.reset(latency)
     log = run_dir / "log.txt"

@@ -99,16 +99,13 @@ def point_knee(rows: list[dict[str, Any]], threshold: float) -> float | None:
 def one_sweep(label: str, dataset: Path, port: int, args: argparse.Namespace) -> dict[str, Any]:
     out = clips.CACHE / "sweep_knee" / label
     shutil.rmtree(out, ignore_errors=True)
-    argv = [
-        sys.executable,
-        "-m",
-        "asyncbench",
+    argv = clips.aldea_command(
         "sweep",
-        *("--model_name", "aldea/default", "--dataset_path", str(dataset)),
-        *("--dataset", clips.CONFIG, "--split", clips.SPLIT, "--max_samples", str(args.n)),
-        *("--aldea_endpoints", f"127.0.0.1:{port}", "--sweep_dir", str(out)),
+        dataset,
+        f"127.0.0.1:{port}",
+        *("--max_samples", str(args.n), "--sweep_dir", str(out)),
         *("--levels", ",".join(map(str, LEVELS)), "--knee", str(args.knee), "--no_progress"),
-    ]
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALDEA_")}
     env.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", PYTHONPATH=str(REPO))
     done = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True)

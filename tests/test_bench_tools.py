@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import os
 
 import orjson
 import pytest
@@ -131,3 +132,22 @@ def test_dr_flac_and_libsndfile_floors_give_the_same_wav() -> None:
     wav_bytes = floor_client.decode(buf.getvalue())
     assert wav_bytes == floor_client.decode_drflac(buf.getvalue())
     assert wav_bytes[44:] == pcm.tobytes()
+
+
+def test_aldea_command_runs_the_bench_clips_against_the_bench_server(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The one command line the saturation, open-loop, sweep, client-cost, batch and
+    reply-cap benches start from: it must read the bench's set and score every clip right."""
+    import subprocess
+    import sys
+
+    ds = clips.build(6, cache=tmp_path / "clips")
+    results = tmp_path / "results"
+    with ServerProcess([free_port()], 0.0) as server:
+        argv = clips.aldea_command("run", ds, server.endpoints, "--results_dir", str(results))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ALDEA_")}
+        env.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", PYTHONPATH=str(clips.REPO))
+        done = subprocess.run([*argv, "--no_progress"], env=env, capture_output=True, text=True)
+    assert argv[:4] == [sys.executable, "-m", "asyncbench", "run"]
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [orjson.loads(x) for f in results.glob("*.jsonl") for x in f.read_bytes().splitlines()]
+    assert {x["id"]: x["pred_text"] for x in lines} == clips.expected(6)

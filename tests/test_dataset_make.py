@@ -253,6 +253,15 @@ def assert_set(out: Path, texts: dict[str, str], min_s: float = 0.9) -> None:
             [],
             "error: no usable rows in {src} (1 skipped; first: x\\x1b[31m.wav: no transcript)",
         ),
+        (
+            lambda t: (
+                (t / "src").mkdir()
+                or (t / "src" / "x\u202egnp.\nerror: fake.wav").write_bytes(b"no")
+            ),
+            [],
+            "error: no usable rows in {src} (1 skipped; first: x\\u202egnp.\\x0aerror: "
+            "fake.wav: no transcript)",
+        ),
     ],
     ids=[
         "no-source",
@@ -262,6 +271,7 @@ def assert_set(out: Path, texts: dict[str, str], min_s: float = 0.9) -> None:
         "tsv-without-text-column",
         "csv-without-header",
         "nothing-usable",
+        "bidi-and-newline-in-a-name",
     ],
 )
 def test_a_bad_input_is_one_line_and_writes_nothing(

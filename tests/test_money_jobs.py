@@ -131,7 +131,7 @@ async def test_one_job_id_for_two_uploads_scores_neither(tmp_path: Path) -> None
     assert [(r["status"], r["error_kind"]) for r in rows] == [("failed", "protocol")] * n
     for k in (0, 1):  # reported once per job id, its control characters made harmless
         line = (
-            f"error: assembly returned job id dup?[31m{k} for two different uploads: neither "
+            f"error: assembly returned job id dup\\x1b[31m{k} for two different uploads: neither "
             "transcript is scored (both samples end failed, kind protocol, and are retried by "
             "a rerun)"
         )

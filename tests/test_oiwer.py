@@ -15,7 +15,6 @@ import json
 import random
 from pathlib import Path
 
-import orjson
 import pytest
 
 from asyncbench.scoring.armenian import normalize_armenian
@@ -23,6 +22,7 @@ from asyncbench.scoring.error_rate import ErrorCounts
 from asyncbench.scoring.oiwer import align, normalize_words, parse_lattice, utterance_errors
 
 from .inproc import cli, one_error_line
+from .scoring_files import write_jsonl
 
 RULE = "*" * 80
 GO = [["मैं"], ["घर"], ["जा रहा", "जाता"], ["हूँ"]]  # "I am going home", two spellings of "going"
@@ -113,18 +113,13 @@ def test_the_alignment_is_the_least_over_every_path_spelt_out() -> None:
         assert align(lattice, hyp) == brute_force(lattice, hyp), (lattice, hyp)
 
 
-def write_lines(path: Path, lines: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
-
-
 def test_monsoon_hi_file_scores_with_oiwer_and_prints_the_boards_block(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A board-format Monsoon hi file (own repository, no config): the lattice in `text` as
     JSON, in `text` as a list, and in `reference_lists`. 1 edit over 4 + 2 + 2 words."""
     base = {"audio_filepath": "x", "duration": 5.0, "time": 1.0}
-    write_lines(
+    write_jsonl(
         tmp_path / "MODEL_m-a_DATASET_VoiceArena-Monsoon_hi_test__test.jsonl",
         [
             base | {"text": json.dumps(GO, ensure_ascii=False), "pred_text": "मैं घर जाता हूँ।"},
@@ -150,13 +145,13 @@ def test_a_malformed_lattice_is_one_line_naming_the_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "MODEL_m-a_DATASET_VoiceArena-Monsoon_hi_test__test.jsonl"
-    write_lines(path, [{"text": '[["ok"], [3]]', "pred_text": "ok", "duration": 1, "time": 1}])
+    write_jsonl(path, [{"text": '[["ok"], [3]]', "pred_text": "ok", "duration": 1, "time": 1}])
     code, _, err = cli(capsys, "score", tmp_path)
     assert code == 2
     assert one_error_line(err) == (
         f"error: {path}: slot 1 of the reference lattice holds a non-text spelling"
     )
-    write_lines(path, [{"text": "x", "reference_lists": "<b>x</b>", "pred_text": "x"}])
+    write_jsonl(path, [{"text": "x", "reference_lists": "<b>x</b>", "pred_text": "x"}])
     code, out, err = cli(capsys, "score", tmp_path, "--json")
     assert f"{path}:1: 'reference_lists' (a reference lattice) must be a list" in out + err
 
@@ -199,7 +194,7 @@ def test_armenian_fleurs_file_scores_in_its_family(
     word of 4 wrong is 25 %."""
     base = {"audio_filepath": "x", "duration": 10.0, "time": 2.0}
     armenian = "Metric-AI-open-asr-leaderboard-multilingual-datasets"
-    write_lines(
+    write_jsonl(
         tmp_path / f"MODEL_m-a_DATASET_{armenian}_fleurs_hy_test.jsonl",
         [base | {"text": "Բարև, աշխարհ։ Ինչպե՞ս ես", "pred_text": "բարեւ աշխարհ ինչպես են"}],
     )

@@ -142,6 +142,22 @@ def embedded(page: str, script_id: str) -> str:
     return found.group(1)
 
 
+def written_report(folder: Path, out: Path | None = None) -> Path:
+    """`asyncbench report FOLDER -o OUT` (default: report.html beside the folder), which must
+    succeed; returns OUT."""
+    out = out or folder.parent / "report.html"
+    code, _, err = _CaptureShim().cli("report", folder, "-o", out)
+    assert code == 0, err
+    return out
+
+
+def section(text: str, heading: str) -> str:
+    """The page from `<h2>heading</h2>` to the next h2."""
+    start = text.index(f"<h2>{heading}</h2>")
+    end = text.find("<h2>", start + 4)
+    return text[start : end if end > 0 else None]
+
+
 def test_report_is_one_file_whose_every_chart_has_data(report: Path, results: Path) -> None:
     page = Page()
     page.feed(report.read_text())

@@ -14,7 +14,7 @@ import pytest
 
 from asyncbench.reporting.webpage import unpack
 
-from .test_report import _CaptureShim, embedded
+from .test_report import embedded, section, written_report
 from .test_report_browser import browser  # noqa: F401  (the shared chromium fixture)
 
 LONG = "very-long-dataset-name-" * 12  # one unbreakable word, wider than the page
@@ -87,18 +87,7 @@ def write_folder(root: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = write_folder(tmp_path_factory.mktemp("layout"))
-    out = folder.parent / "report.html"
-    code, _, err = _CaptureShim().cli("report", folder, "-o", out)
-    assert code == 0, err
-    return out
-
-
-def section(text: str, heading: str) -> str:
-    """The page from `<h2>heading</h2>` to the next h2."""
-    start = text.index(f"<h2>{heading}</h2>")
-    end = text.find("<h2>", start + 4)
-    return text[start : end if end > 0 else None]
+    return written_report(write_folder(tmp_path_factory.mktemp("layout")))
 
 
 def test_a_chart_with_nothing_to_show_is_one_sentence(report_file: Path) -> None:
@@ -116,9 +105,7 @@ def test_only_untimed_files_give_sentences_not_empty_frames(tmp_path: Path) -> N
     folder = write_folder(tmp_path)
     for p in folder.glob("MODEL_aldea*"):
         p.unlink()
-    out = tmp_path / "r.html"
-    code, _, err = _CaptureShim().cli("report", folder, "-o", out)
-    assert code == 0, err
+    out = written_report(folder, tmp_path / "r.html")
     text = out.read_text()
     assert "there is nothing to plot over time." in section(text, "Throughput over time")
     assert "errors cannot be placed in time." in section(text, "Errors over time")

@@ -20,7 +20,7 @@ from asyncbench.reporting.summary import summary_path
 from asyncbench.reporting.webpage import unpack
 
 from .page_text import Texts, parsed
-from .test_report import _CaptureShim, embedded
+from .test_report import embedded, section, written_report
 from .test_report_browser import browser  # noqa: F401  (the shared chromium fixture)
 from .test_report_hostile import WATCH
 
@@ -116,17 +116,7 @@ def write_folder(root: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = write_folder(tmp_path_factory.mktemp("saturation"))
-    out = folder.parent / "report.html"
-    code, _, err = _CaptureShim().cli("report", folder, "-o", out)
-    assert code == 0, err
-    return out
-
-
-def section(text: str, heading: str) -> str:
-    start = text.index(f"<h2>{heading}</h2>")
-    end = text.find("<h2>", start + 4)
-    return text[start : end if end > 0 else None]
+    return written_report(write_folder(tmp_path_factory.mktemp("saturation")))
 
 
 def test_a_client_bound_run_is_announced_with_its_figures_where_latency_is_shown(
@@ -186,9 +176,7 @@ def test_a_run_without_saturation_figures_shows_no_client_section(tmp_path: Path
     out = tmp_path / "results"
     out.mkdir()
     write_run(out, "aldea/alpha", "ami", 10, {})
-    page = tmp_path / "r.html"
-    code, _, err = _CaptureShim().cli("report", out, "-o", page)
-    assert code == 0, err
+    page = written_report(out, tmp_path / "r.html")
     p = parsed(page)
     assert "client-bound" not in p.by and "#client-health" not in p.by
 
@@ -266,9 +254,7 @@ def test_an_open_loop_percentile_from_too_few_requests_says_so(tmp_path: Path) -
          "achieved_rate": 3.9, "sent": 40, "client_bound": True,
          "latency_from_intended": {"n": 40, "p50": 0.1, "p90": 0.2, "p99": 0.3, "max": 0.4}},
     )  # fmt: skip
-    page = tmp_path / "r.html"
-    code, _, err = _CaptureShim().cli("report", out, "-o", page)
-    assert code == 0, err
+    page = written_report(out, tmp_path / "r.html")
     open_loop = Texts()
     open_loop.feed(section(page.read_text(), "Open-loop load and goodput"))
     row = open_loop.rows[""][1]

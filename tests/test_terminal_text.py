@@ -28,6 +28,16 @@ def test_one_line_makes_every_control_visible() -> None:
     assert lines(f"a{ESC}\nb\r") == "a\\x1b\nb\\x0d"  # our newlines kept
 
 
+def test_one_line_cuts_at_a_limit_counting_what_is_shown() -> None:
+    """A cut line ends in an ellipsis and is exactly `limit` characters long, escapes
+    included (they are what takes the room on screen); short text is left whole."""
+    assert one_line("a" * 300, 200) == "a" * 199 + "…"
+    assert len(one_line("a" * 300, 200)) == 200
+    assert one_line("a" * 200, 200) == "a" * 200
+    assert one_line(f"{ESC}" * 10, 9) == "\\x1b\\x1b…"
+    assert one_line("x" * 5000) == "x" * 5000  # no limit: whole
+
+
 def _hostile_folder(root: Path) -> Path:
     """A model name with a colour sequence in its file name, a line whose id clears the
     screen, and an unreadable line (a warning that names the file)."""

@@ -31,7 +31,6 @@ import typer
 
 from asyncbench.core import exit_codes
 from asyncbench.core.errors import ConfigError
-from asyncbench.core.terminal import terminal_text
 from asyncbench.core.text import lines, one_line
 from asyncbench.sources.suites import (
     DEFAULT_SUITE,
@@ -314,8 +313,8 @@ def batch_table(outcomes: Sequence[SplitOutcome], wall_s: float) -> list[str]:
         wer = s.get("wer") or {}
         rows.append(
             (
-                terminal_text(o.model, 60),
-                terminal_text(f"{o.config}/{o.split}", 60),
+                one_line(o.model, 60),
+                one_line(f"{o.config}/{o.split}", 60),
                 o.status,
                 _fmt(wer.get("samples"), "d"),
                 _fmt(wer.get("failed"), "d"),
@@ -341,7 +340,7 @@ def batch_table(outcomes: Sequence[SplitOutcome], wall_s: float) -> list[str]:
     for o, row in zip(outcomes, rows, strict=True):
         lines.append(line(row))
         if o.error:
-            lines.append(f"    error: {terminal_text(o.error, 400)}")
+            lines.append(f"    error: {one_line(o.error, 400)}")
     return lines
 
 

@@ -14,6 +14,8 @@ from typing import Annotated
 
 import typer
 
+from asyncbench.core.text import one_line
+
 dataset_app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -56,7 +58,7 @@ def make_command(
     split: Annotated[str, typer.Option("--split", help="Split name (run's --split)")] = "test",
 ) -> None:
     """Decode every clip once, write parquet + card to --out, list every row left out."""
-    from asyncbench.sources.own_audio import SKIPPED_NAME, make_dataset, terminal_text
+    from asyncbench.sources.own_audio import SKIPPED_NAME, make_dataset
 
     start = time.perf_counter()
     made = make_dataset(src, out, config=config, split=split, language=language)
@@ -65,9 +67,9 @@ def make_command(
     skipped = f", {len(made.bad)} skipped (listed above and in {SKIPPED_NAME})" if made.bad else ""
     audio = f"{made.seconds:.1f} s" if made.seconds < 120 else f"{made.seconds / 60:.1f} min"
     print(
-        f"wrote {terminal_text(str(out))}: {made.rows} clips, {audio} of audio from "
+        f"wrote {one_line(out, 200)}: {made.rows} clips, {audio} of audio from "
         f"{made.kind}{skipped} in {time.perf_counter() - start:.1f} s"
     )
     next_args = ["asyncbench", "run", "--model_name", "PROVIDER/MODEL", "--dataset_path"]
     next_args += [str(out), "--dataset", config, "--split", split]
-    print("next: " + terminal_text(shlex.join(next_args), 400))
+    print("next: " + one_line(shlex.join(next_args), 400))

@@ -1,8 +1,6 @@
-"""Text on a terminal: outside text made safe for one line, and long lines wrapped cleanly.
-
-File names, model names, transcripts and decoder messages come from outside; printed raw, an
-escape sequence could recolour or rewrite the terminal and a newline could forge a line. Stdlib
-only, so every stage may use it.
+"""Finished lines laid out on a terminal: long lines wrapped cleanly. Stdlib only, so every
+stage may use it. (Making outside text safe to print is `core.text`'s job; this module
+escapes nothing.)
 
 A line wider than the terminal is folded by the terminal itself at the last column, mid-word,
 and a live view redrawn over it leaves it cut; so on a terminal, stderr's finished lines are
@@ -12,23 +10,13 @@ wrapped at spaces with an indent (`WrappingStream`, installed once by the CLI).
 from __future__ import annotations
 
 import contextlib
-import re
 import shutil
 import sys
 import textwrap
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
-__all__ = ["WrappingStream", "fit_lines", "terminal_text", "wrap_terminal_stderr"]
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def terminal_text(text: str, limit: int = 200) -> str:
-    """`text` safe for one terminal line: control characters as `\\x1b`-style escapes, long
-    strings cut to `limit` characters with an ellipsis."""
-    safe = _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
-    return safe if len(safe) <= limit else safe[: limit - 1] + "…"
+__all__ = ["WrappingStream", "fit_lines", "wrap_terminal_stderr"]
 
 
 def fit_lines(line: str, columns: int) -> list[str]:

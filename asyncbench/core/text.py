@@ -5,9 +5,10 @@ A transcript, an error message, a sample id or a model name can hold an escape s
 (`ESC [2J` clears the screen, `ESC ]8;;url` plants a link, `ESC ]0;` retitles the window), a
 carriage return or newline that fakes a line of our own output, or a bidi override that makes
 `gpt-4o` read as something else. Every console print of such text goes through `one_line`
-(a field inside a line) or `lines` (a block we formatted, whose newlines are ours), which
-replace each such character with a visible escape (`\\x1b`, `\\u202e`), so the reader sees
-that something odd was there and what it was.
+(a field inside a line, optionally cut to a length) or `lines` (a block we formatted, whose
+newlines are ours), which replace each such character with a visible escape (`\\x1b`,
+`\\u202e`), so the reader sees that something odd was there and what it was. This is the one
+place that does it; `core.terminal` only lays finished lines out (wrapping), it escapes nothing.
 
 Replaced: C0 controls (U+0000–U+001F, tab and newline included in `one_line`), DEL, C1
 controls (U+0080–U+009F, which some terminals obey like ESC-sequences), the bidi embeddings,
@@ -29,9 +30,15 @@ def _visible(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def one_line(text: object) -> str:
-    """`text` as one line with every control, bidi and separator character made visible."""
-    return _ANY.sub(_visible, str(text))
+def one_line(text: object, limit: int | None = None) -> str:
+    """`text` as one line with every control, bidi and separator character made visible;
+    with `limit`, cut to that many characters ending in an ellipsis, so a megabyte of error
+    body or a pathological file name cannot push the line's own words off the screen. The
+    cut is made after escaping, so `limit` counts the characters actually shown."""
+    safe = _ANY.sub(_visible, str(text))
+    if limit is None or len(safe) <= limit:
+        return safe
+    return safe[: limit - 1] + "…"
 
 
 def lines(text: object) -> str:

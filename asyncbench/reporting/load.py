@@ -21,23 +21,11 @@ from typing import Any
 
 from asyncbench.core.gates import Condition, request_meets
 from asyncbench.engine.arrivals import ArrivalSpec
-from asyncbench.engine.stats import RunStats, percentile
+from asyncbench.engine.stats import RunStats, tail_summary
 
 #: a send this much behind its intended time counts as a late start (loop wake-up jitter on
 #: a busy machine stays well below it; a bound `--max_workers` cap is far above it)
 LATE_TOLERANCE_S = 0.010
-
-
-def _quantiles(values: Sequence[float]) -> dict[str, float | None]:
-    if not values:
-        return {"p50": None, "p90": None, "p99": None, "max": None}
-    ordered = sorted(values)
-    return {
-        "p50": percentile(ordered, 50),
-        "p90": percentile(ordered, 90),
-        "p99": percentile(ordered, 99),
-        "max": ordered[-1],
-    }
 
 
 def load_section(
@@ -67,13 +55,16 @@ def load_section(
         "target_rate": arrivals.target_rate,
         "achieved_rate": achieved,
         "sent": sent,
-        "latency_from_intended": {"n": len(stats.from_intended), **_quantiles(stats.from_intended)},
-        "send_lateness_s": _quantiles(stats.lateness),
+        "latency_from_intended": {
+            "n": len(stats.from_intended),
+            **tail_summary(stats.from_intended),
+        },
+        "send_lateness_s": tail_summary(stats.lateness),
         "late_starts": {
             "count": len(late),
             "tolerance_s": LATE_TOLERANCE_S,
             "waited_for_slot": stats.slot_waits,
-            "late_s": _quantiles(late),
+            "late_s": tail_summary(late),
         },
         "goodput": {
             "slos": [s.spec for s in slos],

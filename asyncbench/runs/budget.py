@@ -13,7 +13,7 @@ is per invocation: a rerun starts counting from 0 again.
 from __future__ import annotations
 
 from asyncbench.core.errors import ConfigError
-from asyncbench.core.prices import Price, describe_missing, load_prices, price_for
+from asyncbench.core.prices import describe_missing, price_for
 
 #: exit code of a run stopped before it would cross --budget_usd (resumable)
 BUDGET_EXIT = 4
@@ -25,12 +25,6 @@ def check_flags(budget_usd: float | None, price_per_hour: float | None) -> None:
         raise ConfigError(f"--budget_usd must be more than 0 USD, got {budget_usd:g}")
     if price_per_hour is not None:
         price_for("any/model", price_per_hour=price_per_hour)
-
-
-def model_price(model: str, prices: str | None, price_per_hour: float | None) -> Price | None:
-    if price_per_hour is not None:
-        return price_for(model, price_per_hour=price_per_hour)
-    return load_prices(prices).lookup(model)
 
 
 def before_run(
@@ -50,7 +44,7 @@ def before_run(
     start lines, once every check has passed), after refusing a budget the estimate exceeds
     (or a budget for a model whose price is unknown). `measure` False (a URL source) skips
     the hours: the viewer rows are not read twice."""
-    price = model_price(model, prices, price_per_hour)
+    price = price_for(model, prices, price_per_hour)
     if budget_usd is not None and (price is None or not price.known):
         raise ConfigError(
             f"--budget_usd needs a price for {model}: {describe_missing(model, price)}; "

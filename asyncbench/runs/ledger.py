@@ -31,17 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from asyncbench.core import exit_codes
-from asyncbench.core.prices import Price
+from asyncbench.core.prices import Price, price_for
+from asyncbench.core.text import one_line
 from asyncbench.providers._jobs import DUPLICATE_JOB
 from asyncbench.results.jobs import SUBMITTED, JobEntry, JobJournal, jobs_path
 from asyncbench.runs.budget import BUDGET_EXIT
-
-
-def shown(text: str, limit: int = 80) -> str:
-    """Outside text (job ids, URLs) made safe for one terminal line: control characters
-    replaced, long text cut."""
-    clean = "".join(c if c.isprintable() else "?" for c in str(text))
-    return clean if len(clean) <= limit else clean[: limit - 3] + "..."
 
 
 @dataclass
@@ -79,9 +73,7 @@ class Ledger:
     def _price(self, model: str) -> _Spend:
         entry = self.spend.get(model)
         if entry is None:
-            from asyncbench.runs.budget import model_price
-
-            entry = self.spend[model] = _Spend(model_price(model, self.prices, self.price_per_hour))
+            entry = self.spend[model] = _Spend(price_for(model, self.prices, self.price_per_hour))
         return entry
 
     @property
@@ -186,16 +178,17 @@ class Ledger:
             if made_for == model and entry.url in urls and same_sample:
                 extra = {k: v for k, v in entry.extra.items() if not k.startswith("_")}
                 return JobEntry(entry.key, entry.job, entry.state, entry.url, extra)
-            where = f"{shown(made_for or 'an unrecorded model')} at {shown(entry.url)}"
+            owner = one_line(made_for or "an unrecorded model", 80)
+            where = f"{owner} at {one_line(entry.url, 80)}"
             if not same_sample:
-                where = f"sample {shown(str(for_sample))} of {where}"
+                where = f"sample {one_line(for_sample, 80)} of {where}"
                 model = f"sample {sample} of {model}"
             self._foreign[results] = self._foreign.get(results, 0) + 1
             self._say(
                 f"foreign:{results}",
-                f"warning: {shown(Path(results).name, 200)}: job {shown(entry.job)} was recorded "
-                "for "
-                f"{where}, not for this run's {shown(model)} at {shown(', '.join(urls))}; "
+                f"warning: {one_line(Path(results).name, 200)}: job {one_line(entry.job, 80)} "
+                f"was recorded for {where}, not for this run's {one_line(model, 80)} at "
+                f"{one_line(', '.join(urls), 80)}; "
                 "it is not polled here, and its sample is submitted as a new job",
             )
             return None
@@ -223,8 +216,8 @@ class Ledger:
                     self._bad_jobs.add(bound)
                     self._say(
                         f"dup:{provider}:{job}",
-                        f"error: {shown(provider)} returned job id {shown(job)} for two "
-                        "different uploads: neither transcript is scored (both samples end "
+                        f"error: {one_line(provider, 80)} returned job id {one_line(job, 80)} "
+                        "for two different uploads: neither transcript is scored (both samples end "
                         "failed, kind protocol, and are retried by a rerun)",
                     )
                     return DUPLICATE_JOB
@@ -243,8 +236,8 @@ class Ledger:
             foreign = self._foreign.pop(results, 0)
         if foreign > 1:  # the first was said in full when it was met
             print(
-                f"warning: {shown(Path(results).name, 200)}: {foreign} recorded jobs were made for "
-                "another model or endpoint; their samples were submitted as new jobs",
+                f"warning: {one_line(Path(results).name, 200)}: {foreign} recorded jobs were "
+                "made for another model or endpoint; their samples were submitted as new jobs",
                 file=sys.stderr,
                 flush=True,
             )

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from asyncbench.core.errors import ConfigError
-from asyncbench.core.terminal import terminal_text
+from asyncbench.core.text import one_line
 from asyncbench.scoring.bootstrap import (
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
@@ -144,7 +144,7 @@ def format_comparison(c: Comparison) -> str:
     """One line per dataset, then the composite per language: both models' WERs on the
     samples both answered, the difference with its interval and p-value, and whether it is
     significant at 5 %. Every line names the models (no "A" and "B" to decode)."""
-    a, b = terminal_text(c.model_a, 80), terminal_text(c.model_b, 80)
+    a, b = one_line(c.model_a, 80), one_line(c.model_b, 80)
     lines = [
         f"{b} compared with {a}: WER difference ({b} minus {a}, percentage points; negative "
         f"means {b} makes fewer errors) on the samples both answered; paired bootstrap, "
@@ -154,7 +154,7 @@ def format_comparison(c: Comparison) -> str:
     significant = 0
     for d in c.datasets:
         p = d.paired
-        name = terminal_text(d.dataset_id, 120)
+        name = one_line(d.dataset_id, 120)
         if p is None:
             lines.append(f"{name}: no sample answered by both {a} and {b}")
             continue
@@ -170,7 +170,7 @@ def format_comparison(c: Comparison) -> str:
     lines.append(RULE)
     compared = sum(d.paired is not None for d in c.datasets)
     better = [
-        f"{terminal_text(d.dataset_id, 120)} ({b if d.paired.difference < 0 else a} better)"
+        f"{one_line(d.dataset_id, 120)} ({b if d.paired.difference < 0 else a} better)"
         for d in c.datasets
         if d.paired is not None and d.paired.significant
     ]
@@ -179,7 +179,7 @@ def format_comparison(c: Comparison) -> str:
         + (": " + ", ".join(better) if better else "")
     )
     for m in c.missing:
-        lines.append(f"not compared (only one model has it): {terminal_text(m, 200)}")
+        lines.append(f"not compared (only one model has it): {one_line(m, 200)}")
     return "\n".join(lines)
 
 

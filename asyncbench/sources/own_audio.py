@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from asyncbench.core.errors import ConfigError
-from asyncbench.core.terminal import terminal_text
+from asyncbench.core.text import one_line
 
-__all__ = ["BadRow", "Entry", "Made", "find_entries", "make_dataset", "terminal_text"]
+__all__ = ["BadRow", "Entry", "Made", "find_entries", "make_dataset"]
 
 #: extensions taken for audio when looking for files without a transcript (FFmpeg reads more;
 #: a table may name any file, this list only decides what counts as "audio left over")
@@ -66,7 +66,7 @@ class BadRow:
     reason: str
 
     def line(self) -> str:
-        return f"skipped {terminal_text(self.where)}: {terminal_text(self.reason)}"
+        return f"skipped {one_line(self.where, 200)}: {one_line(self.reason, 200)}"
 
 
 @dataclass(slots=True)
@@ -110,9 +110,9 @@ def _table_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
         header = [c for c in reader.fieldnames or [] if c]
         for what, wanted in (("file", FILE_COLUMNS), ("text", TEXT_COLUMNS)):
             if _pick(header, wanted) is None:  # the whole table, not each row, is wrong
-                shown = ", ".join(terminal_text(c, 40) for c in header[:12]) or "none"
+                shown = ", ".join(one_line(c, 40) for c in header[:12]) or "none"
                 raise ConfigError(
-                    f"{terminal_text(path.name)} has no {what} column (one of "
+                    f"{one_line(path.name, 200)} has no {what} column (one of "
                     f"{', '.join(wanted)}) in its header line; columns found: {shown}"
                 )
         for row in reader:
@@ -225,7 +225,7 @@ def find_entries(src: Path) -> tuple[str, list[Entry], list[BadRow]]:
     if src.is_file():
         if src.suffix.lower() not in TABLE_SUFFIXES:
             raise ConfigError(
-                f"source {terminal_text(str(src))!r} is a file but not a transcript table "
+                f"source {one_line(src, 200)!r} is a file but not a transcript table "
                 f"({', '.join(TABLE_SUFFIXES)}); give it or the folder holding the audio"
             )
         entries, bad = _table_entries(src)
@@ -235,9 +235,9 @@ def find_entries(src: Path) -> tuple[str, list[Entry], list[BadRow]]:
         return "kaldi", entries, bad
     tables = sorted(p for p in src.iterdir() if p.suffix.lower() in TABLE_SUFFIXES)
     if len(tables) > 1:
-        names = ", ".join(terminal_text(p.name) for p in tables)
+        names = ", ".join(one_line(p.name, 200) for p in tables)
         raise ConfigError(
-            f"{terminal_text(str(src))} holds several transcript tables ({names}); pass the "
+            f"{one_line(src, 200)} holds several transcript tables ({names}); pass the "
             "one to use as SRC"
         )
     if tables:
@@ -246,7 +246,7 @@ def find_entries(src: Path) -> tuple[str, list[Entry], list[BadRow]]:
     entries, bad = _sidecar_entries(src)
     if not entries:
         raise ConfigError(
-            f"no audio files in {terminal_text(str(src))} and no transcripts (a .tsv/.csv/"
+            f"no audio files in {one_line(src, 200)} and no transcripts (a .tsv/.csv/"
             ".jsonl table, a NeMo manifest, Kaldi text + wav.scp, or a .txt beside each file)"
         )
     return "txt beside audio", entries, bad
@@ -327,7 +327,7 @@ def make_dataset(
     for kind_name, value in (("--config", config), ("--split", split)):
         if not re.fullmatch(r"\w+(\.\w+)*", value):
             raise ConfigError(
-                f"{kind_name} {terminal_text(value)!r} must be letters, digits and _ "
+                f"{kind_name} {one_line(value, 200)!r} must be letters, digits and _ "
                 "(dots between words allowed), e.g. default or test"
             )
     _check_out(out, src)
@@ -362,7 +362,7 @@ def make_dataset(
     )
     if not good:
         raise ConfigError(
-            f"no usable rows in {terminal_text(str(src))} ({len(bad)} skipped"
+            f"no usable rows in {one_line(src, 200)} ({len(bad)} skipped"
             + (f"; first: {made.bad[0].line()[8:]}" if made.bad else "")
             + ")"
         )
@@ -393,7 +393,7 @@ def _row_batches(good: list[tuple[Entry, float]], config: str) -> Iterator[list[
                 data = e.audio.read_bytes()
             except OSError as exc:
                 raise ConfigError(
-                    f"cannot read {terminal_text(str(e.audio))} again ({exc.strerror}): did "
+                    f"cannot read {one_line(e.audio, 200)} again ({exc.strerror}): did "
                     "it change while the set was made? run the command again"
                 ) from None
             batch.append(
@@ -410,12 +410,12 @@ def _row_batches(good: list[tuple[Entry, float]], config: str) -> Iterator[list[
 
 def _check_out(out: Path, src: Path) -> None:
     if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {terminal_text(str(out))} is a file; give a folder")
+        raise ConfigError(f"--out {one_line(out, 200)} is a file; give a folder")
     if out.exists() and src.exists() and out.resolve() == src.resolve():
         raise ConfigError("--out must not be the source folder; give a new folder")
     if out.is_dir() and any(out.iterdir()) and not _made_here(out):
         raise ConfigError(
-            f"--out {terminal_text(str(out))} is a folder with other files in it; give a new "
+            f"--out {one_line(out, 200)} is a folder with other files in it; give a new "
             "or empty folder (or one this command wrote before, to rewrite it)"
         )
 
