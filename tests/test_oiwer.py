@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -244,7 +245,8 @@ def test_batch_monsoon_hi_end_to_end_scores_against_its_lattice(
             *("--results_dir", results, "--no_progress"),
         )
     assert code == 0, err
-    assert "aldea/default            VoiceArena/Monsoon_hi_test/test done" in err
+    assert re.search(r"^aldea/default +VoiceArena/Monsoon_hi_test/test +done ", err, re.M), err
+    assert "== aldea/default VoiceArena/Monsoon_hi_test/test with" in err
     name = "MODEL_aldea-default_DATASET_VoiceArena-Monsoon_hi_test__test.jsonl"
     assert [json.loads(line["text"]) for line in read_results(results / name)] == [GO, GO], err
     code, out, err = cli(capsys, "score", results, "--csv")

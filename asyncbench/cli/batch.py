@@ -255,7 +255,10 @@ def _settle(outcome: SplitOutcome, result: int | BaseException) -> int:
 
 def announce(cfg: RunConfig) -> None:
     print(
-        f"== {cfg.model_name} {cfg.dataset}/{cfg.split} with {cfg.max_workers} requests in flight",
+        one_line(
+            f"== {cfg.model_name} {cfg.dataset or cfg.dataset_path}/{cfg.split} with "
+            f"{cfg.max_workers} requests in flight"
+        ),
         file=sys.stderr,
     )
 
