@@ -44,6 +44,9 @@ class RunStats:
     loop_busy: list[float] = field(default_factory=list)  # per tick: share of it on the CPU
     done_at: list[float] = field(default_factory=list)
     handed_out_at: list[float] = field(default_factory=list)
+    # event loops whose counters these are: 1 for a run, the shards' sum once --processes or
+    # Ray merges them (their loops ran side by side, so their lags overlap in wall time)
+    loops: int = 1
 
     @property
     def drain_from(self) -> float | None:

@@ -100,6 +100,9 @@ def steady_throughput(stats: RunStats, warmup: Warmup, slots: int | None = None)
         start = stats.started
     steady = window = None
     n = 0
+    # each loop's own delay: the shards' loops ran side by side, so their lags summed over
+    # loops would count the same wall seconds once per process (and exceed the run)
+    delay = sum(stats.loop_lags) / max(1, stats.loops)
     if start is not None and end is not None and end > start:
         window = end - start
         n = sum(1 for t in done if start < t <= end)
@@ -112,10 +115,8 @@ def steady_throughput(stats: RunStats, warmup: Warmup, slots: int | None = None)
         "warmup": {"seconds": warmup.seconds, "requests": warmup.requests},
         # what the run could have reached had its own loop not been late (the sweep's
         # upper bound on a level's throughput)
-        "client_delay_s": sum(stats.loop_lags),
-        "hi_per_s": (
-            len(done) / (wall - sum(stats.loop_lags)) if wall - sum(stats.loop_lags) > 0 else None
-        ),
+        "client_delay_s": delay,
+        "hi_per_s": len(done) / (wall - delay) if wall - delay > 0 else None,
         # the whole-run figure's 95 % interval (rate_interval.py)
         "whole_interval": rate_interval(
             done,

@@ -276,7 +276,7 @@ def _summarise(state: _Run) -> int | BaseException:
     from asyncbench.sources.dataset import SourceStats
 
     p = state.prepared
-    stats = RunStats(total=None, started=state.started)
+    stats = RunStats(total=None, started=state.started, loops=0)  # each shard adds its own
     source = SourceStats()
     for end in state.ends:
         _merge(stats, end.stats)
