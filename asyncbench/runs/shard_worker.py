@@ -30,9 +30,20 @@ from asyncbench.runs.runner import RunConfig
 _PASSED_ENV = re.compile(r"^(HF_\w+|ALDEA_\w+|\w+_(API_KEY|KEY|TOKEN|BASE_URL|ENDPOINTS?|REGION))$")
 
 
+def _provider_prefixes() -> tuple[str, ...]:
+    """`SPRAG_`, `META_`, `SONIOX_`, ...: each registered provider's own settings (a rate
+    limit, a mode, a URL) start with its prefix, whatever their suffix."""
+    from asyncbench.providers import REGISTRY
+
+    return tuple(sorted({p.upper().replace("-", "_") + "_" for p in REGISTRY}))
+
+
 def provider_env() -> dict[str, str]:
-    """The driver's environment a shard's provider and dataset reader may read."""
-    return {k: v for k, v in os.environ.items() if _PASSED_ENV.match(k)}
+    """The driver's environment a shard's provider and dataset reader may read: a Ray worker
+    on another node does not inherit it, so a setting left out here (SPRAG_REQUESTS_PER_MINUTE,
+    META_FILE_MODE, SOPHEA_API_URL) silently fell back to its default there."""
+    prefixes = _provider_prefixes()
+    return {k: v for k, v in os.environ.items() if _PASSED_ENV.match(k) or k.startswith(prefixes)}
 
 
 @dataclass
