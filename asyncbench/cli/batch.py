@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from asyncbench.core.errors import ConfigError
-from asyncbench.core.text import lines, one_line
+from asyncbench.core.text import check_model_name, lines, one_line
 from asyncbench.sources.suites import (
     DEFAULT_SUITE,
     SUITES,
@@ -71,9 +71,10 @@ class SplitOutcome:
 def check_languages(
     models: Sequence[str], entries: Sequence[SuiteEntry | tuple[str, str]], base: RunConfig
 ) -> None:
-    """Every model × entry's language, resolved and checked before the first run: a bad
-    `--language`, or one a model does not list, is exit 2 at once, not an error found run
-    after run. A model whose prefix is unknown is left to the batch (not started)."""
+    """Every model × entry's language (and `--stream`), resolved and checked before the first
+    run: a bad `--language`, one a model does not list, or a model that cannot stream, is
+    exit 2 at once, not an error found run after run. A model whose prefix is unknown is
+    left to the batch (not started)."""
     from asyncbench.core.languages import resolve as resolve_language
     from asyncbench.providers import resolve
 
@@ -86,6 +87,8 @@ def check_languages(
             except ConfigError:
                 continue
             provider_cls.check_language(variant, code)
+            if base.stream:  # a model that cannot stream: one line, not an error per split
+                provider_cls.check_stream(variant)
 
 
 def default_workers(model_name: str) -> int:
@@ -478,6 +481,8 @@ def make_batch_command(run_command: Callable[..., None]) -> Callable[..., None]:
     def batch_command(**options: Any) -> None:
         """Every model × the 8 leaderboard splits in one process; resumable as a whole."""
         models, max_workers = options.pop("model"), options.pop("max_workers")
+        for model in models:  # printed on every line of its runs and named in their files
+            check_model_name("--model", model)
         sequential, max_runs = options.pop("sequential"), options.pop("max_runs")
         ray_address, shards = options.pop("ray"), options.pop("shards")
         suite = get_suite(options.pop("suite"))

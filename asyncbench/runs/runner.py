@@ -124,6 +124,9 @@ class RunConfig:
     rate_share: float = 1.0
 
     def validate(self) -> None:
+        from asyncbench.core.text import check_model_name
+
+        check_model_name("--model_name", self.model_name)
         if self.revision is not None and not _REVISION.fullmatch(self.revision):
             raise ConfigError(
                 f"--revision {self.revision!r} is not a hub revision: give a commit hash, "
@@ -458,11 +461,8 @@ def make_provider(cfg: RunConfig) -> tuple[Provider, list[str], float | None]:
     from asyncbench.providers import ProviderSettings, resolve
 
     provider_cls, model = resolve(cfg.model_name)
-    if cfg.stream and not provider_cls.serves_sse:
-        raise ConfigError(
-            f"--stream is for openai/ and openai-compatible/ models (transcripts as "
-            f"server-sent events); {cfg.model_name.split('/')[0]}/ does not stream them"
-        )
+    if cfg.stream:
+        provider_cls.check_stream(model)
     if cfg.timeout is None:
         cfg.timeout = provider_cls.default_timeout
     settings = ProviderSettings(
