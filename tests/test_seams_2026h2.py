@@ -7,6 +7,7 @@ CLI against the real mock on 127.0.0.1."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -16,9 +17,10 @@ from asyncbench.engine.stats import RunStats
 from asyncbench.reporting.saturation import Warmup, steady_throughput
 from asyncbench.runs.shard_worker import provider_env
 from asyncbench.runs.sharded import _merge
+from asyncbench.servers.mock.state import MockConfig
 
-from .provider_runs import CONFIG, SPLIT, env_with, run_split, small_split
-from .support import MockServer, run_cli_async
+from .provider_runs import CONFIG, N_SAMPLES, SPLIT, env_with, run_split, small_split
+from .support import MockServer, read_results, run_cli_async
 
 KEY = "sk-seams-0123456789"
 STREAM_REFUSED = (
@@ -159,3 +161,104 @@ async def test_a_model_name_with_control_characters_is_one_visible_line(
     ), err
     assert "\x1b" not in out + err
     assert not list(tmp_path.glob("*.jsonl"))
+
+
+# -- --stream through --processes 2 after a resumed run, into the report -------------------
+
+
+@pytest.fixture(scope="module")
+def streamed(dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    """Four samples in one process, then the rest with `--processes 2` (the resume), then the
+    report of the folder."""
+    results = tmp_path_factory.mktemp("streamed")
+    env = env_with(OPENAI_API_KEY=KEY)
+    model = "openai-compatible/whisper-large-v3"
+
+    async def main() -> tuple[str, str]:
+        async with MockServer(MockConfig(sse_delta_gap=0.02)) as mock:
+            url = mock.url + "/vllm/v1"
+            code, _, err = await run_split(model, dataset, results, url, env, "--stream",
+                                           "--max_samples", "4")  # fmt: skip
+            assert code == 0, err
+            code, _, err = await run_split(model, dataset, results, url, env, "--stream",
+                                           "--processes", "2")  # fmt: skip
+            assert code == 0, err
+        report = results / "report.html"
+        code, _, rep_err = await run_cli_async("report", results, "-o", report, env=env)
+        assert code == 0, rep_err
+        return err, report.read_text(encoding="utf-8")
+
+    err, page = asyncio.run(main())
+    return results, err, page
+
+
+def test_stream_figures_merge_across_two_processes_after_a_resume(
+    streamed: tuple[Path, str, str],
+) -> None:
+    results, err, _page = streamed
+    (path,) = results.glob("*.jsonl")
+    rows = read_results(path)
+    assert sorted(r["id"] for r in rows) == sorted({r["id"] for r in rows})
+    assert len(rows) == N_SAMPLES and all(r["status"] == "ok" for r in rows)
+    for row in rows:  # every line, from either run and either shard, has its stream fields
+        assert row["deltas"] == len(row["text"].split()), row
+        assert row["first_delta_s"] > 0 and row["delta_gap_p50_s"] >= 0.015, row
+    sse = summary_of(results, "openai-compatible-whisper-large-v3")["sse"]
+    resumed = rows[4:]  # the first run appended 4; the summary is this run's, of 2 shards
+    assert sse["samples"] == sse["first_delta_s"]["n"] == N_SAMPLES - 4
+    assert sse["usage"]["output_tokens"] == sum(r["usage_output_tokens"] for r in resumed)
+    assert sse["first_delta_s"]["max"] == max(r["first_delta_s"] for r in resumed)
+    assert f"stream (server-sent events): {N_SAMPLES - 4} replies" in err
+    assert "coverage: 10/10 samples done" in err
+
+
+def test_the_report_shows_a_sharded_streamed_run(streamed: tuple[Path, str, str]) -> None:
+    _results, _err, page = streamed
+    assert "Streamed replies (server-sent events)" in page
+    assert "first_delta_s" in page
+
+
+# -- the newer providers through batch --processes 2, at a --revision ----------------------
+
+NEW_MODELS = ("sprag/symphony", "gemini/gemini-3.5-transcribe", "meta/muse-voice-transcribe")
+
+
+async def test_newer_providers_through_batch_processes_at_a_revision(
+    dataset: Path, tmp_path: Path
+) -> None:
+    """Each shard gets the revision (the sidecar records it) and sprag's account pace is the
+    command's: 300 requests a minute over both processes, not 300 in each. A rerun at another
+    revision is not taken as done: each split says whose file it is, and nothing is scored."""
+    results = tmp_path / "r"
+    async with MockServer() as mock:
+        env = env_with(
+            SPRAG_API_KEY=KEY,
+            GEMINI_API_KEY=KEY,
+            META_API_KEY=KEY,
+            SPRAG_BASE_URL=mock.url + "/sprag/v1",
+            GEMINI_BASE_URL=mock.url,
+            META_BASE_URL=mock.url,
+            SPRAG_REQUESTS_PER_MINUTE="300",
+        )
+        models = [a for m in NEW_MODELS for a in ("--model", m)]
+        args = batch_args(dataset, results, "--processes", "2", *models)
+        code, out, err = await run_cli_async(*args, "--revision", "abc1234", env=env)
+        assert code == 0, err
+        code2, out2, err2 = await run_cli_async(*args, "--revision", "def5678", env=env)
+    for model in NEW_MODELS:
+        slug = model.replace("/", "-")
+        (path,) = results.glob(f"MODEL_{slug}_*.jsonl")
+        rows = read_results(path)
+        assert len(rows) == N_SAMPLES and all(r["pred_text"] == r["text"] for r in rows), model
+        meta = json.loads(path.with_name(path.stem + ".meta.json").read_text())
+        assert meta["revision"] == "abc1234"
+        assert summary_of(results, slug)["shards"] == 2
+        assert f"{model} | " in out
+    sprag = read_results(next(results.glob("MODEL_sprag-symphony_*.jsonl")))
+    starts = sorted(r["t_end"] - r["time"] for r in sprag)
+    # 10 requests at 5/s over both shards span at least 1.8 s (1.6 s with each shard's bucket
+    # starting full); a pacer per process at the whole rate lets them through in 0.8 s
+    assert starts[-1] - starts[0] >= 1.5, starts
+    assert code2 == 1, err2
+    assert err2.count("belongs to another run (revision 'abc1234'") == 2 * len(NEW_MODELS)
+    assert "Results per dataset" not in out2  # another revision's files are not this batch's

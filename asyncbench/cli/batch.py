@@ -99,13 +99,30 @@ def default_workers(model_name: str) -> int:
     return provider_cls.default_concurrency
 
 
-def is_complete(summary: dict[str, Any] | None, max_samples: int | None, results: Path) -> bool:
+def is_complete(
+    summary: dict[str, Any] | None,
+    max_samples: int | None,
+    results: Path,
+    cfg: RunConfig | None = None,
+) -> bool:
     """A previous run covered what this one asks for: it was complete, its results file is
-    still there, and it took at least as many samples (all of them, or N >= this N)."""
+    still there, it took at least as many samples (all of them, or N >= this N), and its
+    sidecar names this run (`cfg`): a split read at another `--revision` is not done, and is
+    left to the run, which refuses the file with the sidecar's one line."""
     if not summary or not summary.get("complete") or not results.is_file():
         return False
     before = summary.get("max_samples")
-    return before is None or (max_samples is not None and before >= max_samples)
+    if not (before is None or (max_samples is not None and before >= max_samples)):
+        return False
+    if cfg is not None:
+        from asyncbench.results import manifest
+        from asyncbench.runs.runner import run_identity
+
+        try:
+            manifest.check(results, run_identity(cfg))
+        except ConfigError:
+            return False
+    return True
 
 
 def entry_config(base: RunConfig, entry: SuiteEntry | tuple[str, str]) -> RunConfig:
@@ -196,7 +213,7 @@ def run_batch(
             config, split = cfg.dataset or cfg.dataset_path, cfg.split
             path = results_path(cfg)
             previous = read_summary(path)
-            if is_complete(previous, cfg.max_samples, path):
+            if is_complete(previous, cfg.max_samples, path, cfg):
                 print(
                     one_line(f"== {model} {config}/{split}: complete in {path}, skipped"), file=err
                 )
@@ -241,7 +258,9 @@ def _settle(outcome: SplitOutcome, result: int | BaseException) -> int:
         )
         outcome.status = "not started" if isinstance(result, NotStarted) else "error"
         outcome.error = why
-        outcome.summary = read_summary(outcome.results)
+        # a run that never started wrote nothing: a file there is another run's (its sidecar
+        # said so), whose figures are not this batch's
+        outcome.summary = None if outcome.status == "not started" else read_summary(outcome.results)
         return 0
     outcome.summary = read_summary(outcome.results)
     from asyncbench.runs.budget import BUDGET_EXIT
@@ -330,7 +349,11 @@ def score_outcomes(
     happens to sit in the results folder), or None when no file has a line yet."""
     from asyncbench.scoring.score import ScoreReport, composites, score_file
 
-    files = [score_file(o.results) for o in outcomes if o.results.is_file()]
+    files = [
+        score_file(o.results)
+        for o in outcomes
+        if o.results.is_file() and o.status != "not started"  # another run's file, if any
+    ]
     files = [f for f in files if f.n_samples]
     if not files:
         return None

@@ -394,14 +394,7 @@ def _prepare_locked(cfg: RunConfig, lock: ResultsLock) -> Prepared:
     if path.exists() and not os.access(path, os.W_OK):
         raise ConfigError(f"results file {path} is not writable")
     check_use_url(cfg)
-    ident = manifest.identity(
-        cfg.model_name,
-        cfg.dataset_path,
-        cfg.dataset,
-        cfg.split,
-        language=cfg.language,
-        revision=cfg.revision,
-    )
+    ident = run_identity(cfg)
     unclaimed = manifest.check(path, ident)  # another run's file is refused before prescan
     resume = prescan(path, retry_failed=cfg.retry_failed)
 
@@ -452,6 +445,20 @@ def _prepare_locked(cfg: RunConfig, lock: ResultsLock) -> Prepared:
     if estimate:
         print(estimate, file=sys.stderr)
     return Prepared(cfg, provider, urls, rps, path, resume, ds, total, lock)
+
+
+def run_identity(cfg: RunConfig) -> dict[str, str]:
+    """What the results file's sidecar records and checks for this run (results/manifest.py):
+    a run refuses another run's file with it, and batch skips a complete split only when its
+    sidecar agrees (another --revision is another run, not a finished one)."""
+    return manifest.identity(
+        cfg.model_name,
+        cfg.dataset_path,
+        cfg.dataset,
+        cfg.split,
+        language=cfg.language,
+        revision=cfg.revision,
+    )
 
 
 def make_provider(cfg: RunConfig) -> tuple[Provider, list[str], float | None]:
