@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from asyncbench.engine.stats import RunStats
-from asyncbench.reporting.saturation import Warmup, steady_throughput
+from asyncbench.reporting.saturation import (
+    Warmup,
+    client_line,
+    loop_health,
+    saturation_section,
+    steady_throughput,
+)
 from asyncbench.runs.shard_worker import provider_env
 from asyncbench.runs.sharded import _merge
 from asyncbench.servers.mock.state import MockConfig
@@ -81,6 +87,32 @@ def test_the_lag_free_throughput_of_two_processes_counts_each_loops_delay_once()
     # one process: its own delay, as before
     one = shard_stats(0.0, 4.0, 100)
     assert steady_throughput(one, Warmup())["hi_per_s"] == pytest.approx(100 / 6)
+
+
+def test_one_saturated_process_of_two_makes_the_run_client_bound() -> None:
+    """Process A's loop on the CPU 95 % of every tick, process B's 10 %: merged, the median
+    tick was 52 % busy and the run passed as 'not the bottleneck', though half its samples
+    came back through a loop that had nothing left to give."""
+    saturated, idle = shard_stats(0.0, 0.0, 50), shard_stats(0.0, 0.0, 50)
+    saturated.loop_busy, idle.loop_busy = [0.95] * 100, [0.10] * 100
+    saturated.loop_lags = idle.loop_lags = [0.001] * 100
+    for stats in (saturated, idle):
+        stats.latencies = [0.5] * 50
+    merged = RunStats(total=None, started=0.0, loops=0)
+    for stats in (saturated, idle):
+        _merge(merged, stats)
+        merged.per_loop.append(loop_health(stats))
+    merged.ended = 10.0
+    section = saturation_section(merged)
+    assert section["client_bound"] is True
+    assert section["client_bound_loops"] == [1, 2]
+    assert client_line(section, 2).startswith(
+        "client-bound: 1 of 2 event loops (loop lag p99 over all 1 ms, max 1 ms, loop thread "
+        "on the CPU 52 % of the time); "
+    )
+    # either process alone is judged as before
+    assert saturation_section(saturated)["client_bound"] is True
+    assert saturation_section(idle)["client_bound"] is False
 
 
 # -- a shard's environment on another machine (Ray) ----------------------------------------

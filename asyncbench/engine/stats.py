@@ -47,6 +47,9 @@ class RunStats:
     # event loops whose counters these are: 1 for a run, the shards' sum once --processes or
     # Ray merges them (their loops ran side by side, so their lags overlap in wall time)
     loops: int = 1
+    # once shards are merged: each loop's own (lag p99 s, busy p50) from its own ticks, so one
+    # saturated process is not averaged away by an idle one (reporting/saturation.py)
+    per_loop: list[tuple[float | None, float | None]] = field(default_factory=list)
 
     @property
     def drain_from(self) -> float | None:

@@ -278,9 +278,13 @@ def _summarise(state: _Run) -> int | BaseException:
     p = state.prepared
     stats = RunStats(total=None, started=state.started, loops=0)  # each shard adds its own
     source = SourceStats()
+    from asyncbench.reporting.saturation import loop_health
+
     for end in state.ends:
         _merge(stats, end.stats)
         _merge(source, end.source)
+        if end.stats is not None:  # each loop judged on its own ticks, not the merged ones
+            stats.per_loop.append(loop_health(end.stats))
     stats.ended = time.monotonic()
     from asyncbench.runs.runner import say_lengths
 
@@ -302,7 +306,7 @@ def _summarise(state: _Run) -> int | BaseException:
         load=load_section(stats, p.cfg.arrival_spec(), parse_slos(p.cfg.slos)),
         expected_samples=expected_samples(p.cfg, p.total, source),
         warmup=parse_warmup(p.cfg.warmup),
-        processes=p.cfg.processes,
+        processes=state.shards,  # batch --processes N keeps its runs' own processes at 1
     )
     if state.error is not None:
         return ConfigError(state.error)
