@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from asyncbench.engine.stats import RunStats
 from asyncbench.reporting.saturation import (
@@ -25,8 +26,9 @@ from asyncbench.runs.shard_worker import provider_env
 from asyncbench.runs.sharded import _merge
 from asyncbench.servers.mock.state import MockConfig
 
+from .loopback import served
 from .provider_runs import CONFIG, N_SAMPLES, SPLIT, env_with, run_split, small_split
-from .support import MockServer, read_results, run_cli_async
+from .support import MockServer, read_results, run_cli_async, transcript_of
 
 KEY = "sk-seams-0123456789"
 STREAM_REFUSED = (
@@ -294,3 +296,73 @@ async def test_newer_providers_through_batch_processes_at_a_revision(
     assert code2 == 1, err2
     assert err2.count("belongs to another run (revision 'abc1234'") == 2 * len(NEW_MODELS)
     assert "Results per dataset" not in out2  # another revision's files are not this batch's
+
+
+# -- hostile text in the stream's new fields -------------------------------------------------
+
+HOSTILE_ERROR = "\x1b]0;pwned\x07\r\nerror: FAKE line <script>alert(1)</script> \u202egnp.exe "
+
+
+def hostile_sse_app() -> web.Application:
+    """A vLLM-dialect server whose first reply is an error event full of terminal and HTML
+    control, and whose usage counts are negative, textual and astronomically large beside one
+    honest count (3 completion tokens)."""
+    seen = {"n": 0}
+
+    async def transcribe(request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        upload = form["file"]
+        assert isinstance(upload, web.FileField)
+        words = transcript_of(upload.file.read()).split()
+        seen["n"] += 1
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        if seen["n"] == 1:
+            event = {"error": {"message": HOSTILE_ERROR + "x" * 5000}}
+            await resp.write(f"data: {json.dumps(event)}\n\n".encode())
+            return resp
+        for k, word in enumerate(words):
+            piece = {"delta": {"content": word if k == 0 else " " + word}}
+            event = {"object": "transcription.chunk", "choices": [piece]}
+            await resp.write(f"data: {json.dumps(event)}\n\n".encode())
+        usage = {
+            "prompt_tokens": -7,
+            "completion_tokens": 3,
+            "total_tokens": 2**64 - 1,
+            "input_token_details": {"audio_tokens": "\x1b[2J"},
+        }
+        event = {"object": "transcription.chunk", "choices": [], "usage": usage}
+        await resp.write(f"data: {json.dumps(event)}\n\ndata: [DONE]\n\n".encode())
+        return resp
+
+    app = web.Application()
+    app.router.add_post("/v1/audio/transcriptions", transcribe)
+    return app
+
+
+async def test_hostile_stream_fields_through_two_processes(dataset: Path, tmp_path: Path) -> None:
+    env = env_with(OPENAI_API_KEY=KEY)
+    model = "openai-compatible/whisper-large-v3"
+    async with served(hostile_sse_app()) as base:
+        code, out, err = await run_split(
+            model, dataset, tmp_path, base + "/v1", env, "--stream", "--processes", "2",
+            "--max_retries", "0",
+        )  # fmt: skip
+    assert code == 0, err
+    report = tmp_path / "report.html"
+    rcode, _, rerr = await run_cli_async("report", tmp_path, "-o", report, env=env)
+    assert rcode == 0, rerr
+    terminal = out + err
+    for raw in ("\x1b", "\x07", "\r", "\u202e"):
+        assert raw not in terminal
+    assert not any(line.startswith("error: FAKE") for line in terminal.splitlines())
+    # only the honest count is summed: 9 replies of 3 completion tokens
+    assert "\n  usage (sum): output_tokens 27\n" in err, err
+    usage = summary_of(tmp_path, "openai-compatible-whisper-large-v3")["sse"]["usage"]
+    assert usage == {"output_tokens": 27}
+    rows = read_results(next(tmp_path.glob("*.jsonl")))
+    (failed,) = [r for r in rows if r["status"] != "ok"]
+    assert failed["error_kind"] == "server_error" and "FAKE line" in failed["error"]
+    assert all("usage_input_tokens" not in r for r in rows)
+    page = report.read_text(encoding="utf-8")
+    assert "<script>alert(1)" not in page
