@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -25,10 +26,11 @@ from asyncbench.reporting.saturation import (
 from asyncbench.runs.shard_worker import provider_env
 from asyncbench.runs.sharded import _merge
 from asyncbench.servers.mock.state import MockConfig
+from asyncbench.sources.audio import parse_wav
 
 from .loopback import served
 from .provider_runs import CONFIG, N_SAMPLES, SPLIT, env_with, run_split, small_split
-from .support import MockServer, read_results, run_cli_async, transcript_of
+from .support import MockServer, make_dataset, read_results, run_cli_async, transcript_of
 
 KEY = "sk-seams-0123456789"
 STREAM_REFUSED = (
@@ -366,3 +368,87 @@ async def test_hostile_stream_fields_through_two_processes(dataset: Path, tmp_pa
     assert all("usage_input_tokens" not in r for r in rows)
     page = report.read_text(encoding="utf-8")
     assert "<script>alert(1)" not in page
+
+
+# -- one budget with --stream and the newer providers ----------------------------------------
+
+
+class BillingOpenAI:
+    """An OpenAI-protocol server that bills every request it receives by its audio (whole
+    seconds, rounded up, at 1 USD a second) and answers every third with a 503 (retries cost
+    money too); JSON, or server-sent events when the form asks for `stream`."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.billed = 0
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v1/audio/transcriptions", self.transcribe)
+        return app
+
+    async def transcribe(self, request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        upload = form["file"]
+        assert isinstance(upload, web.FileField)
+        body = upload.file.read()
+        info = parse_wav(body)
+        assert info is not None
+        self.billed += math.ceil(info.data_len / (info.rate * info.channels * info.bits // 8))
+        self.n += 1
+        if self.n % 3 == 0:
+            return web.Response(status=503, headers={"Retry-After": "0"})
+        text = transcript_of(body)
+        if form.get("stream") != "true":
+            return web.json_response({"text": text})
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        for k, word in enumerate(text.split()):
+            piece = {"delta": {"content": word if k == 0 else " " + word}}
+            event = {"object": "transcription.chunk", "choices": [piece]}
+            await resp.write(f"data: {json.dumps(event)}\n\n".encode())
+        await resp.write(b"data: [DONE]\n\n")
+        return resp
+
+
+@pytest.fixture(scope="module")
+def long_clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """10 clips of 1.05 to 1.95 s: 2 USD each at 3600 USD an hour billed by the second."""
+    return make_dataset(
+        tmp_path_factory.mktemp("money"), {(CONFIG, SPLIT): 10}, fmt="wav", seconds=1.05
+    )
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        ("run", "--model_name", "openai-compatible/whisper-large-v3", "--stream"),
+        ("batch", "--model", "sprag/symphony"),
+        ("batch", "--model", "openai-compatible/whisper-large-v3", "--stream"),
+    ],
+    ids=["run --stream", "batch sprag", "batch --stream"],
+)
+async def test_one_budget_over_two_processes_with_the_stream_and_sprag(
+    how: tuple[str, ...], long_clips: Path, tmp_path: Path
+) -> None:
+    command, flag, model, *stream = how
+    server = BillingOpenAI()
+    head = ["--dataset", CONFIG, "--split", SPLIT] if command == "run" else [
+        "--datasets", f"{CONFIG}:{SPLIT}"]  # fmt: skip
+    async with served(server.app()) as base:
+        env = env_with(OPENAI_API_KEY=KEY, SPRAG_API_KEY=KEY, SPRAG_BASE_URL=base + "/v1")
+        code, out, err = await run_cli_async(
+            command, flag, model, *head, "--dataset_path", long_clips, "--results_dir",
+            tmp_path, "--base_url", base + "/v1", "--max_workers", "2", "--processes", "2",
+            "--price_per_hour", "3600", "--budget_usd", "20", "--no_progress", *stream,
+            env=env, timeout=150,
+        )  # fmt: skip
+    assert code == 4, err[-3000:]
+    assert 0 < server.billed <= 20, (server.billed, err[-3000:])
+    assert err.count("stopped by --budget_usd") == 1, err[-3000:]
+    (spend,) = [line for line in out.splitlines() if line.startswith("spend: ")]
+    assert server.billed <= float(spend.split("$ ")[1].split()[0]) <= 20
+    rows = read_results(next(tmp_path.glob("*.jsonl")))
+    assert len({r["id"] for r in rows}) == len(rows)
+    if stream:
+        assert all("first_delta_s" in r for r in rows if r["status"] == "ok")
