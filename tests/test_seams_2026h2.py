@@ -452,3 +452,42 @@ async def test_one_budget_over_two_processes_with_the_stream_and_sprag(
     assert len({r["id"] for r in rows}) == len(rows)
     if stream:
         assert all("first_delta_s" in r for r in rows if r["status"] == "ok")
+
+
+# -- hostile model names in the board's newer CSV families -----------------------------------
+
+ML = "Metric-AI-open-asr-leaderboard-multilingual-datasets"
+#: family -> (its files' dataset parts, the cells after RTFx as the board's block has them)
+NEW_FAMILY_FILES = {
+    "hy": ((f"{ML}_fleurs_hy_test", f"{ML}_mcv26_hy_test"), ",25.0,25.0"),
+    "nl": (("hf-audio-open-asr-leaderboard-multilingual-datasets_mls_nl_test",), ",,,25.0"),
+    "hi": (("VoiceArena-Monsoon_hi_test_test",), ",25.0"),
+}
+
+
+async def test_hostile_model_names_in_the_new_csv_families(tmp_path: Path) -> None:
+    """A colleague's folder with files named for the Armenian, Dutch and Hindi families by a
+    model whose name is a formula with an escape sequence, or holds a bidi override: every
+    block of `score --csv` and the score table show them as visible text cells."""
+    line = {"audio_filepath": "s0", "duration": 10.0, "time": 2.0,
+            "text": "բարեւ ձեզ ինչպես եք", "pred_text": "բարեւ ձեզ ինչպես"}  # fmt: skip
+    for slug in ("=cmd|calc-m\x1b[31m", "m-a\u202etxt"):
+        for sets, _ in NEW_FAMILY_FILES.values():
+            for ds in sets:
+                path = tmp_path / f"MODEL_{slug}_DATASET_{ds}.jsonl"
+                path.write_text(json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
+    env = env_with()
+    code, csv_out, err = await run_cli_async("score", tmp_path, "--csv", env=env)
+    assert code == 0, err
+    code, table, err2 = await run_cli_async("score", tmp_path, env=env)
+    assert code == 0, err2
+    for raw in ("\x1b", "\u202e"):
+        assert raw not in csv_out + err + table + err2
+    lines = csv_out.splitlines()
+    for family, (_, cells) in NEW_FAMILY_FILES.items():
+        at = lines.index(f"CSV Summary ({family}):")
+        assert lines[at + 3 : at + 5] == [
+            "'=cmd|calc/m\\x1b[31m,5.0" + cells,
+            "m/a\\u202etxt,5.0" + cells,
+        ], lines[at : at + 6]
+    assert "=cmd|calc/m\\x1b[31m: WER = 25.00 %" in table.splitlines()
