@@ -28,8 +28,10 @@ from asyncbench.runs.sharded import _merge
 from asyncbench.servers.mock.state import MockConfig
 from asyncbench.sources.audio import parse_wav
 
+from .faultkit import start, wait_until, whole_lines
 from .loopback import served
 from .provider_runs import CONFIG, N_SAMPLES, SPLIT, env_with, run_split, small_split
+from .raycluster import _procs
 from .support import MockServer, make_dataset, read_results, run_cli_async, transcript_of
 
 KEY = "sk-seams-0123456789"
@@ -491,3 +493,48 @@ async def test_hostile_model_names_in_the_new_csv_families(tmp_path: Path) -> No
             "m/a\\u202etxt,5.0" + cells,
         ], lines[at : at + 6]
     assert "=cmd|calc/m\\x1b[31m: WER = 25.00 %" in table.splitlines()
+
+
+# -- a crash of the driver mid-stream, then the resume -------------------------------------
+
+
+async def test_a_killed_streamed_run_over_two_processes_resumes_whole(
+    dataset: Path, tmp_path: Path
+) -> None:
+    """SIGKILL of the driver of `--stream --processes 2` with samples written and in flight:
+    its shard processes end with it (no stream goes on sending to a dead writer), the file
+    holds only whole lines, and the rerun sends only what is missing, every line with its
+    stream fields."""
+    model = "openai-compatible/whisper-large-v3"
+    env = env_with(OPENAI_API_KEY=KEY)
+    async with MockServer(MockConfig(latency=0.3, sse_delta_gap=0.02)) as mock:
+        url = mock.url + "/vllm/v1"
+        args = ["run", "--model_name", model, "--dataset", CONFIG, "--split", SPLIT,
+                "--dataset_path", str(dataset), "--results_dir", str(tmp_path),
+                "--base_url", url, "--max_workers", "2", "--no_progress", "--stream",
+                "--processes", "2"]  # fmt: skip
+        proc = await start(args, env)
+
+        def written() -> int:
+            files = list(tmp_path.glob("*.jsonl"))
+            return len(whole_lines(files[0])[0]) if files else 0
+
+        def children() -> list[int]:
+            return [p for p, (ppid, cmd) in _procs().items()
+                    if ppid == proc.pid and "spawn_main" in cmd]  # fmt: skip
+
+        await wait_until(lambda: written() >= 3 and len(children()) == 2, proc, what="lines")
+        shards = children()
+        proc.kill()
+        await proc.wait()
+        await wait_until(lambda: not set(shards) & set(_procs()), what="the shards' end")
+        (path,) = tmp_path.glob("*.jsonl")
+        before, _torn = whole_lines(path)
+        assert 3 <= len(before) < N_SAMPLES
+        code, _, err = await run_split(model, dataset, tmp_path, url, env, "--stream",
+                                       "--processes", "2")  # fmt: skip
+        assert code == 0, err
+    rows = read_results(path)
+    assert sorted(r["id"] for r in rows) == sorted({r["id"] for r in rows})
+    assert len(rows) == N_SAMPLES and all("first_delta_s" in r for r in rows)
+    assert f"stream (server-sent events): {N_SAMPLES - len(before)} replies" in err
