@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -538,3 +539,79 @@ async def test_a_killed_streamed_run_over_two_processes_resumes_whole(
     assert sorted(r["id"] for r in rows) == sorted({r["id"] for r in rows})
     assert len(rows) == N_SAMPLES and all("first_delta_s" in r for r in rows)
     assert f"stream (server-sent events): {N_SAMPLES - len(before)} replies" in err
+
+
+# -- hostile error replies from the newer providers ----------------------------------------
+
+HOSTILE_REPLY = "\x1b]0;pwned\x07\r\nerror: FAKE <b>x</b> \u202egnp.exe"
+SHOWN = "\\x1b]0;pwned\\x07 error: FAKE <b>x</b> \\u202egnp.exe"
+
+
+def hostile_errors_app() -> web.Application:
+    """Each newer provider's error reply, its message full of terminal control and a newline
+    that would print a fake `error:` line of its own."""
+
+    def reply(status: int, body: dict) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def answer(request: web.Request) -> web.Response:
+            await request.read()
+            return web.json_response(body, status=status)
+
+        return answer
+
+    google = {"code": 400, "message": HOSTILE_REPLY, "status": "INVALID_ARGUMENT",
+              "details": [{"reason": "API_KEY_INVALID"}]}  # fmt: skip
+    app = web.Application()
+    app.router.add_post("/v1/asr/transcribe", reply(401, {"error": {"message": HOSTILE_REPLY}}))
+    app.router.add_post(
+        "/sprag/v1/audio/transcriptions", reply(401, {"error": {"message": HOSTILE_REPLY}})
+    )
+    app.router.add_post("/v1/interactions", reply(400, {"error": google}))
+    app.router.add_post("/v1/transcribe", reply(422, {"detail": HOSTILE_REPLY}))
+    return app
+
+
+@pytest.mark.parametrize(
+    ("model", "key_env", "path", "line"),
+    [
+        (
+            "meta/muse-voice-transcribe",
+            "META_API_KEY",
+            "",
+            f"error: HTTP 401: key rejected; check META_API_KEY: {SHOWN}",
+        ),
+        (
+            "sprag/symphony",
+            "SPRAG_API_KEY",
+            "/sprag/v1",
+            f"error: HTTP 401: key rejected; check SPRAG_API_KEY: {SHOWN}",
+        ),
+        (
+            "gemini/gemini-3.5-transcribe",
+            "GEMINI_API_KEY",
+            "",
+            f"error: HTTP 400: key rejected; check GEMINI_API_KEY: {SHOWN}",
+        ),
+        ("sophea/asr-k1", "SOPHEA_API_KEY", "", None),
+    ],
+    ids=["meta", "sprag", "gemini", "sophea"],
+)
+async def test_hostile_error_replies_of_the_newer_providers_are_one_line(
+    dataset: Path, tmp_path: Path, model: str, key_env: str, path: str, line: str | None
+) -> None:
+    async with served(hostile_errors_app()) as base:
+        env = env_with(**{key_env: KEY}, SOPHEA_API_URL=base + "/v1/transcribe")
+        code, out, err = await run_split(
+            model, dataset, tmp_path, base + path, env, "--processes", "2", "--max_retries", "0"
+        )
+    for raw in ("\x1b", "\x07", "\r", "\u202e"):
+        assert raw not in out + err
+    assert not any(x.startswith("error: FAKE") for x in (out + err).splitlines()), err
+    if line is not None:  # a rejected key stops the run with one line
+        assert (code, last_line(err)) == (2, line), err
+        return
+    assert code == 0, err  # a refused clip is recorded with the service's reason, on one line
+    rows = read_results(next(tmp_path.glob("*.jsonl")))
+    assert len(rows) == N_SAMPLES
+    for row in rows:
+        assert row["error_kind"] == "bad_request"
+        assert row["error"].endswith(f": {HOSTILE_REPLY.replace(chr(13) + chr(10), ' ')}")
