@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -24,8 +25,8 @@ from asyncbench.reporting.saturation import (
     saturation_section,
     steady_throughput,
 )
-from asyncbench.runs.shard_worker import provider_env
-from asyncbench.runs.sharded import _merge
+from asyncbench.runs.shard_worker import ShardEnd, clock_offset, provider_env
+from asyncbench.runs.sharded import _merge, on_driver_clock
 from asyncbench.servers.mock.state import MockConfig
 from asyncbench.sources.audio import parse_wav
 
@@ -615,3 +616,27 @@ async def test_hostile_error_replies_of_the_newer_providers_are_one_line(
     for row in rows:
         assert row["error_kind"] == "bad_request"
         assert row["error"].endswith(f": {HOSTILE_REPLY.replace(chr(13) + chr(10), ' ')}")
+
+
+def test_a_shard_on_another_machine_is_put_on_the_drivers_clock() -> None:
+    """A Ray node booted an hour after the driver's machine: its monotonic clock reads an hour
+    less for the same instant. Its samples are moved onto the driver's clock by the two wall
+    clocks, so they fall inside the run and the steady window counts them."""
+    here = clock_offset()
+    started = time.monotonic()
+    node = shard_stats(started - 3600.0, 0.0, 50)  # the same 10 s, on the node's clock
+    node.handed_out_at = [started - 3600.0 + 9.0]
+    end = ShardEnd(0, None, node, None, {"clock": here + 3600.0})
+    on_driver_clock(end)
+    assert end.stats.done_at[0] == pytest.approx(started + 0.2, abs=0.01)
+    assert end.stats.handed_out_at == [pytest.approx(started + 9.0, abs=0.01)]
+    merged = RunStats(total=None, started=started, loops=0)
+    _merge(merged, end.stats)
+    merged.ended = started + 10.0
+    figures = steady_throughput(merged, Warmup())
+    assert figures["steady_n"] == 45 and figures["whole_per_s"] == pytest.approx(5.0)
+    # a shard of this machine (or an older one that sent no clock) is left as it is
+    same = ShardEnd(0, None, shard_stats(started, 0.0, 5), None, {"clock": clock_offset()})
+    before = list(same.stats.done_at)
+    on_driver_clock(same)
+    assert same.stats.done_at == pytest.approx(before, abs=0.001)

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,13 @@ def provider_env() -> dict[str, str]:
     META_FILE_MODE, SOPHEA_API_URL) silently fell back to its default there."""
     prefixes = _provider_prefixes()
     return {k: v for k, v in os.environ.items() if _PASSED_ENV.match(k) or k.startswith(prefixes)}
+
+
+def clock_offset() -> float:
+    """This machine's wall clock minus its monotonic clock: a shard's monotonic times
+    (`RunStats.done_at`, `handed_out_at`) are put on the driver's clock with it, since a Ray
+    node's monotonic clock starts at its own boot."""
+    return time.time() - time.monotonic()
 
 
 @dataclass
@@ -171,7 +179,13 @@ async def _run_shard(task: ShardTask, emit: Callable[[bytes], None]) -> ShardEnd
             executor.shutdown(wait=False, cancel_futures=True)
             if money is not None:
                 await money.close()
-        return ShardEnd(code, None, seen.get("stats"), sources[0] if sources else None)
+        return ShardEnd(
+            code,
+            None,
+            seen.get("stats"),
+            sources[0] if sources else None,
+            {"clock": clock_offset()},
+        )
     except ConfigError as exc:
         return ShardEnd(2, str(exc), seen.get("stats"))
     finally:

@@ -281,6 +281,7 @@ def _summarise(state: _Run) -> int | BaseException:
     from asyncbench.reporting.saturation import loop_health
 
     for end in state.ends:
+        on_driver_clock(end)
         _merge(stats, end.stats)
         _merge(source, end.source)
         if end.stats is not None:  # each loop judged on its own ticks, not the merged ones
@@ -311,6 +312,21 @@ def _summarise(state: _Run) -> int | BaseException:
     if state.error is not None:
         return ConfigError(state.error)
     return next((c for c in codes if c), 0)
+
+
+def on_driver_clock(end: ShardEnd) -> None:
+    """Move a shard's monotonic times onto this process's monotonic clock (by the two
+    machines' wall clocks): on one machine a no-op to the microsecond, on a Ray node the
+    difference between the boots, without which the steady window and the whole-run
+    throughput interval saw its samples come back hours before the run started."""
+    from asyncbench.runs.shard_worker import clock_offset
+
+    theirs = end.extra.get("clock")
+    if end.stats is None or not isinstance(theirs, float):
+        return
+    shift = theirs - clock_offset()
+    end.stats.done_at = [t + shift for t in end.stats.done_at]
+    end.stats.handed_out_at = [t + shift for t in end.stats.handed_out_at]
 
 
 def _merge(into: Any, part: Any) -> None:
