@@ -88,7 +88,7 @@ def check_languages(
                 continue
             provider_cls.check_language(variant, code)
             if base.stream:  # a model that cannot stream: one line, not an error per split
-                provider_cls.check_stream(variant)
+                provider_cls.check_stream(variant, model.split("/", 1)[0])
 
 
 def default_workers(model_name: str) -> int:

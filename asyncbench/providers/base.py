@@ -127,13 +127,14 @@ class Provider(ABC):
         return None
 
     @classmethod
-    def check_stream(cls, model: str) -> None:
+    def check_stream(cls, model: str, prefix: str | None = None) -> None:
         """ConfigError (exit 2, before any request) when `--stream` cannot be served for
-        `model`: run, each shard and batch (for every model, before the first run) ask here."""
+        `model` (named by the `prefix` the user gave): run, each shard and batch (for every
+        model, before the first run) ask here."""
         if not cls.serves_sse:
             raise ConfigError(
                 "--stream is for openai/ and openai-compatible/ models (transcripts as "
-                f"server-sent events); {cls.prefixes[0]}/ does not stream them"
+                f"server-sent events); {prefix or cls.prefixes[0]}/ does not stream them"
             )
 
     @classmethod

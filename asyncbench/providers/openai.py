@@ -87,8 +87,8 @@ class OpenAIProvider(HTTPProvider):
             self.check_stream(self.model)
 
     @classmethod
-    def check_stream(cls, model: str) -> None:
-        super().check_stream(model)  # Groq and Sprag speak this protocol but not its stream
+    def check_stream(cls, model: str, prefix: str | None = None) -> None:
+        super().check_stream(model, prefix)  # Groq and Sprag speak it but not its stream
         if model in cls.no_stream_models:
             raise ConfigError(
                 f"{cls.prefixes[0]}/{model} does not stream transcripts (the service "

@@ -469,7 +469,7 @@ def make_provider(cfg: RunConfig) -> tuple[Provider, list[str], float | None]:
 
     provider_cls, model = resolve(cfg.model_name)
     if cfg.stream:
-        provider_cls.check_stream(model)
+        provider_cls.check_stream(model, cfg.model_name.split("/", 1)[0])
     if cfg.timeout is None:
         cfg.timeout = provider_cls.default_timeout
     settings = ProviderSettings(
