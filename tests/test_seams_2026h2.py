@@ -640,3 +640,26 @@ def test_a_shard_on_another_machine_is_put_on_the_drivers_clock() -> None:
     before = list(same.stats.done_at)
     on_driver_clock(same)
     assert same.stats.done_at == pytest.approx(before, abs=0.001)
+
+
+async def test_batch_budget_refuses_a_newer_provider_without_a_price_before_any_run(
+    dataset: Path, tmp_path: Path
+) -> None:
+    """sprag, meta and gemini have no public price: a budget for them said so once per split
+    (8 lines for a suite) after the priced models' runs had gone; now one line, exit 2."""
+    async with MockServer() as mock:
+        env = env_with(GROQ_API_KEY=KEY, SPRAG_API_KEY=KEY,
+                       SPRAG_BASE_URL=mock.url + "/sprag/v1")  # fmt: skip
+        code, _out, err = await run_cli_async(
+            *batch_args(dataset, tmp_path, "--processes", "2", "--budget_usd", "5"),
+            "--model", "groq/whisper-large-v3", "--model", "sprag/symphony",
+            "--base_url", mock.url, env=env,
+        )  # fmt: skip
+        sent = [k for k, v in mock.state.counters.items() if k.endswith(".requests") and v]
+    assert code == 2, err
+    assert err.count("error:") == 1, err
+    assert last_line(err).startswith(
+        "error: --budget_usd needs a price for sprag/symphony: no public price known for sprag/*"
+    )
+    assert last_line(err).endswith("; pass --price_per_hour or --prices")
+    assert not sent and not list(tmp_path.glob("*.jsonl"))

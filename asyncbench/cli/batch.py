@@ -71,9 +71,10 @@ class SplitOutcome:
 def check_languages(
     models: Sequence[str], entries: Sequence[SuiteEntry | tuple[str, str]], base: RunConfig
 ) -> None:
-    """Every model × entry's language (and `--stream`), resolved and checked before the first
-    run: a bad `--language`, one a model does not list, or a model that cannot stream, is
-    exit 2 at once, not an error found run after run. A model whose prefix is unknown is
+    """Every model × entry's language (and `--stream`, and the price `--budget_usd` needs),
+    resolved and checked before the first run: a bad `--language`, one a model does not list,
+    a model that cannot stream or has no known price under a budget, is exit 2 at once, not
+    an error found run after run. A model whose prefix is unknown is
     left to the batch (not started)."""
     from asyncbench.core.languages import resolve as resolve_language
     from asyncbench.providers import resolve
@@ -89,6 +90,14 @@ def check_languages(
             provider_cls.check_language(variant, code)
             if base.stream:  # a model that cannot stream: one line, not an error per split
                 provider_cls.check_stream(variant, model.split("/", 1)[0])
+    from asyncbench.runs.budget import check_price
+
+    for model in models:  # a budget for a model of unknown price: likewise
+        try:
+            resolve(model)
+        except ConfigError:
+            continue
+        check_price(model, base.budget_usd, base.prices, base.price_per_hour)
 
 
 def default_workers(model_name: str) -> int:
