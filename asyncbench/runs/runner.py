@@ -101,7 +101,10 @@ class RunConfig:
         """The arrival process these flags ask for (ConfigError when they do not fit)."""
         from asyncbench.engine.arrivals import make_spec
 
-        return make_spec(self.arrival, self.rate, self.burstiness, self.ramp, self.seed)
+        spec = make_spec(self.arrival, self.rate, self.burstiness, self.ramp, self.seed)
+        if self.arrival_part is not None:  # a shard of a --processes/Ray run: its share
+            return spec.share(self.rate_share, self.arrival_part)
+        return spec
 
     aldea_api: str | None = None  # aldea/ protocol: auto | listen | transcribe (None: auto)
     delete_jobs: bool = False  # async-job providers: DELETE each finished job at the provider
@@ -122,6 +125,9 @@ class RunConfig:
     warmup: str | None = None
     # this process's share of the provider's documented request rates (a Ray shard's fraction)
     rate_share: float = 1.0
+    # a shard of a --processes/Ray run: which one (its own draw of the arrival process, at
+    # rate_share of the --rate); None for a run of its own, --shard i/n included
+    arrival_part: int | None = None
 
     def validate(self) -> None:
         from asyncbench.core.text import check_model_name

@@ -233,6 +233,7 @@ def _task(state: _Run, i: int, k: int, share: int, ledger: LedgerAddress) -> Sha
         rps=None if state.prepared.rps is None else state.prepared.rps * fraction,
         max_rps=None if cfg.max_rps is None else cfg.max_rps * fraction,
         rate_share=cfg.rate_share * fraction,
+        arrival_part=k,  # an open loop's share of --rate, its own draw (arrivals.share)
         preflight=False,
         progress=False,
         processes=1,
