@@ -704,3 +704,21 @@ async def test_an_open_loop_rate_is_the_commands_over_two_processes(
     assert 0.18 < sum(pooled) / len(pooled) < 0.4, gaps
     # and the two shards did not draw the same gaps
     assert [round(g, 6) for g in gaps[0][:5]] != [round(g, 6) for g in gaps[1][:5]]
+
+
+async def test_hostile_error_replies_in_the_batch_table(dataset: Path, tmp_path: Path) -> None:
+    """The batch table's `error:` line under a split printed the service's message raw: the
+    escape sequence retitled the terminal and the bidi override reversed the rest."""
+    async with served(hostile_errors_app()) as base:
+        env = env_with(SPRAG_API_KEY=KEY, META_API_KEY=KEY, SPRAG_BASE_URL=base + "/sprag/v1",
+                       META_BASE_URL=base)  # fmt: skip
+        code, out, err = await run_cli_async(
+            *batch_args(dataset, tmp_path, "--processes", "2"),
+            "--model", "sprag/symphony", "--model", "meta/muse-voice-transcribe", env=env,
+        )  # fmt: skip
+    assert code == 1, err
+    for raw in ("\x1b", "\x07", "\r", "\u202e"):
+        assert raw not in out + err
+    table = err[err.index("batch: 2 splits") :].splitlines()
+    assert f"    error: HTTP 401: key rejected; check SPRAG_API_KEY: {SHOWN}" in table
+    assert f"    error: HTTP 401: key rejected; check META_API_KEY: {SHOWN}" in table

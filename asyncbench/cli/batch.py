@@ -339,15 +339,16 @@ def batch_table(outcomes: Sequence[SplitOutcome], wall_s: float) -> list[str]:
     for o in outcomes:
         s = o.summary or {}
         wer = s.get("wer") or {}
+        # a suite entry's names and a service's error message are outside text
         lines.append(
-            f"{o.model:<24} {o.config + '/' + o.split:<24} {o.status:<11} "
+            f"{one_line(o.model):<24} {one_line(o.config + '/' + o.split):<24} {o.status:<11} "
             f"{_fmt(wer.get('samples'), 'd'):>7} {_fmt(wer.get('failed'), 'd'):>6} "
             f"{_fmt(s.get('wall_s'), '.1f'):>8} "
             f"{_fmt((s.get('rtfx') or {}).get('throughput'), '.2f'):>9} "
             f"{_fmt(wer.get('wer'), '.2f'):>7}"
         )
         if o.error:
-            lines.append(f"    error: {o.error}")
+            lines.append(f"    error: {one_line(o.error)}")
     return lines
 
 
