@@ -27,7 +27,7 @@ from asyncbench.reporting.saturation import (
     steady_throughput,
 )
 from asyncbench.runs.shard_worker import ShardEnd, clock_offset, provider_env
-from asyncbench.runs.sharded import _merge, on_driver_clock
+from asyncbench.runs.sharded import _merge, drain_start, on_driver_clock
 from asyncbench.servers.mock.state import MockConfig
 from asyncbench.sources.audio import parse_wav
 from asyncbench.sources.dataset import in_shard
@@ -123,6 +123,28 @@ def test_one_saturated_process_of_two_makes_the_run_client_bound() -> None:
     # either process alone is judged as before
     assert saturation_section(saturated)["client_bound"] is True
     assert saturation_section(idle)["client_bound"] is False
+
+
+def test_the_steady_window_of_two_shards_ends_when_the_first_runs_out() -> None:
+    """The id hash splits a split unevenly: shard A (10 samples, 2/s) handed out its last at
+    4.5 s, shard B (20 samples, 2/s) at 9.5 s. From 4.5 s on only B's requests were in flight:
+    the window to 9.5 s mixed that half-load stretch in and said 3.05/s for a run that went
+    at 4/s while both shards worked."""
+    a, b = RunStats(started=0.0), RunStats(started=0.0)
+    a.done_at, a.handed_out_at = [0.5 * (k + 1) for k in range(10)], [4.5]
+    b.done_at, b.handed_out_at = [0.5 * (k + 1) for k in range(20)], [9.5]
+    merged = RunStats(total=None, started=0.0, loops=0)
+    for stats in (a, b):
+        _merge(merged, stats)
+    merged.ended = 10.0
+    merged.handed_out_at = drain_start(merged.handed_out_at, 2)  # as the driver keeps it
+    figures = steady_throughput(merged, Warmup())
+    assert figures["steady_window_s"] == pytest.approx(4.5)
+    assert figures["steady_per_s"] == pytest.approx(4.0)
+    # shards that ran one after another (a Ray cluster with one slot): the last one's
+    assert drain_start([4.5, 9.5], 1) == [9.5]
+    assert drain_start([1.0, 2.0, 7.0, 9.0], 2) == [7.0]
+    assert drain_start([], 2) == []
 
 
 # -- a shard's environment on another machine (Ray) ----------------------------------------

@@ -39,7 +39,8 @@ class RunStats:
     # the client's own health (reporting/saturation.py): how late each tick of the event
     # loop's watch fired (seconds), when each ok sample came back (monotonic), and when each
     # engine handed out its last sample (a list, so --processes merges it like the others;
-    # the drain starts at the latest: fewer and fewer requests in flight from then on)
+    # the drain starts at the latest: fewer and fewer requests in flight from then on; the
+    # driver of a sharded run keeps the one its shards' concurrency says, sharded.drain_start)
     loop_lags: list[float] = field(default_factory=list)
     loop_busy: list[float] = field(default_factory=list)  # per tick: share of it on the CPU
     done_at: list[float] = field(default_factory=list)

@@ -88,6 +88,7 @@ class _Run:
     error: str | None = None
     redos: int = 0
     started: float = field(default_factory=time.monotonic)
+    slots: int = 1  # how many of its shards run at once (the last wave's size)
 
 
 @dataclass
@@ -124,6 +125,8 @@ def _drive_shards(
     budgets: dict[Any, _Budget] = {}
     n_budgets = len({budget_key(p) for p in runs})
     slots = slot_count(shards, executor.parallelism, n_budgets)
+    for state in states:
+        state.slots = slots
     for i, p in enumerate(runs):
         key = budget_key(p)
         if key not in budgets:
@@ -288,6 +291,7 @@ def _summarise(state: _Run) -> int | BaseException:
         if end.stats is not None:  # each loop judged on its own ticks, not the merged ones
             stats.per_loop.append(loop_health(end.stats))
     stats.ended = time.monotonic()
+    stats.handed_out_at = drain_start(stats.handed_out_at, state.slots)
     from asyncbench.runs.runner import say_lengths
 
     say_lengths(p.cfg, stats.length_off)
@@ -313,6 +317,18 @@ def _summarise(state: _Run) -> int | BaseException:
     if state.error is not None:
         return ConfigError(state.error)
     return next((c for c in codes if c), 0)
+
+
+def drain_start(handed_out: list[float], slots: int) -> list[float]:
+    """When the run's drain began, of its shards' last hand-outs: the earliest of the last
+    wave (the `slots` shards that ran at once at the end). From the moment the first of them
+    ran out of samples, fewer requests were in flight than the run kept up, so the steady
+    window ends there; ending it at the latest mixed a stretch at part load into 'steady'
+    (the id hash splits a split unevenly: 10 and 20 samples said 3.05/s for a 4/s run)."""
+    if not handed_out:
+        return []
+    ordered = sorted(handed_out)
+    return [ordered[-min(max(1, slots), len(ordered))]]
 
 
 def on_driver_clock(end: ShardEnd) -> None:
