@@ -31,7 +31,7 @@ import typer
 
 from asyncbench.core import exit_codes
 from asyncbench.core.errors import ConfigError
-from asyncbench.core.text import lines, one_line
+from asyncbench.core.text import check_model_name, lines, one_line
 from asyncbench.sources.suites import (
     DEFAULT_SUITE,
     SUITES,
@@ -72,9 +72,11 @@ class SplitOutcome:
 def check_languages(
     models: Sequence[str], entries: Sequence[SuiteEntry | tuple[str, str]], base: RunConfig
 ) -> None:
-    """Every model × entry's language, resolved and checked before the first run: a bad
-    `--language`, or one a model does not list, is exit 2 at once, not an error found run
-    after run. A model whose prefix is unknown is left to the batch (not started)."""
+    """Every model × entry's language (and `--stream`, and the price `--budget_usd` needs),
+    resolved and checked before the first run: a bad `--language`, one a model does not list,
+    a model that cannot stream or has no known price under a budget, is exit 2 at once, not
+    an error found run after run. A model whose prefix is unknown is
+    left to the batch (not started)."""
     from asyncbench.core.languages import resolve as resolve_language
     from asyncbench.providers import resolve
     from asyncbench.sources.parquet_split import card_language
@@ -88,6 +90,16 @@ def check_languages(
             except ConfigError:
                 continue
             provider_cls.check_language(variant, code)
+            if base.stream:  # a model that cannot stream: one line, not an error per split
+                provider_cls.check_stream(variant, model.split("/", 1)[0])
+    from asyncbench.runs.budget import check_price
+
+    for model in models:  # a budget for a model of unknown price: likewise
+        try:
+            resolve(model)
+        except ConfigError:
+            continue
+        check_price(model, base.budget_usd, base.prices, base.price_per_hour)
 
 
 def default_workers(model_name: str) -> int:
@@ -98,13 +110,30 @@ def default_workers(model_name: str) -> int:
     return provider_cls.default_concurrency
 
 
-def is_complete(summary: dict[str, Any] | None, max_samples: int | None, results: Path) -> bool:
+def is_complete(
+    summary: dict[str, Any] | None,
+    max_samples: int | None,
+    results: Path,
+    cfg: RunConfig | None = None,
+) -> bool:
     """A previous run covered what this one asks for: it was complete, its results file is
-    still there, and it took at least as many samples (all of them, or N >= this N)."""
+    still there, it took at least as many samples (all of them, or N >= this N), and its
+    sidecar names this run (`cfg`): a split read at another `--revision` is not done, and is
+    left to the run, which refuses the file with the sidecar's one line."""
     if not summary or not summary.get("complete") or not results.is_file():
         return False
     before = summary.get("max_samples")
-    return before is None or (max_samples is not None and before >= max_samples)
+    if not (before is None or (max_samples is not None and before >= max_samples)):
+        return False
+    if cfg is not None:
+        from asyncbench.results import manifest
+        from asyncbench.runs.runner import run_identity
+
+        try:
+            manifest.check(results, run_identity(cfg))
+        except ConfigError:
+            return False
+    return True
 
 
 def entry_config(base: RunConfig, entry: SuiteEntry | tuple[str, str]) -> RunConfig:
@@ -195,7 +224,7 @@ def run_batch(
             config, split = cfg.dataset or cfg.dataset_path, cfg.split
             path = results_path(cfg)
             previous = read_summary(path)
-            if is_complete(previous, cfg.max_samples, path):
+            if is_complete(previous, cfg.max_samples, path, cfg):
                 print(
                     one_line(f"== {model} {config}/{split}: complete in {path}, skipped"), file=err
                 )
@@ -241,7 +270,9 @@ def _settle(outcome: SplitOutcome, result: int | BaseException) -> int:
         )
         outcome.status = "not started" if isinstance(result, NotStarted) else "error"
         outcome.error = why
-        outcome.summary = read_summary(outcome.results)
+        # a run that never started wrote nothing: a file there is another run's (its sidecar
+        # said so), whose figures are not this batch's
+        outcome.summary = None if outcome.status == "not started" else read_summary(outcome.results)
         return 0
     outcome.summary = read_summary(outcome.results)
     outcome.status = {
@@ -354,7 +385,11 @@ def score_outcomes(
     happens to sit in the results folder), or None when no file has a line yet."""
     from asyncbench.scoring.score import ScoreReport, composites, score_file
 
-    files = [score_file(o.results) for o in outcomes if o.results.is_file()]
+    files = [
+        score_file(o.results)
+        for o in outcomes
+        if o.results.is_file() and o.status != "not started"  # another run's file, if any
+    ]
     files = [f for f in files if f.n_samples]
     if not files:
         return None
@@ -542,6 +577,8 @@ def make_batch_command(run_command: Callable[..., None]) -> Callable[..., None]:
     def batch_command(**options: Any) -> None:
         """Every model × the 8 leaderboard splits in one process; resumable as a whole."""
         models, max_workers = options.pop("model"), options.pop("max_workers")
+        for model in models:  # printed on every line of its runs and named in their files
+            check_model_name("--model", model)
         sequential, max_runs = options.pop("sequential"), options.pop("max_runs")
         ray_address, shards = options.pop("ray"), options.pop("shards")
         given = options["dataset_path"] if options["dataset_path"] != DEFAULT_DATASET_PATH else None

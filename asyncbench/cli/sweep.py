@@ -367,7 +367,7 @@ def run_sweep(
         cfg = replace(base, results_dir=folder, **change)
         path = results_path(cfg)
         previous = read_summary(path)
-        if is_complete(previous, cfg.max_samples, path):
+        if is_complete(previous, cfg.max_samples, path, cfg):
             print(f"== sweep level {level:g}: complete in {folder}, skipped", file=err)
             rows.append(row_of(level, previous, "skipped"))
             continue

@@ -22,6 +22,10 @@ class ConfigError(AsyncBenchError):
     exit_code = 2
 
 
+#: characters of a provider error's message kept (results lines, summaries, the terminal)
+MAX_MESSAGE = 1000
+
+
 class ProviderError(AsyncBenchError):
     """One request failed. `kind` is a short stable label used in the ledger and summaries
     (for example "rate_limited", "server_error", "timeout", "auth", "bad_audio")."""
@@ -36,6 +40,11 @@ class ProviderError(AsyncBenchError):
         status: int | None = None,
         retry_after: float | None = None,
     ) -> None:
+        # one line, whatever the server wrote: a reply's message with a newline in it
+        # (Gemini's `message`, read whole) printed a fake `error:` line of its own under ours
+        message = " ".join(message.split())
+        if len(message) > MAX_MESSAGE:
+            message = message[:MAX_MESSAGE] + "..."
         super().__init__(message)
         self.kind = kind
         self.message = message

@@ -46,3 +46,16 @@ def lines(text: object) -> str:
     every other control character made visible (a carriage return in a transcript would
     otherwise overwrite the start of our line)."""
     return _KEEP_NEWLINE.sub(_visible, str(text))
+
+
+def check_model_name(flag: str, name: str) -> None:
+    """ConfigError (exit 2, before anything is sent or written) for a model name with a
+    control, bidi or separator character: no provider spells a model so, and the name is
+    printed on every line of a run and becomes the results file's name."""
+    if _ANY.search(name):
+        from asyncbench.core.errors import ConfigError
+
+        raise ConfigError(
+            f"{flag} '{one_line(name)}' has control characters; give the model name as the "
+            "provider spells it"
+        )

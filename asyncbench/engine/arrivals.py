@@ -87,6 +87,26 @@ class ArrivalSpec:
             how = f"{self.rate:g} requests/s"
         return f"open loop: {self.kind} arrivals at {how}{shape}, seed {self.seed}"
 
+    def share(self, fraction: float, part: int) -> ArrivalSpec:
+        """This process's part of the command's arrivals when the run is cut into shards
+        (`--processes`, Ray): `fraction` of the rate (of a ramp's too: the shares of the
+        shards running at once add up to the whole) and a seed of its own for `part`, so
+        the shards' streams are independent (two Poisson streams of R/2 are one of R; two
+        identical ones would send in pairs)."""
+        import dataclasses
+
+        if not self.open:
+            return self
+        ramp = self.ramp
+        return dataclasses.replace(
+            self,
+            rate=None if self.rate is None else self.rate * fraction,
+            ramp=None
+            if ramp is None
+            else Ramp(ramp.start * fraction, ramp.end * fraction, ramp.seconds),
+            seed=self.seed * 1_000_003 + part + 1,
+        )
+
     def as_dict(self) -> dict[str, object]:
         return {
             "kind": self.kind,

@@ -40,11 +40,18 @@ class RunStats:
     # the client's own health (reporting/saturation.py): how late each tick of the event
     # loop's watch fired (seconds), when each ok sample came back (monotonic), and when each
     # engine handed out its last sample (a list, so --processes merges it like the others;
-    # the drain starts at the latest: fewer and fewer requests in flight from then on)
+    # the drain starts at the latest: fewer and fewer requests in flight from then on; the
+    # driver of a sharded run keeps the one its shards' concurrency says, sharded.drain_start)
     loop_lags: list[float] = field(default_factory=list)
     loop_busy: list[float] = field(default_factory=list)  # per tick: share of it on the CPU
     done_at: list[float] = field(default_factory=list)
     handed_out_at: list[float] = field(default_factory=list)
+    # event loops whose counters these are: 1 for a run, the shards' sum once --processes or
+    # Ray merges them (their loops ran side by side, so their lags overlap in wall time)
+    loops: int = 1
+    # once shards are merged: each loop's own (lag p99 s, busy p50) from its own ticks, so one
+    # saturated process is not averaged away by an idle one (reporting/saturation.py)
+    per_loop: list[tuple[float | None, float | None]] = field(default_factory=list)
 
     @property
     def drain_from(self) -> float | None:

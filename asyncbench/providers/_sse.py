@@ -37,16 +37,30 @@ _USAGE_NAMES = {
 }
 
 
+#: the largest count taken as one (JSON readers keep integers exact up to 2**53)
+MAX_COUNT = 2**53
+
+
+def _count(value: Any) -> int | None:
+    """A token count as the server reported it, or None: a negative, fractional, textual or
+    astronomically large one is no count, and summed over a run it would make the summary's
+    usage line nonsense (-266 input tokens, 7e20 in all)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT:
+        return value
+    return None
+
+
 def _usage(usage: Any, clock: DeltaClock) -> None:
     if not isinstance(usage, dict):
         return
     for name, ours in _USAGE_NAMES.items():
-        value = usage.get(name)
-        if isinstance(value, int) and not isinstance(value, bool):
+        value = _count(usage.get(name))
+        if value is not None:
             clock.usage[ours] = value
     details = usage.get("input_token_details")
-    if isinstance(details, dict) and isinstance(details.get("audio_tokens"), int):
-        clock.usage["input_audio_tokens"] = details["audio_tokens"]
+    audio = _count(details.get("audio_tokens")) if isinstance(details, dict) else None
+    if audio is not None:
+        clock.usage["input_audio_tokens"] = audio
 
 
 class Transcript:

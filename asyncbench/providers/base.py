@@ -145,6 +145,17 @@ class Provider(ABC):
         return None
 
     @classmethod
+    def check_stream(cls, model: str, prefix: str | None = None) -> None:
+        """ConfigError (exit 2, before any request) when `--stream` cannot be served for
+        `model` (named by the `prefix` the user gave): run, each shard and batch (for every
+        model, before the first run) ask here."""
+        if not cls.serves_sse:
+            raise ConfigError(
+                "--stream is for openai/ and openai-compatible/ models (transcripts as "
+                f"server-sent events); {prefix or cls.prefixes[0]}/ does not stream them"
+            )
+
+    @classmethod
     def check_language(cls, model: str, language: str) -> None:
         """ConfigError (exit 2, before any request) when `model` does not list `language`:
         the service would refuse every request, or worse, transcribe in another language."""

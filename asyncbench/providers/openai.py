@@ -83,9 +83,15 @@ class OpenAIProvider(HTTPProvider):
         super().__init__(settings)
         self._headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         self.stream = settings.options.get("stream") == "1"
-        if self.stream and self.model in self.no_stream_models:
+        if self.stream:
+            self.check_stream(self.model)
+
+    @classmethod
+    def check_stream(cls, model: str, prefix: str | None = None) -> None:
+        super().check_stream(model, prefix)  # Groq and Sprag speak it but not its stream
+        if model in cls.no_stream_models:
             raise ConfigError(
-                f"{self.prefixes[0]}/{self.model} does not stream transcripts (the service "
+                f"{cls.prefixes[0]}/{model} does not stream transcripts (the service "
                 "ignores stream=true); use gpt-4o-transcribe or gpt-4o-mini-transcribe, or "
                 "drop --stream"
             )

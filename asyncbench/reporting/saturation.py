@@ -100,6 +100,9 @@ def steady_throughput(stats: RunStats, warmup: Warmup, slots: int | None = None)
         start = stats.started
     steady = window = None
     n = 0
+    # each loop's own delay: the shards' loops ran side by side, so their lags summed over
+    # loops would count the same wall seconds once per process (and exceed the run)
+    delay = sum(stats.loop_lags) / max(1, stats.loops)
     if start is not None and end is not None and end > start:
         window = end - start
         n = sum(1 for t in done if start < t <= end)
@@ -112,10 +115,8 @@ def steady_throughput(stats: RunStats, warmup: Warmup, slots: int | None = None)
         "warmup": {"seconds": warmup.seconds, "requests": warmup.requests},
         # what the run could have reached had its own loop not been late (the sweep's
         # upper bound on a level's throughput)
-        "client_delay_s": sum(stats.loop_lags),
-        "hi_per_s": (
-            len(done) / (wall - sum(stats.loop_lags)) if wall - sum(stats.loop_lags) > 0 else None
-        ),
+        "client_delay_s": delay,
+        "hi_per_s": len(done) / (wall - delay) if wall - delay > 0 else None,
         # the whole-run figure's 95 % interval (rate_interval.py)
         "whole_interval": rate_interval(
             done,
@@ -136,17 +137,15 @@ def saturation_section(
     lag = _ms(stats.loop_lags)
     ordered = sorted(stats.latencies)
     p50 = percentile(ordered, 50) if ordered else None
-    lag_p99 = lag["p99"]
-    lagging = bool(
-        lag_p99 is not None
-        and lag_p99 / 1000 >= CLIENT_LAG_S
-        and (p50 is None or lag_p99 / 1000 >= CLIENT_LAG_SHARE * p50)
-    )
     busy = sorted(stats.loop_busy)
     busy_p50 = percentile(busy, 50) if busy else None
-    saturated = busy_p50 is not None and busy_p50 >= BUSY_SHARE
+    # shards merged (--processes, Ray): each loop judged on its own ticks, and the run is
+    # client-bound when any loop was (its share of the samples carries its delay)
+    loops = stats.per_loop or [(None if lag["p99"] is None else lag["p99"] / 1000, busy_p50)]
+    bound = sum(1 for lag_p99, busy_share in loops if _bound(lag_p99, busy_share, p50))
     return {
-        "client_bound": lagging or saturated,
+        "client_bound": bound > 0,
+        "client_bound_loops": [bound, len(loops)],
         "loop_lag_ms": lag,
         "loop_busy": {
             "n": len(busy),
@@ -157,6 +156,26 @@ def saturation_section(
         "latency_validity": {f"p{q}": percentile_bounds(ordered, q) for q in TAILS},
         "throughput": steady_throughput(stats, warmup or Warmup(), slots),
     }
+
+
+def _bound(lag_p99_s: float | None, busy_p50: float | None, latency_p50: float | None) -> bool:
+    """One event loop's verdict: late by a large share of the median latency, or on the CPU
+    nearly all the time."""
+    lagging = bool(
+        lag_p99_s is not None
+        and lag_p99_s >= CLIENT_LAG_S
+        and (latency_p50 is None or lag_p99_s >= CLIENT_LAG_SHARE * latency_p50)
+    )
+    return lagging or (busy_p50 is not None and busy_p50 >= BUSY_SHARE)
+
+
+def loop_health(stats: RunStats) -> tuple[float | None, float | None]:
+    """One loop's (lag p99 in s, busy-share p50), kept when its shard's counters are merged."""
+    lags, busy = sorted(stats.loop_lags), sorted(stats.loop_busy)
+    return (
+        percentile(lags, 99) if lags else None,
+        percentile(busy, 50) if busy else None,
+    )
 
 
 def _f(value: float | None, spec: str) -> str:
@@ -173,6 +192,14 @@ def client_line(section: dict[str, Any], processes: int = 1) -> str:
     # on the CPU for little of the time yet late: it waited for a CPU (a loaded machine) or
     # for a blocking call; on the CPU nearly all the time: it had no more to give
     busy_text = "" if busy is None else f", loop thread on the CPU {100 * busy:.0f} % of the time"
+    loops = section.get("client_bound_loops") or [0, 1]
+    if section["client_bound"] and loops[1] > 1:  # merged shards: say how many loops were
+        return (
+            f"client-bound: {loops[0]} of {loops[1]} event loops (loop lag p99 over all "
+            f"{_f(lag['p99'], '.0f')} ms, max {_f(lag['max'], '.0f')} ms{busy_text}); their "
+            "latencies include client delay and fewer requests were in flight than it seems; "
+            f"try --processes {processes + 1}"
+        )
     if section["client_bound"]:
         return (
             f"client-bound: loop lag p99 {_f(lag['p99'], '.0f')} ms (max "

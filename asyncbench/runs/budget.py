@@ -27,6 +27,19 @@ def check_flags(budget_usd: float | None, price_per_hour: float | None) -> None:
         price_for("any/model", price_per_hour=price_per_hour)
 
 
+def check_price(
+    model: str, budget_usd: float | None, prices: str | None, price_per_hour: float | None
+) -> None:
+    """ConfigError when a budget is asked for a model whose price is unknown: a run asks
+    here, and a batch for every model before its first run (not once per split)."""
+    price = price_for(model, prices, price_per_hour)
+    if budget_usd is not None and (price is None or not price.known):
+        raise ConfigError(
+            f"--budget_usd needs a price for {model}: {describe_missing(model, price)}; "
+            "pass --price_per_hour or --prices"
+        )
+
+
 def before_run(
     model: str,
     path: str,
@@ -44,12 +57,8 @@ def before_run(
     start lines, once every check has passed), after refusing a budget the estimate exceeds
     (or a budget for a model whose price is unknown). `measure` False (a URL source) skips
     the hours: the viewer rows are not read twice."""
+    check_price(model, budget_usd, prices, price_per_hour)
     price = price_for(model, prices, price_per_hour)
-    if budget_usd is not None and (price is None or not price.known):
-        raise ConfigError(
-            f"--budget_usd needs a price for {model}: {describe_missing(model, price)}; "
-            "pass --price_per_hour or --prices"
-        )
     if not measure:
         return None
     from asyncbench.sources.audio_hours import split_audio

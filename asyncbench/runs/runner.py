@@ -108,7 +108,10 @@ class RunConfig:
         """The arrival process these flags ask for (ConfigError when they do not fit)."""
         from asyncbench.engine.arrivals import make_spec
 
-        return make_spec(self.arrival, self.rate, self.burstiness, self.ramp, self.seed)
+        spec = make_spec(self.arrival, self.rate, self.burstiness, self.ramp, self.seed)
+        if self.arrival_part is not None:  # a shard of a --processes/Ray run: its share
+            return spec.share(self.rate_share, self.arrival_part)
+        return spec
 
     aldea_api: str | None = None  # aldea/ protocol: auto | listen | transcribe (None: auto)
     delete_jobs: bool = False  # async-job providers: DELETE each finished job at the provider
@@ -137,8 +140,14 @@ class RunConfig:
     # seconds without any success, every endpoint resting, before the run stops (exit 5);
     # None: derived from the timeout (engine/liveness.py)
     stall_timeout: float | None = None
+    # a shard of a --processes/Ray run: which one (its own draw of the arrival process, at
+    # rate_share of the --rate); None for a run of its own, --shard i/n included
+    arrival_part: int | None = None
 
     def validate(self) -> None:
+        from asyncbench.core.text import check_model_name
+
+        check_model_name("--model_name", self.model_name)
         if self.revision is not None and not _REVISION.fullmatch(self.revision):
             raise ConfigError(
                 f"--revision {self.revision!r} is not a hub revision: give a commit hash, "
@@ -455,14 +464,7 @@ def _prepare_locked(cfg: RunConfig, lock: ResultsLock) -> Prepared:
 
     description = describe_run(cfg, ds)  # the split resolved once: identity, rows, language
     total = description.rows
-    ident = manifest.identity(
-        cfg.model_name,
-        cfg.dataset_path,
-        cfg.dataset,
-        cfg.split,
-        language=cfg.language,
-        revision=cfg.revision,
-    )
+    ident = run_identity(cfg)
     ours = sidecar(cfg, ident, description, urls, provider.secrets())
     # another run's file, or another version of the dataset, is refused before the pre-scan
     claim = manifest.check(path, ours, revalidate=cfg.revalidate)
@@ -527,6 +529,20 @@ def redo_changed(cfg: RunConfig, ds: Any, path: Path, what_changed: str | None) 
     revalidate.say(path, found, what_changed)
 
 
+def run_identity(cfg: RunConfig) -> dict[str, str]:
+    """What the results file's sidecar records and checks for this run (results/manifest.py):
+    a run refuses another run's file with it, and batch skips a complete split only when its
+    sidecar agrees (another --revision is another run, not a finished one)."""
+    return manifest.identity(
+        cfg.model_name,
+        cfg.dataset_path,
+        cfg.dataset,
+        cfg.split,
+        language=cfg.language,
+        revision=cfg.revision,
+    )
+
+
 def make_provider(cfg: RunConfig) -> tuple[Provider, list[str], float | None]:
     """The run's provider client, its endpoint URLs and its pacing (a shard on another
     process or node builds its own the same way, runs/sharded.py)."""
@@ -534,11 +550,8 @@ def make_provider(cfg: RunConfig) -> tuple[Provider, list[str], float | None]:
     from asyncbench.providers import ProviderSettings, resolve
 
     provider_cls, model = resolve(cfg.model_name)
-    if cfg.stream and not provider_cls.serves_sse:
-        raise ConfigError(
-            f"--stream is for openai/ and openai-compatible/ models (transcripts as "
-            f"server-sent events); {cfg.model_name.split('/')[0]}/ does not stream them"
-        )
+    if cfg.stream:
+        provider_cls.check_stream(model, cfg.model_name.split("/", 1)[0])
     if cfg.timeout is None:
         cfg.timeout = provider_cls.default_timeout
     settings = ProviderSettings(

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,9 +31,27 @@ from asyncbench.runs.runner import RunConfig
 _PASSED_ENV = re.compile(r"^(HF_\w+|ALDEA_\w+|\w+_(API_KEY|KEY|TOKEN|BASE_URL|ENDPOINTS?|REGION))$")
 
 
+def _provider_prefixes() -> tuple[str, ...]:
+    """`SPRAG_`, `META_`, `SONIOX_`, ...: each registered provider's own settings (a rate
+    limit, a mode, a URL) start with its prefix, whatever their suffix."""
+    from asyncbench.providers import REGISTRY
+
+    return tuple(sorted({p.upper().replace("-", "_") + "_" for p in REGISTRY}))
+
+
 def provider_env() -> dict[str, str]:
-    """The driver's environment a shard's provider and dataset reader may read."""
-    return {k: v for k, v in os.environ.items() if _PASSED_ENV.match(k)}
+    """The driver's environment a shard's provider and dataset reader may read: a Ray worker
+    on another node does not inherit it, so a setting left out here (SPRAG_REQUESTS_PER_MINUTE,
+    META_FILE_MODE, SOPHEA_API_URL) silently fell back to its default there."""
+    prefixes = _provider_prefixes()
+    return {k: v for k, v in os.environ.items() if _PASSED_ENV.match(k) or k.startswith(prefixes)}
+
+
+def clock_offset() -> float:
+    """This machine's wall clock minus its monotonic clock: a shard's monotonic times
+    (`RunStats.done_at`, `handed_out_at`) are put on the driver's clock with it, since a Ray
+    node's monotonic clock starts at its own boot."""
+    return time.time() - time.monotonic()
 
 
 @dataclass
@@ -160,7 +179,13 @@ async def _run_shard(task: ShardTask, emit: Callable[[bytes], None]) -> ShardEnd
             executor.shutdown(wait=False, cancel_futures=True)
             if money is not None:
                 await money.close()
-        return ShardEnd(code, None, seen.get("stats"), sources[0] if sources else None)
+        return ShardEnd(
+            code,
+            None,
+            seen.get("stats"),
+            sources[0] if sources else None,
+            {"clock": clock_offset()},
+        )
     except ConfigError as exc:
         return ShardEnd(2, str(exc), seen.get("stats"))
     finally:

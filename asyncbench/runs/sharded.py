@@ -88,6 +88,7 @@ class _Run:
     error: str | None = None
     redos: int = 0
     started: float = field(default_factory=time.monotonic)
+    slots: int = 1  # how many of its shards run at once (the last wave's size)
 
 
 @dataclass
@@ -124,6 +125,8 @@ def _drive_shards(
     budgets: dict[Any, _Budget] = {}
     n_budgets = len({budget_key(p) for p in runs})
     slots = slot_count(shards, executor.parallelism, n_budgets)
+    for state in states:
+        state.slots = slots
     for i, p in enumerate(runs):
         key = budget_key(p)
         if key not in budgets:
@@ -233,6 +236,7 @@ def _task(state: _Run, i: int, k: int, share: int, ledger: LedgerAddress) -> Sha
         rps=None if state.prepared.rps is None else state.prepared.rps * fraction,
         max_rps=None if cfg.max_rps is None else cfg.max_rps * fraction,
         rate_share=cfg.rate_share * fraction,
+        arrival_part=k,  # an open loop's share of --rate, its own draw (arrivals.share)
         preflight=False,
         progress=False,
         processes=1,
@@ -276,11 +280,16 @@ def _summarise(state: _Run) -> int | BaseException:
     from asyncbench.sources.dataset import SourceStats
 
     p = state.prepared
-    stats = RunStats(total=None, started=state.started)
+    stats = RunStats(total=None, started=state.started, loops=0)  # each shard adds its own
     source = SourceStats()
+    from asyncbench.reporting.saturation import loop_health
+
     for end in state.ends:
+        on_driver_clock(end)
         _merge(stats, end.stats)
         _merge(source, end.source)
+        if end.stats is not None:  # each loop judged on its own ticks, not the merged ones
+            stats.per_loop.append(loop_health(end.stats))
     # every shard reads every row of the split and keeps its slice: what it counts of the
     # rows themselves (read, dropped for an empty reference) is the split's, not a share
     ends = [end.source for end in state.ends if end.source is not None]
@@ -288,6 +297,7 @@ def _summarise(state: _Run) -> int | BaseException:
         source.rows = max(e.rows for e in ends)
         source.dropped_empty_reference = max(e.dropped_empty_reference for e in ends)
     stats.ended = time.monotonic()
+    stats.handed_out_at = drain_start(stats.handed_out_at, state.slots)
     from asyncbench.runs.runner import say_lengths
 
     say_lengths(p.cfg, stats.length_off)
@@ -309,7 +319,7 @@ def _summarise(state: _Run) -> int | BaseException:
         load=load_section(stats, p.cfg.arrival_spec(), parse_slos(p.cfg.slos)),
         expected_samples=expected_samples(p.cfg, p.total, source, p.ds),
         warmup=parse_warmup(p.cfg.warmup),
-        processes=p.cfg.processes,
+        processes=state.shards,  # batch --processes N keeps its runs' own processes at 1
     )
     if state.error is not None:
         return ConfigError(state.error)
@@ -318,6 +328,33 @@ def _summarise(state: _Run) -> int | BaseException:
 
     code = most_serious(codes)
     return code or verdict(summary, p.cfg.max_failed_pct)
+
+
+def drain_start(handed_out: list[float], slots: int) -> list[float]:
+    """When the run's drain began, of its shards' last hand-outs: the earliest of the last
+    wave (the `slots` shards that ran at once at the end). From the moment the first of them
+    ran out of samples, fewer requests were in flight than the run kept up, so the steady
+    window ends there; ending it at the latest mixed a stretch at part load into 'steady'
+    (the id hash splits a split unevenly: 10 and 20 samples said 3.05/s for a 4/s run)."""
+    if not handed_out:
+        return []
+    ordered = sorted(handed_out)
+    return [ordered[-min(max(1, slots), len(ordered))]]
+
+
+def on_driver_clock(end: ShardEnd) -> None:
+    """Move a shard's monotonic times onto this process's monotonic clock (by the two
+    machines' wall clocks): on one machine a no-op to the microsecond, on a Ray node the
+    difference between the boots, without which the steady window and the whole-run
+    throughput interval saw its samples come back hours before the run started."""
+    from asyncbench.runs.shard_worker import clock_offset
+
+    theirs = end.extra.get("clock")
+    if end.stats is None or not isinstance(theirs, float):
+        return
+    shift = theirs - clock_offset()
+    end.stats.done_at = [t + shift for t in end.stats.done_at]
+    end.stats.handed_out_at = [t + shift for t in end.stats.handed_out_at]
 
 
 def _merge(into: Any, part: Any) -> None:
