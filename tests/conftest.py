@@ -32,6 +32,7 @@ def unit_of(nodeid: str) -> str:
     return _GROUP_OF.get(path, path)
 
 
+@pytest.hookimpl(optionalhook=True)  # `-p no:xdist` (one process) does not know the hook
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """`--dist loadfile`, with the files of a `SHARED` group kept together."""
     if config.getvalue("dist") != "loadfile":

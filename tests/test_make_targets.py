@@ -4,6 +4,7 @@ PYTEST_ARGS to choose otherwise. Read with `make -n` (what would run, nothing ru
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -18,8 +19,18 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make
 
 
 def dry_run(*args: str) -> str:
+    """`make -n test` as a user types it. Under `make test` itself (CI) the outer make's
+    MAKELEVEL/MAKEFLAGS would make this one print "Entering/Leaving directory" lines, and
+    the outer make's own PYTEST_ARGS would reach it through the environment."""
+    outer = ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "PYTEST_ARGS")
+    env = {k: v for k, v in os.environ.items() if k not in outer}
     done = subprocess.run(
-        ["make", "-n", "test", *args], capture_output=True, text=True, cwd=REPO, timeout=60
+        ["make", "--no-print-directory", "-n", "test", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
