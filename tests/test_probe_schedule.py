@@ -147,7 +147,7 @@ async def test_dead_endpoints_get_no_samples_while_probed_and_come_back() -> Non
 
 
 async def test_without_a_probe_the_next_request_is_the_probe() -> None:
-    """A bare pool (or a run with a budget, whose probes must be samples) keeps the old way:
+    """A bare pool (no probe given) keeps the old way:
     once the rest ends, one request is let through as the probe."""
     pool = EndpointPool(["http://a"], 2, fail_threshold=1, rest_s=0.01)
     ep = await pool.acquire()

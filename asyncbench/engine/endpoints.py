@@ -10,9 +10,9 @@ Probing: when the caller gives the pool a `Probe` (the engine does: one request 
 already sent, its reply discarded), each resting endpoint is probed by a task of its own, on
 its own backoff timer, and stays out of the pool's choice until a probe answers. No sample's
 request is then ever parked behind a dead endpoint's probe (waiting out its timeout, or
-failing with `--max_retries 0`) while a live endpoint has room. Without a probe (a run with a
-spending budget, or a bare pool), the old way holds: when the rest ends, the next request is
-let through as the probe, one at a time.
+failing with `--max_retries 0`) while a live endpoint has room. Without a probe (a bare
+pool), the old way holds: when the rest ends, the next request is let through as the probe,
+one at a time.
 """
 
 from __future__ import annotations

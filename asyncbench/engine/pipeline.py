@@ -175,8 +175,9 @@ class Engine:
         #: the one line naming each endpoint and its last error, when the run stopped because
         #: every endpoint was resting and nothing had succeeded for `stall_timeout`
         self.stalled: str | None = None
-        #: the first request sent (payload, timeout): what a resting endpoint is probed with
-        self._probe_with: tuple[AudioPayload, float] | None = None
+        #: the first request sent (payload, timeout, audio seconds): what a resting endpoint is
+        #: probed with
+        self._probe_with: tuple[AudioPayload, float, float] | None = None
 
     async def _probe(self, ep: Endpoint) -> str | None:
         """One probe of a resting endpoint (engine/endpoints.py): the first request this run
@@ -496,7 +497,7 @@ class Engine:
             err: ProviderError
             SAMPLE_ID.set(job.sample.id)  # the job journal binds an accepted job to it
             if self._probe_with is None:
-                self._probe_with = (job.payload, limit)
+                self._probe_with = (job.payload, limit, job.duration or 0.0)
             try:
                 try:
                     async with stall_aware_timeout(limit, self.stall_watch):
@@ -665,8 +666,7 @@ class Engine:
             maxsize=max(256 if open_loop else 16, opts.max_workers // 4)
         )
         self.stall_watch.start()
-        if opts.admit is None:  # a probe spends: with a budget, samples are the probes
-            self.pool.set_probe(self._probe)
+        self.pool.set_probe(self._probe)
         liveness = (
             LivenessWatch(self.pool, opts.stall_timeout, self._stalled)
             if opts.stall_timeout is not None
