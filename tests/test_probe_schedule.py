@@ -6,9 +6,11 @@ again. Real loopback servers and a real aiohttp client; every wait is event-driv
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -157,3 +159,81 @@ async def test_without_a_probe_the_next_request_is_the_probe() -> None:
     assert probe is ep and ep.probing
     pool.release(ep, ok=True, latency=0.0)
     assert ep.consecutive_failures == 0
+
+
+async def test_a_run_sends_no_sample_to_a_resting_endpoint(tmp_path: Path) -> None:
+    """The whole CLI: one live endpoint, one that accepts and never answers, one that resets
+    every connection and one that refuses. The live one holds its last replies until the
+    resetting one has been asked twice more than it can fail before resting, so the run lasts
+    through probes; the endpoint table counts them as probes, and no more samples than before
+    its rest went to any dead endpoint."""
+    from asyncbench.reporting.summary import summary_path
+
+    from .faultkit import finish, numbered_dataset, results_file, run_args, server, start
+    from .loopback import Action, closed_port
+
+    data = numbered_dataset(tmp_path / "esb", 40)
+    workers, threshold = 8, 3
+    capacity = workers // 4
+    enough = asyncio.Event()
+    counts: dict[int, int] = {}
+
+    def plan(port: int, n: int, body: bytes) -> Action:
+        counts[port] = n
+        _live, hanging, resetting = srv.ports
+        if port == hanging:
+            return Action(hang=True)
+        if port == resetting:
+            if n >= capacity + threshold + 2:
+                enough.set()
+            return Action(reset=True)
+        return Action(until=enough.wait) if n > 30 else Action()
+
+    async with server(3, plan=plan) as srv:
+        refused = f"127.0.0.1:{closed_port()}"
+        args = run_args(
+            data,
+            f"{srv.endpoints} {refused}",
+            tmp_path / "r",
+            "--timeout",
+            20,  # the live endpoint's held replies (the probes take 2 + 4 s) must not time out
+            "--max_workers",
+            workers,
+            "--max_retries",
+            10,
+        )
+        code, _out, err = await finish(await start(args), timeout=300)
+    assert code == 0, err
+    summary = json.loads(summary_path(results_file(data, tmp_path / "r")).read_text())
+    rows = {row["url"].split("/")[2]: row for row in summary["endpoints"]}
+    live, hanging, resetting = (f"127.0.0.1:{p}" for p in srv.ports)
+    assert rows[live]["ok"] == 40
+    for url in (hanging, resetting, refused):
+        assert rows[url]["ok"] == 0
+        assert rows[url]["requests"] <= capacity + threshold, (url, rows[url])
+    assert rows[resetting]["probes"] >= 2  # before: each probe was a sample's request
+    assert rows[resetting]["requests"] + rows[resetting]["probes"] == counts[srv.ports[2]]
+
+
+async def test_a_probe_that_raises_keeps_probing() -> None:
+    """A bug in the probe (an exception) counts as a failed probe, not the end of probing:
+    the endpoint is not left out of the pool for the rest of the run."""
+    calls: list[int] = []
+    answered = asyncio.Event()
+
+    async def probe(ep: Endpoint) -> str | None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ValueError("too many values to unpack")
+        answered.set()
+        return None
+
+    pool = EndpointPool(["http://a"], 1, fail_threshold=1, rest_s=0.01, max_rest_s=0.02)
+    pool.set_probe(probe)
+    ep = await pool.acquire()
+    pool.release(ep, ok=False, latency=0.0, kind="timeout", error="timeout: x")
+    async with asyncio.timeout(60):
+        back = await pool.acquire()  # waits, event-driven, until a probe brings it back
+    assert back is ep and answered.is_set() and len(calls) == 2 and ep.probes == 2
+    pool.release(ep, ok=True, latency=0.0)
+    pool.set_probe(None)

@@ -142,7 +142,10 @@ class EndpointPool:
         while True:
             await asyncio.sleep(max(0.0, ep.rested_until - time.monotonic()))
             ep.probes += 1
-            error = await probe(ep)
+            try:
+                error = await probe(ep)
+            except Exception as exc:  # a bug in the probe must not leave the endpoint out
+                error = f"internal: {type(exc).__name__}: {exc}"[:300]
             if error is None:
                 self.last_ok = time.monotonic()
                 ep.probe_task = None

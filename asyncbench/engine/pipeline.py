@@ -182,15 +182,27 @@ class Engine:
     async def _probe(self, ep: Endpoint) -> str | None:
         """One probe of a resting endpoint (engine/endpoints.py): the first request this run
         sent, sent again, its reply discarded. None when the endpoint answered (a failure of a
-        kind that says nothing about its health counts as an answer), else its error line."""
+        kind that says nothing about its health counts as an answer), else its error line.
+        A probe spends like a sample: the budget admits and settles its audio, and one it
+        refuses is not sent (the run is stopping for its budget anyway)."""
         if self._probe_with is None:
             return "no request to probe with yet"
-        payload, limit = self._probe_with
+        payload, limit, seconds = self._probe_with
+        if self.opts.admit is not None:
+            admitted = self.opts.admit(seconds)
+            if not isinstance(admitted, bool):
+                admitted = await admitted
+            if not admitted:
+                return "not probed: over budget"
         SAMPLE_ID.set(None)  # a probe is no sample's: the job journal binds it to none
         err: ProviderError
         try:
-            async with stall_aware_timeout(limit, self.stall_watch):
-                await self.transcribe(ep.url, payload)
+            try:
+                async with stall_aware_timeout(limit, self.stall_watch):
+                    await self.transcribe(ep.url, payload)
+            finally:
+                if self.opts.settle is not None:
+                    self.opts.settle(seconds)
         except ProviderError as exc:
             err = exc
         except TimeoutError:
