@@ -8,7 +8,9 @@ endpoint because it holds more requests in flight.
 
 Probing: when the caller gives the pool a `Probe` (the engine does: one request of audio it
 already sent, its reply discarded), each resting endpoint is probed by a task of its own, on
-its own backoff timer, and stays out of the pool's choice until a probe answers. No sample's
+its own backoff timer, and stays out of the pool's choice until a probe answers, as long as
+another endpoint is up. (When every endpoint rests, no live one could take the work, so the
+next request after a rest is the probe, as it always was.) No sample's
 request is then ever parked behind a dead endpoint's probe (waiting out its timeout, or
 failing with `--max_retries 0`) while a live endpoint has room. Without a probe (a bare
 pool), the old way holds: when the rest ends, the next request is let through as the probe,
@@ -123,18 +125,33 @@ class EndpointPool:
         probe sends through that run's client session."""
         self._probe = probe
         for ep in self.endpoints:
-            if ep.probe_task is not None:
-                ep.probe_task.cancel()
-                ep.probe_task = None
-            if probe is not None and ep.consecutive_failures >= self.fail_threshold:
-                self._start_probing(ep)
+            self._stop_probing(ep)
+        self._refresh_probing()
         self._wake(len(self._waiters))
 
-    def _start_probing(self, ep: Endpoint) -> None:
-        if self._probe is not None and ep.probe_task is None:
-            ep.probe_task = asyncio.get_running_loop().create_task(
-                self._probe_until_back(ep, self._probe), name=f"probe {ep.label}"
-            )
+    def _resting(self, ep: Endpoint) -> bool:
+        return ep.consecutive_failures >= self.fail_threshold
+
+    def _refresh_probing(self) -> None:
+        """Resting endpoints get probe tasks while another endpoint is up; when none is up,
+        there is no live endpoint for work to go to instead, so (as without a probe) the
+        next request after a rest is the probe, and what the liveness watch sees is unchanged:
+        a pool that is all down still fails samples after their retries, or stalls."""
+        up = self._probe is not None and not all(self._resting(ep) for ep in self.endpoints)
+        for ep in self.endpoints:
+            if up and self._resting(ep):
+                if ep.probe_task is None:
+                    assert self._probe is not None
+                    ep.probe_task = asyncio.get_running_loop().create_task(
+                        self._probe_until_back(ep, self._probe), name=f"probe {ep.label}"
+                    )
+            else:
+                self._stop_probing(ep)
+
+    def _stop_probing(self, ep: Endpoint) -> None:
+        task, ep.probe_task = ep.probe_task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
 
     async def _probe_until_back(self, ep: Endpoint, probe: Probe) -> None:
         """Wait out the rest, probe; on failure rest twice as long and probe again; on an
@@ -148,7 +165,6 @@ class EndpointPool:
                 error = f"internal: {type(exc).__name__}: {exc}"[:300]
             if error is None:
                 self.last_ok = time.monotonic()
-                ep.probe_task = None
                 self._revive(ep)
                 return
             ep.last_error = error
@@ -158,12 +174,13 @@ class EndpointPool:
 
     def _revive(self, ep: Endpoint) -> None:
         """An endpoint answered: end its rest (and its probing) and hand it waiting work."""
+        was_resting = self._resting(ep)
         ep.consecutive_failures = 0
         ep.rest_s = 0.0
         ep.rested_until = 0.0
-        task, ep.probe_task = ep.probe_task, None
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
+        self._stop_probing(ep)
+        if was_resting:  # the first endpoint up again: the others get their probe tasks
+            self._refresh_probing()
         self._wake(ep.capacity - ep.in_flight)
 
     def _wake(self, n: int) -> None:
@@ -296,7 +313,7 @@ class EndpointPool:
         if ok:
             self.last_ok = time.monotonic()
             ep.latency_sum += latency
-            if ep.probe_task is not None:  # a request from before the rest came back
+            if self._resting(ep):  # a probe, or a request from before the rest, answered
                 self._revive(ep)
             ep.consecutive_failures = 0
             ep.rest_s = 0.0
@@ -315,7 +332,7 @@ class EndpointPool:
                 if ep.consecutive_failures >= self.fail_threshold and ep.rested_until <= now:
                     ep.rest_s = min(self.max_rest_s, (ep.rest_s * 2) or self.base_rest_s)
                     ep.rested_until = now + ep.rest_s
-                    self._start_probing(ep)
+                    self._refresh_probing()
         self._release_slot(ep)
 
     def slot(self) -> _Slot:
