@@ -59,3 +59,69 @@ def test_scoring_runaway_transcripts_splits_one_at_a_time(tmp_path: Path) -> Non
         tracemalloc.stop()
     assert score.n_ok == 6 and score.counts.ins == 6 * (len(text.split()) - 3)
     assert peak < 48 * len(text), peak / len(text)  # 30x now (the normaliser 17x); was 68x
+
+
+def test_a_reply_is_checked_without_a_copy_of_its_size() -> None:
+    """Every HTTP client checked a reply's text by decoding all of it and throwing the str
+    away before the JSON parser read the bytes: one more copy of a 10 MB reply (up to 4x its
+    size as a str of non-Latin text). UTF-8 is now checked a slice at a time."""
+    import tracemalloc
+
+    from asyncbench.core.errors import TransientError
+    from asyncbench.providers._http import reply_json
+    from asyncbench.providers._wire import _UTF8_SLICE, check_reply
+
+    body = ('{"text": "' + "seven bright stars 星 " * 400_000 + '"}').encode()
+    tracemalloc.start()
+    try:
+        check_reply(body, "application/json")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < len(body) / 8, peak / len(body)  # a slice; was 1.8x (the whole str, UCS-2)
+    # the same refusals as before, at the same byte
+    for broken in (
+        body[:5_000_000] + b"\xff" + body[5_000_000:],
+        # a character across a slice's end, then a bad byte; a character cut by the end
+        b'{"text": "' + b"a" * (_UTF8_SLICE - 11) + "星".encode() + b"\xff" + b'"}',
+        b"a" * (_UTF8_SLICE - 1) + "星".encode()[:2],
+    ):
+        with pytest.raises(UnicodeDecodeError) as whole:
+            broken.decode("utf-8")
+        with pytest.raises(TransientError) as info:
+            reply_json(broken)
+        assert str(info.value).startswith(
+            f"reply is not valid UTF-8 (byte {whole.value.start}): "
+        ), (str(info.value)[:60], whole.value.start)
+
+
+async def test_the_writer_lets_go_of_a_written_transcript(tmp_path: Path) -> None:
+    """The writer held the last batch's results and their joined lines until the next result
+    came: a 10 MB transcript stayed in memory twice over after it was on disk."""
+    import asyncio
+    import tracemalloc
+
+    from asyncbench.results.store import Result, ResultWriter
+
+    path = tmp_path / "r.jsonl"
+    writer = ResultWriter(path)
+    task = asyncio.create_task(writer.run())
+    text = _long_text(4_000_000)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        writer.put(Result("a", "ok", 5.0, 0.1, "ref", text))
+        del text
+        async with asyncio.timeout(60):  # event-driven: the writer counts what it wrote
+            while writer.written < 1:
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0)  # the writer's loop goes back to waiting
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+        writer.close()
+        await task
+    assert held < 1_000_000, held  # nothing of the transcript or its line (was 9 MB)
+    line = path.read_bytes()
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    assert json.loads(line)["pred_text"] == _long_text(4_000_000)

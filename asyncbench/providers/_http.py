@@ -19,7 +19,7 @@ import orjson
 
 from asyncbench.core.endpoint_spec import normalize_endpoint
 from asyncbench.core.errors import ConfigError, PermanentError, ProviderError, TransientError
-from asyncbench.providers._wire import check_text, send, transcript_string
+from asyncbench.providers._wire import check_reply, send, transcript_string
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings, excerpt
 from asyncbench.sources.audio import sniff
 
@@ -166,7 +166,7 @@ def quota_error(key_env: str | None, message: str, status: int) -> PermanentErro
 def reply_json(body: bytes, content_type: str = "application/json") -> Any:
     """The reply as JSON; a torn or non-JSON 200 (an HTML login page, binary, invalid UTF-8)
     is retried rather than scored as words."""
-    check_text(body, content_type)
+    check_reply(body, content_type)
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:

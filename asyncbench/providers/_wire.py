@@ -20,6 +20,7 @@ rules hold for all of them and cannot drift apart:
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -189,11 +190,17 @@ def _excerpt(body: bytes, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def check_text(body: bytes, content_type: str) -> str:
-    """The body as text, if it can be a transcript reply at all; else a `bad_response`.
+#: how much of a reply is decoded at a time when only its UTF-8 validity is wanted
+_UTF8_SLICE = 1 << 16
+
+
+def check_reply(body: bytes, content_type: str) -> None:
+    """Whether the body can be a transcript reply at all; else a `bad_response`.
 
     Refused: an HTML page (by type, or a body that starts like one), a binary type, NUL
-    bytes, invalid UTF-8. JSON shape and transcript type are each client's to check.
+    bytes, invalid UTF-8. JSON shape and transcript type are each client's to check. Nothing
+    the size of the body is made: UTF-8 is checked a slice at a time (a 10 MB reply decoded
+    whole, only to be thrown away before the JSON parser read it, was a third copy of it).
     """
     ctype = content_type.split(";")[0].strip().lower()
     head = body[:64].lstrip().lower()
@@ -207,12 +214,26 @@ def check_text(body: bytes, content_type: str) -> str:
         raise TransientError(
             "bad_response", f"reply is binary ({ctype or 'NUL bytes'}), not a transcript"
         )
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise TransientError(
-            "bad_response", f"reply is not valid UTF-8 (byte {exc.start}): {_excerpt(body)}"
-        ) from None
+    if body.isascii():
+        return
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(body)
+    for at in range(0, len(body), _UTF8_SLICE):
+        pending = len(decoder.getstate()[0])
+        try:
+            decoder.decode(view[at : at + _UTF8_SLICE], final=at + _UTF8_SLICE >= len(body))
+        except UnicodeDecodeError as exc:
+            raise TransientError(
+                "bad_response",
+                f"reply is not valid UTF-8 (byte {at - pending + exc.start}): {_excerpt(body)}",
+            ) from None
+
+
+def check_text(body: bytes, content_type: str) -> str:
+    """The body as text, if it can be a transcript reply at all (`check_reply`); else a
+    `bad_response`."""
+    check_reply(body, content_type)
+    return body.decode("utf-8")
 
 
 def check_plain_text(body: bytes, content_type: str) -> str:

@@ -43,7 +43,7 @@ from asyncbench.core.endpoint_spec import normalize_endpoint, parse_endpoints
 from asyncbench.core.errors import ConfigError, TransientError
 from asyncbench.core.limits import Limits
 from asyncbench.providers._http import audio_bytes, read_error, reply_json, text_at
-from asyncbench.providers._wire import check_plain_text, check_text, send
+from asyncbench.providers._wire import check_plain_text, check_reply, send
 from asyncbench.providers.base import AudioPayload, Provider, ProviderSettings, excerpt, http_error
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ def parse_reply(body: bytes, content_type: str = "text/plain") -> str:
     transcript: it is retried instead of being scored as words. So is anything that is not
     text (an HTML page, binary, invalid UTF-8), and plain text needs a `text/*` type.
     """
-    check_text(body, content_type)
+    check_reply(body, content_type)
     stripped = body.strip()
     if not stripped:
         raise TransientError("bad_response", "empty reply body")
