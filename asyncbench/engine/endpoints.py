@@ -5,16 +5,6 @@ pool can choose), optional pacing, and health: an endpoint that keeps failing is
 probed again later, so its share of the work moves to the others instead of failing samples.
 Selection is least-in-flight with round-robin among ties, which also sends less work to a slow
 endpoint because it holds more requests in flight.
-
-Probing: when the caller gives the pool a `Probe` (the engine does: one request of audio it
-already sent, its reply discarded), each resting endpoint is probed by a task of its own, on
-its own backoff timer, and stays out of the pool's choice until a probe answers, as long as
-another endpoint is up. (When every endpoint rests, no live one could take the work, so the
-next request after a rest is the probe, as it always was.) No sample's
-request is then ever parked behind a dead endpoint's probe (waiting out its timeout, or
-failing with `--max_retries 0`) while a live endpoint has room. Without a probe (a bare
-pool), the old way holds: when the rest ends, the next request is let through as the probe,
-one at a time.
 """
 
 from __future__ import annotations
@@ -24,7 +14,7 @@ import contextlib
 import heapq
 import itertools
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from asyncbench.core.errors import ConfigError
@@ -52,10 +42,6 @@ class Endpoint:
     errors_by_kind: dict[str, int] = field(default_factory=dict)
     #: the last failure's message (redacted by the caller): what a stalled run names
     last_error: str | None = None
-    #: probes sent on the endpoint's own schedule while it rested (not counted in `requests`)
-    probes: int = 0
-    #: the task probing this resting endpoint; while it runs, the endpoint is chosen for nothing
-    probe_task: asyncio.Task[None] | None = None
     #: the URL as shown in results, summaries and messages: key-shaped query values masked
     #: (worked out once: every result line carries it)
     label: str = field(init=False, default="")
@@ -67,11 +53,6 @@ class Endpoint:
     def mean_latency(self) -> float:
         ok = self.requests - self.errors
         return self.latency_sum / ok if ok else 0.0
-
-
-#: sends one probe request to an endpoint: None when the endpoint answered (a success, or a
-#: failure that says nothing about its health, such as a 429), else its error line
-Probe = Callable[[Endpoint], Awaitable[str | None]]
 
 
 class EndpointPool:
@@ -111,85 +92,6 @@ class EndpointPool:
         self._arrivals = itertools.count()
         #: monotonic time of the last success on any endpoint (liveness, engine/liveness.py)
         self.last_ok = 0.0
-        self._probe: Probe | None = None
-
-    @property
-    def probe(self) -> Probe | None:
-        return self._probe
-
-    def set_probe(self, probe: Probe | None) -> None:
-        """Probe resting endpoints with `probe`, each on its own timer (None: stop probing;
-        resting endpoints then get the next request as their probe once their rest ends).
-
-        The engine sets its own when a run starts and clears it when the run ends, since its
-        probe sends through that run's client session."""
-        self._probe = probe
-        for ep in self.endpoints:
-            self._stop_probing(ep)
-        self._refresh_probing()
-        self._wake(len(self._waiters))
-
-    def _resting(self, ep: Endpoint) -> bool:
-        return ep.consecutive_failures >= self.fail_threshold
-
-    def _refresh_probing(self) -> None:
-        """Resting endpoints get probe tasks while another endpoint is up; when none is up,
-        there is no live endpoint for work to go to instead, so (as without a probe) the
-        next request after a rest is the probe, and what the liveness watch sees is unchanged:
-        a pool that is all down still fails samples after their retries, or stalls."""
-        up = self._probe is not None and not all(self._resting(ep) for ep in self.endpoints)
-        for ep in self.endpoints:
-            if up and self._resting(ep):
-                if ep.probe_task is None:
-                    assert self._probe is not None
-                    ep.probe_task = asyncio.get_running_loop().create_task(
-                        self._probe_until_back(ep, self._probe), name=f"probe {ep.label}"
-                    )
-            else:
-                self._stop_probing(ep)
-
-    def _stop_probing(self, ep: Endpoint) -> None:
-        task, ep.probe_task = ep.probe_task, None
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
-
-    async def _probe_until_back(self, ep: Endpoint, probe: Probe) -> None:
-        """Wait out the rest, probe; on failure rest twice as long and probe again; on an
-        answer bring the endpoint back and wake the requests waiting for room."""
-        while True:
-            await asyncio.sleep(max(0.0, ep.rested_until - time.monotonic()))
-            ep.probes += 1
-            try:
-                error = await probe(ep)
-            except Exception as exc:  # a bug in the probe must not leave the endpoint out
-                error = f"internal: {type(exc).__name__}: {exc}"[:300]
-            if error is None:
-                self.last_ok = time.monotonic()
-                self._revive(ep)
-                return
-            ep.last_error = error
-            ep.consecutive_failures += 1
-            ep.rest_s = min(self.max_rest_s, (ep.rest_s * 2) or self.base_rest_s)
-            ep.rested_until = time.monotonic() + ep.rest_s
-
-    def _revive(self, ep: Endpoint) -> None:
-        """An endpoint answered: end its rest (and its probing) and hand it waiting work."""
-        was_resting = self._resting(ep)
-        ep.consecutive_failures = 0
-        ep.rest_s = 0.0
-        ep.rested_until = 0.0
-        self._stop_probing(ep)
-        if was_resting:  # the first endpoint up again: the others get their probe tasks
-            self._refresh_probing()
-        self._wake(ep.capacity - ep.in_flight)
-
-    def _wake(self, n: int) -> None:
-        """Let up to `n` waiters try again (the longest-waiting, lowest priority number first)."""
-        while n > 0 and self._waiters:
-            fut = heapq.heappop(self._waiters)[2]
-            if not fut.done():
-                fut.set_result(None)
-                n -= 1
 
     @property
     def in_flight(self) -> int:
@@ -210,8 +112,6 @@ class EndpointPool:
             ep = self.endpoints[i]
             if ep.in_flight >= ep.capacity or ep.probing or ep.rested_until > now:
                 continue
-            if ep.probe_task is not None:  # resting, and probed on its own schedule
-                continue
             if skip and id(ep) in skip:
                 continue
             if best is None or ep.in_flight < best.in_flight:
@@ -224,20 +124,14 @@ class EndpointPool:
 
     def _next_wake(self, now: float) -> float | None:
         """Seconds until a resting endpoint may be probed, if any rests."""
-        waits = [
-            ep.rested_until - now
-            for ep in self.endpoints
-            if ep.rested_until > now and ep.probe_task is None
-        ]
+        waits = [ep.rested_until - now for ep in self.endpoints if ep.rested_until > now]
         return max(0.0, min(waits)) if waits else None
 
     def _skip(self, avoid: Collection[Endpoint], now: float) -> frozenset[int]:
         """Ids of the `avoid` endpoints, unless no other endpoint is up (not resting)."""
         ids = frozenset(id(ep) for ep in avoid)
         for ep in self.endpoints:
-            if id(ep) in ids or ep.probing or ep.probe_task is not None:
-                continue
-            if ep.rested_until <= now:
+            if id(ep) not in ids and not ep.probing and ep.rested_until <= now:
                 return ids
         return frozenset()
 
@@ -288,7 +182,11 @@ class EndpointPool:
     def _release_slot(self, ep: Endpoint) -> None:
         ep.in_flight -= 1
         ep.probing = False
-        self._wake(1)
+        while self._waiters:
+            fut = heapq.heappop(self._waiters)[2]
+            if not fut.done():
+                fut.set_result(None)
+                break
 
     def abandon(self, ep: Endpoint) -> None:
         """Return a slot whose request was cancelled: says nothing about the endpoint."""
@@ -313,8 +211,6 @@ class EndpointPool:
         if ok:
             self.last_ok = time.monotonic()
             ep.latency_sum += latency
-            if self._resting(ep):  # a probe, or a request from before the rest, answered
-                self._revive(ep)
             ep.consecutive_failures = 0
             ep.rest_s = 0.0
             ep.rested_until = 0.0
@@ -324,7 +220,7 @@ class EndpointPool:
                 ep.last_error = error
             if kind:
                 ep.errors_by_kind[kind] = ep.errors_by_kind.get(kind, 0) + 1
-            if health and ep.probe_task is None:  # (its probe keeps its own count)
+            if health:
                 ep.consecutive_failures += 1
                 now = time.monotonic()
                 # a failed probe doubles the rest; requests already on their way when the rest
@@ -332,7 +228,6 @@ class EndpointPool:
                 if ep.consecutive_failures >= self.fail_threshold and ep.rested_until <= now:
                     ep.rest_s = min(self.max_rest_s, (ep.rest_s * 2) or self.base_rest_s)
                     ep.rested_until = now + ep.rest_s
-                    self._refresh_probing()
         self._release_slot(ep)
 
     def slot(self) -> _Slot:

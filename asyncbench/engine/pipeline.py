@@ -175,47 +175,6 @@ class Engine:
         #: the one line naming each endpoint and its last error, when the run stopped because
         #: every endpoint was resting and nothing had succeeded for `stall_timeout`
         self.stalled: str | None = None
-        #: the first request sent (payload, timeout, audio seconds): what a resting endpoint is
-        #: probed with
-        self._probe_with: tuple[AudioPayload, float, float] | None = None
-
-    async def _probe(self, ep: Endpoint) -> str | None:
-        """One probe of a resting endpoint (engine/endpoints.py): the first request this run
-        sent, sent again, its reply discarded. None when the endpoint answered (a failure of a
-        kind that says nothing about its health counts as an answer), else its error line.
-        A probe spends like a sample: the budget admits and settles its audio, and one it
-        refuses is not sent (the run is stopping for its budget anyway)."""
-        if self._probe_with is None:
-            return "no request to probe with yet"
-        payload, limit, seconds = self._probe_with
-        if self.opts.admit is not None:
-            admitted = self.opts.admit(seconds)
-            if not isinstance(admitted, bool):
-                admitted = await admitted
-            if not admitted:
-                return "not probed: over budget"
-        SAMPLE_ID.set(None)  # a probe is no sample's: the job journal binds it to none
-        err: ProviderError
-        try:
-            try:
-                async with stall_aware_timeout(limit, self.stall_watch):
-                    await self.transcribe(ep.url, payload)
-            finally:
-                if self.opts.settle is not None:
-                    self.opts.settle(seconds)
-        except ProviderError as exc:
-            err = exc
-        except TimeoutError:
-            err = TransientError("timeout", f"no reply within {limit:g} s")
-        except self.transport_errors as exc:
-            err = _transport_error(exc)
-        except Exception as exc:  # a client bug: the endpoint stays resting, the run goes on
-            err = ProviderError("internal", f"{type(exc).__name__}: {exc}"[:240])
-        else:
-            return None
-        if err.kind in HEALTH_KINDS or err.kind == "internal":
-            return f"{err.kind}: {self.redact(str(err))}"
-        return None
 
     # -- stopping ---------------------------------------------------------------------------
 
@@ -508,8 +467,6 @@ class Engine:
                 sent = time.monotonic()
             err: ProviderError
             SAMPLE_ID.set(job.sample.id)  # the job journal binds an accepted job to it
-            if self._probe_with is None:
-                self._probe_with = (job.payload, limit, job.duration or 0.0)
             try:
                 try:
                     async with stall_aware_timeout(limit, self.stall_watch):
@@ -678,7 +635,6 @@ class Engine:
             maxsize=max(256 if open_loop else 16, opts.max_workers // 4)
         )
         self.stall_watch.start()
-        self.pool.set_probe(self._probe)
         liveness = (
             LivenessWatch(self.pool, opts.stall_timeout, self._stalled)
             if opts.stall_timeout is not None
@@ -737,8 +693,6 @@ class Engine:
             self.stats.loop_busy = self.stall_watch.busy
             if liveness is not None:
                 await liveness.stop()
-            if self.pool.probe == self._probe:  # it sends through this run's client
-                self.pool.set_probe(None)
             self.writer.close()
             await writer_task
             self.stats.ended = time.monotonic()

@@ -79,7 +79,6 @@ def endpoint_rows(pool: EndpointPool) -> list[dict[str, Any]]:
             "errors_by_kind": dict(sorted(ep.errors_by_kind.items(), key=lambda kv: -kv[1])),
             "mean_latency_s": ep.mean_latency if ep.requests > ep.errors else None,
             "share": ep.requests / total,
-            "probes": ep.probes,  # sent on a resting endpoint's own schedule, not samples
         }
         for ep in pool.endpoints
     ]
