@@ -103,20 +103,9 @@ def _lines(folder: Path) -> int:
 def measure(code: Path, dataset: Path, reply: bytes, in_flight: int, n: int) -> tuple[float, float]:
     """The child's peak RSS in MB while replies were in flight, and over its whole run."""
     with Server(reply, in_flight) as srv, tempfile.TemporaryDirectory() as tmp:
-        argv = [
-            sys.executable,
-            "-m",
-            "asyncbench",
+        argv = clips.aldea_command(
             "run",
-            "--model_name",
-            "aldea/default",
-            "--dataset_path",
-            str(dataset),
-            "--dataset",
-            clips.CONFIG,
-            "--split",
-            clips.SPLIT,
-            "--aldea_endpoints",
+            dataset,
             f"127.0.0.1:{srv.port}",
             "--results_dir",
             tmp,
@@ -127,7 +116,7 @@ def measure(code: Path, dataset: Path, reply: bytes, in_flight: int, n: int) -> 
             "--max_retries",
             "0",
             "--no_progress",
-        ]
+        )
         env = {**os.environ, "PYTHONPATH": str(code), "HF_HUB_OFFLINE": "1"}
         env.pop("ALDEA_ENDPOINTS", None)
         with open(Path(tmp) / "run.log", "wb") as log:

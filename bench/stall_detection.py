@@ -86,20 +86,9 @@ def main() -> None:
     args = ap.parse_args()
     dataset = clips.build(args.clips)
     with DeadServer() as srv, tempfile.TemporaryDirectory() as tmp:
-        argv = [
-            sys.executable,
-            "-m",
-            "asyncbench",
+        argv = clips.aldea_command(
             "run",
-            "--model_name",
-            "aldea/default",
-            "--dataset_path",
-            str(dataset),
-            "--dataset",
-            clips.CONFIG,
-            "--split",
-            clips.SPLIT,
-            "--aldea_endpoints",
+            dataset,
             f"127.0.0.1:{srv.port}",
             "--results_dir",
             tmp,
@@ -108,7 +97,7 @@ def main() -> None:
             "--max_retries",
             "0",
             "--no_progress",
-        ]
+        )
         if args.stall_timeout is not None:
             argv += ["--stall_timeout", str(args.stall_timeout)]
         env = {**os.environ, "PYTHONPATH": str(args.code), "HF_HUB_OFFLINE": "1"}
