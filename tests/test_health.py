@@ -21,10 +21,12 @@ from pathlib import Path
 from asyncbench.engine.endpoints import EndpointPool
 
 from .faultkit import (
+    by_sample,
     dataset_fixture,
     endpoint_table,
     finish,
     ledger,
+    number_of,
     numbered_texts,
     results_file,
     run_args,
@@ -214,3 +216,124 @@ async def test_failures_in_flight_do_not_stretch_a_rest_a_failed_probe_doubles_i
     assert probe is ep and ep.probing
     pool.release(ep, ok=False, latency=0.0, kind="connection")
     assert ep.rest_s == 0.4
+
+
+async def test_a_request_sent_before_the_rest_does_not_end_the_probe() -> None:
+    """Requests already on their way when an endpoint began to rest come back while its probe is
+    out; they must not let a second probe through (a flag cleared by any release did)."""
+    pool = EndpointPool(["e", "other"], per_endpoint=5, fail_threshold=3, rest_s=0.05)
+    ep, other = pool.endpoints
+    other.rested_until = float("inf")  # keep the pool's choice on `e` alone
+    for _ in range(5):
+        assert await pool.acquire() is ep
+    for _ in range(3):
+        pool.release(ep, ok=False, latency=0.0, kind="connection")
+    held = asyncio.Event()
+    done = asyncio.Event()
+
+    async def probe() -> None:
+        assert await pool.acquire() is ep
+        assert pool.is_probe(ep)
+        held.set()
+        await done.wait()
+        pool.release(ep, ok=False, latency=0.0, kind="connection")
+
+    task = asyncio.create_task(probe())
+    await asyncio.wait_for(held.wait(), 5)
+    assert not pool.is_probe(ep)  # the probe is the other task's, not this one's
+    pool.release(ep, ok=False, latency=0.0, kind="connection")  # one sent before the rest
+    assert ep.probing
+    second = asyncio.create_task(pool.acquire())
+    await asyncio.sleep(0.2)  # well past the rest: still only the one probe out
+    assert not second.done()
+    done.set()
+    await task
+    assert not ep.probing
+    second.cancel()
+
+
+async def test_a_probe_is_free_only_while_another_endpoint_answers() -> None:
+    pool = EndpointPool(["dead", "good"], per_endpoint=2, fail_threshold=1, rest_s=30)
+    dead, good = pool.endpoints
+    assert pool.others_up(dead) and pool.others_up(good)
+    assert await pool.acquire() is dead
+    pool.release(dead, ok=False, latency=0.0, kind="connection")
+    assert pool.others_up(dead) and not pool.others_up(good)
+    assert await pool.acquire() is good
+    pool.release(good, ok=False, latency=0.0, kind="connection")
+    assert not pool.others_up(dead)  # both failing: a probe now is an ordinary attempt
+
+
+probe_esb = dataset_fixture("probe", 160)
+
+
+async def test_a_resting_endpoints_probe_costs_its_sample_no_retry(
+    probe_esb: Path, tmp_path: Path
+) -> None:
+    """One endpoint reads every request and never answers, one answers in 0.2 s; no retries.
+
+    Only the requests sent to the hung endpoint before it was known to fail may fail. Each
+    later request it gets is a probe on its own schedule (its rest doubling), carried by a real
+    sample (no extra request: every sample reached the servers exactly `attempts` times), and
+    that sample goes on to the live endpoint with its retries intact."""
+    n = 160
+    hung = server(1, plan=lambda port, k, body: Action(hang=True))
+    live = server(1, latency=0.2)
+    path = results_file(probe_esb, tmp_path)
+    async with hung, live:
+        spec = f"{hung.endpoints} {live.endpoints}"
+        args = run_args(
+            probe_esb,
+            spec,
+            tmp_path,
+            "--max_workers",
+            2 * PER_ENDPOINT,
+            "--per_endpoint_concurrency",
+            PER_ENDPOINT,
+            "--timeout",
+            1,
+            "--max_retries",
+            0,
+            "--max_failed_pct",
+            50,
+        )
+        code, _, err = await finish(await start(args))
+    assert code == 0, err
+    rows = ledger(path)
+    assert sorted(rows) == [sample_id(i) for i in range(n)]
+
+    seen = {k: len(v) for k, v in by_sample(hung.seen + live.seen).items()}
+    assert all(seen[int(k[-5:])] == r["attempts"] for k, r in rows.items()), err
+
+    hung_times = [s.at for s in hung.seen]
+    first = [hung_times[0]] + [b for a, b in pairwise(hung_times) if b - a < REST_S * 0.9]
+    probes = [s for s in hung.seen if s.at not in first]
+    assert len(first) <= 2 * PER_ENDPOINT and probes, hung_times
+    # each probe came after a rest at least as long as the one before (2 s, then doubling)
+    rests = rest_gaps(hung_times)
+    assert all(b >= a * 0.9 for a, b in pairwise(rests)), rests
+    for s in probes:
+        row = rows[sample_id(number_of(s.body) or 0)]
+        assert (row["status"], row["attempts"], row["endpoint"]) == ("ok", 2, url(live.ports[0]))
+    failed = [r for r in rows.values() if r["status"] != "ok"]
+    assert len(failed) <= len(first) and all(r["attempts"] == 1 for r in failed)
+
+
+async def test_resting_endpoints_are_probed_each_on_its_own_schedule() -> None:
+    """Three endpoints fail together: when their rests end, each gets its own probe at once (not
+    one probe for the whole pool), and an endpoint whose probe fails rests twice as long while
+    the one whose probe succeeded takes work again."""
+    pool = EndpointPool(["a", "b", "c"], per_endpoint=2, fail_threshold=1, rest_s=0.05)
+    eps = pool.endpoints
+    for ep in eps:
+        assert await pool.acquire() is ep
+        pool.release(ep, ok=False, latency=0.0, kind="connection")
+    assert pool.all_resting()
+    async with asyncio.timeout(5):  # not wait_for: the probes are this task's own
+        probes = [await pool.acquire() for _ in eps]
+    assert sorted(p.url for p in probes) == ["a", "b", "c"] and all(p.probing for p in eps)
+    a, b, c = eps
+    pool.release(a, ok=True, latency=0.1)
+    pool.release(b, ok=False, latency=0.0, kind="connection")
+    assert (a.rest_s, b.rest_s, c.rest_s) == (0.0, 0.1, 0.05) and c.probing and not b.probing
+    assert await asyncio.wait_for(pool.acquire(), 1) is a  # b rests, c's probe is out

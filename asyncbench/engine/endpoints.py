@@ -34,7 +34,10 @@ class Endpoint:
     consecutive_failures: int = 0
     rested_until: float = 0.0
     rest_s: float = 0.0
-    probing: bool = False
+    #: the task whose request is this resting endpoint's one probe (None: no probe out). A
+    #: task, not a flag, so that requests sent before the rest, returning while the probe is
+    #: out, cannot end the probe and let a second one through
+    probe_task: asyncio.Task[object] | None = None
     # figures for the end-of-run table
     requests: int = 0
     errors: int = 0
@@ -50,6 +53,10 @@ class Endpoint:
         self.label = redact_url(self.url)
 
     @property
+    def probing(self) -> bool:
+        return self.probe_task is not None
+
+    @property
     def mean_latency(self) -> float:
         ok = self.requests - self.errors
         return self.latency_sum / ok if ok else 0.0
@@ -61,8 +68,15 @@ class EndpointPool:
     Health rules: after `fail_threshold` consecutive failures of the retryable kind
     (connection refused, 5xx, timeouts), an endpoint rests for `rest_s` seconds (doubling on
     each further failed probe, up to `max_rest_s`); afterwards one probe request is let through
-    and a success brings it back. When every endpoint is resting, callers wait for the first to
-    wake: work is delayed, never failed, by an endpoint's outage.
+    and a success brings it back. Each endpoint keeps its own schedule: several resting
+    endpoints are probed at once, each when its own rest ends.
+
+    The probe is a real sample's request, never an extra one: a separate health request would
+    be billed on a paid API and would make a server see a sample more often than its line's
+    `attempts` says. What makes it safe for that sample is the caller's side: a probe that
+    fails while another endpoint is up costs the sample none of its retries (`is_probe`,
+    `others_up`; engine/pipeline.py). When every endpoint is resting, callers wait for the
+    first to wake, and the liveness watch (engine/liveness.py) stops a pool that stays dead.
     """
 
     def __init__(
@@ -151,7 +165,8 @@ class EndpointPool:
             if ep is not None:
                 ep.in_flight += 1
                 if ep.consecutive_failures >= self.fail_threshold:
-                    ep.probing = True  # a rested endpoint gets exactly one probe at a time
+                    # a rested endpoint gets exactly one probe at a time: this task's request
+                    ep.probe_task = asyncio.current_task()
                 try:
                     if ep.bucket is not None:
                         await ep.bucket.take()
@@ -179,9 +194,25 @@ class EndpointPool:
                         self._waiters.remove(entry)
                         heapq.heapify(self._waiters)
 
+    def is_probe(self, ep: Endpoint) -> bool:
+        """Whether the calling task's slot on `ep` is that resting endpoint's probe."""
+        return ep.probe_task is not None and ep.probe_task is asyncio.current_task()
+
+    def others_up(self, ep: Endpoint) -> bool:
+        """Whether an endpoint other than `ep` is known to answer (not failing in a row)."""
+        return any(
+            other is not ep and other.consecutive_failures < self.fail_threshold
+            for other in self.endpoints
+        )
+
     def _release_slot(self, ep: Endpoint) -> None:
         ep.in_flight -= 1
-        ep.probing = False
+        # the probe's own task ends it (callers acquire and release in one task, as the
+        # pipeline does); a probe whose task is gone (acquired under wait_for, which runs it in
+        # a task of its own) ends with the next release rather than blocking the endpoint
+        owner = ep.probe_task
+        if owner is not None and (owner is asyncio.current_task() or owner.done()):
+            ep.probe_task = None
         while self._waiters:
             fut = heapq.heappop(self._waiters)[2]
             if not fut.done():
@@ -214,6 +245,7 @@ class EndpointPool:
             ep.consecutive_failures = 0
             ep.rest_s = 0.0
             ep.rested_until = 0.0
+            ep.probe_task = None  # it answers: no need to wait for the probe to let work in
         else:
             ep.errors += 1
             if error is not None:

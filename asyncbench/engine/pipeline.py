@@ -441,6 +441,7 @@ class Engine:
             )
         limit = job.timeout or self.opts.timeout
         attempt = 0
+        free = 0  # failed probes of resting endpoints while another was up: not this sample's
         sent: float | None = None  # the first attempt's send
         failed_on: list[Endpoint] = []  # retries go to other endpoints while any is up
         task = asyncio.current_task()
@@ -448,6 +449,7 @@ class Engine:
         while True:
             attempt += 1
             ep = await self.pool.acquire(avoid=failed_on, priority=self.opts.priority)
+            probe = self.pool.is_probe(ep)
             if not self.accepting:  # stopped while this sample waited for a slot: send nothing
                 self.pool.abandon(ep)
                 return None
@@ -517,12 +519,17 @@ class Engine:
             # endpoint's fault: it must not rest the endpoint
             loop_now = asyncio.get_running_loop().time()
             paused = err.kind == "timeout" and self.stall_watch.stalled(started, loop_now) > 0
+            health = err.kind in HEALTH_KINDS and not paused
+            # this sample was the probe of an endpoint already known to fail while another one
+            # answers: the pool's choice, not the sample's luck, so it keeps its retries and goes
+            # straight on (the attempt is still counted: the server saw it)
+            probe_only = probe and health and self.pool.others_up(ep)
             self.pool.release(
                 ep,
                 ok=False,
                 latency=latency,
                 kind=err.kind,
-                health=err.kind in HEALTH_KINDS and not paused,
+                health=health,
                 error=f"{err.kind}: {self.redact(str(err))}",
             )
             failed_on.append(ep)
@@ -535,7 +542,8 @@ class Engine:
                 self.accepting = False
                 self._stop.set()
                 return None  # not a fact about this sample: nothing is recorded
-            if not err.retryable or attempt > self.opts.max_retries:
+            free += probe_only
+            if not err.retryable or attempt - free > self.opts.max_retries:
                 return self._result(
                     job,
                     FAILED,
@@ -551,9 +559,11 @@ class Engine:
             if not self.accepting:
                 return None  # stopping: leave it for the resumed run
             self.stats.retries += 1
+            if probe_only:
+                continue
             await asyncio.sleep(
                 backoff_delay(
-                    attempt,
+                    attempt - free,
                     base=self.opts.backoff_base,
                     cap=self.opts.backoff_cap,
                     retry_after=err.retry_after,
