@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 
+import pytest
+
 from asyncbench.engine.endpoints import EndpointPool
 
 from .faultkit import (
@@ -267,15 +269,17 @@ async def test_a_probe_is_free_only_while_another_endpoint_answers() -> None:
 probe_esb = dataset_fixture("probe", 160)
 
 
+@pytest.mark.parametrize("processes", [1, 2])
 async def test_a_resting_endpoints_probe_costs_its_sample_no_retry(
-    probe_esb: Path, tmp_path: Path
+    probe_esb: Path, tmp_path: Path, processes: int
 ) -> None:
     """One endpoint reads every request and never answers, one answers in 0.2 s; no retries.
 
     Only the requests sent to the hung endpoint before it was known to fail may fail. Each
     later request it gets is a probe on its own schedule (its rest doubling), carried by a real
     sample (no extra request: every sample reached the servers exactly `attempts` times), and
-    that sample goes on to the live endpoint with its retries intact."""
+    that sample goes on to the live endpoint with its retries intact. Each of 2 shards has its
+    own pool, so its own first failures and its own probes."""
     n = 160
     hung = server(1, plan=lambda port, k, body: Action(hang=True))
     live = server(1, latency=0.2)
@@ -296,6 +300,8 @@ async def test_a_resting_endpoints_probe_costs_its_sample_no_retry(
             0,
             "--max_failed_pct",
             50,
+            "--processes",
+            processes,
         )
         code, _, err = await finish(await start(args))
     assert code == 0, err
@@ -305,18 +311,21 @@ async def test_a_resting_endpoints_probe_costs_its_sample_no_retry(
     seen = {k: len(v) for k, v in by_sample(hung.seen + live.seen).items()}
     assert all(seen[int(k[-5:])] == r["attempts"] for k, r in rows.items()), err
 
-    hung_times = [s.at for s in hung.seen]
-    first = [hung_times[0]] + [b for a, b in pairwise(hung_times) if b - a < REST_S * 0.9]
-    probes = [s for s in hung.seen if s.at not in first]
-    assert len(first) <= 2 * PER_ENDPOINT and probes, hung_times
-    # each probe came after a rest at least as long as the one before (2 s, then doubling)
-    rests = rest_gaps(hung_times)
-    assert all(b >= a * 0.9 for a, b in pairwise(rests)), rests
-    for s in probes:
-        row = rows[sample_id(number_of(s.body) or 0)]
-        assert (row["status"], row["attempts"], row["endpoint"]) == ("ok", 2, url(live.ports[0]))
-    failed = [r for r in rows.values() if r["status"] != "ok"]
-    assert len(failed) <= len(first) and all(r["attempts"] == 1 for r in failed)
+    # every request the hung endpoint got either failed its sample before the endpoint was
+    # known to fail (at most its slots plus the failures that rest it, per shard), or was a
+    # probe whose sample then went to the live endpoint with its one attempt intact
+    outcomes = [rows[sample_id(number_of(s.body) or 0)] for s in hung.seen]
+    early = [r for r in outcomes if r["status"] != "ok"]
+    probes = [r for r in outcomes if r["status"] == "ok"]
+    assert probes and len(early) <= 2 * PER_ENDPOINT * processes, outcomes
+    assert all(r["attempts"] == 1 and r["endpoint"] == url(hung.ports[0]) for r in early)
+    live_url = url(live.ports[0])
+    assert all((r["attempts"], r["endpoint"]) == (2, live_url) for r in probes), probes
+    failed = sorted(k for k, r in rows.items() if r["status"] != "ok")
+    assert failed == sorted(r["id"] for r in early)
+    if processes == 1:  # one pool: each probe after a rest at least as long as the last
+        rests = rest_gaps([s.at for s in hung.seen])
+        assert len(rests) == len(probes) and all(b >= a * 0.9 for a, b in pairwise(rests))
 
 
 async def test_resting_endpoints_are_probed_each_on_its_own_schedule() -> None:
