@@ -16,6 +16,7 @@ is a final `Results` of another request id).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -28,14 +29,44 @@ from asyncbench.sources.audio import wav_header
 NAME = "deepgram-live"
 
 
-def _results(text: str, final: bool, request_id: str) -> str:
+#: the model the mock says it ran (`metadata.model_info` / `model_uuid` of each Results)
+_MODEL_INFO = {"name": "general-nova-3", "version": "2024-12-20.0", "arch": "nova-3"}
+_MODEL_UUID = "40bd3654-e622-47c4-a111-63a61b23bfe2"
+
+
+def _results(text: str, final: bool, request_id: str, seconds: float) -> str:
+    """A `Results` with the fields the SDK's `ListenV1Results` requires: the audio so far
+    as one span from 0 (the mock hears no word timings)."""
     return orjson.dumps(
         {
             "type": "Results",
+            "channel_index": [0, 1],
+            "start": 0.0,
+            "duration": round(seconds, 3),
             "is_final": final,
             "speech_final": final,
-            "channel": {"alternatives": [{"transcript": text, "confidence": 0.99}]},
-            "metadata": {"request_id": request_id},
+            "from_finalize": final,
+            "channel": {"alternatives": [{"transcript": text, "confidence": 0.99, "words": []}]},
+            "metadata": {
+                "request_id": request_id,
+                "model_info": _MODEL_INFO,
+                "model_uuid": _MODEL_UUID,
+            },
+        }
+    ).decode()
+
+
+def _metadata(request_id: str, seconds: float) -> str:
+    """The closing `Metadata`, with the fields the SDK's `ListenV1Metadata` requires."""
+    return orjson.dumps(
+        {
+            "type": "Metadata",
+            "transaction_key": "deprecated",
+            "request_id": request_id,
+            "sha256": "0" * 64,
+            "created": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "duration": round(seconds, 3),
+            "channels": 1,
         }
     ).decode()
 
@@ -85,7 +116,8 @@ async def _serve(ws: web.WebSocketResponse, state: MockState, rate: int, request
             audio += msg.data
             partial = utterance.add(msg.data)
             if partial:
-                await ws.send_str(_results(partial, False, request_id))
+                seconds = len(audio) / (2 * rate)
+                await ws.send_str(_results(partial, False, request_id, seconds))
             fault = utterance.fault_now()
             if fault == "drop":
                 await ws.close(code=1011)
@@ -112,6 +144,7 @@ async def _serve(ws: web.WebSocketResponse, state: MockState, rate: int, request
             return
         break
     utterance.end()
+    seconds = len(audio) / (2 * rate)
     text = await state.recognize(wav_header(len(audio), rate) + bytes(audio))
     if kind == "Finalize":  # CloseStream must follow, and nothing after it
         nxt = await ws.receive()
@@ -123,7 +156,8 @@ async def _serve(ws: web.WebSocketResponse, state: MockState, rate: int, request
         await ws.receive()
         return
     if utterance.foreign():
-        await ws.send_str(_results(FOREIGN_TEXT, True, state.new_id("dg")))
-    await ws.send_str(_results(text, True, request_id))
-    await ws.send_str(orjson.dumps({"type": "Metadata", "request_id": request_id}).decode())
+        # another stream's final, on that stream's own (longer) timeline
+        await ws.send_str(_results(FOREIGN_TEXT, True, state.new_id("dg"), seconds + 30.0))
+    await ws.send_str(_results(text, True, request_id, seconds))
+    await ws.send_str(_metadata(request_id, seconds))
     await ws.close(code=1000)
