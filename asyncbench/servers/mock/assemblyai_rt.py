@@ -31,9 +31,17 @@ def _begin(state: MockState) -> str:
 
 
 def _turn(text: str, end: bool) -> str:
-    return orjson.dumps(
-        {"type": "Turn", "turn_order": 0, "end_of_turn": end, "transcript": text, "words": []}
-    ).decode()
+    """A `Turn` with the fields the SDK's `TurnEvent` requires (`format_turns` is off)."""
+    turn = {
+        "type": "Turn",
+        "turn_order": 0,
+        "turn_is_formatted": False,
+        "end_of_turn": end,
+        "transcript": text,
+        "end_of_turn_confidence": 0.9 if end else 0.1,
+        "words": [],
+    }
+    return orjson.dumps(turn).decode()
 
 
 def add_routes(app: web.Application, state: MockState) -> None:
@@ -98,5 +106,8 @@ async def _serve(ws: web.WebSocketResponse, state: MockState, rate: int) -> None
         await ws.send_str(_begin(state))
         await ws.send_str(_turn(FOREIGN_TEXT, True))
     await ws.send_str(_turn(text, True))
-    await ws.send_str('{"type": "Termination", "audio_duration_seconds": 0}')
+    seconds = len(audio) // (2 * rate)  # whole seconds, as the SDK's TerminationEvent has it
+    await ws.send_str(
+        orjson.dumps({"type": "Termination", "audio_duration_seconds": seconds}).decode()
+    )
     await ws.close(code=1000)
