@@ -142,7 +142,7 @@ CASES: tuple[Case, ...] = (
     Case("elevenlabs-rt/scribe_v2_realtime", "elevenlabs-rt", None, "stream", None,
          server_errors=False, error_message=True, foreign=True),
     Case("openai-rt/gpt-4o-transcribe", "openai-rt", None, "stream", None, server_errors=False,
-         robust=True, error_message=True),
+         robust=True, error_message=True, foreign=True),
     Case("meta/muse-voice-transcribe-streaming", "meta-stream", None, "stream", None,
          server_errors=False, error_message=True),
     Case("speechmatics-rt/enhanced", "speechmatics-rt", None, "stream", None,
