@@ -13,14 +13,17 @@ The transcript is complete at that `Metadata` (or a clean close after at least o
 Bound to its own request: the service names the stream's request id in the `dg-request-id`
 header of the upgrade's reply (Deepgram's changelog "Real-time debugging improvements": "the
 request ID is stored in the HTTP header named dg-request-id", on every streaming request) and
-in every message: a
-required `metadata.request_id` in `Results` and `request_id` in `Metadata` (the `deepgram-sdk`
-5.x types `ListenV1ResultsMetadata` and `ListenV1Metadata`). A `Results` or `Metadata` naming
-another request id is a `protocol` error, never scored. Without the header, the first id a
-message names is the stream's; a message without one is not refused (defensive).
-UNCONFIRMED that the header's id is the messages' id on the live service (both are called
-"the request ID"; none says so in as many words; were they different, every stream would fail
-as `protocol`, loudly, not be scored wrong).
+in every message, as a required `metadata.request_id` in `Results` and `request_id` in
+`Metadata` (the `deepgram-sdk` 5.x types `ListenV1ResultsMetadata` and `ListenV1Metadata`).
+A `Results` or `Metadata` naming another request id is a `protocol` error, never scored.
+Without the header, the first id a message names is the stream's; a message without one is
+not refused (defensive). UNCONFIRMED that the header's id is the messages' id on the live
+service (both are called "the request ID"; none says so in as many words; were they
+different, every stream would fail as `protocol`, loudly, not be scored wrong).
+
+Unconfirmed: the 50 concurrent streams of a pay-as-you-go account (the issue's figure, the
+default here), and the exact close code on a refused stream (an `Error`-typed message, if the
+service sends one, is mapped to `server_error` and retried).
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ with `Authorization: Bearer <key>` on the upgrade (override with `SPEECHMATICS_R
    transcript) `metadata.transcript` until `EndOfTranscript`.
 
 Bound to its own session (the RT API reference: `RecognitionStarted.id` is the session's GUID;
-PROTOCOLS.md §8 for the order): transcripts carry no id, so the binding is
-the documented order and the audio itself. A transcript (or `AudioAdded`, `EndOfTranscript`)
+PROTOCOLS.md §8 for the order): transcripts carry no id, so the binding is the documented
+order and the audio itself. A transcript (or `AudioAdded`, `EndOfTranscript`)
 before `RecognitionStarted`, a second `RecognitionStarted`, an `EndOfTranscript` before this
 client sent `EndOfStream`, or an `AddTranscript` whose `metadata.end_time` lies past the
 audio sent so far (by more than `END_TIME_SLACK_S`) is not this session's: a `protocol`
