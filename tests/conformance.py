@@ -144,7 +144,7 @@ CASES: tuple[Case, ...] = (
     Case("openai-rt/gpt-4o-transcribe", "openai-rt", None, "stream", None, server_errors=False,
          robust=True, error_message=True, foreign=True),
     Case("meta/muse-voice-transcribe-streaming", "meta-stream", None, "stream", None,
-         server_errors=False, error_message=True),
+         server_errors=False, error_message=True, foreign=True),
     Case("speechmatics-rt/enhanced", "speechmatics-rt", None, "stream", None,
          server_errors=False, foreign=True),
 )  # fmt: skip

@@ -1,6 +1,7 @@
 """Finals bound to their own stream in the WebSocket clients (#28 item 3; openai-rt and the job
-clients are in test_stream_binding.py): deepgram-live, assemblyai-rt, elevenlabs-rt and
-speechmatics-rt each take only the messages of their own request, session or stream. A
+clients are in test_stream_binding.py): deepgram-live, assemblyai-rt, elevenlabs-rt,
+speechmatics-rt and meta's muse-voice-transcribe-streaming each take only the messages of
+their own request, session or stream. A
 message of another one, or a final out of the protocol's order, fails the attempt as a
 retryable `protocol` error whose words are never scored.
 
@@ -42,12 +43,14 @@ DEEPGRAM = "deepgram-live/nova-3"
 ASSEMBLYAI = "assemblyai-rt/universal-streaming"
 ELEVENLABS = "elevenlabs-rt/scribe_v2_realtime"
 SPEECHMATICS = "speechmatics-rt/enhanced"
+META = "meta/muse-voice-transcribe-streaming"
 #: model name -> (the mock's name, the key's variable)
 MOCKS = {
     DEEPGRAM: ("deepgram-live", "DEEPGRAM_API_KEY"),
     ASSEMBLYAI: ("assemblyai-rt", "ASSEMBLYAI_API_KEY"),
     ELEVENLABS: ("elevenlabs-rt", "ELEVENLABS_API_KEY"),
     SPEECHMATICS: ("speechmatics-rt", "SPEECHMATICS_API_KEY"),
+    META: ("meta-stream", "META_API_KEY"),
 }
 #: the start of each client's line for the mock's foreign final
 FOREIGN_LINES = {
@@ -56,6 +59,7 @@ FOREIGN_LINES = {
     ELEVENLABS: r"a second session_started \(session 'el[0-9a-f]+'\) inside session 'el[0-9a-f]+'",
     SPEECHMATICS: r"an AddTranscript ending at 3[0-9]\.[0-9]{2} s, past the [0-9]\.[0-9]{2} s "
     r"of audio this session sent",
+    META: r"a second session start \(session 'meta[0-9a-f]+'\) inside session 'meta[0-9a-f]+'",
 }
 
 
@@ -402,6 +406,155 @@ async def test_speechmatics_never_scores_a_transcript_not_of_its_session(
     seconds = 10.0 if realtime else 0.4
     got = await refused(SPEECHMATICS, "/v2", script, seconds=seconds, realtime=realtime)
     assert got == line
+
+
+# -- meta-stream: the handshake's sessionId, turns opened by speechStart, nothing after the end ---
+
+MINE = {"sessionId": "s-mine"}  # the handshake's acknowledgement (Pipecat's and LiveKit's clients)
+
+
+def speech(kind: str, turn: object, text: str | None = None, **fields: Any) -> dict[str, Any]:
+    """A Meta turn event: `speechStart`, `transcript`, `speechEnd` or `speechComplete`."""
+    body: dict[str, Any] = {"type": kind, "turnId": turn, **fields}
+    if text is not None:
+        body["transcript"] = text
+    return body
+
+
+def meta(
+    *before: dict[str, Any], after: tuple[dict[str, Any], ...] = (), ack: bool = True
+) -> Script:
+    """A Meta session: the acknowledgement (unless not `ack`), then `before` once the trailing
+    silence starts (the endpointer heard the speech stop), then `after` once the client has
+    sent endStream, and a close."""
+
+    async def script(ws: web.WebSocketResponse) -> None:
+        await ws.receive()  # the handshake
+        if ack:
+            await send(ws, MINE)
+        while (msg := await ws.receive()).type == WSMsgType.BINARY and any(msg.data):
+            pass  # the clip; its first all-zero frame is the trailing silence
+        for message in before:
+            await send(ws, message)
+        while (msg := await ws.receive()).type == WSMsgType.BINARY:
+            pass
+        assert msg.type == WSMsgType.TEXT and "endStream" in msg.data, msg
+        for message in after:
+            await send(ws, message)
+        await ws.close()
+
+    return script
+
+
+REALTIME = "/v1/asr/realtime"
+
+
+async def test_meta_takes_its_own_turns() -> None:
+    script = meta(
+        speech("speechStart", 0),
+        speech("transcript", 0, "my"),
+        speech("speechEnd", 0),
+        speech("speechComplete", 0, "my own"),
+        speech("speechStart", 1),
+        after=(speech("speechComplete", 1, "words"),),  # turn 1 was open: its final may follow
+    )
+    assert await stream(META, REALTIME, script) == "my own words"
+
+
+async def test_meta_without_ids_is_not_refused() -> None:
+    """Defensive: no acknowledgement, no turnId (UNCONFIRMED which messages name them)."""
+    script = meta({"type": "speechComplete", "transcript": "my own words"}, ack=False)
+    assert await stream(META, REALTIME, script) == "my own words"
+
+
+@pytest.mark.parametrize(
+    ("script", "line"),
+    [
+        (
+            meta(
+                speech("speechStart", 0),
+                {"sessionId": "s-other"},
+                speech("speechComplete", 0, "words from another session"),
+                speech("speechComplete", 0, "my own words"),
+            ),
+            "a second session start (session 's-other') inside session 's-mine'",
+        ),
+        (
+            meta(
+                speech("speechStart", 0),
+                speech("speechComplete", 0, "words from another session", sessionId="s-other"),
+            ),
+            "a speechComplete of session 's-other', not this stream's 's-mine'",
+        ),
+        (
+            meta(
+                speech("speechStart", 0),
+                speech("speechComplete", 7, "words from another session"),
+                speech("speechComplete", 0, "my own words"),
+            ),
+            "a speechComplete for turn '7', which session 's-mine' did not open",
+        ),
+        (
+            meta(
+                speech("speechStart", 0),
+                speech("speechComplete", 0, "my own words"),
+                speech("speechComplete", 0, "words from another session"),
+            ),
+            "a second speechComplete for turn '0' (session 's-mine')",
+        ),
+        (
+            meta(
+                speech("speechStart", 0),
+                speech("speechComplete", 0, "words from another session"),
+                MINE,
+                ack=False,
+            ),
+            "a speechStart before the session started (session 's-mine')",
+        ),
+        (
+            meta(
+                speech("speechStart", 0),
+                speech("speechComplete", 0, "my own words"),
+                after=(
+                    speech("speechStart", 1),
+                    speech("speechComplete", 1, "words from another session"),
+                ),
+            ),
+            "a speechStart after endStream and the session's last turn (session 's-mine')",
+        ),
+        (
+            meta(
+                speech("speechStart", 0),
+                speech("speechComplete", 0, "my own words"),
+                after=(speech("transcript", 1, "words from another session", final=True),),
+            ),
+            "a transcript after endStream and the session's last turn (session 's-mine')",
+        ),
+    ],
+    ids=[
+        "second-start",
+        "another-session",
+        "unopened-turn",
+        "turn-twice",
+        "before-start",
+        "after-the-end",
+        "transcript-after-the-end",
+    ],
+)
+async def test_meta_never_scores_a_final_not_of_its_session(script: Script, line: str) -> None:
+    """Before: every speechComplete on the socket was scored, whatever it named."""
+    assert await refused(META, REALTIME, script) == line
+
+
+async def test_meta_another_sessions_refused_key_does_not_stop_the_run() -> None:
+    """An `error` naming another session is not this session's verdict on the key: `protocol`
+    (retried), not `auth` (which stops the run)."""
+    other = {"type": "error", "code": 401, "message": "Invalid OAuth access token"}
+    line = await refused(META, REALTIME, meta({**other, "sessionId": "s-other"}))
+    assert line == "an error of session 's-other', not this stream's 's-mine'"
+    with pytest.raises(ProviderError) as info:
+        await stream(META, REALTIME, meta({**other, "sessionId": "s-mine"}))
+    assert (info.value.kind, info.value.retryable) == ("auth", False)
 
 
 # -- the strict mock's foreign final, through the engine -----------------------------------------
