@@ -465,6 +465,14 @@ async def test_meta_without_ids_is_not_refused() -> None:
     """Defensive: no acknowledgement, no turnId (UNCONFIRMED which messages name them)."""
     script = meta({"type": "speechComplete", "transcript": "my own words"}, ack=False)
     assert await stream(META, REALTIME, script) == "my own words"
+    script = meta(
+        {"type": "speechStart"},
+        {"type": "speechComplete", "transcript": "my own"},
+        {"type": "speechStart"},  # a turn still open at endStream: its final may follow
+        after=({"type": "speechComplete", "transcript": "words"},),
+        ack=False,
+    )
+    assert await stream(META, REALTIME, script) == "my own words"
 
 
 @pytest.mark.parametrize(
@@ -530,6 +538,17 @@ async def test_meta_without_ids_is_not_refused() -> None:
             ),
             "a transcript after endStream and the session's last turn (session 's-mine')",
         ),
+        (
+            meta(
+                {"type": "speechComplete", "transcript": "my own words"},
+                after=({"type": "speechComplete", "transcript": "words from another session"},),
+            ),
+            "a speechComplete after endStream and the session's last turn (session 's-mine')",
+        ),
+        (
+            meta({"type": "audioProgress", "sessionId": "s-other"}, MINE, ack=False),
+            "the session start names 's-mine', but its messages 's-other'",
+        ),
     ],
     ids=[
         "second-start",
@@ -539,6 +558,8 @@ async def test_meta_without_ids_is_not_refused() -> None:
         "before-start",
         "after-the-end",
         "transcript-after-the-end",
+        "final-without-turn-after-the-end",
+        "start-naming-another-session",
     ],
 )
 async def test_meta_never_scores_a_final_not_of_its_session(script: Script, line: str) -> None:
