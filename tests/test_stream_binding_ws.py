@@ -473,6 +473,15 @@ async def test_meta_without_ids_is_not_refused() -> None:
         ack=False,
     )
     assert await stream(META, REALTIME, script) == "my own words"
+    # turns opened without an id, finals naming one: no opening named a turn, so none is foreign
+    script = meta(
+        {"type": "speechStart"},
+        {"type": "speechComplete", "turnId": 0, "transcript": "my own"},
+        {"type": "speechStart"},
+        {"type": "speechComplete", "turnId": 1, "transcript": "words"},
+        ack=False,
+    )
+    assert await stream(META, REALTIME, script) == "my own words"
 
 
 @pytest.mark.parametrize(

@@ -304,7 +304,11 @@ class Binding:
             return
         if turn in self.done:
             raise protocol_error(f"a second {kind} for turn {shown(turn)}{self.where()}")
-        if turn not in self.opened:
+        if not self.opened:
+            # no opening event has named a turn: this service does not open turns by id
+            # (UNCONFIRMED either way), so a final's turnId cannot be held against one
+            self.anonymous = max(0, self.anonymous - 1)
+        elif turn not in self.opened:
             who = f"session {shown(self.own)}" if self.own is not None else "this session"
             raise protocol_error(f"a {kind} for turn {shown(turn)}, which {who} did not open")
         self.done.add(turn)
