@@ -44,6 +44,9 @@ class Case:
     robust: bool = False
     #: streams: the protocol has an error message the mock can send mid-stream
     error_message: bool = False
+    #: streams: the mock can send another session's final first (`stream_fault="foreign"`),
+    #: which the client must refuse as `protocol` (finals bound to their own stream)
+    foreign: bool = False
     #: bytes that are not audio: (the failed line's kind, what its error says), recorded at
     #: the first attempt; None: not checked here (streams refuse them before connecting)
     undecodable: tuple[str, str] | None = None
@@ -132,17 +135,18 @@ CASES: tuple[Case, ...] = (
          undecodable=("job_failed", "error_code 400"),
          rejected="HTTP 401: key rejected; check GLADIA_API_KEY: Invalid or missing x-gladia-key",
          quota=("mock-no_credit", 402, "")),
-    Case("deepgram-live/nova-3", "deepgram-live", None, "stream", None, server_errors=False),
+    Case("deepgram-live/nova-3", "deepgram-live", None, "stream", None, server_errors=False,
+         foreign=True),
     Case("assemblyai-rt/universal-streaming", "assemblyai-rt", None, "stream", None,
-         server_errors=False),
+         server_errors=False, foreign=True),
     Case("elevenlabs-rt/scribe_v2_realtime", "elevenlabs-rt", None, "stream", None,
-         server_errors=False, error_message=True),
+         server_errors=False, error_message=True, foreign=True),
     Case("openai-rt/gpt-4o-transcribe", "openai-rt", None, "stream", None, server_errors=False,
-         robust=True, error_message=True),
+         robust=True, error_message=True, foreign=True),
     Case("meta/muse-voice-transcribe-streaming", "meta-stream", None, "stream", None,
-         server_errors=False, error_message=True),
+         server_errors=False, error_message=True, foreign=True),
     Case("speechmatics-rt/enhanced", "speechmatics-rt", None, "stream", None,
-         server_errors=False),
+         server_errors=False, foreign=True),
 )  # fmt: skip
 
 BY_PREFIX: dict[str, Case] = {case.prefix: case for case in CASES if case.model not in VARIANTS}
@@ -157,6 +161,7 @@ STREAM_FAULTS: tuple[tuple[Case, str, str], ...] = tuple(
         ("drop", "connection"),
         ("no_final", "final_timeout"),
         *((("error", "server_error"),) if case.error_message else ()),
+        *((("foreign", "protocol"),) if case.foreign else ()),
     )
 )
 

@@ -89,6 +89,7 @@ BODIES: list[bytes] = [
 #: its start handshake and meets the garbage where it parses results
 STARTS = {
     "/speech-to-text/realtime": [{"message_type": "session_started", "session_id": "s"}],
+    "/asr/realtime": [{"sessionId": "s"}],
     "/realtime": [
         {"type": "session.created", "session": {"id": "s"}},
         {"type": "session.updated", "session": {"id": "s"}},
@@ -114,6 +115,9 @@ FRAMES: list[str | bytes] = [
     '{"message": "Error", "reason": 5, "type": []}',
     b"\x00\x01binary frame",
     '{"type": "error", "error": "x"}',
+    '{"type": "speechComplete", "turnId": {"a": 1}, "transcript": 5, "sessionId": []}',
+    '{"type": "speechStart", "turnId": [], "sessionId": {"s": 1}}',
+    '{"sessionId": ["x"]}',
 ]
 
 

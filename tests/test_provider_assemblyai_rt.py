@@ -18,6 +18,7 @@ from .provider_runs import (
     assert_key_rejected,
     clips,
     run_engine,
+    wav_clip,
 )
 from .stream_runs import assert_streamed, stream_cli_runs
 from .support import MockServer
@@ -78,3 +79,34 @@ async def test_the_mock_refuses_a_bearer_key_and_a_missing_encoding() -> None:
                 url + "&encoding=pcm_s16le", headers={"Authorization": f"Bearer {KEY}"}
             )
         assert info.value.status == 401
+
+
+async def test_the_mock_speaks_the_sdks_events_with_one_begin_per_session() -> None:
+    """What assemblyai-rt binds on, as the mock speaks it: one `Begin` per session with an id
+    of its own, then turn 0's partials, its final and `Termination`, each passing the
+    official SDK's models (`assemblyai.streaming.v3`)."""
+    v3 = pytest.importorskip("assemblyai.streaming.v3")
+    import orjson
+
+    payload = wav_clip("One Begin per session.", 0.6)
+    assert payload.data is not None
+    pcm = payload.data[44:]
+    models = {"Begin": v3.BeginEvent, "Turn": v3.TurnEvent, "Termination": v3.TerminationEvent}
+    begins = []
+    async with MockServer() as mock, aiohttp.ClientSession() as s:
+        url = f"{mock.url}/v3/ws?sample_rate=16000&encoding=pcm_s16le"
+        for _ in range(2):
+            async with s.ws_connect(url, headers={"Authorization": KEY}) as ws:
+                for at in range(0, len(pcm), 1600):
+                    await ws.send_bytes(pcm[at : at + 1600])
+                await ws.send_str('{"type": "Terminate"}')
+                sent = [orjson.loads(m.data) async for m in ws if m.type == aiohttp.WSMsgType.TEXT]
+            events = [models[m["type"]].model_validate(m) for m in sent]
+            kinds = [e.type for e in events]
+            assert kinds[0] == "Begin" and kinds[-1] == "Termination", kinds
+            assert kinds.count("Begin") == 1 and "Turn" in kinds
+            turns = [e for e in events if e.type == "Turn"]
+            assert {t.turn_order for t in turns} == {0} and turns[-1].end_of_turn
+            assert [t.end_of_turn for t in turns].count(True) == 1
+            begins.append(events[0].id)
+    assert begins[0] != begins[1]

@@ -107,12 +107,16 @@ async def test_the_mock_refuses_what_the_service_refuses() -> None:
         bad_rate = await first_reply(s, url, {**good, "audioEncoding": "PCM_8KHZ"})
         async with s.ws_connect(url) as ws:
             await ws.send_str(orjson.dumps(good).decode())
+            ack = orjson.loads((await ws.receive()).data)
             await ws.send_bytes(b"\x01\x00" * 1281)  # one sample over 80 ms at 16 kHz
             closed = await ws.receive()
+        other = await first_reply(s, url, good)
     assert wrong_key == {"type": "error", "code": 401, "message": "Invalid OAuth access token"}
     assert bad_mode["code"] == 400 and "mode must be one of" in bad_mode["message"]
     assert bad_rate["code"] == 400 and "PCM_16KHZ or PCM_24KHZ" in bad_rate["message"]
     assert (closed.type, closed.data) == (aiohttp.WSMsgType.CLOSE, 1008)
+    # each accepted session is acknowledged with an id of its own
+    assert list(ack) == list(other) == ["sessionId"] and ack != other, (ack, other)
 
 
 def test_routing_urls_and_options(monkeypatch: pytest.MonkeyPatch) -> None:

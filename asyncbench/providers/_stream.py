@@ -13,6 +13,10 @@ says the transcript is complete. `transcribe` (what the engine calls) wraps that
 - a final that has not come `--final_timeout` seconds (10) after the end of audio fails the
   attempt as `final_timeout` (retryable: the sample is streamed again from the start);
 - a stream that ends without any final is a `no_final` failure: partials are never scored;
+- a message of another request, session or stream (its id is not this stream's), or a final
+  out of the protocol's order, is a `protocol` error (`protocol_error`): retried as a whole
+  stream, its words never scored. Each client binds on what its protocol gives it (its
+  module docstring says what);
 - the text returned is a `StreamedText` carrying the stream's metrics for the results line.
 """
 
@@ -55,6 +59,19 @@ def websocket_url(
     else:
         path = parts.path if parts.path not in ("", "/") else default_path
     return urlunsplit((scheme, parts.netloc, path, parts.query if keep_query else "", ""))
+
+
+def protocol_error(message: str) -> TransientError:
+    """The error for a message that is not this stream's: another request's, session's or
+    utterance's (its id says so), or one the protocol's order does not allow here. Retryable
+    (`protocol`): the clip is streamed again from the start on a new connection, and nothing
+    of this attempt is scored."""
+    return TransientError("protocol", message[:300])
+
+
+def shown(value: object) -> str:
+    """An id from the wire, quoted and cut for an error line."""
+    return repr(str(value)[:60])
 
 
 class PCM:
@@ -212,6 +229,13 @@ class StreamingProvider(Provider):
                 raise self.wire.too_large()
             raise TransientError("connection", f"WebSocket error: {exc}")
         raise TransientError("bad_response", f"unexpected {msg.type.name} frame from the server")
+
+    @staticmethod
+    def upgrade_header(ws: aiohttp.ClientWebSocketResponse, name: str) -> str | None:
+        """A header of the server's 101 reply to the upgrade (None when absent or empty)."""
+        response = getattr(ws, "_response", None)
+        value = response.headers.get(name) if response is not None else None
+        return value or None
 
     def closed_before_start(
         self, ws: aiohttp.ClientWebSocketResponse, expected: str

@@ -10,6 +10,17 @@ last chunk the client sends `{"type": "Finalize"}` (flush what is buffered) and 
 `{"type": "CloseStream"}`; the service sends the last finals, a `Metadata` message and closes.
 The transcript is complete at that `Metadata` (or a clean close after at least one final).
 
+Bound to its own request: the service names the stream's request id in the `dg-request-id`
+header of the upgrade's reply (Deepgram's changelog "Real-time debugging improvements": "the
+request ID is stored in the HTTP header named dg-request-id", on every streaming request) and
+in every message, as a required `metadata.request_id` in `Results` and `request_id` in
+`Metadata` (the `deepgram-sdk` 5.x types `ListenV1ResultsMetadata` and `ListenV1Metadata`).
+A `Results` or `Metadata` naming another request id is a `protocol` error, never scored.
+Without the header, the first id a message names is the stream's; a message without one is
+not refused (defensive). UNCONFIRMED that the header's id is the messages' id on the live
+service (both are called "the request ID"; none says so in as many words; were they
+different, every stream would fail as `protocol`, loudly, not be scored wrong).
+
 Unconfirmed: the 50 concurrent streams of a pay-as-you-go account (the issue's figure, the
 default here), and the exact close code on a refused stream (an `Error`-typed message, if the
 service sends one, is mapped to `server_error` and retried).
@@ -25,7 +36,13 @@ import orjson
 
 from asyncbench.core.errors import TransientError
 from asyncbench.core.streaming import PacedAudio, Timeline
-from asyncbench.providers._stream import PCM, StreamingProvider, websocket_url
+from asyncbench.providers._stream import (
+    PCM,
+    StreamingProvider,
+    protocol_error,
+    shown,
+    websocket_url,
+)
 from asyncbench.providers._wire import transcript_string
 from asyncbench.providers.base import ProviderSettings
 from asyncbench.providers.deepgram import DeepgramProvider
@@ -77,6 +94,7 @@ class DeepgramLiveProvider(StreamingProvider):
         import contextlib
 
         async with self.connect(session, f"{url}?{self._query(pcm)}", self.headers) as ws:
+            own = self.upgrade_header(ws, "dg-request-id")
 
             async def send() -> None:
                 async for chunk in audio:
@@ -106,6 +124,8 @@ class DeepgramLiveProvider(StreamingProvider):
                             "bad_response", f"not a Deepgram message: {msg.data[:200]}"
                         )
                     kind = data.get("type")
+                    if kind in ("Results", "Metadata"):
+                        own = _bound(data, kind, own)
                     if kind == "Results":
                         alts = (data.get("channel") or {}).get("alternatives") or [{}]
                         text = transcript_string(alts[0].get("transcript"), "transcript")
@@ -133,3 +153,22 @@ class DeepgramLiveProvider(StreamingProvider):
                 raise self.wire.too_large()
             raise TransientError("connection", f"WebSocket error: {exc}")
         raise TransientError("bad_response", f"unexpected {msg.type.name} frame from the server")
+
+
+def _bound(data: dict[str, object], kind: str, own: str | None) -> str | None:
+    """The stream's request id after `data` (a `Results` or `Metadata`): the first one named
+    binds it; a message naming another one is a `protocol` error."""
+    if kind == "Results":
+        meta = data.get("metadata")
+        named = meta.get("request_id") if isinstance(meta, dict) else None
+    else:
+        named = data.get("request_id")
+    if named is None:
+        return own
+    if own is None:
+        return str(named)
+    if str(named) != own:
+        what = "final" if data.get("is_final") is True else "partial"
+        what = "Metadata" if kind == "Metadata" else what
+        raise protocol_error(f"a {what} for request {shown(named)}, not this stream's {shown(own)}")
+    return own

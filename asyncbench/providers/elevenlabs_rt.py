@@ -26,6 +26,13 @@ rest (`input_error`, `invalid_request`, `chunk_size_exceeded`, `session_time_lim
 `insufficient_audio_activity`, and an unknown type with an `error` text) fail the clip for
 good. A socket closed before `session_started` is a per-sample `protocol` error.
 
+Bound to its own session: `session_started` carries the `session_id` (the API reference's
+example; the transcripts in it carry only `text`). A second `session_started` on the socket is
+another session's, and so is a message naming another `session_id`: a `protocol` error, never
+scored. A transcript before `session_started` is one too ("expected session_started").
+UNCONFIRMED whether any message but `session_started` names the session (none in the
+reference): a `session_id` is checked where present, never required.
+
 Unconfirmed: the default of 5 sessions in flight (ElevenLabs' concurrency is per plan; 5 is the
 batch `elevenlabs/` default, the Creator plan's general limit, not a documented realtime
 figure); the 100 ms chunk (no documented recommendation found; the docs only say processing
@@ -49,7 +56,13 @@ import orjson
 from asyncbench.core.errors import PermanentError, ProviderError, TransientError
 from asyncbench.core.service_languages import ISO639_3
 from asyncbench.core.streaming import PacedAudio, Timeline
-from asyncbench.providers._stream import PCM, StreamingProvider, websocket_url
+from asyncbench.providers._stream import (
+    PCM,
+    StreamingProvider,
+    protocol_error,
+    shown,
+    websocket_url,
+)
 from asyncbench.providers._wire import transcript_string
 from asyncbench.providers.base import ProviderSettings
 from asyncbench.providers.elevenlabs import ElevenLabsProvider
@@ -164,6 +177,7 @@ class ElevenLabsRTProvider(StreamingProvider):
                     "protocol", f"expected session_started, got {str(first)[:200]}"
                 )
 
+            own = first.get("session_id")
             committed = asyncio.Event()
 
             async def send() -> None:
@@ -178,6 +192,7 @@ class ElevenLabsRTProvider(StreamingProvider):
                 while True:
                     data = await self.receive_json(ws, "realtime")
                     kind = data.get("message_type")
+                    own = _bound(data, own)
                     if kind == "partial_transcript":
                         timeline.partial(transcript_string(data.get("text"), "partial text"))
                     elif kind == "committed_transcript":
@@ -195,6 +210,25 @@ class ElevenLabsRTProvider(StreamingProvider):
                     sender.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await sender
+
+
+def _bound(message: dict[str, Any], own: object) -> object:
+    """The session's id after `message`: a second `session_started`, or a message naming
+    another `session_id`, is not this session's (`protocol`); without an id of its own
+    yet, the first one named binds it."""
+    named = message.get("session_id")
+    if message.get("message_type") == "session_started":
+        raise protocol_error(
+            f"a second session_started (session {shown(named)}) inside session {shown(own)}"
+        )
+    if named is None:
+        return own
+    if own is None:
+        return named
+    if named != own:
+        kind = str(message.get("message_type"))[:60]
+        raise protocol_error(f"a {kind} of session {shown(named)}, not this stream's {shown(own)}")
+    return own
 
 
 def _chunk(audio_b64: str, rate: int, commit: bool) -> str:

@@ -12,11 +12,26 @@ the socket takes them); then 80 ms frames of silence, also paced, until the serv
 `speechComplete` (at most 10 s of it: the endpointer must hear the speech stop, or the turn
 never closes); then `{"type": "endStream"}`, and the client reads until the server closes.
 
-Server messages: `transcript` (a cumulative hypothesis: a partial, timed, never scored; with
-`final` in PUSH_TO_TALK mode, a final), `speechComplete` (the turn's post-processed text: a
-final) and `error` (`message`, `sessionId`). The streaming metrics are the ones every
-streaming provider records (`first_partial_s`, `final_after_end_s`, ...): the end of audio is
-the last frame of the clip, before the trailing silence.
+Server messages: the handshake's acknowledgement (`{"sessionId"}`), `speechStart` and
+`speechEnd` (a turn's bounds), `transcript` (a cumulative hypothesis: a partial, timed, never
+scored; with `final` in PUSH_TO_TALK mode, a final), `speechComplete` (the turn's
+post-processed text: a final) and `error` (`message`, `sessionId`). The streaming metrics are
+the ones every streaming provider records (`first_partial_s`, `final_after_end_s`, ...): the
+end of audio is the last frame of the clip, before the trailing silence.
+
+Bound to its own session (#28 item 3; the PR reads no id, so these come from the two other
+public clients, Pipecat's `MetaSTTService` and LiveKit's `livekit-plugins-meta`, both of
+which wait for the handshake's acknowledgement, a message naming the session's `sessionId`,
+and read `turnId` on `speechStart`/`speechEnd`/`speechComplete`; all UNCONFIRMED against
+Meta's own reference). An untyped message naming a `sessionId` is the session's start: a
+second one, or one after a turn event (whose words were then another session's), is a
+`protocol` error; so is any message naming another `sessionId` (an `error` too: another
+session's 401 is not this key's), a `speechComplete` for a turn this session did not open
+(by `speechStart`, or a `transcript` naming it), a second final for a turn, and a turn event
+(`speechStart`, a non-empty `transcript`, a final) once endStream is sent, a final has come
+and every opened turn has its final: none is scored, the clip is streamed again. Checked
+where present, never required: without an acknowledgement, ids or turnIds the stream is
+taken as before (the first `sessionId` named is the session's).
 
 Differences from the PR, on purpose: a stream that ends with partials but no final is a
 `no_final` failure, retried (the PR scores the last partial); an `error` message that names
@@ -37,7 +52,13 @@ import orjson
 
 from asyncbench.core.errors import ConfigError, PermanentError, TransientError
 from asyncbench.core.streaming import PacedAudio, Timeline
-from asyncbench.providers._stream import PCM, StreamingProvider, websocket_url
+from asyncbench.providers._stream import (
+    PCM,
+    StreamingProvider,
+    protocol_error,
+    shown,
+    websocket_url,
+)
 from asyncbench.providers._wire import transcript_string
 from asyncbench.providers.base import ProviderSettings
 from asyncbench.providers.meta import api_model, env_value, language_bias
@@ -53,6 +74,9 @@ MAX_TRAILING_SILENCE_S = 10.0
 CLOSE_WAIT_S = 2.0
 #: modes whose turn ends with `speechComplete` (a `final` transcript there is a hypothesis)
 ENDPOINTED = frozenset({"ENDPOINTING", "DIARIZATION"})
+#: the messages of a turn (Pipecat's and LiveKit's clients; `speaker` and `audioProgress` are
+#: not checked: they carry no words)
+TURN_EVENTS = frozenset({"speechStart", "transcript", "speechEnd", "speechComplete"})
 
 
 def ws_url(base: str) -> str:
@@ -104,6 +128,13 @@ class MetaStreamProvider(StreamingProvider):
             first["languageBias"] = self.bias
         return first
 
+    def is_final(self, data: dict[str, Any]) -> bool:
+        """`speechComplete`, or (in PUSH_TO_TALK) a `transcript` marked `final`."""
+        kind = data.get("type")
+        if kind == "speechComplete":
+            return True
+        return kind == "transcript" and data.get("final") is True and self.mode not in ENDPOINTED
+
     def error(self, data: dict[str, Any]) -> TransientError | PermanentError:
         """An `error` message: a refused key stops the run, anything else is retried."""
         message = str(data.get("message") or "no message")
@@ -125,6 +156,7 @@ class MetaStreamProvider(StreamingProvider):
         frame = b"\x00" * (pcm.bytes_per_s * FRAME_MS // 1000)
         gap = FRAME_MS / 1000 / self.realtime_factor if self.realtime else 0.0
         complete = asyncio.Event()
+        bound = Binding()
 
         async with self.connect(session, url) as ws:
             await ws.send_str(orjson.dumps(first).decode())
@@ -140,6 +172,7 @@ class MetaStreamProvider(StreamingProvider):
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(complete.wait(), gap or 0.001)
                 await ws.send_str('{"type": "endStream"}')
+                bound.ended = True
 
             sender = asyncio.create_task(send())
             try:
@@ -187,22 +220,112 @@ class MetaStreamProvider(StreamingProvider):
                             "bad_response", f"not a Meta message: {msg.data[:200]}"
                         )
                     kind = data.get("type")
+                    final = self.is_final(data)
+                    bound.check(data, final)
                     if kind == "error":
                         raise self.error(data)
-                    if kind == "speechComplete":
+                    if final:
                         timeline.final(
                             transcript_string(data.get("transcript") or "", "transcript")
                         )
                         complete.set()
                     elif kind == "transcript":
-                        text = transcript_string(data.get("transcript") or "", "transcript")
-                        if data.get("final") is True and self.mode not in ENDPOINTED:
-                            timeline.final(text)
-                            complete.set()
-                        else:
-                            timeline.partial(text)
+                        timeline.partial(
+                            transcript_string(data.get("transcript") or "", "transcript")
+                        )
             finally:
                 if not sender.done():
                     sender.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await sender
+
+
+class Binding:
+    """What one session has heard so far, to tell its own messages from another session's
+    (the rules are the module docstring's); `check` raises `protocol` on one not its own."""
+
+    def __init__(self) -> None:
+        #: the session's id: the acknowledgement's, else the first one a message names
+        self.own: object = None
+        self.started = False
+        #: the first turn event heard before the acknowledgement
+        self.early: str | None = None
+        #: turns opened, and those with their final (by turnId, as text: 0 and "0" are one)
+        self.opened: set[str] = set()
+        self.done: set[str] = set()
+        #: turns opened by a `speechStart` without a turnId and not yet final
+        self.anonymous = 0
+        self.finals = 0
+        #: endStream has been sent (set by the sender)
+        self.ended = False
+
+    def where(self) -> str:
+        return f" (session {shown(self.own)})" if self.own is not None else ""
+
+    def complete(self) -> bool:
+        """endStream sent, a final heard, and every opened turn final: only a close is due."""
+        pending = self.anonymous or self.opened - self.done
+        return self.ended and self.finals > 0 and not pending
+
+    def check(self, data: dict[str, Any], final: bool) -> None:
+        kind = data.get("type")
+        named = data.get("sessionId")
+        if kind is None and named is not None:
+            self.start(named)
+            return
+        if named is not None:
+            if self.own is None:
+                self.own = named
+            elif named != self.own:
+                article = "an" if str(kind)[:1] in "aeiou" else "a"
+                raise protocol_error(
+                    f"{article} {str(kind)[:60]} of session {shown(named)}, not this stream's "
+                    f"{shown(self.own)}"
+                )
+        if kind not in TURN_EVENTS:
+            return
+        if not self.started and self.early is None:
+            self.early = str(kind)
+        words = kind != "transcript" or bool(data.get("transcript"))
+        if kind != "speechEnd" and words and self.complete():
+            raise protocol_error(
+                f"a {kind} after endStream and the session's last turn{self.where()}"
+            )
+        turn = None if data.get("turnId") is None else str(data.get("turnId"))[:60]
+        if kind in ("speechStart", "transcript") and turn is not None:
+            self.opened.add(turn)
+        elif kind == "speechStart":
+            self.anonymous += 1
+        if not final:
+            return
+        self.finals += 1
+        if turn is None:
+            self.anonymous = max(0, self.anonymous - 1)
+            return
+        if turn in self.done:
+            raise protocol_error(f"a second {kind} for turn {shown(turn)}{self.where()}")
+        if not self.opened:
+            # no opening event has named a turn: this service does not open turns by id
+            # (UNCONFIRMED either way), so a final's turnId cannot be held against one
+            self.anonymous = max(0, self.anonymous - 1)
+        elif turn not in self.opened:
+            who = f"session {shown(self.own)}" if self.own is not None else "this session"
+            raise protocol_error(f"a {kind} for turn {shown(turn)}, which {who} did not open")
+        self.done.add(turn)
+
+    def start(self, named: object) -> None:
+        """The acknowledgement of the handshake: the session's start, once and first."""
+        if self.started:
+            raise protocol_error(
+                f"a second session start (session {shown(named)}) inside session {shown(self.own)}"
+            )
+        if self.early is not None:
+            raise protocol_error(
+                f"a {self.early} before the session started (session {shown(named)})"
+            )
+        if self.own is not None and named != self.own:
+            raise protocol_error(
+                f"the session start names {shown(named)}, but its messages {shown(self.own)}"
+            )
+        self.started = True
+        self.own = named

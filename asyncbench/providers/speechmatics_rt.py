@@ -15,6 +15,16 @@ with `Authorization: Bearer <key>` on the upgrade (override with `SPEECHMATICS_R
 5. `AddPartialTranscript` (partials: timed, never scored) and `AddTranscript` (finals: the
    transcript) `metadata.transcript` until `EndOfTranscript`.
 
+Bound to its own session (the RT API reference: `RecognitionStarted.id` is the session's GUID;
+PROTOCOLS.md §8 for the order): transcripts carry no id, so the binding is the documented
+order and the audio itself. A transcript (or `AudioAdded`, `EndOfTranscript`)
+before `RecognitionStarted`, a second `RecognitionStarted`, an `EndOfTranscript` before this
+client sent `EndOfStream`, or an `AddTranscript` whose `metadata.end_time` lies past the
+audio sent so far (by more than `END_TIME_SLACK_S`) is not this session's: a `protocol`
+error, never scored. UNCONFIRMED how far the service's times may run past the audio it got
+(they are seconds of that audio); the slack is kept wide so that only another stream's
+timeline trips it.
+
 An `Error` message ends the session with its `type` mapped to an error kind: the ones the docs
 say to retry after 5-10 s (`quota_exceeded`, i.e. too many concurrent sessions, `job_error`,
 `internal_error`) are retryable with that wait; a rejected key or an exhausted account stop
@@ -34,7 +44,7 @@ from asyncbench.core.errors import PermanentError, ProviderError, TransientError
 from asyncbench.core.service_languages import SPEECHMATICS_LANGUAGES
 from asyncbench.core.streaming import PacedAudio, Timeline
 from asyncbench.providers._jobs import with_default_path
-from asyncbench.providers._stream import PCM, StreamingProvider
+from asyncbench.providers._stream import PCM, StreamingProvider, protocol_error, shown
 from asyncbench.providers._wire import transcript_string
 from asyncbench.providers.base import ProviderSettings
 from asyncbench.providers.speechmatics import transcription_config
@@ -43,6 +53,12 @@ from asyncbench.sources.audio import parse_wav
 DEFAULT_URL = "wss://eu2.rt.speechmatics.com/v2"
 CHUNK_BYTES = 4096  # the SDK's chunk: 128 ms of 16 kHz pcm_s16le
 RETRY_AFTER_S = 5.0  # the docs' "client retry interval of at least 5-10 seconds"
+#: seconds an AddTranscript's end_time may lie past the audio sent before it is foreign
+END_TIME_SLACK_S = 1.0
+#: messages of a running session: before RecognitionStarted they are another session's
+_SESSION_MESSAGES = frozenset(
+    {"AudioAdded", "AddPartialTranscript", "AddTranscript", "EndOfTranscript"}
+)
 
 _ERROR_TYPES: dict[str, tuple[type[ProviderError], str]] = {
     "quota_exceeded": (TransientError, "rate_limited"),
@@ -118,19 +134,31 @@ class SpeechmaticsRTProvider(StreamingProvider):
                     raise
                 if message["message"] == "RecognitionStarted":
                     break  # Info / Warning may come before the start
-            await self._recognise(ws, audio, timeline)
+                if message["message"] in _SESSION_MESSAGES:
+                    raise protocol_error(f"{message['message']} before RecognitionStarted")
+            await self._recognise(ws, audio, timeline, shown(message.get("id")), pcm.bytes_per_s)
 
     async def _recognise(
-        self, ws: aiohttp.ClientWebSocketResponse, audio: PacedAudio, timeline: Timeline
+        self,
+        ws: aiohttp.ClientWebSocketResponse,
+        audio: PacedAudio,
+        timeline: Timeline,
+        own: str,
+        bytes_per_s: int,
     ) -> None:
         window = asyncio.Semaphore(self.max_unacked)
+        sent_bytes = 0
+        ended = False
 
         async def send() -> None:
+            nonlocal sent_bytes, ended
             sent = 0
             async for chunk in audio:
                 await window.acquire()
+                sent_bytes += len(chunk)  # before the send: no reply can outrun its count
                 await ws.send_bytes(chunk)
                 sent += 1
+            ended = True  # before the send: EndOfTranscript cannot come before it
             await ws.send_str(
                 orjson.dumps({"message": "EndOfStream", "last_seq_no": sent}).decode()
             )
@@ -151,11 +179,21 @@ class SpeechmaticsRTProvider(StreamingProvider):
                     if kind == "AddPartialTranscript":
                         timeline.partial(text)
                     else:
+                        _within(meta, sent_bytes / bytes_per_s)
                         timeline.final(text)
                         if timeline.final_bytes > self.wire.max_reply_bytes:  # endless pieces
                             raise self.wire.too_large()
                 elif kind == "EndOfTranscript":
+                    if not ended:
+                        raise protocol_error(
+                            f"EndOfTranscript before this client sent EndOfStream (session {own})"
+                        )
                     break
+                elif kind == "RecognitionStarted":
+                    raise protocol_error(
+                        f"a second RecognitionStarted (session {shown(message.get('id'))}) "
+                        f"inside session {own}"
+                    )
             if sender.done():
                 await sender  # a send that failed surfaces here
         finally:
@@ -172,6 +210,22 @@ class SpeechmaticsRTProvider(StreamingProvider):
         if data["message"] == "Error":
             raise session_error(data, self.retry_after)
         return data
+
+
+def _within(meta: dict[str, Any], sent_s: float) -> None:
+    """An AddTranscript's `metadata.end_time` lies within the audio sent (and the slack):
+    past it, the words were heard on another stream's timeline (`protocol`). A missing or
+    non-numeric time is not checked."""
+    end = meta.get("end_time")
+    if (
+        isinstance(end, int | float)
+        and not isinstance(end, bool)
+        and end > sent_s + END_TIME_SLACK_S
+    ):
+        raise protocol_error(
+            f"an AddTranscript ending at {end:.2f} s, past the {sent_s:.2f} s of audio "
+            "this session sent"
+        )
 
 
 def _start(fmt: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:

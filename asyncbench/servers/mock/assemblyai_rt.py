@@ -5,26 +5,43 @@ Strict: the key in `Authorization` with no scheme (else HTTP 401); `sample_rate`
 are binary, whole 16-bit samples, at most 1000 ms each; the only text message taken is
 `{"type": "Terminate"}`, after which nothing may come. Partial `Turn`s (`end_of_turn: false`)
 as audio arrives, the final `Turn` `stream_final_delay` seconds after `Terminate`, then
-`Termination` and a close 1000. Faults as in servers/mock/streaming.py (the error is an
-`{"error": ...}` message and a close 1011).
+`Termination` and a close 1000. `Begin` carries the session's own `id` (and `expires_at`);
+the one turn is `turn_order` 0. Faults as in servers/mock/streaming.py (the error is an
+`{"error": ...}` message and a close 1011; the foreign final is another session's `Begin`
+and its final turn 0 just before this one's).
 """
 
 from __future__ import annotations
+
+import time
 
 import orjson
 from aiohttp import WSMsgType, web
 
 from asyncbench.servers.mock.state import MockState
-from asyncbench.servers.mock.streaming import Utterance
+from asyncbench.servers.mock.streaming import FOREIGN_TEXT, Utterance
 from asyncbench.sources.audio import wav_header
 
 NAME = "assemblyai-rt"
 
 
+def _begin(state: MockState) -> str:
+    begin = {"type": "Begin", "id": state.new_id("aai"), "expires_at": int(time.time()) + 3600}
+    return orjson.dumps(begin).decode()
+
+
 def _turn(text: str, end: bool) -> str:
-    return orjson.dumps(
-        {"type": "Turn", "turn_order": 0, "end_of_turn": end, "transcript": text, "words": []}
-    ).decode()
+    """A `Turn` with the fields the SDK's `TurnEvent` requires (`format_turns` is off)."""
+    turn = {
+        "type": "Turn",
+        "turn_order": 0,
+        "turn_is_formatted": False,
+        "end_of_turn": end,
+        "transcript": text,
+        "end_of_turn_confidence": 0.9 if end else 0.1,
+        "words": [],
+    }
+    return orjson.dumps(turn).decode()
 
 
 def add_routes(app: web.Application, state: MockState) -> None:
@@ -48,7 +65,7 @@ def add_routes(app: web.Application, state: MockState) -> None:
 
 
 async def _serve(ws: web.WebSocketResponse, state: MockState, rate: int) -> None:
-    await ws.send_str(orjson.dumps({"type": "Begin", "id": state.new_id("aai")}).decode())
+    await ws.send_str(_begin(state))
     utterance = Utterance(state)
     audio = bytearray()
     while True:
@@ -85,6 +102,12 @@ async def _serve(ws: web.WebSocketResponse, state: MockState, rate: int) -> None
     if not await utterance.final_due():
         await ws.receive()
         return
+    if utterance.foreign():
+        await ws.send_str(_begin(state))
+        await ws.send_str(_turn(FOREIGN_TEXT, True))
     await ws.send_str(_turn(text, True))
-    await ws.send_str('{"type": "Termination", "audio_duration_seconds": 0}')
+    seconds = len(audio) // (2 * rate)  # whole seconds, as the SDK's TerminationEvent has it
+    await ws.send_str(
+        orjson.dumps({"type": "Termination", "audio_duration_seconds": seconds}).decode()
+    )
     await ws.close(code=1000)

@@ -7,31 +7,66 @@ text frame must be JSON with `type` `KeepAlive`, `Finalize` or `CloseStream`, an
 follow `CloseStream`. Interim `Results` (`is_final: false`) come as audio arrives, every
 `stream_partial_every` frames; after `Finalize` (or `CloseStream`) the final `Results`
 (`is_final: true`, `speech_final: true`) comes `stream_final_delay` seconds later, then
-`Metadata` and a close 1000. Mid-stream faults as in servers/mock/streaming.py (the error
-is a close 1011 with a reason, as the service closes on an internal error).
+`Metadata` and a close 1000. Each stream has its own request id, as the service gives it: the
+`dg-request-id` header of the upgrade, `metadata.request_id` in every `Results` and
+`request_id` in `Metadata`. Mid-stream faults as in servers/mock/streaming.py (the error
+is a close 1011 with a reason, as the service closes on an internal error; the foreign final
+is a final `Results` of another request id).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from aiohttp import WSMsgType, web
 
 from asyncbench.servers.mock.state import MockState
-from asyncbench.servers.mock.streaming import Utterance
+from asyncbench.servers.mock.streaming import FOREIGN_TEXT, Utterance
 from asyncbench.sources.audio import wav_header
 
 NAME = "deepgram-live"
 
 
-def _results(text: str, final: bool) -> str:
+#: the model the mock says it ran (`metadata.model_info` / `model_uuid` of each Results)
+_MODEL_INFO = {"name": "general-nova-3", "version": "2024-12-20.0", "arch": "nova-3"}
+_MODEL_UUID = "40bd3654-e622-47c4-a111-63a61b23bfe2"
+
+
+def _results(text: str, final: bool, request_id: str, seconds: float) -> str:
+    """A `Results` with the fields the SDK's `ListenV1Results` requires: the audio so far
+    as one span from 0 (the mock hears no word timings)."""
     return orjson.dumps(
         {
             "type": "Results",
+            "channel_index": [0, 1],
+            "start": 0.0,
+            "duration": round(seconds, 3),
             "is_final": final,
             "speech_final": final,
-            "channel": {"alternatives": [{"transcript": text, "confidence": 0.99}]},
+            "from_finalize": final,
+            "channel": {"alternatives": [{"transcript": text, "confidence": 0.99, "words": []}]},
+            "metadata": {
+                "request_id": request_id,
+                "model_info": _MODEL_INFO,
+                "model_uuid": _MODEL_UUID,
+            },
+        }
+    ).decode()
+
+
+def _metadata(request_id: str, seconds: float) -> str:
+    """The closing `Metadata`, with the fields the SDK's `ListenV1Metadata` requires."""
+    return orjson.dumps(
+        {
+            "type": "Metadata",
+            "transaction_key": "deprecated",
+            "request_id": request_id,
+            "sha256": "0" * 64,
+            "created": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "duration": round(seconds, 3),
+            "channels": 1,
         }
     ).decode()
 
@@ -59,15 +94,17 @@ def add_routes(app: web.Application, state: MockState) -> None:
         if problem is not None:
             state.counters[f"{NAME}.400"] += 1
             return web.json_response({"err_code": "Bad Request", "err_msg": problem}, status=400)
+        request_id = state.new_id("dg")
         ws = web.WebSocketResponse(max_msg_size=16 * 2**20)
+        ws.headers["dg-request-id"] = request_id  # sent with the 101 (aiohttp keeps it)
         await ws.prepare(request)
-        await _serve(ws, state, int(request.query["sample_rate"]))
+        await _serve(ws, state, int(request.query["sample_rate"]), request_id)
         return ws
 
     app.router.add_get("/v1/listen", listen)
 
 
-async def _serve(ws: web.WebSocketResponse, state: MockState, rate: int) -> None:
+async def _serve(ws: web.WebSocketResponse, state: MockState, rate: int, request_id: str) -> None:
     utterance = Utterance(state)
     audio = bytearray()
     while True:
@@ -79,7 +116,8 @@ async def _serve(ws: web.WebSocketResponse, state: MockState, rate: int) -> None
             audio += msg.data
             partial = utterance.add(msg.data)
             if partial:
-                await ws.send_str(_results(partial, False))
+                seconds = len(audio) / (2 * rate)
+                await ws.send_str(_results(partial, False, request_id, seconds))
             fault = utterance.fault_now()
             if fault == "drop":
                 await ws.close(code=1011)
@@ -106,6 +144,7 @@ async def _serve(ws: web.WebSocketResponse, state: MockState, rate: int) -> None
             return
         break
     utterance.end()
+    seconds = len(audio) / (2 * rate)
     text = await state.recognize(wav_header(len(audio), rate) + bytes(audio))
     if kind == "Finalize":  # CloseStream must follow, and nothing after it
         nxt = await ws.receive()
@@ -116,6 +155,9 @@ async def _serve(ws: web.WebSocketResponse, state: MockState, rate: int) -> None
     if not await utterance.final_due():
         await ws.receive()
         return
-    await ws.send_str(_results(text, True))
-    await ws.send_str(orjson.dumps({"type": "Metadata", "request_id": state.new_id("dg")}).decode())
+    if utterance.foreign():
+        # another stream's final, on that stream's own (longer) timeline
+        await ws.send_str(_results(FOREIGN_TEXT, True, state.new_id("dg"), seconds + 30.0))
+    await ws.send_str(_results(text, True, request_id, seconds))
+    await ws.send_str(_metadata(request_id, seconds))
     await ws.close(code=1000)

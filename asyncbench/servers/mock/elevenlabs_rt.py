@@ -16,7 +16,8 @@ makes the `committed_transcript` of the audio since the last commit come `stream
 seconds later (then `committed_transcript_with_timestamps` when `include_timestamps=true`), and
 the session stays open for more audio until the client closes. Mid-stream faults as in
 servers/mock/streaming.py: `drop` closes with 1011, `error` sends a `transcriber_error` message
-and closes 1011, `no_final` never answers the commit.
+and closes 1011, `no_final` never answers the commit, `foreign` answers it first with another
+session's `session_started` (its own `session_id`) and committed transcript.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from aiohttp import WSMsgType, web
 from asyncbench.core.languages import ISO639_1
 from asyncbench.core.service_languages import ISO639_3
 from asyncbench.servers.mock.state import MockState
-from asyncbench.servers.mock.streaming import Utterance
+from asyncbench.servers.mock.streaming import FOREIGN_TEXT, Utterance
 from asyncbench.sources.audio import wav_header
 
 NAME = "elevenlabs-rt"
@@ -168,6 +169,10 @@ class Session:
             if not await utterance.final_due():
                 await self.ws.receive()  # the commit is never answered
                 return
+            if utterance.foreign():
+                other = _message("session_started", session_id=self.state.new_id("el"))
+                await self.ws.send_str(other)
+                await self.ws.send_str(_message("committed_transcript", text=FOREIGN_TEXT))
             text = ""  # a commit with nothing since the last one (unconfirmed reply)
             if audio:
                 text = await self.state.recognize(wav_header(len(audio), self.rate) + audio)

@@ -5,15 +5,20 @@ Strict about what the client must get right (open PR #214's client; the real rul
 UNCONFIRMED): the first frame is the JSON handshake, with the key in
 `authorization.accessToken` as `Bearer <key>` (else an `error` message with code 401 and a
 close 1008); `audioEncoding` PCM_16KHZ or PCM_24KHZ, the versioned model, a known `mode`,
-`partialMode` CUMULATIVE and a valid `languageBias` (else an `error` with code 400). Then
-binary frames of whole 16-bit samples, at most 80 ms each (a longer frame closes 1008). A
-`transcript` message with the cumulative hypothesis comes every `stream_partial_every`
-frames. The turn completes only after the endpointer hears the speech stop: two all-zero
-frames after audio. Then, `stream_final_delay` later, a final `transcript` and
-`speechComplete` with the text. `{"type": "endStream"}` ends the stream: the mock closes 1000
-(a client that sends it without trailing silence gets no `speechComplete`), and nothing may
-follow it. Counters: `meta-stream.requests`, `.silence_frames`, `.frames_over_80ms`.
-Mid-stream faults as in servers/mock/streaming.py (the error is an `error` message).
+`partialMode` CUMULATIVE and a valid `languageBias` (else an `error` with code 400). An
+accepted handshake is acknowledged with `{"sessionId": <the session's own id>}` (as Pipecat's
+and LiveKit's Meta clients read it; the service's exact shape is UNCONFIRMED), and an `error`
+mid-stream names that `sessionId` too (the PR prints it). Then binary frames of whole 16-bit
+samples, at most 80 ms each (a longer frame closes 1008). The turn is `turnId` 0: a
+`speechStart` with the first frame, a `transcript` with the cumulative hypothesis every
+`stream_partial_every` frames. The turn completes only after the endpointer hears the speech
+stop: two all-zero frames after audio (`speechEnd`). Then, `stream_final_delay` later, a
+final `transcript` and `speechComplete` with the text. `{"type": "endStream"}` ends the
+stream: the mock closes 1000 (a client that sends it without trailing silence gets no
+`speechComplete`), and nothing may follow it. Counters: `meta-stream.requests`,
+`.silence_frames`, `.frames_over_80ms`. Mid-stream faults as in servers/mock/streaming.py (the
+error is an `error` message; `foreign`: another session's acknowledgement, its own
+`sessionId`, and its `speechComplete` of turn 0 come just before this turn's final).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from aiohttp import WSMsgType, web
 
 from asyncbench.servers.mock.meta import check_config
 from asyncbench.servers.mock.state import MockState
-from asyncbench.servers.mock.streaming import Utterance
+from asyncbench.servers.mock.streaming import FOREIGN_TEXT, Utterance
 from asyncbench.sources.audio import wav_header
 
 NAME = "meta-stream"
@@ -35,10 +40,17 @@ RATES = {"PCM_16KHZ": 16000, "PCM_24KHZ": 24000}
 FRAME_MS = 80
 #: consecutive all-zero frames after speech that end the turn
 SILENCE_FRAMES = 2
+#: the one turn of a session (the service numbers them per session: UNCONFIRMED)
+TURN = 0
 
 
 def _json(message: dict[str, Any]) -> str:
     return orjson.dumps(message).decode()
+
+
+def _turn(kind: str, text: str, **fields: Any) -> str:
+    """A message of the session's turn carrying its text."""
+    return _json({"type": kind, "turnId": TURN, "transcript": text, **fields})
 
 
 async def _refuse(ws: web.WebSocketResponse, code: int, message: str) -> None:
@@ -88,13 +100,15 @@ def add_routes(app: web.Application, state: MockState) -> None:
         state.last_request[f"{NAME} handshake"] = {
             k: v for k, v in first.items() if k != "authorization"
         }
-        await _serve(ws, state, RATES[first["audioEncoding"]])
+        session = state.new_id("meta")
+        await ws.send_str(_json({"sessionId": session}))
+        await _serve(ws, state, RATES[first["audioEncoding"]], session)
         return ws
 
     app.router.add_get(PATH, realtime)
 
 
-async def _serve(ws: web.WebSocketResponse, state: MockState, rate: int) -> None:
+async def _serve(ws: web.WebSocketResponse, state: MockState, rate: int, session: str) -> None:
     utterance = Utterance(state)
     audio = bytearray()
     max_frame = rate * 2 * FRAME_MS // 1000
@@ -110,29 +124,36 @@ async def _serve(ws: web.WebSocketResponse, state: MockState, rate: int) -> None
                 return
             if completed:
                 continue  # the turn is over; the client may still be sending silence
+            if not audio:
+                await ws.send_str(_json({"type": "speechStart", "turnId": TURN}))
             is_silence = audio and not any(data)
             silent = silent + 1 if is_silence else 0
             state.counters[f"{NAME}.silence_frames"] += bool(is_silence)
             audio += data
             partial = utterance.add(data)
             if partial:
-                await ws.send_str(_json({"type": "transcript", "transcript": partial}))
+                await ws.send_str(_turn("transcript", partial))
             fault = utterance.fault_now()
             if fault == "drop":
                 await ws.close(code=1011)
                 return
             if fault == "error":
-                await ws.send_str(_json({"type": "error", "code": 500, "message": "injected"}))
+                error = {"type": "error", "code": 500, "message": "injected", "sessionId": session}
+                await ws.send_str(_json(error))
                 await ws.close(code=1011)
                 return
             if silent >= SILENCE_FRAMES:
                 completed = True
                 utterance.end()
+                await ws.send_str(_json({"type": "speechEnd", "turnId": TURN}))
                 if not await utterance.final_due():
                     continue  # the no_final fault: the turn never completes
+                if utterance.foreign():
+                    await ws.send_str(_json({"sessionId": state.new_id("meta")}))
+                    await ws.send_str(_turn("speechComplete", FOREIGN_TEXT))
                 text = await state.recognize(wav_header(len(audio), rate) + bytes(audio))
-                await ws.send_str(_json({"type": "transcript", "transcript": text, "final": True}))
-                await ws.send_str(_json({"type": "speechComplete", "transcript": text}))
+                await ws.send_str(_turn("transcript", text, final=True))
+                await ws.send_str(_turn("speechComplete", text))
             continue
         if msg.type != WSMsgType.TEXT:
             return

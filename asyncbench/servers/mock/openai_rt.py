@@ -18,7 +18,8 @@ The audio is resampled 24 -> 16 kHz as it arrives (soxr, streaming) and read by 
 `input_audio_buffer_commit_empty`) answers `input_audio_buffer.committed`, and the
 `...transcription.completed` of that item comes `stream_final_delay` seconds later. Faults
 as in servers/mock/streaming.py: "drop" closes with 1011, "error" sends a `server_error`
-event (and no final), "no_final" never completes.
+event (and no final), "no_final" never completes, "foreign" first completes another item
+(another session's words).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import soxr
 from aiohttp import WSMsgType, web
 
 from asyncbench.servers.mock.state import MockState
-from asyncbench.servers.mock.streaming import Utterance
+from asyncbench.servers.mock.streaming import FOREIGN_TEXT, Utterance
 from asyncbench.sources.audio import wav_header
 
 NAME = "openai-rt"
@@ -275,6 +276,15 @@ class Session:
         self._new_turn()
         if failed or not await utterance.final_due():
             return True  # this item never completes; the session stays open
+        if utterance.foreign():
+            other = _event(
+                state,
+                "conversation.item.input_audio_transcription.completed",
+                item_id=state.new_id("item_"),
+                content_index=0,
+                transcript=FOREIGN_TEXT,
+            )
+            await self.send(other)
         rest = text.split()[words_sent:]
         if rest:
             delta = " ".join(rest)

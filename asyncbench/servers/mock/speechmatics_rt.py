@@ -13,7 +13,8 @@ every `stream_partial_every` chunks as audio arrives; `stream_final_delay` secon
 `format`, `metadata.transcript/start_time/end_time`, `results[]` with word timings and
 `alternatives`) and `EndOfTranscript`
 (servers/mock/streaming.py; also the injected mid-stream faults: a dropped socket, an `Error`
-`internal_error`, or a final that never comes). Raw audio must be `pcm_s16le` here (the
+`internal_error`, a final that never comes, or first another session's `AddTranscript`, its
+`metadata.end_time` past the audio this session was sent). Raw audio must be `pcm_s16le` here (the
 service also takes `pcm_f32le` and `mulaw`; the mock cannot recognise those). Injected
 faults arrive as the service sends them, in-band after the upgrade: a 429 as `Error`
 `quota_exceeded` (close 4005), a 503 as `internal_error` (close 1011), a failed job as
@@ -29,7 +30,7 @@ from aiohttp import WSMsgType, web
 
 from asyncbench.core.service_languages import SPEECHMATICS_LANGUAGES
 from asyncbench.servers.mock.state import MockState
-from asyncbench.servers.mock.streaming import Utterance
+from asyncbench.servers.mock.streaming import FOREIGN_TEXT, Utterance
 from asyncbench.sources.audio import BadAudio, wav_header
 
 NAME = "speechmatics-rt"
@@ -169,6 +170,10 @@ async def _serve(ws: web.WebSocketResponse, state: MockState) -> None:
     seconds = len(audio) / (2 * fmt["sample_rate"]) if fmt["type"] == "raw" else 0.0
     step = seconds / max(1, len(words))
     language = start["transcription_config"]["language"]
+    if utterance.foreign():  # another session's words, timed on its own (longer) audio
+        words_of_other = FOREIGN_TEXT.split()
+        other_step = (seconds + 30.0) / len(words_of_other)
+        await _send(ws, add_transcript(words_of_other, 0, other_step, language))
     for first, part in ((0, words[:half]), (half, words[half:])):
         if part:
             await _send(ws, add_transcript(part, first, step, language))

@@ -45,11 +45,13 @@ class MockConfig:
     # streaming mocks (servers/mock/streaming.py): seconds from the end of audio to the final,
     # a partial every this many chunks, and a fault injected into a fraction of the sessions:
     # "drop" (socket closed mid-utterance), "error" (an error message mid-stream) or
-    # "no_final" (everything but the final)
+    # "no_final" (everything but the final) or "foreign" (another session's final first);
+    # `stream_fault_first`: only the first N streams fault (None: every one may)
     stream_final_delay: float = 0.05
     stream_partial_every: int = 2
     stream_fault: str | None = None
     rate_stream_fault: float = 1.0
+    stream_fault_first: int | None = None
     # `stream=true` transcription replies (servers/mock/openai.py): seconds between deltas
     sse_delta_gap: float = 0.01
 

@@ -1,6 +1,12 @@
 """What the streaming mocks share: partial transcripts that grow as audio arrives, the final
 a configured delay after the end of audio, and the injected mid-stream faults.
 
+The `foreign` fault is a final that belongs to another session (its id, or a message only
+another session could have sent): each mock sends it in its own protocol's words, just before
+the clip's own final, so a client that binds finals by connection alone scores
+`FOREIGN_TEXT`. `MockConfig.stream_fault_first` limits any fault to the first N streams, so a
+retry on a clean stream can be seen to succeed.
+
 The clip's text is read from its watermark (the first samples carry it), so each partial is one
 word longer than the last (a hypothesis growing as audio is heard) and the final is the whole
 text.
@@ -13,7 +19,9 @@ import asyncio
 from asyncbench.servers.mock.state import MockState
 from asyncbench.sources import watermark
 
-FAULTS = ("drop", "error", "no_final")
+FAULTS = ("drop", "error", "no_final", "foreign")
+#: what another session said: the words a foreign final carries
+FOREIGN_TEXT = "words from another session"
 
 
 class Utterance:
@@ -28,6 +36,10 @@ class Utterance:
         roll = state._rng.random()
         fault = self.cfg.stream_fault
         self.fault = fault if fault in FAULTS and roll < self.cfg.rate_stream_fault else None
+        state.counters["stream.sessions"] += 1
+        first = self.cfg.stream_fault_first
+        if first is not None and state.counters["stream.sessions"] > first:
+            self.fault = None  # past the first N streams: clean ones
         self.ended_at: float | None = None
 
     def add(self, chunk: bytes) -> str | None:
@@ -55,6 +67,13 @@ class Utterance:
             self.state.counters["stream.faults"] += 1
             return self.fault
         return None
+
+    def foreign(self) -> bool:
+        """Whether to send another session's final before this one's (the "foreign" fault)."""
+        if self.fault == "foreign":
+            self.state.counters["stream.faults"] += 1
+            return True
+        return False
 
     def end(self) -> None:
         self.ended_at = asyncio.get_running_loop().time()
