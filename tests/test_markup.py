@@ -27,6 +27,25 @@ def test_numbers_from_numbers_and_anything_else_as_text() -> None:
 
 def test_chart_labels_are_escaped_for_plotly() -> None:
     assert chart_text("<a href='x'>&lt;</a>") == "&lt;a href='x'&gt;&amp;lt;&lt;/a&gt;"
+    assert chart_text("a\x1b[2J\u202eb\ud800") == "a\\x1b[2J\\u202eb\\ud800"
+
+
+def test_control_characters_are_shown_not_put_in_raw() -> None:
+    """A transcript's ESC, NUL, C1, CR or bidi override went into the page as it was (no
+    markup, but a cell that reads as something other than what was received); now each shows
+    as the terminal shows it, in `h`, `page`, `number` and the script's data alike."""
+    from asyncbench.reporting.markup import visible_data
+
+    evil = "a\x1b[2J\x00\x9b\r\u202egpj\u2066<b>\ud800"
+    want = "a\\x1b[2J\\x00\\x9b\\x0d\\u202egpj\\u2066&lt;b&gt;\\ud800"
+    assert h("<td>{}</td>", evil) == f"<td>{want}</td>"
+    assert h("<td>{x}</td>", x=evil) == f"<td>{want}</td>"
+    assert page([Markup("<p>"), evil]) == f"<p>{want}"
+    assert number(evil) == want
+    assert h("{} {:.1f}", 3, 2.25) == "3 2.2"  # numbers still take a format spec
+    assert h("a\n{}", "b\nc") == "a\nb\nc"  # newlines are whitespace in HTML: kept
+    data = {"k\x1b": ["\u202e", ("\x00", 1.5)], "n": None}
+    assert visible_data(data) == {"k\\x1b": ["\\u202e", ["\\x00", 1.5]], "n": None}
 
 
 def test_the_policy_allows_only_the_given_scripts_and_no_request() -> None:

@@ -6,7 +6,10 @@ charts and the sortable, filterable table of utterances with coloured diffs.
 Only two scripts ever run, both named by hash in the page's Content-Security-Policy
 (`markup.policy`): `SCRIPT` (inline), and plotly.js, which `SCRIPT` unpacks and inserts as an
 inline script element (no `eval`, which the policy forbids). The script builds table rows from
-the data with `abEsc` on every value, the same escaping the server side does with `markup.h`.
+the data with `abEsc` on every value, the same escaping the server side does with `markup.h`;
+the data's strings have their control, bidi and separator characters made visible before they
+are packed (`markup.visible_data`, the escapes `markup.h` shows), so the script needs no escaper
+of its own for them.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 import orjson
 
 from asyncbench.reporting.analysis import Utterance
-from asyncbench.reporting.markup import Markup, h, number, page
+from asyncbench.reporting.markup import Markup, h, number, page, visible_data
 
 
 def pack(data: bytes) -> str:
@@ -227,12 +230,13 @@ def script_sources() -> tuple[str, str]:
 
 def scripts(data: dict[str, Any]) -> Markup:
     """The two packed blobs (base64 only: nothing in them can close the element) and the
-    script, for the end of the body."""
+    script, for the end of the body. Every string of `data` is packed as `visible_data`
+    shows it: this is where outside text leaves for the browser's side of the page."""
     return h(
         "<script type='application/octet-stream' id='report-data'>{}</script>"
         "<script type='application/octet-stream' id='plotly-js'>{}</script>"
         "<script>{}</script>",
-        pack(orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)),
+        pack(orjson.dumps(visible_data(data), option=orjson.OPT_SERIALIZE_NUMPY)),
         pack(plotly_js().encode()),
         Markup(SCRIPT),
     )
