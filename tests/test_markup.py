@@ -56,3 +56,25 @@ def test_the_policy_allows_only_the_given_scripts_and_no_request() -> None:
     assert script_hash("alert(1)") == "'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI='"
     for word in ("unsafe-eval", "http", "*"):
         assert word not in text
+
+
+def test_the_page_data_shows_each_control_and_ordinary_data_is_written_as_it_is() -> None:
+    """`data_json` skips the walk over every string when the JSON has nothing to show; each
+    kind of character must still send it down the walk, whichever way orjson writes it (C0 as
+    an escape, DEL, C1 and bidi raw, a lone surrogate refused)."""
+    import numpy as np
+    import orjson
+
+    from asyncbench.reporting.webpage import data_json
+
+    ordinary = {"rows": [[0, 1, "s-1", 12.5, "ok", None, ["a", ["b", "c"], "d\ne", "x\\ty"]]]}
+    assert data_json(ordinary) == orjson.dumps(ordinary)
+    cases = {
+        "\x1b": "\\x1b", "\x00": "\\x00", "\t": "\\x09", "\r": "\\x0d", "\b": "\\x08",
+        "\f": "\\x0c", "\x1f": "\\x1f", "\x7f": "\\x7f", "\x9b": "\\x9b", "\u202e": "\\u202e",
+        "\u2066": "\\u2066", "\u2028": "\\u2028", "\u200f": "\\u200f", "\ud800": "\\ud800",
+    }  # fmt: skip
+    for raw, shown in cases.items():
+        data = {"rows": [[0, f"id{raw}", ["w", ["a", f"b{raw}c"]]]], "n": np.arange(2)}
+        got = orjson.loads(data_json(data))
+        assert got == {"rows": [[0, f"id{shown}", ["w", ["a", f"b{shown}c"]]]], "n": [0, 1]}, raw

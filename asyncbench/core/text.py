@@ -53,6 +53,12 @@ def lines(text: object) -> str:
     return _KEEP_NEWLINE.sub(_visible, str(text))
 
 
+def hidden(text: str) -> bool:
+    """Whether `text` holds a character that `lines` makes visible (so a caller with a lot
+    of text, most of it ordinary, can skip the rewriting where there is nothing to show)."""
+    return _KEEP_NEWLINE.search(text) is not None
+
+
 #: a text cell starting with one of these is a live formula in Excel, LibreOffice and Sheets
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
