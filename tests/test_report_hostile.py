@@ -7,14 +7,16 @@ sort, filter, search) against a loopback server that every hostile URL points at
 Passes when no script ran (`window.__pwned` never set), the page's policy never had to block
 anything (no `securitypolicyviolation`: an escaping slip shows here even though the policy
 would stop it), no request left the page (request events and the server's hit count), and
-every string appears literally in the page's text. A second test inserts raw markup into a
-rendered page, as an escaping slip would, and checks the Content-Security-Policy alone stops
-it: nothing runs, nothing is fetched, and the charts still draw.
+every string appears literally in the page's text (its control and bidi characters as the
+visible escapes the terminal uses, `\\x1b`, `\\u202e`; none raw). A second test inserts raw
+markup into a rendered page, as an escaping slip would, and checks the Content-Security-Policy
+alone stops it: nothing runs, nothing is fetched, and the charts still draw.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -287,6 +289,17 @@ def open_page(
     return tab, requests, answered
 
 
+#: a control, bidi or separator character, which the page shows as an escape (`\\x1b`)
+RAW = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u2028\u2029]")
+
+
+def shown(s: str) -> str:
+    """A string as the page shows it: its control characters as the terminal shows them."""
+    from asyncbench.core.text import lines
+
+    return lines(s)
+
+
 def page_text(tab: Any) -> str:
     """Everything the page shows as text (tables, cards, chart labels), scripts left out."""
     return tab.evaluate(
@@ -314,7 +327,10 @@ def test_hostile_strings_run_nothing_send_nothing_and_show_literally(
         assert tab.inner_text("#status") == ""  # the charts and the table drew
         text = page_text(tab)
         for s in strings:
-            assert s in text, s[:60]
+            assert shown(s) in text, s[:60]
+        # the control and bidi characters show as the terminal shows them, none raw
+        assert "\\x1b[2J\\x1b]8;;http://127.0.0.1/\\x07bidi\\u202eesrever\\u202c" in text
+        assert not RAW.search(text.replace("\n", " "))
         assert tab.title() == " ".join(strings[:TITLE_PIECES])
         # the client's figures (#28 item 8) drew from hostile values, as text
         warning = tab.locator("div.client-bound")
@@ -350,10 +366,10 @@ def test_hostile_strings_run_nothing_send_nothing_and_show_literally(
         for n in range(tab.locator("#f-model option").count()):
             tab.select_option("#f-model", index=n)
         tab.select_option("#f-model", index=0)
-        for s in strings:
+        for s in map(shown, strings):  # searched for as the page shows it
             tab.fill("#f-text", s[:200])
-            shown = tab.locator("#utterances tbody tr").count()
-            assert shown >= 1, s[:60]  # its sample id holds it
+            rows = tab.locator("#utterances tbody tr").count()
+            assert rows >= 1, s[:60]  # its sample id holds it
             assert s[:200] in page_text(tab)
         tab.fill("#f-text", "")
         assert_clean(tab, requests, hits, report_file)

@@ -28,6 +28,23 @@ def test_one_line_makes_every_control_visible() -> None:
     assert lines(f"a{ESC}\nb\r") == "a\\x1b\nb\\x0d"  # our newlines kept
 
 
+def test_a_lone_surrogate_is_shown_not_a_failed_print() -> None:
+    """JSON's `"\\ud800"` and a file name's non-UTF-8 byte (`\\udcff` by surrogateescape)
+    read into strings that UTF-8 cannot encode: printing one raised UnicodeEncodeError."""
+    assert one_line("a\ud800b\udcff") == "a\\ud800b\\udcff"
+    assert lines("x\udfff\n") == "x\\udfff\n"
+    assert one_line("a\ud800b").encode("utf-8") == b"a\\ud800b"
+
+
+def test_a_spreadsheet_cell_is_shown_never_run() -> None:
+    from asyncbench.core.text import text_cell
+
+    for formula in ("=1+1", "+1", "-1", "@A1"):
+        assert text_cell(formula) == "'" + formula
+    assert text_cell("\tx") == "'\\x09x" and text_cell("new\nline\udcff") == "new\\x0aline\\udcff"
+    assert text_cell("plain/name-1") == "plain/name-1"
+
+
 def test_one_line_cuts_at_a_limit_counting_what_is_shown() -> None:
     """A cut line ends in an ellipsis and is exactly `limit` characters long, escapes
     included (they are what takes the room on screen); short text is left whole."""

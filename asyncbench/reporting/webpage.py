@@ -6,21 +6,49 @@ charts and the sortable, filterable table of utterances with coloured diffs.
 Only two scripts ever run, both named by hash in the page's Content-Security-Policy
 (`markup.policy`): `SCRIPT` (inline), and plotly.js, which `SCRIPT` unpacks and inserts as an
 inline script element (no `eval`, which the policy forbids). The script builds table rows from
-the data with `abEsc` on every value, the same escaping the server side does with `markup.h`.
+the data with `abEsc` on every value, the same escaping the server side does with `markup.h`;
+the data's strings have their control, bidi and separator characters made visible before they
+are packed (`markup.visible_data`, the escapes `markup.h` shows), so the script needs no escaper
+of its own for them.
 """
 
 from __future__ import annotations
 
 import base64
 import gzip
+import re
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
 import orjson
 
+from asyncbench.core.text import hidden
 from asyncbench.reporting.analysis import Utterance
-from asyncbench.reporting.markup import Markup, h, number, page
+from asyncbench.reporting.markup import Markup, h, number, page, visible_data
+
+#: how orjson writes a C0 control inside a string (`\u001b`, `\t`, `\r`, `\b`, `\f`; a
+#: newline's `\n` is left out: `lines` keeps newlines). A literal backslash before a `t`
+#: matches too, which only costs the walk below.
+_JSON_C0 = re.compile(r"\\(?:u00[01]|[btfr])")
+
+
+def data_json(data: Any) -> bytes:
+    """`data` as JSON with every string as `markup.visible_data` shows it.
+
+    Walking every word of every diff costs about a second per 500,000 words, and most reports
+    have no control character at all; so the plain JSON is written first, and the walk is
+    done only when that JSON might hold one: a raw character `core.text` makes visible (DEL,
+    C1, bidi, separators), an escaped C0 control, or a lone surrogate (orjson refuses it)."""
+    option = orjson.OPT_SERIALIZE_NUMPY
+    try:
+        plain = orjson.dumps(data, option=option)
+    except TypeError:  # a lone surrogate: not UTF-8
+        return orjson.dumps(visible_data(data), option=option)
+    text = plain.decode()
+    if hidden(text) or _JSON_C0.search(text):
+        return orjson.dumps(visible_data(data), option=option)
+    return plain
 
 
 def pack(data: bytes) -> str:
@@ -227,12 +255,14 @@ def script_sources() -> tuple[str, str]:
 
 def scripts(data: dict[str, Any]) -> Markup:
     """The two packed blobs (base64 only: nothing in them can close the element) and the
-    script, for the end of the body."""
+    script, for the end of the body. Every string of `data` is packed as `visible_data`
+    shows it (`data_json`): this is where outside text leaves for the browser's side of the
+    page."""
     return h(
         "<script type='application/octet-stream' id='report-data'>{}</script>"
         "<script type='application/octet-stream' id='plotly-js'>{}</script>"
         "<script>{}</script>",
-        pack(orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)),
+        pack(data_json(data)),
         pack(plotly_js().encode()),
         Markup(SCRIPT),
     )

@@ -50,7 +50,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from asyncbench.core.text import one_line
+from asyncbench.core.text import one_line, text_cell
 from asyncbench.scoring.score import FileScore, ScoreReport
 
 RULE = "*" * 80
@@ -237,7 +237,10 @@ def _block(results: _Results, family: Family, label: str | None) -> list[str]:
         model = results.models[0]
         found = [w for lbl in labels if (w := _find(results, model, family, lbl)) is not None]
         if found:
-            lines.append(f"avg WER ({label or model}) = {round(sum(found) / len(found), 2)}")
+            # one_line: the printout keeps the block's newlines, so a name's own would start a
+            # line of its own (a fake row of the CSV)
+            mean = round(sum(found) / len(found), 2)
+            lines.append(f"avg WER ({one_line(label or model)}) = {mean}")
     lines.append(family.full_header)
     n_prefix = len(family.header.split(",")) - 1 - len(labels)
     for model in results.models:
@@ -252,19 +255,9 @@ def _block(results: _Results, family: Family, label: str | None) -> list[str]:
     return lines
 
 
-#: a text cell starting with one of these is a live formula in Excel, LibreOffice and Sheets
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def text_cell(text: str) -> str:
-    """A name as a spreadsheet shows it, never runs it (OWASP's CSV-injection rule: a leading
-    `'`), with control characters made visible so the row stays one line."""
-    shown = one_line(text)  # a tab or CR shows as \x09 or \x0d: no raw control reaches a cell
-    return "'" + shown if text.startswith(FORMULA_START) else shown
-
-
 def csv_row(name: str, numbers: Sequence[str]) -> str:
-    """One row: the model's name as a text cell, then the cells we formatted from numbers
+    """One row: the model's name as a text cell (`core.text.text_cell`: the block is meant
+    to be pasted into a spreadsheet), then the cells we formatted from numbers
     (`str(float)` or blank, kept as they are so a spreadsheet reads numbers). Written by the
     csv module, which quotes a name holding a comma or a quote, so a row has as many cells as
     the header; on plain names it is the board's `",".join` byte for byte."""

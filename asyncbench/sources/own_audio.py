@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from asyncbench.core.errors import ConfigError
-from asyncbench.core.text import one_line
+from asyncbench.core.text import one_line, text_cell
 
 __all__ = ["BadRow", "Entry", "Made", "find_entries", "make_dataset"]
 
@@ -430,6 +430,10 @@ def _made_here(out: Path) -> bool:
 
 
 def _write_skipped(out: Path, bad: list[BadRow]) -> None:
+    """`skipped.tsv`: a table for a person to work through, often in a spreadsheet, so each
+    cell is `text_cell`'s (a file name's newline, ESC or bidi override shown as an escape, one
+    row per skipped file; a name like `=HYPERLINK(...)` shown, not run; a name's byte that is
+    not UTF-8, a lone surrogate here, shown as `\\udcff` instead of failing the write)."""
     path = out / SKIPPED_NAME
     if not bad:
         path.unlink(missing_ok=True)
@@ -437,4 +441,4 @@ def _write_skipped(out: Path, bad: list[BadRow]) -> None:
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
         writer.writerow(["where", "reason"])
-        writer.writerows([b.where, b.reason] for b in bad)
+        writer.writerows([text_cell(b.where), text_cell(b.reason)] for b in bad)
