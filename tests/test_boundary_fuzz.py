@@ -6,6 +6,7 @@ with a bare Python exception."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
 from collections import Counter
@@ -123,13 +124,19 @@ FRAMES: list[str | bytes] = [
 
 class GarbageServer:
     """Answers every HTTP request with the next garbage body (status 200 or 201), and every
-    WebSocket with the start frames, the next garbage frame, and a close."""
+    WebSocket with the start frames, the next garbage frame, then silence or a close.
 
-    def __init__(self) -> None:
+    One server per client, so what a client meets does not depend on how the clients' requests
+    interleave: each frame comes twice, first followed by silence (the client's parser must
+    meet it before anything else happens) and then by a close (the client must not turn the
+    close into a bug either). A shared server once let a streaming client get, by the order of
+    other clients' requests, only frames followed by a close, so its parser never met one."""
+
+    def __init__(self, seed: int = 28) -> None:
         self.port = free_port()
         self.bodies = itertools.cycle(BODIES)
-        self.frames = itertools.cycle(FRAMES)
-        self.rng = random.Random(28)
+        self.turns = itertools.cycle([(f, close) for f in FRAMES for close in (False, True)])
+        self.rng = random.Random(seed)
 
     @property
     def url(self) -> str:
@@ -139,7 +146,7 @@ class GarbageServer:
         if request.headers.get("Upgrade", "").lower() == "websocket":
             ws = web.WebSocketResponse(autoping=True)
             await ws.prepare(request)
-            garbage = next(self.frames)
+            garbage, close = next(self.turns)
             path = request.path.rstrip("/")
             starts = next((v for k, v in STARTS.items() if path.endswith(k)), [])
             for start in starts:
@@ -148,9 +155,9 @@ class GarbageServer:
                 await ws.send_bytes(garbage)
             else:
                 await ws.send_str(garbage)
-            if self.rng.random() < 0.5:
+            if close:
                 await ws.close()
-            else:  # or say nothing more: the client's own deadline ends it
+            else:  # say nothing more: the client's own deadline ends it
                 await asyncio.sleep(1.5)
             return ws
         await request.read()
@@ -198,7 +205,7 @@ async def _fuzz(name: str, url_base: str, session: aiohttp.ClientSession) -> Cou
     url = client.endpoint_urls()[0]
     audio = clip()
     seen: Counter[str] = Counter()
-    rounds = len(FRAMES) if getattr(client, "streaming", False) else len(BODIES)
+    rounds = 2 * len(FRAMES) if getattr(client, "streaming", False) else len(BODIES)
     for _ in range(rounds):
         try:
             text = await asyncio.wait_for(client.transcribe(session, url, audio), 4)
@@ -219,8 +226,12 @@ async def test_garbage_from_any_server_is_never_an_internal_error() -> None:
     assert not missing, f"add a model for the new provider(s) {missing} to MODELS here"
     # every prefix's client, and every whole-name variant served by a client of its own
     names = [f"{p}/{MODELS[p]}" for p in REGISTRY] + list(VARIANTS)
-    async with GarbageServer() as srv, aiohttp.ClientSession() as session:
-        found = await asyncio.gather(*(_fuzz(n, srv.url, session) for n in names))
+    async with contextlib.AsyncExitStack() as stack:
+        servers = [await stack.enter_async_context(GarbageServer()) for _ in names]
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        found = await asyncio.gather(
+            *(_fuzz(n, srv.url, session) for n, srv in zip(names, servers, strict=True))
+        )
     outcomes = dict(zip(names, found, strict=True))
     bugs = [f"{p}: {k}" for p, seen in outcomes.items() for k in seen if k.startswith("BUG")]
     assert bugs == [], "\n".join(bugs)
@@ -232,8 +243,7 @@ async def test_garbage_from_any_server_is_never_an_internal_error() -> None:
 async def test_a_non_json_text_frame_is_a_bad_response_naming_where() -> None:
     """The issue's case: deepgram-live read a non-JSON text frame as asyncbench's own bug."""
     async with GarbageServer() as srv, aiohttp.ClientSession() as session:
-        srv.frames = itertools.cycle(["<html>not json</html>"])
-        srv.rng = random.Random(1)  # its first draw closes the socket
+        srv.turns = itertools.cycle([("<html>not json</html>", True)])  # then a close
         cls, model = resolve("deepgram-live/nova-3")
         client = cls(
             ProviderSettings(
