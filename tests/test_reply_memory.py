@@ -125,3 +125,92 @@ async def test_the_writer_lets_go_of_a_written_transcript(tmp_path: Path) -> Non
     line = path.read_bytes()
     assert line.endswith(b"\n") and line.count(b"\n") == 1
     assert json.loads(line)["pred_text"] == _long_text(4_000_000)
+
+
+class _RawReplies:
+    """A real HTTP/1.1 server on 127.0.0.1 in a thread that answers every POST with `body`
+    (with its Content-Length, or chunked), sent with `sendall` straight from the bytes: the
+    server adds no copy of its own to what tracemalloc sees of the client."""
+
+    def __init__(self, body: bytes, *, chunked: bool) -> None:
+        import socket
+        import threading
+
+        self.body = body
+        self.chunked = chunked
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/asr/transcribe"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        conn, _ = self.sock.accept()
+        with conn:
+            while True:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    more = conn.recv(65536)
+                    if not more:
+                        return
+                    head += more
+                header, _, rest = head.partition(b"\r\n\r\n")
+                length = next(
+                    int(line.split(b":")[1])
+                    for line in header.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                )
+                while len(rest) < length:
+                    rest += conn.recv(65536)
+                if self.chunked:
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        b"Transfer-Encoding: chunked\r\n\r\n"
+                    )
+                    piece = 1 << 20
+                    view = memoryview(self.body)
+                    for at in range(0, len(view), piece):
+                        part = view[at : at + piece]
+                        conn.sendall(b"%x\r\n" % len(part))
+                        conn.sendall(part)
+                        conn.sendall(b"\r\n")
+                    conn.sendall(b"0\r\n\r\n")
+                else:
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: %d\r\n\r\n" % len(self.body)
+                    )
+                    conn.sendall(self.body)
+
+    def __enter__(self) -> _RawReplies:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+async def test_a_long_reply_is_read_into_one_buffer_of_its_size(chunked: bool) -> None:
+    """aiohttp's `read()` kept every piece of a reply until it joined them (and the chunked
+    path grew a bytearray, then copied it to bytes): two copies of a 10 MB reply at once, on
+    the wire path every HTTP client takes. The body is now written into one buffer as it
+    arrives (sized from Content-Length when known) and handed over without a copy."""
+    import tracemalloc
+
+    import aiohttp
+
+    from asyncbench.providers._wire import WirePolicy, send
+
+    body = ('{"text": "' + _long_text(8_000_000) + '"}').encode()
+    with _RawReplies(body, chunked=chunked) as srv:
+        async with aiohttp.ClientSession() as session:
+            reply = await send(session, "POST", srv.url, WirePolicy(), data=b"RIFF")  # warm
+            del reply
+            tracemalloc.start()
+            try:
+                reply = await send(session, "POST", srv.url, WirePolicy(), data=b"RIFF")
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+    assert reply.status == 200 and reply.body == body
+    # the body once, plus what is in transit (was 2x and more)
+    assert peak < 1.4 * len(body), peak / len(body)
