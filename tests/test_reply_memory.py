@@ -249,3 +249,45 @@ async def test_a_long_transcript_is_written_a_slice_at_a_time(tmp_path: Path) ->
     assert peak < 0.5 * len(result.pred_text), peak / len(result.pred_text)
     assert path.read_bytes() == expected
     assert b"".join(result.line_pieces()) == result.to_line()
+
+
+_RETAINED = """
+import sys
+from asyncbench.core.malloc import return_freed_blocks
+
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+if sys.argv[1] == "set":
+    assert return_freed_blocks()
+reply = b"x" * (8 << 20)  # the first long reply: glibc maps it, and raises its threshold
+del reply
+before = rss()
+reply = b"x" * (8 << 20)  # the next one
+del reply
+print(rss() - before)
+"""
+
+
+@pytest.mark.skipif(__import__("platform").libc_ver()[0] != "glibc", reason="glibc's malloc tuning")
+@pytest.mark.parametrize("mode", ["set", "default"])
+def test_a_freed_long_reply_goes_back_to_the_system(mode: str) -> None:
+    """glibc raises its mmap threshold to each large block freed, so from the second long
+    reply on, freed replies stayed resident in the heap: the peak RSS of one reply in flight
+    was ~5x the reply, of which ~1x was memory no longer in use. Each command now fixes the
+    threshold at 1 MiB (`core.malloc`), so a freed reply leaves the process at once."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    kept = subprocess.run(
+        [sys.executable, "-c", _RETAINED, mode], env=env, capture_output=True, check=True
+    )
+    retained = int(kept.stdout)
+    if mode == "set":
+        assert retained < 1 << 20, retained  # nothing of the 8 MiB reply stays resident
+    else:  # what glibc does left to itself: why the threshold is set
+        assert retained > 6 << 20, retained
