@@ -493,8 +493,8 @@ class ResultWriter:
                         except OSError as exc:
                             self._fail(exc, self._drain(batch))
                             return
-                    # encoded as they are written, with writev, never joined: a join held
-                    # every long line twice, and a whole line held a long transcript twice
+                    # encoded as they are written, a megabyte at a time: a long transcript's
+                    # whole line was held next to it while it was written
                     try:
                         await loop.run_in_executor(None, _append, fd, self.path, batch)
                     except _Partial as partial:
@@ -556,43 +556,41 @@ class _Partial(Exception):
         self.whole = whole
 
 
-#: buffers per writev call (POSIX guarantees at least 16; Linux takes 1024)
-_IOV_MAX = 512
 #: bytes of encoded lines gathered before they are written: many short lines go in one
-#: writev, a long line's slices each in their own as soon as they are encoded
-_GATHER_BYTES = 1 << 16
+#: write, a long line in pieces of about this size, each written before the next is encoded
+_GATHER_BYTES = 1 << 20
 
 
 def _append(fd: int, path: Path, results: list[Result]) -> None:
-    """Write the lines of `results` (encoded piece by piece as they go, gathered into writev
-    calls; a short write is continued), then check that `fd` is still the file at `path`:
-    lines appended to a deleted or replaced file are lost, all of them. A failure raises
-    `_Partial` with how many lines got out whole."""
-    views: list[memoryview] = []
-    gathered = written = 0
+    """Write the lines of `results` (encoded piece by piece as they go, gathered up to
+    `_GATHER_BYTES` a write; a short write is continued), then check that `fd` is still the
+    file at `path`: lines appended to a deleted or replaced file are lost, all of them. A
+    failure raises `_Partial` with how many lines got out whole."""
+    pending = bytearray()
+    written = 0
     ends: list[int] = []  # where each line ends, counted from the first byte of this append
 
     def flush() -> None:
-        nonlocal gathered, written
-        while views:
-            n = os.writev(fd, views[:_IOV_MAX])
-            if n == 0:  # pragma: no cover - a regular file never takes 0 bytes of a write
-                raise OSError(errno.EIO, os.strerror(errno.EIO))
-            written += n
-            while views and n >= len(views[0]):
-                n -= len(views.pop(0))
-            if n:
-                views[0] = views[0][n:]
-        gathered = 0
+        nonlocal written
+        view = memoryview(pending)
+        try:
+            while view:
+                n = os.write(fd, view)
+                if n == 0:  # pragma: no cover - a regular file never takes 0 bytes of a write
+                    raise OSError(errno.EIO, os.strerror(errno.EIO))
+                written += n
+                view = view[n:]
+        finally:
+            view.release()
+        pending.clear()
 
     try:
         for result in results:
             for piece in result.line_pieces():
-                views.append(memoryview(piece))
-                gathered += len(piece)
-                if gathered >= _GATHER_BYTES or len(views) >= _IOV_MAX:
+                pending += piece
+                if len(pending) >= _GATHER_BYTES:
                     flush()
-            ends.append(written + gathered)
+            ends.append(written + len(pending))
         flush()
     except OSError as exc:
         raise _Partial(exc, sum(1 for end in ends if end <= written)) from None
