@@ -135,17 +135,97 @@ def measure(code: Path, dataset: Path, reply: bytes, in_flight: int, n: int) -> 
         return during, whole
 
 
+#: run in a child (the checkout's code, this process serving): one reply through each stage
+#: of the client, the resident peak over what was there before each, read from VmHWM after
+#: resetting it (clear_refs); blocks of 1 MiB and more are unmapped when freed (as
+#: core.malloc sets it, here through the environment for any checkout), so the figures are
+#: what each stage really holds, not what malloc kept
+_STAGES = """
+import asyncio, gc, os, sys, tempfile
+from pathlib import Path
+import aiohttp
+from asyncbench.providers._wire import WirePolicy, send
+from asyncbench.providers.aldea import parse_reply
+from asyncbench.results.store import Result, ResultWriter
+
+def status(key):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith(key))
+
+def start():
+    gc.collect()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    return status("VmRSS:")
+
+def show(what, at, size):
+    peak, held = status("VmHWM:") - at, status("VmRSS:") - at
+    print(f"{what:44s} peak {peak / size:+4.1f}x, then holds {held / size:+4.1f}x", flush=True)
+
+async def main(url, size):
+    async with aiohttp.ClientSession() as session:
+        at = start()
+        reply = await send(session, "POST", url, WirePolicy(), data=b"RIFF")
+        show("reading the body (send)", at, size)
+        at = start()
+        text = parse_reply(reply.body, reply.content_type)
+        show("parsing it (check_reply, orjson.loads)", at, size)
+        at = start()
+        del reply
+        show("letting the body go (the transcript stays)", at, size)
+        with tempfile.TemporaryDirectory() as tmp:
+            writer = ResultWriter(Path(tmp) / "r.jsonl")
+            task = asyncio.create_task(writer.run())
+            at = start()
+            writer.put(Result("a", "ok", 5.0, 0.1, "ref", text))
+            del text
+            while writer.written < 1:
+                await asyncio.sleep(0.01)
+            show("writing its results line, then letting go", at, size)
+            writer.close()
+            await task
+
+asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+"""
+
+
+def stages(code: Path, reply: bytes) -> None:
+    """Print what one reply costs at each stage of the client (see `_STAGES`)."""
+    with Server(reply, 1) as srv, tempfile.TemporaryDirectory() as tmp:
+        url = f"http://127.0.0.1:{srv.port}/asr/transcribe"
+        env = {**os.environ, "PYTHONPATH": str(code), "MALLOC_MMAP_THRESHOLD_": str(2**20)}
+        out = subprocess.run(
+            [sys.executable, "-c", _STAGES, url, str(len(reply))],
+            cwd=tmp,  # not this folder: `-c` puts the working folder first on the path
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+    if out.returncode != 0:
+        print(f"  (per-stage accounting not available: {out.stderr.strip().splitlines()[-1]})")
+        return
+    print("  one reply, stage by stage (resident peak over what was there, x the reply):")
+    for line in out.stdout.splitlines():
+        print(f"    {line}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--code", type=Path, default=REPO, help="checkout whose asyncbench runs")
     ap.add_argument("--reply_mb", type=float, default=10.0, help="size of each reply, MB")
     ap.add_argument("--in_flight", type=int, default=5, help="requests in flight (2nd run)")
     ap.add_argument("--clips", type=int, default=10, help="clips per run")
+    ap.add_argument(
+        "--stages_only", action="store_true", help="only the stage-by-stage figures (seconds)"
+    )
     args = ap.parse_args()
     dataset = clips.build(args.clips)
     reply = transcript(args.reply_mb)
     size = len(reply) / 2**20
     print(f"asyncbench from {args.code}; each reply {size:.1f} MiB; {args.clips} clips per run")
+    stages(args.code, reply)
+    if args.stages_only:
+        return
     base, _ = measure(args.code, dataset, b'{"text": "hello world"}', 1, args.clips)
     print(f"  short replies   peak RSS {base:7.1f} MB (the baseline)")
     for in_flight in (1, args.in_flight):

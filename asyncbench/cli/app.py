@@ -136,6 +136,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     # process on 2 cores, more on big ones); nothing here multiplies matrices. Set before
     # anything imports numpy, inherited by --processes and Ray workers; a user's own wins.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from asyncbench.core.malloc import return_freed_blocks
+
+    return_freed_blocks()  # a long reply's memory goes back when it is freed (core/malloc.py)
     from asyncbench.core.redact import guard_output
     from asyncbench.core.terminal import wrap_terminal_stderr
 

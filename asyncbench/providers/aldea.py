@@ -100,6 +100,22 @@ def _text_of(obj: Any) -> str | None:
     return None
 
 
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _whole_text(whole: Any) -> str | None:
+    """The transcript of a reply that parsed as one JSON value: its field, or the value
+    itself when it is a string."""
+    text = _text_of(whole)
+    if text is None and isinstance(whole, str):
+        return whole
+    return text
+
+
 def parse_reply(body: bytes, content_type: str = "text/plain") -> str:
     """JSON (`text`, `transcript` or `data.text`), else JSON lines, else plain text.
 
@@ -108,19 +124,21 @@ def parse_reply(body: bytes, content_type: str = "text/plain") -> str:
     text (an HTML page, binary, invalid UTF-8), and plain text needs a `text/*` type.
     """
     check_reply(body, content_type)
-    stripped = body.strip()
-    if not stripped:
+    if not body or body.isspace():
         raise TransientError("bad_response", "empty reply body")
-    try:
-        whole = orjson.loads(stripped)
-    except orjson.JSONDecodeError:
-        whole = None
-    else:
-        text = _text_of(whole)
+    # JSON allows whitespace around a value, so the body is parsed as it came: stripping a
+    # reply that ends in a newline copied it whole, at the parse (a reply's peak). The
+    # stripped copy is only made when that is not the answer.
+    whole = _json_or_none(body)
+    text = _whole_text(whole)
+    if text is not None:
+        return text
+    stripped = body.strip()
+    if whole is None:  # form feeds or vertical tabs around it: no JSON whitespace
+        whole = _json_or_none(stripped)
+        text = _whole_text(whole)
         if text is not None:
             return text
-        if isinstance(whole, str):
-            return whole
     if stripped[:1] in (b"{", b"["):
         pieces: list[str] = []
         parsed_any = False

@@ -22,7 +22,7 @@ import contextlib
 import errno
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,12 @@ def dataset_label(dataset_path: str) -> str:
     return dataset_path.rstrip("/").replace("/", "-")
 
 
+#: a transcript longer than this (characters) is written a slice at a time (`line_pieces`);
+#: small, since orjson reserves ~16 bytes per character of what it encodes
+_SLICE_CHARS = 1 << 16
+_PRED_KEY = b',"pred_text":"'
+
+
 @dataclass(slots=True)
 class Result:
     id: str
@@ -108,14 +114,19 @@ class Result:
     ref_sha: str | None = None
 
     def to_line(self) -> bytes:
-        line = {
+        # the newline by orjson: `+ b"\n"` copied a 10 MB transcript's line once more
+        return orjson.dumps(self._fields(self.pred_text), option=orjson.OPT_APPEND_NEWLINE)
+
+    def _fields(self, pred_text: str) -> dict[str, Any]:
+        """The line's fields in their order, with `pred_text` as given."""
+        line: dict[str, Any] = {
             "id": self.id,
             "status": self.status,
             "audio_filepath": self.id,
             "duration": round(self.duration, 4),
             "time": round(self.time, 6),
             "text": self.text,
-            "pred_text": self.pred_text,
+            "pred_text": pred_text,
             "error": self.error,
             "error_kind": self.error_kind,
             "attempts": self.attempts,
@@ -138,8 +149,27 @@ class Result:
             line["audio_sha"] = self.audio_sha
         if self.ref_sha is not None:
             line["ref_sha"] = self.ref_sha
-        # the newline by orjson: `+ b"\n"` copied a 10 MB transcript's line once more
-        return orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE)
+        return line
+
+    def line_pieces(self) -> Iterator[bytes]:
+        """`to_line()`'s bytes in order, in pieces: a long transcript is encoded a slice at a
+        time, so its line is never whole in memory next to it (a 10 MB transcript and its
+        10 MB line were both held while the line was written, as the next reply came in).
+
+        The pieces join to exactly `to_line()`: orjson escapes each character on its own, so
+        the slices' encodings join to the whole's; the line is split at its `pred_text` key,
+        which no encoded string before it can contain (every `"` in one is escaped).
+        """
+        text = self.pred_text
+        if len(text) <= _SLICE_CHARS:
+            yield self.to_line()
+            return
+        line = orjson.dumps(self._fields(""), option=orjson.OPT_APPEND_NEWLINE)
+        head, key, tail = line.partition(_PRED_KEY)
+        yield head + key
+        for at in range(0, len(text), _SLICE_CHARS):
+            yield orjson.dumps(text[at : at + _SLICE_CHARS])[1:-1]
+        yield tail  # from the closing quote of the (empty) text on
 
 
 @dataclass(slots=True)
@@ -463,20 +493,18 @@ class ResultWriter:
                         except OSError as exc:
                             self._fail(exc, self._drain(batch))
                             return
-                    # written with writev, not joined: a join held every long line twice
-                    lines = [r.to_line() for r in batch]
+                    # encoded as they are written, a megabyte at a time: a long transcript's
+                    # whole line was held next to it while it was written
                     try:
-                        await loop.run_in_executor(None, _append, fd, self.path, lines)
+                        await loop.run_in_executor(None, _append, fd, self.path, batch)
                     except _Partial as partial:
                         # the lines that got out whole before the failure are saved
-                        saved = _whole_lines(lines, partial.written)
-                        self.written += saved
-                        self._fail(partial.error, self._drain(batch[saved:]))
+                        self.written += partial.whole
+                        self._fail(partial.error, self._drain(batch[partial.whole :]))
                         return
                     n = len(batch)
-                    # let go of the transcripts and their lines before waiting for the next
-                    # (emptied, not just dropped: the executor's work item may still hold them)
-                    lines.clear()
+                    # let go of the transcripts before waiting for the next (emptied, not
+                    # just dropped: the executor's work item may still hold the list)
                     batch.clear()
                     self.written += n
                 if done:
@@ -520,47 +548,52 @@ def _open_append(path: Path) -> int:
 
 
 class _Partial(Exception):
-    """An append failed after `written` bytes of its data reached the file."""
+    """An append failed after the first `whole` of its lines reached the file whole."""
 
-    def __init__(self, error: OSError, written: int) -> None:
+    def __init__(self, error: OSError, whole: int) -> None:
         super().__init__(str(error))
         self.error = error
-        self.written = written
+        self.whole = whole
 
 
-#: buffers per writev call (POSIX guarantees at least 16; Linux takes 1024)
-_IOV_MAX = 512
+#: bytes of encoded lines gathered before they are written: many short lines go in one
+#: write, a long line in pieces of about this size, each written before the next is encoded
+_GATHER_BYTES = 1 << 20
 
 
-def _whole_lines(lines: list[bytes], written: int) -> int:
-    """How many of `lines` got out whole in the first `written` bytes."""
-    n = 0
-    for line in lines:
-        written -= len(line)
-        if written < 0:
-            break
-        n += 1
-    return n
-
-
-def _append(fd: int, path: Path, lines: list[bytes]) -> None:
-    """Write all of `lines` (a short write is continued; a failed one raises `_Partial` with
-    how much got out), then check that `fd` is still the file at `path`: lines appended to a
-    deleted or replaced file are lost, all of them."""
-    views = [memoryview(line) for line in lines if line]
+def _append(fd: int, path: Path, results: list[Result]) -> None:
+    """Write the lines of `results` (encoded piece by piece as they go, gathered up to
+    `_GATHER_BYTES` a write; a short write is continued), then check that `fd` is still the
+    file at `path`: lines appended to a deleted or replaced file are lost, all of them. A
+    failure raises `_Partial` with how many lines got out whole."""
+    pending = bytearray()
     written = 0
+    ends: list[int] = []  # where each line ends, counted from the first byte of this append
+
+    def flush() -> None:
+        nonlocal written
+        view = memoryview(pending)
+        try:
+            while view:
+                n = os.write(fd, view)
+                if n == 0:  # pragma: no cover - a regular file never takes 0 bytes of a write
+                    raise OSError(errno.EIO, os.strerror(errno.EIO))
+                written += n
+                view = view[n:]
+        finally:
+            view.release()
+        pending.clear()
+
     try:
-        while views:
-            n = os.writev(fd, views[:_IOV_MAX])
-            if n == 0:  # pragma: no cover - a regular file never takes 0 bytes of a write
-                raise OSError(errno.EIO, os.strerror(errno.EIO))
-            written += n
-            while views and n >= len(views[0]):
-                n -= len(views.pop(0))
-            if n:
-                views[0] = views[0][n:]
+        for result in results:
+            for piece in result.line_pieces():
+                pending += piece
+                if len(pending) >= _GATHER_BYTES:
+                    flush()
+            ends.append(written + len(pending))
+        flush()
     except OSError as exc:
-        raise _Partial(exc, written) from None
+        raise _Partial(exc, sum(1 for end in ends if end <= written)) from None
     here, there = os.fstat(fd), None
     with contextlib.suppress(FileNotFoundError):
         there = os.stat(path)

@@ -119,6 +119,9 @@ class LineSink:
 
 def run_shard(task: ShardTask, emit: Callable[[bytes], None]) -> ShardEnd:
     """Run one shard to its end in a fresh event loop (uvloop when installed)."""
+    from asyncbench.core.malloc import return_freed_blocks
+
+    return_freed_blocks()  # a worker process (--processes, Ray) never went through cli.main
     try:
         import uvloop
 
