@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,7 +82,14 @@ def echo(body: bytes) -> str:
 
 async def test_every_sample_once_with_its_own_transcript(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
-    async with LoopbackAldea(3, transcript=echo, latency=0.02) as srv:
+    full = asyncio.Event()  # the first replies wait until 24 are in flight: no timing luck
+
+    def plan(port: int, n: int, body: bytes) -> Action:
+        if srv.in_flight + 1 >= 24:
+            full.set()
+        return Action(until=full.wait)
+
+    async with LoopbackAldea(3, transcript=echo, latency=0.02, plan=plan) as srv:
         engine = await run_engine(srv.endpoints, path, 200, workers=24)
     rows = read(path)
     assert sorted(r["id"] for r in rows) == sorted(f"s{i}" for i in range(200))
@@ -89,9 +97,11 @@ async def test_every_sample_once_with_its_own_transcript(tmp_path: Path) -> None
         assert r["status"] == "ok" and r["pred_text"] == f"echo audio-{r['id'][1:]}"
         assert r["text"] == f"ref {r['id'][1:]}" and r["attempts"] == 1
     assert engine.stats.ok == 200 and engine.stats.failed == 0
-    # 24 in flight, spread over 3 ports by least-in-flight
+    # 24 in flight, spread over 3 ports by least-in-flight (8 each: a port's share is what
+    # its 8 slots complete, even in expectation; the bound is wide because on a loaded machine
+    # one port's replies can be read later than another's, and one-sided picking fails it by far)
     assert srv.max_in_flight == 24
-    assert all(abs(c - 200 / 3) <= 3 for c in srv.count.values())
+    assert all(abs(c - 200 / 3) <= 0.3 * 200 / 3 for c in srv.count.values()), srv.count
 
 
 async def test_transient_errors_are_retried_honouring_retry_after(tmp_path: Path) -> None:
