@@ -3,6 +3,7 @@ bad input of `--processes`, `--shards` and `--ray` (no cluster needed here)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 from collections import Counter
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from .faultkit import finish, heard, run_args, start, wait_until
-from .loopback import LoopbackAldea, closed_port
+from .loopback import Action, LoopbackAldea, closed_port
 from .raycluster import _procs
 from .support import cli_env, make_dataset, read_results
 
@@ -58,6 +59,11 @@ async def test_resumes_and_redoes_a_killed_process(dataset: Path, tmp_path: Path
             await start(run_args(dataset, srv.endpoints, results, "--max_samples", "10"))
         )
         assert code == 0, err
+        # replies wait until a child has been killed: both children's requests pile up at the
+        # server and stay there, whatever the machine's load (a loaded run once kept 0.5 in
+        # flight on average, and the moment with 3 in flight was never seen)
+        gate = asyncio.Event()
+        srv.plan = lambda port, n, body: Action(until=gate.wait)
         args = run_args(dataset, srv.endpoints, results, "--max_workers", "4", "--processes", "2")
         proc = await start(args)
 
@@ -74,6 +80,7 @@ async def test_resumes_and_redoes_a_killed_process(dataset: Path, tmp_path: Path
             lambda: srv.in_flight >= 3 and len(children()) == 2, proc, what="two children"
         )
         os.kill(children()[0], signal.SIGKILL)
+        gate.set()
         code, _, err = await finish(proc)
     assert code == 0, err
     assert "lost its worker" in err
