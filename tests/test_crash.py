@@ -150,11 +150,18 @@ async def test_first_signal_finishes_requests_in_flight_and_takes_no_new_work(
     small: Path, tmp_path: Path
 ) -> None:
     path = results_file(small, tmp_path)
-    async with server(2, latency=1.5) as srv:
+    # the replies wait for the signal: 12 stay in flight however slowly the client sends them
+    # (with a fixed latency a reply could come back, and a 13th go out, before the signal)
+    gate = asyncio.Event()
+    async with server(2, plan=lambda port, n, body: Action(until=gate.wait)) as srv:
         args = run_args(small, srv.endpoints, tmp_path, "--max_workers", 12)
         proc = await start(args)
         await wait_until(lambda: srv.in_flight == 12, proc, what="12 in flight")
         proc.send_signal(signal.SIGTERM)
+        # the client is idle (every request waits on the gate), so its loop runs the signal's
+        # handler at once; a second leaves it ample room on a loaded machine
+        await asyncio.sleep(1.0)
+        gate.set()
         code, _, err = await finish(proc)
         assert code == 143, err
         assert len(srv.seen) == 12  # nothing new was sent after the signal
