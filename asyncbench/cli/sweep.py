@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from asyncbench.core import exit_codes
 from asyncbench.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -375,7 +376,16 @@ def run_sweep(
         if open_loop:
             what = f"{base.arrival} arrivals at {level:g} requests/s"
         print(f"== sweep level {level:g}: {what}", file=err)
-        code = run(cfg, ledger)
+        try:
+            code = run(cfg, ledger)
+        except ConfigError:
+            # a fatal error (a key rejected at this level): the levels before it keep their
+            # figures in sweep.json, and what the sweep spent is said before the error's line;
+            # the level itself is judged by nothing (its summary may be an earlier run's)
+            rows.append(row_of(level, None, "error"))
+            _result(base, rows, rates, threshold, root, level_seconds)
+            close_command(ledger, exit_codes.CONFIG)
+            raise
         rows.append(row_of(level, read_summary(path), "done"))
         if code:
             code = close_command(ledger, code)

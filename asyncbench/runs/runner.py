@@ -375,7 +375,14 @@ def run(cfg: RunConfig, ledger: Ledger | None = None) -> int:
         if ledger is not None:
             return _run(cfg, ledger)
         own = Ledger.for_config(cfg)
-        return close_command(own, _run(cfg, own))
+        try:
+            code = _run(cfg, own)
+        except BaseException:
+            # a run ended by a fatal error (a key rejected mid-run) spent money too: say so,
+            # as `--processes N` does, before the error's own line
+            close_command(own, exit_codes.CONFIG)
+            raise
+        return close_command(own, code)
     finally:
         gc.enable()
 

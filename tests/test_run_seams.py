@@ -1,0 +1,69 @@
+"""Where a run meets the command around it: what the user is told at the end (the spend, the
+sweep's figures, the escaped names) must not depend on which path the command took (one
+process, `--processes N`, a sweep) or on how the run ended (a rejected key mid-run).
+
+Each test drives the real CLI in a subprocess against a loopback Aldea server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .faultkit import dataset_fixture, finish, number_of, run_args, server, start
+from .loopback import Action
+
+N = 8
+dataset = dataset_fixture("seams", N)
+
+PRICE = ("--price_per_hour", "3600")  # 1 USD an audio second, billed per started second
+
+
+def key_rejected_after(ok: int):  # type: ignore[no-untyped-def]
+    """A server that answers `ok` requests, then rejects the key (a fatal error mid-run)."""
+
+    def plan(port: int, n: int, body: bytes) -> Action:
+        if n > ok:
+            return Action(status=401, body=b'{"error": "invalid api key"}')
+        return Action()
+
+    return plan
+
+
+def spend_lines(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith("spend: ")]
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])
+async def test_a_key_rejected_mid_run_still_prints_what_was_spent(
+    processes: str, dataset: Path, tmp_path: Path
+) -> None:
+    async with server(plan=key_rejected_after(3)) as srv:
+        args = run_args(dataset, srv.endpoints, tmp_path / "r", "--max_workers", "1", *PRICE)
+        proc = await start([*args, "--processes", processes])
+        code, out, err = await finish(proc)
+        sent = len([s for s in srv.seen if number_of(s.body) is not None])
+    assert code == 2, err[-2000:]
+    assert "key rejected" in err.splitlines()[-1], err[-2000:]
+    (line,) = spend_lines(out)  # the money went out before the key was refused
+    assert float(line.split("$ ")[1].split()[0]) >= sent > 3, (line, sent)
+
+
+async def test_a_sweep_stopped_by_a_rejected_key_keeps_its_figures_and_spend(
+    dataset: Path, tmp_path: Path
+) -> None:
+    async with server(plan=key_rejected_after(N + 2)) as srv:
+        args = run_args(dataset, srv.endpoints, tmp_path / "unused", *PRICE)
+        at = args.index("--results_dir")
+        del args[at : at + 2]
+        sweeps = tmp_path / "sweeps"
+        proc = await start(["sweep", *args[1:], "--levels", "1,2", "--sweep_dir", str(sweeps)])
+        code, out, err = await finish(proc)
+    assert code == 2, err[-2000:]
+    assert "key rejected" in err.splitlines()[-1], err[-2000:]
+    assert len(spend_lines(out)) == 1, out
+    (figures,) = sweeps.glob("*/sweep.json")
+    levels = json.loads(figures.read_text())["levels"]
+    assert [(row["level"], row["status"]) for row in levels] == [(1, "done"), (2, "error")]
+    assert levels[0]["ok"] == N
