@@ -67,3 +67,28 @@ async def test_a_sweep_stopped_by_a_rejected_key_keeps_its_figures_and_spend(
     levels = json.loads(figures.read_text())["levels"]
     assert [(row["level"], row["status"]) for row in levels] == [(1, "done"), (2, "error")]
     assert levels[0]["ok"] == N
+
+
+def every_first_attempt_fails(port: int, n: int, body: bytes) -> Action:
+    """Each sample's first attempt is a 503 (retried at once): a level costs twice its audio."""
+    return Action(status=503, headers={"Retry-After": "0"}) if n % 2 == 1 else Action()
+
+
+async def test_a_sweep_level_stopped_by_the_budget_is_not_recorded_as_done(
+    dataset: Path, tmp_path: Path
+) -> None:
+    async with server(plan=every_first_attempt_fails) as srv:
+        args = run_args(dataset, srv.endpoints, tmp_path / "unused", *PRICE, "--max_workers", "1")
+        at = args.index("--results_dir")
+        del args[at : at + 2]
+        sweeps = tmp_path / "sweeps"
+        # the estimate (N clips, each billed 1 s) fits; the retries take the level past it
+        budget = ("--budget_usd", str(N + 2))
+        proc = await start(
+            ["sweep", *args[1:], *budget, "--levels", "1,2", "--sweep_dir", str(sweeps)]
+        )
+        code, _, err = await finish(proc)
+    assert code == 4, err[-2000:]
+    (figures,) = sweeps.glob("*/sweep.json")
+    levels = json.loads(figures.read_text())["levels"]
+    assert [(row["level"], row["status"]) for row in levels] == [(1, "budget")]

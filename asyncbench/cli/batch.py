@@ -275,13 +275,19 @@ def _settle(outcome: SplitOutcome, result: int | BaseException) -> int:
         outcome.summary = None if outcome.status == "not started" else read_summary(outcome.results)
         return 0
     outcome.summary = read_summary(outcome.results)
-    outcome.status = {
+    outcome.status = run_status(result)
+    return result
+
+
+def run_status(code: int) -> str:
+    """How a run that returned `code` ended, as a batch's table and a sweep's levels say it:
+    a run stopped early (Ctrl-C, a stall, the budget) is not `done`, whatever it wrote."""
+    return {
         exit_codes.INTERRUPTED: "interrupted",
         exit_codes.TERMINATED: "interrupted",
         exit_codes.STALLED: "stalled",
         exit_codes.BUDGET: "budget",
-    }.get(result, "done")
-    return result
+    }.get(code, "done")
 
 
 def announce(cfg: RunConfig) -> None:

@@ -344,7 +344,7 @@ def run_sweep(
     level_seconds: float | None = None,
 ) -> tuple[dict[str, Any], int]:
     """One run per level, in order; (the sweep's figures, exit code)."""
-    from asyncbench.cli.batch import is_complete
+    from asyncbench.cli.batch import is_complete, run_status
     from asyncbench.reporting.summary import read_summary
     from asyncbench.runs.ledger import Ledger, close_command
     from asyncbench.runs.runner import results_path, run
@@ -386,7 +386,7 @@ def run_sweep(
             _result(base, rows, rates, threshold, root, level_seconds)
             close_command(ledger, exit_codes.CONFIG)
             raise
-        rows.append(row_of(level, read_summary(path), "done"))
+        rows.append(row_of(level, read_summary(path), run_status(code)))
         if code:
             code = close_command(ledger, code)
             return _result(base, rows, rates, threshold, root, level_seconds), code
