@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from asyncbench.engine.pipeline import Engine
     from asyncbench.engine.stats import RunStats
     from asyncbench.providers.base import Provider
+    from asyncbench.results.parts import DoneParts
     from asyncbench.runs.ledger import Ledger
     from asyncbench.runs.ledger_wire import Money
 
@@ -268,6 +269,9 @@ class Shared:
     source_stats: list[Any] | None = None  # gets the run's SourceStats (for the driver's)
     #: a shard's results file in the driver (its job journal is that file's, kept there)
     results: Path | None = None
+    #: a shard's long-recording parts: (the writer that sends them to the driver, the parts
+    #: the driver's side file already has); None: the side file beside `path`
+    parts: tuple[Any, DoneParts] | None = None
 
 
 def results_path(cfg: RunConfig) -> Path:
@@ -776,6 +780,7 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared, mone
     if shared is not None and shared.source_stats is not None:
         shared.source_stats.append(source_stats)
     redact = make_redactor([*provider.secrets(), *url_secrets(urls)])
+    part_writer, done_parts = open_parts(path, resume, shared)
     async with session_scope as session:
         if cfg.use_url:
             from asyncbench.sources.viewer import DOWNLOADS_IN_FLIGHT, open_viewer_source
@@ -795,16 +800,11 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared, mone
             batches = source.batches()
             if cfg.shard is not None:
                 batches = only_shard(batches, cfg.shard)
-            from asyncbench.results.parts import PartWriter, parts_path, scan_parts
             from asyncbench.runs.longform import make_prepare
 
             # a long recording downloaded for a provider that takes bytes: as in local mode
-            part_writer = PartWriter(parts_path(path))
             long_prepare = make_prepare(
-                executor,
-                longform_policy(cfg, provider),
-                done_parts=scan_parts(part_writer.path, skip_ids=resume.done_ids),
-                writer=part_writer,
+                executor, longform_policy(cfg, provider), done_parts=done_parts, writer=part_writer
             )
             prepare = make_url_prepare(
                 source, fetches_urls=provider.fetches_urls, long_prepare=long_prepare
@@ -819,21 +819,15 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared, mone
                 stats=source_stats,
                 shard=cfg.shard,
             )
-            from asyncbench.results.parts import PartWriter, parts_path, scan_parts
             from asyncbench.runs.longform import make_prepare
 
-            part_writer = PartWriter(parts_path(path))
             prepare = make_prepare(
-                executor,
-                longform_policy(cfg, provider),
-                done_parts=scan_parts(part_writer.path, skip_ids=resume.done_ids),
-                writer=part_writer,
+                executor, longform_policy(cfg, provider), done_parts=done_parts, writer=part_writer
             )
             prepare_many = prepare.many
             prep_concurrency = prep_threads * 2
             read_ahead = None
         else:
-            from asyncbench.results.parts import PartWriter, parts_path, scan_parts
             from asyncbench.runs.longform import long_rows, make_prepare, return_freed_memory
 
             # long recordings weigh megabytes each until spilled: read one at a time
@@ -854,12 +848,8 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared, mone
                 shard=cfg.shard,
                 batch_rows=1 if long else 64,
             )
-            part_writer = PartWriter(parts_path(path))
             prepare = make_prepare(
-                executor,
-                longform_policy(cfg, provider),
-                done_parts=scan_parts(part_writer.path, skip_ids=resume.done_ids),
-                writer=part_writer,
+                executor, longform_policy(cfg, provider), done_parts=done_parts, writer=part_writer
             )
             # two chunks of clips per decode thread: while the event loop is busy with
             # replies, a thread that finishes one chunk starts the next without waiting for it
@@ -968,6 +958,18 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared, mone
         redact=redact,
     )
     return _outcome(cfg, engine, stats, source_stats, redact, budget, summary)
+
+
+def open_parts(path: Path, resume: ResumeState, shared: Shared | None) -> tuple[Any, DoneParts]:
+    """Where the parts of long recordings go and which are done already: the side file beside
+    the results file (`results/parts.py`), read once here; a shard's come from its driver,
+    which keeps that file (a shard's own folder is gone when the shard ends)."""
+    if shared is not None and shared.parts is not None:
+        return shared.parts
+    from asyncbench.results.parts import PartWriter, parts_path, scan_parts
+
+    writer = PartWriter(parts_path(path))
+    return writer, scan_parts(writer.path, skip_ids=resume.done_ids)
 
 
 def say_lengths(cfg: RunConfig, n: int) -> None:

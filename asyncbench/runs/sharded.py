@@ -12,9 +12,12 @@ split starts on a slot as soon as a shard of the previous one ends. The budgets 
 
 Workers send their finished lines back (`shard_worker.LineSink`); this process appends each
 line whose id the file does not have yet and drops the rest, so every sample ends up exactly
-once even when a shard is run twice. A shard whose worker dies (killed, its node lost) is
-started again with every id written so far left out: nothing it finished is lost and nothing
-is done twice. At each run's end its summary is written here from the shards' counters.
+once even when a shard is run twice. The parts of long recordings come back the same way, to
+the parts side file beside the results (results/parts.py), and every shard started is handed
+the parts that file has, so no part that came back is paid for again by a redo or a rerun.
+A shard whose worker dies (killed, its node lost) is started again with every id written so
+far left out: nothing it finished is lost and nothing is done twice. At each run's end its
+summary is written here from the shards' counters.
 
 The command's money stays here too (runs/ledger.py): every shard reserves each attempt from
 the one budget and records its jobs in the journal beside the results file through this
@@ -36,6 +39,7 @@ from typing import Any, Protocol
 import orjson
 
 from asyncbench.core.errors import ConfigError
+from asyncbench.results.parts import DoneParts, parts_path, read_parts, scan_parts
 from asyncbench.runs.budget import BUDGET_EXIT
 from asyncbench.runs.ledger import Ledger
 from asyncbench.runs.ledger_wire import LedgerAddress, LedgerServer
@@ -46,7 +50,8 @@ from asyncbench.runs.shard_worker import ShardEnd, ShardTask, provider_env
 # a shard whose worker dies is started again this many times before its run is given up
 MAX_REDOS = 3
 
-# what an executor reports: ("lines", key, bytes) | ("end", key, ShardEnd) | ("lost", key, why)
+# what an executor reports: ("lines" | "parts", key, bytes) | ("end", key, ShardEnd) |
+# ("lost", key, why)
 Event = tuple[str, tuple[int, int], Any]
 
 
@@ -82,6 +87,8 @@ class _Run:
     prepared: Prepared
     shards: int
     fd: int | None = None  # the results file, opened (created) with its first line
+    parts_fd: int | None = None  # its parts side file, likewise
+    done_parts: DoneParts = field(default_factory=dict)  # what that side file holds
     written: set[str] = field(default_factory=set)
     left: set[int] = field(default_factory=set)
     ends: list[ShardEnd] = field(default_factory=list)
@@ -121,7 +128,7 @@ def _drive_shards(
     ledger: Ledger,
     address: LedgerAddress,
 ) -> list[int | BaseException]:
-    states = [_Run(p, shards, left=set(range(shards))) for p in runs]
+    states = [_Run(p, shards, left=set(range(shards)), done_parts=_scan_parts(p)) for p in runs]
     budgets: dict[Any, _Budget] = {}
     n_budgets = len({budget_key(p) for p in runs})
     slots = slot_count(shards, executor.parallelism, n_budgets)
@@ -155,8 +162,9 @@ def _drive_shards(
 
     def finish(i: int) -> None:
         state = states[i]
-        if state.fd is not None:
-            os.close(state.fd)
+        for fd in (state.fd, state.parts_fd):
+            if fd is not None:
+                os.close(fd)
         through = state.error is None and not any(end.code for end in state.ends)
         ledger.close_journal(str(state.prepared.path), compact=through)
         outcomes[i] = _summarise(state)
@@ -176,6 +184,9 @@ def _drive_shards(
             state = states[i]
             if kind == "lines":
                 _append_new(state, value)
+                continue
+            if kind == "parts":
+                _append_parts(state, value)
                 continue
             budget = budgets[budget_key(state.prepared)]
             share = budget.busy.pop((i, k))
@@ -243,7 +254,27 @@ def _task(state: _Run, i: int, k: int, share: int, ledger: LedgerAddress) -> Sha
         options=dict(cfg.options),
     )
     skip = frozenset(state.prepared.resume.done_ids | state.written)
-    return ShardTask(shard_cfg, skip, (i, k), provider_env(), ledger, str(state.prepared.path))
+    parts = {sid: by_part for sid, by_part in state.done_parts.items() if sid not in skip}
+    return ShardTask(
+        shard_cfg, skip, (i, k), provider_env(), ledger, str(state.prepared.path), parts
+    )
+
+
+def _scan_parts(prepared: Prepared) -> DoneParts:
+    """The parts the run's side file already has (a rerun's), read once by the driver."""
+    return scan_parts(parts_path(prepared.path), skip_ids=prepared.resume.done_ids)
+
+
+def _append_parts(state: _Run, data: bytes) -> None:
+    """Append a shard's parts to the side file, and remember them for a shard started later
+    (a lost shard's redo reuses what its worker sent before it was lost)."""
+    if state.parts_fd is None:  # as the run's own PartWriter: no part, no side file
+        state.parts_fd = _open_append(parts_path(state.prepared.path))
+    view = memoryview(data)
+    while view:
+        view = view[os.write(state.parts_fd, view) :]
+    for record in read_parts(data):
+        state.done_parts.setdefault(record.id, {})[record.part] = record
 
 
 def _open_append(path: Any) -> int:
