@@ -92,3 +92,47 @@ async def test_a_sweep_level_stopped_by_the_budget_is_not_recorded_as_done(
     (figures,) = sweeps.glob("*/sweep.json")
     levels = json.loads(figures.read_text())["levels"]
     assert [(row["level"], row["status"]) for row in levels] == [(1, "budget")]
+
+
+async def test_a_full_disk_under_processes_is_the_one_line_a_single_run_says(
+    tmp_path: Path,
+) -> None:
+    """The driver of `--processes N` writes the results file: its write failing was a
+    traceback (no summary, the lock file left), where a run of its own says one line."""
+    import re
+    import resource
+
+    from .faultkit import numbered_dataset, results_file, whole_lines
+    from .test_misuse_runs import start_limited
+
+    data = numbered_dataset(tmp_path / "esb", 40)
+    answered = 12
+    full = True
+
+    def plan(port: int, n: int, body: bytes) -> Action:
+        return Action(hang=full and n > answered)
+
+    async with server(plan=plan) as srv:
+        results = tmp_path / "r"
+        args = run_args(data, srv.endpoints, results, "--max_workers", "4", "--processes", "2")
+        # ~9 of the 12 answers fit in 3000 bytes: the driver's write fails whatever the timing
+        code, _, err = await finish(await start_limited(args, resource.RLIMIT_FSIZE, 3000))
+        path = results_file(data, results)
+        assert "Traceback" not in err, err[-3000:]
+        errors = [line for line in err.splitlines() if line.startswith("error: ")]
+        assert len(errors) == 1, err[-3000:]
+        assert re.fullmatch(
+            rf"error: cannot write {re.escape(str(path))}: File too large; \d+ samples? "
+            r"answered (were|was) not saved and will be redone on resume",
+            errors[0],
+        ), errors[0]
+        assert code == 1
+        assert not path.with_name(path.name + ".lock").exists()
+        rows, _ = whole_lines(path)
+        assert 0 < len(rows) < answered
+
+        full = False  # space again: the rerun finishes the split, each sample once
+        code, _, err = await finish(await start(args))
+    assert code == 0, err[-3000:]
+    rows, tail = whole_lines(path)
+    assert tail == b"" and sorted(r["id"] for r in rows) == [f"ami-test-{i:05d}" for i in range(40)]

@@ -27,6 +27,7 @@ is spent no shard sends more and no new shard is started.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import sys
@@ -38,8 +39,10 @@ from typing import Any, Protocol
 
 import orjson
 
+from asyncbench.core import exit_codes
 from asyncbench.core.errors import ConfigError
 from asyncbench.results.parts import DoneParts, parts_path, read_parts, scan_parts
+from asyncbench.results.store import WriteFailed
 from asyncbench.runs.budget import BUDGET_EXIT
 from asyncbench.runs.ledger import Ledger
 from asyncbench.runs.ledger_wire import LedgerAddress, LedgerServer
@@ -93,6 +96,7 @@ class _Run:
     left: set[int] = field(default_factory=set)
     ends: list[ShardEnd] = field(default_factory=list)
     error: str | None = None
+    write_failure: WriteFailed | None = None  # the driver could not append to its files
     redos: int = 0
     started: float = field(default_factory=time.monotonic)
     slots: int = 1  # how many of its shards run at once (the last wave's size)
@@ -182,11 +186,21 @@ def _drive_shards(
                     finish(i)
                 continue
             state = states[i]
-            if kind == "lines":
-                _append_new(state, value)
-                continue
-            if kind == "parts":
-                _append_parts(state, value)
+            if kind in ("lines", "parts"):
+                try:
+                    (_append_new if kind == "lines" else _append_parts)(state, value)
+                except WriteFailed as failed:
+                    # the disk is full (or the file went): as a run of its own, stop sending
+                    # now and say what was lost; the other runs' files share that disk
+                    executor.stop()
+                    state.write_failure = _with_queued(failed, events, i)
+                    why = f"stopped with the command: cannot write {failed.path}: {failed.reason}"
+                    for j in list(open_runs):
+                        if states[j].error is None and j != i:
+                            states[j].error = why
+                        states[j].ends.append(ShardEnd(exit_codes.ERROR))
+                        finish(j)
+                    return outcomes
                 continue
             budget = budgets[budget_key(state.prepared)]
             share = budget.busy.pop((i, k))
@@ -268,11 +282,14 @@ def _scan_parts(prepared: Prepared) -> DoneParts:
 def _append_parts(state: _Run, data: bytes) -> None:
     """Append a shard's parts to the side file, and remember them for a shard started later
     (a lost shard's redo reuses what its worker sent before it was lost)."""
-    if state.parts_fd is None:  # as the run's own PartWriter: no part, no side file
-        state.parts_fd = _open_append(parts_path(state.prepared.path))
-    view = memoryview(data)
-    while view:
-        view = view[os.write(state.parts_fd, view) :]
+    path = parts_path(state.prepared.path)
+    try:
+        if state.parts_fd is None:  # as the run's own PartWriter: no part, no side file
+            state.parts_fd = _open_append(path)
+        _write_all(state.parts_fd, data)
+    except (_Partial, OSError) as exc:
+        reason = exc.reason if isinstance(exc, _Partial) else exc.strerror or type(exc).__name__
+        raise WriteFailed(path, reason, []) from None  # the parts are sent again on resume
     for record in read_parts(data):
         state.done_parts.setdefault(record.id, {})[record.part] = record
 
@@ -283,7 +300,7 @@ def _open_append(path: Any) -> int:
 
 def _append_new(state: _Run, data: bytes) -> None:
     """Append the lines whose id the file does not have yet (a redone shard may send a line
-    again that its lost worker had already sent)."""
+    again that its lost worker had already sent). `WriteFailed` names the lines not saved."""
     done = state.prepared.resume.done_ids
     keep = []
     for line in data.splitlines(keepends=True):
@@ -293,11 +310,47 @@ def _append_new(state: _Run, data: bytes) -> None:
         state.written.add(sample_id)
         keep.append(line)
     if keep:
-        if state.fd is None:  # as runs/scheduler.py's runs: no line, no results file
-            state.fd = _open_append(state.prepared.path)
-        view = memoryview(b"".join(keep))
-        while view:
-            view = view[os.write(state.fd, view) :]
+        path = state.prepared.path
+        try:
+            if state.fd is None:  # as runs/scheduler.py's runs: no line, no results file
+                state.fd = _open_append(path)
+            _write_all(state.fd, b"".join(keep))
+        except _Partial as cut:
+            saved = b"".join(keep)[: cut.written].count(b"\n")
+            raise WriteFailed(path, cut.reason, keep[saved:]) from None
+        except OSError as exc:
+            raise WriteFailed(path, exc.strerror or type(exc).__name__, keep) from None
+
+
+class _Partial(Exception):
+    """A write that failed after `written` bytes went out."""
+
+    def __init__(self, written: int, reason: str) -> None:
+        self.written = written
+        self.reason = reason
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """All of `data` to `fd` (os.write may take a part of it); `_Partial` when it fails."""
+    view = memoryview(data)
+    written = 0
+    while written < len(data):
+        try:
+            written += os.write(fd, view[written:])
+        except OSError as exc:
+            raise _Partial(written, exc.strerror or type(exc).__name__) from None
+
+
+def _with_queued(failed: WriteFailed, events: queue.Queue[Event], i: int) -> WriteFailed:
+    """`failed` counting also the lines of run `i` that had come back but were still queued
+    when its file failed (its shards are stopped: those answers are redone on resume)."""
+    unsaved = list(failed.unsaved)
+    with contextlib.suppress(queue.Empty):
+        while True:
+            kind, (j, _), value = events.get_nowait()
+            if kind == "lines" and j == i:
+                unsaved += value.splitlines()
+    return WriteFailed(failed.path, failed.reason, unsaved)
 
 
 def _summarise(state: _Run) -> int | BaseException:
@@ -352,6 +405,9 @@ def _summarise(state: _Run) -> int | BaseException:
         warmup=parse_warmup(p.cfg.warmup),
         processes=state.shards,  # batch --processes N keeps its runs' own processes at 1
     )
+    if state.write_failure is not None:
+        print(f"error: {state.write_failure.message()}", file=sys.stderr)
+        return exit_codes.ERROR
     if state.error is not None:
         return ConfigError(state.error)
     from asyncbench.core.exit_codes import most_serious
