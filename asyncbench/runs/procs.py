@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import pickle
 import signal
 import threading
@@ -27,7 +28,9 @@ _KINDS = {tag: kind for kind, tag in _TAGS.items()}
 
 def _child(conn: Any, task: ShardTask) -> None:
     """The child's whole life: run the shard, send its lines and then its end."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the children itself
+    # the parent stops the children itself (a terminal's Ctrl-C reaches the whole process
+    # group): SIGTERM from it, which the shard's engine takes as a run of its own takes SIGINT
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     lock = threading.Lock()
 
     def emit(kind: str, data: bytes) -> None:
@@ -74,10 +77,21 @@ class ProcessExecutor:
 
         threading.Thread(target=read, name=f"shard-{task.key}", daemon=True).start()
 
-    def stop(self) -> None:
+    def interrupt(self) -> None:
+        """SIGTERM to every child: a shard whose engine runs finishes its requests in flight,
+        sends their lines and ends (shard_worker); one still starting simply exits."""
         for proc in self.children:
             if proc.is_alive():
-                proc.terminate()
+                with contextlib.suppress(OSError):
+                    os.kill(proc.pid, signal.SIGTERM)
+
+    def stop(self) -> None:
+        """End every child now: a second SIGTERM stops a shard's engine at once (its
+        answers in hand are still sent); one that lingers is killed."""
+        self.interrupt()
         for proc in self.children:
             with contextlib.suppress(Exception):
                 proc.join(5)
+                if proc.is_alive():
+                    proc.kill()
+                    proc.join(1)

@@ -143,6 +143,11 @@ class RayExecutor:
 
         threading.Thread(target=read, name=f"ray-shard-{task.key}", daemon=True).start()
 
+    def interrupt(self) -> None:
+        """A Ray task cannot be signalled into a graceful stop: it is cancelled (its requests
+        in flight are sent again by a rerun)."""
+        self.stop()
+
     def stop(self) -> None:
         import ray
 

@@ -1005,11 +1005,12 @@ def _outcome(cfg, engine, stats, source_stats, redact, budget, summary=None) -> 
 
         return BUDGET_EXIT
     if stats.interrupted:
-        print(
-            f"interrupted by {stats.interrupted}: {stats.done} samples written; "
-            "rerun the same command to resume",
-            file=sys.stderr,
-        )
+        if summary is not None:  # a shard's driver says it for the whole run
+            print(
+                f"interrupted by {stats.interrupted}: {stats.done} samples written; "
+                "rerun the same command to resume",
+                file=sys.stderr,
+            )
         return 143 if stats.interrupted == "SIGTERM" else 130
     if summary is None:
         return exit_codes.OK

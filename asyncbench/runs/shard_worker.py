@@ -19,7 +19,9 @@ import asyncio
 import os
 import re
 import shutil
+import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -160,6 +162,9 @@ async def _run_shard(task: ShardTask, emit: Emit) -> ShardEnd:
 
     def on_engine(engine: Any, stats: Any) -> None:
         seen["stats"] = stats
+        if threading.current_thread() is threading.main_thread():  # a child process
+            # the driver's SIGTERM: the first finishes what is in flight, a second stops now
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, engine.stop, "SIGTERM")
 
     scratch = Path(tempfile.mkdtemp(prefix="asyncbench-shard-"))
     money = None if task.ledger is None else RemoteMoney(task.ledger)

@@ -30,7 +30,9 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import signal
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -66,7 +68,11 @@ class Executor(Protocol):
 
     def submit(self, task: ShardTask, post: Callable[[Event], None]) -> None: ...
 
-    def stop(self) -> None: ...
+    def interrupt(self) -> None:
+        """Ask every running shard to finish what it has in flight and end (a first signal)."""
+
+    def stop(self) -> None:
+        """End every shard now."""
 
 
 def slot_count(shards: int, parallelism: int | None, n_budgets: int) -> int:
@@ -97,6 +103,7 @@ class _Run:
     ends: list[ShardEnd] = field(default_factory=list)
     error: str | None = None
     write_failure: WriteFailed | None = None  # the driver could not append to its files
+    interrupted: str | None = None  # the signal that stopped the command (SIGINT, SIGTERM)
     redos: int = 0
     started: float = field(default_factory=time.monotonic)
     slots: int = 1  # how many of its shards run at once (the last wave's size)
@@ -120,9 +127,35 @@ def run_sharded(
         ledger.open_journal(path)
     server = LedgerServer(ledger, paths, getattr(executor, "ledger_host", "127.0.0.1"))
     try:
-        return _drive_shards(runs, shards, executor, ledger, server.address)
+        with _Signals() as signals:
+            return _drive_shards(runs, shards, executor, ledger, server.address, signals)
     finally:
         server.close()
+
+
+class _Signals:
+    """SIGINT and SIGTERM as a run of its own takes them: the first asks the shards to finish
+    what they have in flight (answers already paid for are written), the second ends them
+    now. The handlers only note the signal; the driver's loop acts on it (within its 0.1 s
+    poll), so no exception lands in the middle of a write. Off the main thread nothing is
+    installed (Ctrl-C is then a KeyboardInterrupt, which ends the shards at once)."""
+
+    def __init__(self) -> None:
+        self.got: list[str] = []
+        self._old: dict[int, Any] = {}
+
+    def _note(self, signum: int, frame: object) -> None:
+        self.got.append(signal.Signals(signum).name)
+
+    def __enter__(self) -> _Signals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._note)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
 
 
 def _drive_shards(
@@ -131,7 +164,9 @@ def _drive_shards(
     executor: Executor,
     ledger: Ledger,
     address: LedgerAddress,
+    signals: _Signals | None = None,
 ) -> list[int | BaseException]:
+    got = signals.got if signals is not None else []
     states = [_Run(p, shards, left=set(range(shards)), done_parts=_scan_parts(p)) for p in runs]
     budgets: dict[Any, _Budget] = {}
     n_budgets = len({budget_key(p) for p in runs})
@@ -156,6 +191,9 @@ def _drive_shards(
             if state.error is not None:
                 state.left.discard(k)
                 continue
+            if got:  # the command is stopping on a signal: nothing new starts
+                state.left.discard(k)
+                continue
             if ledger.stopped:  # the budget is spent: nothing new starts
                 state.ends.append(ShardEnd(BUDGET_EXIT))
                 state.left.discard(k)
@@ -175,12 +213,29 @@ def _drive_shards(
         state.prepared.lock.release()
         open_runs.discard(i)
 
+    def stop_now(end: ShardEnd) -> list[int | BaseException]:
+        executor.stop()
+        for i in list(open_runs):
+            states[i].ends.append(end)
+            finish(i)
+        return outcomes
+
     for budget in budgets.values():
         launch(budget)
+    asked = 0  # signals acted on
     try:
         while open_runs:
+            if len(got) > asked:
+                asked = len(got)
+                for state in states:
+                    state.interrupted = got[0]
+                if asked > 1:  # a second signal: stop now
+                    return stop_now(ShardEnd(exit_codes.INTERRUPTED))
+                executor.interrupt()
+                for budget in budgets.values():
+                    launch(budget)  # drops the shards not started
             try:
-                kind, (i, k), value = events.get(timeout=0.5)
+                kind, (i, k), value = events.get(timeout=0.1)
             except queue.Empty:
                 for i in [i for i in open_runs if not states[i].left]:
                     finish(i)
@@ -208,6 +263,9 @@ def _drive_shards(
             if kind == "lost" and state.error is None and ledger.stopped:
                 state.ends.append(ShardEnd(BUDGET_EXIT))  # not redone: the budget is spent
                 state.left.discard(k)
+            elif kind == "lost" and got:  # stopped by the signal before its engine ran
+                state.ends.append(ShardEnd(exit_codes.INTERRUPTED))
+                state.left.discard(k)
             elif kind == "lost" and state.error is None:
                 state.redos += 1
                 what = f"{state.prepared.cfg.model_name} {_label(state)} shard {k}/{shards}"
@@ -230,12 +288,10 @@ def _drive_shards(
             launch(budget)
             if not state.left and i in open_runs:
                 finish(i)
-    except KeyboardInterrupt:
-        executor.stop()
-        for i in list(open_runs):
-            states[i].ends.append(ShardEnd(130))
-            finish(i)
-        return outcomes
+    except KeyboardInterrupt:  # off the main thread: no handlers, Ctrl-C ends the shards now
+        for state in states:
+            state.interrupted = "SIGINT"
+        return stop_now(ShardEnd(exit_codes.INTERRUPTED))
     finally:
         executor.stop()
     return outcomes
@@ -386,8 +442,8 @@ def _summarise(state: _Run) -> int | BaseException:
 
     say_lengths(p.cfg, stats.length_off)
     codes = [end.code for end in state.ends]
-    if 130 in codes:
-        stats.interrupted = "SIGINT"
+    if state.interrupted is not None:
+        stats.interrupted = state.interrupted
     pool = EndpointPool(p.urls, 1)
     finished = state.error is None and not any(codes)
     record_end(p.cfg, p.path, p.total, source, ds=p.ds)  # the driver, the file's one writer
@@ -410,6 +466,13 @@ def _summarise(state: _Run) -> int | BaseException:
         return exit_codes.ERROR
     if state.error is not None:
         return ConfigError(state.error)
+    if state.interrupted is not None:  # as runner._outcome says it for a run of its own
+        print(
+            f"interrupted by {state.interrupted}: {len(state.written)} samples written; "
+            "rerun the same command to resume",
+            file=sys.stderr,
+        )
+        return exit_codes.TERMINATED if state.interrupted == "SIGTERM" else exit_codes.INTERRUPTED
     from asyncbench.core.exit_codes import most_serious
     from asyncbench.runs.verdict import verdict
 
