@@ -168,3 +168,39 @@ async def test_a_signal_under_processes_finishes_what_is_in_flight_as_one_proces
     assert said in err, err[-2000:]
     assert "Traceback" not in err, err[-3000:]
     assert code == (130 if sig == signal.SIGINT else 143)
+
+
+@pytest.mark.parametrize("mode", [[], ["--sequential"]])
+async def test_a_batch_split_refused_before_its_start_shows_no_figures_of_the_file_there(
+    mode: list[str], dataset: Path, tmp_path: Path
+) -> None:
+    """The results file there is another run's (another --revision): the split is "not
+    started" in every batch mode, and that run's figures are neither in the batch table nor
+    scored as this batch's (`batch --sequential` showed them as its own, status "error")."""
+    results = tmp_path / "r"
+    async with server() as srv:
+        first = [*run_args(dataset, srv.endpoints, results), "--revision", "v1"]
+        code, _, err = await finish(await start(first))
+        assert code == 0, err[-2000:]
+        batch = [
+            "batch",
+            "--model",
+            "aldea/default",
+            "--datasets",
+            "ami",
+            "--dataset_path",
+            str(dataset),
+            "--aldea_endpoints",
+            srv.endpoints,
+            "--results_dir",
+            str(results),
+            "--revision",
+            "v2",
+            "--no_progress",
+            *mode,
+        ]
+        code, out, err = await finish(await start(batch))
+    assert code == 1, err[-3000:]
+    (row,) = [line for line in err.splitlines() if line.startswith("aldea/default ")]
+    assert row.split()[2:] == ["not", "started", "-", "-", "-", "-", "-"], row
+    assert "WER" not in out, out  # no score table: this batch scored nothing

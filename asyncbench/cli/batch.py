@@ -259,7 +259,7 @@ def _settle(outcome: SplitOutcome, result: int | BaseException) -> int:
     from asyncbench.reporting.summary import read_summary
 
     if isinstance(result, BaseException):
-        from asyncbench.runs.scheduler import NotStarted
+        from asyncbench.runs.runner import NotStarted
 
         why = str(result)
         if not isinstance(result, ConfigError):

@@ -391,12 +391,23 @@ def run(cfg: RunConfig, ledger: Ledger | None = None) -> int:
         gc.enable()
 
 
+class NotStarted(ConfigError):
+    """A run that could not start (a missing key, a missing config, another run's results
+    file): nothing was sent or written, so a batch reports it and runs the others, and never
+    shows or scores the file that is there as this run's."""
+
+
 def _run(cfg: RunConfig, ledger: Ledger) -> int:
     import gc
 
     from asyncbench.runs.ledger_wire import LocalMoney
 
-    prepared = prepare(cfg)
+    try:
+        prepared = prepare(cfg)
+    except NotStarted:
+        raise
+    except ConfigError as exc:  # as a batch in one loop or on shards names it (run_all)
+        raise NotStarted(str(exc)) from None
     try:
         import uvloop
 

@@ -53,6 +53,7 @@ from asyncbench.engine.endpoints import EndpointPool
 from asyncbench.reporting.batch_progress import BatchProgress, Lane
 from asyncbench.runs.limits import check_batch_open_files
 from asyncbench.runs.runner import (
+    NotStarted,
     Prepared,
     RunConfig,
     Shared,
@@ -68,11 +69,6 @@ if TYPE_CHECKING:
     from asyncbench.engine.pipeline import Engine
     from asyncbench.engine.stats import RunStats
     from asyncbench.runs.ledger import Ledger
-
-
-class NotStarted(ConfigError):
-    """A run of the batch that could not start (a missing key, a missing config): the batch
-    reports it and runs the others."""
 
 
 @dataclass

@@ -553,8 +553,7 @@ def run_all_sharded(
 ) -> list[int | BaseException]:
     """A batch's runs, each cut into `shards` on `executor`: prepare every run here (a run
     that cannot start is its `NotStarted`), then drive the rest (scheduler.run_all's shape)."""
-    from asyncbench.runs.runner import prepare
-    from asyncbench.runs.scheduler import NotStarted
+    from asyncbench.runs.runner import NotStarted, prepare
 
     results: list[int | BaseException] = []
     ready: list[tuple[int, Prepared]] = []
