@@ -204,3 +204,46 @@ async def test_a_batch_split_refused_before_its_start_shows_no_figures_of_the_fi
     (row,) = [line for line in err.splitlines() if line.startswith("aldea/default ")]
     assert row.split()[2:] == ["not", "started", "-", "-", "-", "-", "-"], row
     assert "WER" not in out, out  # no score table: this batch scored nothing
+
+
+async def test_a_batch_split_that_fails_before_its_summary_shows_no_older_figures(
+    tmp_path: Path,
+) -> None:
+    """A `--use_url` split whose viewer is down once the batch runs: it ends "error" before
+    any summary, so the batch table shows no figures for it; the summary beside its file is
+    an earlier run's (5 samples), not this batch's."""
+    from .loopback import closed_port
+    from .support import MockServer, cli_env, make_dataset
+    from .test_use_url import DATASET, TOKEN, use_url
+
+    hub = tmp_path / "hub"
+    make_dataset(hub / DATASET, {("librispeech", "test.clean"): 8}, fmt="wav", seconds=0.3)
+    from asyncbench.servers.mock import MockConfig
+
+    results = tmp_path / "r"
+    async with (
+        MockServer(MockConfig(viewer_root=hub), protocols=("viewer",)) as viewer,
+        server() as aldea,
+    ):
+        code, _, err = await use_url(viewer, aldea.endpoints, results, "--max_samples", "5")
+        assert code == 0, err[-2000:]
+        env = cli_env(HF_DATASETS_SERVER_URL=f"http://127.0.0.1:{closed_port()}", HF_TOKEN=TOKEN)
+        batch = [
+            "batch",
+            "--use_url",
+            "--model",
+            "aldea/default",
+            "--datasets",
+            "librispeech:test.clean",
+            "--dataset_path",
+            DATASET,
+            "--aldea_endpoints",
+            aldea.endpoints,
+            "--results_dir",
+            str(results),
+            "--no_progress",
+        ]
+        code, _, err = await finish(await start(batch, env))
+    assert code == 1, err[-3000:]
+    (row,) = [line for line in err.splitlines() if line.startswith("aldea/default ")]
+    assert row.split()[2:] == ["error", "-", "-", "-", "-", "-"], row
