@@ -247,3 +247,41 @@ async def test_a_batch_split_that_fails_before_its_summary_shows_no_older_figure
     assert code == 1, err[-3000:]
     (row,) = [line for line in err.splitlines() if line.startswith("aldea/default ")]
     assert row.split()[2:] == ["error", "-", "-", "-", "-", "-"], row
+
+
+async def test_a_lost_worker_s_samples_count_in_this_run_s_figures(tmp_path: Path) -> None:
+    """`--processes 2` with one child killed mid-run: the samples it had sent back are in the
+    file and are this run's, so "this run: N samples written" counts them (the shards'
+    counters, all the summary added up, never arrive from a killed child)."""
+    import os
+
+    from .faultkit import numbered_dataset, results_file, wait_until, whole_lines
+    from .raycluster import _procs
+
+    data = numbered_dataset(tmp_path / "esb", 60)
+    async with server(latency=0.05) as srv:
+        results = tmp_path / "r"
+        args = run_args(data, srv.endpoints, results, "--max_workers", "4", "--processes", "2")
+        proc = await start(args)
+        path = results_file(data, results)
+
+        def children() -> list[int]:
+            return [
+                pid
+                for pid, (ppid, cmd) in _procs().items()
+                if ppid == proc.pid and "spawn_main" in cmd
+            ]
+
+        def written() -> int:
+            return len(whole_lines(path)[0]) if path.exists() else 0
+
+        # both children have sent lines back (each holds half the in-flight budget)
+        await wait_until(lambda: written() >= 20 and len(children()) == 2, proc, what="lines")
+        os.kill(children()[0], signal.SIGKILL)
+        code, _, err = await finish(proc)
+    assert code == 0, err[-3000:]
+    assert "lost its worker" in err
+    rows, _ = whole_lines(path)
+    assert len(rows) == 60
+    assert "this run: 60 samples written (60 ok, 0 too short to send, 0 failed)" in err, err
+    assert "came back from a worker that was lost or stopped" in err, err

@@ -34,7 +34,7 @@ import signal
 import sys
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -44,7 +44,7 @@ import orjson
 from asyncbench.core import exit_codes
 from asyncbench.core.errors import ConfigError
 from asyncbench.results.parts import DoneParts, parts_path, read_parts, scan_parts
-from asyncbench.results.store import WriteFailed
+from asyncbench.results.store import OK, SKIPPED_SHORT, WriteFailed
 from asyncbench.runs.budget import BUDGET_EXIT
 from asyncbench.runs.ledger import Ledger
 from asyncbench.runs.ledger_wire import LedgerAddress, LedgerServer
@@ -99,6 +99,7 @@ class _Run:
     parts_fd: int | None = None  # its parts side file, likewise
     done_parts: DoneParts = field(default_factory=dict)  # what that side file holds
     written: set[str] = field(default_factory=set)
+    tally: _Tally = field(default_factory=lambda: _Tally())
     left: set[int] = field(default_factory=set)
     ends: list[ShardEnd] = field(default_factory=list)
     error: str | None = None
@@ -359,12 +360,15 @@ def _append_new(state: _Run, data: bytes) -> None:
     again that its lost worker had already sent). `WriteFailed` names the lines not saved."""
     done = state.prepared.resume.done_ids
     keep = []
+    ends: list[tuple[str, str | None]] = []  # each kept line's (status, error kind)
     for line in data.splitlines(keepends=True):
-        sample_id = orjson.loads(line)["id"]
+        obj = orjson.loads(line)
+        sample_id = obj["id"]
         if sample_id in done or sample_id in state.written:
             continue
         state.written.add(sample_id)
         keep.append(line)
+        ends.append((obj.get("status"), obj.get("error_kind")))
     if keep:
         path = state.prepared.path
         try:
@@ -373,9 +377,43 @@ def _append_new(state: _Run, data: bytes) -> None:
             _write_all(state.fd, b"".join(keep))
         except _Partial as cut:
             saved = b"".join(keep)[: cut.written].count(b"\n")
+            state.tally.add(ends[:saved])
             raise WriteFailed(path, cut.reason, keep[saved:]) from None
         except OSError as exc:
             raise WriteFailed(path, exc.strerror or type(exc).__name__, keep) from None
+        state.tally.add(ends)
+
+
+@dataclass
+class _Tally:
+    """What the driver wrote to a run's results file this command, by how each sample ended:
+    the run's true "samples written" (a killed or lost shard's own counters never arrive)."""
+
+    ok: int = 0
+    skipped_short: int = 0
+    failed_by_kind: Counter[str] = field(default_factory=Counter)
+
+    def add(self, ends: list[tuple[str, str | None]]) -> None:
+        for status, kind in ends:
+            if status == OK:
+                self.ok += 1
+            elif status == SKIPPED_SHORT:
+                self.skipped_short += 1
+            else:
+                self.failed_by_kind[kind or "unknown"] += 1
+
+    @property
+    def done(self) -> int:
+        return self.ok + self.skipped_short + self.failed_by_kind.total()
+
+    def onto(self, stats: Any) -> int:
+        """Put these counts in the merged shard counters; how many samples were written
+        that those counters lacked (a lost worker's), whose timings they lack too."""
+        missing = self.done - stats.done
+        stats.done, stats.ok, stats.skipped_short = self.done, self.ok, self.skipped_short
+        stats.failed = self.failed_by_kind.total()
+        stats.failed_by_kind = Counter(self.failed_by_kind)
+        return max(0, missing)
 
 
 class _Partial(Exception):
@@ -438,6 +476,7 @@ def _summarise(state: _Run) -> int | BaseException:
         source.dropped_empty_reference = max(e.dropped_empty_reference for e in ends)
     stats.ended = time.monotonic()
     stats.handed_out_at = drain_start(stats.handed_out_at, state.slots)
+    untimed = state.tally.onto(stats)
     from asyncbench.runs.runner import say_lengths
 
     say_lengths(p.cfg, stats.length_off)
@@ -461,6 +500,13 @@ def _summarise(state: _Run) -> int | BaseException:
         warmup=parse_warmup(p.cfg.warmup),
         processes=state.shards,  # batch --processes N keeps its runs' own processes at 1
     )
+    if untimed:
+        print(
+            f"note: {untimed} of the samples written came back from a worker that was lost or "
+            "stopped: counted above, but their timings are not in the latency and throughput "
+            "figures",
+            file=sys.stderr,
+        )
     if state.write_failure is not None:
         print(f"error: {state.write_failure.message()}", file=sys.stderr)
         return exit_codes.ERROR
