@@ -285,3 +285,45 @@ async def test_a_lost_worker_s_samples_count_in_this_run_s_figures(tmp_path: Pat
     assert len(rows) == 60
     assert "this run: 60 samples written (60 ok, 0 too short to send, 0 failed)" in err, err
     assert "came back from a worker that was lost or stopped" in err, err
+
+
+async def test_a_batch_stopped_by_ctrl_c_lists_the_splits_it_never_started_as_not_started(
+    tmp_path: Path,
+) -> None:
+    from .faultkit import wait_until
+    from .support import make_dataset
+
+    data = make_dataset(
+        tmp_path / "esb", {("ami", "test"): 4, ("earnings22", "test"): 4}, fmt="wav"
+    )
+    async with server(plan=lambda port, n, body: Action(hang=True)) as srv:
+        batch = [
+            "batch",
+            "--model",
+            "aldea/default",
+            "--datasets",
+            "ami earnings22",
+            "--dataset_path",
+            str(data),
+            "--aldea_endpoints",
+            srv.endpoints,
+            "--results_dir",
+            str(tmp_path / "r"),
+            "--max_runs",
+            "1",
+            "--grace",
+            "0.5",
+            "--no_progress",
+        ]
+        proc = await start(batch)
+        await wait_until(lambda: srv.in_flight > 0, proc, what="the first split's requests")
+        proc.send_signal(signal.SIGINT)
+        code, _, err = await finish(proc)
+    assert code == 130, err[-3000:]
+    rows = {
+        line.split()[1]: line.split()[2:4]
+        for line in err.splitlines()
+        if line.startswith("aldea/default ")
+    }
+    assert rows["ami/test"] == ["interrupted", "-"], err[-3000:]
+    assert rows["earnings22/test"] == ["not", "started"], err[-3000:]

@@ -198,9 +198,11 @@ async def run_budgets(
 
     money = LocalMoney(ledger)
     budgets = plan_budgets(runs)
-    outcomes: list[int | BaseException] = [ConfigError("not started: the batch was stopped")] * len(
-        runs
-    )
+    # a run the batch stopped before it began sent and wrote nothing: "not started" (its
+    # results file, if any, is an earlier run's), not an error of its own
+    outcomes: list[int | BaseException] = [
+        NotStarted("not started: the batch was stopped first")
+    ] * len(runs)
     gate = asyncio.Semaphore(max_runs) if max_runs else None
     stopping: list[str] = []
     # one pool for the batch's runs, which all take the batch's options
