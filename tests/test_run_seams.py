@@ -287,9 +287,12 @@ async def test_a_lost_worker_s_samples_count_in_this_run_s_figures(tmp_path: Pat
     assert "came back from a worker that was lost or stopped" in err, err
 
 
+@pytest.mark.parametrize("executor", [[], ["--processes", "2"]])
 async def test_a_batch_stopped_by_ctrl_c_lists_the_splits_it_never_started_as_not_started(
-    tmp_path: Path,
+    executor: list[str], tmp_path: Path
 ) -> None:
+    """In one loop and on shards alike: the split the batch never began is "not started",
+    and no summary is written for it (a file of 0 samples would replace an earlier run's)."""
     from .faultkit import wait_until
     from .support import make_dataset
 
@@ -314,7 +317,11 @@ async def test_a_batch_stopped_by_ctrl_c_lists_the_splits_it_never_started_as_no
             "--grace",
             "0.5",
             "--no_progress",
+            *executor,
         ]
+        if executor:
+            batch.remove("--max_runs")
+            batch.remove("1")
         proc = await start(batch)
         await wait_until(lambda: srv.in_flight > 0, proc, what="the first split's requests")
         proc.send_signal(signal.SIGINT)
@@ -327,3 +334,4 @@ async def test_a_batch_stopped_by_ctrl_c_lists_the_splits_it_never_started_as_no
     }
     assert rows["ami/test"] == ["interrupted", "-"], err[-3000:]
     assert rows["earnings22/test"] == ["not", "started"], err[-3000:]
+    assert [p.name for p in (tmp_path / "r").glob("*earnings22*summary.json")] == []

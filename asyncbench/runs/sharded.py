@@ -48,7 +48,7 @@ from asyncbench.results.store import OK, SKIPPED_SHORT, WriteFailed
 from asyncbench.runs.budget import BUDGET_EXIT
 from asyncbench.runs.ledger import Ledger
 from asyncbench.runs.ledger_wire import LedgerAddress, LedgerServer
-from asyncbench.runs.runner import Prepared, expected_samples, record_end, run_info
+from asyncbench.runs.runner import NotStarted, Prepared, expected_samples, record_end, run_info
 from asyncbench.runs.scheduler import budget_key
 from asyncbench.runs.shard_worker import ShardEnd, ShardTask, provider_env
 
@@ -106,6 +106,7 @@ class _Run:
     write_failure: WriteFailed | None = None  # the driver could not append to its files
     interrupted: str | None = None  # the signal that stopped the command (SIGINT, SIGTERM)
     redos: int = 0
+    launched: int = 0  # shards handed to the executor (a redo counts again)
     started: float = field(default_factory=time.monotonic)
     slots: int = 1  # how many of its shards run at once (the last wave's size)
 
@@ -201,6 +202,7 @@ def _drive_shards(
                 continue
             share = budget.slots.pop(0)
             budget.busy[(i, k)] = share
+            state.launched += 1
             executor.submit(_task(state, i, k, share, address), events.put)
 
     def finish(i: int) -> None:
@@ -210,7 +212,10 @@ def _drive_shards(
                 os.close(fd)
         through = state.error is None and not any(end.code for end in state.ends)
         ledger.close_journal(str(state.prepared.path), compact=through)
-        outcomes[i] = _summarise(state)
+        if state.launched or state.error is not None:
+            outcomes[i] = _summarise(state)
+        else:  # stopped (a signal, the budget) before any shard of it began, as in one loop
+            outcomes[i] = BUDGET_EXIT if ledger.stopped and not got else _NOT_STARTED
         state.prepared.lock.release()
         open_runs.discard(i)
 
@@ -296,6 +301,10 @@ def _drive_shards(
     finally:
         executor.stop()
     return outcomes
+
+
+#: a run whose shards never began, the command stopping first (scheduler.run_budgets' own)
+_NOT_STARTED = NotStarted("not started: the batch was stopped first")
 
 
 def _label(state: _Run) -> str:
@@ -599,7 +608,7 @@ def run_all_sharded(
 ) -> list[int | BaseException]:
     """A batch's runs, each cut into `shards` on `executor`: prepare every run here (a run
     that cannot start is its `NotStarted`), then drive the rest (scheduler.run_all's shape)."""
-    from asyncbench.runs.runner import NotStarted, prepare
+    from asyncbench.runs.runner import prepare
 
     results: list[int | BaseException] = []
     ready: list[tuple[int, Prepared]] = []
