@@ -335,3 +335,25 @@ async def test_a_batch_stopped_by_ctrl_c_lists_the_splits_it_never_started_as_no
     assert rows["ami/test"] == ["interrupted", "-"], err[-3000:]
     assert rows["earnings22/test"] == ["not", "started"], err[-3000:]
     assert [p.name for p in (tmp_path / "r").glob("*earnings22*summary.json")] == []
+
+
+async def test_a_shard_is_estimated_and_budgeted_on_its_own_slice(
+    dataset: Path, tmp_path: Path
+) -> None:
+    """`--shard i/n` sends only its slice: the estimate says that slice's clips and cost, and a
+    budget that covers the slice (not the whole split) lets it run."""
+    from asyncbench.sources.dataset import in_shard
+
+    from .faultkit import sample_id
+
+    mine = [i for i in range(N) if in_shard(sample_id(i), 0, 2)]
+    assert 0 < len(mine) < N
+    # every clip (0.2 .. 0.9 s) is billed 1 s at 1 USD a second: the slice costs len(mine)
+    budget = ("--budget_usd", str(len(mine) + 0.5))
+    async with server() as srv:
+        args = run_args(dataset, srv.endpoints, tmp_path / "r", *PRICE, *budget, "--shard", "0/2")
+        code, _, err = await finish(await start(args))
+    assert code == 0, err[-2000:]
+    assert f"audio to send: {len(mine)} clips," in err, err[-2000:]
+    assert f"estimated cost $ {len(mine):.4f}" in err, err[-2000:]
+    assert len(srv.seen) == len(mine)

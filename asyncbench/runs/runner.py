@@ -509,6 +509,7 @@ def _prepare_locked(cfg: RunConfig, lock: ResultsLock) -> Prepared:
         price_per_hour=cfg.price_per_hour,
         measure=not cfg.use_url,
         revision=cfg.revision,
+        shard=cfg.shard,  # a --shard i/n run sends (and is budgeted on) its slice only
     )
     if cfg.preflight:
         for reason in asyncio.run(preflight(urls, min(cfg.connect_timeout, 5.0))):
