@@ -86,12 +86,10 @@ class ProcessExecutor:
                     os.kill(proc.pid, signal.SIGTERM)
 
     def stop(self) -> None:
-        """End every child now: a second SIGTERM stops a shard's engine at once (its
-        answers in hand are still sent); one that lingers is killed."""
-        self.interrupt()
+        """End every child now (SIGKILL: a child's SIGTERM is its gentle stop)."""
+        for proc in self.children:
+            if proc.is_alive():
+                proc.kill()
         for proc in self.children:
             with contextlib.suppress(Exception):
                 proc.join(5)
-                if proc.is_alive():
-                    proc.kill()
-                    proc.join(1)
