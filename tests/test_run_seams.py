@@ -296,8 +296,10 @@ async def test_a_batch_stopped_by_ctrl_c_lists_the_splits_it_never_started_as_no
     from .faultkit import wait_until
     from .support import make_dataset
 
+    # 8 ami clips: both of its shards hold some (4 would leave shard 0 empty, which ends at
+    # once and lets an earnings22 shard begin), and the server holds every request
     data = make_dataset(
-        tmp_path / "esb", {("ami", "test"): 4, ("earnings22", "test"): 4}, fmt="wav"
+        tmp_path / "esb", {("ami", "test"): 8, ("earnings22", "test"): 4}, fmt="wav"
     )
     async with server(plan=lambda port, n, body: Action(hang=True)) as srv:
         batch = [
