@@ -93,13 +93,17 @@ async def test_over_the_limit_is_chunked_and_stitched_under_it_sent_whole(
     ]
 
 
+@pytest.mark.parametrize("processes", ["1", "2"])
 async def test_resume_sends_only_the_missing_parts(
-    split: tuple[Path, dict[str, str]], tmp_path: Path
+    processes: str, split: tuple[Path, dict[str, str]], tmp_path: Path
 ) -> None:
+    """Also with `--processes 2`: a shard's parts come back to the driver, which keeps them
+    beside the results file (they were in the shard's temporary folder, gone with it, so a
+    rerun paid for every part of an unfinished recording again)."""
     data, refs = split
     results = tmp_path / "results"
     async with MockServer() as mock:
-        code, _, err, rows = await run(mock.url, data, results)
+        code, _, err, rows = await run(mock.url, data, results, "--processes", processes)
         assert code == 0, err
         # as if killed after the 20-minute recording's first two parts came back: no final
         # line for it, and its last part not recorded
@@ -109,7 +113,7 @@ async def test_resume_sends_only_the_missing_parts(
         side = parts_path(path)
         side.write_bytes(b"".join(side.read_bytes().splitlines(keepends=True)[:2]))
         before = mock.state.counters["openai.requests"]
-        code, _, err, rows = await run(mock.url, data, results)
+        code, _, err, rows = await run(mock.url, data, results, "--processes", processes)
         sent = mock.state.counters["openai.requests"] - before
     assert code == 0, err
     assert "resuming" in err and "2 finished" in err

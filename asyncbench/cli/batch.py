@@ -67,6 +67,9 @@ class SplitOutcome:
     results: Path
     summary: dict[str, Any] | None = None
     error: str | None = None
+    # the summary beside the results file when the batch began (an earlier run's): a run
+    # that ends in an error before writing its own must not be shown with it
+    before: dict[str, Any] | None = None
 
 
 def check_languages(
@@ -230,7 +233,7 @@ def run_batch(
                 )
                 outcomes.append(SplitOutcome(model, config, split, "skipped", path, previous))
                 continue
-            outcome = SplitOutcome(model, config, split, "pending", path)
+            outcome = SplitOutcome(model, config, split, "pending", path, before=previous)
             outcomes.append(outcome)
             todo.append((outcome, cfg))
     from asyncbench.runs.ledger import Ledger
@@ -259,7 +262,7 @@ def _settle(outcome: SplitOutcome, result: int | BaseException) -> int:
     from asyncbench.reporting.summary import read_summary
 
     if isinstance(result, BaseException):
-        from asyncbench.runs.scheduler import NotStarted
+        from asyncbench.runs.runner import NotStarted
 
         why = str(result)
         if not isinstance(result, ConfigError):
@@ -271,17 +274,25 @@ def _settle(outcome: SplitOutcome, result: int | BaseException) -> int:
         outcome.status = "not started" if isinstance(result, NotStarted) else "error"
         outcome.error = why
         # a run that never started wrote nothing: a file there is another run's (its sidecar
-        # said so), whose figures are not this batch's
-        outcome.summary = None if outcome.status == "not started" else read_summary(outcome.results)
+        # said so), whose figures are not this batch's; nor are those of a summary the run
+        # did not get to write (its viewer was down), left there by an earlier run
+        summary = None if outcome.status == "not started" else read_summary(outcome.results)
+        outcome.summary = None if summary == outcome.before else summary
         return 0
     outcome.summary = read_summary(outcome.results)
-    outcome.status = {
+    outcome.status = run_status(result)
+    return result
+
+
+def run_status(code: int) -> str:
+    """How a run that returned `code` ended, as a batch's table and a sweep's levels say it:
+    a run stopped early (Ctrl-C, a stall, the budget) is not `done`, whatever it wrote."""
+    return {
         exit_codes.INTERRUPTED: "interrupted",
         exit_codes.TERMINATED: "interrupted",
         exit_codes.STALLED: "stalled",
         exit_codes.BUDGET: "budget",
-    }.get(result, "done")
-    return result
+    }.get(code, "done")
 
 
 def announce(cfg: RunConfig) -> None:

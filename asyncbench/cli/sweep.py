@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from asyncbench.core import exit_codes
 from asyncbench.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -343,7 +344,7 @@ def run_sweep(
     level_seconds: float | None = None,
 ) -> tuple[dict[str, Any], int]:
     """One run per level, in order; (the sweep's figures, exit code)."""
-    from asyncbench.cli.batch import is_complete
+    from asyncbench.cli.batch import is_complete, run_status
     from asyncbench.reporting.summary import read_summary
     from asyncbench.runs.ledger import Ledger, close_command
     from asyncbench.runs.runner import results_path, run
@@ -375,8 +376,17 @@ def run_sweep(
         if open_loop:
             what = f"{base.arrival} arrivals at {level:g} requests/s"
         print(f"== sweep level {level:g}: {what}", file=err)
-        code = run(cfg, ledger)
-        rows.append(row_of(level, read_summary(path), "done"))
+        try:
+            code = run(cfg, ledger)
+        except ConfigError:
+            # a fatal error (a key rejected at this level): the levels before it keep their
+            # figures in sweep.json, and what the sweep spent is said before the error's line;
+            # the level itself is judged by nothing (its summary may be an earlier run's)
+            rows.append(row_of(level, None, "error"))
+            _result(base, rows, rates, threshold, root, level_seconds)
+            close_command(ledger, exit_codes.CONFIG)
+            raise
+        rows.append(row_of(level, read_summary(path), run_status(code)))
         if code:
             code = close_command(ledger, code)
             return _result(base, rows, rates, threshold, root, level_seconds), code

@@ -13,6 +13,7 @@ limit or `--chunk_max_s` simply redoes the parts.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,12 +76,20 @@ def scan_parts(path: Path, skip_ids: set[str] | frozenset[str] = frozenset()) ->
         data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read parts file {path}: {exc.strerror}") from None
+    for rec in read_parts(data):
+        if rec.id not in skip_ids:
+            done.setdefault(rec.id, {})[rec.part] = rec
+    return done
+
+
+def read_parts(data: bytes) -> Iterator[PartRecord]:
+    """The part lines in `data`, in order; a torn or unreadable line is passed over."""
     for line in data.split(b"\n"):
         if not line.strip():
             continue
         try:
             obj = orjson.loads(line)
-            rec = PartRecord(
+            yield PartRecord(
                 id=str(obj["id"]),
                 part=int(obj["part"]),
                 of=int(obj["of"]),
@@ -93,9 +102,6 @@ def scan_parts(path: Path, skip_ids: set[str] | frozenset[str] = frozenset()) ->
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             continue
-        if rec.id not in skip_ids:
-            done.setdefault(rec.id, {})[rec.part] = rec
-    return done
 
 
 class PartWriter:

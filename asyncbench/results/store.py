@@ -429,7 +429,8 @@ def _rewrite(path: Path, chunks: list[bytes]) -> None:
 class WriteFailed(Exception):
     """Appending to the results file failed: the run must stop (see `ResultWriter`)."""
 
-    def __init__(self, path: Path, reason: str, unsaved: list[Result]) -> None:
+    def __init__(self, path: Path, reason: str, unsaved: list[Any]) -> None:
+        # `unsaved`: the Results not written (a shard driver's: the lines it could not append)
         super().__init__(f"cannot write {path}: {reason}")
         self.path = path
         self.reason = reason

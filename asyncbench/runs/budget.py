@@ -52,6 +52,7 @@ def before_run(
     price_per_hour: float | None,
     measure: bool,
     revision: str | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> str | None:
     """The line `audio to send: ... hours, estimated cost $ ...` (printed with the run's other
     start lines, once every check has passed), after refusing a budget the estimate exceeds
@@ -64,7 +65,7 @@ def before_run(
     from asyncbench.sources.audio_hours import split_audio
 
     try:
-        audio = split_audio(path, config, split, max_samples, revision=revision)
+        audio = split_audio(path, config, split, max_samples, revision=revision, shard=shard)
     except ConfigError:
         if budget_usd is not None:
             raise

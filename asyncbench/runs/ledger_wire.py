@@ -94,6 +94,12 @@ class _Handler(socketserver.StreamRequestHandler):
     server: _Server
 
     def handle(self) -> None:
+        # a worker stopped mid-call (Ctrl-C, a full disk, a lost node) resets its connection:
+        # that ends its calls, never a traceback from socketserver in the middle of the output
+        with contextlib.suppress(ConnectionError):
+            self._serve()
+
+    def _serve(self) -> None:
         ledger = self.server.ledger
         for line in self.rfile:
             try:

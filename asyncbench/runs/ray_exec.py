@@ -81,7 +81,7 @@ def _shard_remote() -> Any:
 
         def work() -> None:
             try:
-                end = run_shard(task, lambda data: lines.put(("L", data)))
+                end = run_shard(task, lambda kind, data: lines.put((kind, data)))
             except Exception as exc:  # reported to the driver as the shard's error
                 end = ShardEnd(1, f"{type(exc).__name__}: {exc}")
             lines.put(("E", end))
@@ -130,8 +130,8 @@ class RayExecutor:
             try:
                 for ref in gen:
                     kind, value = ray.get(ref)
-                    if kind == "L":
-                        post(("lines", task.key, value))
+                    if kind in ("lines", "parts"):
+                        post((kind, task.key, value))
                     else:
                         post(("end", task.key, value))
                         return
@@ -142,6 +142,11 @@ class RayExecutor:
             post(("lost", task.key, "the task ended without its last message"))
 
         threading.Thread(target=read, name=f"ray-shard-{task.key}", daemon=True).start()
+
+    def interrupt(self) -> None:
+        """A Ray task cannot be signalled into a graceful stop: it is cancelled (its requests
+        in flight are sent again by a rerun)."""
+        self.stop()
 
     def stop(self) -> None:
         import ray

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from asyncbench.engine.pipeline import Engine
     from asyncbench.engine.stats import RunStats
     from asyncbench.providers.base import Provider
+    from asyncbench.results.parts import DoneParts
     from asyncbench.runs.ledger import Ledger
     from asyncbench.runs.ledger_wire import Money
 
@@ -268,6 +269,9 @@ class Shared:
     source_stats: list[Any] | None = None  # gets the run's SourceStats (for the driver's)
     #: a shard's results file in the driver (its job journal is that file's, kept there)
     results: Path | None = None
+    #: a shard's long-recording parts: (the writer that sends them to the driver, the parts
+    #: the driver's side file already has); None: the side file beside `path`
+    parts: tuple[Any, DoneParts] | None = None
 
 
 def results_path(cfg: RunConfig) -> Path:
@@ -375,9 +379,22 @@ def run(cfg: RunConfig, ledger: Ledger | None = None) -> int:
         if ledger is not None:
             return _run(cfg, ledger)
         own = Ledger.for_config(cfg)
-        return close_command(own, _run(cfg, own))
+        try:
+            code = _run(cfg, own)
+        except BaseException:
+            # a run ended by a fatal error (a key rejected mid-run) spent money too: say so,
+            # as `--processes N` does, before the error's own line
+            close_command(own, exit_codes.CONFIG)
+            raise
+        return close_command(own, code)
     finally:
         gc.enable()
+
+
+class NotStarted(ConfigError):
+    """A run that could not start (a missing key, a missing config, another run's results
+    file): nothing was sent or written, so a batch reports it and runs the others, and never
+    shows or scores the file that is there as this run's."""
 
 
 def _run(cfg: RunConfig, ledger: Ledger) -> int:
@@ -385,7 +402,12 @@ def _run(cfg: RunConfig, ledger: Ledger) -> int:
 
     from asyncbench.runs.ledger_wire import LocalMoney
 
-    prepared = prepare(cfg)
+    try:
+        prepared = prepare(cfg)
+    except NotStarted:
+        raise
+    except ConfigError as exc:  # as a batch in one loop or on shards names it (run_all)
+        raise NotStarted(str(exc)) from None
     try:
         import uvloop
 
@@ -487,6 +509,7 @@ def _prepare_locked(cfg: RunConfig, lock: ResultsLock) -> Prepared:
         price_per_hour=cfg.price_per_hour,
         measure=not cfg.use_url,
         revision=cfg.revision,
+        shard=cfg.shard,  # a --shard i/n run sends (and is budgeted on) its slice only
     )
     if cfg.preflight:
         for reason in asyncio.run(preflight(urls, min(cfg.connect_timeout, 5.0))):
@@ -769,6 +792,7 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared, mone
     if shared is not None and shared.source_stats is not None:
         shared.source_stats.append(source_stats)
     redact = make_redactor([*provider.secrets(), *url_secrets(urls)])
+    part_writer, done_parts = open_parts(path, resume, shared)
     async with session_scope as session:
         if cfg.use_url:
             from asyncbench.sources.viewer import DOWNLOADS_IN_FLIGHT, open_viewer_source
@@ -788,16 +812,11 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared, mone
             batches = source.batches()
             if cfg.shard is not None:
                 batches = only_shard(batches, cfg.shard)
-            from asyncbench.results.parts import PartWriter, parts_path, scan_parts
             from asyncbench.runs.longform import make_prepare
 
             # a long recording downloaded for a provider that takes bytes: as in local mode
-            part_writer = PartWriter(parts_path(path))
             long_prepare = make_prepare(
-                executor,
-                longform_policy(cfg, provider),
-                done_parts=scan_parts(part_writer.path, skip_ids=resume.done_ids),
-                writer=part_writer,
+                executor, longform_policy(cfg, provider), done_parts=done_parts, writer=part_writer
             )
             prepare = make_url_prepare(
                 source, fetches_urls=provider.fetches_urls, long_prepare=long_prepare
@@ -812,21 +831,15 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared, mone
                 stats=source_stats,
                 shard=cfg.shard,
             )
-            from asyncbench.results.parts import PartWriter, parts_path, scan_parts
             from asyncbench.runs.longform import make_prepare
 
-            part_writer = PartWriter(parts_path(path))
             prepare = make_prepare(
-                executor,
-                longform_policy(cfg, provider),
-                done_parts=scan_parts(part_writer.path, skip_ids=resume.done_ids),
-                writer=part_writer,
+                executor, longform_policy(cfg, provider), done_parts=done_parts, writer=part_writer
             )
             prepare_many = prepare.many
             prep_concurrency = prep_threads * 2
             read_ahead = None
         else:
-            from asyncbench.results.parts import PartWriter, parts_path, scan_parts
             from asyncbench.runs.longform import long_rows, make_prepare, return_freed_memory
 
             # long recordings weigh megabytes each until spilled: read one at a time
@@ -847,12 +860,8 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared, mone
                 shard=cfg.shard,
                 batch_rows=1 if long else 64,
             )
-            part_writer = PartWriter(parts_path(path))
             prepare = make_prepare(
-                executor,
-                longform_policy(cfg, provider),
-                done_parts=scan_parts(part_writer.path, skip_ids=resume.done_ids),
-                writer=part_writer,
+                executor, longform_policy(cfg, provider), done_parts=done_parts, writer=part_writer
             )
             # two chunks of clips per decode thread: while the event loop is busy with
             # replies, a thread that finishes one chunk starts the next without waiting for it
@@ -963,6 +972,18 @@ async def _drive(cfg, provider, urls, rps, path, resume, ds, total, shared, mone
     return _outcome(cfg, engine, stats, source_stats, redact, budget, summary)
 
 
+def open_parts(path: Path, resume: ResumeState, shared: Shared | None) -> tuple[Any, DoneParts]:
+    """Where the parts of long recordings go and which are done already: the side file beside
+    the results file (`results/parts.py`), read once here; a shard's come from its driver,
+    which keeps that file (a shard's own folder is gone when the shard ends)."""
+    if shared is not None and shared.parts is not None:
+        return shared.parts
+    from asyncbench.results.parts import PartWriter, parts_path, scan_parts
+
+    writer = PartWriter(parts_path(path))
+    return writer, scan_parts(writer.path, skip_ids=resume.done_ids)
+
+
 def say_lengths(cfg: RunConfig, n: int) -> None:
     """Warn once when clips' dataset lengths could not be billed on (the decoded ones were)."""
     if n:
@@ -996,11 +1017,12 @@ def _outcome(cfg, engine, stats, source_stats, redact, budget, summary=None) -> 
 
         return BUDGET_EXIT
     if stats.interrupted:
-        print(
-            f"interrupted by {stats.interrupted}: {stats.done} samples written; "
-            "rerun the same command to resume",
-            file=sys.stderr,
-        )
+        if summary is not None:  # a shard's driver says it for the whole run
+            print(
+                f"interrupted by {stats.interrupted}: {stats.done} samples written; "
+                "rerun the same command to resume",
+                file=sys.stderr,
+            )
         return 143 if stats.interrupted == "SIGTERM" else 130
     if summary is None:
         return exit_codes.OK

@@ -53,6 +53,7 @@ from asyncbench.engine.endpoints import EndpointPool
 from asyncbench.reporting.batch_progress import BatchProgress, Lane
 from asyncbench.runs.limits import check_batch_open_files
 from asyncbench.runs.runner import (
+    NotStarted,
     Prepared,
     RunConfig,
     Shared,
@@ -68,11 +69,6 @@ if TYPE_CHECKING:
     from asyncbench.engine.pipeline import Engine
     from asyncbench.engine.stats import RunStats
     from asyncbench.runs.ledger import Ledger
-
-
-class NotStarted(ConfigError):
-    """A run of the batch that could not start (a missing key, a missing config): the batch
-    reports it and runs the others."""
 
 
 @dataclass
@@ -202,9 +198,11 @@ async def run_budgets(
 
     money = LocalMoney(ledger)
     budgets = plan_budgets(runs)
-    outcomes: list[int | BaseException] = [ConfigError("not started: the batch was stopped")] * len(
-        runs
-    )
+    # a run the batch stopped before it began sent and wrote nothing: "not started" (its
+    # results file, if any, is an earlier run's), not an error of its own
+    outcomes: list[int | BaseException] = [
+        NotStarted("not started: the batch was stopped first")
+    ] * len(runs)
     gate = asyncio.Semaphore(max_runs) if max_runs else None
     stopping: list[str] = []
     # one pool for the batch's runs, which all take the batch's options

@@ -5,9 +5,12 @@ The driver (runs/sharded.py) is the single writer of every results file: it hold
 did the pre-scan, and hands each shard the ids already finished. A shard opens its own
 provider client, endpoint pool (its share of the provider's budget) and dataset reader, runs
 the engine on the slice of the split its stable id hash selects (`--shard i/n`), and passes
-every finished line to `emit` in batches. It writes nothing of its own but a long recording's
-part journal, in a temporary folder, so a worker needs no shared filesystem. Its budget and
-job journal are the driver's (runs/ledger.py), reached over the driver's ledger server.
+every finished line to `emit` in batches ("lines"), and every part of a long recording that
+came back ("parts"): the driver keeps both files, the results and its parts side file, so a
+worker writes nothing and needs no shared filesystem, and a rerun or a redone shard reuses the
+parts already paid for (the driver hands each shard those it has, `ShardTask.done_parts`).
+Its budget and job journal are the driver's too (runs/ledger.py), reached over the driver's
+ledger server.
 """
 
 from __future__ import annotations
@@ -16,10 +19,13 @@ import asyncio
 import os
 import re
 import shutil
+import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +73,8 @@ class ShardTask:
     # the driver's ledger (budget, job journal) and the results file it keeps the journal of
     ledger: LedgerAddress | None = None
     results: str = ""
+    # parts of long recordings the driver's side file has (results/parts.py), by sample
+    done_parts: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -80,9 +88,14 @@ class ShardEnd:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+#: what a shard sends its driver: ("lines" | "parts", the bytes of whole lines)
+Emit = Callable[[str, bytes], None]
+
+
 class LineSink:
     """The engine's writer for a shard: `ResultWriter`'s interface, but each batch of finished
-    lines goes to `emit` (a pipe to the parent, a queue feeding a Ray generator)."""
+    lines goes to `emit` (a pipe to the parent, a queue feeding a Ray generator). The same
+    for a long recording's parts (`PartWriter`'s interface): anything with `to_line`."""
 
     def __init__(self, emit: Callable[[bytes], None]) -> None:
         self.emit = emit
@@ -117,7 +130,7 @@ class LineSink:
                 return
 
 
-def run_shard(task: ShardTask, emit: Callable[[bytes], None]) -> ShardEnd:
+def run_shard(task: ShardTask, emit: Emit) -> ShardEnd:
     """Run one shard to its end in a fresh event loop (uvloop when installed)."""
     from asyncbench.core.malloc import return_freed_blocks
 
@@ -130,7 +143,7 @@ def run_shard(task: ShardTask, emit: Callable[[bytes], None]) -> ShardEnd:
         return asyncio.run(_run_shard(task, emit))
 
 
-async def _run_shard(task: ShardTask, emit: Callable[[bytes], None]) -> ShardEnd:
+async def _run_shard(task: ShardTask, emit: Emit) -> ShardEnd:
     from concurrent.futures import ThreadPoolExecutor
 
     from asyncbench.engine.endpoints import EndpointPool
@@ -152,6 +165,9 @@ async def _run_shard(task: ShardTask, emit: Callable[[bytes], None]) -> ShardEnd
 
     def on_engine(engine: Any, stats: Any) -> None:
         seen["stats"] = stats
+        if threading.current_thread() is threading.main_thread():  # a child process
+            # the driver's SIGTERM: the first finishes what is in flight, a second stops now
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, engine.stop, "SIGTERM")
 
     scratch = Path(tempfile.mkdtemp(prefix="asyncbench-shard-"))
     money = None if task.ledger is None else RemoteMoney(task.ledger)
@@ -172,10 +188,11 @@ async def _run_shard(task: ShardTask, emit: Callable[[bytes], None]) -> ShardEnd
                     executor,
                     0,
                     on_engine,
-                    writer=lambda _path: LineSink(emit),
+                    writer=lambda _path: LineSink(partial(emit, "lines")),
                     summary=False,
                     source_stats=sources,
                     results=Path(task.results) if task.results else None,
+                    parts=(LineSink(partial(emit, "parts")), dict(task.done_parts)),
                 )
                 code = await _drive(cfg, provider, urls, rps, path, resume, ds, None, shared, money)
         finally:

@@ -12,9 +12,12 @@ split starts on a slot as soon as a shard of the previous one ends. The budgets 
 
 Workers send their finished lines back (`shard_worker.LineSink`); this process appends each
 line whose id the file does not have yet and drops the rest, so every sample ends up exactly
-once even when a shard is run twice. A shard whose worker dies (killed, its node lost) is
-started again with every id written so far left out: nothing it finished is lost and nothing
-is done twice. At each run's end its summary is written here from the shards' counters.
+once even when a shard is run twice. The parts of long recordings come back the same way, to
+the parts side file beside the results (results/parts.py), and every shard started is handed
+the parts that file has, so no part that came back is paid for again by a redo or a rerun.
+A shard whose worker dies (killed, its node lost) is started again with every id written so
+far left out: nothing it finished is lost and nothing is done twice. At each run's end its
+summary is written here from the shards' counters.
 
 The command's money stays here too (runs/ledger.py): every shard reserves each attempt from
 the one budget and records its jobs in the journal beside the results file through this
@@ -24,29 +27,36 @@ is spent no shard sends more and no new shard is started.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
+import signal
 import sys
+import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import orjson
 
+from asyncbench.core import exit_codes
 from asyncbench.core.errors import ConfigError
+from asyncbench.results.parts import DoneParts, parts_path, read_parts, scan_parts
+from asyncbench.results.store import OK, SKIPPED_SHORT, WriteFailed
 from asyncbench.runs.budget import BUDGET_EXIT
 from asyncbench.runs.ledger import Ledger
 from asyncbench.runs.ledger_wire import LedgerAddress, LedgerServer
-from asyncbench.runs.runner import Prepared, expected_samples, record_end, run_info
+from asyncbench.runs.runner import NotStarted, Prepared, expected_samples, record_end, run_info
 from asyncbench.runs.scheduler import budget_key
 from asyncbench.runs.shard_worker import ShardEnd, ShardTask, provider_env
 
 # a shard whose worker dies is started again this many times before its run is given up
 MAX_REDOS = 3
 
-# what an executor reports: ("lines", key, bytes) | ("end", key, ShardEnd) | ("lost", key, why)
+# what an executor reports: ("lines" | "parts", key, bytes) | ("end", key, ShardEnd) |
+# ("lost", key, why)
 Event = tuple[str, tuple[int, int], Any]
 
 
@@ -58,7 +68,11 @@ class Executor(Protocol):
 
     def submit(self, task: ShardTask, post: Callable[[Event], None]) -> None: ...
 
-    def stop(self) -> None: ...
+    def interrupt(self) -> None:
+        """Ask every running shard to finish what it has in flight and end (a first signal)."""
+
+    def stop(self) -> None:
+        """End every shard now."""
 
 
 def slot_count(shards: int, parallelism: int | None, n_budgets: int) -> int:
@@ -82,11 +96,17 @@ class _Run:
     prepared: Prepared
     shards: int
     fd: int | None = None  # the results file, opened (created) with its first line
+    parts_fd: int | None = None  # its parts side file, likewise
+    done_parts: DoneParts = field(default_factory=dict)  # what that side file holds
     written: set[str] = field(default_factory=set)
+    tally: _Tally = field(default_factory=lambda: _Tally())
     left: set[int] = field(default_factory=set)
     ends: list[ShardEnd] = field(default_factory=list)
     error: str | None = None
+    write_failure: WriteFailed | None = None  # the driver could not append to its files
+    interrupted: str | None = None  # the signal that stopped the command (SIGINT, SIGTERM)
     redos: int = 0
+    launched: int = 0  # shards handed to the executor (a redo counts again)
     started: float = field(default_factory=time.monotonic)
     slots: int = 1  # how many of its shards run at once (the last wave's size)
 
@@ -109,9 +129,35 @@ def run_sharded(
         ledger.open_journal(path)
     server = LedgerServer(ledger, paths, getattr(executor, "ledger_host", "127.0.0.1"))
     try:
-        return _drive_shards(runs, shards, executor, ledger, server.address)
+        with _Signals() as signals:
+            return _drive_shards(runs, shards, executor, ledger, server.address, signals)
     finally:
         server.close()
+
+
+class _Signals:
+    """SIGINT and SIGTERM as a run of its own takes them: the first asks the shards to finish
+    what they have in flight (answers already paid for are written), the second ends them
+    now. The handlers only note the signal; the driver's loop acts on it (within its 0.1 s
+    poll), so no exception lands in the middle of a write. Off the main thread nothing is
+    installed (Ctrl-C is then a KeyboardInterrupt, which ends the shards at once)."""
+
+    def __init__(self) -> None:
+        self.got: list[str] = []
+        self._old: dict[int, Any] = {}
+
+    def _note(self, signum: int, frame: object) -> None:
+        self.got.append(signal.Signals(signum).name)
+
+    def __enter__(self) -> _Signals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._note)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
 
 
 def _drive_shards(
@@ -120,8 +166,10 @@ def _drive_shards(
     executor: Executor,
     ledger: Ledger,
     address: LedgerAddress,
+    signals: _Signals | None = None,
 ) -> list[int | BaseException]:
-    states = [_Run(p, shards, left=set(range(shards))) for p in runs]
+    got = signals.got if signals is not None else []
+    states = [_Run(p, shards, left=set(range(shards)), done_parts=_scan_parts(p)) for p in runs]
     budgets: dict[Any, _Budget] = {}
     n_budgets = len({budget_key(p) for p in runs})
     slots = slot_count(shards, executor.parallelism, n_budgets)
@@ -145,43 +193,84 @@ def _drive_shards(
             if state.error is not None:
                 state.left.discard(k)
                 continue
+            if got:  # the command is stopping on a signal: nothing new starts
+                state.left.discard(k)
+                continue
             if ledger.stopped:  # the budget is spent: nothing new starts
                 state.ends.append(ShardEnd(BUDGET_EXIT))
                 state.left.discard(k)
                 continue
             share = budget.slots.pop(0)
             budget.busy[(i, k)] = share
+            state.launched += 1
             executor.submit(_task(state, i, k, share, address), events.put)
 
     def finish(i: int) -> None:
         state = states[i]
-        if state.fd is not None:
-            os.close(state.fd)
+        for fd in (state.fd, state.parts_fd):
+            if fd is not None:
+                os.close(fd)
         through = state.error is None and not any(end.code for end in state.ends)
         ledger.close_journal(str(state.prepared.path), compact=through)
-        outcomes[i] = _summarise(state)
+        if state.launched or state.error is not None:
+            outcomes[i] = _summarise(state)
+        else:  # stopped (a signal, the budget) before any shard of it began, as in one loop
+            outcomes[i] = BUDGET_EXIT if ledger.stopped and not got else _NOT_STARTED
         state.prepared.lock.release()
         open_runs.discard(i)
 
+    def stop_now(end: ShardEnd) -> list[int | BaseException]:
+        executor.stop()
+        for i in list(open_runs):
+            states[i].ends.append(end)
+            finish(i)
+        return outcomes
+
     for budget in budgets.values():
         launch(budget)
+    asked = 0  # signals acted on
     try:
         while open_runs:
+            if len(got) > asked:
+                asked = len(got)
+                for state in states:
+                    state.interrupted = got[0]
+                if asked > 1:  # a second signal: stop now
+                    return stop_now(ShardEnd(exit_codes.INTERRUPTED))
+                executor.interrupt()
+                for budget in budgets.values():
+                    launch(budget)  # drops the shards not started
             try:
-                kind, (i, k), value = events.get(timeout=0.5)
+                kind, (i, k), value = events.get(timeout=0.1)
             except queue.Empty:
                 for i in [i for i in open_runs if not states[i].left]:
                     finish(i)
                 continue
             state = states[i]
-            if kind == "lines":
-                _append_new(state, value)
+            if kind in ("lines", "parts"):
+                try:
+                    (_append_new if kind == "lines" else _append_parts)(state, value)
+                except WriteFailed as failed:
+                    # the disk is full (or the file went): as a run of its own, stop sending
+                    # now and say what was lost; the other runs' files share that disk
+                    executor.stop()
+                    state.write_failure = _with_queued(failed, events, i)
+                    why = f"stopped with the command: cannot write {failed.path}: {failed.reason}"
+                    for j in list(open_runs):
+                        if states[j].error is None and j != i:
+                            states[j].error = why
+                        states[j].ends.append(ShardEnd(exit_codes.ERROR))
+                        finish(j)
+                    return outcomes
                 continue
             budget = budgets[budget_key(state.prepared)]
             share = budget.busy.pop((i, k))
             budget.slots.append(share)
             if kind == "lost" and state.error is None and ledger.stopped:
                 state.ends.append(ShardEnd(BUDGET_EXIT))  # not redone: the budget is spent
+                state.left.discard(k)
+            elif kind == "lost" and got:  # stopped by the signal before its engine ran
+                state.ends.append(ShardEnd(exit_codes.INTERRUPTED))
                 state.left.discard(k)
             elif kind == "lost" and state.error is None:
                 state.redos += 1
@@ -205,15 +294,17 @@ def _drive_shards(
             launch(budget)
             if not state.left and i in open_runs:
                 finish(i)
-    except KeyboardInterrupt:
-        executor.stop()
-        for i in list(open_runs):
-            states[i].ends.append(ShardEnd(130))
-            finish(i)
-        return outcomes
+    except KeyboardInterrupt:  # off the main thread: no handlers, Ctrl-C ends the shards now
+        for state in states:
+            state.interrupted = "SIGINT"
+        return stop_now(ShardEnd(exit_codes.INTERRUPTED))
     finally:
         executor.stop()
     return outcomes
+
+
+#: a run whose shards never began, the command stopping first (scheduler.run_budgets' own)
+_NOT_STARTED = NotStarted("not started: the batch was stopped first")
 
 
 def _label(state: _Run) -> str:
@@ -243,7 +334,30 @@ def _task(state: _Run, i: int, k: int, share: int, ledger: LedgerAddress) -> Sha
         options=dict(cfg.options),
     )
     skip = frozenset(state.prepared.resume.done_ids | state.written)
-    return ShardTask(shard_cfg, skip, (i, k), provider_env(), ledger, str(state.prepared.path))
+    parts = {sid: by_part for sid, by_part in state.done_parts.items() if sid not in skip}
+    return ShardTask(
+        shard_cfg, skip, (i, k), provider_env(), ledger, str(state.prepared.path), parts
+    )
+
+
+def _scan_parts(prepared: Prepared) -> DoneParts:
+    """The parts the run's side file already has (a rerun's), read once by the driver."""
+    return scan_parts(parts_path(prepared.path), skip_ids=prepared.resume.done_ids)
+
+
+def _append_parts(state: _Run, data: bytes) -> None:
+    """Append a shard's parts to the side file, and remember them for a shard started later
+    (a lost shard's redo reuses what its worker sent before it was lost)."""
+    path = parts_path(state.prepared.path)
+    try:
+        if state.parts_fd is None:  # as the run's own PartWriter: no part, no side file
+            state.parts_fd = _open_append(path)
+        _write_all(state.parts_fd, data)
+    except (_Partial, OSError) as exc:
+        reason = exc.reason if isinstance(exc, _Partial) else exc.strerror or type(exc).__name__
+        raise WriteFailed(path, reason, []) from None  # the parts are sent again on resume
+    for record in read_parts(data):
+        state.done_parts.setdefault(record.id, {})[record.part] = record
 
 
 def _open_append(path: Any) -> int:
@@ -252,21 +366,94 @@ def _open_append(path: Any) -> int:
 
 def _append_new(state: _Run, data: bytes) -> None:
     """Append the lines whose id the file does not have yet (a redone shard may send a line
-    again that its lost worker had already sent)."""
+    again that its lost worker had already sent). `WriteFailed` names the lines not saved."""
     done = state.prepared.resume.done_ids
     keep = []
+    ends: list[tuple[str, str | None]] = []  # each kept line's (status, error kind)
     for line in data.splitlines(keepends=True):
-        sample_id = orjson.loads(line)["id"]
+        obj = orjson.loads(line)
+        sample_id = obj["id"]
         if sample_id in done or sample_id in state.written:
             continue
         state.written.add(sample_id)
         keep.append(line)
+        ends.append((obj.get("status"), obj.get("error_kind")))
     if keep:
-        if state.fd is None:  # as runs/scheduler.py's runs: no line, no results file
-            state.fd = _open_append(state.prepared.path)
-        view = memoryview(b"".join(keep))
-        while view:
-            view = view[os.write(state.fd, view) :]
+        path = state.prepared.path
+        try:
+            if state.fd is None:  # as runs/scheduler.py's runs: no line, no results file
+                state.fd = _open_append(path)
+            _write_all(state.fd, b"".join(keep))
+        except _Partial as cut:
+            saved = b"".join(keep)[: cut.written].count(b"\n")
+            state.tally.add(ends[:saved])
+            raise WriteFailed(path, cut.reason, keep[saved:]) from None
+        except OSError as exc:
+            raise WriteFailed(path, exc.strerror or type(exc).__name__, keep) from None
+        state.tally.add(ends)
+
+
+@dataclass
+class _Tally:
+    """What the driver wrote to a run's results file this command, by how each sample ended:
+    the run's true "samples written" (a killed or lost shard's own counters never arrive)."""
+
+    ok: int = 0
+    skipped_short: int = 0
+    failed_by_kind: Counter[str] = field(default_factory=Counter)
+
+    def add(self, ends: list[tuple[str, str | None]]) -> None:
+        for status, kind in ends:
+            if status == OK:
+                self.ok += 1
+            elif status == SKIPPED_SHORT:
+                self.skipped_short += 1
+            else:
+                self.failed_by_kind[kind or "unknown"] += 1
+
+    @property
+    def done(self) -> int:
+        return self.ok + self.skipped_short + self.failed_by_kind.total()
+
+    def onto(self, stats: Any) -> int:
+        """Put these counts in the merged shard counters; how many samples were written
+        that those counters lacked (a lost worker's), whose timings they lack too."""
+        missing = self.done - stats.done
+        stats.done, stats.ok, stats.skipped_short = self.done, self.ok, self.skipped_short
+        stats.failed = self.failed_by_kind.total()
+        stats.failed_by_kind = Counter(self.failed_by_kind)
+        return max(0, missing)
+
+
+class _Partial(Exception):
+    """A write that failed after `written` bytes went out."""
+
+    def __init__(self, written: int, reason: str) -> None:
+        self.written = written
+        self.reason = reason
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """All of `data` to `fd` (os.write may take a part of it); `_Partial` when it fails."""
+    view = memoryview(data)
+    written = 0
+    while written < len(data):
+        try:
+            written += os.write(fd, view[written:])
+        except OSError as exc:
+            raise _Partial(written, exc.strerror or type(exc).__name__) from None
+
+
+def _with_queued(failed: WriteFailed, events: queue.Queue[Event], i: int) -> WriteFailed:
+    """`failed` counting also the lines of run `i` that had come back but were still queued
+    when its file failed (its shards are stopped: those answers are redone on resume)."""
+    unsaved = list(failed.unsaved)
+    with contextlib.suppress(queue.Empty):
+        while True:
+            kind, (j, _), value = events.get_nowait()
+            if kind == "lines" and j == i:
+                unsaved += value.splitlines()
+    return WriteFailed(failed.path, failed.reason, unsaved)
 
 
 def _summarise(state: _Run) -> int | BaseException:
@@ -298,12 +485,13 @@ def _summarise(state: _Run) -> int | BaseException:
         source.dropped_empty_reference = max(e.dropped_empty_reference for e in ends)
     stats.ended = time.monotonic()
     stats.handed_out_at = drain_start(stats.handed_out_at, state.slots)
+    untimed = state.tally.onto(stats)
     from asyncbench.runs.runner import say_lengths
 
     say_lengths(p.cfg, stats.length_off)
     codes = [end.code for end in state.ends]
-    if 130 in codes:
-        stats.interrupted = "SIGINT"
+    if state.interrupted is not None:
+        stats.interrupted = state.interrupted
     pool = EndpointPool(p.urls, 1)
     finished = state.error is None and not any(codes)
     record_end(p.cfg, p.path, p.total, source, ds=p.ds)  # the driver, the file's one writer
@@ -321,8 +509,25 @@ def _summarise(state: _Run) -> int | BaseException:
         warmup=parse_warmup(p.cfg.warmup),
         processes=state.shards,  # batch --processes N keeps its runs' own processes at 1
     )
+    if untimed:
+        print(
+            f"note: {untimed} of the samples written came back from a worker that was lost or "
+            "stopped: counted above, but their timings are not in the latency and throughput "
+            "figures",
+            file=sys.stderr,
+        )
+    if state.write_failure is not None:
+        print(f"error: {state.write_failure.message()}", file=sys.stderr)
+        return exit_codes.ERROR
     if state.error is not None:
         return ConfigError(state.error)
+    if state.interrupted is not None:  # as runner._outcome says it for a run of its own
+        print(
+            f"interrupted by {state.interrupted}: {len(state.written)} samples written; "
+            "rerun the same command to resume",
+            file=sys.stderr,
+        )
+        return exit_codes.TERMINATED if state.interrupted == "SIGTERM" else exit_codes.INTERRUPTED
     from asyncbench.core.exit_codes import most_serious
     from asyncbench.runs.verdict import verdict
 
@@ -404,7 +609,6 @@ def run_all_sharded(
     """A batch's runs, each cut into `shards` on `executor`: prepare every run here (a run
     that cannot start is its `NotStarted`), then drive the rest (scheduler.run_all's shape)."""
     from asyncbench.runs.runner import prepare
-    from asyncbench.runs.scheduler import NotStarted
 
     results: list[int | BaseException] = []
     ready: list[tuple[int, Prepared]] = []

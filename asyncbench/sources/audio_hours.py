@@ -41,9 +41,11 @@ def split_audio(
     max_samples: int | None = None,
     *,
     revision: str | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> SplitAudio:
     """The clip lengths of `path` `config`/`split` (the first `max_samples` when given), a
-    hub id read at `revision` when given."""
+    hub id read at `revision` when given; with `shard` (i, n), only the clips of that slice
+    (`--shard i/n`: the stable id hash over the first `max_samples`, as the run takes them)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -60,9 +62,9 @@ def split_audio(
         ) from None
     if not files:
         raise ConfigError(f"{path} {config} has no split {split!r} to measure")
-    lengths: list[float] = []
+    lengths: list[float | None] = []  # each clip's, None when it cannot be known
+    ids: list[object] = []  # each clip's id cell (None: no id column), for a shard
     clips = 0
-    missing = False
     repaired = 0
     for file in files:
         if max_samples is not None and clips >= max_samples:
@@ -85,18 +87,33 @@ def split_audio(
                     for i in bad:
                         column[i] = measured.get(i)
                     repaired += sum(1 for i in bad if column[i] is not None)
+                if shard is not None:
+                    ids += (
+                        pf.read(columns=["id"]).column(0).to_pylist()
+                        if "id" in schema.names
+                        else [None] * rows
+                    )
         except (OSError, ValueError, pa.ArrowException) as exc:
             # not parquet, or a corrupt file: measured nothing (the run says what is wrong)
             raise ConfigError(
                 f"cannot read the audio lengths of {file} ({type(exc).__name__}: {exc})"
             ) from None
-        if any(x is None for x in column):
-            missing = True
-        lengths += [float(x) if usable(x) else 0.0 for x in column]  # type: ignore[arg-type]
+        lengths += [
+            None if x is None else float(x) if usable(x) else 0.0  # type: ignore[arg-type]
+            for x in column
+        ]
     if max_samples is not None:
         clips = min(clips, max_samples)
         lengths = lengths[:max_samples]
-    return SplitAudio(path, config, split, clips, None if missing else tuple(lengths), repaired)
+    if shard is not None:
+        from asyncbench.sources.dataset import in_shard
+
+        # the run's sample ids: the id column, else the row's place (sources.dataset)
+        names = [str(x) if x is not None else f"{config}/{split}/{i}" for i, x in enumerate(ids)]
+        lengths = [s for s, name in zip(lengths, names, strict=False) if in_shard(name, *shard)]
+        clips = len(lengths)
+    known = None if any(s is None for s in lengths) else tuple(s or 0.0 for s in lengths)
+    return SplitAudio(path, config, split, clips, known, repaired)
 
 
 def _measure(pf: object, rows: list[int]) -> dict[int, float]:
