@@ -126,6 +126,8 @@ def is_complete(
     if not summary or not summary.get("complete") or not results.is_file():
         return False
     before = summary.get("max_samples")
+    if before is not None and (isinstance(before, bool) or not isinstance(before, int)):
+        return False  # not a figure this tool wrote: the run decides what is done
     if not (before is None or (max_samples is not None and before >= max_samples)):
         return False
     if cfg is not None:
@@ -345,8 +347,20 @@ def _run_sharded(
     return exit_codes.most_serious(codes)
 
 
-def _fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
+def _fmt(value: object, spec: str) -> str:
+    """A figure from a summary: "-" when absent; a non-number where one belongs (a summary
+    someone edited, in a folder from elsewhere) shown as visible text, never formatted."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return one_line(value, 20)
+    if spec == "d" and not isinstance(value, int):
+        return one_line(value, 20)
+    return format(value, spec)
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def batch_table(outcomes: Sequence[SplitOutcome], wall_s: float) -> list[str]:
@@ -354,8 +368,8 @@ def batch_table(outcomes: Sequence[SplitOutcome], wall_s: float) -> list[str]:
     as wide as their longest entry, so the usual table fits 80 columns without wrapping."""
     rows = []
     for o in outcomes:
-        s = o.summary or {}
-        wer = s.get("wer") or {}
+        s = _mapping(o.summary)
+        wer = _mapping(s.get("wer"))
         rows.append(
             (
                 one_line(o.model, 60),
@@ -364,7 +378,7 @@ def batch_table(outcomes: Sequence[SplitOutcome], wall_s: float) -> list[str]:
                 _fmt(wer.get("samples"), "d"),
                 _fmt(wer.get("failed"), "d"),
                 _fmt(s.get("wall_s"), ".1f"),
-                _fmt((s.get("rtfx") or {}).get("throughput"), ".2f"),
+                _fmt(_mapping(s.get("rtfx")).get("throughput"), ".2f"),
                 _fmt(wer.get("wer"), ".2f"),
             )
         )
@@ -459,12 +473,17 @@ def batch_errors(outcomes: Sequence[SplitOutcome]) -> list[str]:
 
     counts: dict[str, int] = {}
     for o in outcomes:
-        for entry in (o.summary or {}).get("errors_top") or []:
+        top = _mapping(o.summary).get("errors_top")
+        for entry in top if isinstance(top, list) else []:
+            # an entry of another shape (a summary someone edited) says nothing countable
+            count = entry.get("count") if isinstance(entry, dict) else None
+            if isinstance(count, bool) or not isinstance(count, int):
+                continue
             message = str(entry.get("message", ""))
             if message.startswith("("):  # a run's "(N other messages)" line
                 continue
             label = f"{o.model}: {message}"
-            counts[label] = counts.get(label, 0) + int(entry.get("count") or 0)
+            counts[label] = counts.get(label, 0) + count
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     lines = errors_lines([{"count": n, "message": m} for m, n in ranked[:TOP]])
     if len(ranked) > TOP:

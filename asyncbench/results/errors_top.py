@@ -20,6 +20,8 @@ from pathlib import Path
 
 import orjson
 
+from asyncbench.core.text import one_line as visible
+
 #: lines shown; the rest are summed into "and N more"
 TOP = 5
 #: characters of a message shown in a label
@@ -127,6 +129,7 @@ def errors_lines(top: list[dict[str, object]]) -> list[str]:
     if not top:
         return []
     width = max(len(str(e["count"])) for e in top)
+    # the messages are outside text (a server's words, or a summary read back from disk)
     return ["failed samples by message:"] + [
-        f"  {e['count']:>{width}} × {e['message']}" for e in top
+        f"  {e['count']:>{width}} × {visible(e['message'])}" for e in top
     ]

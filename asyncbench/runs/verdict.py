@@ -19,12 +19,18 @@ def short_percent(summary: dict[str, Any]) -> tuple[float, int, int, int]:
     """(percent of the split not done, samples failed, samples not done, samples in all) from
     a run summary's `wer` section (nothing scored: nothing failed, nothing known missing)."""
     wer = summary.get("wer")
-    if not wer:
+    if not wer or not isinstance(wer, dict):
         return 0.0, 0, 0, 0
-    done = int(wer.get("ok") or 0) + int(wer.get("skipped_short") or 0)
-    total = max(int(wer.get("total") or 0), int(wer.get("samples") or 0))
+
+    def count(key: str) -> int:
+        """A count of this section; 0 for anything else (a summary someone edited)."""
+        value = wer.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    done = count("ok") + count("skipped_short")
+    total = max(count("total"), count("samples"))
     missing = max(0, total - done)
-    return (100.0 * missing / total if total else 0.0), int(wer.get("failed") or 0), missing, total
+    return (100.0 * missing / total if total else 0.0), count("failed"), missing, total
 
 
 def verdict(summary: dict[str, Any], max_failed_pct: float | None) -> int:
