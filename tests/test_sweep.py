@@ -176,3 +176,34 @@ def test_bad_sweep_input(
     )
     assert code == 2
     assert one_error_line(err).startswith(message)
+
+
+def test_a_level_whose_summary_was_edited_is_measured_again_not_trusted(
+    esb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A complete level is skipped and its figures taken from the summary it left; figures
+    there that are not numbers (an edited file, a folder from elsewhere) must not reach the
+    knee or crash the sweep: the level is left without figures, and the line says how to
+    measure it again."""
+    flags = ("--levels", "1,2")
+    with Background(CappedAldea(capacity=4, service_s=0.02)) as srv:
+        code, _, err = cli(capsys, "sweep", *sweep_args(esb, srv.endpoints, tmp_path), *flags)
+        assert code == 0, err
+        root = next(p for p in tmp_path.iterdir() if p.is_dir())
+        (summary,) = (root / "c2").glob("*.summary.json")
+        data = json.loads(summary.read_text())
+        data["wall_s"] = "\x1b[2J"
+        data["this_run"]["errors_by_kind"] = {"timeout": "many"}
+        data["latency_s"]["p50"] = "fast"
+        summary.write_text(json.dumps(data))
+        sent = len(srv.queued)
+        code, out, err = cli(capsys, "sweep", *sweep_args(esb, srv.endpoints, tmp_path), *flags)
+    assert code == 0, err
+    assert "Traceback" not in err and "\x1b" not in err + out
+    assert "== sweep level 1: complete in " in err and err.count(", skipped") == 1
+    assert "warning: sweep level 2: the figures in " in err
+    assert f"the level is left without figures (remove {root / 'c2'} to measure it again)" in err
+    assert len(srv.queued) == sent  # nothing was sent
+    level2 = json.loads((root / "sweep.json").read_text())["levels"][1]
+    assert level2["status"] == "unreadable"
+    assert level2["p50"] is None and level2["samples_per_s"] is None

@@ -133,6 +133,34 @@ def level_row(level: float, summary: dict[str, Any] | None, status: str) -> dict
 P99_FACTOR = 2.0
 
 
+#: a level's fields that are not figures (text, or a list of SLO verdicts), and its flags
+_NOT_FIGURES = frozenset({"level", "status", "interval_method", "slos", "results_file"})
+_FLAGS = frozenset({"client_bound"})
+
+
+def readable_row(
+    row_of: Callable[[float, dict[str, Any] | None, str], dict[str, Any]],
+    level: float,
+    summary: dict[str, Any],
+) -> dict[str, Any] | None:
+    """A skipped level's row from the summary an earlier run left, or None when that summary's
+    figures are not numbers (it was edited, or came from elsewhere): the knee must never be
+    found from figures this tool did not measure."""
+    try:
+        row = row_of(level, summary, "skipped")
+    except (TypeError, ValueError, AttributeError, ZeroDivisionError):
+        return None
+    for key, value in row.items():
+        if key in _NOT_FIGURES or value is None:
+            continue
+        if key in _FLAGS:
+            if not isinstance(value, bool):
+                return None
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+    return row
+
+
 def open_level_row(level: float, summary: dict[str, Any] | None, status: str) -> dict[str, Any]:
     """`level_row` plus the open-loop figures of one level."""
     row = level_row(level, summary, status)
@@ -345,7 +373,8 @@ def run_sweep(
 ) -> tuple[dict[str, Any], int]:
     """One run per level, in order; (the sweep's figures, exit code)."""
     from asyncbench.cli.batch import is_complete, run_status
-    from asyncbench.reporting.summary import read_summary
+    from asyncbench.core.text import one_line
+    from asyncbench.reporting.summary import read_summary, summary_path
     from asyncbench.runs.ledger import Ledger, close_command
     from asyncbench.runs.runner import results_path, run
 
@@ -369,8 +398,21 @@ def run_sweep(
         path = results_path(cfg)
         previous = read_summary(path)
         if is_complete(previous, cfg.max_samples, path, cfg):
-            print(f"== sweep level {level:g}: complete in {folder}, skipped", file=err)
-            rows.append(row_of(level, previous, "skipped"))
+            row = readable_row(row_of, level, previous)
+            if row is not None:
+                said = f"== sweep level {level:g}: complete in {folder}, skipped"
+                print(one_line(said), file=err)
+                rows.append(row)
+                continue
+            print(
+                one_line(
+                    f"warning: sweep level {level:g}: the figures in {summary_path(path)} are "
+                    "not ones this tool writes; the level is left without figures (remove "
+                    f"{folder} to measure it again)"
+                ),
+                file=err,
+            )
+            rows.append(row_of(level, None, "unreadable"))
             continue
         what = f"at most {level:g} requests/s" if rates else f"{int(level)} requests in flight"
         if open_loop:
