@@ -30,7 +30,6 @@ import asyncio
 import os
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `bench` importable
@@ -40,21 +39,20 @@ from aiohttp import web
 
 from bench import clips
 from bench.proc import run_measured
+from bench.thread_server import ThreadServer
 
 REPO = Path(__file__).resolve().parents[1]
 CHUNK = b"a" * (256 * 1024)
 N_CLIPS = 4
 
 
-class Server:
+class Server(ThreadServer):
     """The misbehaving server, on its own loop in a thread (the child is what is measured)."""
 
     def __init__(self, mode: str, send_bytes: int) -> None:
+        super().__init__()
         self.mode = mode
         self.send_bytes = send_bytes
-        self.loop = asyncio.new_event_loop()
-        self.port = 0
-        self._runner: web.AppRunner | None = None
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         await request.read()
@@ -77,32 +75,6 @@ class Server:
         except (ConnectionError, asyncio.CancelledError):
             pass  # the client hung up: what a capped client does
         return resp
-
-    async def _start(self) -> None:
-        app = web.Application(client_max_size=64 * 2**20)
-        app.router.add_post("/asr/transcribe", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    def __enter__(self) -> Server:
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
-        return self
-
-    async def _stop(self) -> None:
-        assert self._runner is not None
-        await self._runner.cleanup()
-        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in others:  # handlers still holding a connection open
-            task.cancel()
-        await asyncio.gather(*others, return_exceptions=True)
-
-    def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
 
 
 def measure(mode: str, code: Path, dataset: Path, send_bytes: int, timeout: float) -> float:

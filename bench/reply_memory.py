@@ -16,12 +16,10 @@ baseline, and that growth per reply in flight as a multiple of the reply's size 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -31,45 +29,25 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 from aiohttp import web
 
 from bench import clips
+from bench.thread_server import ThreadServer
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-class Server:
+class Server(ThreadServer):
     """Answers every clip with the same long transcript, all requests at once (a barrier of
     `hold` requests), so that many replies really are in the client together."""
 
     def __init__(self, reply: bytes, hold: int) -> None:
+        super().__init__()
         self.reply = reply
         self.hold = hold
-        self.loop = asyncio.new_event_loop()
-        self.port = 0
         self.last_reply = 0.0
-        self._runner: web.AppRunner | None = None
 
     async def _handle(self, request: web.Request) -> web.Response:
         await request.read()
         self.last_reply = time.monotonic()
         return web.Response(body=self.reply, content_type="application/json")
-
-    async def _start(self) -> None:
-        app = web.Application(client_max_size=64 * 2**20)
-        app.router.add_post("/asr/transcribe", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    def __enter__(self) -> Server:
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._runner is not None
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
 
 
 def transcript(mb: float) -> bytes:

@@ -26,7 +26,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -39,49 +38,22 @@ from aiohttp import web
 from bench import clips
 from bench.aldea_server import ServerProcess
 from bench.host import free_port
+from bench.thread_server import ThreadServer
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-class DeadServer:
+class DeadServer(ThreadServer):
     """Accepts every request and never answers (on its own loop in a thread)."""
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.port = 0
+        super().__init__()
         self.requests = 0
-        self._runner: web.AppRunner | None = None
 
     async def _handle(self, request: web.Request) -> web.Response:
         self.requests += 1
         await asyncio.sleep(3600)
         return web.Response()
-
-    async def _start(self) -> None:
-        app = web.Application(client_max_size=64 * 2**20)
-        app.router.add_post("/asr/transcribe", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    def __enter__(self) -> DeadServer:
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
-        return self
-
-    async def _stop(self) -> None:
-        assert self._runner is not None
-        await self._runner.cleanup()
-        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in others:
-            task.cancel()
-        await asyncio.gather(*others, return_exceptions=True)
-
-    def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
 
 
 def main() -> None:
