@@ -31,6 +31,7 @@ import typer
 
 from asyncbench.core import exit_codes
 from asyncbench.core.errors import ConfigError
+from asyncbench.core.numbers import is_count, is_number
 from asyncbench.core.text import check_model_name, lines, one_line
 from asyncbench.sources.suites import (
     DEFAULT_SUITE,
@@ -126,7 +127,7 @@ def is_complete(
     if not summary or not summary.get("complete") or not results.is_file():
         return False
     before = summary.get("max_samples")
-    if before is not None and (isinstance(before, bool) or not isinstance(before, int)):
+    if before is not None and not is_count(before):
         return False  # not a figure this tool wrote: the run decides what is done
     if not (before is None or (max_samples is not None and before >= max_samples)):
         return False
@@ -352,9 +353,7 @@ def _fmt(value: object, spec: str) -> str:
     someone edited, in a folder from elsewhere) shown as visible text, never formatted."""
     if value is None:
         return "-"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return one_line(value, 20)
-    if spec == "d" and not isinstance(value, int):
+    if not is_number(value) or (spec == "d" and not is_count(value)):
         return one_line(value, 20)
     return format(value, spec)
 
@@ -477,7 +476,7 @@ def batch_errors(outcomes: Sequence[SplitOutcome]) -> list[str]:
         for entry in top if isinstance(top, list) else []:
             # an entry of another shape (a summary someone edited) says nothing countable
             count = entry.get("count") if isinstance(entry, dict) else None
-            if isinstance(count, bool) or not isinstance(count, int):
+            if not is_count(count):
                 continue
             message = str(entry.get("message", ""))
             if message.startswith("("):  # a run's "(N other messages)" line

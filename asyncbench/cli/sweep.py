@@ -47,6 +47,7 @@ import typer
 
 from asyncbench.core import exit_codes
 from asyncbench.core.errors import ConfigError
+from asyncbench.core.numbers import is_number
 
 if TYPE_CHECKING:
     from asyncbench.runs.runner import RunConfig
@@ -156,7 +157,7 @@ def readable_row(
         if key in _FLAGS:
             if not isinstance(value, bool):
                 return None
-        elif isinstance(value, bool) or not isinstance(value, int | float):
+        elif not is_number(value):
             return None
     return row
 

@@ -39,6 +39,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from asyncbench.core.numbers import is_number
 from asyncbench.core.text import lines
 
 __all__ = [
@@ -81,10 +82,6 @@ def visible_data(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [visible_data(v) for v in value]
     return value
-
-
-def is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def number(value: object, spec: str = ".2f", missing: str = "–") -> Markup:

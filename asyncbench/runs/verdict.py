@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from asyncbench.core import exit_codes
+from asyncbench.core.numbers import is_count
 
 
 def short_percent(summary: dict[str, Any]) -> tuple[float, int, int, int]:
@@ -25,7 +26,7 @@ def short_percent(summary: dict[str, Any]) -> tuple[float, int, int, int]:
     def count(key: str) -> int:
         """A count of this section; 0 for anything else (a summary someone edited)."""
         value = wer.get(key)
-        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+        return value if is_count(value) else 0
 
     done = count("ok") + count("skipped_short")
     total = max(count("total"), count("samples"))
